@@ -1,0 +1,142 @@
+//! The exit-code contract and the single error type every command returns.
+//!
+//! Commands return `Result<(), CliError>`. A `CliError` is built from any `trust-core` error (its
+//! [`Category`] decides the exit code, its code and message are shown as they are) or from one of
+//! the constructors below for failures that happen in the CLI itself (a missing file, a bad flag).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use trust_core::error::{Category, TrustError};
+
+/// A failure, ready to be rendered and turned into an exit code.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    category: Category,
+    code: &'static str,
+    message: String,
+    hint: Option<String>,
+}
+
+impl CliError {
+    /// A failure of `category` with a stable `code` and a one-line `message`.
+    pub(crate) fn new(category: Category, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            category,
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds the one line telling the operator what to do.
+    #[must_use]
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// A usage or configuration error (exit 2).
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self::new(Category::Usage, "USAGE", message)
+    }
+
+    /// An input that could not be read (exit 3), naming the path but never its contents.
+    pub(crate) fn io(what: &str, path: &Path, err: &std::io::Error) -> Self {
+        Self::new(
+            Category::Input,
+            "INPUT_UNREADABLE",
+            format!("cannot read {what} {}: {}", path.display(), io_reason(err)),
+        )
+    }
+
+    /// An output that could not be written. Not the caller's input, so not exit 3: exit 70.
+    pub(crate) fn write(what: &str, path: &Path, err: &std::io::Error) -> Self {
+        Self::new(
+            Category::Internal,
+            "OUTPUT_FAILED",
+            format!("cannot write {what} {}: {}", path.display(), io_reason(err)),
+        )
+        .hint("check the path, the free space and the permissions")
+    }
+
+    /// A destructive operation that was not confirmed (exit 5).
+    pub(crate) fn refused(message: impl Into<String>) -> Self {
+        Self::new(Category::Refused, "REFUSED", message)
+            .hint("pass --yes to confirm (or run on a terminal to be asked)")
+    }
+
+    pub(crate) fn category(&self) -> Category {
+        self.category
+    }
+
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn hint_text(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    pub(crate) fn exit_code(&self) -> u8 {
+        self.category.exit_code()
+    }
+}
+
+impl<E: TrustError> From<E> for CliError {
+    fn from(err: E) -> Self {
+        Self {
+            category: err.category(),
+            code: err.code(),
+            message: err.to_string(),
+            hint: err.hint().map(str::to_owned),
+        }
+    }
+}
+
+/// The reason part of an I/O error, without the OS's "(os error N)" noise.
+fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => err.to_string(),
+    }
+}
+
+/// Renders a clap parse failure: help and version go to stdout with exit 0; anything else is a
+/// usage error (exit 2), as one JSON object when `--json` was on the command line.
+pub(crate) fn clap_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(Category::Usage.exit_code())
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            if std::env::args_os().any(|a| a == "--json") {
+                let first_line = err.to_string();
+                let message = first_line
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ")
+                    .to_owned();
+                let cli_err = CliError::usage(message).hint("see trust --help");
+                crate::output::Output::new(true).error(&cli_err);
+            } else {
+                let _ = err.print();
+            }
+            ExitCode::from(Category::Usage.exit_code())
+        }
+    }
+}

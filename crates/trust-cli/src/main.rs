@@ -1,0 +1,99 @@
+//! `trust`: the operator and auditor command line of the trust layer.
+//!
+//! The binary is deliberately thin: it parses arguments, reads inputs, calls `trust-core` and
+//! renders the result. Every rule about secrets, exit codes and output lives in three small
+//! modules that all commands share:
+//!
+//! * [`exit`]: the exit-code contract and the one error type commands return;
+//! * [`input`]: reading files, stdin and secrets (never from argv), and confirmations;
+//! * [`output`]: `--json` and human rendering.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod exit;
+mod input;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::CliError;
+use crate::output::Output;
+
+const EXIT_CODES: &str = "\
+Exit codes (the same for every command):
+  0   ok
+  1   verification failed (bad signature, tampered/truncated/forked log, authentication failure)
+  2   usage or configuration error
+  3   input missing or unreadable
+  4   key unavailable (unknown, disabled or destroyed version; erased subject)
+  5   refused (destructive operation without confirmation: pass --yes)
+  70  internal error
+
+Secrets are never taken from the command line: use --*-file PATH (- for stdin) or --*-env NAME.
+With --json every command prints one JSON object on stdout, errors included.";
+
+/// The trust layer for SaaS connector apps: envelope encryption with key rotation, webhook
+/// verification, a tamper-evident audit log and GDPR primitives.
+#[derive(Debug, Parser)]
+#[command(name = "trust", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    /// Directory holding keyrings and state.
+    #[arg(long, env = "TRUST_HOME", global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
+
+    /// Print one JSON object on stdout (errors included) instead of human text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print shell completions for `trust`.
+    ///
+    /// Example: trust completions bash > /etc/bash_completion.d/trust
+    Completions(cmd::generate::CompletionsArgs),
+    /// Print the `trust(1)` man page (roff).
+    ///
+    /// Example: trust man > /usr/local/share/man/man1/trust.1
+    Man,
+}
+
+/// Global options every command may need.
+#[derive(Debug)]
+pub(crate) struct Globals {
+    /// `--home`, if given (the env variable is folded in by clap).
+    pub(crate) home: Option<PathBuf>,
+    /// How to render results and errors.
+    pub(crate) out: Output,
+}
+
+fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
+    match cli.command {
+        Command::Completions(args) => cmd::generate::completions(&args, globals),
+        Command::Man => cmd::generate::man(globals),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return exit::clap_error(&e),
+    };
+    let globals = Globals {
+        home: cli.home.clone(),
+        out: Output::new(cli.json),
+    };
+    match run(cli, &globals) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            globals.out.error(&err);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

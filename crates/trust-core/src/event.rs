@@ -1,0 +1,200 @@
+//! Security events: the record of every state change that an auditor may ask about.
+//!
+//! Modules that change security-relevant state — the keyring (create, rotate, promote, retire,
+//! enable, destroy), GDPR (erasure, export, request transitions, breaches), access control — report
+//! each change as an [`Event`] to an [`EventSink`]. The audit log implements [`EventSink`], so an
+//! app that wires its keyring to its audit log gets a tamper-evident trail of every rotation with
+//! no further code.
+//!
+//! ## What may go into an event
+//!
+//! Event *kinds* and *attributes* are written to the audit log and must never contain key
+//! material, tokens, plaintext or personal data. `actor` and `subject` are raw identifiers
+//! (an operator name, a customer id); the sink is responsible for turning them into keyed-hash
+//! pseudonyms before anything is hashed or stored, which is what the audit log does.
+//!
+//! ## Ordering with the state change
+//!
+//! Emitters record the event *after* the state change is durable and report a sink failure to
+//! their caller as an error, so a missing audit entry is never silent.
+
+use core::fmt;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use crate::error::{Category, TrustError};
+
+/// One security-relevant state change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Event {
+    /// Dotted, stable event type, e.g. `key.rotate`, `key.destroy`, `gdpr.erase`.
+    pub kind: String,
+    /// When the change happened.
+    pub time: SystemTime,
+    /// Who made the change (raw id; pseudonymized by the sink), if known.
+    pub actor: Option<String>,
+    /// Whom the change concerns (raw id; pseudonymized by the sink), if anyone.
+    pub subject: Option<String>,
+    /// Non-secret, non-personal details: key name, version, states, counts.
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl Event {
+    /// An event of `kind` at `time` with no actor, subject or attributes.
+    pub fn new(kind: impl Into<String>, time: SystemTime) -> Self {
+        Self {
+            kind: kind.into(),
+            time,
+            actor: None,
+            subject: None,
+            attrs: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the actor.
+    #[must_use]
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    /// Sets the subject.
+    #[must_use]
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// Adds an attribute.
+    #[must_use]
+    pub fn attr(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        self.attrs.insert(key.into(), value.to_string());
+        self
+    }
+}
+
+/// Somewhere events are recorded. Implemented by the audit log; [`NoSink`] and [`MemorySink`]
+/// cover apps without one and tests.
+pub trait EventSink: Send + Sync {
+    /// Records `event` durably before returning `Ok`.
+    ///
+    /// # Errors
+    /// [`EventError`] when the event could not be recorded.
+    fn record(&self, event: &Event) -> Result<(), EventError>;
+}
+
+/// Discards events. For apps that keep no audit trail (not recommended) and for benchmarks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSink;
+
+impl EventSink for NoSink {
+    fn record(&self, _event: &Event) -> Result<(), EventError> {
+        Ok(())
+    }
+}
+
+/// Keeps events in memory, for tests and for apps that forward them elsewhere in batches.
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    events: Mutex<Vec<Event>>,
+}
+
+impl MemorySink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of every event recorded so far, oldest first.
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+impl EventSink for MemorySink {
+    fn record(&self, event: &Event) -> Result<(), EventError> {
+        self.events
+            .lock()
+            .map_err(|_| EventError::new("the in-memory event sink's lock is poisoned"))?
+            .push(event.clone());
+        Ok(())
+    }
+}
+
+impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
+    fn record(&self, event: &Event) -> Result<(), EventError> {
+        (**self).record(event)
+    }
+}
+
+impl<T: EventSink + ?Sized> EventSink for &T {
+    fn record(&self, event: &Event) -> Result<(), EventError> {
+        (**self).record(event)
+    }
+}
+
+/// An event could not be recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventError {
+    reason: String,
+}
+
+impl EventError {
+    /// An error with a one-line reason; the reason must hold no secret or personal data.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the audit event could not be recorded: {}", self.reason)
+    }
+}
+
+impl std::error::Error for EventError {}
+
+impl TrustError for EventError {
+    fn category(&self) -> Category {
+        Category::Internal
+    }
+    fn code(&self) -> &'static str {
+        "AUDIT_RECORD_FAILED"
+    }
+    fn hint(&self) -> Option<&'static str> {
+        Some("the state change was made but not audited; check the audit log's disk and permissions")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sink_keeps_order() {
+        let sink = MemorySink::new();
+        let t = SystemTime::UNIX_EPOCH;
+        sink.record(&Event::new("key.create", t).attr("key", "orders"))
+            .unwrap();
+        sink.record(&Event::new("key.rotate", t).attr("version", 2))
+            .unwrap();
+        let kinds: Vec<_> = sink.events().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["key.create", "key.rotate"]);
+    }
+
+    #[test]
+    fn sinks_compose_through_references_and_arcs() {
+        let sink = std::sync::Arc::new(MemorySink::new());
+        let by_ref: &dyn EventSink = &sink;
+        by_ref
+            .record(&Event::new("x", SystemTime::UNIX_EPOCH).actor("ops"))
+            .unwrap();
+        assert_eq!(sink.events()[0].actor.as_deref(), Some("ops"));
+        NoSink.record(&Event::new("y", SystemTime::UNIX_EPOCH)).unwrap();
+    }
+}

@@ -1,0 +1,42 @@
+//! # trust-core: the trust layer for SaaS connector apps
+//!
+//! Connector apps (a Shopify⇄Odoo order sync, a Stripe→HubSpot streamer, a support-chat app for
+//! Shopify merchants) all promise their customers the same things on their security pages:
+//! credentials encrypted at rest and decrypted only at job time, keys rotated on a schedule,
+//! webhooks verified before any processing, an immutable audit trail, GDPR erasure and export on
+//! request, hashed passwords, TLS 1.2+ and tenant isolation. This crate turns each promise into a
+//! small, tested primitive so that an app does not hand-roll them.
+//!
+//! ## Map of the crate
+//!
+//! | promise | module |
+//! |---|---|
+//! | secrets never leak through `Debug`, logs or errors | [`secret`] |
+//! | a failure says what happened, in a stable category | [`error`] |
+//! | state on disk survives a crash | [`durable`] |
+//! | every security-relevant change is recorded | [`event`] |
+//! | time is injected, so every deadline is testable | [`clock`] |
+//!
+//! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
+//! policy, access control) build on these foundations; each has its own chapter-style docs.
+//!
+//! ## Conventions every module follows
+//!
+//! * **Opaque failures.** A failed MAC, tag, commitment or signature check says only that it
+//!   failed — never which byte or which key. Every error type reports an [`error::Category`] so
+//!   callers (the CLI, the C ABI) can map it to an exit code or a status without string matching.
+//! * **Secrets are typed.** Key material and tokens live in [`secret`] types that zeroize on drop
+//!   and print as `<redacted>`.
+//! * **Time is a parameter.** Anything that compares against "now" takes a [`clock::Clock`] or an
+//!   explicit timestamp.
+//! * **Bounded parsing.** Every parser of untrusted bytes enforces hard size limits before it
+//!   allocates, and has a fuzz target in `fuzz/`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+pub mod clock;
+pub mod durable;
+pub mod error;
+pub mod event;
+pub mod secret;
