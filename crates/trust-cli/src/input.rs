@@ -55,7 +55,9 @@ pub(crate) fn read_all(what: &str, path: Option<&Path>, limit: u64) -> Result<Ve
         .read_to_end(&mut buf)
         .map_err(|e| CliError::io(what, path.unwrap_or(Path::new("-")), &e))?;
     if buf.len() as u64 > limit {
-        return Err(CliError::usage(format!("{what} is larger than the {limit}-byte limit")));
+        return Err(CliError::usage(format!(
+            "{what} is larger than the {limit}-byte limit"
+        )));
     }
     Ok(buf)
 }
@@ -116,15 +118,15 @@ pub(crate) fn read_secret(
         (None, None) if prompt && std::io::stdin().is_terminal() => {
             claim_stdin(what)?;
             let typed = Zeroizing::new(
-                rpassword::prompt_password(format!("{what}: ")).map_err(|e| {
-                    CliError::io(what, Path::new("the terminal"), &e)
-                })?,
+                rpassword::prompt_password(format!("{what}: "))
+                    .map_err(|e| CliError::io(what, Path::new("the terminal"), &e))?,
             );
             non_empty(what, typed.as_bytes())?;
             Ok(SecretSlice::from(typed.as_bytes().to_vec()))
         }
-        (None, None) => Err(CliError::usage(format!("no {what} given"))
-            .hint(format!("pass --{flag}-file PATH (- for stdin) or --{flag}-env NAME"))),
+        (None, None) => Err(CliError::usage(format!("no {what} given")).hint(format!(
+            "pass --{flag}-file PATH (- for stdin) or --{flag}-env NAME"
+        ))),
     }
 }
 

@@ -167,7 +167,9 @@ impl TrustError for EventError {
         "AUDIT_RECORD_FAILED"
     }
     fn hint(&self) -> Option<&'static str> {
-        Some("the state change was made but not audited; check the audit log's disk and permissions")
+        Some(
+            "the state change was made but not audited; check the audit log's disk and permissions",
+        )
     }
 }
 
@@ -195,6 +197,8 @@ mod tests {
             .record(&Event::new("x", SystemTime::UNIX_EPOCH).actor("ops"))
             .unwrap();
         assert_eq!(sink.events()[0].actor.as_deref(), Some("ops"));
-        NoSink.record(&Event::new("y", SystemTime::UNIX_EPOCH)).unwrap();
+        NoSink
+            .record(&Event::new("y", SystemTime::UNIX_EPOCH))
+            .unwrap();
     }
 }

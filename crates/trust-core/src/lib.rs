@@ -16,6 +16,7 @@
 //! | state on disk survives a crash | [`durable`] |
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
+//! | the envelope asks for keys, the keyring decides policy | [`keys`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -39,4 +40,5 @@ pub mod clock;
 pub mod durable;
 pub mod error;
 pub mod event;
+pub mod keys;
 pub mod secret;
