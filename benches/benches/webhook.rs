@@ -62,7 +62,7 @@ fn bench(c: &mut Criterion) {
     ];
     assert!(v.verify(&h, &body).is_ok());
     g.bench_function("shopify", |b| {
-        b.iter(|| v.verify(black_box(&h), black_box(&body)))
+        b.iter(|| v.verify(black_box(&h), black_box(&body)));
     });
 
     let sig = stripe::sign_header(&set, &body, NOW);
@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
     let h = [("Stripe-Signature", sig.as_str())];
     assert!(v.verify(&h, &body, NOW).is_ok());
     g.bench_function("stripe", |b| {
-        b.iter(|| v.verify(black_box(&h), black_box(&body), NOW))
+        b.iter(|| v.verify(black_box(&h), black_box(&body), NOW));
     });
 
     let hs = hubspot::Verifier::new(set.clone());
@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
     ];
     assert!(hs.verify_v1(&h, &body).is_ok());
     g.bench_function("hubspot_v1", |b| {
-        b.iter(|| hs.verify_v1(black_box(&h), black_box(&body)))
+        b.iter(|| hs.verify_v1(black_box(&h), black_box(&body)));
     });
 
     let url = "https://hooks.example.com/webhooks/hubspot?portal=62515&next=%2Fhome";
@@ -108,7 +108,7 @@ fn bench(c: &mut Criterion) {
     ];
     assert!(v.verify(&h, &body, NOW).is_ok());
     g.bench_function("standard_webhooks", |b| {
-        b.iter(|| v.verify(black_box(&h), black_box(&body), NOW))
+        b.iter(|| v.verify(black_box(&h), black_box(&body), NOW));
     });
 
     let sig = github::sign(&secret, &body);
@@ -119,7 +119,7 @@ fn bench(c: &mut Criterion) {
     ];
     assert!(v.verify(&h, &body).is_ok());
     g.bench_function("github", |b| {
-        b.iter(|| v.verify(black_box(&h), black_box(&body)))
+        b.iter(|| v.verify(black_box(&h), black_box(&body)));
     });
 
     let sig = slack::sign(&secret, &body, NOW);
@@ -130,7 +130,7 @@ fn bench(c: &mut Criterion) {
     ];
     assert!(v.verify(&h, &body, NOW).is_ok());
     g.bench_function("slack", |b| {
-        b.iter(|| v.verify(black_box(&h), black_box(&body), NOW))
+        b.iter(|| v.verify(black_box(&h), black_box(&body), NOW));
     });
 
     // A rotation in progress: two secrets, Stripe sends two v1 (2 MACs computed, 4 compares).
@@ -139,7 +139,7 @@ fn bench(c: &mut Criterion) {
     let v = stripe::Verifier::new(rolling);
     let h = [("Stripe-Signature", sig.as_str())];
     g.bench_function("stripe_two_secrets", |b| {
-        b.iter(|| v.verify(black_box(&h), black_box(&body), NOW))
+        b.iter(|| v.verify(black_box(&h), black_box(&body), NOW));
     });
     g.finish();
 }
