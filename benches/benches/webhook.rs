@@ -5,6 +5,7 @@
 //! the raw MAC. Figures and the Python SDK comparison are in docs/PERFORMANCE.md.
 //!
 //! Run: `cargo bench -p trust-benches --bench webhook -- --warm-up-time 1 --measurement-time 3`
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 
 use std::hint::black_box;
 
