@@ -45,8 +45,8 @@ struct AppState {
     hubspot: hubspot::Verifier,
     public_base_url: String,
     clock: Arc<dyn Clock>,
-    // Remember ids for 48 h: Shopify retries a failed delivery for up to 48 hours and signs no
-    // timestamp; Stripe's 300 s window is covered many times over.
+    // Remember ids for 48 h: Shopify signs no timestamp, so the TTL must cover its retry
+    // schedule (hours, per its docs); Stripe's 300 s window is covered many times over.
     replay: ReplayGuard<MemorySeenStore>,
 }
 
