@@ -9,7 +9,7 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use trust_core::webhook::{SecretSet, github, hubspot, shopify, slack, standard, stripe};
@@ -145,5 +145,129 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Under a loaded machine criterion's per-benchmark means drift between benchmarks that run
+/// seconds apart. This measures each verifier *interleaved* with the raw HMAC — 500 calls of
+/// one, 500 of the other, 100 rounds — and keeps the fastest round of each, which is the
+/// least disturbed by other processes. Printed before criterion's own figures.
+fn interleaved_overhead() {
+    use std::time::Instant;
+    let body = body();
+    let secret = b"whsec_bench_secret_0123456789abcdef".to_vec();
+    let set = SecretSet::new(secret.clone());
+    let now_s = NOW.to_string();
+    let ms = (NOW * 1000).to_string();
+    let url = "https://hooks.example.com/webhooks/hubspot?portal=62515&next=%2Fhome";
+
+    let shop_sig = shopify::sign_webhook(&secret, &body);
+    let shop = shopify::WebhookVerifier::new(set.clone());
+    let stripe_sig = stripe::sign_header(&set, &body, NOW);
+    let stripe_v = stripe::Verifier::new(set.clone());
+    let hs = hubspot::Verifier::new(set.clone());
+    let v3_sig = hubspot::sign_v3(&secret, "POST", url, &body, NOW * 1000);
+    let std_set = SecretSet::new(b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_vec());
+    let std_v = standard::Verifier::new(&std_set).unwrap_or_else(|_| unreachable!());
+    let std_sig =
+        standard::sign_header(&std_set, "msg_1", NOW, &body).unwrap_or_else(|_| unreachable!());
+    let gh_sig = github::sign(&secret, &body);
+    let gh = github::Verifier::new(set.clone());
+    let slack_sig = slack::sign(&secret, &body, NOW);
+    let slack_v = slack::Verifier::new(set.clone());
+
+    let cases: Vec<(&str, Box<dyn Fn() -> bool + '_>)> = vec![
+        (
+            "shopify",
+            Box::new(|| {
+                shop.verify(
+                    &[("X-Shopify-Hmac-Sha256", shop_sig.as_str())],
+                    black_box(&body),
+                )
+                .is_ok()
+            }),
+        ),
+        (
+            "stripe",
+            Box::new(|| {
+                stripe_v
+                    .verify(
+                        &[("Stripe-Signature", stripe_sig.as_str())],
+                        black_box(&body),
+                        NOW,
+                    )
+                    .is_ok()
+            }),
+        ),
+        (
+            "hubspot_v3",
+            Box::new(|| {
+                let h = [
+                    ("X-HubSpot-Signature-v3", v3_sig.as_str()),
+                    ("X-HubSpot-Request-Timestamp", ms.as_str()),
+                ];
+                hs.verify_v3(&h, "POST", url, black_box(&body), NOW).is_ok()
+            }),
+        ),
+        (
+            "standard_webhooks",
+            Box::new(|| {
+                let h = [
+                    ("webhook-id", "msg_1"),
+                    ("webhook-timestamp", now_s.as_str()),
+                    ("webhook-signature", std_sig.as_str()),
+                ];
+                std_v.verify(&h, black_box(&body), NOW).is_ok()
+            }),
+        ),
+        (
+            "github",
+            Box::new(|| {
+                gh.verify(
+                    &[("X-Hub-Signature-256", gh_sig.as_str())],
+                    black_box(&body),
+                )
+                .is_ok()
+            }),
+        ),
+        (
+            "slack",
+            Box::new(|| {
+                let h = [
+                    ("X-Slack-Signature", slack_sig.as_str()),
+                    ("X-Slack-Request-Timestamp", now_s.as_str()),
+                ];
+                slack_v.verify(&h, black_box(&body), NOW).is_ok()
+            }),
+        ),
+    ];
+    const N: u32 = 500;
+    println!("interleaved minimum per call (4 KiB body), verifier vs raw HMAC-SHA256:");
+    for (name, verify) in &cases {
+        assert!(verify(), "{name}");
+        let (mut best_raw, mut best_v) = (f64::MAX, f64::MAX);
+        for _ in 0..100 {
+            let t = Instant::now();
+            for _ in 0..N {
+                black_box(raw_hmac(black_box(&secret), black_box(&body)));
+            }
+            best_raw = best_raw.min(t.elapsed().as_secs_f64() / f64::from(N));
+            let t = Instant::now();
+            for _ in 0..N {
+                black_box(verify());
+            }
+            best_v = best_v.min(t.elapsed().as_secs_f64() / f64::from(N));
+        }
+        println!(
+            "  {name:<18} {:>7.3} µs vs {:>7.3} µs raw: {:+.1} %",
+            best_v * 1e6,
+            best_raw * 1e6,
+            (best_v / best_raw - 1.0) * 100.0
+        );
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    interleaved_overhead();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -33,7 +33,9 @@ header = f"t={t},v1={sig}"
 assert stripe.WebhookSignature.verify_header(body, header, secret, tolerance=300)
 
 
-def best_per_call(fn, number=20000, repeat=5):
+def best_per_call(fn, number=500, repeat=100):
+    # Same method as the interleaved figures of webhook.rs: the fastest of many short rounds,
+    # the least disturbed by other processes on a shared machine.
     return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
 
 
