@@ -173,7 +173,8 @@ fn interleaved_overhead() {
     let slack_sig = slack::sign(&secret, &body, NOW);
     let slack_v = slack::Verifier::new(set.clone());
 
-    let cases: Vec<(&str, Box<dyn Fn() -> bool + '_>)> = vec![
+    type Case<'a> = (&'static str, Box<dyn Fn() -> bool + 'a>);
+    let cases: Vec<Case<'_>> = vec![
         (
             "shopify",
             Box::new(|| {
