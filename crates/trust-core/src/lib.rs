@@ -17,6 +17,7 @@
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
+//! | webhooks and signed requests are verified before any processing | [`webhook`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -42,3 +43,4 @@ pub mod error;
 pub mod event;
 pub mod keys;
 pub mod secret;
+pub mod webhook;
