@@ -17,6 +17,7 @@
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
+//! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -38,6 +39,7 @@
 
 pub mod clock;
 pub mod durable;
+pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod keys;
