@@ -927,3 +927,52 @@ fn errors_carry_categories_and_never_key_material() {
     let plain_io = std::io::Error::other("disk");
     assert_eq!(EnvelopeError::from_io(plain_io).category(), Category::Input);
 }
+
+/// A reader that returns a few bytes at a time and sometimes `Interrupted`, like a pipe.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.step += 1;
+        if self.step % 5 == 0 {
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        let n = buf.len().min(self.data.len()).min(self.step % 7 + 1);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn streams_survive_short_reads_and_interruptions() {
+    let k = keys();
+    let pt = pattern(CHUNK_LEN + 999);
+    let sealed = seal(&k, "orders", &ctx(), &pt).unwrap();
+    let opener = Opener::new(
+        &k,
+        &ctx(),
+        Trickle {
+            data: &sealed,
+            step: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(opener.header().key_ref, KeyRef::new("orders", 1));
+    assert_eq!(read_all(opener).unwrap(), pt);
+    let mut out = Vec::new();
+    let outcome = rewrap_stream(
+        &rotated(),
+        Trickle {
+            data: &sealed,
+            step: 0,
+        },
+        &mut out,
+    )
+    .unwrap();
+    assert!(outcome.changed);
+    assert_eq!(&open(&rotated(), &ctx(), &out).unwrap()[..], &pt[..]);
+}
