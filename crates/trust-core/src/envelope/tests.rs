@@ -937,7 +937,7 @@ struct Trickle<'a> {
 impl Read for Trickle<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.step += 1;
-        if self.step % 5 == 0 {
+        if self.step.is_multiple_of(5) {
             return Err(std::io::ErrorKind::Interrupted.into());
         }
         let n = buf.len().min(self.data.len()).min(self.step % 7 + 1);
