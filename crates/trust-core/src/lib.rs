@@ -19,7 +19,7 @@
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
 //! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
 //!
-//! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
+//! Further modules (keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
 //!
 //! ## Conventions every module follows
