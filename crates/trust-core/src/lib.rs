@@ -18,8 +18,9 @@
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
 //! | webhooks and signed requests are verified before any processing | [`webhook`] |
+//! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
 //!
-//! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
+//! Further modules (keyrings, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
 //!
 //! ## Conventions every module follows
@@ -39,6 +40,7 @@
 
 pub mod clock;
 pub mod durable;
+pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod keys;
