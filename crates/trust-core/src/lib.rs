@@ -17,6 +17,8 @@
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
+//! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
+//! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -40,5 +42,7 @@ pub mod clock;
 pub mod durable;
 pub mod error;
 pub mod event;
+pub mod kek;
+pub mod keyring;
 pub mod keys;
 pub mod secret;
