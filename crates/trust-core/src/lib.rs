@@ -17,6 +17,7 @@
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
+//! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
 //! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
 //! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
 //!
@@ -40,6 +41,7 @@
 
 pub mod clock;
 pub mod durable;
+pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod kek;
