@@ -130,7 +130,7 @@ pub fn rewrap_item(home: &Home, item: &Sealed) -> (ItemStatus, Option<Sealed>) {
     }
     let result = match item {
         Sealed::Envelope(bytes) => envelope::rewrap(home, bytes).map(|r| {
-            let replacement = r.changed.then(|| Sealed::Envelope(r.envelope));
+            let replacement = r.changed.then_some(Sealed::Envelope(r.envelope));
             (r.from, r.to, replacement)
         }),
         Sealed::Token { token, context } => envelope::rewrap_token(home, context, token).map(|r| {
