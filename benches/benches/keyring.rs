@@ -7,8 +7,9 @@
 //! * `key_cache`: a warm `Home::decryption_key` / `encryption_key` (cache hit) beside one
 //!   unwrap of a version key under the root key (what each call would cost without the cache).
 
-// criterion_group! generates an undocumented public function.
-#![allow(missing_docs)]
+// criterion_group! generates an undocumented public function; a benchmark whose setup fails
+// must stop loudly rather than measure something else.
+#![allow(missing_docs, clippy::expect_used)]
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -27,12 +28,11 @@ const TOKENS: usize = 100_000;
 
 fn home(block: u64) -> (Home, Arc<LocalRootKey>) {
     let root = Arc::new(LocalRootKey::new(&Key256::from_bytes([7; 32])));
-    let home = Home::from_parts(root.clone(), Arc::new(MemoryStore::new())).with_options(
-        HomeOptions {
+    let home =
+        Home::from_parts(root.clone(), Arc::new(MemoryStore::new())).with_options(HomeOptions {
             usage_block: block,
             ..HomeOptions::default()
-        },
-    );
+        });
     home.create_keyring("t", Suite::Aes256Gcm, Policy::default())
         .expect("create");
     (home, root)
@@ -62,7 +62,7 @@ fn rewrap(c: &mut Criterion) {
                     Ok::<(), ()>(())
                 })
                 .expect("batch");
-                assert_eq!(summary.rewrapped as usize, TOKENS);
+                assert_eq!(summary.rewrapped, TOKENS as u64);
                 black_box(stored)
             },
             BatchSize::PerIteration,
@@ -95,7 +95,10 @@ fn cache(c: &mut Criterion) {
     home.encryption_key("t").expect("warm");
     let wrapped = {
         let ring = home.keyring("t").expect("ring");
-        let m = ring.version(1).and_then(|v| v.material.clone()).expect("material");
+        let m = ring
+            .version(1)
+            .and_then(|v| v.material.clone())
+            .expect("material");
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD
             .decode(m)
