@@ -121,6 +121,9 @@ fn every_change_is_an_event() {
     );
     let last = events.last().unwrap();
     assert_eq!(last.attrs["forced"], "true");
+    let scheduled = &events[events.len() - 2];
+    assert_eq!(scheduled.attrs["to"], "pending-destroy");
+    assert_eq!(scheduled.attrs["forced"], "false");
     assert_eq!(last.attrs["from"], "pending-destroy");
     assert_eq!(last.attrs["to"], "destroyed");
     assert_eq!(last.attrs["keyring"], "orders");
