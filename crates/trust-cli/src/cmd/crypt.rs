@@ -275,7 +275,9 @@ pub(crate) fn decrypt(a: &DecryptArgs, globals: &Globals) -> Result<(), CliError
 
     let info = envelope::inspect(&prefix)?;
     home.keyring(&info.key_ref.keyring)?;
-    let chained = io::Cursor::new(prefix).chain(reader);
+    // The opener reads one 16 KiB chunk at a time: buffer, so a 1 GiB file is not 65 000
+    // small read calls.
+    let chained = io::Cursor::new(prefix).chain(io::BufReader::with_capacity(BUF_LEN, reader));
     let mut opener = Opener::new(&home, &ctx, chained)?;
     match a.output.as_deref() {
         Some(out) if out != Path::new("-") => {
