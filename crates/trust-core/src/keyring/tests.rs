@@ -451,3 +451,46 @@ fn parser_rejects_each_invariant_violation() {
     let no_material = bytes.replacen("\"material\": \"GmLQ", "\"material\": null, \"x\": \"", 1);
     assert!(file::parse(no_material.as_bytes()).is_err());
 }
+
+#[test]
+fn census_and_cancel_go_through_the_home_and_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Arc::new(MemorySink::new());
+    let home = key_file_home(dir.path()).with_sink(sink.clone());
+    let policy = Policy {
+        destroy_grace_secs: 3600,
+        ..Policy::default()
+    };
+    home.create_keyring("a", Suite::Aes256Gcm, policy).unwrap();
+    home.encryption_key("a").unwrap();
+    home.rotate("a", true).unwrap();
+    home.retire("a", 1).unwrap();
+    home.schedule_destroy("a", 1).unwrap();
+    assert!(matches!(
+        home.destroy("a", 1, true),
+        Err(KeyringError::GraceNotElapsed { .. })
+    ));
+    home.cancel_destroy("a", 1).unwrap();
+    assert_eq!(
+        home.keyring("a").unwrap().version(1).unwrap().state,
+        VersionState::Disabled
+    );
+    assert!(
+        home.record_census("a", 2, 0).is_err(),
+        "the primary keeps sealing"
+    );
+    home.record_census("a", 1, 0).unwrap();
+    assert!(
+        !home
+            .keyring("a")
+            .unwrap()
+            .version(1)
+            .unwrap()
+            .may_have_live_ciphertexts()
+    );
+    let kinds: Vec<_> = sink.events().into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        &kinds[kinds.len() - 3..],
+        ["key.destroy", "key.enable", "key.census"]
+    );
+}
