@@ -52,6 +52,29 @@ fn bench(c: &mut Criterion) {
                 black_box(tag)
             });
         });
+        let mut sealed_raw = plaintext.clone();
+        let raw_tag = ring_key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key([1; 12]),
+                Aad::empty(),
+                &mut sealed_raw,
+            )
+            .unwrap_or_else(|_| unreachable!());
+        group.bench_function("raw ring aes-256-gcm open", |b| {
+            b.iter(|| {
+                buf.copy_from_slice(&sealed_raw);
+                let n = ring_key
+                    .open_in_place_separate_tag(
+                        Nonce::assume_unique_for_key([1; 12]),
+                        Aad::empty(),
+                        raw_tag,
+                        &mut buf,
+                        0..,
+                    )
+                    .map(|p| p.len());
+                black_box(n)
+            });
+        });
         let rc = aes_gcm::Aes256Gcm::new(&[7u8; 32].into());
         group.bench_function("raw rustcrypto aes-gcm seal", |b| {
             b.iter(|| {

@@ -21,7 +21,7 @@
 //! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
 //! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
 //!
-//! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
+//! Further modules (keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
 //!
 //! ## Conventions every module follows

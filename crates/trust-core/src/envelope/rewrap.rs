@@ -69,8 +69,8 @@ pub struct RewrapOutcome {
 /// envelopes, fetch the key once and call [`rewrap_with`].
 ///
 /// # Errors
-/// [`EnvelopeError::ContextMismatch`]-free: the stored context is used. Otherwise as
-/// [`rewrap_with`].
+/// [`EnvelopeError::InvalidContext`] for a detached-context envelope (use [`rewrap_with`] or
+/// [`rewrap_token`] with its context); otherwise as [`rewrap_with`].
 pub fn rewrap<P: KeyProvider + ?Sized>(
     provider: &P,
     envelope: &[u8],

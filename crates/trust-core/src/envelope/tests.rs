@@ -927,3 +927,129 @@ fn errors_carry_categories_and_never_key_material() {
     let plain_io = std::io::Error::other("disk");
     assert_eq!(EnvelopeError::from_io(plain_io).category(), Category::Input);
 }
+
+/// A reader that returns a few bytes at a time and sometimes `Interrupted`, like a pipe.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.step += 1;
+        if self.step.is_multiple_of(5) {
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        let n = buf.len().min(self.data.len()).min(self.step % 7 + 1);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn streams_survive_short_reads_and_interruptions() {
+    let k = keys();
+    let pt = pattern(CHUNK_LEN + 999);
+    let sealed = seal(&k, "orders", &ctx(), &pt).unwrap();
+    let opener = Opener::new(
+        &k,
+        &ctx(),
+        Trickle {
+            data: &sealed,
+            step: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(opener.header().key_ref, KeyRef::new("orders", 1));
+    assert_eq!(read_all(opener).unwrap(), pt);
+    let mut out = Vec::new();
+    let outcome = rewrap_stream(
+        &rotated(),
+        Trickle {
+            data: &sealed,
+            step: 0,
+        },
+        &mut out,
+    )
+    .unwrap();
+    assert!(outcome.changed);
+    assert_eq!(&open(&rotated(), &ctx(), &out).unwrap()[..], &pt[..]);
+}
+
+/// A writer that accepts `budget` bytes and then fails, like a full disk.
+struct FullDisk {
+    budget: usize,
+}
+
+impl Write for FullDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.budget == 0 {
+            return Err(std::io::Error::other("no space left"));
+        }
+        let n = buf.len().min(self.budget);
+        self.budget -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn writer_failures_surface_as_io_errors_and_stay_failed() {
+    let k = keys();
+    // Fails while writing the header.
+    let e = Sealer::new(&k, "orders", &ctx(), FullDisk { budget: 10 })
+        .err()
+        .unwrap();
+    assert!(matches!(e, EnvelopeError::Io(_)));
+    assert_eq!(e.category(), Category::Input);
+    // Fails on the first full chunk; later writes and finish keep failing.
+    let mut sealer = Sealer::new(&k, "orders", &ctx(), FullDisk { budget: 300 }).unwrap();
+    assert!(sealer.write_all(&pattern(CHUNK_LEN)).is_err());
+    assert!(sealer.write(b"more").is_err());
+    assert!(matches!(sealer.finish(), Err(EnvelopeError::Io(_))));
+    // Fails on the final chunk (the disk holds everything but its last byte).
+    let budget = seal(&k, "orders", &ctx(), b"").unwrap().len() - 1;
+    let sealer = Sealer::new(&k, "orders", &ctx(), FullDisk { budget }).unwrap();
+    assert!(matches!(sealer.finish(), Err(EnvelopeError::Io(_))));
+}
+
+#[test]
+fn every_error_has_a_stable_code_and_a_one_line_message() {
+    let errors = [
+        EnvelopeError::Authentication,
+        EnvelopeError::Malformed { what: "x" },
+        EnvelopeError::TooLarge {
+            what: "x",
+            limit: 1,
+        },
+        EnvelopeError::UnsupportedVersion { version: 9 },
+        EnvelopeError::UnknownSuite { id: 9 },
+        EnvelopeError::ContextMismatch,
+        EnvelopeError::InvalidContext { reason: "x" },
+        EnvelopeError::BadToken { reason: "x" },
+        EnvelopeError::KeyUnavailable(KeyError::Destroyed {
+            key_ref: KeyRef::new("orders", 1),
+        }),
+        EnvelopeError::SubjectMismatch,
+        EnvelopeError::MessageTooLong { limit: 1 },
+        EnvelopeError::Random(crate::error::RandomError),
+        EnvelopeError::Io(std::io::Error::other("x")),
+    ];
+    let mut codes = std::collections::BTreeSet::new();
+    for e in &errors {
+        let code = e.code();
+        assert!(
+            code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
+            "{code}"
+        );
+        assert!(codes.insert(code), "duplicate code {code}");
+        let line = e.to_string();
+        assert!(!line.is_empty() && !line.contains('\n'), "{line:?}");
+    }
+    assert_eq!(errors[8].category(), Category::KeyUnavailable);
+    assert_eq!(errors[11].category(), Category::Internal);
+    assert_eq!(errors[6].category(), Category::Usage);
+}
