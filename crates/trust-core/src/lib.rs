@@ -19,6 +19,8 @@
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
 //! | webhooks and signed requests are verified before any processing | [`webhook`] |
 //! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
+//! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
+//! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
 //!
 //! Further modules (keyrings, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -43,6 +45,8 @@ pub mod durable;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod kek;
+pub mod keyring;
 pub mod keys;
 pub mod secret;
 pub mod webhook;
