@@ -44,3 +44,4 @@ pub mod event;
 pub mod keys;
 pub mod password;
 pub mod secret;
+pub mod token;
