@@ -18,6 +18,9 @@
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
 //! | passwords hashed with argon2id, peppered, upgraded from bcrypt | [`password`] |
+//! | tenant isolation, roles as data, per-member overrides | [`access`] |
+//! | short-lived tenant- and scope-bound session tokens | [`token`] |
+//! | APIs rate-limited per tenant and route | [`ratelimit`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -37,11 +40,13 @@
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod access;
 pub mod clock;
 pub mod durable;
 pub mod error;
 pub mod event;
 pub mod keys;
 pub mod password;
+pub mod ratelimit;
 pub mod secret;
 pub mod token;
