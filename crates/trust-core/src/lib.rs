@@ -18,6 +18,7 @@
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
 //! | passwords hashed with argon2id, peppered, upgraded from bcrypt | [`password`] |
+//! | TLS 1.2+ with AEAD suites only, and no `http://` endpoints | [`tls`] |
 //! | tenant isolation, roles as data, per-member overrides | [`access`] |
 //! | short-lived tenant- and scope-bound session tokens | [`token`] |
 //! | APIs rate-limited per tenant and route | [`ratelimit`] |
@@ -49,4 +50,5 @@ pub mod keys;
 pub mod password;
 pub mod ratelimit;
 pub mod secret;
+pub mod tls;
 pub mod token;

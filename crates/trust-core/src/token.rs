@@ -703,7 +703,7 @@ mod tests {
     impl TestRing {
         fn new() -> Self {
             let keys = (1..=3)
-                .map(|v| (v, Arc::new(Key256::from_bytes([0x40 + v as u8; 32]))))
+                .map(|v: u8| (u32::from(v), Arc::new(Key256::from_bytes([0x40 + v; 32]))))
                 .collect();
             Self {
                 primary: Mutex::new(1),
@@ -976,7 +976,7 @@ mod tests {
     #[test]
     fn published_vector() {
         let (t, clock) = setup();
-        let id: [u8; 16] = core::array::from_fn(|i| i as u8);
+        let id: [u8; 16] = core::array::from_fn(|i| u8::try_from(i).unwrap());
         let tok = t
             .issue_with_id(
                 "tokens",
