@@ -17,6 +17,9 @@
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
+//! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
+//! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
+//! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
 //! | passwords hashed with argon2id, peppered, upgraded from bcrypt | [`password`] |
 //! | TLS 1.2+ with AEAD suites only, and no `http://` endpoints | [`tls`] |
 //! | tenant isolation, roles as data, per-member overrides | [`access`] |
@@ -44,8 +47,11 @@
 pub mod access;
 pub mod clock;
 pub mod durable;
+pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod kek;
+pub mod keyring;
 pub mod keys;
 pub mod password;
 pub mod ratelimit;
