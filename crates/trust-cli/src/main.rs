@@ -71,6 +71,21 @@ enum Command {
     /// Example: trust keys rotate orders --promote
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
+    /// Hash and verify passwords (argon2id; legacy bcrypt verified and upgraded).
+    ///
+    /// Example: printf '%s' "$PASSWORD" | trust password verify --hash "$STORED"
+    #[command(subcommand)]
+    Password(cmd::password::PasswordCommand),
+    /// Issue and verify scoped session tokens MAC'd with a keyring.
+    ///
+    /// Example: trust token issue --tenant acme --scope chat:write --ttl 15m
+    #[command(subcommand)]
+    Token(cmd::token::TokenCommand),
+    /// Check that an endpoint meets the TLS 1.2+ policy.
+    ///
+    /// Example: trust tls check https://odoo.example.com
+    #[command(subcommand)]
+    Tls(cmd::tls::TlsCommand),
 }
 
 /// Global options every command may need.
@@ -88,6 +103,9 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Man => cmd::generate::man(globals),
         Command::Init(args) => cmd::init::run(&args, globals),
         Command::Keys(cmd) => cmd::keys::run(&cmd, globals),
+        Command::Password(cmd) => cmd::password::run(&cmd, globals),
+        Command::Token(cmd) => cmd::token::run(&cmd, globals),
+        Command::Tls(cmd) => cmd::tls::run(&cmd, globals),
     }
 }
 
