@@ -121,8 +121,9 @@ pub struct MemoryLimiter<C> {
     default: Quota,
     routes: HashMap<String, Quota>,
     clock: C,
-    /// (tenant, route) → TAT in ns since the epoch.
-    state: Mutex<HashMap<(String, String), i128>>,
+    /// tenant → route → TAT in ns since the epoch. Nested so a lookup borrows the `&str`s
+    /// instead of allocating a key per request.
+    state: Mutex<State>,
     max_keys: usize,
 }
 
@@ -132,6 +133,39 @@ impl<C> fmt::Debug for MemoryLimiter<C> {
             .field("default", &self.default)
             .field("routes", &self.routes)
             .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    tats: HashMap<String, HashMap<String, i128>>,
+    keys: usize,
+}
+
+impl State {
+    fn get(&self, tenant: &str, route: &str) -> Option<i128> {
+        self.tats.get(tenant)?.get(route).copied()
+    }
+
+    fn set(&mut self, tenant: &str, route: &str, tat: i128) {
+        if let Some(slot) = self.tats.get_mut(tenant).and_then(|r| r.get_mut(route)) {
+            *slot = tat;
+            return;
+        }
+        self.tats
+            .entry(tenant.to_owned())
+            .or_default()
+            .insert(route.to_owned(), tat);
+        self.keys += 1;
+    }
+
+    /// Forgets every key whose TAT is not after `now` (its budget is full again).
+    fn prune(&mut self, now: i128) {
+        for routes in self.tats.values_mut() {
+            routes.retain(|_, t| *t > now);
+        }
+        self.tats.retain(|_, routes| !routes.is_empty());
+        self.keys = self.tats.values().map(HashMap::len).sum();
     }
 }
 
@@ -145,7 +179,7 @@ impl<C: Clock> MemoryLimiter<C> {
             default,
             routes: HashMap::new(),
             clock,
-            state: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
             max_keys: DEFAULT_MAX_KEYS,
         }
     }
@@ -187,8 +221,8 @@ impl<C: Clock> RateLimiter for MemoryLimiter<C> {
         let increment = interval * i128::from(cost);
 
         let mut state = self.state.lock().map_err(|_| RateLimitError::Poisoned)?;
-        let key = (tenant.to_owned(), route.to_owned());
-        let tat = state.get(&key).copied().unwrap_or(now).max(now);
+        let known = state.get(tenant, route);
+        let tat = known.unwrap_or(now).max(now);
         let new_tat = tat + increment;
         if new_tat - now > tolerance {
             let wait = new_tat - now - tolerance;
@@ -196,16 +230,16 @@ impl<C: Clock> RateLimiter for MemoryLimiter<C> {
                 retry_after: Duration::from_nanos(u64::try_from(wait).unwrap_or(u64::MAX)),
             });
         }
-        if !state.contains_key(&key) && state.len() >= self.max_keys {
+        if known.is_none() && state.keys >= self.max_keys {
             // A key whose TAT is in the past has its whole budget back: forgetting it is exact.
-            state.retain(|_, t| *t > now);
-            if state.len() >= self.max_keys {
+            state.prune(now);
+            if state.keys >= self.max_keys {
                 return Err(RateLimitError::Limited {
                     retry_after: Duration::from_nanos(quota.interval_ns),
                 });
             }
         }
-        state.insert(key, new_tat);
+        state.set(tenant, route, new_tat);
         Ok(())
     }
 }
