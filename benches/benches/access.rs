@@ -11,8 +11,9 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::process::Command;
-use std::time::Duration;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
@@ -28,8 +29,11 @@ use trust_core::token::{Expect, TokenRequest, Tokens};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// The reference C implementation's time on the same parameters, measured now.
-fn reference_argon2(params: Argon2Params) {
+/// The reference C implementation's time on the same parameters, measured now: first a
+/// batch of 30 (the script's own timing), then 30 hashes interleaved one by one with
+/// trust-core's, so that load on the shared machine hits both sides alike. Prints medians,
+/// minima and the ratios.
+fn reference_argon2(params: Argon2Params, hasher: &PasswordHasher) {
     let Ok(python) = std::env::var("TRUST_ARGON2_PYTHON") else {
         eprintln!(
             "reference argon2: skipped (set TRUST_ARGON2_PYTHON to a python with argon2-cffi)"
@@ -37,24 +41,66 @@ fn reference_argon2(params: Argon2Params) {
         return;
     };
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/argon2_reference.py");
-    let out = Command::new(python)
+    let args = [
+        params.m_kib().to_string(),
+        params.t().to_string(),
+        params.p().to_string(),
+    ];
+    let out = Command::new(&python)
         .arg(script)
-        .args([
-            params.m_kib().to_string(),
-            params.t().to_string(),
-            params.p().to_string(),
-            "30".to_owned(),
-        ])
+        .args(&args)
+        .arg("30")
         .output()
         .expect("run the reference timing script");
-    let line = String::from_utf8_lossy(&out.stdout);
-    eprintln!("reference argon2: {}", line.trim());
+    eprintln!(
+        "reference argon2 (batch): {}",
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+
+    let mut child = Command::new(&python)
+        .arg(script)
+        .args(&args)
+        .arg("serve")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the reference timing script");
+    let mut to_ref = child.stdin.take().unwrap();
+    let mut from_ref = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    from_ref.read_line(&mut line).unwrap(); // "ready"
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..30 {
+        let start = Instant::now();
+        black_box(hasher.hash(PASSWORD).unwrap());
+        ours.push(start.elapsed().as_secs_f64() * 1e3);
+        writeln!(to_ref, "hash").unwrap();
+        line.clear();
+        from_ref.read_line(&mut line).unwrap();
+        theirs.push(line.trim().parse::<f64>().unwrap());
+    }
+    drop(to_ref);
+    let _ = child.wait();
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0])
+    };
+    let ((om, omin), (tm, tmin)) = (stats(&mut ours), stats(&mut theirs));
+    eprintln!(
+        "argon2id m={} t={} p={} interleaved x30: trust-core median {om:.1} ms (min {omin:.1}), \
+         reference C median {tm:.1} ms (min {tmin:.1}); ratio median {:.2}, min {:.2}",
+        params.m_kib(),
+        params.t(),
+        params.p(),
+        om / tm,
+        omin / tmin
+    );
 }
 
 fn argon2(c: &mut Criterion) {
     let params = Argon2Params::OWASP;
-    reference_argon2(params);
     let hasher = PasswordHasher::with_params(params);
+    reference_argon2(params, &hasher);
     let stored = hasher.hash(PASSWORD).unwrap();
     let mut g = c.benchmark_group("argon2id m=19456 t=2 p=1");
     g.sample_size(20);
@@ -65,7 +111,6 @@ fn argon2(c: &mut Criterion) {
         b.iter(|| hasher.verify(black_box(PASSWORD), &stored).unwrap());
     });
     g.finish();
-    reference_argon2(params);
 }
 
 fn hmac_rustcrypto(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
@@ -90,6 +135,16 @@ fn tokens(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("token ({} bytes)", token.len()));
     g.bench_function("trust-core verify", |b| {
         b.iter(|| tokens.verify(black_box(&token), &expect, &clock).unwrap());
+    });
+    // A forged tag: parse + key lookup + one HMAC, no claims decoded.
+    let (signed_part, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{signed_part}.{}", "A".repeat(43));
+    g.bench_function("trust-core verify, forged tag", |b| {
+        b.iter(|| {
+            tokens
+                .verify(black_box(&forged), &expect, &clock)
+                .unwrap_err()
+        });
     });
     g.bench_function("trust-core issue", |b| {
         b.iter(|| tokens.issue("tokens", black_box(&request), &clock).unwrap());
