@@ -14,7 +14,7 @@
 //!
 //! match hasher.verify_and_upgrade("correct horse battery staple", &stored)? {
 //!     Verified::Match { rehash: None } => { /* log in */ }
-//!     Verified::Match { rehash: Some(new) } => { /* log in, then store `new` */ # let _ = new; }
+//!     Verified::Match { rehash: Some(new) } => { /* log in, then store `new` */ drop(new); }
 //!     Verified::Mismatch => unreachable!(),
 //! }
 //! # Ok::<(), trust_core::password::PasswordError>(())
