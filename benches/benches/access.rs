@@ -180,7 +180,7 @@ fn authorize(c: &mut Criterion) {
     g.bench_function("allowed by role", |b| {
         b.iter(|| {
             acl.authorize(black_box(&agent), "tickets.reply", &ticket)
-                .unwrap()
+                .unwrap();
         });
     });
     g.bench_function("denied by override", |b| {
