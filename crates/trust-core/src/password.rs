@@ -373,19 +373,15 @@ fn prepare(password: &str, pepper: Option<&Key256>) -> Zeroizing<Vec<u8>> {
     match pepper {
         None => Zeroizing::new(password.as_bytes().to_vec()),
         Some(key) => {
-            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose())
-                .unwrap_or_else(|_| unreachable_hmac());
+            let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key.expose()) {
+                Ok(mac) => mac,
+                // HMAC takes keys of any length.
+                Err(_) => unreachable!("HMAC accepts a 32-byte key"),
+            };
             mac.update(password.as_bytes());
             Zeroizing::new(mac.finalize().into_bytes().to_vec())
         }
     }
-}
-
-/// HMAC accepts keys of any length; this exists only to satisfy the type.
-fn unreachable_hmac() -> Hmac<Sha256> {
-    // A 32-byte key is always accepted; reaching this is impossible.
-    #[allow(clippy::expect_used)]
-    <Hmac<Sha256> as Mac>::new_from_slice(&[0u8; 32]).expect("HMAC takes any key length")
 }
 
 /// The argon2 engine call every hash and verification goes through.
