@@ -260,7 +260,7 @@ fn begin_deterministic(
     header::encode_immutable(key.suite, context, detached, &mut out);
     let binding = header::binding(&out, detached, context);
     let aad = schedule::wrap_aad(&binding, salt, &entry);
-    let wrapped = schedule::wrap(&key.kek, wrap_nonce, dek, &aad);
+    let wrapped = schedule::wrap(&key.kek, wrap_nonce, dek, &aad, backend);
     header::encode_wrap_section(&entry, &wrapped, &mut out);
     let keys = schedule::derive(key.suite, dek, salt, &binding);
     out.extend_from_slice(salt);
@@ -313,6 +313,7 @@ fn unwrap_dek<P: KeyProvider + ?Sized>(
     header: Header,
     immutable: &[u8],
     body_prefix: &[u8],
+    backend: Backend,
 ) -> Result<Unwrapped, EnvelopeError> {
     if let Some(stored) = &header.context
         && stored != context
@@ -327,7 +328,7 @@ fn unwrap_dek<P: KeyProvider + ?Sized>(
     let mut salt = [0u8; SALT_LEN];
     salt.copy_from_slice(&body_prefix[..SALT_LEN]);
     let aad = schedule::wrap_aad(&binding, &salt, &header.key_ref_entry);
-    let dek = schedule::unwrap(&kek, &header.wrapped, &aad)?;
+    let dek = schedule::unwrap(&kek, &header.wrapped, &aad, backend)?;
     Ok(Unwrapped {
         header,
         binding,
@@ -344,7 +345,7 @@ fn open_inner<P: KeyProvider + ?Sized>(
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     let header = header::parse_complete(envelope)?;
     let (immutable, rest) = (&envelope[..header.immutable_len], &envelope[header.len..]);
-    let u = unwrap_dek(provider, context, header, immutable, rest)?;
+    let u = unwrap_dek(provider, context, header, immutable, rest, backend)?;
     let commitment = &rest[SALT_LEN..BODY_PREFIX_LEN];
     let keys = schedule::derive_checked(u.header.suite, &u.dek, &u.salt, &u.binding, commitment)?;
     let cipher = ChunkCipher::new(u.header.suite, &keys, backend);
