@@ -59,7 +59,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hkdf::Hkdf;
-use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::clock::Clock;
@@ -90,7 +89,9 @@ const MAC_LABEL: &[u8] = b"trust token v1 mac\0";
 const TAG_LEN: usize = 32;
 const ID_LEN: usize = 16;
 
-type HmacSha256 = Hmac<Sha256>;
+/// ring's HMAC: the precomputed key schedule is reused across verifications, and it was the
+/// faster of the two HMAC-SHA-256 implementations in the graph (docs/PERFORMANCE.md).
+type MacKey = ring::hmac::Key;
 
 /// What to put in a new token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,7 +216,7 @@ pub struct Tokens<P> {
 struct CachedKey {
     key_ref: KeyRef,
     kek: Arc<Key256>,
-    mac: HmacSha256,
+    mac: Arc<MacKey>,
 }
 
 const CACHE_SLOTS: usize = 16;
@@ -274,9 +275,8 @@ impl<P: KeyProvider> Tokens<P> {
         };
         let mut text = format!("{PREFIX}.{}.{}.", key.key_ref.keyring, key.key_ref.version);
         URL_SAFE_NO_PAD.encode_string(body.encode(), &mut text);
-        let mut mac = self.mac_for(&key.key_ref, &key.kek);
-        mac.update(text.as_bytes());
-        let tag = mac.finalize().into_bytes();
+        let mac = self.mac_for(&key.key_ref, &key.kek);
+        let tag = ring::hmac::sign(&mac, text.as_bytes());
         text.push('.');
         URL_SAFE_NO_PAD.encode_string(tag, &mut text);
         Ok(Token(SecretString::from(text)))
@@ -297,10 +297,9 @@ impl<P: KeyProvider> Tokens<P> {
     ) -> Result<Claims, TokenError> {
         let parsed = Parsed::parse(token)?;
         let kek = self.keys.decryption_key(&parsed.key_ref)?;
-        let mut mac = self.mac_for(&parsed.key_ref, &kek);
-        mac.update(parsed.signed.as_bytes());
-        // verify_slice compares in constant time after a length check.
-        mac.verify_slice(&parsed.tag)
+        let mac = self.mac_for(&parsed.key_ref, &kek);
+        // ring::hmac::verify compares in constant time.
+        ring::hmac::verify(&mac, parsed.signed.as_bytes(), &parsed.tag)
             .map_err(|_| TokenError::Invalid)?;
         // Authenticated from here on: a body that does not decode is still a failure, but a
         // sign of a bug or a key compromise rather than noise.
@@ -317,15 +316,15 @@ impl<P: KeyProvider> Tokens<P> {
 
     /// The HMAC state keyed with the token MAC key of `key_ref`, from the cache when `kek` is
     /// the same key the cache was filled with.
-    fn mac_for(&self, key_ref: &KeyRef, kek: &Arc<Key256>) -> HmacSha256 {
+    fn mac_for(&self, key_ref: &KeyRef, kek: &Arc<Key256>) -> Arc<MacKey> {
         if let Ok(cache) = self.cache.lock()
             && let Some(hit) = cache
                 .iter()
                 .find(|c| Arc::ptr_eq(&c.kek, kek) && c.key_ref == *key_ref)
         {
-            return hit.mac.clone();
+            return Arc::clone(&hit.mac);
         }
-        let mac = derive_mac(key_ref, kek);
+        let mac = Arc::new(derive_mac(key_ref, kek));
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_SLOTS {
                 cache.remove(0);
@@ -333,7 +332,7 @@ impl<P: KeyProvider> Tokens<P> {
             cache.push(CachedKey {
                 key_ref: key_ref.clone(),
                 kek: Arc::clone(kek),
-                mac: mac.clone(),
+                mac: Arc::clone(&mac),
             });
         }
         mac
@@ -341,7 +340,7 @@ impl<P: KeyProvider> Tokens<P> {
 }
 
 /// HKDF-SHA-256(salt = none, ikm = KEK, info = label ‖ keyring ‖ 0 ‖ version) → 32-byte key.
-fn derive_mac(key_ref: &KeyRef, kek: &Key256) -> HmacSha256 {
+fn derive_mac(key_ref: &KeyRef, kek: &Key256) -> MacKey {
     let hk = Hkdf::<Sha256>::new(None, kek.expose());
     let mut key = zeroize::Zeroizing::new([0u8; 32]);
     let version = key_ref.version.to_be_bytes();
@@ -350,11 +349,7 @@ fn derive_mac(key_ref: &KeyRef, kek: &Key256) -> HmacSha256 {
         &[MAC_LABEL, key_ref.keyring.as_bytes(), b"\0", &version],
         &mut key[..],
     );
-    match <HmacSha256 as Mac>::new_from_slice(&key[..]) {
-        Ok(mac) => mac,
-        // HMAC takes keys of any length.
-        Err(_) => unreachable!("HMAC accepts a 32-byte key"),
-    }
+    ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key[..])
 }
 
 /// A bearer token. Its `Debug` is redacted; [`Token::expose`] gives the text to send.
