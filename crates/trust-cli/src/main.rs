@@ -86,6 +86,21 @@ enum Command {
     /// Show what an envelope is sealed under (suite, key, context), without any key.
     /// Example: trust inspect creds.json.tle
     Inspect(cmd::crypt::InspectArgs),
+    /// Hash and verify passwords (argon2id; legacy bcrypt verified and upgraded).
+    ///
+    /// Example: printf '%s' "$PASSWORD" | trust password verify --hash "$STORED"
+    #[command(subcommand)]
+    Password(cmd::password::PasswordCommand),
+    /// Issue and verify scoped session tokens MAC'd with a keyring.
+    ///
+    /// Example: trust token issue --tenant acme --scope chat:write --ttl 15m
+    #[command(subcommand)]
+    Token(cmd::token::TokenCommand),
+    /// Check that an endpoint meets the TLS 1.2+ policy.
+    ///
+    /// Example: trust tls check https://odoo.example.com
+    #[command(subcommand)]
+    Tls(cmd::tls::TlsCommand),
 }
 
 /// Global options every command may need.
@@ -108,6 +123,9 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Decrypt(args) => cmd::crypt::decrypt(&args, globals),
         Command::Rewrap(args) => cmd::crypt::rewrap(&args, globals),
         Command::Inspect(args) => cmd::crypt::inspect(&args, globals),
+        Command::Password(cmd) => cmd::password::run(&cmd, globals),
+        Command::Token(cmd) => cmd::token::run(&cmd, globals),
+        Command::Tls(cmd) => cmd::tls::run(&cmd, globals),
     }
 }
 

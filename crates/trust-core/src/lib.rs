@@ -21,6 +21,11 @@
 //! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
 //! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
 //! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
+//! | passwords hashed with argon2id, peppered, upgraded from bcrypt | [`password`] |
+//! | TLS 1.2+ with AEAD suites only, and no `http://` endpoints | [`tls`] |
+//! | tenant isolation, roles as data, per-member overrides | [`access`] |
+//! | short-lived tenant- and scope-bound session tokens | [`token`] |
+//! | APIs rate-limited per tenant and route | [`ratelimit`] |
 //!
 //! Further modules (keyrings, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -40,6 +45,7 @@
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod access;
 pub mod clock;
 pub mod durable;
 pub mod envelope;
@@ -48,5 +54,9 @@ pub mod event;
 pub mod kek;
 pub mod keyring;
 pub mod keys;
+pub mod password;
+pub mod ratelimit;
 pub mod secret;
+pub mod tls;
+pub mod token;
 pub mod webhook;

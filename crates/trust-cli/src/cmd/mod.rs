@@ -6,4 +6,7 @@ pub(crate) mod generate;
 pub(crate) mod home;
 pub(crate) mod init;
 pub(crate) mod keys;
+pub(crate) mod password;
+pub(crate) mod tls;
+pub(crate) mod token;
 pub(crate) mod webhook;
