@@ -1,3 +1,6 @@
 //! The tamper-evident audit log.
+pub mod checkpoint;
 pub mod leaf;
 pub mod merkle;
+pub mod note;
+pub mod proof;
