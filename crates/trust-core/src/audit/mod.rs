@@ -4,3 +4,5 @@ pub mod leaf;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod segment;
+pub mod store;
