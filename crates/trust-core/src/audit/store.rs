@@ -75,8 +75,12 @@ pub trait LogStore: NodeSource + Send {
     ///
     /// # Errors
     /// Any storage failure.
-    fn put_payload(&mut self, index: u64, salt: &[u8; 32], payload: &[u8])
-    -> Result<(), StoreError>;
+    fn put_payload(
+        &mut self,
+        index: u64,
+        salt: &[u8; 32],
+        payload: &[u8],
+    ) -> Result<(), StoreError>;
     /// Deletes a payload; `Ok(false)` when there was none.
     ///
     /// # Errors
@@ -334,7 +338,10 @@ impl DirStore {
                 }
                 Ok(first) if first != last.first_index => {
                     return Err(StoreError::Damaged {
-                        reason: format!("segment {} header disagrees with its name", last.path.display()),
+                        reason: format!(
+                            "segment {} header disagrees with its name",
+                            last.path.display()
+                        ),
                     });
                 }
                 Ok(_) => {}
@@ -372,7 +379,8 @@ impl DirStore {
                     .write(true)
                     .open(&last.path)
                     .map_err(io_err("open", &last.path))?;
-                f.set_len(current_len).map_err(io_err("truncate", &last.path))?;
+                f.set_len(current_len)
+                    .map_err(io_err("truncate", &last.path))?;
                 f.sync_all().map_err(io_err("sync", &last.path))?;
             }
             break;
@@ -485,7 +493,8 @@ impl DirStore {
                     });
                 }
                 offsets_buf.extend_from_slice(&((HEADER_LEN + r.offset) as u64).to_be_bytes());
-                self.range.push_with(r.stored_hash, |_, _, h| nodes_buf.extend_from_slice(h));
+                self.range
+                    .push_with(r.stored_hash, |_, _, h| nodes_buf.extend_from_slice(h));
                 self.last_leaf_hash = Some(r.stored_hash);
                 self.size += 1;
             }
@@ -636,7 +645,8 @@ impl LogStore for DirStore {
         self.current_len += buf.len() as u64;
         let mut nodes = Vec::with_capacity(records.len() * 64);
         for (_, hash) in records {
-            self.range.push_with(*hash, |_, _, h| nodes.extend_from_slice(h));
+            self.range
+                .push_with(*hash, |_, _, h| nodes.extend_from_slice(h));
             self.last_leaf_hash = Some(*hash);
         }
         self.size += records.len() as u64;
