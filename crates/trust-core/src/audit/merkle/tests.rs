@@ -493,3 +493,31 @@ proptest! {
         prop_assert!(verify_consistency(s1 as u64, n as u64, &c, &wrong, &r).is_err());
     }
 }
+
+proptest! {
+    /// Pushing aligned subtree roots gives the same range as pushing their leaves.
+    #[test]
+    fn push_subtree_equals_pushing_leaves(n in 1usize..600, cuts in proptest::collection::vec(1usize..600, 0..6)) {
+        let d = synthetic(n, 9);
+        let mut bounds: Vec<usize> = cuts.into_iter().filter(|c| *c < n).collect();
+        bounds.push(n);
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut range = CompactRange::new();
+        let mut pos = 0usize;
+        for b in bounds {
+            while pos < b {
+                // Largest aligned block starting at pos that fits before b.
+                let mut w = if pos == 0 { 1usize << 40 } else { 1usize << pos.trailing_zeros() };
+                while w > b - pos { w >>= 1; }
+                prop_assert!(range.push_subtree(w.trailing_zeros(), root(&d[pos..pos + w])));
+                pos += w;
+            }
+            prop_assert_eq!(range.root(), mth(&d[..b]));
+        }
+        // Misaligned pushes are refused.
+        if n % 2 == 1 {
+            prop_assert!(!range.push_subtree(1, EMPTY_ROOT));
+        }
+    }
+}
