@@ -1,4 +1,5 @@
 //! CLI tests of `trust audit`: every exit code and every tamper case of issue 4.
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // test code: a failed setup should panic
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};

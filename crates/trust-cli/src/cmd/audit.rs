@@ -257,7 +257,7 @@ fn import(a: &ImportArgs, g: &Globals) -> Result<(), CliError> {
     let reader = BufReader::new(input::open("the import file", Some(&a.file))?);
     let log = open_log(&a.log)?;
     let first = log.size()?;
-    let mut batch: Vec<Entry> = Vec::with_capacity(a.batch as usize);
+    let mut batch: Vec<Entry> = Vec::with_capacity(usize::try_from(a.batch).unwrap_or(1024));
     let mut committed = 0u64;
     let bar = g.out.progress(0, "importing");
     let flush = |batch: &mut Vec<Entry>, committed: &mut u64| -> Result<(), CliError> {

@@ -301,8 +301,7 @@ impl AuditLog {
         let pk_path = dir.join(files::PSEUDONYM_KEY);
         let pk_text =
             Zeroizing::new(fs::read_to_string(&pk_path).map_err(AuditError::io("read", &pk_path))?);
-        let pseudonyms =
-            decode_pseudonym_key(&pk_text).ok_or_else(|| AuditError::BadKeyFile(pk_path))?;
+        let pseudonyms = decode_pseudonym_key(&pk_text).ok_or(AuditError::BadKeyFile(pk_path))?;
         let store = DirStore::open(dir, config.segment_bytes).map_err(AuditError::Store)?;
         Ok(Self {
             dir: dir.to_path_buf(),

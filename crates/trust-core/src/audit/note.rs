@@ -282,7 +282,7 @@ impl Signer {
             "PRIVATE+KEY+{}+{:08x}+{}",
             self.name,
             self.verifier.id,
-            B64.encode(&*k)
+            B64.encode(*k)
         ))
     }
 

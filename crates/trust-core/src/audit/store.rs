@@ -616,11 +616,11 @@ impl LogStore for DirStore {
         if records.is_empty() {
             return Ok(());
         }
-        if self.current.is_none() || self.current_len >= self.segment_bytes {
-            if let Err(e) = self.start_segment() {
-                self.poisoned = true;
-                return Err(e);
-            }
+        if (self.current.is_none() || self.current_len >= self.segment_bytes)
+            && let Err(e) = self.start_segment()
+        {
+            self.poisoned = true;
+            return Err(e);
         }
         let mut buf = Vec::with_capacity(records.iter().map(|r| r.0.len() + 36).sum());
         let mut offsets = Vec::with_capacity(records.len() * 8);
@@ -781,7 +781,7 @@ mod tests {
         for (i, n) in [(0u64, 300u64), (137, 300), (299, 300), (5, 6)] {
             assert_eq!(
                 merkle::inclusion_proof_from(&s, i, n).unwrap(),
-                merkle::inclusion_proof(&hashes[..n as usize], i).unwrap()
+                merkle::inclusion_proof(&hashes[..usize::try_from(n).unwrap()], i).unwrap()
             );
         }
         assert_eq!(

@@ -1,4 +1,5 @@
 //! End-to-end tests of the log: writer, recovery, verifier, tampering cases of the issue.
+#![allow(clippy::cast_possible_truncation)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -101,7 +102,9 @@ fn event_sink_records_pseudonymized_events() {
     );
     assert_eq!(log.size().unwrap(), 2);
     let receipt = log.prove(0, None).unwrap();
-    let (_, leaf) = receipt.verify(&[vkey.clone()], Some(ORIGIN), None).unwrap();
+    let (_, leaf) = receipt
+        .verify(std::slice::from_ref(&vkey), Some(ORIGIN), None)
+        .unwrap();
     assert_eq!(leaf.event_type, "key.rotate");
     assert_eq!(leaf.actor, Some(log.actor_pseudonym("alice@example.com")));
     assert_eq!(leaf.subject, Some(log.subject_pseudonym("customer-42")));
@@ -402,9 +405,11 @@ fn multi_segment_logs_prove_and_verify() {
     let log = AuditLog::open(&dir).unwrap();
     for i in [0, 99, 150, 299] {
         let rc = log.prove(i, None).unwrap();
-        rc.verify(&[vkey.clone()], Some(ORIGIN), None).unwrap();
+        rc.verify(std::slice::from_ref(&vkey), Some(ORIGIN), None)
+            .unwrap();
         let rc = log.prove(i.min(99), Some(100)).unwrap();
-        rc.verify(&[vkey.clone()], Some(ORIGIN), None).unwrap();
+        rc.verify(std::slice::from_ref(&vkey), Some(ORIGIN), None)
+            .unwrap();
     }
     let proof = log.consistency_proof(100, 300).unwrap();
     let cps = log.checkpoints().unwrap();

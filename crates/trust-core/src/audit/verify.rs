@@ -604,6 +604,7 @@ struct Checked {
 /// The widest subtree a worker hashes in one piece; small enough to balance the workers, large
 /// enough that the sequential merge of block roots is negligible.
 const MAX_BLOCK: u64 = 1024;
+const MAX_BLOCK_USIZE: usize = 1024;
 
 /// Splits leaf positions `[start, end)` into aligned perfect subtrees of at most [`MAX_BLOCK`]
 /// leaves, never crossing a size in `cuts` (where a root must be compared).
@@ -645,11 +646,13 @@ fn hash_and_check(
     let work = |bl: &[(u64, u64)]| -> (Vec<Checked>, Vec<Hash>) {
         let mut checked = Vec::new();
         let mut roots = Vec::with_capacity(bl.len());
-        let mut hashes: Vec<Hash> = Vec::with_capacity(MAX_BLOCK as usize);
+        let mut hashes: Vec<Hash> = Vec::with_capacity(MAX_BLOCK_USIZE);
         for &(pos, w) in bl {
             hashes.clear();
-            let from = (pos - start) as usize;
-            for r in &records[from..from + w as usize] {
+            // Block positions lie inside `records`, whose length is a usize.
+            let from = usize::try_from(pos - start).unwrap_or(usize::MAX);
+            let w = usize::try_from(w).unwrap_or(0);
+            for r in records.get(from..from.saturating_add(w)).unwrap_or(&[]) {
                 let computed = leaf_hash(r.leaf);
                 hashes.push(computed);
                 checked.push(Checked {

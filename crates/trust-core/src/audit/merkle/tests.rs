@@ -1,5 +1,6 @@
 //! Known answers from the Certificate Transparency / transparency-dev test data, the published
 //! proofs and their corruptions, and a property test against the literal RFC 6962 recursion.
+#![allow(clippy::cast_possible_truncation)]
 
 use super::*;
 use proptest::prelude::*;
@@ -543,7 +544,7 @@ impl NodeSource for CountingSource {
 #[test]
 fn proofs_from_storage_read_o_log_n_nodes() {
     for n in [1_000_000u64, (1 << 20) + 1, 999_999, 1 << 40] {
-        let log2 = 64 - (n - 1).leading_zeros() as u64;
+        let log2 = 64 - u64::from((n - 1).leading_zeros());
         let src = CountingSource {
             size: n,
             reads: std::cell::Cell::new(0),
