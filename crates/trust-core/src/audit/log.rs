@@ -213,6 +213,21 @@ struct Writer {
     store: DirStore,
 }
 
+/// A leaf waiting for its index and chain link, with its payload and salt.
+struct Prepared {
+    leaf: Leaf,
+    payload: Option<([u8; 32], Vec<u8>)>,
+}
+
+/// The group-commit queue.
+#[derive(Default)]
+struct Pending {
+    queue: Vec<(u64, Vec<Prepared>)>,
+    results: std::collections::HashMap<u64, Result<Range<u64>, AuditError>>,
+    next_ticket: u64,
+    leader: bool,
+}
+
 /// The writer's handle on a log directory. Holds the log's lock for its whole life, so there is
 /// exactly one writer per log (across threads: share it in an `Arc`; across processes: the
 /// second `open` waits).
@@ -224,6 +239,8 @@ pub struct AuditLog {
     writer_id: String,
     clock: Arc<dyn Clock>,
     inner: Mutex<Writer>,
+    pending: Mutex<Pending>,
+    committed: std::sync::Condvar,
     _lock: LockGuard,
 }
 
@@ -311,6 +328,8 @@ impl AuditLog {
             writer_id: "trust".into(),
             clock: Arc::new(SystemClock),
             inner: Mutex::new(Writer { store }),
+            pending: Mutex::new(Pending::default()),
+            committed: std::sync::Condvar::new(),
             _lock: lock,
         })
     }
@@ -404,37 +423,57 @@ impl AuditLog {
     /// Appends `entries` as one group commit (one `fsync`) and returns their index range.
     /// Either all are acknowledged or none.
     ///
+    /// Concurrent callers are coalesced: while one thread's `fsync` is in flight, batches
+    /// arriving from other threads queue up and the next of them commits all queued batches
+    /// with a single `fsync` (leader/follower group commit). Pseudonyms, payload commitments and
+    /// validation run on the calling thread, outside the lock.
+    ///
     /// # Errors
-    /// [`AuditError`] on an invalid entry (nothing is written) or a storage failure.
+    /// [`AuditError`] on an invalid entry (nothing of this batch is written) or a storage
+    /// failure.
     pub fn append_batch(&self, entries: &[Entry]) -> Result<Range<u64>, AuditError> {
-        let mut w = self.writer()?;
-        let start = w.store.size();
-        let mut prev = w
-            .store
-            .last_leaf_hash()
-            .unwrap_or_else(|| leaf::genesis_hash(&self.config.origin));
-        let mut records = Vec::with_capacity(entries.len());
-        let mut payloads = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            let index = start + i as u64;
+        let prepared = self.prepare(entries)?;
+        let mut p = self.pending.lock().map_err(|_| AuditError::Poisoned)?;
+        let ticket = p.next_ticket;
+        p.next_ticket += 1;
+        p.queue.push((ticket, prepared));
+        loop {
+            if let Some(result) = p.results.remove(&ticket) {
+                return result;
+            }
+            if !p.leader {
+                p.leader = true;
+                let work = std::mem::take(&mut p.queue);
+                drop(p);
+                let outcomes = self.commit_group(work);
+                p = self.pending.lock().map_err(|_| AuditError::Poisoned)?;
+                p.leader = false;
+                p.results.extend(outcomes);
+                self.committed.notify_all();
+                continue;
+            }
+            p = self.committed.wait(p).map_err(|_| AuditError::Poisoned)?;
+        }
+    }
+
+    /// Builds the leaves of `entries` (index and chain link left for the commit), validating
+    /// every field.
+    fn prepare(&self, entries: &[Entry]) -> Result<Vec<Prepared>, AuditError> {
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
             let time = e.time.unwrap_or_else(|| self.clock.now());
             let payload = match &e.payload {
                 Some(p) => {
                     let mut salt = [0u8; 32];
                     fill_random(&mut salt).map_err(|_| AuditError::Random)?;
-                    let r = PayloadRef {
-                        commitment: leaf::payload_commitment(&salt, p),
-                        len: p.len() as u64,
-                    };
-                    payloads.push((index, salt, p));
-                    Some(r)
+                    Some((salt, p.clone()))
                 }
                 None => None,
             };
             let has_person = e.actor.is_some() || e.subject.is_some();
             let leaf = Leaf {
-                index,
-                prev_leaf_hash: prev,
+                index: 0,
+                prev_leaf_hash: [0; 32],
                 time_unix_ms: unix_millis(time),
                 event_type: e.event_type.clone(),
                 writer_id: self.writer_id.clone(),
@@ -445,26 +484,79 @@ impl AuditLog {
                 },
                 actor: e.actor.as_deref().map(|a| self.actor_pseudonym(a)),
                 subject: e.subject.as_deref().map(|s| self.subject_pseudonym(s)),
-                payload,
+                payload: payload.as_ref().map(|(salt, p)| PayloadRef {
+                    commitment: leaf::payload_commitment(salt, p),
+                    len: p.len() as u64,
+                }),
                 attrs: e
                     .attrs
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
             };
-            let bytes = leaf.encode().map_err(AuditError::Leaf)?;
-            let hash = merkle::leaf_hash(&bytes);
-            prev = hash;
-            records.push((bytes, hash));
+            // Index and link are fixed-width, so this checks every bound, size included.
+            leaf.encode().map_err(AuditError::Leaf)?;
+            out.push(Prepared { leaf, payload });
         }
-        // Payloads first: an acknowledged entry never commits to a payload that was not stored.
-        for (index, salt, p) in payloads {
-            w.store
-                .put_payload(index, &salt, p)
-                .map_err(AuditError::Store)?;
+        Ok(out)
+    }
+
+    /// Commits queued batches with one `fsync`; one outcome per ticket.
+    fn commit_group(
+        &self,
+        work: Vec<(u64, Vec<Prepared>)>,
+    ) -> Vec<(u64, Result<Range<u64>, AuditError>)> {
+        let tickets: Vec<u64> = work.iter().map(|(t, _)| *t).collect();
+        let fail_all = |first: AuditError| {
+            let mut first = Some(first);
+            tickets
+                .iter()
+                .map(|t| {
+                    let e = first
+                        .take()
+                        .unwrap_or(AuditError::Store(store::StoreError::Poisoned));
+                    (*t, Err(e))
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut w = match self.writer() {
+            Ok(w) => w,
+            Err(e) => return fail_all(e),
+        };
+        let mut next = w.store.size();
+        let mut prev = w
+            .store
+            .last_leaf_hash()
+            .unwrap_or_else(|| leaf::genesis_hash(&self.config.origin));
+        let mut records = Vec::new();
+        let mut ranges = Vec::with_capacity(work.len());
+        for (ticket, batch) in work {
+            let start = next;
+            for mut item in batch {
+                item.leaf.index = next;
+                item.leaf.prev_leaf_hash = prev;
+                let bytes = match item.leaf.encode() {
+                    Ok(b) => b,
+                    Err(e) => return fail_all(AuditError::Leaf(e)),
+                };
+                if let Some((salt, p)) = &item.payload
+                    && let Err(e) = w.store.put_payload(next, salt, p)
+                {
+                    // Payloads first: an acknowledged entry never commits to a payload that
+                    // was not stored.
+                    return fail_all(AuditError::Store(e));
+                }
+                let hash = merkle::leaf_hash(&bytes);
+                prev = hash;
+                records.push((bytes, hash));
+                next += 1;
+            }
+            ranges.push((ticket, start..next));
         }
-        w.store.append(&records).map_err(AuditError::Store)?;
-        Ok(start..start + entries.len() as u64)
+        if let Err(e) = w.store.append(&records) {
+            return fail_all(AuditError::Store(e));
+        }
+        ranges.into_iter().map(|(t, r)| (t, Ok(r))).collect()
     }
 
     /// Signs and stores a checkpoint of the current tree, after checking it is consistent with

@@ -516,3 +516,38 @@ fn parallel_and_sequential_verification_agree() {
     assert_eq!(kind(&b), Some(FailureKind::LeafHashMismatch));
     assert!(b.counts.contains_key("ROOT_MISMATCH"));
 }
+
+#[test]
+fn concurrent_batches_get_disjoint_contiguous_ranges() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let log = std::sync::Arc::new(AuditLog::open(&dir).unwrap());
+    let ranges = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let (log, ranges) = (log.clone(), &ranges);
+            s.spawn(move || {
+                for k in 0..10u64 {
+                    let batch: Vec<Entry> = (0..=(t + k) % 5).map(|i| entry(t * 100 + i)).collect();
+                    let r = log.append_batch(&batch).unwrap();
+                    assert_eq!(r.end - r.start, batch.len() as u64);
+                    ranges.lock().unwrap().push(r);
+                }
+                // An invalid batch fails alone, without disturbing the others.
+                assert!(log.append_batch(&[Entry::new("NOT VALID")]).is_err());
+            });
+        }
+    });
+    let mut ranges = ranges.into_inner().unwrap();
+    ranges.sort_by_key(|r| r.start);
+    let mut next = 0;
+    for r in &ranges {
+        assert_eq!(r.start, next);
+        next = r.end;
+    }
+    assert_eq!(log.size().unwrap(), next);
+    log.checkpoint().unwrap();
+    drop(log);
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.entries, next);
+}
