@@ -430,9 +430,10 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
             // Fill the buffer.
             if !eof && buf.len() < READ_CHUNK {
                 let old = buf.len();
-                buf.resize(READ_CHUNK + leaf::MAX_LEAF_LEN + 36, 0);
-                let n = match read_full(&mut file, &mut buf[old..]) {
-                    Ok(n) => n,
+                let want = READ_CHUNK + leaf::MAX_LEAF_LEN + 36 - old;
+                // read_to_end fills the spare capacity without zeroing it first.
+                match (&mut file).take(want as u64).read_to_end(&mut buf) {
+                    Ok(n) => eof = n < want,
                     Err(e) => {
                         buf.truncate(old);
                         st.fail(Failure {
@@ -446,10 +447,6 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
                         st.stopped = true;
                         break;
                     }
-                };
-                buf.truncate(old + n);
-                if old + n < READ_CHUNK + leaf::MAX_LEAF_LEN + 36 {
-                    eof = true;
                 }
             }
             let (records, stop) = segment::parse_records(&buf);
