@@ -592,10 +592,22 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// What the parallel phase learns about one record.
-struct Checked {
-    computed: Hash,
-    head: Result<leaf::LeafHead, leaf::LeafError>,
+/// A per-record finding of a worker, before it is turned into a [`Failure`].
+struct Finding {
+    pos: u64,
+    offset: usize,
+    kind: FailureKind,
+    index: u64,
+    detail: String,
+}
+
+/// What one worker returns for its run of blocks: findings (rare), payload commitments to
+/// check (in order), and the root of every block.
+#[derive(Default)]
+struct RunResult {
+    findings: Vec<Finding>,
+    payloads: Vec<(u64, PayloadRef)>,
+    roots: Vec<Hash>,
 }
 
 /// The widest subtree a worker hashes in one piece; small enough to balance the workers, large
@@ -632,39 +644,108 @@ fn blocks(start: u64, end: u64, cuts: &[u64]) -> Vec<(u64, u64)> {
     out
 }
 
-/// Leaf hashes, leaf checks and block roots for `records` (positions from `start`), computed
-/// on up to `threads` threads, each taking a contiguous run of blocks.
-fn hash_and_check(
+/// Checks every record of the blocks `run` — leaf hash, syntax, index, chain link — and hashes
+/// each block's subtree. `first_prev` is the expected link of the chunk's first record.
+fn check_run(
+    records: &[segment::Record<'_>],
+    start: u64,
+    run: &[(u64, u64)],
+    first_prev: &Hash,
+    check_payloads: bool,
+) -> RunResult {
+    let mut out = RunResult {
+        roots: Vec::with_capacity(run.len()),
+        ..RunResult::default()
+    };
+    let mut hashes: Vec<Hash> = Vec::with_capacity(MAX_BLOCK_USIZE);
+    for &(bpos, w) in run {
+        hashes.clear();
+        // Block positions lie inside `records`, whose length is a usize.
+        let from = usize::try_from(bpos - start).unwrap_or(usize::MAX);
+        let w = usize::try_from(w).unwrap_or(0);
+        for i in from..from.saturating_add(w).min(records.len()) {
+            let r = &records[i];
+            let pos = start + i as u64;
+            let computed = leaf_hash(r.leaf);
+            hashes.push(computed);
+            let mut find = |kind, index, detail: String| {
+                out.findings.push(Finding {
+                    pos,
+                    offset: r.offset,
+                    kind,
+                    index,
+                    detail,
+                });
+            };
+            let hash_ok = computed == r.stored_hash;
+            if !hash_ok {
+                find(
+                    FailureKind::LeafHashMismatch,
+                    pos,
+                    format!("entry {pos} does not hash to its stored leaf hash"),
+                );
+            }
+            match leaf::check(r.leaf) {
+                Err(e) => find(
+                    FailureKind::Malformed,
+                    pos,
+                    format!("entry {pos} does not parse: {e}"),
+                ),
+                Ok(head) => {
+                    if head.index != pos {
+                        find(
+                            FailureKind::IndexGap,
+                            pos,
+                            format!("entry at position {pos} carries index {}", head.index),
+                        );
+                    }
+                    let expected = if i == 0 {
+                        first_prev
+                    } else {
+                        &records[i - 1].stored_hash
+                    };
+                    // An entry whose own bytes were altered already failed above; its link is
+                    // not a second finding.
+                    if head.prev_leaf_hash != *expected && hash_ok {
+                        let bad = pos.saturating_sub(1);
+                        find(
+                            FailureKind::ChainBreak,
+                            bad,
+                            format!(
+                                "entry {pos} does not link to entry {bad} (one of the two was altered)"
+                            ),
+                        );
+                    }
+                    if check_payloads && let Some(p) = head.payload {
+                        out.payloads.push((pos, p));
+                    }
+                }
+            }
+        }
+        out.roots.push(super::merkle::root(&hashes));
+    }
+    out
+}
+
+/// Runs [`check_run`] over `blocks` on up to `threads` threads, each taking a contiguous run of
+/// blocks of about equal leaf count; results in block order.
+fn check_parallel(
     records: &[segment::Record<'_>],
     start: u64,
     blocks: &[(u64, u64)],
+    first_prev: &Hash,
+    check_payloads: bool,
     threads: usize,
-) -> Option<(Vec<Checked>, Vec<Hash>)> {
-    let work = |bl: &[(u64, u64)]| -> (Vec<Checked>, Vec<Hash>) {
-        let mut checked = Vec::new();
-        let mut roots = Vec::with_capacity(bl.len());
-        let mut hashes: Vec<Hash> = Vec::with_capacity(MAX_BLOCK_USIZE);
-        for &(pos, w) in bl {
-            hashes.clear();
-            // Block positions lie inside `records`, whose length is a usize.
-            let from = usize::try_from(pos - start).unwrap_or(usize::MAX);
-            let w = usize::try_from(w).unwrap_or(0);
-            for r in records.get(from..from.saturating_add(w)).unwrap_or(&[]) {
-                let computed = leaf_hash(r.leaf);
-                hashes.push(computed);
-                checked.push(Checked {
-                    computed,
-                    head: leaf::check(r.leaf),
-                });
-            }
-            roots.push(super::merkle::root(&hashes));
-        }
-        (checked, roots)
-    };
+) -> Option<Vec<RunResult>> {
     if threads <= 1 || records.len() < 2048 {
-        return Some(work(blocks));
+        return Some(vec![check_run(
+            records,
+            start,
+            blocks,
+            first_prev,
+            check_payloads,
+        )]);
     }
-    // Split the blocks into `threads` runs of about equal leaf counts.
     let per = (records.len() as u64).div_ceil(threads as u64);
     let mut runs: Vec<&[(u64, u64)]> = Vec::with_capacity(threads);
     let mut begin = 0;
@@ -681,15 +762,19 @@ fn hash_and_check(
         runs.push(&blocks[begin..]);
     }
     std::thread::scope(|s| {
-        let handles: Vec<_> = runs.iter().map(|run| s.spawn(move || work(run))).collect();
-        let mut checked = Vec::with_capacity(records.len());
-        let mut roots = Vec::with_capacity(blocks.len());
+        // The calling thread takes the last run itself.
+        let (last, rest) = runs.split_last()?;
+        let handles: Vec<_> = rest
+            .iter()
+            .map(|run| s.spawn(move || check_run(records, start, run, first_prev, check_payloads)))
+            .collect();
+        let mine = check_run(records, start, last, first_prev, check_payloads);
+        let mut out = Vec::with_capacity(runs.len());
         for h in handles {
-            let (c, r) = h.join().ok()?;
-            checked.extend(c);
-            roots.extend(r);
+            out.push(h.join().ok()?);
         }
-        Some((checked, roots))
+        out.push(mine);
+        Some(out)
     })
 }
 
@@ -701,9 +786,9 @@ fn process_records(
     file: Option<&str>,
     file_offset: u64,
 ) {
-    if records.is_empty() {
+    let Some(last) = records.last() else {
         return;
-    }
+    };
     let start = st.range.size();
     let end = start + records.len() as u64;
     let mut cuts: Vec<u64> = st.roots.range(start + 1..end).map(|(s, _)| *s).collect();
@@ -712,9 +797,14 @@ fn process_records(
     }
     cuts.sort_unstable();
     let blocks = blocks(start, end, &cuts);
-    let Some((checked, block_roots)) =
-        hash_and_check(records, start, &blocks, opts.threads.clamp(1, 16))
-    else {
+    let Some(results) = check_parallel(
+        records,
+        start,
+        &blocks,
+        &st.prev,
+        opts.check_payloads,
+        opts.threads.clamp(1, 16),
+    ) else {
         // A worker panicked: treat as unparseable rather than silently skipping entries.
         st.fail(failure(
             FailureKind::Malformed,
@@ -724,66 +814,36 @@ fn process_records(
         st.stopped = true;
         return;
     };
-    let mut next_block = 0usize;
-    for (i, (r, c)) in records.iter().zip(checked).enumerate() {
-        let pos = start + i as u64;
-        let at = |kind, index, detail: String| Failure {
-            file: file.map(str::to_owned),
-            byte_offset: Some(file_offset + r.offset as u64),
-            ..failure(kind, index, detail)
-        };
-        let hash_ok = c.computed == r.stored_hash;
-        if !hash_ok {
-            st.fail(at(
-                FailureKind::LeafHashMismatch,
-                Some(pos),
-                format!("entry {pos} does not hash to its stored leaf hash"),
-            ));
-        }
-        match c.head {
-            Err(e) => st.fail(at(
-                FailureKind::Malformed,
-                Some(pos),
-                format!("entry {pos} does not parse: {e}"),
-            )),
-            Ok(head) => {
-                if head.index != pos {
-                    st.fail(at(
-                        FailureKind::IndexGap,
-                        Some(pos),
-                        format!("entry at position {pos} carries index {}", head.index),
-                    ));
+    st.prev = last.stored_hash;
+    // Merge in stream order: per block, its records' findings and payload checks (by
+    // position), then the fold and the root comparisons at the block's end.
+    let mut findings = results.iter().flat_map(|r| r.findings.iter()).peekable();
+    let mut payloads = results.iter().flat_map(|r| r.payloads.iter()).peekable();
+    let roots = results.iter().flat_map(|r| r.roots.iter());
+    for (&(bpos, w), root) in blocks.iter().zip(roots) {
+        let bend = bpos + w;
+        loop {
+            let f_pos = findings.peek().map(|f| f.pos).filter(|p| *p < bend);
+            let p_pos = payloads.peek().map(|p| p.0).filter(|p| *p < bend);
+            let take_finding = match (f_pos, p_pos) {
+                (None, None) => break,
+                (Some(a), Some(b)) => a <= b,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            if take_finding {
+                if let Some(f) = findings.next() {
+                    st.fail(Failure {
+                        file: file.map(str::to_owned),
+                        byte_offset: Some(file_offset + f.offset as u64),
+                        ..failure(f.kind, Some(f.index), f.detail.clone())
+                    });
                 }
-                // An entry whose own bytes were altered already failed above; its link is
-                // not a second finding.
-                if head.prev_leaf_hash != st.prev && hash_ok {
-                    let bad = pos.saturating_sub(1);
-                    st.fail(at(
-                        FailureKind::ChainBreak,
-                        Some(bad),
-                        format!(
-                            "entry {pos} does not link to entry {bad} (one of the two was altered)"
-                        ),
-                    ));
-                }
-                if opts.check_payloads
-                    && let Some(p) = head.payload
-                {
-                    check_payload(st, dir, pos, &p);
-                }
+            } else if let Some((pos, p)) = payloads.next() {
+                check_payload(st, dir, *pos, p);
             }
         }
-        st.prev = r.stored_hash;
-        // Fold at block ends: blocks never cross a size where a root is compared.
-        let Some(&(bpos, w)) = blocks.get(next_block) else {
-            continue;
-        };
-        if pos + 1 != bpos + w {
-            continue;
-        }
-        st.range
-            .push_subtree(w.trailing_zeros(), block_roots[next_block]);
-        next_block += 1;
+        st.range.push_subtree(w.trailing_zeros(), *root);
         check_roots(st);
     }
 }
