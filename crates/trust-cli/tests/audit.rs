@@ -663,7 +663,7 @@ fn exit_codes_for_usage_and_unopenable_logs() {
         "--log",
         log.p(),
         "--vkey",
-        &other.vkey.replace("cli+", "cli+"),
+        &other.vkey,
     ]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
