@@ -409,7 +409,15 @@ impl DirStore {
         };
         let nodes = open_rw(&nodes_path)?;
         let offsets = open_rw(&offsets_path)?;
-        let keep = synced.min(size);
+        let mut keep = synced.min(size);
+        // Derived files shorter than tree.head claims (deleted, restored from an older backup)
+        // are rebuilt from scratch rather than padded.
+        let len_of = |f: &File, p: &Path| f.metadata().map(|m| m.len()).map_err(io_err("stat", p));
+        if len_of(&nodes, &nodes_path)? < node_count(keep) * 32
+            || len_of(&offsets, &offsets_path)? < keep * 8
+        {
+            keep = 0;
+        }
         nodes
             .set_len(node_count(keep) * 32)
             .map_err(io_err("truncate", &nodes_path))?;
@@ -790,6 +798,17 @@ mod tests {
         );
         assert_eq!(s.read_leaf(123).unwrap(), b"leaf 123");
         assert!(matches!(s.read_leaf(300), Err(StoreError::NoSuchEntry)));
+        let mut s = s;
+        s.sync().unwrap();
+        drop(s);
+        // Lost derived files are rebuilt from the segments, not padded with zeros.
+        fs::remove_file(dir.path().join("tree.nodes")).unwrap();
+        let s = DirStore::open(dir.path(), 2000).unwrap();
+        assert_eq!(s.compact_range().root(), merkle::root(&hashes));
+        assert_eq!(
+            merkle::inclusion_proof_from(&s, 42, 300).unwrap(),
+            merkle::inclusion_proof(&hashes, 42).unwrap()
+        );
     }
 
     #[test]
