@@ -707,3 +707,31 @@ fn payload_redaction_and_pseudonyms_on_disk() {
         }
     }
 }
+
+#[test]
+fn busy_log_fails_fast_and_verify_needs_no_lock() {
+    let log = init();
+    import_n(&log, 3);
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    // Another process (here: this test) holds the writer lock.
+    let lock = fs::OpenOptions::new()
+        .write(true)
+        .open(log.dir.join(".lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let out = trust(&[
+        "--json",
+        "audit",
+        "append",
+        "--log",
+        log.p(),
+        "--event",
+        "x.y",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["code"], "AUDIT_LOG_BUSY");
+    assert_eq!(verify_json(&log, None).0, 0);
+    lock.unlock().unwrap();
+    ok(&["audit", "append", "--log", log.p(), "--event", "x.y"]);
+}

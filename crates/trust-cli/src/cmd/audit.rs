@@ -206,8 +206,10 @@ fn load_vkey(arg: &str) -> Result<Verifier, CliError> {
     })
 }
 
+/// Opens the log for writing without waiting: a command-line tool must not hang behind an
+/// application that holds the log open.
 fn open_log(dir: &Path) -> Result<AuditLog, CliError> {
-    Ok(AuditLog::open(dir)?)
+    Ok(AuditLog::try_open(dir)?)
 }
 
 fn init(a: &InitArgs, g: &Globals) -> Result<(), CliError> {

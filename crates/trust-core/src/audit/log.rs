@@ -306,6 +306,24 @@ impl AuditLog {
         let config = LogConfig::load(dir)?;
         let lock_path = dir.join(files::LOCK);
         let lock = LockGuard::acquire(&lock_path).map_err(AuditError::io("lock", &lock_path))?;
+        Self::open_locked(dir, config, lock)
+    }
+
+    /// Like [`Self::open`], but fails with [`AuditError::Busy`] instead of waiting when another
+    /// handle (in this or another process) holds the log. For command-line tools.
+    ///
+    /// # Errors
+    /// As [`Self::open`], plus [`AuditError::Busy`].
+    pub fn try_open(dir: &Path) -> Result<Self, AuditError> {
+        let config = LogConfig::load(dir)?;
+        let lock_path = dir.join(files::LOCK);
+        let lock = LockGuard::try_acquire(&lock_path)
+            .map_err(AuditError::io("lock", &lock_path))?
+            .ok_or_else(|| AuditError::Busy(dir.to_path_buf()))?;
+        Self::open_locked(dir, config, lock)
+    }
+
+    fn open_locked(dir: &Path, config: LogConfig, lock: LockGuard) -> Result<Self, AuditError> {
         let key_path = dir.join(files::SIGNING_KEY);
         let skey = Zeroizing::new(
             fs::read_to_string(&key_path).map_err(AuditError::io("read", &key_path))?,

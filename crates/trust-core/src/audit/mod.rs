@@ -109,6 +109,8 @@ pub enum AuditError {
     Poisoned,
     /// A JSONL import line is not a valid entry.
     BadImportLine(String),
+    /// Another handle holds the log's writer lock.
+    Busy(PathBuf),
 }
 
 impl AuditError {
@@ -153,6 +155,11 @@ impl fmt::Display for AuditError {
             Self::Random => f.write_str("the operating system's random number generator failed"),
             Self::Poisoned => f.write_str("the audit log handle is poisoned by an earlier panic"),
             Self::BadImportLine(why) => write!(f, "invalid import line: {why}"),
+            Self::Busy(p) => write!(
+                f,
+                "the audit log {} is open in another process",
+                p.display()
+            ),
         }
     }
 }
@@ -165,6 +172,7 @@ impl TrustError for AuditError {
             Self::NotALog(_) | Self::BadKeyFile(_) | Self::Io { .. } => Category::Input,
             Self::AlreadyExists(_) | Self::BadOrigin | Self::Leaf(_) => Category::Usage,
             Self::BadImportLine(_) => Category::Usage,
+            Self::Busy(_) => Category::Input,
             Self::NoCheckpoint(_) | Self::NoSuchEntry(_) => Category::Usage,
             Self::Store(e) => e.category(),
             Self::Note(e) => e.category(),
@@ -192,6 +200,7 @@ impl TrustError for AuditError {
             Self::Random => "RANDOM_FAILED",
             Self::Poisoned => "AUDIT_LOG_POISONED",
             Self::BadImportLine(_) => "BAD_IMPORT_LINE",
+            Self::Busy(_) => "AUDIT_LOG_BUSY",
         }
     }
     fn hint(&self) -> Option<&'static str> {
@@ -200,6 +209,9 @@ impl TrustError for AuditError {
                 Some("create one with `trust audit init --log DIR --origin ORIGIN`")
             }
             Self::NoCheckpoint(_) => Some("sign one with `trust audit checkpoint`, or omit --size"),
+            Self::Busy(_) => Some(
+                "one writer per log: append through the process that holds it, or retry when it exits; `trust audit verify` needs no lock",
+            ),
             Self::Store(e) => e.hint(),
             _ => None,
         }

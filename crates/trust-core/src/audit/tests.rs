@@ -551,3 +551,12 @@ fn concurrent_batches_get_disjoint_contiguous_ranges() {
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(r.entries, next);
 }
+
+#[test]
+fn one_writer_per_log() {
+    let (_t, dir, _) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let log = AuditLog::open(&dir).unwrap();
+    assert!(matches!(AuditLog::try_open(&dir), Err(AuditError::Busy(_))));
+    drop(log);
+    AuditLog::try_open(&dir).unwrap();
+}
