@@ -32,10 +32,27 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Appends are durable when they return (one `fsync` per [`AuditLog::append_batch`]: group
-//! commit), serialized by one lock per log directory, and survive `kill -9` and torn writes
-//! ([`store`]). Other modules write through [`crate::event::EventSink`], which [`AuditLog`]
-//! implements.
+//! Appends are durable when they return (one `fsync` per [`AuditLog::append_batch`]; batches
+//! from concurrent threads are coalesced into one `fsync`: group commit), serialized by one lock
+//! per log directory, and survive `kill -9` and torn writes ([`store`]).
+//!
+//! Other modules write through [`crate::event::EventSink`], which [`AuditLog`] implements: hand
+//! the same `Arc<AuditLog>` to the keyring and to GDPR, and every rotation, destruction and
+//! erasure becomes a leaf (actor and subject pseudonymized, attributes kept):
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use trust_core::audit::{AuditLog, InitOptions};
+//! use trust_core::event::{Event, EventSink};
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let dir = tmp.path().join("log");
+//! # AuditLog::init(&dir, &InitOptions::new("example.com/audit"))?;
+//! let log = Arc::new(AuditLog::open(&dir)?);
+//! let sink: Arc<dyn EventSink> = log.clone(); // give this to the keyring / GDPR modules
+//! sink.record(&Event::new("key.destroy", std::time::SystemTime::now()).actor("ops").attr("version", 3))?;
+//! assert_eq!(log.size()?, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ## Verifying
 //!
