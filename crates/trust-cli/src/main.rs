@@ -54,6 +54,11 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Tamper-evident audit log: init, append, import, checkpoint, verify, prove.
+    ///
+    /// Example: trust audit verify --log ./audit --vkey "$(cat ./audit/vkey)"
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
     /// Print shell completions for `trust`.
     ///
     /// Example: trust completions bash > /etc/bash_completion.d/trust
@@ -126,6 +131,7 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Password(cmd) => cmd::password::run(&cmd, globals),
         Command::Token(cmd) => cmd::token::run(&cmd, globals),
         Command::Tls(cmd) => cmd::tls::run(&cmd, globals),
+        Command::Audit(c) => cmd::audit::run(c, globals),
     }
 }
 

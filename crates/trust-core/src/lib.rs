@@ -26,6 +26,8 @@
 //! | tenant isolation, roles as data, per-member overrides | [`access`] |
 //! | short-lived tenant- and scope-bound session tokens | [`token`] |
 //! | APIs rate-limited per tenant and route | [`ratelimit`] |
+//! | an append-only, signed, provable audit trail | [`audit`] |
+//! | personal identifiers become keyed, versioned, domain-separated pseudonyms | [`pseudonym`] |
 //!
 //! Further modules (keyrings, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -46,6 +48,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod access;
+pub mod audit;
 pub mod clock;
 pub mod durable;
 pub mod envelope;
@@ -55,6 +58,7 @@ pub mod kek;
 pub mod keyring;
 pub mod keys;
 pub mod password;
+pub mod pseudonym;
 pub mod ratelimit;
 pub mod secret;
 pub mod tls;
