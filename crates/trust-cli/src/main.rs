@@ -67,6 +67,12 @@ enum Command {
     ///
     /// Example: trust man > /usr/local/share/man/man1/trust.1
     Man,
+    /// Run the whole trust layer end to end in a temporary directory and print each step:
+    /// keyrings, sealing, rotation and rewrap, webhooks, passwords, tokens, access control, the
+    /// audit log.
+    ///
+    /// Example: trust demo --keep ./trust-demo
+    Demo(cmd::demo::DemoArgs),
     /// Verify webhook deliveries and signed requests, or sign them (Shopify, Stripe, HubSpot,
     /// Standard Webhooks, GitHub, Slack).
     ///
@@ -121,6 +127,7 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
     match cli.command {
         Command::Completions(args) => cmd::generate::completions(&args, globals),
         Command::Man => cmd::generate::man(globals),
+        Command::Demo(args) => cmd::demo::run(&args, globals),
         Command::Webhook(args) => cmd::webhook::run(args, globals),
         Command::Init(args) => cmd::init::run(&args, globals),
         Command::Keys(cmd) => cmd::keys::run(&cmd, globals),
