@@ -48,6 +48,15 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// Record every key and GDPR state change in this audit log (see `trust audit init`).
+    /// Set it in the operator's environment so that no change goes unaudited.
+    #[arg(long, env = "TRUST_AUDIT_LOG", global = true, value_name = "DIR")]
+    audit_log: Option<PathBuf>,
+
+    /// Who is acting, as recorded (pseudonymized) in the audit log. Default: $USER.
+    #[arg(long, env = "TRUST_ACTOR", global = true, value_name = "ID")]
+    actor: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -119,6 +128,10 @@ enum Command {
 pub(crate) struct Globals {
     /// `--home`, if given (the env variable is folded in by clap).
     pub(crate) home: Option<PathBuf>,
+    /// `--audit-log`: where state changes are recorded, if anywhere.
+    pub(crate) audit_log: Option<PathBuf>,
+    /// `--actor`, else `$USER`.
+    pub(crate) actor: Option<String>,
     /// How to render results and errors.
     pub(crate) out: Output,
 }
@@ -149,6 +162,8 @@ fn main() -> ExitCode {
     };
     let globals = Globals {
         home: cli.home.clone(),
+        audit_log: cli.audit_log.clone(),
+        actor: cli.actor.clone().or_else(|| std::env::var("USER").ok()),
         out: Output::new(cli.json),
     };
     match run(cli, &globals) {

@@ -522,3 +522,67 @@ fn every_command_has_an_example() {
         );
     }
 }
+
+#[test]
+fn key_changes_are_recorded_in_the_audit_log_when_one_is_configured() {
+    let env = Env::new();
+    let log = env.path("audit");
+    let init = Command::new(env!("CARGO_BIN_EXE_trust"))
+        .args(["--json", "audit", "init", "--log"])
+        .arg(&log)
+        .args(["--origin", "ops.example/audit"])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let vkey = serde_json::from_slice::<serde_json::Value>(&init.stdout).unwrap()["data"]["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let audited = |args: &[&str]| {
+        let out = env
+            .cmd(args)
+            .arg("--audit-log")
+            .arg(&log)
+            .env("TRUST_ACTOR", "alice@ops")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    audited(&["keys", "create", "orders"]);
+    audited(&["keys", "rotate", "orders", "--promote"]);
+    audited(&["keys", "retire", "orders", "1"]);
+    // Without the flag nothing is recorded (the operator guide says to set TRUST_AUDIT_LOG).
+    env.ok(&["keys", "enable", "orders", "1"]);
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_trust"))
+        .args(["--json", "audit", "verify", "--log"])
+        .arg(&log)
+        .args(["--vkey", &vkey])
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    // key.create; key.rotate + key.promote for v2 + key.promote (demotion) for v1; key.retire.
+    assert_eq!(report["data"]["entries"], 5, "{report}");
+
+    // A log that cannot be opened stops the change before it happens (exit 3, nothing changed).
+    let before = std::fs::read(env.keyring_file("orders")).unwrap();
+    let out = env
+        .cmd(&["--json", "keys", "rotate", "orders"])
+        .arg("--audit-log")
+        .arg(env.path("no-such-log"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(std::fs::read(env.keyring_file("orders")).unwrap(), before);
+}

@@ -1,7 +1,10 @@
 //! Finding and unlocking the home every key command works in.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use trust_core::audit::AuditLog;
+use trust_core::event::EventSink;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
 
 use crate::Globals;
@@ -60,5 +63,24 @@ pub(crate) fn open_home_with_block(
         usage_block: usage_block.max(1),
         ..HomeOptions::default()
     };
-    Ok(Home::open(dir, how)?.with_options(options))
+    let mut home = Home::open(dir, how)?.with_options(options);
+    if let Some(sink) = audit_sink(globals)? {
+        home = home.with_sink(sink);
+    }
+    if let Some(actor) = &globals.actor {
+        home = home.with_actor(actor.clone());
+    }
+    Ok(home)
+}
+
+/// The audit log named by `--audit-log`/`TRUST_AUDIT_LOG`, opened for writing, if any.
+///
+/// Opened before any state changes, and without waiting: if another process holds the log, the
+/// command fails (exit 3, `AUDIT_LOG_BUSY`) before it changes anything, rather than making a
+/// change it cannot record.
+pub(crate) fn audit_sink(globals: &Globals) -> Result<Option<Arc<dyn EventSink>>, CliError> {
+    match &globals.audit_log {
+        None => Ok(None),
+        Some(dir) => Ok(Some(Arc::new(AuditLog::try_open(dir)?))),
+    }
 }
