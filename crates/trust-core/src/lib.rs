@@ -17,6 +17,7 @@
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
+| credentials are never written to logs | [`redact`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -41,4 +42,5 @@ pub mod durable;
 pub mod error;
 pub mod event;
 pub mod keys;
+pub mod redact;
 pub mod secret;
