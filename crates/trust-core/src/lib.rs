@@ -19,6 +19,7 @@
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
 //! | personal identifiers become keyed, versioned, domain-separated pseudonyms | [`pseudonym`] |
 //! | credentials are never written to logs | [`redact`] |
+//! | erasure is one call; exports, deadlines, retention and breaches are tracked | [`gdpr`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -42,6 +43,7 @@ pub mod clock;
 pub mod durable;
 pub mod error;
 pub mod event;
+pub mod gdpr;
 pub mod keys;
 pub mod pseudonym;
 pub mod redact;
