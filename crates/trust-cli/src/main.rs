@@ -62,6 +62,15 @@ enum Command {
     ///
     /// Example: trust man > /usr/local/share/man/man1/trust.1
     Man,
+    /// Create a home (keyrings and state) and record its root-key source.
+    ///
+    /// Example: trust --home /srv/trust init --root-key-file /srv/trust-root.key
+    Init(cmd::init::InitArgs),
+    /// Manage keyrings and key versions.
+    ///
+    /// Example: trust keys rotate orders --promote
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCommand),
 }
 
 /// Global options every command may need.
@@ -77,6 +86,8 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
     match cli.command {
         Command::Completions(args) => cmd::generate::completions(&args, globals),
         Command::Man => cmd::generate::man(globals),
+        Command::Init(args) => cmd::init::run(&args, globals),
+        Command::Keys(cmd) => cmd::keys::run(&cmd, globals),
     }
 }
 

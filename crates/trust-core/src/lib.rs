@@ -17,6 +17,9 @@
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
+//! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
+//! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
+//! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
 //! | personal identifiers become keyed, versioned, domain-separated pseudonyms | [`pseudonym`] |
 //! | credentials are never written to logs | [`redact`] |
 //! | erasure is one call; exports, deadlines, retention and breaches are tracked | [`gdpr`] |
@@ -41,9 +44,12 @@
 
 pub mod clock;
 pub mod durable;
+pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod gdpr;
+pub mod kek;
+pub mod keyring;
 pub mod keys;
 pub mod pseudonym;
 pub mod redact;

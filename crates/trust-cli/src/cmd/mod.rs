@@ -1,3 +1,6 @@
 //! One module per command group; each parses its own arguments and calls `trust-core`.
 
 pub(crate) mod generate;
+pub(crate) mod home;
+pub(crate) mod init;
+pub(crate) mod keys;

@@ -1,0 +1,1 @@
+//! Moving many messages to the current Primary: idempotent, resumable, per-item results.
