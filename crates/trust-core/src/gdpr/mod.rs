@@ -96,6 +96,8 @@ pub enum GdprError {
     Event(EventError),
     /// The operating system's randomness failed.
     Random,
+    /// Sealing or opening a record failed (authentication, context, key availability).
+    Envelope(crate::envelope::EnvelopeError),
     /// Local storage failed.
     Io(std::io::Error),
 }
@@ -122,6 +124,7 @@ impl fmt::Display for GdprError {
             Self::Key(e) => e.fmt(f),
             Self::Event(e) => e.fmt(f),
             Self::Random => f.write_str("the operating system's random number generator failed"),
+            Self::Envelope(e) => e.fmt(f),
             Self::Io(e) => write!(f, "storage failed: {}", e.kind()),
         }
     }
@@ -132,6 +135,7 @@ impl std::error::Error for GdprError {
         match self {
             Self::Key(e) => Some(e),
             Self::Event(e) => Some(e),
+            Self::Envelope(e) => Some(e),
             Self::Io(e) => Some(e),
             _ => None,
         }
@@ -153,6 +157,7 @@ impl TrustError for GdprError {
             | Self::ManifestMismatch => Category::Verification,
             Self::Key(e) => e.category(),
             Self::Event(e) => e.category(),
+            Self::Envelope(e) => e.category(),
             Self::Random => Category::Internal,
             Self::Io(_) => Category::Internal,
         }
@@ -172,6 +177,7 @@ impl TrustError for GdprError {
             Self::ManifestMismatch => "MANIFEST_MISMATCH",
             Self::Key(e) => e.code(),
             Self::Event(e) => e.code(),
+            Self::Envelope(e) => e.code(),
             Self::Random => "RANDOM_FAILED",
             Self::Io(_) => "STORAGE_FAILED",
         }
@@ -181,6 +187,7 @@ impl TrustError for GdprError {
         match self {
             Self::Key(e) => e.hint(),
             Self::Event(e) => e.hint(),
+            Self::Envelope(e) => e.hint(),
             Self::BadExtension(_) => {
                 Some("extend by 1 or 2 months, with a reason, before the first deadline")
             }
@@ -201,6 +208,16 @@ impl From<KeyError> for GdprError {
 impl From<EventError> for GdprError {
     fn from(e: EventError) -> Self {
         Self::Event(e)
+    }
+}
+
+impl From<crate::envelope::EnvelopeError> for GdprError {
+    fn from(e: crate::envelope::EnvelopeError) -> Self {
+        match e {
+            // Keep "subject erased" and other key refusals typed as key errors.
+            crate::envelope::EnvelopeError::KeyUnavailable(k) => Self::Key(k),
+            other => Self::Envelope(other),
+        }
     }
 }
 

@@ -60,10 +60,12 @@ use super::GdprError;
 use super::receipt::{CAVEAT, Destroyed, ErasureReceipt, ReceiptBody};
 use super::signing::Signer;
 use crate::durable;
+use crate::envelope::{self, Context};
 use crate::event::{Event, EventSink};
 use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::pseudonym::{Domain, Pseudonym, PseudonymKey};
 use crate::secret::{Key256, random_array};
+use zeroize::Zeroizing;
 
 /// The subject-key file format name; also the key-wrapping AAD label.
 pub const FORMAT: &str = "trust-subject-key/v1";
@@ -202,7 +204,7 @@ fn unwrap(
         return Err(GdprError::Malformed("subject-key record"));
     }
     let cipher = Aes256Gcm::new(kek.expose().into());
-    let plain = zeroize::Zeroizing::new(
+    let plain = Zeroizing::new(
         cipher
             .decrypt(
                 Nonce::from_slice(&nonce),
@@ -543,6 +545,36 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
         })
     }
 
+    /// Seals `plaintext` for `subject_id` under `keyring`, bound to `context`: an ordinary
+    /// envelope whose header names the subject's pseudonym tag (never the raw id).
+    ///
+    /// # Errors
+    /// As [`SubjectKeys::encryption_key_for`]; envelope errors.
+    pub fn seal_for_subject(
+        &self,
+        keyring: &str,
+        subject_id: &str,
+        context: &Context,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, GdprError> {
+        let key = self.encryption_key_for(keyring, subject_id)?;
+        Ok(envelope::seal_with(&key, context, plaintext)?)
+    }
+
+    /// Opens an envelope sealed for a subject (or, equally, one sealed directly under the
+    /// tenant keyring): the subject is found from the header.
+    ///
+    /// # Errors
+    /// [`GdprError::Key`] with [`KeyError::SubjectErased`] once the subject was erased; other
+    /// key errors; [`GdprError::Envelope`] for authentication or context failures.
+    pub fn open_for_subject(
+        &self,
+        context: &Context,
+        envelope_bytes: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, GdprError> {
+        Ok(envelope::open(self, context, envelope_bytes)?)
+    }
+
     /// Erases `subject_id`'s key under `keyring`: see the module docs.
     ///
     /// # Errors
@@ -789,6 +821,40 @@ mod tests {
         assert_eq!(events[0].subject.as_deref(), Some(tag.as_str()));
         let text = format!("{:?}{}", events[0], receipt.to_json());
         assert!(!text.contains("customer-1"));
+    }
+
+    #[test]
+    fn seal_and_open_for_subjects_through_the_envelope() {
+        let (signer, _) = Signer::generate().unwrap();
+        let sk = SubjectKeys::new(TestTenant::new(1), MemoryStore::new());
+        let ctx = Context::new().with("table", "customers").unwrap();
+        let a = sk
+            .seal_for_subject("orders", "alice", &ctx, b"alice@example.com")
+            .unwrap();
+        let b = sk
+            .seal_for_subject("orders", "bob", &ctx, b"bob@example.com")
+            .unwrap();
+        let info = envelope::inspect(&a).unwrap();
+        assert_eq!(
+            info.key_ref.subject,
+            Some(sk.subject_tag("orders", "alice").unwrap())
+        );
+        assert_eq!(
+            &sk.open_for_subject(&ctx, &a).unwrap()[..],
+            b"alice@example.com"
+        );
+        // Without the subject layer the tenant provider cannot open it.
+        assert!(envelope::open(sk.tenant(), &ctx, &a).is_err());
+        sk.erase("orders", "alice", &opts(), &signer, &crate::event::NoSink)
+            .unwrap();
+        assert!(matches!(
+            sk.open_for_subject(&ctx, &a),
+            Err(GdprError::Key(KeyError::SubjectErased { .. }))
+        ));
+        assert_eq!(
+            &sk.open_for_subject(&ctx, &b).unwrap()[..],
+            b"bob@example.com"
+        );
     }
 
     #[test]
