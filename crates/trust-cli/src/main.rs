@@ -71,6 +71,15 @@ enum Command {
     /// Example: trust keys rotate orders --promote
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
+    /// GDPR: erasure with signed receipts, export bundles, request deadlines, retention.
+    ///
+    /// Example: trust gdpr erase --key customers --subject 191167 --yes
+    #[command(subcommand)]
+    Gdpr(cmd::gdpr::GdprCommand),
+    /// Filter text to stdout with credentials, card numbers and registered secrets redacted.
+    ///
+    /// Example: trust redact -i app.log > app.redacted.log
+    Redact(cmd::redact::RedactArgs),
 }
 
 /// Global options every command may need.
@@ -88,6 +97,8 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Man => cmd::generate::man(globals),
         Command::Init(args) => cmd::init::run(&args, globals),
         Command::Keys(cmd) => cmd::keys::run(&cmd, globals),
+        Command::Gdpr(cmd) => cmd::gdpr::run(&cmd, globals),
+        Command::Redact(args) => cmd::redact::run(&args, globals),
     }
 }
 

@@ -1,6 +1,8 @@
 //! One module per command group; each parses its own arguments and calls `trust-core`.
 
+pub(crate) mod gdpr;
 pub(crate) mod generate;
 pub(crate) mod home;
 pub(crate) mod init;
 pub(crate) mod keys;
+pub(crate) mod redact;
