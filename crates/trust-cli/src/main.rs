@@ -71,6 +71,22 @@ enum Command {
     /// Example: trust keys rotate orders --promote
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
+    /// Encrypt a file or stdin under a keyring's Primary key.
+    ///
+    /// Example: trust encrypt --key orders --context tenant=acme -i creds.json -o creds.json.tle
+    Encrypt(cmd::crypt::EncryptArgs),
+    /// Decrypt a binary envelope or a `tle1.` token; nothing is written unless it authenticates.
+    ///
+    /// Example: trust decrypt --context tenant=acme -i creds.json.tle -o creds.json
+    Decrypt(cmd::crypt::DecryptArgs),
+    /// Move envelope files to their keyring's current Primary, in place (bodies untouched).
+    ///
+    /// Example: trust rewrap backups/*.tle
+    Rewrap(cmd::crypt::RewrapArgs),
+    /// Show what an envelope is sealed under (suite, key, context), without any key.
+    ///
+    /// Example: trust inspect creds.json.tle
+    Inspect(cmd::crypt::InspectArgs),
     /// GDPR: erasure with signed receipts, export bundles, request deadlines, retention.
     ///
     /// Example: trust gdpr erase --key customers --subject 191167 --yes
@@ -97,6 +113,10 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Man => cmd::generate::man(globals),
         Command::Init(args) => cmd::init::run(&args, globals),
         Command::Keys(cmd) => cmd::keys::run(&cmd, globals),
+        Command::Encrypt(args) => cmd::crypt::encrypt(&args, globals),
+        Command::Decrypt(args) => cmd::crypt::decrypt(&args, globals),
+        Command::Rewrap(args) => cmd::crypt::rewrap(&args, globals),
+        Command::Inspect(args) => cmd::crypt::inspect(&args, globals),
         Command::Gdpr(cmd) => cmd::gdpr::run(&cmd, globals),
         Command::Redact(args) => cmd::redact::run(&args, globals),
     }

@@ -33,6 +33,16 @@ pub(crate) fn home_dir(globals: &Globals) -> Result<&Path, CliError> {
 /// The CLI reserves seals one at a time ([`HomeOptions::usage_block`] = 1): each invocation is a
 /// short-lived process, so the stored counter stays exact instead of jumping by a block per run.
 pub(crate) fn open_home(globals: &Globals, unlock: &UnlockArgs) -> Result<Home, CliError> {
+    open_home_with_block(globals, unlock, 1)
+}
+
+/// As [`open_home`], reserving `usage_block` seals per durable counter update (a command that
+/// seals N messages reserves N at once).
+pub(crate) fn open_home_with_block(
+    globals: &Globals,
+    unlock: &UnlockArgs,
+    usage_block: u64,
+) -> Result<Home, CliError> {
     let dir = home_dir(globals)?;
     let how = match Home::root_kind(dir)? {
         RootKind::KeyFile(_) => Unlock::Stored,
@@ -47,7 +57,7 @@ pub(crate) fn open_home(globals: &Globals, unlock: &UnlockArgs) -> Result<Home, 
         )?),
     };
     let options = HomeOptions {
-        usage_block: 1,
+        usage_block: usage_block.max(1),
         ..HomeOptions::default()
     };
     Ok(Home::open(dir, how)?.with_options(options))

@@ -460,6 +460,16 @@ impl Home {
         self.remember(ring)
     }
 
+    /// The current Primary of keyring `name` (from memory when fresh enough); does not count
+    /// a use. What a rewrap targets.
+    ///
+    /// # Errors
+    /// As [`Home::keyring`].
+    pub fn primary(&self, name: &str) -> Result<KeyRef, KeyringError> {
+        let ring = self.snapshot(name)?;
+        Ok(ring.key_ref(ring.primary().version))
+    }
+
     /// Keyring `name`, re-read from the store and verified (never from memory).
     ///
     /// # Errors
