@@ -602,3 +602,65 @@ fn every_command_has_an_example() {
         );
     }
 }
+
+#[test]
+fn encrypt_for_a_subject_then_erase_gives_exit_4_for_that_subject_only() {
+    let env = Env::new();
+    let jane = env.path("jane.tle");
+    let joe = env.path("joe.tok");
+    let plain = env.path("plain.tle");
+    let enc = |subject: Option<&str>, out: &Path, armor: bool, text: &[u8]| {
+        let mut args = vec!["encrypt", "--key", "customers", "-o", out.to_str().unwrap()];
+        if let Some(s) = subject {
+            args.extend_from_slice(&["--subject", s]);
+        }
+        if armor {
+            args.push("--armor");
+        }
+        let o = env.run(&args, Some(text));
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    enc(Some("191167"), &jane, false, b"jane@example.com");
+    enc(Some("42"), &joe, true, b"joe@example.com");
+    enc(None, &plain, false, b"not personal");
+    let header = std::fs::read(&jane).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&header).contains("191167"),
+        "raw id in header"
+    );
+
+    let dec = |p: &Path| env.run(&["decrypt", "-i", p.to_str().unwrap()], None);
+    assert_eq!(stdout(&dec(&jane)), "jane@example.com");
+    let erase = env.run(
+        &[
+            "gdpr",
+            "erase",
+            "--key",
+            "customers",
+            "--subject",
+            "191167",
+            "--yes",
+        ],
+        None,
+    );
+    assert_eq!(code(&erase), 0);
+    let gone = env.run(&["--json", "decrypt", "-i", jane.to_str().unwrap()], None);
+    assert_eq!(code(&gone), 4);
+    assert_eq!(json(&gone)["code"], "SUBJECT_ERASED");
+    assert_eq!(stdout(&dec(&joe)), "joe@example.com");
+    assert_eq!(stdout(&dec(&plain)), "not personal");
+    // New data for an erased subject is refused too.
+    let again = env.run(
+        &[
+            "encrypt",
+            "--key",
+            "customers",
+            "--subject",
+            "191167",
+            "-o",
+            env.path("x").to_str().unwrap(),
+        ],
+        Some(b"x"),
+    );
+    assert_eq!(code(&again), 4);
+}

@@ -303,7 +303,15 @@ fn subject_keys(
     globals: &Globals,
     unlock: &UnlockArgs,
 ) -> Result<SubjectKeys<Home, LocalStore>, CliError> {
-    let home = open_home(globals, unlock)?;
+    with_subjects(open_home(globals, unlock)?, globals)
+}
+
+/// The home's keyrings with the subject-key layer on top: what `encrypt --subject` seals with
+/// and what `decrypt` opens with (the subject is found from the envelope header).
+pub(crate) fn with_subjects(
+    home: Home,
+    globals: &Globals,
+) -> Result<SubjectKeys<Home, LocalStore>, CliError> {
     let store = LocalStore::new(home_dir(globals)?.join("subjects"));
     Ok(SubjectKeys::new(home, store))
 }
