@@ -1,4 +1,5 @@
 //! CLI tests of `trust gdpr …` and `trust redact`: every exit code each command can give.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
