@@ -377,7 +377,7 @@ fn is_basic_credential(b64: &[u8]) -> bool {
     use base64::Engine as _;
     let engine = &base64::engine::general_purpose::STANDARD;
     let padded;
-    let input = if b64.len() % 4 == 0 {
+    let input = if b64.len().is_multiple_of(4) {
         b64
     } else {
         padded = [b64, &b"==="[..(4 - b64.len() % 4)]].concat();
