@@ -77,15 +77,18 @@ fn redaction(c: &mut Criterion) {
     let mut g = c.benchmark_group("redact");
     g.throughput(Throughput::Bytes(chunk.len() as u64));
     g.bench_function("1MiB-log/plain-copy", |b| {
-        b.iter(|| black_box(black_box(&chunk[..]).to_vec()))
+        b.iter(|| black_box(black_box(&chunk[..]).to_vec()));
     });
     g.bench_function("1MiB-log/redact", |b| {
-        b.iter(|| black_box(redactor.redact_bytes(black_box(&chunk))).len())
+        b.iter(|| black_box(redactor.redact_bytes(black_box(&chunk))).len());
     });
     // The same without the card-number scan, to show what the byte-wise digit walk costs.
-    let no_cards = Redactor::builder().without_cards().build().unwrap_or_default();
+    let no_cards = Redactor::builder()
+        .without_cards()
+        .build()
+        .unwrap_or_default();
     g.bench_function("1MiB-log/redact-no-cards", |b| {
-        b.iter(|| black_box(no_cards.redact_bytes(black_box(&chunk))).len())
+        b.iter(|| black_box(no_cards.redact_bytes(black_box(&chunk))).len());
     });
     g.finish();
 }
@@ -110,22 +113,22 @@ fn subject_keys(c: &mut Criterion) {
     let mut g = c.benchmark_group("subject");
     g.throughput(Throughput::Bytes(record.len() as u64));
     g.bench_function("seal/plain-envelope", |b| {
-        b.iter(|| envelope::seal(&tenant, "orders", &ctx, black_box(&record)).map(|v| v.len()))
+        b.iter(|| envelope::seal(&tenant, "orders", &ctx, black_box(&record)).map(|v| v.len()));
     });
     g.bench_function("seal/for-subject", |b| {
         b.iter(|| {
             keys.seal_for_subject("orders", "customer-191167", &ctx, black_box(&record))
                 .map(|v| v.len())
-        })
+        });
     });
     g.bench_function("open/plain-envelope", |b| {
-        b.iter(|| envelope::open(&tenant, &ctx, black_box(&sealed_plain)).map(|v| v.len()))
+        b.iter(|| envelope::open(&tenant, &ctx, black_box(&sealed_plain)).map(|v| v.len()));
     });
     g.bench_function("open/for-subject", |b| {
         b.iter(|| {
             keys.open_for_subject(&ctx, black_box(&sealed_subject))
                 .map(|v| v.len())
-        })
+        });
     });
     g.finish();
 }
