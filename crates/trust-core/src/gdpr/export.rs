@@ -354,6 +354,26 @@ mod tests {
         );
     }
 
+    /// The vector in docs/format-gdpr.md: RFC 8032 §7.1 TEST 1 seed, fixed records and time.
+    #[test]
+    fn format_vector() {
+        let seed: [u8; 32] =
+            hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let s = Signer::from_seed(&seed).unwrap();
+        let b = String::from_utf8(bundle(&s)).unwrap();
+        if std::env::var_os("PRINT_VECTORS").is_some() {
+            print!("{b}");
+        }
+        assert_eq!(
+            b,
+            include_str!("../../../../docs/vectors/export-bundle-v1.jsonl")
+        );
+        verify_bundle(b.as_bytes(), &s.public_key()).unwrap();
+    }
+
     #[test]
     fn tampering_is_detected() {
         let (s, _) = Signer::generate().unwrap();

@@ -257,6 +257,27 @@ mod tests {
         ));
     }
 
+    /// The vector in docs/format-gdpr.md: RFC 8032 §7.1 TEST 1 seed, fixed body. Ed25519 is
+    /// deterministic, so the document is fixed byte for byte.
+    #[test]
+    fn format_vector() {
+        let seed: [u8; 32] =
+            hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let s = Signer::from_seed(&seed).unwrap();
+        let doc = ErasureReceipt::sign(body(), &s).to_json();
+        if std::env::var_os("PRINT_VECTORS").is_some() {
+            println!("{doc}");
+        }
+        assert_eq!(
+            doc,
+            include_str!("../../../../docs/vectors/erasure-receipt-v1.json").trim_end()
+        );
+        ErasureReceipt::parse_and_verify(doc.as_bytes(), &s.public_key()).unwrap();
+    }
+
     #[test]
     fn receipts_hold_no_raw_identifiers() {
         let (s, _) = Signer::generate().unwrap();

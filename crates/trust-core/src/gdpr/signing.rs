@@ -53,6 +53,17 @@ impl Signer {
             .map_err(|_| GdprError::Malformed("Ed25519 signing key"))
     }
 
+    /// A key from a raw 32-byte Ed25519 seed (RFC 8032 private key), e.g. one kept in a KMS
+    /// secret. Used by the format vectors in docs/format-gdpr.md.
+    ///
+    /// # Errors
+    /// [`GdprError::Malformed`] if `ring` rejects the seed.
+    pub fn from_seed(seed: &[u8; 32]) -> Result<Self, GdprError> {
+        Ed25519KeyPair::from_seed_unchecked(seed)
+            .map(|pair| Self { pair })
+            .map_err(|_| GdprError::Malformed("Ed25519 seed"))
+    }
+
     /// Loads the key at `path`, creating it (mode 0600, never overwriting) if absent.
     ///
     /// # Errors
