@@ -7,11 +7,15 @@ use trust_core::redact::Redactor;
 
 const SECRET: &[u8] = b"s3cr3t-Value";
 
+static REDACTOR: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
+
 fuzz_target!(|data: &[u8]| {
-    let redactor = Redactor::builder()
-        .literal(SECRET)
-        .and_then(|b| b.build())
-        .expect("builds");
+    let redactor = REDACTOR.get_or_init(|| {
+        Redactor::builder()
+            .literal(SECRET)
+            .and_then(|b| b.build())
+            .expect("builds")
+    });
     let once = redactor.redact_bytes(data).into_owned();
     let twice = redactor.redact_bytes(&once).into_owned();
     assert_eq!(once, twice);
