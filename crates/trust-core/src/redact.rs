@@ -870,11 +870,18 @@ mod tests {
         }
 
         #[test]
-        fn redaction_is_idempotent_and_never_panics(text in "\\PC{0,200}") {
+        fn built_in_tokens_never_survive_in_any_text(
+            before in "\\PC{0,60}",
+            after in "\\PC{0,60}",
+            body in "[A-Za-z0-9]{10,60}",
+            hex in "[0-9a-f]{32}",
+        ) {
             let red = Redactor::default();
-            let once = red.redact(&text).into_owned();
-            let twice = red.redact(&once).into_owned();
-            prop_assert_eq!(once, twice);
+            for token in [format!("sk_live_{body}"), format!("shpat_{hex}"), format!("whsec_{body}{hex}")] {
+                let text = format!("{before} {token} {after}");
+                let out = red.redact(&text);
+                prop_assert!(!out.contains(&token), "{}", out);
+            }
         }
     }
 }
