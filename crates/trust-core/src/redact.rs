@@ -423,11 +423,21 @@ fn find_cards(text: &[u8], found: &mut Vec<Finding>) {
             s -= 1;
         }
         // Leading separators are not part of a number.
-        while s < n && !text[s].is_ascii_digit() && in_run(text[s]) {
+        while s < probe && !text[s].is_ascii_digit() {
             s += 1;
         }
-        if s >= n || !text[s].is_ascii_digit() {
-            p = s.max(probe + 1);
+        // A card needs 13 in-run bytes from its first digit: check the rest of that stretch
+        // before looking at the digits, so short runs (dates, ids, amounts) cost one pass.
+        let need = s + MIN;
+        if need > n {
+            break;
+        }
+        if let Some(gap) = text[probe + 1..need].iter().position(|&b| !in_run(b)) {
+            p = probe + 1 + gap + 1;
+            continue;
+        }
+        if !text[s].is_ascii_digit() {
+            p = s + 1;
             continue;
         }
         let end = card_at(text, s, found);
