@@ -39,7 +39,7 @@
 //!     .init();
 //! ```
 //!
-//! Writer-level redaction sees the final text of every layer that formats through it; a layer
+//! (`tests/redact_tracing.rs` runs exactly this setup.) Writer-level redaction sees the final text of every layer that formats through it; a layer
 //! that ships raw fields elsewhere (to a tracing backend over the network) must be given
 //! [`Pii`]-wrapped or [`crate::secret`]-typed values instead.
 //!
