@@ -24,7 +24,7 @@
 //! | credentials are never written to logs | [`redact`] |
 //! | erasure is one call; exports, deadlines, retention and breaches are tracked | [`gdpr`] |
 //!
-//! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
+//! Further modules (keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
 //!
 //! ## Conventions every module follows

@@ -286,7 +286,9 @@ pub(crate) fn decrypt(a: &DecryptArgs, globals: &Globals) -> Result<(), CliError
     home.keyring(&info.key_ref.keyring)?;
     // Envelopes sealed for a data subject name it in the header; the subject layer serves them.
     let keys = crate::cmd::gdpr::with_subjects(home, globals)?;
-    let chained = io::Cursor::new(prefix).chain(reader);
+    // The opener reads one 16 KiB chunk at a time: buffer, so a 1 GiB file is not 65 000
+    // small read calls.
+    let chained = io::Cursor::new(prefix).chain(io::BufReader::with_capacity(BUF_LEN, reader));
     let mut opener = Opener::new(&keys, &ctx, chained)?;
     match a.output.as_deref() {
         Some(out) if out != Path::new("-") => {

@@ -318,7 +318,8 @@ fn destroy(a: &DestroyArgs, globals: &Globals) -> Result<(), CliError> {
         Ok(_) => changed(&home, &a.name, globals, || {
             format!("{} v{} destroyed (tombstone kept)", a.name, a.version)
         }),
-        Err(KeyringError::GraceNotElapsed { after, .. }) => {
+        // Just scheduled by this command: that is the step it could take today.
+        Err(KeyringError::GraceNotElapsed { after, .. }) if v.state == VersionState::Disabled => {
             changed(&home, &a.name, globals, || {
                 format!(
                     "{} v{} is scheduled for destruction after {}; run this command again then (or `trust keys enable` to cancel)",

@@ -22,7 +22,7 @@
 //! | life-cycle states and transitions | [`state`] |
 //! | a version's record, the policy | [`version`] |
 //! | the rules (one Primary, staging, grace, live-ciphertext guard, usage ceiling) | [`Keyring`] |
-//! | the authenticated on-disk format | [`file`] (docs/format-keyring.md) |
+//! | the authenticated on-disk format | [`file`](mod@file) (docs/format-keyring.md) |
 //! | storage with compare-and-swap | [`store`] |
 //! | the bounded cache of unwrapped keys | [`cache`] |
 //! | all of it with a root key, an event sink and a clock | [`Home`] |
