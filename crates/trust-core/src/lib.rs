@@ -20,6 +20,7 @@
 //! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
 //! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
 //! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
+//! | an append-only, signed, provable audit trail | [`audit`] |
 //! | personal identifiers become keyed, versioned, domain-separated pseudonyms | [`pseudonym`] |
 //! | credentials are never written to logs | [`redact`] |
 //! | erasure is one call; exports, deadlines, retention and breaches are tracked | [`gdpr`] |
@@ -42,6 +43,7 @@
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod audit;
 pub mod clock;
 pub mod durable;
 pub mod envelope;

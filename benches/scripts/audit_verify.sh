@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# CLI-level verify benchmark of the audit log (docs/PERFORMANCE.md, "Audit log").
+#
+# Builds a log of N entries (default 1 000 000) with `trust audit import`, then in the same run:
+#   * `openssl dgst -sha256` over the same segment bytes (the baseline: SHA-NI, one core),
+#   * `trust audit verify` under /usr/bin/time -v (wall time and max RSS).
+# Usage: benches/scripts/audit_verify.sh [N] [TRUST_BINARY]
+set -euo pipefail
+N=${1:-1000000}
+BIN=${2:-target/release/trust}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+python3 - "$N" > "$WORK/in.jsonl" <<'PY'
+import sys
+n = int(sys.argv[1])
+out = sys.stdout
+for i in range(n):
+    out.write('{"event":"connector.sync","time_ms":%d,"actor":"worker-%d","attrs":{"job":"orders","n":"%d"}}\n' % (1700000000000 + i, i % 16, i))
+PY
+"$BIN" audit init --log "$WORK/log" --origin bench.example.com/audit >/dev/null
+"$BIN" audit import --log "$WORK/log" --batch 4096 "$WORK/in.jsonl" >/dev/null
+"$BIN" audit checkpoint --log "$WORK/log" >/dev/null
+BYTES=$(cat "$WORK"/log/segments/* | wc -c)
+echo "entries: $N  segment bytes: $BYTES"
+sync
+# Warm the page cache for both readers alike.
+cat "$WORK"/log/segments/* > /dev/null
+# Wall time is reported, but on a shared machine it mostly measures other tenants; CPU time
+# (user+sys, all threads) is the figure to compare. The goal is verify wall ≤ 1.5 × openssl wall
+# on an idle 2-core machine, i.e. verify CPU ≤ 3 × openssl CPU when both cores are used.
+for i in 1 2 3; do
+  /usr/bin/time -f "openssl dgst -sha256: wall %e s  cpu %U+%S s  maxrss %M KB" \
+    openssl dgst -sha256 "$WORK"/log/segments/* > /dev/null
+  /usr/bin/time -f "trust audit verify:   wall %e s  cpu %U+%S s  maxrss %M KB" \
+    "$BIN" audit verify --log "$WORK/log" --vkey "$WORK/log/vkey" > /dev/null
+done
+/usr/bin/time -v "$BIN" audit verify --log "$WORK/log" --vkey "$WORK/log/vkey" 2>&1 >/dev/null \
+  | grep -E "Maximum resident|Elapsed|Percent of CPU"
