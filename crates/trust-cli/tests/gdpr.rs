@@ -665,3 +665,136 @@ fn encrypt_for_a_subject_then_erase_gives_exit_4_for_that_subject_only() {
     );
     assert_eq!(code(&again), 4);
 }
+
+#[test]
+fn erasures_and_request_transitions_are_audited_when_a_log_is_given() {
+    let env = Env::new();
+    let log = env.path("audit");
+    let log_s = log.to_str().unwrap();
+    let init = env.run(
+        &[
+            "--json",
+            "audit",
+            "init",
+            "--log",
+            log_s,
+            "--origin",
+            "test.example/gdpr",
+        ],
+        None,
+    );
+    assert_eq!(code(&init), 0, "{}", String::from_utf8_lossy(&init.stderr));
+    let vkey = json(&init)["data"]["vkey"].as_str().unwrap().to_owned();
+
+    let erase = env.run(
+        &[
+            "gdpr",
+            "erase",
+            "--key",
+            "customers",
+            "--subject",
+            "191167",
+            "--yes",
+            "--audit-log",
+            log_s,
+        ],
+        None,
+    );
+    assert_eq!(
+        code(&erase),
+        0,
+        "{}",
+        String::from_utf8_lossy(&erase.stderr)
+    );
+    let add = env.run(
+        &[
+            "gdpr",
+            "requests",
+            "add",
+            "--id",
+            "T-1",
+            "--kind",
+            "access",
+            "--key",
+            "customers",
+            "--subject",
+            "191167",
+            "--audit-log",
+            log_s,
+        ],
+        None,
+    );
+    assert_eq!(code(&add), 0);
+    let done = env.run(
+        &[
+            "gdpr",
+            "requests",
+            "complete",
+            "--id",
+            "T-1",
+            "--audit-log",
+            log_s,
+        ],
+        None,
+    );
+    assert_eq!(code(&done), 0);
+
+    let verify = env.run(
+        &["--json", "audit", "verify", "--log", log_s, "--vkey", &vkey],
+        None,
+    );
+    assert_eq!(code(&verify), 0);
+    assert_eq!(json(&verify)["data"]["entries"], 3);
+    // The raw subject id never reaches the log's files.
+    for entry in walk(&log) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("191167"),
+            "{}",
+            entry.display()
+        );
+    }
+
+    // A missing log stops the command before anything is erased (exit 3).
+    let missing = env.run(
+        &[
+            "gdpr",
+            "erase",
+            "--key",
+            "customers",
+            "--subject",
+            "42",
+            "--yes",
+            "--audit-log",
+            env.path("none").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code(&missing), 3);
+    let after = env.run(
+        &[
+            "gdpr",
+            "erase",
+            "--key",
+            "customers",
+            "--subject",
+            "42",
+            "--yes",
+        ],
+        None,
+    );
+    assert_eq!(code(&after), 0, "the failed run must not have erased");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -8,9 +8,10 @@ use std::path::PathBuf;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
+use trust_core::audit::AuditLog;
 use trust_core::clock::{Clock, SystemClock};
 use trust_core::durable::{self, LockGuard};
-use trust_core::event::NoSink;
+use trust_core::event::{EventSink, MemorySink, NoSink};
 use trust_core::gdpr::export::{self, ExportWriter, Manifest};
 use trust_core::gdpr::receipt::ErasureReceipt;
 use trust_core::gdpr::request::{Regime, Request, RequestKind, RequestLog};
@@ -82,7 +83,27 @@ pub(crate) struct EraseArgs {
     #[arg(long)]
     yes: bool,
     #[command(flatten)]
+    audit: AuditArgs,
+    #[command(flatten)]
     unlock: UnlockArgs,
+}
+
+/// Where GDPR events (erasures, request transitions) are recorded.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct AuditArgs {
+    /// Record the event in this audit log (created with `trust audit init`); opened before the
+    /// change is made, so a missing or busy log stops the command first.
+    #[arg(long, value_name = "DIR")]
+    audit_log: Option<PathBuf>,
+}
+
+impl AuditArgs {
+    fn sink(&self) -> Result<Box<dyn EventSink>, CliError> {
+        match &self.audit_log {
+            Some(dir) => Ok(Box::new(AuditLog::try_open(dir)?)),
+            None => Ok(Box::new(NoSink)),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -185,6 +206,8 @@ pub(crate) struct AddArgs {
     #[arg(long)]
     weekend_rolls_forward: bool,
     #[command(flatten)]
+    audit: AuditArgs,
+    #[command(flatten)]
     unlock: UnlockArgs,
 }
 
@@ -205,6 +228,8 @@ pub(crate) struct ExtendArgs {
     /// When the extension is decided (RFC 3339); default now.
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -216,6 +241,8 @@ pub(crate) struct IdArgs {
     /// When (RFC 3339); default now.
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -232,6 +259,8 @@ pub(crate) struct RejectArgs {
     /// When (RFC 3339); default now.
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -324,6 +353,7 @@ fn erase(a: &EraseArgs, globals: &Globals) -> Result<(), CliError> {
             a.key
         ),
     )?;
+    let sink = a.audit.sink()?;
     let keys = subject_keys(globals, &a.unlock)?;
     let signer = signer(globals)?;
     let opts = EraseOptions {
@@ -332,8 +362,8 @@ fn erase(a: &EraseArgs, globals: &Globals) -> Result<(), CliError> {
         at: now(),
         backup_retention: SignedDuration::from_hours(i64::from(a.backup_retention_days) * 24),
     };
-    // The audit log is wired in by the app (an `EventSink`); the CLI has none of its own yet.
-    let receipt = keys.erase(&a.key, &a.subject, &opts, &signer, &NoSink)?;
+    // Without --audit-log the event goes nowhere (apps wire their own EventSink).
+    let receipt = keys.erase(&a.key, &a.subject, &opts, &signer, &*sink)?;
     let doc: serde_json::Value =
         serde_json::from_str(&receipt.to_json()).unwrap_or(serde_json::Value::Null);
     globals.out.success(&doc, || {
@@ -559,42 +589,66 @@ fn requests(c: &RequestsCommand, globals: &Globals) -> Result<(), CliError> {
             let tag = keys.subject_tag(&a.key, &a.subject)?;
             let request =
                 Request::new(&a.id, RequestKind::parse(&a.kind)?, &tag, received, regime)?;
+            let sink = a.audit.sink()?;
+            let pending = MemorySink::new();
             let mut reg = Register::open(globals)?;
-            reg.log.add(request, &NoSink)?;
+            reg.log.add(request, &pending)?;
             reg.save()?;
+            forward(&pending, &*sink)?;
             show_one(&reg, &a.id, globals, "added")
         }
         RequestsCommand::Extend(a) => {
             let at = time_arg(a.at.as_deref())?;
+            let sink = a.audit.sink()?;
+            let pending = MemorySink::new();
             let mut reg = Register::open(globals)?;
             reg.log
                 .get_mut(&a.id)?
-                .extend(a.months, &a.reason, at, &NoSink)?;
+                .extend(a.months, &a.reason, at, &pending)?;
             reg.save()?;
+            forward(&pending, &*sink)?;
             show_one(&reg, &a.id, globals, "extended")
         }
         RequestsCommand::Start(a) => {
             let at = time_arg(a.at.as_deref())?;
+            let sink = a.audit.sink()?;
+            let pending = MemorySink::new();
             let mut reg = Register::open(globals)?;
-            reg.log.get_mut(&a.id)?.start(at, &NoSink)?;
+            reg.log.get_mut(&a.id)?.start(at, &pending)?;
             reg.save()?;
+            forward(&pending, &*sink)?;
             show_one(&reg, &a.id, globals, "started")
         }
         RequestsCommand::Complete(a) => {
             let at = time_arg(a.at.as_deref())?;
+            let sink = a.audit.sink()?;
+            let pending = MemorySink::new();
             let mut reg = Register::open(globals)?;
-            reg.log.get_mut(&a.id)?.complete(at, &NoSink)?;
+            reg.log.get_mut(&a.id)?.complete(at, &pending)?;
             reg.save()?;
+            forward(&pending, &*sink)?;
             show_one(&reg, &a.id, globals, "completed")
         }
         RequestsCommand::Reject(a) => {
             let at = time_arg(a.at.as_deref())?;
+            let sink = a.audit.sink()?;
+            let pending = MemorySink::new();
             let mut reg = Register::open(globals)?;
-            reg.log.get_mut(&a.id)?.reject(&a.reason, at, &NoSink)?;
+            reg.log.get_mut(&a.id)?.reject(&a.reason, at, &pending)?;
             reg.save()?;
+            forward(&pending, &*sink)?;
             show_one(&reg, &a.id, globals, "rejected")
         }
     }
+}
+
+/// Records events that were buffered while the register changed, now that it is saved: an
+/// audit entry never describes a change that did not reach the disk.
+fn forward(pending: &MemorySink, sink: &dyn EventSink) -> Result<(), CliError> {
+    for event in pending.events() {
+        sink.record(&event)?;
+    }
+    Ok(())
 }
 
 fn show_one(reg: &Register, id: &str, globals: &Globals, what: &str) -> Result<(), CliError> {
