@@ -22,6 +22,7 @@ use trust_core::gdpr::{self as core_gdpr, GdprError};
 use trust_core::keyring::Home;
 
 use crate::Globals;
+use crate::cmd::atomic::AtomicFile;
 use crate::cmd::home::{UnlockArgs, home_dir, open_home};
 use crate::exit::CliError;
 use crate::input;
@@ -398,8 +399,10 @@ fn export_cmd(a: &ExportArgs, globals: &Globals) -> Result<(), CliError> {
     };
     let bar = globals.out.progress(total, "exporting");
     let mut reader = BufReader::new(input::open("records file", Some(&a.records))?);
-    let file = std::fs::File::create(&a.out).map_err(|e| CliError::write("bundle", &a.out, &e))?;
-    let mut writer = ExportWriter::new(BufWriter::new(file), &tag, a.request.as_deref())?;
+    // The bundle holds the subject's personal data: mode 0600, and it appears under its name
+    // only once complete and signed.
+    let mut file = AtomicFile::create(&a.out).map_err(|e| CliError::write("bundle", &a.out, &e))?;
+    let mut writer = ExportWriter::new(BufWriter::new(&mut file), &tag, a.request.as_deref())?;
     let mut line = String::new();
     let mut n = 0u64;
     loop {
@@ -431,10 +434,13 @@ fn export_cmd(a: &ExportArgs, globals: &Globals) -> Result<(), CliError> {
         }
     }
     bar.finish_and_clear();
-    let (_, manifest) = writer.finish(now(), &signer).map_err(|e| match e {
+    let (buffered, manifest) = writer.finish(now(), &signer).map_err(|e| match e {
         GdprError::Io(err) => CliError::write("bundle", &a.out, &err),
         other => CliError::from(other),
     })?;
+    drop(buffered);
+    file.commit()
+        .map_err(|e| CliError::write("bundle", &a.out, &e))?;
     globals.out.success(&manifest, || {
         format!(
             "wrote {} ({} records in {} categories) for subject {}",
