@@ -111,6 +111,12 @@ fn export_contains_only_the_subject_and_verifies() {
     assert_eq!(m["parts"][0]["records"], 2);
     assert_eq!(m["parts"][1]["records"], 1);
     let text = std::fs::read_to_string(&bundle).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&bundle).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "bundles hold personal data");
+    }
     assert!(
         !text.contains("\"id\":2"),
         "another subject's record leaked"
