@@ -206,7 +206,10 @@ fn export_input_errors() {
         None,
     );
     assert_eq!(code(&malformed), 2);
-    assert!(!out_path.exists(), "a failed export leaves no partial bundle");
+    assert!(
+        !out_path.exists(),
+        "a failed export leaves no partial bundle"
+    );
     let unknown_key = env.run(
         &[
             "gdpr",
