@@ -219,7 +219,7 @@ def check_session_token(rng):
               "exp": now + 60, "nbf": now, "iat": now, "jti": rand_secret(rng), "sid": rand_secret(rng)}
     token = jwt.encode(claims, secret, algorithm="HS256")
     offset = rng.choice([0, 30, 70, 71, -10, -11])
-    rc, doc = run(["verify", "--provider", "shopify-session-token", "--secret-env", "S", "--api-key", api_key, "-H", f"Authorization: Bearer {token}", "--now", str(now + offset)], {"S": secret})
+    rc, doc = run(["verify", "--provider", "shopify-session-token", "--secret-env", "S", f"--api-key={api_key}", "-H", f"Authorization: Bearer {token}", "--now", str(now + offset)], {"S": secret})
     # PyJWT checks against its own clock, so its verdict is compared at offset 0 only; ours is
     # compared at every offset with the documented rule (valid iff -10 <= offset <= 70).
     if offset == 0:
@@ -227,16 +227,16 @@ def check_session_token(rng):
         expect("session token pyjwt verdict", sdk_ok, token)
     expected = -10 <= offset <= 70
     expect("session token pyjwt-sign/trust-verify", (rc == 0) == expected, f"offset={offset} {doc}")
-    rc, doc = run(["sign", "--provider", "shopify-session-token", "--secret-env", "S", "--api-key", api_key, "--shop", shop, "--now", str(now)], {"S": secret})
+    rc, doc = run(["sign", "--provider", "shopify-session-token", "--secret-env", "S", f"--api-key={api_key}", f"--shop={shop}", "--now", str(now)], {"S": secret})
     ours = doc["data"]["headers"][0][1].removeprefix("Bearer ")
     ok = sdk_accepts(lambda: jwt.decode(ours, secret, algorithms=["HS256"], audience=api_key, leeway=10, options={"require": ["exp", "nbf", "iat"]}))
     expect("session token trust-sign/pyjwt-verify", ok, ours)
     for alg in ("HS512", "HS384"):
         other = jwt.encode(claims, secret, algorithm=alg)
-        rc, doc = run(["verify", "--provider", "shopify-session-token", "--secret-env", "S", "--api-key", api_key, "-H", f"Authorization: Bearer {other}", "--now", str(now)], {"S": secret})
+        rc, doc = run(["verify", "--provider", "shopify-session-token", "--secret-env", "S", f"--api-key={api_key}", "-H", f"Authorization: Bearer {other}", "--now", str(now)], {"S": secret})
         expect(f"session token {alg} refused", rc == 1 and doc.get("code") == "MALFORMED", f"{doc}")
     wrong_aud = jwt.encode(dict(claims, aud="someone-else"), secret, algorithm="HS256")
-    rc, doc = run(["verify", "--provider", "shopify-session-token", "--secret-env", "S", "--api-key", api_key, "-H", f"Authorization: Bearer {wrong_aud}", "--now", str(now)], {"S": secret})
+    rc, doc = run(["verify", "--provider", "shopify-session-token", "--secret-env", "S", f"--api-key={api_key}", "-H", f"Authorization: Bearer {wrong_aud}", "--now", str(now)], {"S": secret})
     sdk_aud = sdk_accepts(lambda: jwt.decode(wrong_aud, secret, algorithms=["HS256"], audience=api_key, leeway=10))
     expect("session token wrong aud", rc == 1 and not sdk_aud and doc.get("code") == "CLAIM_REJECTED", f"{doc}")
 

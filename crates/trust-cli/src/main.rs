@@ -63,49 +63,57 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Tamper-evident audit log: init, append, import, checkpoint, verify, prove.
+    /// Run the whole trust layer end to end in a temporary directory, printing each step.
     ///
-    /// Example: trust audit verify --log ./audit --vkey "$(cat ./audit/vkey)"
-    #[command(subcommand)]
-    Audit(cmd::audit::AuditCommand),
-    /// Print shell completions for `trust`.
-    ///
-    /// Example: trust completions bash > /etc/bash_completion.d/trust
-    Completions(cmd::generate::CompletionsArgs),
-    /// Print the `trust(1)` man page (roff).
-    ///
-    /// Example: trust man > /usr/local/share/man/man1/trust.1
-    Man,
-    /// Run the whole trust layer end to end in a temporary directory and print each step:
-    /// keyrings, sealing, rotation and rewrap, webhooks, passwords, tokens, access control, the
-    /// audit log.
+    /// Keyrings, sealing, rotation and rewrap, webhooks, GDPR erasure, redaction, passwords,
+    /// tokens, access control and the audit log, each checked as it runs.
     ///
     /// Example: trust demo --keep ./trust-demo
     Demo(cmd::demo::DemoArgs),
+    /// Create a home (keyrings and state) and record its root-key source.
+    ///
+    /// Example: trust --home /srv/trust init --root-key-file /srv/trust-root.key
+    Init(cmd::init::InitArgs),
+    /// Manage keyrings and key versions.
+    ///
+    /// Example: trust keys rotate orders --promote
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCommand),
+    /// Encrypt a file or stdin under a keyring's Primary key.
+    ///
+    /// Example: trust encrypt --key orders --context tenant=acme -i creds.json -o creds.json.tle
+    Encrypt(cmd::crypt::EncryptArgs),
+    /// Decrypt a binary envelope or a `tle1.` token; nothing is written unless it authenticates.
+    ///
+    /// Example: trust decrypt --context tenant=acme -i creds.json.tle -o creds.json
+    Decrypt(cmd::crypt::DecryptArgs),
+    /// Move envelope files to their keyring's current Primary, in place (bodies untouched).
+    ///
+    /// Example: trust rewrap backups/*.tle
+    Rewrap(cmd::crypt::RewrapArgs),
+    /// Show what an envelope is sealed under (suite, key, context), without any key.
+    ///
+    /// Example: trust inspect creds.json.tle
+    Inspect(cmd::crypt::InspectArgs),
     /// Verify webhook deliveries and signed requests, or sign them (Shopify, Stripe, HubSpot,
     /// Standard Webhooks, GitHub, Slack).
     ///
     /// Example: trust webhook verify --provider stripe --secret-env STRIPE_WHSEC --header "Stripe-Signature: …" --body-file body.json
     Webhook(cmd::webhook::WebhookArgs),
-    /// Create a home (keyrings and state) and record its root-key source.
-    /// Example: trust --home /srv/trust init --root-key-file /srv/trust-root.key
-    Init(cmd::init::InitArgs),
-    /// Manage keyrings and key versions.
-    /// Example: trust keys rotate orders --promote
+    /// Tamper-evident audit log: init, append, import, checkpoint, verify, prove.
+    ///
+    /// Example: trust audit verify --log ./audit --vkey "$(cat ./audit/vkey)"
     #[command(subcommand)]
-    Keys(cmd::keys::KeysCommand),
-    /// Encrypt a file or stdin under a keyring's Primary key.
-    /// Example: trust encrypt --key orders --context tenant=acme -i creds.json -o creds.json.tle
-    Encrypt(cmd::crypt::EncryptArgs),
-    /// Decrypt a binary envelope or a `tle1.` token; nothing is written unless it authenticates.
-    /// Example: trust decrypt --context tenant=acme -i creds.json.tle -o creds.json
-    Decrypt(cmd::crypt::DecryptArgs),
-    /// Move envelope files to their keyring's current Primary, in place (bodies untouched).
-    /// Example: trust rewrap backups/*.tle
-    Rewrap(cmd::crypt::RewrapArgs),
-    /// Show what an envelope is sealed under (suite, key, context), without any key.
-    /// Example: trust inspect creds.json.tle
-    Inspect(cmd::crypt::InspectArgs),
+    Audit(cmd::audit::AuditCommand),
+    /// GDPR: erasure with signed receipts, export bundles, request deadlines, retention.
+    ///
+    /// Example: trust gdpr erase --key customers --subject 191167 --yes
+    #[command(subcommand)]
+    Gdpr(cmd::gdpr::GdprCommand),
+    /// Filter text to stdout with credentials, card numbers and registered secrets redacted.
+    ///
+    /// Example: trust redact -i app.log > app.redacted.log
+    Redact(cmd::redact::RedactArgs),
     /// Hash and verify passwords (argon2id; legacy bcrypt verified and upgraded).
     ///
     /// Example: printf '%s' "$PASSWORD" | trust password verify --hash "$STORED"
@@ -121,6 +129,14 @@ enum Command {
     /// Example: trust tls check https://odoo.example.com
     #[command(subcommand)]
     Tls(cmd::tls::TlsCommand),
+    /// Print shell completions for `trust`.
+    ///
+    /// Example: trust completions bash > /etc/bash_completion.d/trust
+    Completions(cmd::generate::CompletionsArgs),
+    /// Print the `trust(1)` man page (roff).
+    ///
+    /// Example: trust man > /usr/local/share/man/man1/trust.1
+    Man,
 }
 
 /// Global options every command may need.
@@ -130,6 +146,8 @@ pub(crate) struct Globals {
     pub(crate) home: Option<PathBuf>,
     /// `--audit-log`: where state changes are recorded, if anywhere.
     pub(crate) audit_log: Option<PathBuf>,
+    /// The audit log, once opened: one writer handle per process (the log's lock is per handle).
+    pub(crate) audit: std::sync::OnceLock<std::sync::Arc<trust_core::audit::AuditLog>>,
     /// `--actor`, else `$USER`.
     pub(crate) actor: Option<String>,
     /// How to render results and errors.
@@ -151,6 +169,8 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Password(cmd) => cmd::password::run(&cmd, globals),
         Command::Token(cmd) => cmd::token::run(&cmd, globals),
         Command::Tls(cmd) => cmd::tls::run(&cmd, globals),
+        Command::Gdpr(cmd) => cmd::gdpr::run(&cmd, globals),
+        Command::Redact(args) => cmd::redact::run(&args, globals),
         Command::Audit(c) => cmd::audit::run(c, globals),
     }
 }
@@ -163,6 +183,7 @@ fn main() -> ExitCode {
     let globals = Globals {
         home: cli.home.clone(),
         audit_log: cli.audit_log.clone(),
+        audit: std::sync::OnceLock::new(),
         actor: cli.actor.clone().or_else(|| std::env::var("USER").ok()),
         out: Output::new(cli.json),
     };

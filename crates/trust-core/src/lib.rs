@@ -28,9 +28,11 @@
 //! | APIs rate-limited per tenant and route | [`ratelimit`] |
 //! | an append-only, signed, provable audit trail | [`audit`] |
 //! | personal identifiers become keyed, versioned, domain-separated pseudonyms | [`pseudonym`] |
+//! | credentials are never written to logs | [`redact`] |
+//! | erasure is one call; exports, deadlines, retention and breaches are tracked | [`gdpr`] |
 //!
-//! Further modules (keyrings, the audit log, GDPR, passwords, TLS
-//! policy, access control) build on these foundations; each has its own chapter-style docs.
+//! The first six rows are the foundations every other module builds on; each module opens with
+//! chapter-style docs of its own.
 //!
 //! ## Conventions every module follows
 //!
@@ -54,12 +56,14 @@ pub mod durable;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod gdpr;
 pub mod kek;
 pub mod keyring;
 pub mod keys;
 pub mod password;
 pub mod pseudonym;
 pub mod ratelimit;
+pub mod redact;
 pub mod secret;
 pub mod tls;
 pub mod token;

@@ -79,8 +79,15 @@ pub(crate) fn open_home_with_block(
 /// command fails (exit 3, `AUDIT_LOG_BUSY`) before it changes anything, rather than making a
 /// change it cannot record.
 pub(crate) fn audit_sink(globals: &Globals) -> Result<Option<Arc<dyn EventSink>>, CliError> {
-    match &globals.audit_log {
-        None => Ok(None),
-        Some(dir) => Ok(Some(Arc::new(AuditLog::try_open(dir)?))),
-    }
+    let Some(dir) = &globals.audit_log else {
+        return Ok(None);
+    };
+    let log = match globals.audit.get() {
+        Some(log) => log.clone(),
+        None => {
+            let log = Arc::new(AuditLog::try_open(dir)?);
+            globals.audit.get_or_init(|| log).clone()
+        }
+    };
+    Ok(Some(log))
 }
