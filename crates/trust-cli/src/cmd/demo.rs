@@ -12,11 +12,17 @@ use serde::Serialize;
 use trust_core::access::{AccessControl, Principal, Resource, Roles};
 use trust_core::audit::{AuditLog, InitOptions, VerifyOptions, verify_log};
 use trust_core::clock::{Clock, SystemClock};
+use trust_core::durable;
 use trust_core::envelope::{self, Context};
 use trust_core::error::{Category, TrustError};
+use trust_core::gdpr::receipt::ErasureReceipt;
+use trust_core::gdpr::signing::Signer;
+use trust_core::gdpr::subject::{EraseOptions, LocalStore, SubjectKeys};
+use trust_core::gdpr::timestamp;
 use trust_core::keyring::{Home, InitSource, Policy};
 use trust_core::keys::Suite;
 use trust_core::password::PasswordHasher;
+use trust_core::redact::Redactor;
 use trust_core::token::{Expect, TokenRequest, Tokens};
 use trust_core::webhook::{self, SecretSet};
 
@@ -93,10 +99,11 @@ pub(crate) fn run(args: &DemoArgs, globals: &Globals) -> Result<(), CliError> {
     let tmp;
     let dir = match &args.keep {
         Some(dir) => {
-            std::fs::create_dir(dir).map_err(|e| {
-                CliError::write("the demo directory", dir, &e)
-                    .hint("give --keep a path that does not exist yet")
-            })?;
+            if dir.exists() {
+                return Err(CliError::usage(format!("{} already exists", dir.display()))
+                    .hint("give --keep a path that does not exist yet"));
+            }
+            std::fs::create_dir(dir).map_err(|e| CliError::write("the demo directory", dir, &e))?;
             dir.clone()
         }
         None => {
@@ -229,7 +236,65 @@ fn walk(dir: &Path, r: &mut Report) -> Result<(), CliError> {
         ),
     );
 
-    // 5. Passwords, session tokens and tenant isolation.
+    // 5. GDPR: records sealed per data subject; erasing the subject destroys their key.
+    let home_dir = dir.join("home");
+    let subjects = SubjectKeys::new(&home, LocalStore::new(home_dir.join("subjects")));
+    let jane_row = Context::new()
+        .with("tenant", "acme-store")?
+        .with("record", "customers/191167")?;
+    let john_row = Context::new()
+        .with("tenant", "acme-store")?
+        .with("record", "customers/205311")?;
+    let jane = subjects.seal_for_subject(
+        "shopify-credentials",
+        "customer-191167",
+        &jane_row,
+        br#"{"name":"Jane Doe","email":"jane@example.com"}"#,
+    )?;
+    let john = subjects.seal_for_subject(
+        "shopify-credentials",
+        "customer-205311",
+        &john_row,
+        br#"{"name":"John Roe","email":"john@example.com"}"#,
+    )?;
+    let gdpr_dir = home_dir.join("gdpr");
+    durable::create_private_dir(&gdpr_dir)
+        .map_err(|e| CliError::write("directory", &gdpr_dir, &e))?;
+    let signer = Signer::load_or_create(&gdpr_dir.join("signing.p8"))?;
+    let receipt = subjects.erase(
+        "shopify-credentials",
+        "customer-191167",
+        &EraseOptions {
+            request: Some("shopify customers/redact"),
+            actor: Some("ops@demo.example"),
+            at: timestamp(clock.now()),
+            backup_retention: jiff::SignedDuration::from_hours(30 * 24),
+        },
+        &signer,
+        &*log,
+    )?;
+    ErasureReceipt::parse_and_verify(receipt.to_json().as_bytes(), &signer.public_key())?;
+    let code = expect_code(
+        subjects.open_for_subject(&jane_row, &jane),
+        "SUBJECT_ERASED",
+    )?;
+    subjects.open_for_subject(&john_row, &john)?;
+    r.say(
+        "gdpr erase",
+        format!(
+            "customer-191167's records: {code}; customer-205311 unaffected; signed receipt for {}",
+            receipt.body.subject
+        ),
+    );
+
+    let line = "charge failed for acme-store token=shpat_0123456789abcdef0123456789abcdef card 4242 4242 4242 4242";
+    let scrubbed = Redactor::default().redact(line);
+    if scrubbed.contains("shpat_0123") || scrubbed.contains("4242 4242") {
+        return Err(broken("the redactor let a secret through"));
+    }
+    r.say("redact", format!("log line -> {scrubbed}"));
+
+    // 6. Passwords, session tokens and tenant isolation.
     let hasher = PasswordHasher::new();
     let phc = hasher.hash("correct horse battery staple")?;
     if !hasher.verify("correct horse battery staple", &phc)?
@@ -290,7 +355,7 @@ fn walk(dir: &Path, r: &mut Report) -> Result<(), CliError> {
         format!("agent of acme-store may reply to its ticket; owner of globex: {code}"),
     );
 
-    // 6. The audit trail: every key change above is in the log; an auditor verifies it.
+    // 7. The audit trail: every key change and the erasure above is in the log; an auditor verifies it.
     let checkpoint = log.checkpoint()?;
     let verdict = verify_log(&audit_dir, &VerifyOptions::new(vec![vkey]))?;
     if verdict.failure.is_some() {
