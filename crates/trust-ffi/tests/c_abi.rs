@@ -1,0 +1,164 @@
+//! Compiles the C programs in `tests/c/` against the built library and runs them.
+//!
+//! Each program includes the committed `include/trust.h`, links the static library the way
+//! docs/ffi.md tells users to (with the `native-static-libs` line), and exits non-zero on the
+//! first failed check. Two environment variables turn on the heavier modes that `.ci/run` uses:
+//!
+//! * `TRUST_FFI_VALGRIND=1`: run every program under
+//!   `valgrind --error-exitcode=1 --leak-check=full` (no leaks, no invalid reads or writes);
+//! * `TRUST_FFI_SANITIZE=1`: build every program with `-fsanitize=address,undefined`
+//!   (LeakSanitizer included) and fail on any report.
+//!
+//! `TRUST_FFI_CC` overrides the compiler (default `cc`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `cargo test` builds this crate's `cdylib` and `staticlib` next to the test binary's `deps/`.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile> directory")
+        .to_path_buf()
+}
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The link line for the static library on this target, as printed by
+/// `cargo rustc -p trust-ffi --lib --crate-type staticlib -- --print native-static-libs`
+/// and documented in docs/ffi.md.
+const NATIVE_STATIC_LIBS: &[&str] = &[
+    "-lgcc_s",
+    "-lutil",
+    "-lrt",
+    "-lpthread",
+    "-lm",
+    "-ldl",
+    "-lc",
+];
+
+/// Compiles `tests/c/<name>.c` and runs it; panics with its output if anything fails.
+fn run_c(name: &str) {
+    let sanitize = flag("TRUST_FFI_SANITIZE");
+    let valgrind = flag("TRUST_FFI_VALGRIND");
+    let cc = std::env::var("TRUST_FFI_CC").unwrap_or_else(|_| "cc".to_owned());
+    let variant = if sanitize { "asan" } else { "plain" };
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("c-tests")
+        .join(variant);
+    std::fs::create_dir_all(&out_dir).expect("create output dir");
+    let exe = out_dir.join(name);
+    let source = crate_dir().join("tests/c").join(format!("{name}.c"));
+
+    let mut compile = Command::new(&cc);
+    compile
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Wpedantic",
+            "-Werror",
+            "-g",
+            "-O1",
+        ])
+        .arg("-I")
+        .arg(crate_dir().join("include"))
+        .arg("-I")
+        .arg(crate_dir().join("tests/c"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(&source);
+    if sanitize {
+        compile.args([
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer",
+        ]);
+    }
+    compile.arg(lib_dir().join("libtrust.a"));
+    compile.args(NATIVE_STATIC_LIBS);
+    let output = compile.output().expect("run the C compiler");
+    assert!(
+        output.status.success(),
+        "compiling {name}.c failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let mut run = if valgrind {
+        let mut cmd = Command::new("valgrind");
+        cmd.args([
+            "--quiet",
+            "--error-exitcode=1",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect,possible",
+        ]);
+        cmd.arg(&exe);
+        cmd
+    } else {
+        Command::new(&exe)
+    };
+    // Programs that need scratch space (homes, logs) get their own directory.
+    let scratch = out_dir.join(format!("{name}.scratch"));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).expect("create scratch dir");
+    run.env("TRUST_TEST_DIR", &scratch);
+    if sanitize {
+        run.env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=1");
+        run.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    }
+    let output = run.output().expect("run the C test program");
+    assert!(
+        output.status.success(),
+        "{name} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+#[test]
+fn core() {
+    run_c("core");
+}
+
+/// Every function declared in the header is called by at least one C test program.
+#[test]
+fn every_header_function_is_exercised_by_a_c_test() {
+    let header = std::fs::read_to_string(crate_dir().join("include/trust.h")).expect("header");
+    let mut sources = String::new();
+    for entry in std::fs::read_dir(crate_dir().join("tests/c")).expect("tests/c") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "c") {
+            sources.push_str(&std::fs::read_to_string(&path).expect("C source"));
+        }
+    }
+    let missing: Vec<String> = declared_functions(&header)
+        .into_iter()
+        .filter(|f| !sources.contains(&format!("{f}(")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not called by any tests/c/*.c: {missing:?}"
+    );
+}
+
+/// Names of the functions the header declares (`… trust_x(` at the start of a declaration).
+fn declared_functions(header: &str) -> Vec<String> {
+    header
+        .lines()
+        .filter(|line| !line.starts_with("//") && !line.starts_with('#') && line.contains('('))
+        .filter_map(|line| {
+            let before_paren = &line[..line.find('(')?];
+            let name = before_paren.rsplit([' ', '*']).next()?;
+            name.starts_with("trust_").then(|| name.to_owned())
+        })
+        .collect()
+}
