@@ -17,6 +17,8 @@
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
+//! | personal identifiers become keyed, versioned, domain-separated pseudonyms | [`pseudonym`] |
+//! | credentials are never written to logs | [`redact`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -41,4 +43,6 @@ pub mod durable;
 pub mod error;
 pub mod event;
 pub mod keys;
+pub mod pseudonym;
+pub mod redact;
 pub mod secret;

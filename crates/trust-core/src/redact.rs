@@ -1,0 +1,790 @@
+//! Redaction: scrub credentials, card numbers and registered secret values out of text.
+//!
+//! Connector apps promise that credentials are "never written to application logs". The first
+//! control is typing: tokens live in [`crate::secret`] types that do not print. This module is
+//! the backstop for everything that escapes typing — a token pasted into an error string by a
+//! third-party client, a URL with `user:password@`, a card number in a support chat transcript.
+//!
+//! A [`Redactor`] finds, in one call:
+//!
+//! | kind | what | how |
+//! |---|---|---|
+//! | `shopify` | `shpat_`, `shpca_`, `shppa_`, `shpss_` + 32 hex digits | pattern (gitleaks rule) |
+//! | `stripe` | `sk_`/`rk_` + `live`/`test`/`prod` + `_` + 10–99 alphanumerics; `whsec_` + ≥ 32 | pattern |
+//! | `hubspot` | `pat-na1-`/`pat-eu1-` + UUID | pattern |
+//! | `jwt` | `eyJ….eyJ….…` | pattern |
+//! | `bearer` | the credential after `Bearer ` (≥ 16 characters) or `Authorization: Basic ` | trigger + scan |
+//! | `url-auth` | the `user:password` in `scheme://user:password@host` | trigger + scan |
+//! | `card` | 13–19 digits (single spaces or dashes allowed) starting with 2–6 and passing Luhn | scan |
+//! | `secret` | any value registered with [`RedactorBuilder::literal`] | exact match |
+//!
+//! Each finding is replaced by `[REDACTED:kind]`; for `bearer` and `url-auth` only the credential
+//! is replaced, so the log line still says *that* a bearer token or URL credential was there.
+//!
+//! What is deliberately kept (near-misses): tokens one character short, `pk_live_` publishable
+//! keys, digit runs failing Luhn, and digit runs starting with `0`, `1`, `7`, `8` or `9` (no card
+//! network issues those; this keeps 13-digit Unix-millisecond timestamps readable).
+//!
+//! ## Logs: `tracing` and any other logger
+//!
+//! [`RedactingWriter`] wraps any [`io::Write`] and redacts every complete line before passing it
+//! on. `tracing-subscriber`'s formatter accepts any `Fn() -> impl io::Write` as its writer, so
+//! every log line of an app goes through the redactor with one line of setup and without this
+//! crate depending on `tracing`:
+//!
+//! ```ignore
+//! let redactor = trust_core::redact::Redactor::default();
+//! tracing_subscriber::fmt()
+//!     .with_writer(move || redactor.writer(std::io::stderr()))
+//!     .init();
+//! ```
+//!
+//! Writer-level redaction sees the final text of every layer that formats through it; a layer
+//! that ships raw fields elsewhere (to a tracing backend over the network) must be given
+//! [`Pii`]-wrapped or [`crate::secret`]-typed values instead.
+//!
+//! ## `Pii<T>`
+//!
+//! [`Pii`] wraps a personal-data value (an email, a name, an address) so that `{:?}` and `{}`
+//! print `[REDACTED:pii]`; reading it takes an explicit [`Pii::expose`].
+
+use core::fmt;
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+
+use crate::error::{Category, TrustError};
+
+/// The shortest value [`RedactorBuilder::literal`] accepts: shorter ones would redact ordinary
+/// words.
+pub const MIN_LITERAL_LEN: usize = 6;
+
+/// Longest line [`RedactingWriter`] buffers before it flushes at the last whitespace.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// The pattern for literal-prefixed token formats. ASCII mode (`(?-u)`) because log bytes need
+/// not be UTF-8 and every format is ASCII; every alternative starts with a literal so the regex
+/// engine's SIMD prefilter skips ordinary text.
+const TOKEN_PATTERN: &str = r"(?-u)(?P<shopify>\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b)|(?P<stripe>\b(?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99}\b|\bwhsec_[A-Za-z0-9+/=]{32,})|(?P<hubspot>\bpat-(?:na|eu)1-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)|(?P<jwt>\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)";
+
+/// Triggers scanned case-insensitively; what follows each is checked by hand.
+const TRIGGERS: [&str; 3] = ["bearer ", "authorization: basic ", "://"];
+
+/// A redactor: built once, shared cheaply (`Clone` is an `Arc` bump), safe across threads.
+#[derive(Clone)]
+pub struct Redactor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tokens: Regex,
+    triggers: AhoCorasick,
+    literals: Option<AhoCorasick>,
+    cards: bool,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The literal automaton holds registered secrets: never print it.
+        f.debug_struct("Redactor")
+            .field(
+                "literals",
+                &self.inner.literals.as_ref().map_or(0, |a| a.patterns_len()),
+            )
+            .field("cards", &self.inner.cards)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Redactor {
+    /// Every built-in format, card numbers included, and no registered literals.
+    fn default() -> Self {
+        // The built-in patterns are constants covered by tests; building them cannot fail.
+        Self::builder()
+            .build()
+            .unwrap_or_else(|_| unreachable!("built-in patterns compile"))
+    }
+}
+
+/// Builds a [`Redactor`] with registered secret values.
+#[derive(Default)]
+pub struct RedactorBuilder {
+    literals: Vec<Vec<u8>>,
+    no_cards: bool,
+}
+
+impl fmt::Debug for RedactorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedactorBuilder")
+            .field("literals", &self.literals.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedactorBuilder {
+    /// Registers a secret value (a token the app loaded, a webhook secret) to be redacted
+    /// wherever it appears verbatim — the "masked value" approach of CI systems.
+    ///
+    /// # Errors
+    /// [`RedactError::LiteralTooShort`] for values shorter than [`MIN_LITERAL_LEN`] bytes.
+    pub fn literal(mut self, value: impl AsRef<[u8]>) -> Result<Self, RedactError> {
+        let value = value.as_ref();
+        if value.len() < MIN_LITERAL_LEN {
+            return Err(RedactError::LiteralTooShort);
+        }
+        self.literals.push(value.to_vec());
+        Ok(self)
+    }
+
+    /// Turns card-number detection off (for logs known to carry long numeric ids).
+    #[must_use]
+    pub fn without_cards(mut self) -> Self {
+        self.no_cards = true;
+        self
+    }
+
+    /// Compiles the redactor.
+    ///
+    /// # Errors
+    /// [`RedactError::Build`] if the automata cannot be built (too many or too long literals).
+    pub fn build(self) -> Result<Redactor, RedactError> {
+        let tokens = Regex::new(TOKEN_PATTERN).map_err(|_| RedactError::Build)?;
+        let triggers = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(TRIGGERS)
+            .map_err(|_| RedactError::Build)?;
+        let literals = if self.literals.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(&self.literals)
+                    .map_err(|_| RedactError::Build)?,
+            )
+        };
+        // Zeroize our copies of the secrets; the automaton keeps its own representation.
+        for mut l in self.literals {
+            zeroize::Zeroize::zeroize(&mut l);
+        }
+        Ok(Redactor {
+            inner: Arc::new(Inner {
+                tokens,
+                triggers,
+                literals,
+                cards: !self.no_cards,
+            }),
+        })
+    }
+}
+
+/// What a finding was; its name appears in the replacement `[REDACTED:name]`.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// A Shopify access token or shared secret.
+    Shopify,
+    /// A Stripe secret/restricted key or webhook signing secret.
+    Stripe,
+    /// A HubSpot private-app token.
+    Hubspot,
+    /// A JSON Web Token.
+    Jwt,
+    /// A bearer or HTTP Basic credential.
+    Bearer,
+    /// A `user:password` in a URL.
+    UrlAuth,
+    /// A payment card number (Luhn-valid).
+    Card,
+    /// A registered literal value.
+    Secret,
+}
+
+impl Kind {
+    /// The name used in the replacement text.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Shopify => "shopify",
+            Self::Stripe => "stripe",
+            Self::Hubspot => "hubspot",
+            Self::Jwt => "jwt",
+            Self::Bearer => "bearer",
+            Self::UrlAuth => "url-auth",
+            Self::Card => "card",
+            Self::Secret => "secret",
+        }
+    }
+}
+
+/// One finding: the byte range `start..end` of the input and its kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// First byte of the redacted range.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+    /// What was found.
+    pub kind: Kind,
+}
+
+impl Redactor {
+    /// A builder, for registering secret values.
+    pub fn builder() -> RedactorBuilder {
+        RedactorBuilder::default()
+    }
+
+    /// Every finding in `text`, sorted by position, overlaps merged (the earlier kind wins).
+    pub fn find(&self, text: &[u8]) -> Vec<Finding> {
+        let mut found = Vec::new();
+        if let Some(lits) = &self.inner.literals {
+            found.extend(lits.find_iter(text).map(|m| Finding {
+                start: m.start(),
+                end: m.end(),
+                kind: Kind::Secret,
+            }));
+        }
+        for caps in self.inner.tokens.captures_iter(text) {
+            for (group, kind) in [
+                ("shopify", Kind::Shopify),
+                ("stripe", Kind::Stripe),
+                ("hubspot", Kind::Hubspot),
+                ("jwt", Kind::Jwt),
+            ] {
+                if let Some(m) = caps.name(group) {
+                    found.push(Finding {
+                        start: m.start(),
+                        end: m.end(),
+                        kind,
+                    });
+                }
+            }
+        }
+        for m in self.inner.triggers.find_iter(text) {
+            let after = m.end();
+            let span = match m.pattern().as_usize() {
+                0 | 1 => credential_after(
+                    text,
+                    after,
+                    if m.pattern().as_usize() == 0 { 16 } else { 8 },
+                )
+                .map(|end| (after, end, Kind::Bearer)),
+                _ => userinfo_after(text, after).map(|end| (after, end, Kind::UrlAuth)),
+            };
+            if let Some((start, end, kind)) = span {
+                found.push(Finding { start, end, kind });
+            }
+        }
+        if self.inner.cards {
+            find_cards(text, &mut found);
+        }
+        if found.len() > 1 {
+            found.sort_by_key(|f| (f.start, core::cmp::Reverse(f.end)));
+            let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
+            for f in found {
+                match merged.last_mut() {
+                    Some(last) if f.start < last.end => last.end = last.end.max(f.end),
+                    _ => merged.push(f),
+                }
+            }
+            found = merged;
+        }
+        found
+    }
+
+    /// `text` with every finding replaced; borrowed when there was nothing to redact.
+    pub fn redact_bytes<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
+        let found = self.find(text);
+        if found.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut out = Vec::with_capacity(text.len());
+        let mut at = 0;
+        for f in found {
+            out.extend_from_slice(&text[at..f.start]);
+            out.extend_from_slice(b"[REDACTED:");
+            out.extend_from_slice(f.kind.name().as_bytes());
+            out.push(b']');
+            at = f.end;
+        }
+        out.extend_from_slice(&text[at..]);
+        Cow::Owned(out)
+    }
+
+    /// `text` with every finding replaced; borrowed when there was nothing to redact.
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self.redact_bytes(text.as_bytes()) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            // Every finding is an ASCII span or a whole registered value, so the cut points are
+            // character boundaries and the result stays UTF-8; `from_utf8_lossy` never replaces.
+            Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+        }
+    }
+
+    /// A writer that redacts every line before passing it to `inner`.
+    pub fn writer<W: Write>(&self, inner: W) -> RedactingWriter<W> {
+        RedactingWriter {
+            redactor: self.clone(),
+            inner,
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// End of a credential of at least `min` token characters starting at `at`.
+fn credential_after(text: &[u8], at: usize, min: usize) -> Option<usize> {
+    let is_tok = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+    let mut end = at;
+    while end < text.len() && is_tok(text[end]) {
+        end += 1;
+    }
+    if end - at < min {
+        return None;
+    }
+    while end < text.len() && text[end] == b'=' {
+        end += 1;
+    }
+    Some(end)
+}
+
+/// End of the `user:password` part after `scheme://`, if there is one before the host.
+fn userinfo_after(text: &[u8], at: usize) -> Option<usize> {
+    let mut colon = false;
+    for (i, &b) in text.iter().enumerate().skip(at).take(512) {
+        match b {
+            b'@' if colon && i > at => return Some(i),
+            b':' => colon = true,
+            b'/' | b'?' | b'#' | b'@' => return None,
+            b if b.is_ascii_whitespace() || b.is_ascii_control() => return None,
+            b'"' | b'\'' | b'<' | b'>' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Card numbers: 13–19 digits, single ` ` or `-` between digits, not glued to other word
+/// characters, first digit 2–6 (issued networks), Luhn-valid.
+fn find_cards(text: &[u8], found: &mut Vec<Finding>) {
+    let n = text.len();
+    let mut i = 0;
+    while i < n {
+        let b = text[i];
+        if !b.is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let glued_before =
+            start > 0 && (text[start - 1].is_ascii_alphanumeric() || text[start - 1] == b'_');
+        let mut digits = [0u8; 19];
+        let mut count = 0usize;
+        let mut j = i;
+        let mut too_long = false;
+        while j < n {
+            let c = text[j];
+            if c.is_ascii_digit() {
+                if count < digits.len() {
+                    digits[count] = c - b'0';
+                } else {
+                    too_long = true;
+                }
+                count += 1;
+                j += 1;
+            } else if (c == b' ' || c == b'-') && j + 1 < n && text[j + 1].is_ascii_digit() {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let glued_after = j < n && (text[j].is_ascii_alphanumeric() || text[j] == b'_');
+        if !glued_before
+            && !glued_after
+            && !too_long
+            && (13..=19).contains(&count)
+            && (2..=6).contains(&digits[0])
+            && luhn_valid(&digits[..count])
+        {
+            found.push(Finding {
+                start,
+                end: j,
+                kind: Kind::Card,
+            });
+        }
+        i = j.max(i + 1);
+    }
+}
+
+/// The Luhn (mod 10) check of ISO/IEC 7812-1.
+pub fn luhn_valid(digits: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (k, &d) in digits.iter().rev().enumerate() {
+        let mut v = u32::from(d);
+        if k % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    !digits.is_empty() && sum.is_multiple_of(10)
+}
+
+/// An [`io::Write`] that redacts each complete line before writing it to the inner writer.
+///
+/// A partial line is held until its newline arrives, [`flush`](Write::flush) is called, or the
+/// writer is dropped. A line longer than [`MAX_LINE`] is cut at its last whitespace so memory
+/// stays bounded (a secret spanning that cut would not be recognised; log lines that long are
+/// not normal).
+pub struct RedactingWriter<W: Write> {
+    redactor: Redactor,
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> fmt::Debug for RedactingWriter<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedactingWriter").finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> RedactingWriter<W> {
+    fn emit(&mut self, upto: usize) -> io::Result<()> {
+        let out = self.redactor.redact_bytes(&self.buf[..upto]);
+        self.inner.write_all(&out)?;
+        drop(out);
+        self.buf.drain(..upto);
+        Ok(())
+    }
+
+    /// The inner writer.
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+}
+
+impl<W: Write> Write for RedactingWriter<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if let Some(last_nl) = self.buf.iter().rposition(|&b| b == b'\n') {
+            self.emit(last_nl + 1)?;
+        }
+        if self.buf.len() > MAX_LINE {
+            let cut = self
+                .buf
+                .iter()
+                .rposition(|b| b.is_ascii_whitespace())
+                .map_or(self.buf.len(), |p| p + 1);
+            self.emit(cut)?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let len = self.buf.len();
+        if len > 0 {
+            self.emit(len)?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for RedactingWriter<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// Personal data that must not reach logs: `Debug` and `Display` print `[REDACTED:pii]`.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Pii<T>(T);
+
+impl<T> Pii<T> {
+    /// Wraps a value.
+    pub const fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The value. Every call site is a place personal data is used: keep them few.
+    pub const fn expose(&self) -> &T {
+        &self.0
+    }
+
+    /// Unwraps the value.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> From<T> for Pii<T> {
+    fn from(value: T) -> Self {
+        Self(value)
+    }
+}
+
+impl<T> fmt::Debug for Pii<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED:pii]")
+    }
+}
+
+impl<T> fmt::Display for Pii<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED:pii]")
+    }
+}
+
+/// Building a redactor failed.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedactError {
+    /// A registered value is shorter than [`MIN_LITERAL_LEN`] bytes.
+    LiteralTooShort,
+    /// The matching automata could not be built.
+    Build,
+}
+
+impl fmt::Display for RedactError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LiteralTooShort => write!(
+                f,
+                "a registered secret value is shorter than {MIN_LITERAL_LEN} bytes"
+            ),
+            Self::Build => f.write_str("the redaction patterns could not be compiled"),
+        }
+    }
+}
+
+impl std::error::Error for RedactError {}
+
+impl TrustError for RedactError {
+    fn category(&self) -> Category {
+        match self {
+            Self::LiteralTooShort => Category::Usage,
+            Self::Build => Category::Internal,
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            Self::LiteralTooShort => "REDACT_LITERAL_TOO_SHORT",
+            Self::Build => "REDACT_BUILD_FAILED",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn r(text: &str) -> String {
+        Redactor::default().redact(text).into_owned()
+    }
+
+    const HEX32: &str = "0123456789abcdef0123456789ABCDEF";
+
+    #[test]
+    fn every_shopify_prefix_is_scrubbed() {
+        for p in ["shpat_", "shpca_", "shppa_", "shpss_"] {
+            let line = format!("token={p}{HEX32} rest");
+            assert_eq!(r(&line), "token=[REDACTED:shopify] rest", "{p}");
+        }
+    }
+
+    #[test]
+    fn stripe_keys_and_webhook_secrets_are_scrubbed() {
+        for key in [
+            "sk_live_51Habcdefghijklmnop",
+            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "rk_live_abcdefghij0123",
+            "rk_test_abcdefghij0123",
+        ] {
+            assert_eq!(
+                r(&format!("key: {key}.")),
+                "key: [REDACTED:stripe].",
+                "{key}"
+            );
+        }
+        let wh = format!("whsec_{}", "A".repeat(32));
+        assert_eq!(r(&format!("secret {wh}")), "secret [REDACTED:stripe]");
+    }
+
+    #[test]
+    fn hubspot_tokens_are_scrubbed() {
+        for region in ["na1", "eu1"] {
+            let tok = format!("pat-{region}-0a1b2c3d-4e5f-6789-abcd-ef0123456789");
+            assert_eq!(r(&format!("({tok})")), "([REDACTED:hubspot])");
+        }
+    }
+
+    #[test]
+    fn bearer_basic_and_url_credentials_keep_their_context() {
+        assert_eq!(
+            r("Authorization: Bearer abcDEF0123456789xyz=="),
+            "Authorization: Bearer [REDACTED:bearer]"
+        );
+        assert_eq!(
+            r("authorization: basic dXNlcjpwYXNzd29yZA=="),
+            "authorization: basic [REDACTED:bearer]"
+        );
+        assert_eq!(
+            r("GET https://api_key:s3cret@shop.myshopify.com/admin"),
+            "GET https://[REDACTED:url-auth]@shop.myshopify.com/admin"
+        );
+    }
+
+    #[test]
+    fn jwts_are_scrubbed() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(r(&format!("t={jwt} ")), "t=[REDACTED:jwt] ");
+    }
+
+    #[test]
+    fn luhn_valid_cards_are_scrubbed() {
+        // Test card numbers published in Stripe's and PayPal's testing documentation.
+        for card in [
+            "4242424242424242",
+            "4242 4242 4242 4242",
+            "5555-5555-5555-4444",
+            "378282246310005",
+            "6011111111111117",
+            "2223003122003222",
+        ] {
+            assert_eq!(
+                r(&format!("card {card}, ok")),
+                "card [REDACTED:card], ok",
+                "{card}"
+            );
+        }
+    }
+
+    #[test]
+    fn near_misses_are_kept() {
+        for keep in [
+            format!("shpat_{}", &HEX32[..31]),
+            format!("shpxx_{HEX32}"),
+            format!("xshpat_{HEX32}"),
+            "pk_live_51Habcdefghijklmnop".to_owned(),
+            "sk_live_short".to_owned(),
+            format!("whsec_{}", "A".repeat(31)),
+            "pat-us1-0a1b2c3d-4e5f-6789-abcd-ef0123456789".to_owned(),
+            "Bearer short".to_owned(),
+            "bearer tokens are described in RFC 6750".to_owned(),
+            "https://example.com/@user:name".to_owned(),
+            "mailto:someone@example.com".to_owned(),
+            "4242424242424241".to_owned(),
+            "1700000000000".to_owned(),
+            "order 4242424242424242424242".to_owned(),
+            "id4242424242424242".to_owned(),
+            "ts=1732233600123 user=42".to_owned(),
+        ] {
+            assert_eq!(r(&keep), keep);
+        }
+    }
+
+    #[test]
+    fn registered_literals_are_scrubbed_and_short_ones_refused() {
+        let red = Redactor::builder()
+            .literal("hunter2-odoo-password")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            red.redact("login with hunter2-odoo-password now"),
+            "login with [REDACTED:secret] now"
+        );
+        assert_eq!(
+            Redactor::builder().literal("abc").err(),
+            Some(RedactError::LiteralTooShort)
+        );
+        assert!(!format!("{red:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn clean_text_is_borrowed() {
+        let text = "GET /admin/orders.json 200 12ms";
+        assert!(matches!(Redactor::default().redact(text), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn overlapping_findings_merge() {
+        let red = Redactor::builder()
+            .literal(format!("shpat_{HEX32}"))
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            red.redact(&format!("a shpat_{HEX32} b")),
+            "a [REDACTED:secret] b"
+        );
+    }
+
+    #[test]
+    fn writer_redacts_per_line_and_on_drop() {
+        let mut sink = Vec::new();
+        {
+            let mut w = Redactor::default().writer(&mut sink);
+            w.write_all(b"first sk_live_0123456789ab").unwrap();
+            w.write_all(b"cd\nsecond 4242424242424242").unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(sink).unwrap(),
+            "first [REDACTED:stripe]\nsecond [REDACTED:card]"
+        );
+    }
+
+    #[test]
+    fn writer_bounds_memory_on_endless_lines() {
+        let mut w = Redactor::default().writer(Vec::new());
+        let chunk = b"word ".repeat(1000);
+        for _ in 0..300 {
+            w.write_all(&chunk).unwrap();
+        }
+        assert!(w.buf.len() <= MAX_LINE);
+        assert!(w.get_ref().len() >= 300 * chunk.len() - MAX_LINE);
+    }
+
+    #[test]
+    fn pii_never_prints() {
+        let email = Pii::new("jane@example.com".to_owned());
+        assert_eq!(
+            format!("{email} {email:?} {email:#?}"),
+            "[REDACTED:pii] [REDACTED:pii] [REDACTED:pii]"
+        );
+        assert_eq!(email.expose(), "jane@example.com");
+    }
+
+    #[test]
+    fn luhn_known_answers() {
+        // ISO/IEC 7812-1 Annex B example: 7992739871 with check digit 3.
+        assert!(luhn_valid(&[7, 9, 9, 2, 7, 3, 9, 8, 7, 1, 3]));
+        assert!(!luhn_valid(&[7, 9, 9, 2, 7, 3, 9, 8, 7, 1, 4]));
+        assert!(!luhn_valid(&[]));
+    }
+
+    proptest! {
+        #[test]
+        fn output_never_contains_a_registered_secret(
+            secret in "[A-Za-z0-9_+/-]{6,40}",
+            before in "\\PC{0,60}",
+            after in "\\PC{0,60}",
+        ) {
+            let red = Redactor::builder().literal(&secret).unwrap().build().unwrap();
+            let text = format!("{before}{secret}{after}{secret}");
+            let out = red.redact(&text);
+            prop_assert!(!out.contains(&secret), "{out}");
+        }
+
+        #[test]
+        fn redaction_is_idempotent_and_never_panics(text in "\\PC{0,200}") {
+            let red = Redactor::default();
+            let once = red.redact(&text).into_owned();
+            let twice = red.redact(&once).into_owned();
+            prop_assert_eq!(once, twice);
+        }
+    }
+}
