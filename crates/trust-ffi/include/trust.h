@@ -11,6 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Flag for `trust_redactor_new`: do not look for payment card numbers.
+#define TRUST_REDACT_NO_CARDS 1
+
+// Shortest secret value `trust_redactor_new` accepts, in bytes (shorter ones would redact
+// ordinary words).
+#define TRUST_REDACT_MIN_LITERAL_BYTES 6
+
 // Major version of the library (header macro; `trust_version()` at run time).
 #define TRUST_VERSION_MAJOR 0
 
@@ -80,8 +87,11 @@ typedef struct trust_bytes trust_bytes;
 // Immutable once made: reading it from several threads at once is safe.
 typedef struct trust_error trust_error;
 
-// Every status, in numeric order (used by tests and `trust_status_str`).
-#define trust_status_ALL { trust_status_TrustOk, trust_status_TrustVerificationFailed, trust_status_TrustInvalidArgument, trust_status_TrustNullArgument, trust_status_TrustBufferTooSmall, trust_status_TrustInvalidUtf8, trust_status_TrustInputUnreadable, trust_status_TrustKeyUnavailable, trust_status_TrustRefused, trust_status_TrustInternal, trust_status_TrustPanic, }
+// A redactor with registered secret values.
+//
+// Opaque; made by `trust_redactor_new`, freed by `trust_redactor_free`. Immutable once made:
+// one redactor may be used from any number of threads at once.
+typedef struct trust_redactor trust_redactor;
 
 #ifdef __cplusplus
 extern "C" {
@@ -147,6 +157,58 @@ const char *trust_error_hint(const struct trust_error *err);
 // # Safety
 // `err` is NULL or a live `trust_error` from this library, not used after this call.
 void trust_error_free(struct trust_error *err);
+
+// Returns `TRUST_REDACT_MIN_LITERAL_BYTES`, for hosts that cannot read macros.
+size_t trust_redact_min_literal_bytes(void);
+
+// Makes a redactor that, besides the built-in formats, replaces each of the `literal_count`
+// registered values (`literals[i]`, `literal_lens[i]` bytes, each at least
+// `TRUST_REDACT_MIN_LITERAL_BYTES`) wherever it appears verbatim. `flags` is 0 or
+// `TRUST_REDACT_NO_CARDS`. The library keeps its own copy of the values.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for a value that is too short or unknown flags.
+//
+// # Safety
+// `literals` and `literal_lens` point to `literal_count` elements (either may be NULL when
+// `literal_count` is 0); each `literals[i]` points to `literal_lens[i]` readable bytes;
+// `redactor_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_redactor_new(const uint8_t *const *literals,
+                                const size_t *literal_lens,
+                                size_t literal_count,
+                                uint32_t flags,
+                                struct trust_redactor **redactor_out,
+                                struct trust_error **err_out);
+
+// Replaces every credential, card number and registered value in `text` with
+// `[REDACTED:kind]` and returns the result in `*out` (a new `trust_bytes`; text in, text out,
+// readable as a C string). Text that is not UTF-8 is handled byte-wise.
+//
+// # Safety
+// `redactor` is a live `trust_redactor`; `text` points to `text_len` readable bytes (NULL
+// only when `text_len` is 0); `out` points to writable storage for one pointer; `err_out` is
+// NULL or writable.
+trust_status trust_redactor_redact(const struct trust_redactor *redactor,
+                                   const uint8_t *text,
+                                   size_t text_len,
+                                   struct trust_bytes **out,
+                                   struct trust_error **err_out);
+
+// `trust_redactor_redact` with the built-in formats only (no registered values, cards
+// included). The default redactor is built once, on first use, and shared.
+//
+// # Safety
+// `text` points to `text_len` readable bytes (NULL only when `text_len` is 0); `out` points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_redact(const uint8_t *text,
+                          size_t text_len,
+                          struct trust_bytes **out,
+                          struct trust_error **err_out);
+
+// Frees a redactor (and its copies of the registered values). NULL is a no-op.
+//
+// # Safety
+// `redactor` is NULL or a live `trust_redactor`, not used after this call.
+void trust_redactor_free(struct trust_redactor *redactor);
 
 // The stable name of `status` (for example `"TRUST_VERIFICATION_FAILED"`), or
 // `"TRUST_UNKNOWN_STATUS"` for a value this version does not define.

@@ -157,6 +157,30 @@ pub(crate) unsafe fn slice_in<'a>(
     Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
 }
 
+/// Borrows an array of `count` elements at `ptr`. NULL is accepted only with `count == 0`.
+///
+/// # Safety
+/// Unless NULL, `ptr` must point to `count` initialised, aligned elements valid for `'a`.
+pub(crate) unsafe fn array_in<'a, T>(
+    ptr: *const T,
+    count: usize,
+    name: &'static str,
+) -> Result<&'a [T], Failure> {
+    if ptr.is_null() {
+        return if count == 0 {
+            Ok(&[])
+        } else {
+            Err(Failure::null(name))
+        };
+    }
+    if count > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(Failure::invalid(format!("length of `{name}` is too large")));
+    }
+    // SAFETY: non-NULL, the total size fits in isize (checked above), and the caller guarantees
+    // `count` valid elements for 'a.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, count) })
+}
+
 /// Borrows `len` bytes at `ptr` as UTF-8 text (not NUL-terminated; a NUL byte is just a byte).
 ///
 /// # Safety

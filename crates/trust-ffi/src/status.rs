@@ -110,6 +110,7 @@ impl trust_status {
     }
 
     /// The stable name (`"TRUST_OK"`, `"TRUST_PANIC"`, …).
+    #[cfg(test)]
     pub(crate) fn name(self) -> &'static str {
         let with_nul = self.name_with_nul();
         &with_nul[..with_nul.len() - 1]
