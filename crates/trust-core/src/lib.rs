@@ -17,6 +17,7 @@
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
 //! | the envelope asks for keys, the keyring decides policy | [`keys`] |
+//! | an append-only, signed, provable audit trail | [`audit`] |
 //! | personal identifiers become keyed, versioned, domain-separated pseudonyms | [`pseudonym`] |
 //! | credentials are never written to logs | [`redact`] |
 //!
@@ -38,6 +39,7 @@
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod audit;
 pub mod clock;
 pub mod durable;
 pub mod error;
