@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Size of a Merkle hash (leaf hash, node, root) in bytes.
+#define TRUST_MERKLE_HASH_BYTES 32
+
 // Flag for `trust_redactor_new`: do not look for payment card numbers.
 #define TRUST_REDACT_NO_CARDS 1
 
@@ -157,6 +160,109 @@ const char *trust_error_hint(const struct trust_error *err);
 // # Safety
 // `err` is NULL or a live `trust_error` from this library, not used after this call.
 void trust_error_free(struct trust_error *err);
+
+// Returns `TRUST_MERKLE_HASH_BYTES`, for hosts that cannot read macros.
+size_t trust_merkle_hash_bytes(void);
+
+// Writes `SHA-256(0x00 ‖ data)`, the RFC 9162 hash of the leaf `data`, to `out`
+// (`out_len` ≥ `TRUST_MERKLE_HASH_BYTES`; exactly 32 bytes are written).
+//
+// Errors: `TRUST_NULL_ARGUMENT`, `TRUST_BUFFER_TOO_SMALL`.
+//
+// # Safety
+// `data` points to `data_len` readable bytes (NULL only when `data_len` is 0); `out` points to
+// `out_len` writable bytes; `err_out` is NULL or writable.
+trust_status trust_merkle_leaf_hash(const uint8_t *data,
+                                    size_t data_len,
+                                    uint8_t *out,
+                                    size_t out_len,
+                                    struct trust_error **err_out);
+
+// Writes the root of the tree whose leaf hashes are `leaf_hashes` (concatenated, so
+// `leaf_hashes_len` is 32 × the number of leaves) to `out` (32 bytes). The root of the empty
+// tree is `SHA-256("")`.
+//
+// Errors: `TRUST_NULL_ARGUMENT`, `TRUST_INVALID_ARGUMENT` (length not a multiple of 32),
+// `TRUST_BUFFER_TOO_SMALL`.
+//
+// # Safety
+// `leaf_hashes` points to `leaf_hashes_len` readable bytes (NULL only when 0); `out` points to
+// `out_len` writable bytes; `err_out` is NULL or writable.
+trust_status trust_merkle_root(const uint8_t *leaf_hashes,
+                               size_t leaf_hashes_len,
+                               uint8_t *out,
+                               size_t out_len,
+                               struct trust_error **err_out);
+
+// Makes the inclusion proof of leaf `index` in the tree whose leaf hashes are `leaf_hashes`,
+// returned in `*proof_out` as concatenated 32-byte hashes (leaf side first; possibly empty).
+//
+// Errors: `TRUST_NULL_ARGUMENT`, `TRUST_INVALID_ARGUMENT`, `TRUST_VERIFICATION_FAILED` with
+// code `PROOF_OUT_OF_RANGE` when `index` is not a leaf of the tree.
+//
+// # Safety
+// `leaf_hashes` points to `leaf_hashes_len` readable bytes (NULL only when 0); `proof_out`
+// points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_merkle_inclusion_proof(const uint8_t *leaf_hashes,
+                                          size_t leaf_hashes_len,
+                                          uint64_t index,
+                                          struct trust_bytes **proof_out,
+                                          struct trust_error **err_out);
+
+// Makes the consistency proof from the tree of the first `size1` leaves to the tree of all
+// `leaf_hashes`, returned in `*proof_out` as concatenated 32-byte hashes.
+//
+// Errors: `TRUST_NULL_ARGUMENT`, `TRUST_INVALID_ARGUMENT`, `TRUST_VERIFICATION_FAILED` with
+// code `PROOF_OUT_OF_RANGE` unless `0 < size1 <= number of leaves`.
+//
+// # Safety
+// `leaf_hashes` points to `leaf_hashes_len` readable bytes (NULL only when 0); `proof_out`
+// points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_merkle_consistency_proof(const uint8_t *leaf_hashes,
+                                            size_t leaf_hashes_len,
+                                            uint64_t size1,
+                                            struct trust_bytes **proof_out,
+                                            struct trust_error **err_out);
+
+// Checks that `leaf_hash` is leaf `index` of the tree of `size` leaves with root `root`
+// (RFC 9162 §2.1.3.2, strictly: the proof must have exactly the length the position implies).
+//
+// Returns `TRUST_OK` when it is, `TRUST_VERIFICATION_FAILED` when it is not (codes
+// `PROOF_OUT_OF_RANGE`, `PROOF_WRONG_LENGTH`, `PROOF_ROOT_MISMATCH`), `TRUST_INVALID_ARGUMENT`
+// for a hash that is not 32 bytes or a proof whose length is not a multiple of 32.
+//
+// # Safety
+// Each data pointer points to its length in readable bytes (NULL only with length 0); `err_out`
+// is NULL or writable.
+trust_status trust_merkle_verify_inclusion(uint64_t index,
+                                           uint64_t size,
+                                           const uint8_t *leaf_hash,
+                                           size_t leaf_hash_len,
+                                           const uint8_t *proof,
+                                           size_t proof_len,
+                                           const uint8_t *root,
+                                           size_t root_len,
+                                           struct trust_error **err_out);
+
+// Checks that the tree of `size1` leaves with root `root1` is a prefix of the tree of `size2`
+// leaves with root `root2` (RFC 9162 §2.1.4.2, strictly; `size1` = 0 is rejected because it
+// proves nothing).
+//
+// Returns `TRUST_OK` when it is, `TRUST_VERIFICATION_FAILED` when it is not,
+// `TRUST_INVALID_ARGUMENT` for malformed hash lengths.
+//
+// # Safety
+// Each data pointer points to its length in readable bytes (NULL only with length 0); `err_out`
+// is NULL or writable.
+trust_status trust_merkle_verify_consistency(uint64_t size1,
+                                             uint64_t size2,
+                                             const uint8_t *proof,
+                                             size_t proof_len,
+                                             const uint8_t *root1,
+                                             size_t root1_len,
+                                             const uint8_t *root2,
+                                             size_t root2_len,
+                                             struct trust_error **err_out);
 
 // Returns `TRUST_REDACT_MIN_LITERAL_BYTES`, for hosts that cannot read macros.
 size_t trust_redact_min_literal_bytes(void);

@@ -29,6 +29,7 @@
 //! | `trust_status`, `trust_status_str` | [`status`] |
 //! | `trust_error_*` | [`error`] |
 //! | `trust_bytes_*` | [`bytes`] |
+//! | `trust_merkle_*` | [`merkle`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
 //! | `TRUST_VERSION_*`, `trust_version`, `trust_abi_version`, `trust_test_panic` | [`version`] |
 //!
@@ -49,6 +50,7 @@
 mod boundary;
 pub mod bytes;
 pub mod error;
+pub mod merkle;
 pub mod redact;
 pub mod status;
 pub mod version;

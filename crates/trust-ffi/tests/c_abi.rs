@@ -176,3 +176,8 @@ fn declared_functions(header: &str) -> Vec<String> {
 fn redact() {
     run_c("redact");
 }
+
+#[test]
+fn merkle() {
+    run_c("merkle");
+}
