@@ -62,6 +62,11 @@ enum Command {
     ///
     /// Example: trust man > /usr/local/share/man/man1/trust.1
     Man,
+    /// Verify webhook deliveries and signed requests, or sign them (Shopify, Stripe, HubSpot,
+    /// Standard Webhooks, GitHub, Slack).
+    ///
+    /// Example: trust webhook verify --provider stripe --secret-env STRIPE_WHSEC --header "Stripe-Signature: …" --body-file body.json
+    Webhook(cmd::webhook::WebhookArgs),
 }
 
 /// Global options every command may need.
@@ -77,6 +82,7 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
     match cli.command {
         Command::Completions(args) => cmd::generate::completions(&args, globals),
         Command::Man => cmd::generate::man(globals),
+        Command::Webhook(args) => cmd::webhook::run(args, globals),
     }
 }
 

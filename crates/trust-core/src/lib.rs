@@ -20,6 +20,7 @@
 //! | an append-only, signed, provable audit trail | [`audit`] |
 //! | personal identifiers become keyed, versioned, domain-separated pseudonyms | [`pseudonym`] |
 //! | credentials are never written to logs | [`redact`] |
+//! | webhooks and signed requests are verified before any processing | [`webhook`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -48,3 +49,4 @@ pub mod keys;
 pub mod pseudonym;
 pub mod redact;
 pub mod secret;
+pub mod webhook;
