@@ -34,6 +34,14 @@
 // declared function, type or status value; compare with `trust_abi_version()`.
 #define TRUST_ABI_VERSION 1
 
+// `tolerance_secs` value for `trust_webhook_verifier_new` meaning "each scheme's default":
+// 300 s for Stripe, HubSpot v3, Standard Webhooks and Slack, 90 s for Shopify OAuth and App
+// Proxy queries, 10 s of leeway for Shopify session tokens.
+#define TRUST_WEBHOOK_SCHEME_DEFAULT 18446744073709551615ull
+
+// Most secrets a verifier holds (current plus previous ones).
+#define TRUST_WEBHOOK_MAX_SECRETS 8
+
 // Result of every fallible `trust_*` function. `TRUST_OK` (0) is success; every other value is
 // a failure whose family is `status / 100` (see docs/ffi.md). Values are stable: never
 // renumbered, never reused.
@@ -95,6 +103,12 @@ typedef struct trust_error trust_error;
 // Opaque; made by `trust_redactor_new`, freed by `trust_redactor_free`. Immutable once made:
 // one redactor may be used from any number of threads at once.
 typedef struct trust_redactor trust_redactor;
+
+// A webhook verifier: an endpoint's secret set and freshness tolerance.
+//
+// Opaque; made by `trust_webhook_verifier_new`, freed by `trust_webhook_verifier_free`.
+// Immutable once made: one verifier may verify requests from any number of threads at once.
+typedef struct trust_webhook_verifier trust_webhook_verifier;
 
 #ifdef __cplusplus
 extern "C" {
@@ -342,6 +356,193 @@ uint32_t trust_abi_version(void);
 // # Safety
 // `err_out` is NULL or points to writable storage for one `trust_error *`.
 trust_status trust_test_panic(struct trust_error **err_out);
+
+// Returns `TRUST_WEBHOOK_MAX_SECRETS`, for hosts that cannot read macros.
+size_t trust_webhook_max_secrets(void);
+
+// Makes a verifier for `secret_count` secrets (`secrets[i]`, `secret_lens[i]` bytes; current
+// first, then previous ones still accepted; at most `TRUST_WEBHOOK_MAX_SECRETS`), accepting
+// signed timestamps up to `tolerance_secs` old (and as far in the future), or each scheme's
+// default with `TRUST_WEBHOOK_SCHEME_DEFAULT`. The library keeps its own zeroizing copy of the
+// secrets. Secrets are the bytes the provider gave you (for Standard Webhooks the whole
+// `whsec_…` string).
+//
+// Errors: `TRUST_NULL_ARGUMENT`; `TRUST_INVALID_ARGUMENT` (code `WEBHOOK_CONFIG`) for no
+// secret, too many, or an empty one.
+//
+// # Safety
+// `secrets` and `secret_lens` point to `secret_count` elements; each `secrets[i]` points to
+// `secret_lens[i]` readable bytes; `verifier_out` points to writable storage for one pointer;
+// `err_out` is NULL or writable.
+trust_status trust_webhook_verifier_new(const uint8_t *const *secrets,
+                                        const size_t *secret_lens,
+                                        size_t secret_count,
+                                        uint64_t tolerance_secs,
+                                        struct trust_webhook_verifier **verifier_out,
+                                        struct trust_error **err_out);
+
+// Frees a verifier and wipes its secrets. NULL is a no-op.
+//
+// # Safety
+// `verifier` is NULL or a live `trust_webhook_verifier`, not used after this call.
+void trust_webhook_verifier_free(struct trust_webhook_verifier *verifier);
+
+// Verifies a Shopify webhook: `hmac` is the value of `X-Shopify-Hmac-Sha256` (or
+// `Shopify-Hmac-Sha256`), base64; `body` the raw body. Shopify signs no timestamp: deduplicate
+// on `X-Shopify-Webhook-Id` to stop replays.
+//
+// # Safety
+// `verifier` is a live verifier; each data pointer points to its length in readable bytes
+// (NULL only with length 0); `err_out` is NULL or writable.
+trust_status trust_webhook_verify_shopify(const struct trust_webhook_verifier *verifier,
+                                          const uint8_t *hmac,
+                                          size_t hmac_len,
+                                          const uint8_t *body,
+                                          size_t body_len,
+                                          struct trust_error **err_out);
+
+// Verifies the query string of a Shopify OAuth callback or admin redirect (its `hmac`
+// parameter) at `now`; `query` is the raw query string, without `?`.
+//
+// # Safety
+// As for `trust_webhook_verify_shopify`.
+trust_status trust_webhook_verify_shopify_oauth(const struct trust_webhook_verifier *verifier,
+                                                const uint8_t *query,
+                                                size_t query_len,
+                                                int64_t now,
+                                                struct trust_error **err_out);
+
+// Verifies the query string of a Shopify App Proxy request (its `signature` parameter) at
+// `now`; `query` is the raw query string, without `?`.
+//
+// # Safety
+// As for `trust_webhook_verify_shopify`.
+trust_status trust_webhook_verify_shopify_app_proxy(const struct trust_webhook_verifier *verifier,
+                                                    const uint8_t *query,
+                                                    size_t query_len,
+                                                    int64_t now,
+                                                    struct trust_error **err_out);
+
+// Verifies a Shopify session token (App Bridge JWT, HS256) at `now`: `authorization` is the
+// value of the `Authorization` header (`Bearer eyJ…`), `api_key` the app's API key (the
+// expected audience).
+//
+// # Safety
+// As for `trust_webhook_verify_shopify`.
+trust_status trust_webhook_verify_shopify_session_token(const struct trust_webhook_verifier *verifier,
+                                                        const uint8_t *api_key,
+                                                        size_t api_key_len,
+                                                        const uint8_t *authorization,
+                                                        size_t authorization_len,
+                                                        int64_t now,
+                                                        struct trust_error **err_out);
+
+// Verifies a Stripe delivery at `now`: `signature` is the value of `Stripe-Signature`
+// (`t=…,v1=…`), `body` the raw body.
+//
+// # Safety
+// As for `trust_webhook_verify_shopify`.
+trust_status trust_webhook_verify_stripe(const struct trust_webhook_verifier *verifier,
+                                         const uint8_t *signature,
+                                         size_t signature_len,
+                                         const uint8_t *body,
+                                         size_t body_len,
+                                         int64_t now,
+                                         struct trust_error **err_out);
+
+// Verifies a HubSpot v1 request: `signature` is `X-HubSpot-Signature` (hex SHA-256 of secret ‖
+// body). v1 signs no timestamp.
+//
+// # Safety
+// As for `trust_webhook_verify_shopify`.
+trust_status trust_webhook_verify_hubspot_v1(const struct trust_webhook_verifier *verifier,
+                                             const uint8_t *signature,
+                                             size_t signature_len,
+                                             const uint8_t *body,
+                                             size_t body_len,
+                                             struct trust_error **err_out);
+
+// Verifies a HubSpot v2 request: `signature` is `X-HubSpot-Signature`, `method` the HTTP
+// method, `url` the full URL exactly as HubSpot called it. v2 signs no timestamp.
+//
+// # Safety
+// As for `trust_webhook_verify_shopify`.
+trust_status trust_webhook_verify_hubspot_v2(const struct trust_webhook_verifier *verifier,
+                                             const uint8_t *signature,
+                                             size_t signature_len,
+                                             const uint8_t *method,
+                                             size_t method_len,
+                                             const uint8_t *url,
+                                             size_t url_len,
+                                             const uint8_t *body,
+                                             size_t body_len,
+                                             struct trust_error **err_out);
+
+// Verifies a HubSpot v3 request at `now` (seconds): `signature` is `X-HubSpot-Signature-v3`,
+// `timestamp` is `X-HubSpot-Request-Timestamp` (milliseconds, as sent), `method` the HTTP
+// method, `url` the full URL as received.
+//
+// # Safety
+// As for `trust_webhook_verify_shopify`.
+trust_status trust_webhook_verify_hubspot_v3(const struct trust_webhook_verifier *verifier,
+                                             const uint8_t *signature,
+                                             size_t signature_len,
+                                             const uint8_t *timestamp,
+                                             size_t timestamp_len,
+                                             const uint8_t *method,
+                                             size_t method_len,
+                                             const uint8_t *url,
+                                             size_t url_len,
+                                             const uint8_t *body,
+                                             size_t body_len,
+                                             int64_t now,
+                                             struct trust_error **err_out);
+
+// Verifies a Standard Webhooks (or Svix) delivery at `now`: `id`, `timestamp` and `signature`
+// are the values of `webhook-id`, `webhook-timestamp` and `webhook-signature` (or their
+// `svix-` equivalents). The verifier's secrets must be `whsec_…` strings, otherwise this
+// returns `TRUST_INVALID_ARGUMENT` (code `WEBHOOK_CONFIG`).
+//
+// # Safety
+// As for `trust_webhook_verify_shopify`.
+trust_status trust_webhook_verify_standard(const struct trust_webhook_verifier *verifier,
+                                           const uint8_t *id,
+                                           size_t id_len,
+                                           const uint8_t *timestamp,
+                                           size_t timestamp_len,
+                                           const uint8_t *signature,
+                                           size_t signature_len,
+                                           const uint8_t *body,
+                                           size_t body_len,
+                                           int64_t now,
+                                           struct trust_error **err_out);
+
+// Verifies a GitHub delivery: `signature` is `X-Hub-Signature-256` (`sha256=…`). GitHub signs
+// no timestamp: deduplicate on `X-GitHub-Delivery`.
+//
+// # Safety
+// As for `trust_webhook_verify_shopify`.
+trust_status trust_webhook_verify_github(const struct trust_webhook_verifier *verifier,
+                                         const uint8_t *signature,
+                                         size_t signature_len,
+                                         const uint8_t *body,
+                                         size_t body_len,
+                                         struct trust_error **err_out);
+
+// Verifies a Slack request at `now`: `signature` is `X-Slack-Signature` (`v0=…`), `timestamp`
+// is `X-Slack-Request-Timestamp`.
+//
+// # Safety
+// As for `trust_webhook_verify_shopify`.
+trust_status trust_webhook_verify_slack(const struct trust_webhook_verifier *verifier,
+                                        const uint8_t *signature,
+                                        size_t signature_len,
+                                        const uint8_t *timestamp,
+                                        size_t timestamp_len,
+                                        const uint8_t *body,
+                                        size_t body_len,
+                                        int64_t now,
+                                        struct trust_error **err_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -31,6 +31,7 @@
 //! | `trust_bytes_*` | [`bytes`] |
 //! | `trust_merkle_*` | [`merkle`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
+//! | `trust_webhook_*` | [`webhook`] |
 //! | `TRUST_VERSION_*`, `trust_version`, `trust_abi_version`, `trust_test_panic` | [`version`] |
 //!
 //! The header is generated from these sources by cbindgen (`crates/trust-ffi/cbindgen.toml`,
@@ -54,3 +55,4 @@ pub mod merkle;
 pub mod redact;
 pub mod status;
 pub mod version;
+pub mod webhook;

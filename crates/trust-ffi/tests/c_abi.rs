@@ -11,6 +11,8 @@
 //!
 //! `TRUST_FFI_CC` overrides the compiler (default `cc`).
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a panic is the failure report
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -184,4 +186,9 @@ fn redact() {
 #[test]
 fn merkle() {
     run_c("merkle");
+}
+
+#[test]
+fn webhook() {
+    run_c("webhook");
 }
