@@ -130,6 +130,29 @@ pub(crate) fn read_secret(
     }
 }
 
+/// Asks for a *new* secret on the terminal, twice, and checks both entries match. Off a
+/// terminal this is a usage error: a new passphrase must be given with a flag there.
+pub(crate) fn prompt_new_secret(what: &str) -> Result<SecretSlice<u8>, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(format!(
+            "no {what} given and stdin is not a terminal"
+        )));
+    }
+    claim_stdin(what)?;
+    let read = |prompt: String| {
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .map_err(|e| CliError::io(what, Path::new("the terminal"), &e))
+    };
+    let first = read(format!("new {what}: "))?;
+    non_empty(what, first.as_bytes())?;
+    let second = read(format!("repeat the {what}: "))?;
+    if !trust_core::secret::ct_eq(first.as_bytes(), second.as_bytes()) {
+        return Err(CliError::usage(format!("the two {what} entries differ")));
+    }
+    Ok(SecretSlice::from(first.as_bytes().to_vec()))
+}
+
 fn non_empty(what: &str, bytes: &[u8]) -> Result<(), CliError> {
     if bytes.is_empty() {
         return Err(CliError::usage(format!("the {what} is empty")));

@@ -67,6 +67,31 @@ enum Command {
     ///
     /// Example: trust webhook verify --provider stripe --secret-env STRIPE_WHSEC --header "Stripe-Signature: …" --body-file body.json
     Webhook(cmd::webhook::WebhookArgs),
+    /// Create a home (keyrings and state) and record its root-key source.
+    ///
+    /// Example: trust --home /srv/trust init --root-key-file /srv/trust-root.key
+    Init(cmd::init::InitArgs),
+    /// Manage keyrings and key versions.
+    ///
+    /// Example: trust keys rotate orders --promote
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCommand),
+    /// Encrypt a file or stdin under a keyring's Primary key.
+    ///
+    /// Example: trust encrypt --key orders --context tenant=acme -i creds.json -o creds.json.tle
+    Encrypt(cmd::crypt::EncryptArgs),
+    /// Decrypt a binary envelope or a `tle1.` token; nothing is written unless it authenticates.
+    ///
+    /// Example: trust decrypt --context tenant=acme -i creds.json.tle -o creds.json
+    Decrypt(cmd::crypt::DecryptArgs),
+    /// Move envelope files to their keyring's current Primary, in place (bodies untouched).
+    ///
+    /// Example: trust rewrap backups/*.tle
+    Rewrap(cmd::crypt::RewrapArgs),
+    /// Show what an envelope is sealed under (suite, key, context), without any key.
+    ///
+    /// Example: trust inspect creds.json.tle
+    Inspect(cmd::crypt::InspectArgs),
 }
 
 /// Global options every command may need.
@@ -83,6 +108,12 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Completions(args) => cmd::generate::completions(&args, globals),
         Command::Man => cmd::generate::man(globals),
         Command::Webhook(args) => cmd::webhook::run(args, globals),
+        Command::Init(args) => cmd::init::run(&args, globals),
+        Command::Keys(cmd) => cmd::keys::run(&cmd, globals),
+        Command::Encrypt(args) => cmd::crypt::encrypt(&args, globals),
+        Command::Decrypt(args) => cmd::crypt::decrypt(&args, globals),
+        Command::Rewrap(args) => cmd::crypt::rewrap(&args, globals),
+        Command::Inspect(args) => cmd::crypt::inspect(&args, globals),
     }
 }
 

@@ -21,6 +21,9 @@
 //! | personal identifiers become keyed, versioned, domain-separated pseudonyms | [`pseudonym`] |
 //! | credentials are never written to logs | [`redact`] |
 //! | webhooks and signed requests are verified before any processing | [`webhook`] |
+//! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
+//! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
+//! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -43,8 +46,11 @@
 pub mod audit;
 pub mod clock;
 pub mod durable;
+pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod kek;
+pub mod keyring;
 pub mod keys;
 pub mod pseudonym;
 pub mod redact;

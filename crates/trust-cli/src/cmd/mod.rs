@@ -1,4 +1,9 @@
 //! One module per command group; each parses its own arguments and calls `trust-core`.
 
+pub(crate) mod atomic;
+pub(crate) mod crypt;
 pub(crate) mod generate;
 pub(crate) mod webhook;
+pub(crate) mod home;
+pub(crate) mod init;
+pub(crate) mod keys;

@@ -1,0 +1,584 @@
+//! `trust encrypt`, `trust decrypt`, `trust rewrap`, `trust inspect`.
+//!
+//! Output discipline (the part a script relies on):
+//!
+//! * `-o OUT` is written through [`AtomicFile`]: on any failure OUT is untouched (it keeps its
+//!   old content or does not appear), on success it appears whole.
+//! * `trust decrypt` to stdout releases nothing until the whole message has authenticated: the
+//!   plaintext is collected in memory up to [`STDOUT_LIMIT`] (16 MiB) and written only after
+//!   the last chunk verified. Larger plaintexts are refused before anything is written, with a
+//!   hint to use `-o` (which streams in constant memory into the temporary file).
+//! * Binary ciphertext is never written to a terminal; use `--armor` or `-o`.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use trust_core::envelope::{
+    self, Context, EnvelopeError, MAX_HEADER_LEN, MAX_TOKEN_PLAINTEXT, Opener, Sealer, TOKEN_PREFIX,
+};
+use trust_core::keyring::Home;
+use trust_core::keyring::rewrap::{ItemStatus, Sealed, rewrap_item};
+
+use crate::Globals;
+use crate::cmd::atomic::AtomicFile;
+use crate::cmd::home::{UnlockArgs, open_home_with_block};
+use crate::exit::CliError;
+use crate::input;
+
+/// Largest plaintext `trust decrypt` writes to stdout (it must hold it until authenticated).
+pub(crate) const STDOUT_LIMIT: usize = 16 << 20;
+/// I/O buffer for streaming.
+const BUF_LEN: usize = 256 << 10;
+/// Largest armored (token) input read.
+const TOKEN_INPUT_LIMIT: u64 = (MAX_TOKEN_PLAINTEXT as u64) * 2;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example: trust encrypt --key orders --context tenant=acme -i creds.json -o creds.json.tle"
+)]
+pub(crate) struct EncryptArgs {
+    /// The keyring whose Primary seals the message.
+    #[arg(long, value_name = "NAME")]
+    key: String,
+    /// A context pair bound to the message (repeatable); decrypt must give the same pairs.
+    #[arg(long = "context", value_name = "K=V")]
+    context: Vec<String>,
+    /// Input file (default stdin).
+    #[arg(short = 'i', long = "in", value_name = "IN")]
+    input: Option<PathBuf>,
+    /// Output file (default stdout); written atomically.
+    #[arg(short = 'o', long = "out", value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Write a `tle1.` text token (context not stored; at most 1 MiB of plaintext).
+    #[arg(long)]
+    armor: bool,
+    #[command(flatten)]
+    unlock: UnlockArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example: trust decrypt --context tenant=acme -i creds.json.tle -o creds.json"
+)]
+pub(crate) struct DecryptArgs {
+    /// The context pairs the message was sealed with (repeatable).
+    #[arg(long = "context", value_name = "K=V")]
+    context: Vec<String>,
+    /// Input file, binary or `tle1.` token (default stdin).
+    #[arg(short = 'i', long = "in", value_name = "IN")]
+    input: Option<PathBuf>,
+    /// Output file (default stdout); written atomically, only after full authentication.
+    #[arg(short = 'o', long = "out", value_name = "OUT")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    unlock: UnlockArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example: trust rewrap backups/*.tle")]
+pub(crate) struct RewrapArgs {
+    /// Envelope files to move to their keyring's current Primary, in place.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Context of token files (tokens do not store theirs); binary envelopes ignore it.
+    #[arg(long = "context", value_name = "K=V")]
+    context: Vec<String>,
+    #[command(flatten)]
+    unlock: UnlockArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example: trust inspect creds.json.tle")]
+pub(crate) struct InspectArgs {
+    /// The envelope file or token file (- for stdin).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+fn context(pairs: &[String]) -> Result<Context, CliError> {
+    Ok(Context::from_assignments(pairs)?)
+}
+
+fn in_path(p: Option<&Path>) -> &Path {
+    if input::is_stdin(p) {
+        Path::new("stdin")
+    } else {
+        p.unwrap_or(Path::new("-"))
+    }
+}
+
+/// Refuses `-i X -o X`: the output would be truncated before the input is read.
+fn distinct(input: Option<&Path>, output: Option<&Path>) -> Result<(), CliError> {
+    if let (Some(i), Some(o)) = (input, output)
+        && i != Path::new("-")
+        && let (Ok(a), Ok(b)) = (i.canonicalize(), o.canonicalize())
+        && a == b
+    {
+        return Err(CliError::usage("input and output are the same file").hint(
+            "write to another file and rename it, or use `trust rewrap` to rotate in place",
+        ));
+    }
+    Ok(())
+}
+
+/// Reads up to `n` bytes (fewer only at end of input).
+fn read_prefix(reader: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(n);
+    reader.take(n as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn env_err(e: EnvelopeError, what: &str, path: &Path) -> CliError {
+    match e {
+        EnvelopeError::Io(io) => CliError::io(what, path, &io),
+        other => other.into(),
+    }
+}
+
+pub(crate) fn encrypt(a: &EncryptArgs, globals: &Globals) -> Result<(), CliError> {
+    distinct(a.input.as_deref(), a.output.as_deref())?;
+    let ctx = context(&a.context)?;
+    if a.output.is_none() && !a.armor && io::stdout().is_terminal() {
+        return Err(
+            CliError::usage("refusing to write binary ciphertext to a terminal")
+                .hint("use --armor for a text token, or -o FILE"),
+        );
+    }
+    let mut reader = input::open("input", a.input.as_deref())?;
+    let home = open_home_with_block(globals, &a.unlock, 1)?;
+    // Classify keyring problems (unknown, damaged, tampered) before anything is written.
+    home.keyring(&a.key)?;
+    let in_err = |e: io::Error| CliError::io("input", in_path(a.input.as_deref()), &e);
+    if a.armor {
+        let mut plain = zeroize::Zeroizing::new(Vec::new());
+        (&mut reader)
+            .take(MAX_TOKEN_PLAINTEXT as u64 + 1)
+            .read_to_end(&mut plain)
+            .map_err(in_err)?;
+        let mut token = envelope::seal_token(&home, &a.key, &ctx, &plain).map_err(|e| {
+            CliError::from(e).hint("--armor is for values up to 1 MiB; drop it for files")
+        })?;
+        token.push('\n');
+        return write_output(a.output.as_deref(), token.as_bytes());
+    }
+    match a.output.as_deref() {
+        Some(out) if out != Path::new("-") => {
+            let mut file =
+                AtomicFile::create(out).map_err(|e| CliError::write("output", out, &e))?;
+            seal_stream(
+                &home,
+                &a.key,
+                &ctx,
+                &mut reader,
+                BufWriter::with_capacity(BUF_LEN, &mut file),
+                a,
+            )?;
+            file.commit()
+                .map_err(|e| CliError::write("output", out, &e))
+        }
+        _ => {
+            let stdout = io::stdout().lock();
+            seal_stream(
+                &home,
+                &a.key,
+                &ctx,
+                &mut reader,
+                BufWriter::with_capacity(BUF_LEN, stdout),
+                a,
+            )
+        }
+    }
+}
+
+fn seal_stream<W: Write>(
+    home: &Home,
+    key: &str,
+    ctx: &Context,
+    reader: &mut dyn Read,
+    writer: BufWriter<W>,
+    a: &EncryptArgs,
+) -> Result<(), CliError> {
+    let out_path = a.output.clone().unwrap_or_else(|| PathBuf::from("stdout"));
+    let mut sealer =
+        Sealer::new(home, key, ctx, writer).map_err(|e| env_err(e, "output", &out_path))?;
+    let mut buf = vec![0u8; BUF_LEN];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CliError::io("input", in_path(a.input.as_deref()), &e)),
+        };
+        sealer
+            .write_all(&buf[..n])
+            .map_err(|e| env_err(EnvelopeError::from_io(e), "output", &out_path))?;
+    }
+    let mut writer = sealer
+        .finish()
+        .map_err(|e| env_err(e, "output", &out_path))?;
+    writer
+        .flush()
+        .map_err(|e| CliError::write("output", &out_path, &e))
+}
+
+fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
+    match out {
+        Some(path) if path != Path::new("-") => {
+            let mut file =
+                AtomicFile::create(path).map_err(|e| CliError::write("output", path, &e))?;
+            file.write_all(bytes)
+                .map_err(|e| CliError::write("output", path, &e))?;
+            file.commit()
+                .map_err(|e| CliError::write("output", path, &e))
+        }
+        _ => {
+            let mut stdout = io::stdout().lock();
+            stdout
+                .write_all(bytes)
+                .and_then(|()| stdout.flush())
+                .map_err(|e| CliError::write("output", Path::new("stdout"), &e))
+        }
+    }
+}
+
+pub(crate) fn decrypt(a: &DecryptArgs, globals: &Globals) -> Result<(), CliError> {
+    distinct(a.input.as_deref(), a.output.as_deref())?;
+    let ctx = context(&a.context)?;
+    let in_p = in_path(a.input.as_deref());
+    let mut reader = input::open("input", a.input.as_deref())?;
+    let prefix =
+        read_prefix(&mut reader, MAX_HEADER_LEN).map_err(|e| CliError::io("input", in_p, &e))?;
+    let home = open_home_with_block(globals, &a.unlock, 1)?;
+
+    if prefix.starts_with(TOKEN_PREFIX.as_bytes()) {
+        let mut text = zeroize::Zeroizing::new(prefix);
+        reader
+            .take(TOKEN_INPUT_LIMIT)
+            .read_to_end(&mut text)
+            .map_err(|e| CliError::io("input", in_p, &e))?;
+        let token = std::str::from_utf8(&text).map_err(|_| {
+            CliError::from(EnvelopeError::BadToken {
+                reason: "not UTF-8",
+            })
+        })?;
+        let token = token
+            .strip_suffix('\n')
+            .map(|t| t.strip_suffix('\r').unwrap_or(t))
+            .unwrap_or(token);
+        let info = envelope::inspect_token(token)?;
+        home.keyring(&info.key_ref.keyring)?;
+        let plain = envelope::open_token(&home, &ctx, token)?;
+        return write_output(a.output.as_deref(), &plain);
+    }
+
+    let info = envelope::inspect(&prefix)?;
+    home.keyring(&info.key_ref.keyring)?;
+    let chained = io::Cursor::new(prefix).chain(reader);
+    let mut opener = Opener::new(&home, &ctx, chained)?;
+    match a.output.as_deref() {
+        Some(out) if out != Path::new("-") => {
+            let mut file =
+                AtomicFile::create(out).map_err(|e| CliError::write("output", out, &e))?;
+            {
+                let mut w = BufWriter::with_capacity(BUF_LEN, &mut file);
+                copy_plain(&mut opener, &mut w, in_p, out)?;
+                w.flush().map_err(|e| CliError::write("output", out, &e))?;
+            }
+            file.commit()
+                .map_err(|e| CliError::write("output", out, &e))
+        }
+        _ => {
+            let mut plain = zeroize::Zeroizing::new(Vec::new());
+            (&mut opener)
+                .take(STDOUT_LIMIT as u64 + 1)
+                .read_to_end(&mut plain)
+                .map_err(|e| env_err(EnvelopeError::from_io(e), "input", in_p))?;
+            if plain.len() > STDOUT_LIMIT {
+                return Err(CliError::usage(format!(
+                    "the plaintext is larger than {} MiB: refusing to hold it for stdout",
+                    STDOUT_LIMIT >> 20
+                ))
+                .hint("decrypt into a file with -o OUT (streamed, written only on success)"));
+            }
+            write_output(None, &plain)
+        }
+    }
+}
+
+fn copy_plain(
+    opener: &mut dyn Read,
+    w: &mut dyn Write,
+    in_p: &Path,
+    out: &Path,
+) -> Result<(), CliError> {
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; BUF_LEN]);
+    loop {
+        let n = match opener.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(env_err(EnvelopeError::from_io(e), "input", in_p)),
+        };
+        w.write_all(&buf[..n])
+            .map_err(|e| CliError::write("output", out, &e))?;
+    }
+}
+
+#[derive(Serialize)]
+struct FileResult {
+    file: PathBuf,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RewrapReport {
+    rewrapped: u64,
+    current: u64,
+    failed: u64,
+    files: Vec<FileResult>,
+}
+
+enum Outcome {
+    Rewrapped(String, String),
+    Current(String),
+}
+
+pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> {
+    let ctx = context(&a.context)?;
+    // One durable counter update for the whole run: every file rewrapped is one seal under the
+    // Primary, so reserve them all at once (an upper bound, as always).
+    let block = u64::try_from(a.files.len()).unwrap_or(u64::MAX);
+    let home = open_home_with_block(globals, &a.unlock, block)?;
+    let bar = globals.out.progress(block, "rewrap");
+    let mut report = RewrapReport {
+        rewrapped: 0,
+        current: 0,
+        failed: 0,
+        files: Vec::new(),
+    };
+    let mut first_error: Option<CliError> = None;
+    for path in &a.files {
+        let result = rewrap_file(&home, &ctx, path);
+        let mut entry = FileResult {
+            file: path.clone(),
+            status: "",
+            from: None,
+            to: None,
+            code: None,
+            message: None,
+        };
+        match result {
+            Ok(Outcome::Rewrapped(from, to)) => {
+                report.rewrapped += 1;
+                entry.status = "rewrapped";
+                entry.from = Some(from);
+                entry.to = Some(to);
+            }
+            Ok(Outcome::Current(k)) => {
+                report.current += 1;
+                entry.status = "current";
+                entry.to = Some(k);
+            }
+            Err(e) => {
+                report.failed += 1;
+                entry.status = "failed";
+                entry.code = Some(e.code());
+                entry.message = Some(e.message().to_owned());
+                if !globals.out.is_json() {
+                    bar.suspend(|| eprintln!("{}: {}", path.display(), e.message()));
+                }
+                first_error.get_or_insert(e);
+            }
+        }
+        report.files.push(entry);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if let Some(e) = first_error {
+        let total = a.files.len();
+        return Err(CliError::new(
+            e.category(),
+            e.code(),
+            format!(
+                "{} of {total} file(s) failed (first: {}); {} rewrapped, {} already current",
+                report.failed,
+                e.message(),
+                report.rewrapped,
+                report.current
+            ),
+        )
+        .hint("failed files are unchanged; fix the cause and run the same command again"));
+    }
+    globals.out.success(&report, || {
+        format!(
+            "{} rewrapped, {} already current, {} failed",
+            report.rewrapped, report.current, report.failed
+        )
+    });
+    Ok(())
+}
+
+fn rewrap_file(home: &Home, ctx: &Context, path: &Path) -> Result<Outcome, CliError> {
+    let mut file = File::open(path).map_err(|e| CliError::io("envelope", path, &e))?;
+    let prefix =
+        read_prefix(&mut file, MAX_HEADER_LEN).map_err(|e| CliError::io("envelope", path, &e))?;
+    if prefix.starts_with(TOKEN_PREFIX.as_bytes()) {
+        let mut text = prefix;
+        file.take(TOKEN_INPUT_LIMIT)
+            .read_to_end(&mut text)
+            .map_err(|e| CliError::io("envelope", path, &e))?;
+        let token = String::from_utf8(text).map_err(|_| {
+            CliError::from(EnvelopeError::BadToken {
+                reason: "not UTF-8",
+            })
+        })?;
+        let token = token.trim_end_matches('\n').to_owned();
+        let (status, replacement) = rewrap_item(
+            home,
+            &Sealed::Token {
+                token,
+                context: ctx.clone(),
+            },
+        );
+        return match (status, replacement) {
+            (ItemStatus::Rewrapped { from, to }, Some(Sealed::Token { token, .. })) => {
+                write_output(Some(path), format!("{token}\n").as_bytes())?;
+                Ok(Outcome::Rewrapped(from.to_string(), to.to_string()))
+            }
+            (ItemStatus::Current { key_ref }, _) => Ok(Outcome::Current(key_ref.to_string())),
+            (
+                ItemStatus::Failed {
+                    category,
+                    code,
+                    message,
+                    ..
+                },
+                _,
+            ) => Err(CliError::new(category, code, message)),
+            _ => Err(CliError::new(
+                trust_core::error::Category::Internal,
+                "INTERNAL",
+                "rewrap returned no replacement",
+            )),
+        };
+    }
+    let info = envelope::inspect(&prefix)?;
+    home.keyring(&info.key_ref.keyring)?;
+    if info.key_ref.subject.is_none() && home.primary(&info.key_ref.keyring)? == info.key_ref {
+        return Ok(Outcome::Current(info.key_ref.to_string()));
+    }
+    let mut out = AtomicFile::create(path).map_err(|e| CliError::write("envelope", path, &e))?;
+    let outcome = {
+        let w = BufWriter::with_capacity(BUF_LEN, &mut out);
+        let reader = io::Cursor::new(prefix).chain(io::BufReader::with_capacity(BUF_LEN, file));
+        envelope::rewrap_stream(home, reader, w).map_err(|e| env_err(e, "envelope", path))?
+    };
+    if !outcome.changed {
+        return Ok(Outcome::Current(outcome.to.to_string()));
+    }
+    out.commit()
+        .map_err(|e| CliError::write("envelope", path, &e))?;
+    Ok(Outcome::Rewrapped(
+        outcome.from.to_string(),
+        outcome.to.to_string(),
+    ))
+}
+
+#[derive(Serialize)]
+struct Inspection {
+    format: &'static str,
+    version: u8,
+    suite: String,
+    keyring: String,
+    key_version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    /// `None`: detached (tokens); the opener must supply it.
+    context: Option<Vec<(String, String)>>,
+    header_len: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plaintext_len: Option<u64>,
+}
+
+pub(crate) fn inspect(a: &InspectArgs, globals: &Globals) -> Result<(), CliError> {
+    let path = a.file.as_path();
+    let mut reader = input::open("envelope", Some(path))?;
+    let prefix =
+        read_prefix(&mut reader, MAX_HEADER_LEN).map_err(|e| CliError::io("envelope", path, &e))?;
+    let (info, format, total) = if prefix.starts_with(TOKEN_PREFIX.as_bytes()) {
+        let mut text = prefix;
+        reader
+            .take(TOKEN_INPUT_LIMIT)
+            .read_to_end(&mut text)
+            .map_err(|e| CliError::io("envelope", path, &e))?;
+        let token = String::from_utf8(text).map_err(|_| {
+            CliError::from(EnvelopeError::BadToken {
+                reason: "not UTF-8",
+            })
+        })?;
+        (
+            envelope::inspect_token(token.trim_end_matches('\n'))?,
+            "token",
+            None,
+        )
+    } else {
+        let total = if path == Path::new("-") {
+            None
+        } else {
+            std::fs::metadata(path).ok().map(|m| m.len())
+        };
+        (envelope::inspect(&prefix)?, "binary", total)
+    };
+    let data = Inspection {
+        format,
+        version: info.version,
+        suite: info.suite.to_string(),
+        keyring: info.key_ref.keyring.clone(),
+        key_version: info.key_ref.version,
+        subject: info.key_ref.subject.clone(),
+        context: info.context.as_ref().map(|c| {
+            c.iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        }),
+        header_len: info.header_len,
+        plaintext_len: total.and_then(|t| info.plaintext_len(t)),
+    };
+    if format == "binary" && total.is_some() && data.plaintext_len.is_none() {
+        return Err(CliError::from(EnvelopeError::Malformed {
+            what: "the file length fits no envelope: it is truncated or extended",
+        }));
+    }
+    globals.out.success(&data, || {
+        let mut s = format!(
+            "format:   {} (version {})\nsuite:    {}\nkey:      {} v{}",
+            data.format, data.version, data.suite, data.keyring, data.key_version
+        );
+        if let Some(subject) = &data.subject {
+            s.push_str(&format!("\nsubject:  {subject}"));
+        }
+        match &data.context {
+            Some(pairs) if pairs.is_empty() => s.push_str("\ncontext:  (empty)"),
+            Some(pairs) => {
+                let shown: Vec<_> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                s.push_str(&format!("\ncontext:  {}", shown.join(" ")));
+            }
+            None => s.push_str("\ncontext:  detached (give it with --context to decrypt)"),
+        }
+        if let Some(n) = data.plaintext_len {
+            s.push_str(&format!("\nplaintext: {n} bytes"));
+        }
+        s
+    });
+    Ok(())
+}

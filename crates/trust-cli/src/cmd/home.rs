@@ -1,0 +1,64 @@
+//! Finding and unlocking the home every key command works in.
+
+use std::path::{Path, PathBuf};
+
+use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
+
+use crate::Globals;
+use crate::exit::CliError;
+use crate::input::{self, SecretSource};
+
+/// How to unlock a passphrase home. Ignored by key-file homes, whose key file is recorded in the
+/// home.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct UnlockArgs {
+    /// Read the home's passphrase from this file (- for stdin).
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_env")]
+    pub(crate) passphrase_file: Option<PathBuf>,
+    /// Read the home's passphrase from this environment variable (its name, not its value).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) passphrase_env: Option<String>,
+}
+
+/// The home directory: `--home`, else `TRUST_HOME` (folded in by clap).
+pub(crate) fn home_dir(globals: &Globals) -> Result<&Path, CliError> {
+    globals.home.as_deref().ok_or_else(|| {
+        CliError::usage("no home directory given")
+            .hint("pass --home DIR or set TRUST_HOME (create one with `trust init`)")
+    })
+}
+
+/// Opens the home, asking for the passphrase only when the home has one.
+///
+/// The CLI reserves seals one at a time ([`HomeOptions::usage_block`] = 1): each invocation is a
+/// short-lived process, so the stored counter stays exact instead of jumping by a block per run.
+pub(crate) fn open_home(globals: &Globals, unlock: &UnlockArgs) -> Result<Home, CliError> {
+    open_home_with_block(globals, unlock, 1)
+}
+
+/// As [`open_home`], reserving `usage_block` seals per durable counter update (a command that
+/// seals N messages reserves N at once).
+pub(crate) fn open_home_with_block(
+    globals: &Globals,
+    unlock: &UnlockArgs,
+    usage_block: u64,
+) -> Result<Home, CliError> {
+    let dir = home_dir(globals)?;
+    let how = match Home::root_kind(dir)? {
+        RootKind::KeyFile(_) => Unlock::Stored,
+        RootKind::Passphrase => Unlock::Passphrase(input::read_secret(
+            "passphrase",
+            "passphrase",
+            SecretSource {
+                file: unlock.passphrase_file.as_deref(),
+                env: unlock.passphrase_env.as_deref(),
+            },
+            true,
+        )?),
+    };
+    let options = HomeOptions {
+        usage_block: usage_block.max(1),
+        ..HomeOptions::default()
+    };
+    Ok(Home::open(dir, how)?.with_options(options))
+}

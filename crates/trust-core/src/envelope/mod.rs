@@ -1,0 +1,352 @@
+//! Envelope encryption: seal a record or a file under a keyring, open it again, rotate the key
+//! that protects it without touching the ciphertext body.
+//!
+//! Every message gets its own random 256-bit *data key* (DEK). The DEK encrypts the body; the
+//! keyring's current *key-encryption key* (KEK) wraps the DEK; the envelope carries the wrapped
+//! DEK and the [`KeyRef`] naming the KEK, so opening asks the [`KeyProvider`] for exactly that
+//! key version and never tries keys in turn. Rotating a keyring therefore never requires
+//! re-reading plaintext: [`rewrap`] replaces only the wrapped DEK.
+//!
+//! ## The calls
+//!
+//! | you want to… | call |
+//! |---|---|
+//! | encrypt a blob or a file in memory | [`seal`] (or [`seal_with`] given an [`EncryptionKey`]) |
+//! | decrypt it | [`open`] |
+//! | store a secret in a database column | [`seal_token`] / [`open_token`] (`tle1.` + base64url) |
+//! | encrypt or decrypt a large file in constant memory | [`Sealer`] (a `Write`) / [`Opener`] (a `Read`) |
+//! | show what an envelope is sealed under, without keys | [`inspect`] / [`inspect_token`] |
+//! | move a message to the keyring's current Primary | [`rewrap`], [`rewrap_with`], [`rewrap_token`], [`rewrap_stream`] |
+//! | replace the DEK and the body (after a compromise, or to change suite) | [`reencrypt`] |
+//! | keys for tests, benches and single-key apps | [`StaticKeys`] |
+//!
+//! ```
+//! use trust_core::envelope::{self, Context, StaticKeys};
+//! use trust_core::keys::Suite;
+//! use trust_core::secret::Key256;
+//!
+//! let keys = StaticKeys::single("orders", Suite::Aes256Gcm, Key256::generate()?);
+//! let ctx = Context::new().with("tenant", "acme")?.with("record", "order-1042")?;
+//!
+//! let sealed = envelope::seal(&keys, "orders", &ctx, b"shpat_0123456789")?;
+//! assert_eq!(&envelope::open(&keys, &ctx, &sealed)?[..], b"shpat_0123456789");
+//!
+//! // The context must match: a ciphertext moved to another record does not open.
+//! let other = Context::new().with("tenant", "acme")?.with("record", "order-9")?;
+//! assert!(envelope::open(&keys, &other, &sealed).is_err());
+//!
+//! // Text tokens for database columns; the context is supplied again on open.
+//! let token = envelope::seal_token(&keys, "orders", &ctx, b"odoo-api-key")?;
+//! assert!(token.starts_with("tle1."));
+//! assert_eq!(&envelope::open_token(&keys, &ctx, &token)?[..], b"odoo-api-key");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## The cryptography, in one paragraph
+//!
+//! The body is [c2sp.org/chunked-encryption](https://c2sp.org/chunked-encryption) unmodified:
+//! HKDF-Expand-SHA-512 derives the message's AEAD key, base nonce and a 32-byte key commitment
+//! from the DEK, a random 24-byte salt and the *binding* (the immutable header: version, suite,
+//! flags and the context); the commitment is compared in constant time before any chunk is
+//! decrypted; the body is cut into 16 KiB chunks, the last always short, so truncation and
+//! extension fail authentication. The DEK is wrapped with XChaCha20-Poly1305 under the KEK with
+//! a random 192-bit nonce, and the wrap's associated data binds the binding, the salt and the
+//! key reference, so a wrapped DEK cannot be moved to another message and a key reference
+//! cannot be swapped. docs/format-envelope.md has the byte layout and test vectors.
+//!
+//! ## Failures
+//!
+//! [`EnvelopeError::Authentication`] is the one, opaque answer to every cryptographic failure.
+//! [`EnvelopeError::KeyUnavailable`] means the provider would not give the key (disabled,
+//! destroyed, unknown version, erased subject): the message may be intact. Header problems
+//! (bad magic, unknown version or suite, a bound exceeded) are reported as such, because the
+//! header is public. Plaintext is returned in [`Zeroizing`] buffers and never released before it
+//! is authenticated; the streaming [`Opener`] releases whole authenticated chunks only.
+
+mod body;
+mod context;
+mod error;
+mod header;
+mod rewrap;
+mod schedule;
+mod static_keys;
+mod stream;
+mod token;
+
+#[cfg(test)]
+mod tests;
+
+use zeroize::Zeroizing;
+
+pub use body::{CHUNK_LEN, TAG_LEN};
+pub use context::{
+    Context, MAX_ENCODED_LEN as MAX_CONTEXT_LEN, MAX_KEY_LEN, MAX_PAIRS, MAX_VALUE_LEN,
+};
+pub use error::EnvelopeError;
+pub use header::{MAX_HEADER_LEN, MAX_WRAPPED_KEYS, MAX_WRAPPED_LEN, VERSION};
+pub use rewrap::{
+    RewrapOutcome, Rewrapped, RewrappedToken, reencrypt, rewrap, rewrap_stream, rewrap_token,
+    rewrap_with,
+};
+pub use static_keys::StaticKeys;
+pub use stream::{Opener, Sealer};
+pub use token::{
+    MAX_TOKEN_PLAINTEXT, TOKEN_PREFIX, inspect_token, open_token, seal_token, seal_token_with,
+};
+
+use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
+use crate::secret::fill_random;
+use body::{BODY_PREFIX_LEN, Backend, ChunkCipher};
+use header::Header;
+use schedule::{DEK_LEN, SALT_LEN, WRAP_NONCE_LEN};
+
+/// Seals `plaintext` under the Primary key of `keyring`, binding it to `context` (which is
+/// stored in the envelope, readable by [`inspect`]).
+///
+/// # Errors
+/// [`EnvelopeError::KeyUnavailable`] when the provider has no usable Primary;
+/// [`EnvelopeError::Random`] when the OS cannot provide randomness.
+pub fn seal<P: KeyProvider + ?Sized>(
+    provider: &P,
+    keyring: &str,
+    context: &Context,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, EnvelopeError> {
+    let key = provider.encryption_key(keyring)?;
+    seal_with(&key, context, plaintext)
+}
+
+/// Seals `plaintext` under an explicit key (for layers that choose the key themselves, such as
+/// GDPR subject keys). The envelope records `key.key_ref`, subject included.
+///
+/// # Errors
+/// As [`seal`].
+pub fn seal_with(
+    key: &EncryptionKey,
+    context: &Context,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, EnvelopeError> {
+    seal_inner(key, context, plaintext, false, Backend::default())
+}
+
+/// Opens an envelope made by [`seal`]/[`seal_with`] (or [`Sealer`]).
+///
+/// The context stored in the envelope must equal `context` ([`EnvelopeError::ContextMismatch`]
+/// otherwise); the key is fetched from `provider` by the envelope's [`KeyRef`].
+///
+/// # Errors
+/// [`EnvelopeError::Authentication`] for a wrong key or any modification;
+/// [`EnvelopeError::KeyUnavailable`] when the provider refuses the key; header errors
+/// ([`EnvelopeError::Malformed`], [`EnvelopeError::TooLarge`],
+/// [`EnvelopeError::UnsupportedVersion`], [`EnvelopeError::UnknownSuite`]).
+pub fn open<P: KeyProvider + ?Sized>(
+    provider: &P,
+    context: &Context,
+    envelope: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    open_inner(provider, context, envelope, Backend::default())
+}
+
+/// What an envelope's header says, without any key: safe to print.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeaderInfo {
+    /// Format version.
+    pub version: u8,
+    /// The AEAD suite of the body.
+    pub suite: Suite,
+    /// The key version (and subject) the data key is wrapped under.
+    pub key_ref: KeyRef,
+    /// The stored context; `None` when the context is detached (text tokens), in which case the
+    /// caller must supply it to open.
+    pub context: Option<Context>,
+    /// Bytes of header (immutable part and wrap section) before the body.
+    pub header_len: usize,
+    /// Bytes of the wrapped data key.
+    pub wrapped_key_len: usize,
+}
+
+impl HeaderInfo {
+    fn from_header(header: &Header) -> Self {
+        Self {
+            version: VERSION,
+            suite: header.suite,
+            key_ref: header.key_ref.clone(),
+            context: header.context.clone(),
+            header_len: header.len,
+            wrapped_key_len: header.wrapped.len(),
+        }
+    }
+
+    /// The plaintext length of an envelope of `envelope_len` bytes with this header, or `None`
+    /// when no valid envelope has that length (it is truncated or extended).
+    pub fn plaintext_len(&self, envelope_len: u64) -> Option<u64> {
+        let chunks = envelope_len.checked_sub((self.header_len + BODY_PREFIX_LEN) as u64)?;
+        body::plaintext_len(chunks)
+    }
+}
+
+/// Reads an envelope's header: suite, key reference, context, sizes. Needs only the first
+/// [`HeaderInfo::header_len`] bytes (at most [`MAX_HEADER_LEN`]); checks no key and no tag.
+///
+/// # Errors
+/// The header errors of [`open`], and [`EnvelopeError::Malformed`] when `bytes` ends inside the
+/// header.
+pub fn inspect(bytes: &[u8]) -> Result<HeaderInfo, EnvelopeError> {
+    let header = header::parse_complete(bytes)?;
+    Ok(HeaderInfo::from_header(&header))
+}
+
+/// Everything a seal needs after the randomness is drawn: the header bytes written so far and
+/// the chunk cipher for the body.
+struct Begun {
+    out: Vec<u8>,
+    cipher: ChunkCipher,
+}
+
+/// Writes header, wrap section, salt and commitment; returns the body cipher.
+fn begin(
+    key: &EncryptionKey,
+    context: &Context,
+    detached: bool,
+    backend: Backend,
+    body_capacity: usize,
+) -> Result<Begun, EnvelopeError> {
+    // One draw of randomness per message: DEK, salt, wrap nonce.
+    let mut random = Zeroizing::new([0u8; DEK_LEN + SALT_LEN + WRAP_NONCE_LEN]);
+    fill_random(random.as_mut_slice())?;
+    let mut dek = Zeroizing::new([0u8; DEK_LEN]);
+    dek.copy_from_slice(&random[..DEK_LEN]);
+    let mut salt = [0u8; SALT_LEN];
+    salt.copy_from_slice(&random[DEK_LEN..DEK_LEN + SALT_LEN]);
+    let mut wrap_nonce = [0u8; WRAP_NONCE_LEN];
+    wrap_nonce.copy_from_slice(&random[DEK_LEN + SALT_LEN..]);
+    begin_deterministic(
+        key,
+        context,
+        detached,
+        backend,
+        &dek,
+        &salt,
+        &wrap_nonce,
+        body_capacity,
+    )
+}
+
+/// [`begin`] with caller-chosen randomness (the published test vectors fix it).
+#[allow(clippy::too_many_arguments)]
+fn begin_deterministic(
+    key: &EncryptionKey,
+    context: &Context,
+    detached: bool,
+    backend: Backend,
+    dek: &[u8; DEK_LEN],
+    salt: &[u8; SALT_LEN],
+    wrap_nonce: &[u8; WRAP_NONCE_LEN],
+    body_capacity: usize,
+) -> Result<Begun, EnvelopeError> {
+    let entry = header::encode_key_ref_entry(&key.key_ref).map_err(|_| {
+        EnvelopeError::KeyUnavailable(KeyError::Backend {
+            reason: "the key provider returned an invalid key reference".into(),
+        })
+    })?;
+    let mut out = Vec::with_capacity(
+        16 + context.encoded_len()
+            + entry.len()
+            + schedule::WRAPPED_LEN
+            + BODY_PREFIX_LEN
+            + body_capacity,
+    );
+    header::encode_immutable(key.suite, context, detached, &mut out);
+    let binding = header::binding(&out, detached, context);
+    let aad = schedule::wrap_aad(&binding, salt, &entry);
+    let wrapped = schedule::wrap(&key.kek, wrap_nonce, dek, &aad);
+    header::encode_wrap_section(&entry, &wrapped, &mut out);
+    let keys = schedule::derive(key.suite, dek, salt, &binding);
+    out.extend_from_slice(salt);
+    out.extend_from_slice(&keys.commitment);
+    let cipher = ChunkCipher::new(key.suite, &keys, backend);
+    Ok(Begun { out, cipher })
+}
+
+fn check_len(len: usize) -> Result<(), EnvelopeError> {
+    if (len / CHUNK_LEN) as u64 >= body::MAX_CHUNKS {
+        return Err(EnvelopeError::MessageTooLong {
+            limit: body::MAX_CHUNKS * CHUNK_LEN as u64,
+        });
+    }
+    Ok(())
+}
+
+fn seal_inner(
+    key: &EncryptionKey,
+    context: &Context,
+    plaintext: &[u8],
+    detached: bool,
+    backend: Backend,
+) -> Result<Vec<u8>, EnvelopeError> {
+    check_len(plaintext.len())?;
+    let Begun { mut out, cipher } = begin(
+        key,
+        context,
+        detached,
+        backend,
+        body::sealed_len(plaintext.len()),
+    )?;
+    body::seal_chunks(&cipher, plaintext, &mut out);
+    Ok(out)
+}
+
+/// The unwrapped state of a parsed envelope: what open, rewrap and the streaming opener share.
+struct Unwrapped {
+    header: Header,
+    binding: Vec<u8>,
+    salt: [u8; SALT_LEN],
+    dek: Zeroizing<[u8; DEK_LEN]>,
+}
+
+/// Checks the context against the header, fetches the KEK and unwraps the DEK.
+/// `body_prefix` is the salt and commitment (at least [`BODY_PREFIX_LEN`] bytes).
+fn unwrap_dek<P: KeyProvider + ?Sized>(
+    provider: &P,
+    context: &Context,
+    header: Header,
+    immutable: &[u8],
+    body_prefix: &[u8],
+) -> Result<Unwrapped, EnvelopeError> {
+    if let Some(stored) = &header.context
+        && stored != context
+    {
+        return Err(EnvelopeError::ContextMismatch);
+    }
+    if body_prefix.len() < BODY_PREFIX_LEN {
+        return Err(EnvelopeError::Authentication);
+    }
+    let kek = provider.decryption_key(&header.key_ref)?;
+    let binding = header::binding(immutable, header.detached, context);
+    let mut salt = [0u8; SALT_LEN];
+    salt.copy_from_slice(&body_prefix[..SALT_LEN]);
+    let aad = schedule::wrap_aad(&binding, &salt, &header.key_ref_entry);
+    let dek = schedule::unwrap(&kek, &header.wrapped, &aad)?;
+    Ok(Unwrapped {
+        header,
+        binding,
+        salt,
+        dek,
+    })
+}
+
+fn open_inner<P: KeyProvider + ?Sized>(
+    provider: &P,
+    context: &Context,
+    envelope: &[u8],
+    backend: Backend,
+) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    let header = header::parse_complete(envelope)?;
+    let (immutable, rest) = (&envelope[..header.immutable_len], &envelope[header.len..]);
+    let u = unwrap_dek(provider, context, header, immutable, rest)?;
+    let commitment = &rest[SALT_LEN..BODY_PREFIX_LEN];
+    let keys = schedule::derive_checked(u.header.suite, &u.dek, &u.salt, &u.binding, commitment)?;
+    let cipher = ChunkCipher::new(u.header.suite, &keys, backend);
+    body::open_chunks(&cipher, &rest[BODY_PREFIX_LEN..])
+}

@@ -1,0 +1,143 @@
+//! The text token: an envelope for a database column.
+//!
+//! ```text
+//! token = "tle1." ‖ base64url-without-padding(envelope with a detached context)
+//! ```
+//! The token is the binary envelope with flag bit 0 set: the context is *not* stored (the row
+//! already knows its tenant and record id) but it is still bound, so the caller supplies it
+//! again to open, and a token copied to another row fails authentication. Decoding accepts only
+//! the canonical encoding — no padding, no line breaks, no non-zero trailing bits — so each
+//! envelope has exactly one token spelling.
+
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use zeroize::Zeroizing;
+
+use super::body::{self, BODY_PREFIX_LEN, Backend};
+use super::context::Context;
+use super::error::EnvelopeError;
+use super::header::{self, MAX_HEADER_LEN};
+use super::{HeaderInfo, open_inner, seal_inner};
+use crate::keys::{EncryptionKey, KeyProvider};
+
+/// Every token starts with this prefix (format version 1).
+pub const TOKEN_PREFIX: &str = "tle1.";
+/// Largest plaintext a token may carry (tokens are for column values, not files).
+pub const MAX_TOKEN_PLAINTEXT: usize = 1 << 20;
+
+/// Canonical base64url: no padding on output, padding refused on input, trailing bits refused.
+const CANONICAL: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// Longest token accepted before decoding.
+const MAX_TOKEN_LEN: usize = TOKEN_PREFIX.len()
+    + (MAX_HEADER_LEN + BODY_PREFIX_LEN + MAX_TOKEN_PLAINTEXT + 64 * body::TAG_LEN) * 4 / 3
+    + 4;
+
+/// Seals `plaintext` as a text token under the Primary key of `keyring`.
+///
+/// # Errors
+/// As [`super::seal`], and [`EnvelopeError::MessageTooLong`] past [`MAX_TOKEN_PLAINTEXT`].
+pub fn seal_token<P: KeyProvider + ?Sized>(
+    provider: &P,
+    keyring: &str,
+    context: &Context,
+    plaintext: &[u8],
+) -> Result<String, EnvelopeError> {
+    check_plaintext(plaintext)?;
+    let key = provider.encryption_key(keyring)?;
+    seal_token_with(&key, context, plaintext)
+}
+
+/// Seals `plaintext` as a text token under an explicit key.
+///
+/// # Errors
+/// As [`seal_token`].
+pub fn seal_token_with(
+    key: &EncryptionKey,
+    context: &Context,
+    plaintext: &[u8],
+) -> Result<String, EnvelopeError> {
+    check_plaintext(plaintext)?;
+    let envelope = seal_inner(key, context, plaintext, true, Backend::default())?;
+    Ok(encode(&envelope))
+}
+
+/// Opens a text token; `context` must be the one it was sealed with.
+///
+/// # Errors
+/// [`EnvelopeError::BadToken`] for a missing prefix or non-canonical base64url; otherwise as
+/// [`super::open`] (a wrong context is [`EnvelopeError::Authentication`], since the token does
+/// not store it).
+pub fn open_token<P: KeyProvider + ?Sized>(
+    provider: &P,
+    context: &Context,
+    token: &str,
+) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    let envelope = decode(token)?;
+    open_inner(provider, context, &envelope, Backend::default())
+}
+
+/// Reads a token's header (suite, key reference; its context is detached so `None`).
+///
+/// # Errors
+/// As [`open_token`] for the encoding, and the header errors of [`super::inspect`].
+pub fn inspect_token(token: &str) -> Result<HeaderInfo, EnvelopeError> {
+    let envelope = decode(token)?;
+    let header = header::parse_complete(&envelope)?;
+    Ok(HeaderInfo::from_header(&header))
+}
+
+fn check_plaintext(plaintext: &[u8]) -> Result<(), EnvelopeError> {
+    if plaintext.len() > MAX_TOKEN_PLAINTEXT {
+        return Err(EnvelopeError::MessageTooLong {
+            limit: MAX_TOKEN_PLAINTEXT as u64,
+        });
+    }
+    Ok(())
+}
+
+/// `tle1.` + canonical base64url of a detached-context envelope.
+pub(crate) fn encode(envelope: &[u8]) -> String {
+    let mut token = String::with_capacity(TOKEN_PREFIX.len() + envelope.len().div_ceil(3) * 4);
+    token.push_str(TOKEN_PREFIX);
+    CANONICAL.encode_string(envelope, &mut token);
+    token
+}
+
+/// Decodes a token to its envelope bytes; checks prefix, size, canonical encoding, and that
+/// the envelope's context is detached.
+pub(crate) fn decode(token: &str) -> Result<Vec<u8>, EnvelopeError> {
+    let encoded = token
+        .strip_prefix(TOKEN_PREFIX)
+        .ok_or(EnvelopeError::BadToken {
+            reason: "missing tle1. prefix",
+        })?;
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(EnvelopeError::TooLarge {
+            what: "token",
+            limit: MAX_TOKEN_LEN,
+        });
+    }
+    let envelope = CANONICAL
+        .decode(encoded)
+        .map_err(|_| EnvelopeError::BadToken {
+            reason: "not canonical unpadded base64url",
+        })?;
+    // A token always carries a detached context; a stored-context envelope in a token is not
+    // something this library writes.
+    if envelope.len() > 6
+        && envelope.starts_with(header::MAGIC)
+        && envelope[6] & header::FLAG_DETACHED == 0
+    {
+        return Err(EnvelopeError::BadToken {
+            reason: "token envelopes must have a detached context",
+        });
+    }
+    Ok(envelope)
+}

@@ -1,0 +1,810 @@
+//! The home: a root key, a keyring store, an event sink and a clock, tied together.
+//!
+//! ```text
+//! HOME/
+//!   home.json          root-key source (key-file path, or argon2id params + salt) + check value
+//!   keyrings/NAME.json one authenticated keyring file per keyring (docs/format-keyring.md)
+//!   keyrings/.NAME.lock
+//! ```
+//!
+//! [`Home`] is what applications, the CLI and the C ABI hold. It implements
+//! [`KeyProvider`], so it can be handed straight to the envelope, and it offers the operator
+//! verbs (`create_keyring`, `rotate`, `promote`, `retire`, `enable`, `schedule_destroy`,
+//! `destroy`…), each of which reloads the keyring, applies the change, writes it back with
+//! compare-and-swap (retrying on conflict), and then records an [`Event`].
+//!
+//! ## Usage counting without a write per seal
+//!
+//! Every seal counts toward the Primary's ceiling, but writing the keyring file per seal would
+//! cost an fsync per record. Instead a home *reserves* a block of seals durably (one keyring
+//! write per [`HomeOptions::usage_block`] seals, 1024 by default) and hands them out from
+//! memory. A crash loses the unused rest of a block, which stays counted: the stored counter is
+//! always an upper bound on the seals made, never an underestimate.
+//!
+//! ## Freshness
+//!
+//! A home keeps the last verified copy of each keyring and reloads it when it is older than
+//! [`HomeOptions::refresh`] (2 s by default), or immediately for any change it makes itself. A
+//! version disabled by another process therefore stops decrypting here within that interval;
+//! choose the keyring's `min_stage_secs` above it so every process knows a Staged version before
+//! it becomes Primary.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use super::cache::KeyCache;
+use super::file;
+use super::ring::{Change, Keyring};
+use super::state::VersionState;
+use super::store::{DirStore, KeyringStore, StoreError};
+use super::version::Policy;
+use super::{KeyringError, KeyringSummary};
+use crate::clock::{Clock, SystemClock, unix_seconds};
+use crate::durable;
+use crate::event::{Event, EventSink, NoSink};
+use crate::kek::{
+    LocalRootKey, PassphraseParams, RootKey, RootKeyError, RootKeySource, create_key_file,
+    read_key_file,
+};
+use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
+use crate::secret::{Key256, SecretBytes, random_array};
+
+const HOME_FILE: &str = "home.json";
+const KEYRINGS_DIR: &str = "keyrings";
+const HOME_FORMAT: &str = "trust-home";
+const MAX_HOME_FILE: u64 = 64 * 1024;
+
+/// Tuning knobs of a [`Home`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HomeOptions {
+    /// Seals reserved per durable counter update (see the module docs). The CLI uses 1.
+    pub usage_block: u64,
+    /// How long a loaded keyring is trusted before it is re-read from the store.
+    pub refresh: Duration,
+    /// Unwrapped version keys kept in memory.
+    pub cache_capacity: usize,
+    /// Compare-and-swap attempts before giving up with [`KeyringError::Busy`].
+    pub max_retries: u32,
+}
+
+impl Default for HomeOptions {
+    fn default() -> Self {
+        Self {
+            usage_block: 1024,
+            refresh: Duration::from_secs(2),
+            cache_capacity: super::cache::DEFAULT_CAPACITY,
+            max_retries: 200,
+        }
+    }
+}
+
+/// How a new home gets its root key.
+pub enum InitSource {
+    /// Use this key file if it exists (32 bytes), else create it (32 random bytes, `0600`).
+    KeyFile(PathBuf),
+    /// Stretch this passphrase with argon2id under `params` and a fresh random salt.
+    Passphrase {
+        /// The passphrase.
+        passphrase: SecretBytes,
+        /// argon2id cost ([`PassphraseParams::DEFAULT`] unless tests need it cheap).
+        params: PassphraseParams,
+    },
+}
+
+/// How an existing home's root key is unlocked.
+pub enum Unlock {
+    /// The key file recorded in `home.json`.
+    Stored,
+    /// Another path to the key file (e.g. the home was moved); it must hold the same key.
+    KeyFile(PathBuf),
+    /// The passphrase of a passphrase home.
+    Passphrase(SecretBytes),
+}
+
+/// What kind of root key a home was initialized with (to know whether to ask a passphrase).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RootKind {
+    /// A key file at this path.
+    KeyFile(PathBuf),
+    /// A passphrase.
+    Passphrase,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+enum RootConfig {
+    KeyFile {
+        path: PathBuf,
+    },
+    Passphrase {
+        kdf: String,
+        params: PassphraseParams,
+        salt: String,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HomeConfig {
+    format: String,
+    format_version: u32,
+    root: RootConfig,
+    /// `root.wrap(check_aad, "")`: proves a candidate root key is this home's.
+    check: String,
+}
+
+fn check_aad(root: &RootConfig) -> Result<Vec<u8>, KeyringError> {
+    let mut aad = b"trust.home.check.v1\0".to_vec();
+    aad.extend(serde_json::to_vec(root).map_err(|_| KeyringError::HomeCorrupt("root"))?);
+    Ok(aad)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    version: u32,
+    next: u64,
+    end: u64,
+}
+
+struct Loaded {
+    ring: Arc<Keyring>,
+    at: Instant,
+    lease: Option<Lease>,
+}
+
+/// A home: keyrings under one root key. Cheap to share (`Arc<Home>`); every method takes
+/// `&self` and is safe to call from many threads.
+pub struct Home {
+    dir: Option<PathBuf>,
+    root: Arc<dyn RootKey>,
+    store: Arc<dyn KeyringStore>,
+    sink: Arc<dyn EventSink>,
+    clock: Arc<dyn Clock>,
+    actor: Option<String>,
+    options: HomeOptions,
+    cache: KeyCache,
+    loaded: Mutex<HashMap<String, Loaded>>,
+}
+
+impl core::fmt::Debug for Home {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Home")
+            .field("dir", &self.dir)
+            .field("root", &self.root.kind())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Home {
+    /// Creates a home in `dir` (created `0700` if missing) and opens it.
+    ///
+    /// # Errors
+    /// [`KeyringError::HomeExists`] when `dir` already holds a home; [`KeyringError::Root`]
+    /// when the key file cannot be read or created; I/O errors.
+    pub fn init(dir: &Path, source: InitSource) -> Result<Self, KeyringError> {
+        let home_file = dir.join(HOME_FILE);
+        if home_file.exists() {
+            return Err(KeyringError::HomeExists {
+                dir: dir.to_path_buf(),
+            });
+        }
+        durable::create_private_dir(&dir.join(KEYRINGS_DIR))
+            .map_err(|e| KeyringError::write("the home directory", dir, &e))?;
+        let (config_root, key) = match source {
+            InitSource::KeyFile(path) => {
+                let key = if path.exists() {
+                    read_key_file(&path)?
+                } else {
+                    create_key_file(&path)?
+                };
+                let path = std::path::absolute(&path)
+                    .map_err(|e| KeyringError::write("the key file path", &path, &e))?;
+                (RootConfig::KeyFile { path }, key)
+            }
+            InitSource::Passphrase { passphrase, params } => {
+                let salt = random_array::<16>().map_err(|_| KeyringError::Random)?;
+                let key = crate::kek::derive_from_passphrase(&passphrase, &params, &salt)?;
+                let root = RootConfig::Passphrase {
+                    kdf: "argon2id".into(),
+                    params,
+                    salt: STANDARD.encode(salt),
+                };
+                (root, key)
+            }
+        };
+        let root = LocalRootKey::new(&key);
+        let check = root.wrap(&check_aad(&config_root)?, b"")?;
+        let config = HomeConfig {
+            format: HOME_FORMAT.into(),
+            format_version: 1,
+            root: config_root,
+            check: STANDARD.encode(check),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&config)
+            .map_err(|_| KeyringError::HomeCorrupt("unserializable"))?;
+        bytes.push(b'\n');
+        durable::create_private(&home_file, &bytes).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                KeyringError::HomeExists {
+                    dir: dir.to_path_buf(),
+                }
+            } else {
+                KeyringError::write("the home file", &home_file, &e)
+            }
+        })?;
+        Ok(Self::with_dir(dir, Arc::new(root)))
+    }
+
+    fn read_config(dir: &Path) -> Result<HomeConfig, KeyringError> {
+        use std::io::Read;
+        let path = dir.join(HOME_FILE);
+        let file = std::fs::File::open(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                KeyringError::NotInitialized {
+                    dir: dir.to_path_buf(),
+                }
+            } else {
+                KeyringError::read("the home file", &path, &e)
+            }
+        })?;
+        let mut bytes = Vec::new();
+        file.take(MAX_HOME_FILE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| KeyringError::read("the home file", &path, &e))?;
+        if bytes.len() as u64 > MAX_HOME_FILE {
+            return Err(KeyringError::HomeCorrupt("home.json is too large"));
+        }
+        let config: HomeConfig = serde_json::from_slice(&bytes)
+            .map_err(|_| KeyringError::HomeCorrupt("home.json does not parse"))?;
+        if config.format != HOME_FORMAT || config.format_version != 1 {
+            return Err(KeyringError::HomeCorrupt("home.json has an unknown format"));
+        }
+        Ok(config)
+    }
+
+    /// The kind of root key the home in `dir` uses, without unlocking it.
+    ///
+    /// # Errors
+    /// [`KeyringError::NotInitialized`] when `dir` holds no home.
+    pub fn root_kind(dir: &Path) -> Result<RootKind, KeyringError> {
+        Ok(match Self::read_config(dir)?.root {
+            RootConfig::KeyFile { path } => RootKind::KeyFile(path),
+            RootConfig::Passphrase { .. } => RootKind::Passphrase,
+        })
+    }
+
+    /// Opens the home in `dir`, unlocking its root key.
+    ///
+    /// # Errors
+    /// [`KeyringError::NotInitialized`]; [`RootKeyError::WrongPassphrase`] /
+    /// [`RootKeyError::WrongKeyFile`] (as [`KeyringError::Root`]) when the key does not match
+    /// the home's check value; [`KeyringError::Usage`] when the unlock method does not fit the
+    /// home's kind.
+    pub fn open(dir: &Path, unlock: Unlock) -> Result<Self, KeyringError> {
+        let config = Self::read_config(dir)?;
+        let (source, wrong) = match (&config.root, unlock) {
+            (RootConfig::KeyFile { path }, Unlock::Stored) => (
+                RootKeySource::KeyFile(path.clone()),
+                RootKeyError::WrongKeyFile,
+            ),
+            (RootConfig::KeyFile { .. }, Unlock::KeyFile(path)) => {
+                (RootKeySource::KeyFile(path), RootKeyError::WrongKeyFile)
+            }
+            (RootConfig::Passphrase { kdf, params, salt }, Unlock::Passphrase(passphrase)) => {
+                if kdf != "argon2id" {
+                    return Err(KeyringError::HomeCorrupt("unknown key derivation function"));
+                }
+                let salt: [u8; 16] = STANDARD
+                    .decode(salt.as_bytes())
+                    .ok()
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or(KeyringError::HomeCorrupt("the passphrase salt is invalid"))?;
+                (
+                    RootKeySource::Passphrase {
+                        passphrase,
+                        params: *params,
+                        salt,
+                    },
+                    RootKeyError::WrongPassphrase,
+                )
+            }
+            (RootConfig::Passphrase { .. }, _) => {
+                return Err(KeyringError::Usage(
+                    "this home is protected by a passphrase: give the passphrase",
+                ));
+            }
+            (RootConfig::KeyFile { .. }, Unlock::Passphrase(_)) => {
+                return Err(KeyringError::Usage(
+                    "this home uses a root key file, not a passphrase",
+                ));
+            }
+        };
+        let root = LocalRootKey::from_source(&source)?;
+        let check = STANDARD
+            .decode(config.check.as_bytes())
+            .map_err(|_| KeyringError::HomeCorrupt("the check value is invalid"))?;
+        if root.unwrap(&check_aad(&config.root)?, &check).is_err() {
+            return Err(KeyringError::Root(wrong));
+        }
+        Ok(Self::with_dir(dir, Arc::new(root)))
+    }
+
+    fn with_dir(dir: &Path, root: Arc<dyn RootKey>) -> Self {
+        let store = Arc::new(DirStore::new(dir.join(KEYRINGS_DIR)));
+        let mut home = Self::from_parts(root, store);
+        home.dir = Some(dir.to_path_buf());
+        home
+    }
+
+    /// A home over any root key and store (an HSM, a KMS, a database, memory).
+    pub fn from_parts(root: Arc<dyn RootKey>, store: Arc<dyn KeyringStore>) -> Self {
+        let options = HomeOptions::default();
+        Self {
+            dir: None,
+            root,
+            store,
+            sink: Arc::new(NoSink),
+            clock: Arc::new(SystemClock),
+            actor: None,
+            cache: KeyCache::new(options.cache_capacity),
+            options,
+            loaded: Mutex::default(),
+        }
+    }
+
+    /// Records every state change to `sink` (the audit log) from now on.
+    #[must_use]
+    pub fn with_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// Takes time from `clock` (tests, replays).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Names the operator or service in every event.
+    #[must_use]
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    /// Replaces the tuning options.
+    #[must_use]
+    pub fn with_options(mut self, options: HomeOptions) -> Self {
+        self.cache = KeyCache::new(options.cache_capacity);
+        self.options = options;
+        self
+    }
+
+    /// The home directory, for homes opened from one.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The cache of unwrapped version keys (for inspection and benchmarks).
+    pub fn cache(&self) -> &KeyCache {
+        &self.cache
+    }
+
+    fn now(&self) -> i64 {
+        unix_seconds(self.clock.now())
+    }
+
+    fn loaded(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Loaded>>, KeyringError> {
+        self.loaded.lock().map_err(|_| KeyringError::Poisoned)
+    }
+
+    /// Reads and verifies keyring `name` from the store.
+    fn read(&self, name: &str) -> Result<Keyring, KeyringError> {
+        if !KeyRef::is_valid_name(name) {
+            return Err(KeyringError::InvalidName { name: name.into() });
+        }
+        let bytes = self
+            .store
+            .load(name)
+            .map_err(|e| KeyringError::store(name, e))?
+            .ok_or_else(|| {
+                KeyringError::Key(KeyError::UnknownKeyring {
+                    keyring: name.into(),
+                })
+            })?;
+        let corrupt = |reason| KeyringError::Corrupt {
+            name: name.into(),
+            reason,
+        };
+        let parsed = file::parse(&bytes).map_err(corrupt)?;
+        let record = file::verify(parsed, &*self.root, name).map_err(corrupt)?;
+        Ok(Keyring::from_record(record))
+    }
+
+    fn remember(&self, ring: Keyring) -> Result<Arc<Keyring>, KeyringError> {
+        let ring = Arc::new(ring);
+        let mut loaded = self.loaded()?;
+        let lease = loaded.get(ring.name()).and_then(|l| l.lease);
+        for v in ring.versions() {
+            if !v.state.may_decrypt() {
+                self.cache.remove(ring.name(), v.version);
+            }
+        }
+        loaded.insert(
+            ring.name().to_owned(),
+            Loaded {
+                ring: Arc::clone(&ring),
+                at: Instant::now(),
+                lease,
+            },
+        );
+        Ok(ring)
+    }
+
+    /// The current keyring `name`, from memory when fresh enough.
+    fn snapshot(&self, name: &str) -> Result<Arc<Keyring>, KeyringError> {
+        if let Some(l) = self.loaded()?.get(name)
+            && l.at.elapsed() < self.options.refresh
+        {
+            return Ok(Arc::clone(&l.ring));
+        }
+        let ring = self.read(name)?;
+        self.remember(ring)
+    }
+
+    /// The current Primary of keyring `name` (from memory when fresh enough); does not count
+    /// a use. What a rewrap targets.
+    ///
+    /// # Errors
+    /// As [`Home::keyring`].
+    pub fn primary(&self, name: &str) -> Result<KeyRef, KeyringError> {
+        let ring = self.snapshot(name)?;
+        Ok(ring.key_ref(ring.primary().version))
+    }
+
+    /// Keyring `name`, re-read from the store and verified (never from memory).
+    ///
+    /// # Errors
+    /// [`KeyError::UnknownKeyring`], [`KeyringError::Corrupt`] for a damaged or tampered file.
+    pub fn keyring(&self, name: &str) -> Result<Arc<Keyring>, KeyringError> {
+        let ring = self.read(name)?;
+        self.remember(ring)
+    }
+
+    /// A summary of keyring `name` (states, dates, counters; never key material).
+    ///
+    /// # Errors
+    /// As [`Home::keyring`].
+    pub fn summary(&self, name: &str) -> Result<KeyringSummary, KeyringError> {
+        let ring = self.keyring(name)?;
+        Ok(KeyringSummary::new(&ring, self.now()))
+    }
+
+    /// The names of every keyring, sorted.
+    ///
+    /// # Errors
+    /// When the store cannot be listed.
+    pub fn keyring_names(&self) -> Result<Vec<String>, KeyringError> {
+        self.store.names().map_err(|e| KeyringError::store("*", e))
+    }
+
+    fn emit(&self, name: &str, kind: &str, change: &Change) -> Result<(), KeyringError> {
+        let mut event = Event::new(kind, self.clock.now())
+            .attr("keyring", name)
+            .attr("version", change.version)
+            .attr("to", change.to.name());
+        if let Some(from) = change.from {
+            event = event.attr("from", from.name());
+        }
+        if change.forced {
+            event = event.attr("forced", "true");
+        }
+        if let Some(actor) = &self.actor {
+            event = event.actor(actor.clone());
+        }
+        self.sink.record(&event).map_err(KeyringError::Audit)
+    }
+
+    fn new_material(&self, name: &str, version: u32) -> Result<String, KeyringError> {
+        let key = Key256::generate().map_err(|_| KeyringError::Random)?;
+        let wrapped = self
+            .root
+            .wrap(&file::material_aad(name, version), key.expose())?;
+        Ok(STANDARD.encode(wrapped))
+    }
+
+    /// Applies `op` to the stored keyring with compare-and-swap, retrying on conflict.
+    fn update<T>(
+        &self,
+        name: &str,
+        mut op: impl FnMut(&mut Keyring, i64) -> Result<T, KeyringError>,
+    ) -> Result<(T, Arc<Keyring>), KeyringError> {
+        for attempt in 0..self.options.max_retries {
+            let current = self.read(name)?;
+            let mut next = current.clone();
+            let out = op(&mut next, self.now())?;
+            let bytes =
+                file::seal(next.record(), &*self.root).map_err(|reason| KeyringError::Corrupt {
+                    name: name.into(),
+                    reason,
+                })?;
+            match self
+                .store
+                .compare_and_swap(name, current.revision(), &bytes)
+            {
+                Ok(()) => return Ok((out, self.remember(next)?)),
+                Err(StoreError::Conflict) => {
+                    // Someone else wrote first: back off a little (jittered) and redo the
+                    // operation on their result.
+                    let jitter = random_array::<1>()
+                        .map(|b| u64::from(b[0] % 4))
+                        .unwrap_or(1);
+                    std::thread::sleep(Duration::from_millis(u64::from(attempt.min(20)) + jitter));
+                }
+                Err(e) => return Err(KeyringError::store(name, e)),
+            }
+        }
+        Err(KeyringError::Busy { name: name.into() })
+    }
+
+    /// Creates keyring `name` with version 1 as Primary.
+    ///
+    /// # Errors
+    /// [`KeyringError::InvalidName`], [`KeyringError::AlreadyExists`], store failures.
+    pub fn create_keyring(
+        &self,
+        name: &str,
+        suite: Suite,
+        policy: Policy,
+    ) -> Result<Arc<Keyring>, KeyringError> {
+        if !KeyRef::is_valid_name(name) {
+            return Err(KeyringError::InvalidName { name: name.into() });
+        }
+        let ring = Keyring::new(name, suite, policy, self.now(), self.new_material(name, 1)?)?;
+        let bytes =
+            file::seal(ring.record(), &*self.root).map_err(|reason| KeyringError::Corrupt {
+                name: name.into(),
+                reason,
+            })?;
+        self.store.create(name, &bytes).map_err(|e| match e {
+            StoreError::AlreadyExists => KeyringError::AlreadyExists { name: name.into() },
+            e => KeyringError::store(name, e),
+        })?;
+        let ring = self.remember(ring)?;
+        let mut event = Event::new("key.create", self.clock.now())
+            .attr("keyring", name)
+            .attr("version", 1)
+            .attr("to", VersionState::Primary.name())
+            .attr("suite", suite.name());
+        if let Some(actor) = &self.actor {
+            event = event.actor(actor.clone());
+        }
+        self.sink.record(&event).map_err(KeyringError::Audit)?;
+        Ok(ring)
+    }
+
+    /// Adds a new Staged version; with `promote`, makes it Primary at once (skipping the
+    /// staging time: only safe when every process reloads keyrings before sealing, like the
+    /// CLI). Returns the new version's number.
+    ///
+    /// # Errors
+    /// Store failures, [`KeyringError::Busy`] after too many conflicts.
+    pub fn rotate(&self, name: &str, promote: bool) -> Result<u32, KeyringError> {
+        let ((added, promoted), _) = self.update(name, |ring, now| {
+            let version = ring.record().next_version;
+            let added = ring.add_version(now, self.new_material(name, version)?)?;
+            let promoted = if promote {
+                ring.promote(added.version, now, true)?
+            } else {
+                Vec::new()
+            };
+            Ok((added, promoted))
+        })?;
+        self.emit(name, "key.rotate", &added)?;
+        for c in &promoted {
+            self.emit(name, "key.promote", c)?;
+        }
+        Ok(added.version)
+    }
+
+    /// Promotes Staged `version` (after the policy's staging time).
+    ///
+    /// # Errors
+    /// [`KeyringError::Transition`], [`KeyringError::StagingTooShort`], store failures.
+    pub fn promote(&self, name: &str, version: u32) -> Result<(), KeyringError> {
+        let (changes, _) = self.update(name, |ring, now| ring.promote(version, now, false))?;
+        for c in &changes {
+            self.emit(name, "key.promote", c)?;
+        }
+        Ok(())
+    }
+
+    fn single(
+        &self,
+        name: &str,
+        kind: &str,
+        op: impl FnMut(&mut Keyring, i64) -> Result<Change, KeyringError>,
+    ) -> Result<Change, KeyringError> {
+        let (change, _) = self.update(name, op)?;
+        self.emit(name, kind, &change)?;
+        Ok(change)
+    }
+
+    /// Retires DecryptOnly `version` (→ Disabled; reversible with [`Home::enable`]).
+    ///
+    /// # Errors
+    /// [`KeyringError::Transition`] for any other state; store failures.
+    pub fn retire(&self, name: &str, version: u32) -> Result<Change, KeyringError> {
+        self.single(name, "key.retire", |r, now| r.retire(version, now))
+    }
+
+    /// Re-enables a Disabled or PendingDestroy `version` (→ DecryptOnly).
+    ///
+    /// # Errors
+    /// [`KeyringError::Transition`] for any other state; store failures.
+    pub fn enable(&self, name: &str, version: u32) -> Result<Change, KeyringError> {
+        self.single(name, "key.enable", |r, now| r.enable(version, now))
+    }
+
+    /// Schedules Disabled `version` for destruction after the grace period.
+    ///
+    /// # Errors
+    /// [`KeyringError::Transition`] for any other state; store failures.
+    pub fn schedule_destroy(&self, name: &str, version: u32) -> Result<Change, KeyringError> {
+        self.single(name, "key.destroy", |r, now| {
+            r.schedule_destroy(version, now)
+        })
+    }
+
+    /// Cancels a scheduled destruction (PendingDestroy → Disabled).
+    ///
+    /// # Errors
+    /// [`KeyringError::Transition`] for any other state; store failures.
+    pub fn cancel_destroy(&self, name: &str, version: u32) -> Result<Change, KeyringError> {
+        self.single(name, "key.enable", |r, now| r.cancel_destroy(version, now))
+    }
+
+    /// Destroys `version` (see [`Keyring::destroy`] for exactly what is checked); `force`
+    /// overrides the live-ciphertext guard and is recorded in the event (`forced=true`).
+    ///
+    /// # Errors
+    /// [`KeyringError::Transition`], [`KeyringError::GraceNotElapsed`],
+    /// [`KeyringError::LiveCiphertexts`], store failures.
+    pub fn destroy(&self, name: &str, version: u32, force: bool) -> Result<Change, KeyringError> {
+        let change = self.single(name, "key.destroy", |r, now| r.destroy(version, now, force))?;
+        self.cache.remove(name, version);
+        Ok(change)
+    }
+
+    /// Records a rewrap census for `version` (see [`Keyring::record_census`]).
+    ///
+    /// # Errors
+    /// [`KeyringError::Transition`] for a Staged or Primary version; store failures.
+    pub fn record_census(
+        &self,
+        name: &str,
+        version: u32,
+        remaining: u64,
+    ) -> Result<(), KeyringError> {
+        self.update(name, |r, now| r.record_census(version, remaining, now))?;
+        let mut event = Event::new("key.census", self.clock.now())
+            .attr("keyring", name)
+            .attr("version", version)
+            .attr("remaining", remaining);
+        if let Some(actor) = &self.actor {
+            event = event.actor(actor.clone());
+        }
+        self.sink.record(&event).map_err(KeyringError::Audit)
+    }
+
+    /// True when keyring `name`'s Primary is due for rotation at `now` (age or ceiling).
+    ///
+    /// # Errors
+    /// As [`Home::keyring`].
+    pub fn rotation_due(
+        &self,
+        name: &str,
+        now: std::time::SystemTime,
+    ) -> Result<bool, KeyringError> {
+        Ok(self.snapshot(name)?.rotation_due(unix_seconds(now)))
+    }
+
+    fn unwrap_version(&self, ring: &Keyring, version: u32) -> Result<Arc<Key256>, KeyError> {
+        if let Some(key) = self.cache.get(ring.name(), version) {
+            return Ok(key);
+        }
+        let record = ring.check_decrypt(version)?;
+        let backend = |reason: &str| KeyError::Backend {
+            reason: format!("keyring {}: {reason}", ring.name()),
+        };
+        let wrapped = STANDARD
+            .decode(record.material.as_deref().unwrap_or_default())
+            .map_err(|_| backend("version material is not base64"))?;
+        let raw = self
+            .root
+            .unwrap(&file::material_aad(ring.name(), version), &wrapped)
+            .map_err(|_| backend("version material failed authentication"))?;
+        let key = Arc::new(
+            Key256::from_slice(&raw).ok_or_else(|| backend("version material has a bad length"))?,
+        );
+        self.cache.insert(ring.name(), version, Arc::clone(&key));
+        Ok(key)
+    }
+
+    /// Takes one seal from the lease, reserving a new block durably when it is used up.
+    fn take_use(&self, name: &str) -> Result<(Arc<Keyring>, u32), KeyringError> {
+        let ring = self.snapshot(name)?;
+        let primary = ring.primary().version;
+        {
+            let mut loaded = self.loaded()?;
+            if let Some(l) = loaded.get_mut(name)
+                && let Some(lease) = l.lease.as_mut()
+                && lease.version == primary
+                && lease.next < lease.end
+            {
+                lease.next += 1;
+                return Ok((ring, primary));
+            }
+        }
+        let block = self.options.usage_block;
+        let ((version, first, end), ring) = self.update(name, |r, _| r.reserve_uses(block))?;
+        if let Some(l) = self.loaded()?.get_mut(name) {
+            l.lease = Some(Lease {
+                version,
+                next: first + 1,
+                end,
+            });
+        }
+        Ok((ring, version))
+    }
+}
+
+impl KeyringError {
+    fn into_key_error(self) -> KeyError {
+        match self {
+            Self::Key(e) => e,
+            other => KeyError::Backend {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl KeyProvider for Home {
+    fn encryption_key(&self, keyring: &str) -> Result<EncryptionKey, KeyError> {
+        let (ring, version) = self
+            .take_use(keyring)
+            .map_err(KeyringError::into_key_error)?;
+        let kek = self.unwrap_version(&ring, version)?;
+        Ok(EncryptionKey {
+            key_ref: ring.key_ref(version),
+            suite: ring.suite(),
+            kek,
+        })
+    }
+
+    fn decryption_key(&self, key_ref: &KeyRef) -> Result<Arc<Key256>, KeyError> {
+        if key_ref.subject.is_some() {
+            // Subject keys are the GDPR store's; it opens them and asks us for the keyring's.
+            return Err(KeyError::UnknownVersion {
+                key_ref: key_ref.clone(),
+            });
+        }
+        let ring = self
+            .snapshot(&key_ref.keyring)
+            .map_err(KeyringError::into_key_error)?;
+        if let Err(e) = ring.check_decrypt(key_ref.version) {
+            self.cache.remove(&key_ref.keyring, key_ref.version);
+            return Err(e);
+        }
+        self.unwrap_version(&ring, key_ref.version)
+    }
+}

@@ -1,0 +1,336 @@
+//! Tests of the home: files on disk, root keys, concurrency, the provider contract.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::clock::{Clock, FixedClock};
+use crate::event::MemorySink;
+use crate::kek::PassphraseParams;
+use crate::keys::{KeyProvider, Suite};
+use crate::secret::SecretBytes;
+
+fn cheap() -> PassphraseParams {
+    PassphraseParams {
+        m_kib: 64,
+        t: 1,
+        p: 1,
+    }
+}
+
+fn key_file_home(dir: &Path) -> Home {
+    Home::init(dir, InitSource::KeyFile(dir.join("root.key"))).unwrap()
+}
+
+#[test]
+fn key_file_home_reopens_and_rejects_another_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = key_file_home(dir.path());
+    home.create_keyring("orders", Suite::Aes256Gcm, Policy::default())
+        .unwrap();
+    let k1 = home.encryption_key("orders").unwrap();
+    drop(home);
+    assert_eq!(
+        Home::root_kind(dir.path()).unwrap(),
+        RootKind::KeyFile(std::path::absolute(dir.path().join("root.key")).unwrap())
+    );
+    let home = Home::open(dir.path(), Unlock::Stored).unwrap();
+    let k = home.decryption_key(&k1.key_ref).unwrap();
+    assert_eq!(k.expose(), k1.kek.expose());
+
+    let other = dir.path().join("other.key");
+    crate::kek::create_key_file(&other).unwrap();
+    let err = Home::open(dir.path(), Unlock::KeyFile(other)).unwrap_err();
+    assert_eq!(err, KeyringError::Root(RootKeyError::WrongKeyFile));
+    assert_eq!(err.category().exit_code(), 4);
+    assert!(matches!(
+        Home::init(dir.path(), InitSource::KeyFile(dir.path().join("x"))),
+        Err(KeyringError::HomeExists { .. })
+    ));
+}
+
+#[test]
+fn passphrase_home_wrong_passphrase_is_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = || SecretBytes::from(b"correct horse battery".to_vec());
+    Home::init(
+        dir.path(),
+        InitSource::Passphrase {
+            passphrase: pass(),
+            params: cheap(),
+        },
+    )
+    .unwrap();
+    assert_eq!(Home::root_kind(dir.path()).unwrap(), RootKind::Passphrase);
+    Home::open(dir.path(), Unlock::Passphrase(pass())).unwrap();
+    let err = Home::open(
+        dir.path(),
+        Unlock::Passphrase(SecretBytes::from(b"wrong".to_vec())),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "WRONG_PASSPHRASE");
+    assert!(matches!(
+        Home::open(dir.path(), Unlock::Stored),
+        Err(KeyringError::Usage(_))
+    ));
+}
+
+#[test]
+fn missing_home_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Home::open(dir.path(), Unlock::Stored).unwrap_err();
+    assert_eq!(err.code(), "HOME_NOT_INITIALIZED");
+    assert_eq!(err.category().exit_code(), 2);
+}
+
+#[test]
+fn every_change_is_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Arc::new(MemorySink::new());
+    let home = key_file_home(dir.path())
+        .with_sink(sink.clone())
+        .with_actor("ops");
+    home.create_keyring("orders", Suite::XChaCha20Poly1305, Policy::default())
+        .unwrap();
+    home.encryption_key("orders").unwrap(); // v1 has sealed something
+    let v2 = home.rotate("orders", true).unwrap();
+    assert_eq!(v2, 2);
+    home.retire("orders", 1).unwrap();
+    home.enable("orders", 1).unwrap();
+    home.retire("orders", 1).unwrap();
+    home.schedule_destroy("orders", 1).unwrap();
+    assert!(matches!(
+        home.destroy("orders", 1, false),
+        Err(KeyringError::LiveCiphertexts { uses: 1024, .. })
+    ));
+    home.destroy("orders", 1, true).unwrap();
+    let events = sink.events();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "key.create",
+            "key.rotate",
+            "key.promote",
+            "key.promote",
+            "key.retire",
+            "key.enable",
+            "key.retire",
+            "key.destroy",
+            "key.destroy"
+        ]
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last.attrs["forced"], "true");
+    assert_eq!(last.attrs["from"], "pending-destroy");
+    assert_eq!(last.attrs["to"], "destroyed");
+    assert_eq!(last.attrs["keyring"], "orders");
+    assert_eq!(last.attrs["version"], "1");
+    assert_eq!(last.actor.as_deref(), Some("ops"));
+    for e in &events {
+        for v in e.attrs.values() {
+            assert!(v.len() < 40, "no key material in events: {v}");
+        }
+    }
+}
+
+#[test]
+fn provider_returns_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = key_file_home(dir.path());
+    home.create_keyring("a", Suite::Aes256Gcm, Policy::default())
+        .unwrap();
+    home.rotate("a", true).unwrap();
+    let r1 = KeyRef::new("a", 1);
+    home.decryption_key(&r1).unwrap();
+    home.retire("a", 1).unwrap();
+    assert!(matches!(
+        home.decryption_key(&r1),
+        Err(KeyError::Disabled { .. })
+    ));
+    home.schedule_destroy("a", 1).unwrap();
+    assert!(matches!(
+        home.decryption_key(&r1),
+        Err(KeyError::PendingDestroy { .. })
+    ));
+    home.destroy("a", 1, false).unwrap(); // v1 never sealed: no force needed
+    assert!(matches!(
+        home.decryption_key(&r1),
+        Err(KeyError::Destroyed { .. })
+    ));
+    assert!(matches!(
+        home.decryption_key(&KeyRef::new("a", 7)),
+        Err(KeyError::UnknownVersion { .. })
+    ));
+    assert!(matches!(
+        home.decryption_key(&KeyRef::new("nope", 1)),
+        Err(KeyError::UnknownKeyring { .. })
+    ));
+    assert!(matches!(
+        home.encryption_key("nope"),
+        Err(KeyError::UnknownKeyring { .. })
+    ));
+    let mut subject = KeyRef::new("a", 2);
+    subject.subject = Some("p-123".into());
+    assert!(home.decryption_key(&subject).is_err());
+}
+
+#[test]
+fn usage_is_reserved_in_blocks_and_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = key_file_home(dir.path()).with_options(HomeOptions {
+        usage_block: 4,
+        ..HomeOptions::default()
+    });
+    let policy = Policy {
+        max_uses: 10,
+        ..Policy::default()
+    };
+    home.create_keyring("a", Suite::Aes256Gcm, policy).unwrap();
+    home.encryption_key("a").unwrap();
+    let rev_after_first = home.keyring("a").unwrap().revision();
+    for _ in 0..3 {
+        home.encryption_key("a").unwrap();
+    }
+    assert_eq!(
+        home.keyring("a").unwrap().revision(),
+        rev_after_first,
+        "seals within a block do not write"
+    );
+    for _ in 0..6 {
+        home.encryption_key("a").unwrap();
+    }
+    assert_eq!(home.keyring("a").unwrap().primary().uses, 10);
+    assert!(matches!(
+        home.encryption_key("a"),
+        Err(KeyError::UsageLimitReached { .. })
+    ));
+    assert!(
+        home.rotation_due("a", std::time::SystemTime::now())
+            .unwrap()
+    );
+    home.rotate("a", true).unwrap();
+    assert_eq!(home.encryption_key("a").unwrap().key_ref.version, 2);
+}
+
+#[test]
+fn cache_serves_repeat_unwraps() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = key_file_home(dir.path());
+    home.create_keyring("a", Suite::Aes256Gcm, Policy::default())
+        .unwrap();
+    assert!(home.cache().is_empty());
+    let a = home.encryption_key("a").unwrap();
+    let b = home.encryption_key("a").unwrap();
+    assert!(Arc::ptr_eq(&a.kek, &b.kek));
+    assert_eq!(home.cache().len(), 1);
+}
+
+#[test]
+fn tampered_swapped_and_torn_files_are_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = key_file_home(dir.path());
+    home.create_keyring("a", Suite::Aes256Gcm, Policy::default())
+        .unwrap();
+    home.create_keyring("b", Suite::Aes256Gcm, Policy::default())
+        .unwrap();
+    let kr = dir.path().join("keyrings");
+    let a = std::fs::read(kr.join("a.json")).unwrap();
+
+    // Edited state: "uses": 0 → 1 (valid JSON, valid structure, wrong auth).
+    let edited = String::from_utf8(a.clone())
+        .unwrap()
+        .replacen("\"uses\": 0", "\"uses\": 1", 1);
+    std::fs::write(kr.join("a.json"), edited).unwrap();
+    let err = home.keyring("a").unwrap_err();
+    assert_eq!(err.code(), "KEYRING_TAMPERED");
+    assert_eq!(err.category().exit_code(), 1);
+
+    // Swapped: b's file copied over a's.
+    std::fs::copy(kr.join("b.json"), kr.join("a.json")).unwrap();
+    assert_eq!(home.keyring("a").unwrap_err().code(), "KEYRING_TAMPERED");
+
+    // Torn: half of the file.
+    std::fs::write(kr.join("a.json"), &a[..a.len() / 2]).unwrap();
+    let err = home.keyring("a").unwrap_err();
+    assert_eq!(err.code(), "KEYRING_CORRUPT");
+    assert!(err.to_string().contains("truncated"), "{err}");
+    // …and a write refuses to replace it blindly.
+    assert_eq!(
+        home.rotate("a", false).unwrap_err().code(),
+        "KEYRING_CORRUPT"
+    );
+
+    // Restored from "backup": works again.
+    std::fs::write(kr.join("a.json"), &a).unwrap();
+    home.rotate("a", false).unwrap();
+}
+
+#[test]
+fn concurrent_rotations_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    key_file_home(dir.path())
+        .create_keyring("a", Suite::Aes256Gcm, Policy::default())
+        .unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let path = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                // A separate Home per thread, as separate processes would have.
+                let home = Home::open(&path, Unlock::Stored).unwrap();
+                (0..5)
+                    .map(|_| home.rotate("a", false).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut versions: Vec<u32> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (2..=21).collect::<Vec<_>>());
+    let home = Home::open(dir.path(), Unlock::Stored).unwrap();
+    assert_eq!(home.keyring("a").unwrap().versions().len(), 21);
+}
+
+#[test]
+fn staging_time_uses_the_injected_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock::at_unix(1_000_000));
+    let home = key_file_home(dir.path()).with_clock(clock.clone());
+    let policy = Policy {
+        min_stage_secs: 300,
+        max_age_secs: Some(86_400),
+        ..Policy::default()
+    };
+    home.create_keyring("a", Suite::Aes256Gcm, policy).unwrap();
+    let v = home.rotate("a", false).unwrap();
+    assert_eq!(
+        home.promote("a", v).unwrap_err().code(),
+        "STAGING_TOO_SHORT"
+    );
+    clock.advance(std::time::Duration::from_secs(300));
+    home.promote("a", v).unwrap();
+    assert!(!home.rotation_due("a", clock.now()).unwrap());
+    clock.advance(std::time::Duration::from_secs(86_400));
+    assert!(home.rotation_due("a", clock.now()).unwrap());
+}
+
+#[test]
+fn memory_store_home_works_without_a_directory() {
+    let root = Arc::new(crate::kek::LocalRootKey::new(
+        &crate::secret::Key256::generate().unwrap(),
+    ));
+    let home = Home::from_parts(root, Arc::new(MemoryStore::new()));
+    home.create_keyring("m", Suite::Aes256Gcm, Policy::default())
+        .unwrap();
+    assert_eq!(home.keyring_names().unwrap(), ["m"]);
+    assert!(matches!(
+        home.create_keyring("m", Suite::Aes256Gcm, Policy::default()),
+        Err(KeyringError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        home.create_keyring("Bad/Name", Suite::Aes256Gcm, Policy::default()),
+        Err(KeyringError::InvalidName { .. })
+    ));
+}
