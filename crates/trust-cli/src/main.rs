@@ -92,6 +92,15 @@ enum Command {
     ///
     /// Example: trust inspect creds.json.tle
     Inspect(cmd::crypt::InspectArgs),
+    /// GDPR: erasure with signed receipts, export bundles, request deadlines, retention.
+    ///
+    /// Example: trust gdpr erase --key customers --subject 191167 --yes
+    #[command(subcommand)]
+    Gdpr(cmd::gdpr::GdprCommand),
+    /// Filter text to stdout with credentials, card numbers and registered secrets redacted.
+    ///
+    /// Example: trust redact -i app.log > app.redacted.log
+    Redact(cmd::redact::RedactArgs),
 }
 
 /// Global options every command may need.
@@ -114,6 +123,8 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Decrypt(args) => cmd::crypt::decrypt(&args, globals),
         Command::Rewrap(args) => cmd::crypt::rewrap(&args, globals),
         Command::Inspect(args) => cmd::crypt::inspect(&args, globals),
+        Command::Gdpr(cmd) => cmd::gdpr::run(&cmd, globals),
+        Command::Redact(args) => cmd::redact::run(&args, globals),
     }
 }
 

@@ -24,6 +24,7 @@
 //! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
 //! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
 //! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
+//! | erasure is one call; exports, deadlines, retention and breaches are tracked | [`gdpr`] |
 //!
 //! Further modules (envelope encryption, keyrings, webhooks, the audit log, GDPR, passwords, TLS
 //! policy, access control) build on these foundations; each has its own chapter-style docs.
@@ -49,6 +50,7 @@ pub mod durable;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod gdpr;
 pub mod kek;
 pub mod keyring;
 pub mod keys;

@@ -20,6 +20,7 @@ use trust_core::envelope::{
 };
 use trust_core::keyring::Home;
 use trust_core::keyring::rewrap::{ItemStatus, Sealed, rewrap_item};
+use trust_core::keys::{EncryptionKey, KeyProvider as _};
 
 use crate::Globals;
 use crate::cmd::atomic::AtomicFile;
@@ -54,6 +55,10 @@ pub(crate) struct EncryptArgs {
     /// Write a `tle1.` text token (context not stored; at most 1 MiB of plaintext).
     #[arg(long)]
     armor: bool,
+    /// Seal for this data subject (GDPR): under the subject's own key, wrapped by the keyring,
+    /// so that `trust gdpr erase` makes it unreadable. Only the subject's pseudonym is stored.
+    #[arg(long, value_name = "ID")]
+    subject: Option<String>,
     #[command(flatten)]
     unlock: UnlockArgs,
 }
@@ -150,6 +155,12 @@ pub(crate) fn encrypt(a: &EncryptArgs, globals: &Globals) -> Result<(), CliError
     let home = open_home_with_block(globals, &a.unlock, 1)?;
     // Classify keyring problems (unknown, damaged, tampered) before anything is written.
     home.keyring(&a.key)?;
+    // One key for the whole message: the keyring's Primary, or (with --subject) the subject's key.
+    let keys = crate::cmd::gdpr::with_subjects(home, globals)?;
+    let enc = match &a.subject {
+        Some(subject) => keys.encryption_key_for(&a.key, subject)?,
+        None => keys.tenant().encryption_key(&a.key)?,
+    };
     let in_err = |e: io::Error| CliError::io("input", in_path(a.input.as_deref()), &e);
     if a.armor {
         let mut plain = zeroize::Zeroizing::new(Vec::new());
@@ -157,7 +168,7 @@ pub(crate) fn encrypt(a: &EncryptArgs, globals: &Globals) -> Result<(), CliError
             .take(MAX_TOKEN_PLAINTEXT as u64 + 1)
             .read_to_end(&mut plain)
             .map_err(in_err)?;
-        let mut token = envelope::seal_token(&home, &a.key, &ctx, &plain).map_err(|e| {
+        let mut token = envelope::seal_token_with(&enc, &ctx, &plain).map_err(|e| {
             CliError::from(e).hint("--armor is for values up to 1 MiB; drop it for files")
         })?;
         token.push('\n');
@@ -168,8 +179,7 @@ pub(crate) fn encrypt(a: &EncryptArgs, globals: &Globals) -> Result<(), CliError
             let mut file =
                 AtomicFile::create(out).map_err(|e| CliError::write("output", out, &e))?;
             seal_stream(
-                &home,
-                &a.key,
+                &enc,
                 &ctx,
                 &mut reader,
                 BufWriter::with_capacity(BUF_LEN, &mut file),
@@ -181,8 +191,7 @@ pub(crate) fn encrypt(a: &EncryptArgs, globals: &Globals) -> Result<(), CliError
         _ => {
             let stdout = io::stdout().lock();
             seal_stream(
-                &home,
-                &a.key,
+                &enc,
                 &ctx,
                 &mut reader,
                 BufWriter::with_capacity(BUF_LEN, stdout),
@@ -193,8 +202,7 @@ pub(crate) fn encrypt(a: &EncryptArgs, globals: &Globals) -> Result<(), CliError
 }
 
 fn seal_stream<W: Write>(
-    home: &Home,
-    key: &str,
+    key: &EncryptionKey,
     ctx: &Context,
     reader: &mut dyn Read,
     writer: BufWriter<W>,
@@ -202,7 +210,7 @@ fn seal_stream<W: Write>(
 ) -> Result<(), CliError> {
     let out_path = a.output.clone().unwrap_or_else(|| PathBuf::from("stdout"));
     let mut sealer =
-        Sealer::new(home, key, ctx, writer).map_err(|e| env_err(e, "output", &out_path))?;
+        Sealer::with_key(key, ctx, writer).map_err(|e| env_err(e, "output", &out_path))?;
     let mut buf = vec![0u8; BUF_LEN];
     loop {
         let n = match reader.read(&mut buf) {
@@ -269,14 +277,17 @@ pub(crate) fn decrypt(a: &DecryptArgs, globals: &Globals) -> Result<(), CliError
             .unwrap_or(token);
         let info = envelope::inspect_token(token)?;
         home.keyring(&info.key_ref.keyring)?;
-        let plain = envelope::open_token(&home, &ctx, token)?;
+        let keys = crate::cmd::gdpr::with_subjects(home, globals)?;
+        let plain = envelope::open_token(&keys, &ctx, token)?;
         return write_output(a.output.as_deref(), &plain);
     }
 
     let info = envelope::inspect(&prefix)?;
     home.keyring(&info.key_ref.keyring)?;
+    // Envelopes sealed for a data subject name it in the header; the subject layer serves them.
+    let keys = crate::cmd::gdpr::with_subjects(home, globals)?;
     let chained = io::Cursor::new(prefix).chain(reader);
-    let mut opener = Opener::new(&home, &ctx, chained)?;
+    let mut opener = Opener::new(&keys, &ctx, chained)?;
     match a.output.as_deref() {
         Some(out) if out != Path::new("-") => {
             let mut file =

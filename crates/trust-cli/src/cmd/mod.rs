@@ -2,8 +2,10 @@
 
 pub(crate) mod atomic;
 pub(crate) mod crypt;
+pub(crate) mod gdpr;
 pub(crate) mod generate;
 pub(crate) mod webhook;
 pub(crate) mod home;
 pub(crate) mod init;
 pub(crate) mod keys;
+pub(crate) mod redact;
