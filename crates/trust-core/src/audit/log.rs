@@ -1,0 +1,565 @@
+//! [`AuditLog`]: the writer's handle — create, open, append (one entry, a batch, or events from
+//! other modules through [`EventSink`]), checkpoint, prove, redact.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use zeroize::Zeroizing;
+
+use super::AuditError;
+use super::checkpoint::{Checkpoint, SignedCheckpoint, valid_origin};
+use super::leaf::{self, Leaf, PayloadRef};
+use super::merkle::{self, Hash};
+use super::note::{Signer, Verifier};
+use super::proof::Receipt;
+use super::store::{self, DirStore, LogStore};
+use crate::clock::{Clock, SystemClock};
+use crate::durable::{self, LockGuard};
+use crate::event::{Event, EventError, EventSink};
+use crate::pseudonym::{Domain, PseudonymKey};
+use crate::secret::{Key256, fill_random};
+
+/// File names inside a log directory.
+pub mod files {
+    /// Log configuration (origin, format version).
+    pub const CONFIG: &str = "log.json";
+    /// The checkpoint signing key, Go `note` skey format, mode 0600.
+    pub const SIGNING_KEY: &str = "signing.key";
+    /// The verifier key (public), note vkey format.
+    pub const VKEY: &str = "vkey";
+    /// The pseudonymization key for actors and subjects, mode 0600.
+    pub const PSEUDONYM_KEY: &str = "pseudonym.key";
+    /// The writers' lock file.
+    pub const LOCK: &str = ".lock";
+}
+
+const CONFIG_FORMAT: &str = "trust-audit-log/v1";
+const PSEUDONYM_HEADER: &str = "trust-pseudonym-key/v1";
+
+/// One entry to append, before pseudonymization and hashing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Entry {
+    /// Dotted event type, `[a-z0-9._-]{1,128}`.
+    pub event_type: String,
+    /// When it happened; the log's clock when `None`.
+    pub time: Option<SystemTime>,
+    /// Raw actor id; only its pseudonym is stored.
+    pub actor: Option<String>,
+    /// Raw subject id; only its pseudonym is stored.
+    pub subject: Option<String>,
+    /// Non-personal attributes.
+    pub attrs: BTreeMap<String, String>,
+    /// Payload, stored apart (salted commitment in the leaf) and deletable.
+    pub payload: Option<Vec<u8>>,
+}
+
+impl Entry {
+    /// An entry of `event_type` with nothing else set.
+    pub fn new(event_type: impl Into<String>) -> Self {
+        Self {
+            event_type: event_type.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Options for [`AuditLog::init`].
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// The log's origin (checkpoint first line and key name), e.g. `example.com/audit/orders`.
+    pub origin: String,
+    /// Size at which segment files roll over.
+    pub segment_bytes: u64,
+}
+
+impl InitOptions {
+    /// Defaults for `origin`.
+    pub fn new(origin: impl Into<String>) -> Self {
+        Self {
+            origin: origin.into(),
+            segment_bytes: store::DEFAULT_SEGMENT_BYTES,
+        }
+    }
+}
+
+/// What `log.json` holds.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogConfig {
+    /// Always `trust-audit-log/v1`.
+    pub format: String,
+    /// The origin.
+    pub origin: String,
+    /// Segment roll-over size.
+    pub segment_bytes: u64,
+}
+
+impl LogConfig {
+    /// Reads and checks `DIR/log.json`.
+    ///
+    /// # Errors
+    /// [`AuditError::NotALog`] when missing or invalid.
+    pub fn load(dir: &Path) -> Result<Self, AuditError> {
+        let path = dir.join(files::CONFIG);
+        let bytes = fs::read(&path).map_err(|_| AuditError::NotALog(dir.to_path_buf()))?;
+        let cfg: Self =
+            serde_json::from_slice(&bytes).map_err(|_| AuditError::NotALog(dir.to_path_buf()))?;
+        if cfg.format != CONFIG_FORMAT || !valid_origin(&cfg.origin) || cfg.segment_bytes == 0 {
+            return Err(AuditError::NotALog(dir.to_path_buf()));
+        }
+        Ok(cfg)
+    }
+}
+
+fn encode_pseudonym_key(key: &PseudonymKey) -> Zeroizing<String> {
+    Zeroizing::new(format!(
+        "{PSEUDONYM_HEADER}\n{}\n{}\n",
+        key.version(),
+        B64.encode(key.key().expose())
+    ))
+}
+
+fn decode_pseudonym_key(text: &str) -> Option<PseudonymKey> {
+    let mut lines = text.lines();
+    if lines.next()? != PSEUDONYM_HEADER {
+        return None;
+    }
+    let version: u32 = lines.next()?.parse().ok()?;
+    let raw = Zeroizing::new(B64.decode(lines.next()?).ok()?);
+    if lines.next().is_some() || version == 0 {
+        return None;
+    }
+    Some(PseudonymKey::new(version, Key256::from_slice(&raw)?))
+}
+
+struct Writer {
+    store: DirStore,
+}
+
+/// The writer's handle on a log directory. Holds the log's lock for its whole life, so there is
+/// exactly one writer per log (across threads: share it in an `Arc`; across processes: the
+/// second `open` waits).
+pub struct AuditLog {
+    dir: PathBuf,
+    config: LogConfig,
+    signer: Signer,
+    pseudonyms: PseudonymKey,
+    writer_id: String,
+    clock: Arc<dyn Clock>,
+    inner: Mutex<Writer>,
+    _lock: LockGuard,
+}
+
+impl core::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("dir", &self.dir)
+            .field("origin", &self.config.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// Creates a new log in `dir` (created if missing; must not already hold a log): the
+    /// directory layout, an Ed25519 checkpoint signing key and a pseudonymization key, both
+    /// `0600`. Returns the verifier key to hand to auditors.
+    ///
+    /// # Errors
+    /// [`AuditError::BadOrigin`], [`AuditError::AlreadyExists`], I/O errors.
+    pub fn init(dir: &Path, options: &InitOptions) -> Result<Verifier, AuditError> {
+        if !valid_origin(&options.origin) {
+            return Err(AuditError::BadOrigin);
+        }
+        durable::create_private_dir(dir).map_err(AuditError::io("create", dir))?;
+        let cfg_path = dir.join(files::CONFIG);
+        if cfg_path.exists() {
+            return Err(AuditError::AlreadyExists(dir.to_path_buf()));
+        }
+        let _lock = LockGuard::acquire(&dir.join(files::LOCK))
+            .map_err(AuditError::io("lock", &dir.join(files::LOCK)))?;
+        let signer = Signer::generate(&options.origin).map_err(AuditError::Note)?;
+        let key_path = dir.join(files::SIGNING_KEY);
+        durable::create_private(&key_path, format!("{}\n", &*signer.skey()).as_bytes())
+            .map_err(AuditError::io("create", &key_path))?;
+        let pseudo = PseudonymKey::generate(1).map_err(|_| AuditError::Random)?;
+        let pk_path = dir.join(files::PSEUDONYM_KEY);
+        durable::create_private(&pk_path, encode_pseudonym_key(&pseudo).as_bytes())
+            .map_err(AuditError::io("create", &pk_path))?;
+        let vkey_path = dir.join(files::VKEY);
+        durable::write_atomic(
+            &vkey_path,
+            format!("{}\n", signer.verifier().vkey()).as_bytes(),
+        )
+        .map_err(AuditError::io("write", &vkey_path))?;
+        DirStore::create(dir).map_err(AuditError::Store)?;
+        let cfg = LogConfig {
+            format: CONFIG_FORMAT.into(),
+            origin: options.origin.clone(),
+            segment_bytes: options.segment_bytes,
+        };
+        let json = serde_json::to_vec_pretty(&cfg).map_err(|_| AuditError::Random)?;
+        // Written last: a directory without log.json is not a log, so a crash mid-init leaves
+        // nothing that could be mistaken for one.
+        durable::write_atomic(&cfg_path, &json).map_err(AuditError::io("write", &cfg_path))?;
+        Ok(signer.verifier().clone())
+    }
+
+    /// Opens the log in `dir` for writing, waiting for the lock, recovering a torn tail.
+    ///
+    /// # Errors
+    /// [`AuditError::NotALog`], key file errors, [`AuditError::Store`].
+    pub fn open(dir: &Path) -> Result<Self, AuditError> {
+        let config = LogConfig::load(dir)?;
+        let lock_path = dir.join(files::LOCK);
+        let lock = LockGuard::acquire(&lock_path).map_err(AuditError::io("lock", &lock_path))?;
+        let key_path = dir.join(files::SIGNING_KEY);
+        let skey = Zeroizing::new(
+            fs::read_to_string(&key_path).map_err(AuditError::io("read", &key_path))?,
+        );
+        let signer =
+            Signer::from_skey(skey.trim_end()).map_err(|_| AuditError::BadKeyFile(key_path))?;
+        if signer.verifier().name() != config.origin {
+            return Err(AuditError::BadKeyFile(dir.join(files::SIGNING_KEY)));
+        }
+        let pk_path = dir.join(files::PSEUDONYM_KEY);
+        let pk_text =
+            Zeroizing::new(fs::read_to_string(&pk_path).map_err(AuditError::io("read", &pk_path))?);
+        let pseudonyms =
+            decode_pseudonym_key(&pk_text).ok_or_else(|| AuditError::BadKeyFile(pk_path))?;
+        let store = DirStore::open(dir, config.segment_bytes).map_err(AuditError::Store)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config,
+            signer,
+            pseudonyms,
+            writer_id: "trust".into(),
+            clock: Arc::new(SystemClock),
+            inner: Mutex::new(Writer { store }),
+            _lock: lock,
+        })
+    }
+
+    /// Uses `clock` for entries without a time.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the writer id recorded in every leaf (`[A-Za-z0-9._:-]{0,64}`).
+    ///
+    /// # Errors
+    /// [`AuditError::Leaf`] when the id is invalid.
+    pub fn with_writer_id(mut self, id: &str) -> Result<Self, AuditError> {
+        let probe = Leaf {
+            index: 0,
+            prev_leaf_hash: [0; 32],
+            time_unix_ms: 0,
+            event_type: "x".into(),
+            writer_id: id.into(),
+            pseudonym_key_version: 0,
+            actor: None,
+            subject: None,
+            payload: None,
+            attrs: vec![],
+        };
+        probe.validate().map_err(AuditError::Leaf)?;
+        self.writer_id = id.into();
+        Ok(self)
+    }
+
+    /// The log's origin.
+    pub fn origin(&self) -> &str {
+        &self.config.origin
+    }
+
+    /// The verifier key auditors use.
+    pub fn verifier(&self) -> &Verifier {
+        self.signer.verifier()
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, AuditError> {
+        self.inner.lock().map_err(|_| AuditError::Poisoned)
+    }
+
+    /// Number of entries.
+    ///
+    /// # Errors
+    /// [`AuditError::Poisoned`] after a panic while appending.
+    pub fn size(&self) -> Result<u64, AuditError> {
+        Ok(self.writer()?.store.size())
+    }
+
+    /// The current Merkle root.
+    ///
+    /// # Errors
+    /// [`AuditError::Poisoned`] after a panic while appending.
+    pub fn root(&self) -> Result<Hash, AuditError> {
+        Ok(self.writer()?.store.compact_range().root())
+    }
+
+    /// The pseudonym stored for `actor`.
+    pub fn actor_pseudonym(&self, actor: &str) -> Hash {
+        *self.pseudonyms.pseudonym(Domain::Actor, actor).as_bytes()
+    }
+
+    /// The pseudonym stored for `subject`.
+    pub fn subject_pseudonym(&self, subject: &str) -> Hash {
+        *self
+            .pseudonyms
+            .pseudonym(Domain::Subject, subject)
+            .as_bytes()
+    }
+
+    /// Appends one entry durably and returns its index.
+    ///
+    /// # Errors
+    /// [`AuditError`] on an invalid entry or a storage failure.
+    pub fn append(&self, entry: &Entry) -> Result<u64, AuditError> {
+        self.append_batch(std::slice::from_ref(entry))
+            .map(|r| r.start)
+    }
+
+    /// Appends `entries` as one group commit (one `fsync`) and returns their index range.
+    /// Either all are acknowledged or none.
+    ///
+    /// # Errors
+    /// [`AuditError`] on an invalid entry (nothing is written) or a storage failure.
+    pub fn append_batch(&self, entries: &[Entry]) -> Result<Range<u64>, AuditError> {
+        let mut w = self.writer()?;
+        let start = w.store.size();
+        let mut prev = w
+            .store
+            .last_leaf_hash()
+            .unwrap_or_else(|| leaf::genesis_hash(&self.config.origin));
+        let mut records = Vec::with_capacity(entries.len());
+        let mut payloads = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let index = start + i as u64;
+            let time = e.time.unwrap_or_else(|| self.clock.now());
+            let payload = match &e.payload {
+                Some(p) => {
+                    let mut salt = [0u8; 32];
+                    fill_random(&mut salt).map_err(|_| AuditError::Random)?;
+                    let r = PayloadRef {
+                        commitment: leaf::payload_commitment(&salt, p),
+                        len: p.len() as u64,
+                    };
+                    payloads.push((index, salt, p));
+                    Some(r)
+                }
+                None => None,
+            };
+            let has_person = e.actor.is_some() || e.subject.is_some();
+            let leaf = Leaf {
+                index,
+                prev_leaf_hash: prev,
+                time_unix_ms: unix_millis(time),
+                event_type: e.event_type.clone(),
+                writer_id: self.writer_id.clone(),
+                pseudonym_key_version: if has_person {
+                    self.pseudonyms.version()
+                } else {
+                    0
+                },
+                actor: e.actor.as_deref().map(|a| self.actor_pseudonym(a)),
+                subject: e.subject.as_deref().map(|s| self.subject_pseudonym(s)),
+                payload,
+                attrs: e
+                    .attrs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            };
+            let bytes = leaf.encode().map_err(AuditError::Leaf)?;
+            let hash = merkle::leaf_hash(&bytes);
+            prev = hash;
+            records.push((bytes, hash));
+        }
+        // Payloads first: an acknowledged entry never commits to a payload that was not stored.
+        for (index, salt, p) in payloads {
+            w.store
+                .put_payload(index, &salt, p)
+                .map_err(AuditError::Store)?;
+        }
+        w.store.append(&records).map_err(AuditError::Store)?;
+        Ok(start..start + entries.len() as u64)
+    }
+
+    /// Signs and stores a checkpoint of the current tree, after checking it is consistent with
+    /// the newest stored checkpoint (a log must never sign two inconsistent checkpoints).
+    ///
+    /// # Errors
+    /// [`AuditError::Inconsistent`] when the stored history disagrees with the tree; storage
+    /// errors.
+    pub fn checkpoint(&self) -> Result<SignedCheckpoint, AuditError> {
+        let mut w = self.writer()?;
+        w.store.sync().map_err(AuditError::Store)?;
+        let size = w.store.size();
+        let root = w.store.compact_range().root();
+        if let Some(prev) = self.latest_checkpoint()? {
+            let p = &prev.checkpoint;
+            if p.size > size {
+                return Err(AuditError::Inconsistent);
+            }
+            if p.size > 0 {
+                let proof = merkle::consistency_proof_from(&w.store, p.size, size)
+                    .map_err(|_| AuditError::Inconsistent)?;
+                merkle::verify_consistency(p.size, size, &proof, &p.root, &root)
+                    .map_err(|_| AuditError::Inconsistent)?;
+            }
+        }
+        let cp = Checkpoint {
+            origin: self.config.origin.clone(),
+            size,
+            root,
+        };
+        let note = cp.sign(&self.signer).map_err(AuditError::Checkpoint)?;
+        w.store
+            .put_checkpoint(size, &root, &note)
+            .map_err(AuditError::Store)?;
+        Ok(SignedCheckpoint {
+            checkpoint: cp,
+            note,
+        })
+    }
+
+    /// Every stored checkpoint that verifies under this log's key, smallest size first.
+    ///
+    /// # Errors
+    /// I/O errors reading the checkpoint directory.
+    pub fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, AuditError> {
+        let known = [self.signer.verifier().clone()];
+        let list = store::list_checkpoints(&self.dir)
+            .map_err(AuditError::io("read", &self.dir.join("checkpoints")))?;
+        let mut out: Vec<SignedCheckpoint> = list
+            .into_iter()
+            .filter_map(|(_, b)| SignedCheckpoint::open(&b, &known, Some(self.origin())).ok())
+            .collect();
+        out.sort_by_key(|c| c.checkpoint.size);
+        Ok(out)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, AuditError> {
+        Ok(self.checkpoints()?.pop())
+    }
+
+    /// An inclusion receipt (C2SP tlog-proof, leaf bytes in `extra`) for `index` against the
+    /// stored checkpoint of `size` (default: the newest checkpoint covering `index`, signing a
+    /// fresh one when none does). Reads O(log n) tree nodes.
+    ///
+    /// # Errors
+    /// [`AuditError::NoSuchEntry`], [`AuditError::NoCheckpoint`] when `size` has no checkpoint.
+    pub fn prove(&self, index: u64, size: Option<u64>) -> Result<Receipt, AuditError> {
+        let cps = self.checkpoints()?;
+        let cp = match size {
+            Some(n) => cps
+                .into_iter()
+                .rev()
+                .find(|c| c.checkpoint.size == n)
+                .ok_or(AuditError::NoCheckpoint(n))?,
+            None => match cps.into_iter().next_back() {
+                Some(c) if c.checkpoint.size > index => c,
+                _ => self.checkpoint()?,
+            },
+        };
+        let w = self.writer()?;
+        if index >= cp.checkpoint.size {
+            return Err(AuditError::NoSuchEntry(index));
+        }
+        let proof = merkle::inclusion_proof_from(&w.store, index, cp.checkpoint.size)
+            .map_err(AuditError::Merkle)?;
+        let leaf = w.store.read_leaf(index).map_err(AuditError::Store)?;
+        Ok(Receipt {
+            extra: Some(leaf),
+            index,
+            proof,
+            checkpoint_note: cp.note,
+        })
+    }
+
+    /// The consistency proof between the trees of `size1` and `size2` entries.
+    ///
+    /// # Errors
+    /// [`AuditError::Merkle`] for impossible sizes.
+    pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>, AuditError> {
+        let w = self.writer()?;
+        if size2 > w.store.size() {
+            return Err(AuditError::NoSuchEntry(size2));
+        }
+        merkle::consistency_proof_from(&w.store, size1, size2).map_err(AuditError::Merkle)
+    }
+
+    /// Deletes the payload of entry `index` (GDPR erasure of the payload; the leaf and its
+    /// commitment stay, so the log still verifies and reports the entry as REDACTED) and
+    /// appends an `audit.redact` tombstone naming the index and `reason` (no personal data).
+    /// Returns the tombstone's index.
+    ///
+    /// # Errors
+    /// [`AuditError::NoSuchEntry`]; storage errors.
+    pub fn redact(&self, index: u64, reason: &str) -> Result<u64, AuditError> {
+        {
+            let mut w = self.writer()?;
+            if index >= w.store.size() {
+                return Err(AuditError::NoSuchEntry(index));
+            }
+            w.store.delete_payload(index).map_err(AuditError::Store)?;
+        }
+        let mut e = Entry::new("audit.redact");
+        e.attrs.insert("index".into(), index.to_string());
+        e.attrs.insert("reason".into(), reason.into());
+        self.append(&e)
+    }
+
+    /// Makes derived tree data durable (also done at every checkpoint and on drop).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn sync(&self) -> Result<(), AuditError> {
+        self.writer()?.store.sync().map_err(AuditError::Store)
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.inner.lock() {
+            let _ = w.store.sync();
+        }
+    }
+}
+
+fn unix_millis(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_millis()).map_or(i64::MIN, |m| -m),
+    }
+}
+
+/// Security events from other modules (keyring rotations and destructions, GDPR erasures)
+/// become log entries: `kind` → event type, `actor`/`subject` → pseudonyms, `attrs` → leaf
+/// attributes. The entry is durable before `record` returns.
+impl EventSink for AuditLog {
+    fn record(&self, event: &Event) -> Result<(), EventError> {
+        let entry = Entry {
+            event_type: event.kind.clone(),
+            time: Some(event.time),
+            actor: event.actor.clone(),
+            subject: event.subject.clone(),
+            attrs: event.attrs.clone(),
+            payload: None,
+        };
+        self.append(&entry)
+            .map(|_| ())
+            .map_err(|e| EventError::new(e.to_string()))
+    }
+}

@@ -1,0 +1,485 @@
+//! End-to-end tests of the log: writer, recovery, verifier, tampering cases of the issue.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::*;
+use crate::event::{Event, EventSink};
+use crate::secret::ct_eq;
+
+const ORIGIN: &str = "example.com/audit/test";
+
+fn new_log(segment_bytes: u64) -> (tempfile::TempDir, PathBuf, note::Verifier) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let mut opts = InitOptions::new(ORIGIN);
+    opts.segment_bytes = segment_bytes;
+    let vkey = AuditLog::init(&dir, &opts).unwrap();
+    (tmp, dir, vkey)
+}
+
+fn entry(i: u64) -> Entry {
+    let mut e = Entry::new("test.event");
+    e.time = Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(i));
+    e.actor = Some(format!("operator-{}", i % 3));
+    e.attrs.insert("n".into(), i.to_string());
+    e
+}
+
+fn fill(dir: &Path, n: u64, checkpoint_every: u64) {
+    let log = AuditLog::open(dir).unwrap();
+    let mut i = 0;
+    while i < n {
+        let k = checkpoint_every.min(n - i);
+        let batch: Vec<Entry> = (i..i + k).map(entry).collect();
+        log.append_batch(&batch).unwrap();
+        log.checkpoint().unwrap();
+        i += k;
+    }
+}
+
+fn verify(dir: &Path, vkey: &note::Verifier, pinned: Option<&str>) -> Report {
+    let mut o = VerifyOptions::new(vec![vkey.clone()]);
+    o.pinned = pinned.map(|p| p.as_bytes().to_vec());
+    verify_log(dir, &o).unwrap()
+}
+
+fn kind(r: &Report) -> Option<FailureKind> {
+    r.failure.as_ref().map(|f| f.kind)
+}
+
+fn segment_file(dir: &Path) -> PathBuf {
+    store::list_segments(dir).unwrap()[0].path.clone()
+}
+
+/// Byte offsets of each record in a single-segment log.
+fn record_offsets(dir: &Path) -> Vec<(usize, usize)> {
+    let bytes = fs::read(segment_file(dir)).unwrap();
+    let (recs, _) = segment::parse_records(&bytes[segment::HEADER_LEN..]);
+    recs.iter()
+        .map(|r| (segment::HEADER_LEN + r.offset, r.encoded_len()))
+        .collect()
+}
+
+#[test]
+fn intact_log_verifies_and_pins() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 50, 20);
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.entries, 50);
+    assert_eq!(r.checkpoints_checked, 3);
+    assert_eq!(r.latest_checkpoint.as_ref().unwrap().size, 50);
+    let pin = r.pin.clone().unwrap();
+    // Pinned state from the last run + more entries: still fine, pin advances.
+    fill(&dir, 10, 10);
+    let r2 = verify(&dir, &vkey, Some(&pin));
+    assert!(r2.is_ok(), "{r2:?}");
+    assert_eq!(r2.latest_checkpoint.unwrap().size, 60);
+}
+
+#[test]
+fn event_sink_records_pseudonymized_events() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let log = AuditLog::open(&dir).unwrap();
+    let sink: &dyn EventSink = &log;
+    sink.record(
+        &Event::new("key.rotate", SystemTime::UNIX_EPOCH)
+            .actor("alice@example.com")
+            .subject("customer-42")
+            .attr("key", "orders")
+            .attr("version", 3),
+    )
+    .unwrap();
+    sink.record(&Event::new("gdpr.erase", SystemTime::UNIX_EPOCH).subject("customer-42"))
+        .unwrap();
+    // Invalid kinds are refused, not silently rewritten.
+    assert!(
+        sink.record(&Event::new("Key Rotate", SystemTime::UNIX_EPOCH))
+            .is_err()
+    );
+    assert_eq!(log.size().unwrap(), 2);
+    let receipt = log.prove(0, None).unwrap();
+    let (_, leaf) = receipt.verify(&[vkey.clone()], Some(ORIGIN), None).unwrap();
+    assert_eq!(leaf.event_type, "key.rotate");
+    assert_eq!(leaf.actor, Some(log.actor_pseudonym("alice@example.com")));
+    assert_eq!(leaf.subject, Some(log.subject_pseudonym("customer-42")));
+    assert_eq!(
+        leaf.attrs,
+        vec![
+            ("key".into(), "orders".into()),
+            ("version".into(), "3".into())
+        ]
+    );
+    // No raw identifier reaches the segment bytes.
+    drop(log);
+    let seg = fs::read(segment_file(&dir)).unwrap();
+    for raw in [&b"alice@example.com"[..], b"customer-42"] {
+        assert!(!seg.windows(raw.len()).any(|w| w == raw));
+    }
+    assert!(verify(&dir, &vkey, None).is_ok());
+}
+
+#[test]
+fn flip_any_byte_of_any_record_is_caught_at_its_index() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 8, 8);
+    let seg = segment_file(&dir);
+    let original = fs::read(&seg).unwrap();
+    let offsets = record_offsets(&dir);
+    for (i, (start, len)) in offsets.iter().enumerate() {
+        for b in *start..start + len {
+            let mut bytes = original.clone();
+            bytes[b] ^= 0x01;
+            fs::write(&seg, &bytes).unwrap();
+            let r = verify(&dir, &vkey, None);
+            assert!(!r.is_ok(), "flip at byte {b} (entry {i}) not detected");
+            if b >= start + 4 {
+                // Leaf or stored hash: pinpointed exactly.
+                assert_eq!(r.first_bad_index, Some(i as u64), "byte {b}: {r:?}");
+            } else {
+                // The length field: framing breaks at this entry or the checksum of this
+                // entry fails.
+                assert_eq!(r.first_bad_index, Some(i as u64), "len byte {b}: {r:?}");
+            }
+        }
+    }
+    // Header bytes.
+    for b in 0..segment::HEADER_LEN {
+        let mut bytes = original.clone();
+        bytes[b] ^= 0x01;
+        fs::write(&seg, &bytes).unwrap();
+        let r = verify(&dir, &vkey, None);
+        assert!(!r.is_ok(), "header byte {b}");
+        assert_eq!(r.first_bad_index, Some(0));
+    }
+    fs::write(&seg, &original).unwrap();
+    assert!(verify(&dir, &vkey, None).is_ok());
+}
+
+/// Rewrites entries `from..` of a single-segment log with a forger that does not have the
+/// signing key: re-encodes leaves with fixed index/prev links and recomputed stored hashes.
+fn relink(dir: &Path, leaves: Vec<leaf::Leaf>) {
+    let seg = segment_file(dir);
+    let mut out = segment::encode_header(0).to_vec();
+    let mut prev = leaf::genesis_hash(ORIGIN);
+    for (i, mut l) in leaves.into_iter().enumerate() {
+        l.index = i as u64;
+        l.prev_leaf_hash = prev;
+        let bytes = l.encode().unwrap();
+        let h = merkle::leaf_hash(&bytes);
+        segment::encode_record(&mut out, &bytes, &h);
+        prev = h;
+    }
+    fs::write(seg, out).unwrap();
+}
+
+fn read_leaves(dir: &Path) -> Vec<leaf::Leaf> {
+    let bytes = fs::read(segment_file(dir)).unwrap();
+    let (recs, _) = segment::parse_records(&bytes[segment::HEADER_LEN..]);
+    recs.iter()
+        .map(|r| leaf::Leaf::decode(r.leaf).unwrap())
+        .collect()
+}
+
+#[test]
+fn deleted_entry_with_relinked_chain_is_root_mismatch_or_index_gap() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 8, 2);
+    // Delete entry 5 and re-link everything after it (renumbered): chain is perfect, the tree
+    // is not.
+    let mut leaves = read_leaves(&dir);
+    leaves.remove(5);
+    relink(&dir, leaves);
+    let r = verify(&dir, &vkey, None);
+    assert_eq!(kind(&r), Some(FailureKind::RootMismatch), "{r:?}");
+    assert_eq!(r.first_bad_index, Some(4)); // after the last good checkpoint (size 4)
+    // Delete entry 5, keep index numbers (only re-link prev): INDEX_GAP at 5.
+    let (_t2, dir2, vkey2) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir2, 8, 8);
+    let leaves = read_leaves(&dir2);
+    let seg = segment_file(&dir2);
+    let mut out = segment::encode_header(0).to_vec();
+    let mut prev = leaf::genesis_hash(ORIGIN);
+    for (i, mut l) in leaves.into_iter().enumerate() {
+        if i == 5 {
+            continue;
+        }
+        l.prev_leaf_hash = prev;
+        let bytes = l.encode().unwrap();
+        let h = merkle::leaf_hash(&bytes);
+        segment::encode_record(&mut out, &bytes, &h);
+        prev = h;
+    }
+    fs::write(seg, out).unwrap();
+    let r = verify(&dir2, &vkey2, None);
+    assert_eq!(kind(&r), Some(FailureKind::IndexGap), "{r:?}");
+    assert_eq!(r.first_bad_index, Some(5));
+}
+
+#[test]
+fn swapped_entries_are_detected() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 8, 8);
+    let seg = segment_file(&dir);
+    let bytes = fs::read(&seg).unwrap();
+    let offs = record_offsets(&dir);
+    let (a, b) = (offs[2], offs[3]);
+    let mut out = bytes[..a.0].to_vec();
+    out.extend_from_slice(&bytes[b.0..b.0 + b.1]);
+    out.extend_from_slice(&bytes[a.0..a.0 + a.1]);
+    out.extend_from_slice(&bytes[b.0 + b.1..]);
+    fs::write(&seg, out).unwrap();
+    let r = verify(&dir, &vkey, None);
+    assert_eq!(kind(&r), Some(FailureKind::IndexGap), "{r:?}");
+    assert_eq!(r.first_bad_index, Some(2));
+}
+
+#[test]
+fn altered_entry_with_recomputed_hash_is_a_chain_break() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 8, 8);
+    let mut leaves = read_leaves(&dir);
+    leaves[3].event_type = "forged.event".into();
+    // Re-encode only entry 3 with its own stored hash; entry 4 still links to the old hash.
+    let seg = segment_file(&dir);
+    let mut out = segment::encode_header(0).to_vec();
+    for l in &leaves {
+        let bytes = l.encode().unwrap();
+        segment::encode_record(&mut out, &bytes, &merkle::leaf_hash(&bytes));
+    }
+    fs::write(seg, out).unwrap();
+    let r = verify(&dir, &vkey, None);
+    assert_eq!(kind(&r), Some(FailureKind::ChainBreak), "{r:?}");
+    assert_eq!(r.first_bad_index, Some(3));
+}
+
+#[test]
+fn truncation_after_a_pinned_checkpoint_is_truncated() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 8, 8);
+    let pin = verify(&dir, &vkey, None).pin.unwrap();
+    // Truncate to 6 entries and delete the log's own checkpoints (an attacker would).
+    let offs = record_offsets(&dir);
+    let seg = segment_file(&dir);
+    let bytes = fs::read(&seg).unwrap();
+    fs::write(&seg, &bytes[..offs[6].0]).unwrap();
+    for e in fs::read_dir(dir.join("checkpoints")).unwrap() {
+        fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    let r = verify(&dir, &vkey, Some(&pin));
+    assert_eq!(kind(&r), Some(FailureKind::Truncated), "{r:?}");
+    assert_eq!(r.first_bad_index, Some(6));
+    assert_eq!(r.entries, 6);
+}
+
+#[test]
+fn two_checkpoints_same_size_different_roots_is_a_fork() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 8, 8);
+    // The log key signs a second, different size-8 checkpoint (a split view).
+    let skey = fs::read_to_string(dir.join("signing.key")).unwrap();
+    let signer = note::Signer::from_skey(skey.trim()).unwrap();
+    let other = checkpoint::Checkpoint {
+        origin: ORIGIN.into(),
+        size: 8,
+        root: [0x42; 32],
+    }
+    .sign(&signer)
+    .unwrap();
+    fs::write(
+        dir.join("checkpoints")
+            .join("cp-00000000000000000008-other.note"),
+        &other,
+    )
+    .unwrap();
+    let r = verify(&dir, &vkey, None);
+    assert!(r.counts.contains_key("FORK"), "{r:?}");
+    assert!(!r.is_ok());
+    // And against a pinned checkpoint: a rewritten log re-signed with the same key.
+    let (_t2, dir2, vkey2) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir2, 8, 8);
+    let pin = verify(&dir2, &vkey2, None).pin.unwrap();
+    let mut leaves = read_leaves(&dir2);
+    leaves[2].event_type = "rewritten".into();
+    relink(&dir2, leaves);
+    for e in fs::read_dir(dir2.join("checkpoints")).unwrap() {
+        fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    fs::remove_file(dir2.join("tree.head")).ok();
+    fs::write(dir2.join("tree.head"), "0\n").unwrap();
+    AuditLog::open(&dir2).unwrap().checkpoint().unwrap();
+    let r = verify(&dir2, &vkey2, Some(&pin));
+    assert_eq!(kind(&r), Some(FailureKind::Fork), "{r:?}");
+}
+
+#[test]
+fn bad_signature_and_unknown_key() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 4, 4);
+    let other = note::Signer::generate(ORIGIN).unwrap();
+    let r = verify(&dir, other.verifier(), None);
+    assert_eq!(kind(&r), Some(FailureKind::BadSignature));
+    let cp = fs::read_dir(dir.join("checkpoints"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = fs::read_to_string(&cp).unwrap();
+    fs::write(&cp, text.replacen("\n4\n", "\n3\n", 1)).unwrap();
+    let r = verify(&dir, &vkey, None);
+    assert_eq!(kind(&r), Some(FailureKind::BadSignature));
+    fs::write(&cp, "garbage").unwrap();
+    let r = verify(&dir, &vkey, None);
+    assert_eq!(kind(&r), Some(FailureKind::Malformed));
+}
+
+#[test]
+fn torn_last_record_is_recovered_on_open() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 8, 8);
+    let seg = segment_file(&dir);
+    let mut bytes = fs::read(&seg).unwrap();
+    let whole = bytes.len();
+    bytes.extend_from_slice(&[0, 0, 0, 90, 1, 2, 3]); // an append cut short
+    fs::write(&seg, &bytes).unwrap();
+    // Read-only verification sees an unacknowledged torn tail: reported, not a failure.
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.torn_tail_bytes, 7);
+    // The writer truncates it on open and appends after it.
+    let log = AuditLog::open(&dir).unwrap();
+    assert_eq!(fs::metadata(&seg).unwrap().len() as usize, whole);
+    log.append(&entry(8)).unwrap();
+    log.checkpoint().unwrap();
+    drop(log);
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.entries, 9);
+}
+
+#[test]
+fn payloads_commit_and_redaction_is_not_tampering() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let log = AuditLog::open(&dir).unwrap();
+    let mut e = Entry::new("gdpr.export");
+    e.subject = Some("customer-7".into());
+    e.payload = Some(b"{\"email\":\"c7@example.com\"}".to_vec());
+    let i = log.append(&e).unwrap();
+    log.checkpoint().unwrap();
+    assert!(verify(&dir, &vkey, None).is_ok());
+    // Payload altered: PAYLOAD_MISMATCH.
+    let p = store::payload_path(&dir, i);
+    let orig = fs::read(&p).unwrap();
+    let mut bad = orig.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    fs::write(&p, &bad).unwrap();
+    assert_eq!(
+        kind(&verify(&dir, &vkey, None)),
+        Some(FailureKind::PayloadMismatch)
+    );
+    fs::write(&p, &orig).unwrap();
+    // Redacted: REDACTED counted, log still verifies.
+    let t = log.redact(i, "gdpr-request-17").unwrap();
+    log.checkpoint().unwrap();
+    drop(log);
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.redacted, vec![i]);
+    assert_eq!(r.counts.get("REDACTED"), Some(&1));
+    assert_eq!(t, 1);
+}
+
+#[test]
+fn multi_segment_logs_prove_and_verify() {
+    let (_t, dir, vkey) = new_log(4096);
+    fill(&dir, 300, 20);
+    assert!(store::list_segments(&dir).unwrap().len() > 5);
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    let log = AuditLog::open(&dir).unwrap();
+    for i in [0, 99, 150, 299] {
+        let rc = log.prove(i, None).unwrap();
+        rc.verify(&[vkey.clone()], Some(ORIGIN), None).unwrap();
+        let rc = log.prove(i.min(99), Some(100)).unwrap();
+        rc.verify(&[vkey.clone()], Some(ORIGIN), None).unwrap();
+    }
+    let proof = log.consistency_proof(100, 300).unwrap();
+    let cps = log.checkpoints().unwrap();
+    let find = |n: u64| {
+        cps.iter()
+            .find(|c| c.checkpoint.size == n)
+            .unwrap()
+            .checkpoint
+            .clone()
+    };
+    let (a, b) = (find(100), find(300));
+    merkle::verify_consistency(a.size, b.size, &proof, &a.root, &b.root).unwrap();
+    // A missing middle segment is an INDEX_GAP.
+    drop(log);
+    let segs = store::list_segments(&dir).unwrap();
+    fs::remove_file(&segs[2].path).unwrap();
+    let r = verify(&dir, &vkey, None);
+    assert_eq!(kind(&r), Some(FailureKind::IndexGap), "{r:?}");
+    assert_eq!(r.first_bad_index, Some(segs[2].first_index));
+}
+
+#[test]
+fn open_errors_are_distinct_from_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = VerifyOptions::new(vec![]);
+    assert!(matches!(
+        verify_log(&tmp.path().join("missing"), &o),
+        Err(AuditError::NotALog(_))
+    ));
+    assert!(matches!(
+        AuditLog::init(tmp.path(), &InitOptions::new("bad origin")),
+        Err(AuditError::BadOrigin)
+    ));
+    let (_t, dir, _) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    assert!(matches!(
+        AuditLog::init(&dir, &InitOptions::new(ORIGIN)),
+        Err(AuditError::AlreadyExists(_))
+    ));
+}
+
+#[cfg(unix)]
+#[test]
+fn key_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    for f in ["signing.key", "pseudonym.key"] {
+        let mode = fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{f}");
+    }
+    let text = fs::read_to_string(dir.join("vkey")).unwrap();
+    assert!(ct_eq(text.trim().as_bytes(), vkey.vkey().as_bytes()));
+}
+
+#[test]
+fn concurrent_event_sinks_share_one_log() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let log = std::sync::Arc::new(AuditLog::open(&dir).unwrap());
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let log = log.clone();
+            s.spawn(move || {
+                for i in 0..25 {
+                    log.record(
+                        &Event::new("key.rotate", SystemTime::UNIX_EPOCH)
+                            .attr("t", t)
+                            .attr("i", i),
+                    )
+                    .unwrap();
+                }
+            });
+        }
+    });
+    log.checkpoint().unwrap();
+    drop(log);
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.entries, 100);
+}

@@ -1,0 +1,783 @@
+//! The streaming verifier: one pass over the segments in O(log n) memory.
+//!
+//! Order of checks (docs/auditor-guide.md explains each kind):
+//!
+//! 1. every stored checkpoint: note syntax, origin, signature by a key the auditor trusts
+//!    (`BAD_SIGNATURE`, `MALFORMED`); two valid checkpoints of one size with different roots
+//!    (`FORK`);
+//! 2. the auditor's pinned checkpoint (`--state`), same checks;
+//! 3. per record, streaming: framing (`MALFORMED`; bytes ending inside the last record of the
+//!    last segment are an unacknowledged torn tail, reported but not a failure) → stored hash vs
+//!    recomputed leaf hash (`LEAF_HASH_MISMATCH`) → leaf syntax (`MALFORMED`) → `index ==
+//!    position` (`INDEX_GAP`) → `prev_leaf_hash` (`CHAIN_BREAK`) → fold into the compact range
+//!    → at each checkpoint size compare roots (`ROOT_MISMATCH`), at the pinned size (`FORK`) →
+//!    payload commitment when the payload is present (`PAYLOAD_MISMATCH`), absent payloads are
+//!    counted as `REDACTED` (informational, not a failure);
+//! 4. at the end: a checkpoint or the pinned state larger than the log (`TRUNCATED`).
+//!
+//! Memory is the read buffer, the compact range (≤ 64 hashes) and one (size, root) pair per
+//! checkpoint. Leaf hashing and decoding of each buffer run on all cores
+//! ([`VerifyOptions::threads`]); the chain and tree fold are sequential and cheap.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::Serialize;
+
+use super::AuditError;
+use super::checkpoint::{CheckpointError, SignedCheckpoint};
+use super::leaf::{self, Leaf, PayloadRef};
+use super::log::LogConfig;
+use super::merkle::{CompactRange, Hash, leaf_hash};
+use super::note::{NoteError, Verifier};
+use super::segment::{self, Frame, HEADER_LEN};
+use super::store;
+
+/// The stable failure kinds. Their names ([`FailureKind::as_str`]) are part of the CLI's JSON
+/// contract and never change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// An entry's `prev_leaf_hash` is not the hash of the entry before it.
+    ChainBreak,
+    /// An entry's bytes do not hash to the hash stored with them.
+    LeafHashMismatch,
+    /// An entry's index is not its position (entries deleted, inserted or reordered).
+    IndexGap,
+    /// The tree recomputed from the entries does not match a signed checkpoint.
+    RootMismatch,
+    /// The log is shorter than a signed or pinned checkpoint.
+    Truncated,
+    /// Two signed views of the log disagree (same size, different roots; or the log no longer
+    /// extends the auditor's pinned checkpoint).
+    Fork,
+    /// A checkpoint is not signed by a trusted key, or a signature does not verify.
+    BadSignature,
+    /// Bytes that no longer parse: framing, headers, leaves, notes.
+    Malformed,
+    /// A payload was deleted (erasure). Informational: not a failure.
+    Redacted,
+    /// A payload is present but does not match the leaf's commitment.
+    PayloadMismatch,
+}
+
+impl FailureKind {
+    /// The stable upper-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ChainBreak => "CHAIN_BREAK",
+            Self::LeafHashMismatch => "LEAF_HASH_MISMATCH",
+            Self::IndexGap => "INDEX_GAP",
+            Self::RootMismatch => "ROOT_MISMATCH",
+            Self::Truncated => "TRUNCATED",
+            Self::Fork => "FORK",
+            Self::BadSignature => "BAD_SIGNATURE",
+            Self::Malformed => "MALFORMED",
+            Self::Redacted => "REDACTED",
+            Self::PayloadMismatch => "PAYLOAD_MISMATCH",
+        }
+    }
+}
+
+/// One failure found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// What is wrong.
+    pub kind: FailureKind,
+    /// The first entry known to be bad, when the check pinpoints one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// For failures located only between two tree sizes (`ROOT_MISMATCH`, `FORK` against a
+    /// pinned checkpoint): the damage is in entries `[range.0, range.1)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<(u64, u64)>,
+    /// The file involved (segment or checkpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Byte offset in that file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byte_offset: Option<u64>,
+    /// One line for a human.
+    pub detail: String,
+}
+
+/// A checkpoint as reported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckpointSummary {
+    /// Tree size.
+    pub size: u64,
+    /// Root, standard base64 (as in the note).
+    pub root: String,
+}
+
+/// The verifier's findings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// `"ok"` or `"failed"`.
+    pub status: &'static str,
+    /// The log's origin.
+    pub origin: String,
+    /// Entries read.
+    pub entries: u64,
+    /// Root over the entries read (standard base64).
+    pub root: String,
+    /// The first failure, in the order the checks run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// The first bad entry: the first pinpointed failure, else the start of the first range.
+    pub first_bad_index: Option<u64>,
+    /// Number of failures of every kind (informational `REDACTED` included).
+    pub counts: BTreeMap<&'static str, u64>,
+    /// Total failures (excluding `REDACTED`).
+    pub errors_total: u64,
+    /// Signed checkpoints that verified.
+    pub checkpoints_checked: u64,
+    /// The newest checkpoint whose root matched the entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_checkpoint: Option<CheckpointSummary>,
+    /// The auditor's pinned checkpoint, if one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<CheckpointSummary>,
+    /// Indexes of redacted entries (first 100).
+    pub redacted: Vec<u64>,
+    /// Bytes after the last complete record of the log (an unacknowledged, torn append).
+    pub torn_tail_bytes: u64,
+    /// More failures, after the first (at most 20).
+    pub more_failures: Vec<Failure>,
+    /// The note an auditor should pin after this run: the newest matching checkpoint, never
+    /// older than the pinned one. Only meaningful when `status` is `"ok"`.
+    #[serde(skip)]
+    pub pin: Option<String>,
+}
+
+impl Report {
+    /// True when no failure was found.
+    pub fn is_ok(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// What the verifier trusts and how hard it works.
+pub struct VerifyOptions<'a> {
+    /// Keys whose checkpoint signatures are trusted (the log's vkey).
+    pub known: Vec<Verifier>,
+    /// The auditor's pinned checkpoint note, from the previous successful run.
+    pub pinned: Option<Vec<u8>>,
+    /// Check payload commitments (and count redactions).
+    pub check_payloads: bool,
+    /// Worker threads for leaf hashing (1 = no extra threads).
+    pub threads: usize,
+    /// Called with (bytes done, bytes total) as segments are read.
+    pub progress: Option<&'a dyn Fn(u64, u64)>,
+}
+
+impl<'a> VerifyOptions<'a> {
+    /// Options trusting `known`, with all cores and payload checks.
+    pub fn new(known: Vec<Verifier>) -> Self {
+        Self {
+            known,
+            pinned: None,
+            check_payloads: true,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            progress: None,
+        }
+    }
+}
+
+/// The log could not be opened at all (as opposed to: opened and found damaged).
+pub type OpenError = AuditError;
+
+const MAX_MORE_FAILURES: usize = 20;
+const MAX_REDACTED_LISTED: usize = 100;
+const READ_CHUNK: usize = 4 << 20;
+
+struct State {
+    report: Report,
+    range: CompactRange,
+    /// Expected `prev_leaf_hash` of the next entry (the stored hash of the last one).
+    prev: Hash,
+    /// Checkpoint roots by size, for sizes still ahead.
+    roots: BTreeMap<u64, Hash>,
+    pinned: Option<(u64, Hash)>,
+    last_good_checkpoint: u64,
+    latest_matching: Option<(u64, Hash, String)>,
+    notes: BTreeMap<u64, String>,
+    stopped: bool,
+}
+
+impl State {
+    fn fail(&mut self, f: Failure) {
+        *self.report.counts.entry(f.kind.as_str()).or_insert(0) += 1;
+        if f.kind == FailureKind::Redacted {
+            return;
+        }
+        self.report.errors_total += 1;
+        if self.report.failure.is_none() {
+            self.report.failure = Some(f);
+        } else if self.report.more_failures.len() < MAX_MORE_FAILURES {
+            self.report.more_failures.push(f);
+        }
+    }
+}
+
+fn failure(kind: FailureKind, index: Option<u64>, detail: impl Into<String>) -> Failure {
+    Failure {
+        kind,
+        index,
+        range: None,
+        file: None,
+        byte_offset: None,
+        detail: detail.into(),
+    }
+}
+
+fn b64(h: &Hash) -> String {
+    B64.encode(h)
+}
+
+/// Verifies the log in `dir`.
+///
+/// Returns `Err` only when the log cannot be opened at all (no `log.json`, unreadable
+/// directory); every finding about its contents, including bytes that do not parse, is in the
+/// [`Report`].
+///
+/// # Errors
+/// [`AuditError`] when the log cannot be opened.
+pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenError> {
+    let config = LogConfig::load(dir)?;
+    let segments =
+        store::list_segments(dir).map_err(AuditError::io("list", &store::segments_dir(dir)))?;
+    let cps =
+        store::list_checkpoints(dir).map_err(AuditError::io("read", &dir.join("checkpoints")))?;
+    let mut st = State {
+        report: Report {
+            status: "ok",
+            origin: config.origin.clone(),
+            entries: 0,
+            root: String::new(),
+            failure: None,
+            first_bad_index: None,
+            counts: BTreeMap::new(),
+            errors_total: 0,
+            checkpoints_checked: 0,
+            latest_checkpoint: None,
+            pinned: None,
+            redacted: Vec::new(),
+            torn_tail_bytes: 0,
+            more_failures: Vec::new(),
+            pin: None,
+        },
+        range: CompactRange::new(),
+        prev: leaf::genesis_hash(&config.origin),
+        roots: BTreeMap::new(),
+        pinned: None,
+        last_good_checkpoint: 0,
+        latest_matching: None,
+        notes: BTreeMap::new(),
+        stopped: false,
+    };
+
+    // 1. Stored checkpoints.
+    for (path, bytes) in &cps {
+        let file = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        match SignedCheckpoint::open(bytes, &opts.known, Some(&config.origin)) {
+            Ok(cp) => {
+                st.report.checkpoints_checked += 1;
+                let c = cp.checkpoint;
+                match st.roots.get(&c.size) {
+                    Some(r) if *r != c.root => st.fail(Failure {
+                        file,
+                        ..failure(
+                            FailureKind::Fork,
+                            None,
+                            format!(
+                                "two valid checkpoints of size {} have different roots",
+                                c.size
+                            ),
+                        )
+                    }),
+                    _ => {
+                        st.roots.insert(c.size, c.root);
+                        st.notes.insert(c.size, cp.note);
+                    }
+                }
+            }
+            Err(e) => {
+                let kind = checkpoint_failure_kind(&e);
+                st.fail(Failure {
+                    file,
+                    ..failure(kind, None, format!("stored checkpoint: {e}"))
+                });
+            }
+        }
+    }
+
+    // 2. Pinned state.
+    if let Some(pinned) = &opts.pinned {
+        match SignedCheckpoint::open(pinned, &opts.known, Some(&config.origin)) {
+            Ok(cp) => {
+                let c = cp.checkpoint;
+                st.report.pinned = Some(CheckpointSummary {
+                    size: c.size,
+                    root: b64(&c.root),
+                });
+                if let Some(r) = st.roots.get(&c.size)
+                    && *r != c.root
+                {
+                    st.fail(failure(
+                        FailureKind::Fork,
+                        None,
+                        format!(
+                            "the log's checkpoint of size {} differs from the pinned one",
+                            c.size
+                        ),
+                    ));
+                }
+                st.pinned = Some((c.size, c.root));
+            }
+            Err(e) => {
+                let kind = checkpoint_failure_kind(&e);
+                st.fail(failure(kind, None, format!("pinned checkpoint: {e}")));
+            }
+        }
+    }
+    check_empty_checkpoint(&mut st);
+
+    // 3. Stream the segments.
+    let total: u64 = segments
+        .iter()
+        .filter_map(|s| std::fs::metadata(&s.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut done = 0u64;
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK + 2 * (leaf::MAX_LEAF_LEN + 36));
+    for (si, seg) in segments.iter().enumerate() {
+        if st.stopped {
+            break;
+        }
+        let is_last = si + 1 == segments.len();
+        let name = seg
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        let mut file = match File::open(&seg.path) {
+            Ok(f) => f,
+            Err(e) => {
+                st.fail(Failure {
+                    file: name,
+                    ..failure(
+                        FailureKind::Malformed,
+                        Some(st.range.size()),
+                        format!("segment unreadable: {e}"),
+                    )
+                });
+                st.stopped = true;
+                break;
+            }
+        };
+        let mut header = [0u8; HEADER_LEN];
+        let header_ok = read_full(&mut file, &mut header).ok() == Some(HEADER_LEN);
+        let expected = st.range.size();
+        match (header_ok, segment::decode_header(&header)) {
+            (true, Ok(first)) if first == seg.first_index && first == expected => {}
+            (true, Ok(first)) if first == seg.first_index && first > expected => {
+                st.fail(Failure {
+                    file: name.clone(),
+                    ..failure(
+                        FailureKind::IndexGap,
+                        Some(expected),
+                        format!(
+                            "entries {expected}..{first} are missing (segment starts at {first})"
+                        ),
+                    )
+                });
+                st.stopped = true;
+                break;
+            }
+            (true, Ok(_)) => {
+                st.fail(Failure {
+                    file: name.clone(),
+                    byte_offset: Some(0),
+                    ..failure(
+                        FailureKind::IndexGap,
+                        Some(expected),
+                        "segment header's first index does not continue the log",
+                    )
+                });
+                st.stopped = true;
+                break;
+            }
+            _ => {
+                st.fail(Failure {
+                    file: name.clone(),
+                    byte_offset: Some(0),
+                    ..failure(FailureKind::Malformed, Some(expected), "bad segment header")
+                });
+                st.stopped = true;
+                break;
+            }
+        }
+        done += HEADER_LEN as u64;
+        let mut file_offset = HEADER_LEN as u64;
+        buf.clear();
+        let mut eof = false;
+        loop {
+            // Fill the buffer.
+            if !eof && buf.len() < READ_CHUNK {
+                let old = buf.len();
+                buf.resize(READ_CHUNK + leaf::MAX_LEAF_LEN + 36, 0);
+                let n = match read_full(&mut file, &mut buf[old..]) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        buf.truncate(old);
+                        st.fail(Failure {
+                            file: name.clone(),
+                            ..failure(
+                                FailureKind::Malformed,
+                                Some(st.range.size()),
+                                format!("segment read error: {e}"),
+                            )
+                        });
+                        st.stopped = true;
+                        break;
+                    }
+                };
+                buf.truncate(old + n);
+                if old + n < READ_CHUNK + leaf::MAX_LEAF_LEN + 36 {
+                    eof = true;
+                }
+            }
+            let (records, stop) = segment::parse_records(&buf);
+            let consumed = records.last().map_or(0, |r| r.offset + r.encoded_len());
+            process_records(&mut st, dir, opts, &records, name.as_deref(), file_offset);
+            if st.stopped {
+                break;
+            }
+            match stop {
+                Some((off, Frame::BadLength)) => {
+                    st.fail(Failure {
+                        file: name.clone(),
+                        byte_offset: Some(file_offset + off as u64),
+                        ..failure(
+                            FailureKind::Malformed,
+                            Some(st.range.size()),
+                            "record framing is broken (impossible length)",
+                        )
+                    });
+                    st.stopped = true;
+                    break;
+                }
+                Some((off, _incomplete)) if eof => {
+                    let rest = (buf.len() - off) as u64;
+                    if is_last {
+                        st.report.torn_tail_bytes = rest;
+                    } else {
+                        st.fail(Failure {
+                            file: name.clone(),
+                            byte_offset: Some(file_offset + off as u64),
+                            ..failure(
+                                FailureKind::Malformed,
+                                Some(st.range.size()),
+                                "a segment other than the last ends inside a record",
+                            )
+                        });
+                        st.stopped = true;
+                    }
+                    break;
+                }
+                _ => {}
+            }
+            buf.drain(..consumed);
+            file_offset += consumed as u64;
+            done += consumed as u64;
+            if let Some(p) = opts.progress {
+                p(done, total);
+            }
+            if eof && buf.is_empty() {
+                break;
+            }
+        }
+    }
+
+    // 4. Sizes beyond the log.
+    let n = st.range.size();
+    st.report.entries = n;
+    st.report.root = b64(&st.range.root());
+    if !st.stopped {
+        let beyond: Vec<u64> = st.roots.range(n + 1..).map(|(s, _)| *s).collect();
+        if let Some(max) = beyond.last() {
+            st.fail(Failure {
+                range: Some((n, *max)),
+                ..failure(
+                    FailureKind::Truncated,
+                    Some(n),
+                    format!("a signed checkpoint has {max} entries but the log has {n}"),
+                )
+            });
+        }
+        if let Some((ps, _)) = st.pinned
+            && ps > n
+        {
+            st.fail(Failure {
+                range: Some((n, ps)),
+                ..failure(
+                    FailureKind::Truncated,
+                    Some(n),
+                    format!("the pinned checkpoint has {ps} entries but the log has {n}"),
+                )
+            });
+        }
+    }
+    let pinned_size = st.pinned.map_or(0, |p| p.0);
+    if let Some((size, root, note)) = st.latest_matching.take() {
+        st.report.latest_checkpoint = Some(CheckpointSummary {
+            size,
+            root: b64(&root),
+        });
+        if size >= pinned_size {
+            st.report.pin = Some(note);
+        }
+    }
+    if st.report.pin.is_none()
+        && let Some(p) = &opts.pinned
+    {
+        st.report.pin = String::from_utf8(p.clone()).ok();
+    }
+    st.report.first_bad_index = first_bad_index(&st.report);
+    if st.report.failure.is_some() {
+        st.report.status = "failed";
+    }
+    Ok(st.report)
+}
+
+/// The first failure in check order decides when it pinpoints an entry; otherwise the earliest
+/// pinpointed entry of any later failure, else the start of the earliest suspect range.
+fn first_bad_index(r: &Report) -> Option<u64> {
+    let first = r.failure.as_ref()?;
+    if first.range.is_none()
+        && let Some(i) = first.index
+    {
+        return Some(i);
+    }
+    let all = r.failure.iter().chain(r.more_failures.iter());
+    let exact = all
+        .clone()
+        .filter(|f| f.range.is_none())
+        .filter_map(|f| f.index)
+        .min();
+    exact.or_else(|| all.filter_map(|f| f.range.map(|r| r.0)).min())
+}
+
+fn checkpoint_failure_kind(e: &CheckpointError) -> FailureKind {
+    match e {
+        CheckpointError::Note(NoteError::BadSignature { .. } | NoteError::NoKnownSignature) => {
+            FailureKind::BadSignature
+        }
+        _ => FailureKind::Malformed,
+    }
+}
+
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// What the parallel phase learns about one record.
+struct Checked {
+    computed: Hash,
+    leaf: Result<(u64, Hash, Option<PayloadRef>), leaf::LeafError>,
+}
+
+fn check_one(r: &segment::Record<'_>) -> Checked {
+    let computed = leaf_hash(r.leaf);
+    let leaf = Leaf::decode(r.leaf).map(|l| (l.index, l.prev_leaf_hash, l.payload));
+    Checked { computed, leaf }
+}
+
+fn process_records(
+    st: &mut State,
+    dir: &Path,
+    opts: &VerifyOptions<'_>,
+    records: &[segment::Record<'_>],
+    file: Option<&str>,
+    file_offset: u64,
+) {
+    if records.is_empty() {
+        return;
+    }
+    let threads = opts.threads.clamp(1, 16);
+    let checked: Vec<Checked> = if threads == 1 || records.len() < 256 {
+        records.iter().map(check_one).collect()
+    } else {
+        let per = records.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = records
+                .chunks(per)
+                .map(|part| s.spawn(move || part.iter().map(check_one).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    };
+    if checked.len() != records.len() {
+        // A worker panicked: treat as unparseable rather than silently skipping entries.
+        st.fail(failure(
+            FailureKind::Malformed,
+            Some(st.range.size()),
+            "internal: a verification worker failed",
+        ));
+        st.stopped = true;
+        return;
+    }
+    for (r, c) in records.iter().zip(checked) {
+        let pos = st.range.size();
+        let at = |kind, index, detail: String| Failure {
+            file: file.map(str::to_owned),
+            byte_offset: Some(file_offset + r.offset as u64),
+            ..failure(kind, index, detail)
+        };
+        let hash_ok = c.computed == r.stored_hash;
+        if !hash_ok {
+            st.fail(at(
+                FailureKind::LeafHashMismatch,
+                Some(pos),
+                format!("entry {pos} does not hash to its stored leaf hash"),
+            ));
+        }
+        match c.leaf {
+            Err(e) => st.fail(at(
+                FailureKind::Malformed,
+                Some(pos),
+                format!("entry {pos} does not parse: {e}"),
+            )),
+            Ok((index, prev, payload)) => {
+                if index != pos {
+                    st.fail(at(
+                        FailureKind::IndexGap,
+                        Some(pos),
+                        format!("entry at position {pos} carries index {index}"),
+                    ));
+                }
+                // An entry whose own bytes were altered already failed above; its link is
+                // not a second finding.
+                if prev != st.prev && hash_ok {
+                    let bad = pos.saturating_sub(1);
+                    st.fail(at(
+                        FailureKind::ChainBreak,
+                        Some(bad),
+                        format!(
+                            "entry {pos} does not link to entry {bad} (one of the two was altered)"
+                        ),
+                    ));
+                }
+                if opts.check_payloads
+                    && let Some(p) = payload
+                {
+                    check_payload(st, dir, pos, &p);
+                }
+            }
+        }
+        st.prev = r.stored_hash;
+        st.range.push(c.computed);
+        let size = st.range.size();
+        if let Some(root) = st.roots.get(&size).copied() {
+            let ours = st.range.root();
+            if ours == root {
+                st.last_good_checkpoint = size;
+                let note = st.notes.get(&size).cloned().unwrap_or_default();
+                st.latest_matching = Some((size, root, note));
+            } else {
+                let lo = st.last_good_checkpoint;
+                st.fail(Failure {
+                    range: Some((lo, size)),
+                    ..failure(
+                        FailureKind::RootMismatch,
+                        None,
+                        format!(
+                            "entries do not match the signed checkpoint of size {size}; the change is in entries {lo}..{size}"
+                        ),
+                    )
+                });
+            }
+        }
+        if let Some((ps, proot)) = st.pinned
+            && ps == size
+            && st.range.root() != proot
+        {
+            st.fail(Failure {
+                range: Some((0, size)),
+                ..failure(
+                    FailureKind::Fork,
+                    None,
+                    format!("the log no longer extends the pinned checkpoint of size {size}"),
+                )
+            });
+        }
+    }
+}
+
+fn check_payload(st: &mut State, dir: &Path, index: u64, p: &PayloadRef) {
+    let path: PathBuf = store::payload_path(dir, index);
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= 32 => {
+            let mut salt = [0u8; 32];
+            salt.copy_from_slice(&bytes[..32]);
+            let body = &bytes[32..];
+            if body.len() as u64 != p.len || leaf::payload_commitment(&salt, body) != p.commitment {
+                st.fail(failure(
+                    FailureKind::PayloadMismatch,
+                    Some(index),
+                    format!("the payload of entry {index} does not match its commitment"),
+                ));
+            }
+        }
+        Ok(_) => st.fail(failure(
+            FailureKind::PayloadMismatch,
+            Some(index),
+            format!("the payload file of entry {index} is truncated"),
+        )),
+        Err(_) => {
+            if st.report.redacted.len() < MAX_REDACTED_LISTED {
+                st.report.redacted.push(index);
+            }
+            st.fail(failure(
+                FailureKind::Redacted,
+                Some(index),
+                format!("the payload of entry {index} was deleted"),
+            ));
+        }
+    }
+}
+
+/// A checkpoint of size 0 is checked against the empty root before streaming.
+fn check_empty_checkpoint(st: &mut State) {
+    if let Some(root) = st.roots.get(&0).copied() {
+        if root == super::merkle::EMPTY_ROOT {
+            st.latest_matching = Some((0, root, st.notes.get(&0).cloned().unwrap_or_default()));
+        } else {
+            st.fail(Failure {
+                range: Some((0, 0)),
+                ..failure(
+                    FailureKind::RootMismatch,
+                    None,
+                    "a checkpoint of size 0 has a non-empty root",
+                )
+            });
+        }
+    }
+}
