@@ -8,8 +8,15 @@
  * thread safety and every status are explained in docs/ffi.md.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// `suite` value for `trust_home_create_keyring`: AES-256-GCM (the default).
+#define TRUST_SUITE_AES_256_GCM 1
+
+// `suite` value for `trust_home_create_keyring`: XChaCha20-Poly1305.
+#define TRUST_SUITE_XCHACHA20_POLY1305 2
 
 // Size of a Merkle hash (leaf hash, node, root) in bytes.
 #define TRUST_MERKLE_HASH_BYTES 32
@@ -92,11 +99,26 @@ typedef uint32_t trust_status;
 // Opaque. Immutable once made: reading it from several threads at once is safe.
 typedef struct trust_bytes trust_bytes;
 
+// An authenticated encryption context: key/value pairs bound into every seal.
+//
+// Opaque; made by `trust_context_new`, filled with `trust_context_add`, freed by
+// `trust_context_free`. Adding is not thread-safe; once filled, a context may be read by any
+// number of threads at once (seal and open only read it).
+typedef struct trust_context trust_context;
+
 // Detail about a failed call: status, stable code, one-line message and optional hint.
 //
 // Opaque; made by the library on failure, freed by the caller with `trust_error_free`.
 // Immutable once made: reading it from several threads at once is safe.
 typedef struct trust_error trust_error;
+
+// A home: keyrings under one root key, and the key provider for sealing and opening.
+//
+// Opaque; made by `trust_home_init_*` or `trust_home_open_*`, freed by `trust_home_free`.
+// Thread-safe: every function taking a `const trust_home *` may be called from any number of
+// threads at once (and several processes may share the directory: changes are
+// compare-and-swapped).
+typedef struct trust_home trust_home;
 
 // A redactor with registered secret values.
 //
@@ -174,6 +196,221 @@ const char *trust_error_hint(const struct trust_error *err);
 // # Safety
 // `err` is NULL or a live `trust_error` from this library, not used after this call.
 void trust_error_free(struct trust_error *err);
+
+// Makes an empty context.
+//
+// # Safety
+// `context_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_context_new(struct trust_context **context_out, struct trust_error **err_out);
+
+// Adds (or replaces) the pair `key` = `value` (UTF-8). Keys and values follow the envelope's
+// rules (docs/format-envelope.md): bounded lengths, a bounded number of pairs.
+//
+// Errors: `TRUST_NULL_ARGUMENT`, `TRUST_INVALID_UTF8`, `TRUST_INVALID_ARGUMENT` (code
+// `INVALID_CONTEXT`) for a key or value the envelope refuses; the context is then unchanged.
+//
+// # Safety
+// `context` is a live context not used concurrently; `key`/`value` point to their lengths in
+// readable bytes; `err_out` is NULL or writable.
+trust_status trust_context_add(struct trust_context *context,
+                               const uint8_t *key,
+                               size_t key_len,
+                               const uint8_t *value,
+                               size_t value_len,
+                               struct trust_error **err_out);
+
+// Frees a context. NULL is a no-op.
+//
+// # Safety
+// `context` is NULL or a live context, not used after this call.
+void trust_context_free(struct trust_context *context);
+
+// Creates a home in directory `dir` (created `0700` if missing; must not hold a home yet) whose
+// root key is the 32-byte file `key_file`, created with random bytes (mode `0600`) if it does
+// not exist. Keep the key file apart from the home (another disk, a secret mount).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (code `HOME_EXISTS`…), `TRUST_INPUT_UNREADABLE` for I/O.
+//
+// # Safety
+// `dir` and `key_file` point to their lengths in readable bytes (UTF-8 paths); `home_out`
+// points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_home_init_key_file(const uint8_t *dir,
+                                      size_t dir_len,
+                                      const uint8_t *key_file,
+                                      size_t key_file_len,
+                                      struct trust_home **home_out_ptr,
+                                      struct trust_error **err_out);
+
+// Creates a home in `dir` whose root key is derived from `passphrase` with argon2id. `m_kib`,
+// `t` and `p` are the memory cost (KiB), passes and lanes; 0 for any of them takes the
+// default (64 MiB, 3 passes, 1 lane — about a quarter of a second). They are stored in the
+// home, so opening needs only the passphrase.
+//
+// # Safety
+// As for `trust_home_init_key_file`; `passphrase` points to `passphrase_len` readable bytes.
+trust_status trust_home_init_passphrase(const uint8_t *dir,
+                                        size_t dir_len,
+                                        const uint8_t *passphrase,
+                                        size_t passphrase_len,
+                                        uint32_t m_kib,
+                                        uint32_t t,
+                                        uint32_t p,
+                                        struct trust_home **home_out_ptr,
+                                        struct trust_error **err_out);
+
+// Opens the home in `dir` with its root key file: the path recorded when the home was created
+// when `key_file_len` is 0, else `key_file` (which must hold the same key, e.g. after moving
+// it).
+//
+// Errors: `TRUST_INPUT_UNREADABLE` (no home, unreadable files), `TRUST_KEY_UNAVAILABLE` (code
+// `WRONG_ROOT_KEY`) when the key is not this home's, `TRUST_INVALID_ARGUMENT` when the home
+// uses a passphrase.
+//
+// # Safety
+// `dir` points to `dir_len` readable bytes; `key_file` to `key_file_len` (NULL with 0);
+// `home_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_home_open_key_file(const uint8_t *dir,
+                                      size_t dir_len,
+                                      const uint8_t *key_file,
+                                      size_t key_file_len,
+                                      struct trust_home **home_out_ptr,
+                                      struct trust_error **err_out);
+
+// Opens the passphrase-protected home in `dir`.
+//
+// Errors: as `trust_home_open_key_file`; a wrong passphrase is `TRUST_KEY_UNAVAILABLE` (code
+// `WRONG_PASSPHRASE`).
+//
+// # Safety
+// As for `trust_home_open_key_file`.
+trust_status trust_home_open_passphrase(const uint8_t *dir,
+                                        size_t dir_len,
+                                        const uint8_t *passphrase,
+                                        size_t passphrase_len,
+                                        struct trust_home **home_out_ptr,
+                                        struct trust_error **err_out);
+
+// Frees a home (unwrapped keys held in memory are wiped). NULL is a no-op. Handles made from
+// it (`trust_subjects`) keep their own reference and stay valid.
+//
+// # Safety
+// `home` is NULL or a live home, not used after this call.
+void trust_home_free(struct trust_home *home);
+
+// Creates keyring `name` (`[a-z0-9._-]`, 1–64 bytes) with version 1 as Primary, sealing with
+// `suite` (`TRUST_SUITE_AES_256_GCM` or `TRUST_SUITE_XCHACHA20_POLY1305`) and the default
+// policy (no scheduled rotation; 2^32 seals per version).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for a bad name or suite, or when it exists.
+//
+// # Safety
+// `home` is a live home; `name` points to `name_len` readable bytes; `err_out` is NULL or
+// writable.
+trust_status trust_home_create_keyring(const struct trust_home *home,
+                                       const uint8_t *name,
+                                       size_t name_len,
+                                       uint32_t suite,
+                                       struct trust_error **err_out);
+
+// Rotates keyring `name`: adds a new version, Staged, or Primary at once when `promote` is
+// true (only safe when every process using the keyring reloads it before sealing; see
+// docs/operator-guide.md). Writes the new version's number to `*version_out`. Older versions
+// keep decrypting.
+//
+// # Safety
+// `home` is a live home; `name` points to `name_len` readable bytes; `version_out` points to a
+// writable `uint32_t`; `err_out` is NULL or writable.
+trust_status trust_home_rotate(const struct trust_home *home,
+                               const uint8_t *name,
+                               size_t name_len,
+                               bool promote,
+                               uint32_t *version_out,
+                               struct trust_error **err_out);
+
+// Lists the home's keyrings as a JSON array of names, sorted (`["orders","tokens"]`).
+//
+// # Safety
+// `home` is a live home; `json_out` points to writable storage for one pointer; `err_out` is
+// NULL or writable.
+trust_status trust_home_keyrings(const struct trust_home *home,
+                                 struct trust_bytes **json_out_ptr,
+                                 struct trust_error **err_out);
+
+// Describes keyring `name` as JSON: suite, Primary version, whether rotation is due, policy,
+// and every version with its state, dates and usage (never key material) — the same object
+// `trust keys list --json` prints per keyring.
+//
+// # Safety
+// `home` is a live home; `name` points to `name_len` readable bytes; `json_out` points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_home_keyring_info(const struct trust_home *home,
+                                     const uint8_t *name,
+                                     size_t name_len,
+                                     struct trust_bytes **json_out_ptr,
+                                     struct trust_error **err_out);
+
+// Encrypts `plaintext` under the Primary key of `keyring`, bound to `context`, and returns the
+// binary envelope in `*envelope_out`.
+//
+// Errors: `TRUST_KEY_UNAVAILABLE` (unknown keyring, no usable Primary, usage ceiling reached).
+//
+// # Safety
+// `home` and `context` are live handles; data pointers point to their lengths in readable
+// bytes; `envelope_out` points to writable storage for one pointer; `err_out` is NULL or
+// writable.
+trust_status trust_home_seal(const struct trust_home *home,
+                             const uint8_t *keyring,
+                             size_t keyring_len,
+                             const struct trust_context *context,
+                             const uint8_t *plaintext,
+                             size_t plaintext_len,
+                             struct trust_bytes **envelope_out,
+                             struct trust_error **err_out);
+
+// Decrypts a binary envelope made by `trust_home_seal`, which must have been bound to an equal
+// `context`; the plaintext comes back in `*plaintext_out` (zeroized when freed). Nothing is
+// returned unless the whole envelope authenticates.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` (code `AUTHENTICATION_FAILED`: wrong key, any
+// modification; `CONTEXT_MISMATCH`), `TRUST_KEY_UNAVAILABLE` (the version is disabled,
+// destroyed or unknown: the message may be intact), `TRUST_INVALID_ARGUMENT` for a header that
+// is not an envelope.
+//
+// # Safety
+// As for `trust_home_seal`.
+trust_status trust_home_open(const struct trust_home *home,
+                             const struct trust_context *context,
+                             const uint8_t *envelope,
+                             size_t envelope_len,
+                             struct trust_bytes **plaintext_out,
+                             struct trust_error **err_out);
+
+// Encrypts a short secret (an API token, an OAuth refresh token) into a text token for a
+// database column: `tle1.` followed by canonical base64url, returned in `*token_out` (readable
+// as a C string).
+//
+// # Safety
+// As for `trust_home_seal`; `token_out` points to writable storage for one pointer.
+trust_status trust_home_seal_token(const struct trust_home *home,
+                                   const uint8_t *keyring,
+                                   size_t keyring_len,
+                                   const struct trust_context *context,
+                                   const uint8_t *plaintext,
+                                   size_t plaintext_len,
+                                   struct trust_bytes **token_out,
+                                   struct trust_error **err_out);
+
+// Decrypts a `tle1.` text token made by `trust_home_seal_token` with an equal `context`.
+// Non-canonical base64 is rejected. Errors as `trust_home_open`.
+//
+// # Safety
+// As for `trust_home_open`; `token` points to `token_len` readable bytes.
+trust_status trust_home_open_token(const struct trust_home *home,
+                                   const struct trust_context *context,
+                                   const uint8_t *token,
+                                   size_t token_len,
+                                   struct trust_bytes **plaintext_out,
+                                   struct trust_error **err_out);
 
 // Returns `TRUST_MERKLE_HASH_BYTES`, for hosts that cannot read macros.
 size_t trust_merkle_hash_bytes(void);

@@ -29,6 +29,7 @@
 //! | `trust_status`, `trust_status_str` | [`status`] |
 //! | `trust_error_*` | [`error`] |
 //! | `trust_bytes_*` | [`bytes`] |
+//! | `trust_home_*`, `trust_context_*` (keyrings, seal/open, tokens) | [`home`] |
 //! | `trust_merkle_*` | [`merkle`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
 //! | `trust_webhook_*` | [`webhook`] |
@@ -51,6 +52,7 @@
 mod boundary;
 pub mod bytes;
 pub mod error;
+pub mod home;
 pub mod merkle;
 pub mod redact;
 pub mod status;

@@ -192,3 +192,8 @@ fn merkle() {
 fn webhook() {
     run_c("webhook");
 }
+
+#[test]
+fn home() {
+    run_c("home");
+}
