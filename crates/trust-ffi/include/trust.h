@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Size of an Ed25519 public key (the receipt signer's), in bytes.
+#define TRUST_ED25519_PUBLIC_KEY_BYTES 32
+
 // `suite` value for `trust_home_create_keyring`: AES-256-GCM (the default).
 #define TRUST_SUITE_AES_256_GCM 1
 
@@ -93,6 +96,13 @@ typedef uint32_t trust_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The writer's handle on an audit log directory.
+//
+// Opaque; made by `trust_audit_log_open`, freed by `trust_audit_log_free` (which releases the
+// log's lock). Thread-safe: appends from several threads are serialized by the log (one lock
+// per log); a second process opening the same log waits for the first to free it.
+typedef struct trust_audit_log trust_audit_log;
+
 // A library-owned byte buffer: read with `trust_bytes_data`/`trust_bytes_len`, release with
 // `trust_bytes_free` (which zeroizes it).
 //
@@ -126,6 +136,14 @@ typedef struct trust_home trust_home;
 // one redactor may be used from any number of threads at once.
 typedef struct trust_redactor trust_redactor;
 
+// Per-subject keys over a home, with the key that signs erasure receipts.
+//
+// Opaque; made by `trust_subjects_new`, freed by `trust_subjects_free`. Thread-safe: every
+// function may be called from any number of threads at once. Unwrapped subject keys are
+// cached in memory; `trust_subjects_erase` clears this handle's copy, other processes keep
+// theirs until they make a new handle.
+typedef struct trust_subjects trust_subjects;
+
 // A webhook verifier: an endpoint's secret set and freshness tolerance.
 //
 // Opaque; made by `trust_webhook_verifier_new`, freed by `trust_webhook_verifier_free`.
@@ -135,6 +153,118 @@ typedef struct trust_webhook_verifier trust_webhook_verifier;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Creates an audit log in `dir` (created if missing; must not hold a log yet) named `origin`
+// (the checkpoint's first line, e.g. `example.com/audit/orders`), with a new Ed25519
+// checkpoint key and pseudonymization key (both `0600`). Returns, in `*vkey_out`, the
+// verifier key (C2SP note `vkey` text) to hand to auditors for `trust_audit_log_verify`.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`BAD_ORIGIN`, `AUDIT_LOG_EXISTS`),
+// `TRUST_INPUT_UNREADABLE` for I/O.
+//
+// # Safety
+// `dir` and `origin` point to their lengths in readable bytes (UTF-8); `vkey_out` points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_audit_log_init(const uint8_t *dir,
+                                  size_t dir_len,
+                                  const uint8_t *origin,
+                                  size_t origin_len,
+                                  struct trust_bytes **vkey_out,
+                                  struct trust_error **err_out);
+
+// Opens the log in `dir` for appending: waits for the log's lock (one writer per log) and
+// repairs a torn tail left by a crash.
+//
+// # Safety
+// `dir` points to `dir_len` readable bytes; `log_out` points to writable storage for one
+// pointer; `err_out` is NULL or writable.
+trust_status trust_audit_log_open(const uint8_t *dir,
+                                  size_t dir_len,
+                                  struct trust_audit_log **log_out,
+                                  struct trust_error **err_out);
+
+// Frees the handle and releases the log's lock. NULL is a no-op. Handles made with it
+// (`trust_subjects`) keep their own reference; the lock is released when the last goes.
+//
+// # Safety
+// `log` is NULL or a live handle, not used after this call.
+void trust_audit_log_free(struct trust_audit_log *log);
+
+// Appends one entry durably (it survives a crash once this returns) and writes its index to
+// `*index_out`. `event_type` is dotted lower case (`[a-z0-9._-]`, 1–128 bytes, e.g.
+// `order.export`). `actor` and `subject` are raw ids (an e-mail, a customer id): only their
+// keyed pseudonyms are stored; pass length 0 for none. `payload` (length 0 for none) is stored
+// apart from the chain under a salted commitment, so it can be deleted later. The entry's time
+// is the system clock's.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for an invalid event type; `TRUST_INPUT_UNREADABLE` or
+// `TRUST_INTERNAL` for storage failures (nothing acknowledged).
+//
+// # Safety
+// `log` is a live handle; data pointers point to their lengths in readable bytes (NULL with
+// length 0); `index_out` points to a writable `uint64_t`; `err_out` is NULL or writable.
+trust_status trust_audit_log_append(const struct trust_audit_log *log,
+                                    const uint8_t *event_type,
+                                    size_t event_type_len,
+                                    const uint8_t *actor,
+                                    size_t actor_len,
+                                    const uint8_t *subject,
+                                    size_t subject_len,
+                                    const uint8_t *payload,
+                                    size_t payload_len,
+                                    uint64_t *index_out,
+                                    struct trust_error **err_out);
+
+// Writes the number of entries to `*size_out`.
+//
+// # Safety
+// `log` is a live handle; `size_out` points to a writable `uint64_t`; `err_out` is NULL or
+// writable.
+trust_status trust_audit_log_size(const struct trust_audit_log *log,
+                                  uint64_t *size_out,
+                                  struct trust_error **err_out);
+
+// Writes the current RFC 9162 Merkle root (`TRUST_MERKLE_HASH_BYTES`) to `out`.
+//
+// # Safety
+// `log` is a live handle; `out` points to `out_len` writable bytes; `err_out` is NULL or
+// writable.
+trust_status trust_audit_log_root(const struct trust_audit_log *log,
+                                  uint8_t *out,
+                                  size_t out_len,
+                                  struct trust_error **err_out);
+
+// Signs and stores a checkpoint of the current tree (after checking it extends the previous
+// one) and returns the C2SP signed note text in `*note_out`.
+//
+// # Safety
+// `log` is a live handle; `note_out` points to writable storage for one pointer; `err_out` is
+// NULL or writable.
+trust_status trust_audit_log_checkpoint(const struct trust_audit_log *log,
+                                        struct trust_bytes **note_out,
+                                        struct trust_error **err_out);
+
+// Verifies the whole log in `dir` as an auditor would: the chain, every leaf hash, the tree,
+// every stored checkpoint's signature under `vkey` (the text `trust_audit_log_init` returned)
+// and its consistency with the tree, and the stored payloads against their commitments. The
+// log may be open by a writer meanwhile; entries appended during the run may or may not be
+// covered.
+//
+// Returns `TRUST_OK` and the report as JSON in `*report_out` (entries, root, checkpoints
+// checked, redactions…), or `TRUST_VERIFICATION_FAILED` with the first failure's kind as the
+// error code (`CHAIN_BREAK`, `LEAF_HASH_MISMATCH`, `INDEX_GAP`, `ROOT_MISMATCH`, `TRUNCATED`,
+// `FORK`, `BAD_SIGNATURE`, `MALFORMED`, `PAYLOAD_MISMATCH`) and the first bad index in the
+// message.
+//
+// # Safety
+// `dir` and `vkey` point to their lengths in readable bytes; `report_out` points to writable
+// storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_audit_log_verify(const uint8_t *dir,
+                                    size_t dir_len,
+                                    const uint8_t *vkey,
+                                    size_t vkey_len,
+                                    struct trust_bytes **report_out,
+                                    struct trust_error **err_out);
 
 // Pointer to the first byte of `bytes` (followed after `trust_bytes_len` bytes by a NUL that
 // is not counted), valid until `trust_bytes_free(bytes)`. Returns NULL when `bytes` is NULL.
@@ -196,6 +326,119 @@ const char *trust_error_hint(const struct trust_error *err);
 // # Safety
 // `err` is NULL or a live `trust_error` from this library, not used after this call.
 void trust_error_free(struct trust_error *err);
+
+// Returns `TRUST_ED25519_PUBLIC_KEY_BYTES`, for hosts that cannot read macros.
+size_t trust_ed25519_public_key_bytes(void);
+
+// Makes a subject-key store over `home`: subject keys live under directory `store_dir`, and
+// erasure receipts are signed with the Ed25519 key in `signing_key_file` (PKCS#8), created
+// (`0600`) if it does not exist. To share state with the `trust` CLI use `HOME/subjects` and
+// `HOME/gdpr/signing.p8`.
+//
+// # Safety
+// `home` is a live home; `store_dir` and `signing_key_file` point to their lengths in readable
+// bytes; `subjects_out` points to writable storage for one pointer; `err_out` is NULL or
+// writable.
+trust_status trust_subjects_new(const struct trust_home *home,
+                                const uint8_t *store_dir,
+                                size_t store_dir_len,
+                                const uint8_t *signing_key_file,
+                                size_t signing_key_file_len,
+                                struct trust_subjects **subjects_out,
+                                struct trust_error **err_out);
+
+// Frees the handle (cached subject keys are wiped). NULL is a no-op.
+//
+// # Safety
+// `subjects` is NULL or a live handle, not used after this call.
+void trust_subjects_free(struct trust_subjects *subjects);
+
+// Writes the public key that verifies this store's erasure receipts
+// (`TRUST_ED25519_PUBLIC_KEY_BYTES`) to `out`; give it to whoever checks receipts.
+//
+// # Safety
+// `subjects` is a live handle; `out` points to `out_len` writable bytes; `err_out` is NULL or
+// writable.
+trust_status trust_subjects_signer_public_key(const struct trust_subjects *subjects,
+                                              uint8_t *out,
+                                              size_t out_len,
+                                              struct trust_error **err_out);
+
+// Encrypts `plaintext` for data subject `subject_id` (a raw id such as a customer id; only its
+// pseudonym is stored) under the subject's key, wrapped by `keyring`, bound to `context`. The
+// subject key is created on first use. Returns the envelope in `*envelope_out`.
+//
+// Errors: `TRUST_KEY_UNAVAILABLE` (code `SUBJECT_ERASED`) once the subject was erased.
+//
+// # Safety
+// `subjects` and `context` are live handles; data pointers point to their lengths in readable
+// bytes; `envelope_out` points to writable storage for one pointer; `err_out` is NULL or
+// writable.
+trust_status trust_subjects_seal(const struct trust_subjects *subjects,
+                                 const uint8_t *keyring,
+                                 size_t keyring_len,
+                                 const uint8_t *subject_id,
+                                 size_t subject_id_len,
+                                 const struct trust_context *context,
+                                 const uint8_t *plaintext,
+                                 size_t plaintext_len,
+                                 struct trust_bytes **envelope_out,
+                                 struct trust_error **err_out);
+
+// Decrypts an envelope sealed by `trust_subjects_seal` (or by `trust_home_seal`: the key is
+// found from the envelope's header) with an equal `context`.
+//
+// Errors: as `trust_home_open`, and `TRUST_KEY_UNAVAILABLE` (code `SUBJECT_ERASED`) once the
+// subject was erased.
+//
+// # Safety
+// As for `trust_subjects_seal`; `plaintext_out` points to writable storage for one pointer.
+trust_status trust_subjects_open(const struct trust_subjects *subjects,
+                                 const struct trust_context *context,
+                                 const uint8_t *envelope,
+                                 size_t envelope_len,
+                                 struct trust_bytes **plaintext_out,
+                                 struct trust_error **err_out);
+
+// Erases data subject `subject_id` under `keyring`: destroys their key (durably, before this
+// returns), so everything sealed for them becomes unreadable, and returns the signed erasure
+// receipt (JSON, `trust-erasure-receipt/v1`, no personal data) in `*receipt_out`.
+// `request` (length 0 for none) is the request id the erasure answers;
+// `backup_retention_days` is how long backups holding key stores are kept (the receipt's
+// `backups_expire_by`). When `audit_log` is not NULL a `gdpr.erase` entry naming only the
+// pseudonym is appended to it.
+//
+// Errors: `TRUST_KEY_UNAVAILABLE` (code `SUBJECT_ERASED`) when already erased; storage errors
+// (nothing erased). If the audit append fails after the key was destroyed, the status is the
+// audit failure's and the receipt is not returned: the key *is* gone; record the event again.
+//
+// # Safety
+// `subjects` is a live handle, `audit_log` NULL or a live handle; data pointers point to their
+// lengths in readable bytes; `receipt_out` points to writable storage for one pointer;
+// `err_out` is NULL or writable.
+trust_status trust_subjects_erase(const struct trust_subjects *subjects,
+                                  const uint8_t *keyring,
+                                  size_t keyring_len,
+                                  const uint8_t *subject_id,
+                                  size_t subject_id_len,
+                                  const uint8_t *request,
+                                  size_t request_len,
+                                  uint32_t backup_retention_days,
+                                  const struct trust_audit_log *audit_log,
+                                  struct trust_bytes **receipt_out,
+                                  struct trust_error **err_out);
+
+// Verifies an erasure receipt (the JSON `trust_subjects_erase` returned) against the signer's
+// public key (`TRUST_ED25519_PUBLIC_KEY_BYTES`). Returns `TRUST_OK`, or
+// `TRUST_VERIFICATION_FAILED` for an altered, re-signed or malformed receipt.
+//
+// # Safety
+// Data pointers point to their lengths in readable bytes; `err_out` is NULL or writable.
+trust_status trust_gdpr_verify_receipt(const uint8_t *receipt,
+                                       size_t receipt_len,
+                                       const uint8_t *public_key,
+                                       size_t public_key_len,
+                                       struct trust_error **err_out);
 
 // Makes an empty context.
 //

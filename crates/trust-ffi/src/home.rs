@@ -41,6 +41,12 @@ pub struct trust_context {
     inner: Context,
 }
 
+impl trust_context {
+    pub(crate) fn inner(&self) -> &Context {
+        &self.inner
+    }
+}
+
 /// Makes an empty context.
 ///
 /// # Safety

@@ -29,6 +29,8 @@
 //! | `trust_status`, `trust_status_str` | [`status`] |
 //! | `trust_error_*` | [`error`] |
 //! | `trust_bytes_*` | [`bytes`] |
+//! | `trust_audit_log_*` | [`audit`] |
+//! | `trust_subjects_*`, `trust_gdpr_verify_receipt` | [`gdpr`] |
 //! | `trust_home_*`, `trust_context_*` (keyrings, seal/open, tokens) | [`home`] |
 //! | `trust_merkle_*` | [`merkle`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
@@ -49,9 +51,11 @@
 #![deny(missing_docs)]
 #![deny(clippy::missing_safety_doc)]
 
+pub mod audit;
 mod boundary;
 pub mod bytes;
 pub mod error;
+pub mod gdpr;
 pub mod home;
 pub mod merkle;
 pub mod redact;

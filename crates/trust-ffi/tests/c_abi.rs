@@ -197,3 +197,13 @@ fn webhook() {
 fn home() {
     run_c("home");
 }
+
+#[test]
+fn audit() {
+    run_c("audit");
+}
+
+#[test]
+fn gdpr() {
+    run_c("gdpr");
+}

@@ -52,6 +52,15 @@ static inline int bytes_eq_str(const trust_bytes *b, const char *s) {
   return trust_bytes_len(b) == strlen(s) && memcmp(trust_bytes_data(b), s, strlen(s)) == 0;
 }
 
+/* Whether `needle` occurs in the `len` bytes at `hay` (memmem is not standard C). */
+static inline int contains(const uint8_t *hay, size_t len, const char *needle) {
+  size_t n = strlen(needle);
+  for (size_t i = 0; n <= len && i <= len - n; i++) {
+    if (memcmp(hay + i, needle, n) == 0) return 1;
+  }
+  return 0;
+}
+
 /* Checks that `err` holds `expected_status` and `expected_code`, then frees it. */
 static inline void expect_error(trust_error *err, trust_status expected_status,
                                 const char *expected_code, const char *file, int line) {
