@@ -75,7 +75,8 @@ pub unsafe extern "C" fn trust_subjects_new(
         // SAFETY: per the contract.
         let store_dir = unsafe { str_in(store_dir, store_dir_len, "store_dir") }?;
         // SAFETY: per the contract.
-        let key_file = unsafe { str_in(signing_key_file, signing_key_file_len, "signing_key_file") }?;
+        let key_file =
+            unsafe { str_in(signing_key_file, signing_key_file_len, "signing_key_file") }?;
         // SAFETY: writable per the contract.
         let out = unsafe { out_ptr(subjects_out, "subjects_out") }?;
         let signer = Signer::load_or_create(Path::new(key_file))?;
