@@ -44,15 +44,29 @@
 //!
 //! ## The cryptography, in one paragraph
 //!
-//! The body is [c2sp.org/chunked-encryption](https://c2sp.org/chunked-encryption) unmodified:
-//! HKDF-Expand-SHA-512 derives the message's AEAD key, base nonce and a 32-byte key commitment
+//! The body is [c2sp.org/chunked-encryption](https://c2sp.org/chunked-encryption):
+//! HKDF-Expand-SHA-256 derives the message's AEAD key, base nonce and a 32-byte key commitment
 //! from the DEK, a random 24-byte salt and the *binding* (the immutable header: version, suite,
 //! flags and the context); the commitment is compared in constant time before any chunk is
 //! decrypted; the body is cut into 16 KiB chunks, the last always short, so truncation and
-//! extension fail authentication. The DEK is wrapped with XChaCha20-Poly1305 under the KEK with
-//! a random 192-bit nonce, and the wrap's associated data binds the binding, the salt and the
-//! key reference, so a wrapped DEK cannot be moved to another message and a key reference
-//! cannot be swapped. docs/format-envelope.md has the byte layout and test vectors.
+//! extension fail authentication. The DEK is wrapped with AES-256-GCM under a single-use key
+//! derived from the KEK and a random 192-bit nonce, and the wrap's associated data binds the
+//! binding, the salt and the key reference, so a wrapped DEK cannot be moved to another message
+//! and a key reference cannot be swapped. `docs/format-envelope.md` has the byte layout, the
+//! versioning rules and test vectors; the test suite checks those vectors, the Wycheproof
+//! chunked-encryption vectors, and both AES-GCM implementations (`ring`, RustCrypto) against
+//! each other.
+//!
+//! ## For key stores and the layers above
+//!
+//! * Sealing asks [`KeyProvider::encryption_key`] once per message (one "use" of the Primary);
+//!   opening asks [`KeyProvider::decryption_key`] once, with the envelope's [`KeyRef`]
+//!   (subject included). Nothing else touches keys.
+//! * Layers that choose the key themselves (GDPR subject keys) call [`seal_with`],
+//!   [`seal_token_with`] or [`Sealer::with_key`] with an [`EncryptionKey`] whose `key_ref`
+//!   names the subject; opening goes through their provider as usual.
+//! * Batch rewrap: fetch the target once with `encryption_key` and call [`rewrap_with`] (or
+//!   [`rewrap_token`] for tokens) per item; `changed == false` means "already current, skip".
 //!
 //! ## Failures
 //!
@@ -260,7 +274,7 @@ fn begin_deterministic(
     header::encode_immutable(key.suite, context, detached, &mut out);
     let binding = header::binding(&out, detached, context);
     let aad = schedule::wrap_aad(&binding, salt, &entry);
-    let wrapped = schedule::wrap(&key.kek, wrap_nonce, dek, &aad);
+    let wrapped = schedule::wrap(&key.kek, wrap_nonce, dek, &aad, backend);
     header::encode_wrap_section(&entry, &wrapped, &mut out);
     let keys = schedule::derive(key.suite, dek, salt, &binding);
     out.extend_from_slice(salt);
@@ -313,6 +327,7 @@ fn unwrap_dek<P: KeyProvider + ?Sized>(
     header: Header,
     immutable: &[u8],
     body_prefix: &[u8],
+    backend: Backend,
 ) -> Result<Unwrapped, EnvelopeError> {
     if let Some(stored) = &header.context
         && stored != context
@@ -327,7 +342,7 @@ fn unwrap_dek<P: KeyProvider + ?Sized>(
     let mut salt = [0u8; SALT_LEN];
     salt.copy_from_slice(&body_prefix[..SALT_LEN]);
     let aad = schedule::wrap_aad(&binding, &salt, &header.key_ref_entry);
-    let dek = schedule::unwrap(&kek, &header.wrapped, &aad)?;
+    let dek = schedule::unwrap(&kek, &header.wrapped, &aad, backend)?;
     Ok(Unwrapped {
         header,
         binding,
@@ -344,7 +359,7 @@ fn open_inner<P: KeyProvider + ?Sized>(
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     let header = header::parse_complete(envelope)?;
     let (immutable, rest) = (&envelope[..header.immutable_len], &envelope[header.len..]);
-    let u = unwrap_dek(provider, context, header, immutable, rest)?;
+    let u = unwrap_dek(provider, context, header, immutable, rest, backend)?;
     let commitment = &rest[SALT_LEN..BODY_PREFIX_LEN];
     let keys = schedule::derive_checked(u.header.suite, &u.dek, &u.salt, &u.binding, commitment)?;
     let cipher = ChunkCipher::new(u.header.suite, &keys, backend);

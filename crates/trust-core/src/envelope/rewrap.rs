@@ -12,7 +12,7 @@
 
 use std::io::{self, Read, Write};
 
-use super::body::BODY_PREFIX_LEN;
+use super::body::{BODY_PREFIX_LEN, Backend};
 use super::context::Context;
 use super::error::EnvelopeError;
 use super::header::{self, Header, MAX_HEADER_LEN, Parse};
@@ -69,8 +69,8 @@ pub struct RewrapOutcome {
 /// envelopes, fetch the key once and call [`rewrap_with`].
 ///
 /// # Errors
-/// [`EnvelopeError::ContextMismatch`]-free: the stored context is used. Otherwise as
-/// [`rewrap_with`].
+/// [`EnvelopeError::InvalidContext`] for a detached-context envelope (use [`rewrap_with`] or
+/// [`rewrap_token`] with its context); otherwise as [`rewrap_with`].
 pub fn rewrap<P: KeyProvider + ?Sized>(
     provider: &P,
     envelope: &[u8],
@@ -155,7 +155,14 @@ fn new_wrap_section<P: KeyProvider + ?Sized>(
     };
     let immutable_len = parsed.immutable_len;
     let suite = parsed.suite;
-    let u = unwrap_dek(provider, &context, parsed, &head[..immutable_len], body)?;
+    let u = unwrap_dek(
+        provider,
+        &context,
+        parsed,
+        &head[..immutable_len],
+        body,
+        Backend::default(),
+    )?;
     // The data key must belong to this body: check it against the commitment.
     schedule::derive_checked(
         suite,
@@ -167,7 +174,7 @@ fn new_wrap_section<P: KeyProvider + ?Sized>(
     let entry = header::encode_key_ref_entry(&target.key_ref)?;
     let aad = schedule::wrap_aad(&u.binding, &u.salt, &entry);
     let nonce: [u8; WRAP_NONCE_LEN] = random_array()?;
-    let wrapped = schedule::wrap(&target.kek, &nonce, &u.dek, &aad);
+    let wrapped = schedule::wrap(&target.kek, &nonce, &u.dek, &aad, Backend::default());
     let mut section = Vec::with_capacity(4 + entry.len() + wrapped.len());
     header::encode_wrap_section(&entry, &wrapped, &mut section);
     Ok(Some((immutable_len, section)))

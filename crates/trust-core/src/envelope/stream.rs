@@ -235,7 +235,14 @@ impl<R: Read> Opener<R> {
         let got = read_full(&mut reader, &mut prefix).map_err(EnvelopeError::Io)?;
         let info = HeaderInfo::from_header(&header);
         let immutable = &head[..header.immutable_len];
-        let u = unwrap_dek(provider, context, header, immutable, &prefix[..got])?;
+        let u = unwrap_dek(
+            provider,
+            context,
+            header,
+            immutable,
+            &prefix[..got],
+            backend,
+        )?;
         let keys = schedule::derive_checked(
             u.header.suite,
             &u.dek,

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Independent check of docs/vectors/envelope-v1.json against docs/format-envelope.md.
+
+A second implementation of the TLE1 seal, written from the format document (not from the Rust
+code) with the `cryptography` package: it rebuilds every vector's envelope from its inputs and
+compares the bytes (and the text token). XChaCha20 is HChaCha20 (draft-irtf-cfrg-xchacha §2.2,
+implemented below) followed by ChaCha20-Poly1305.
+
+    python3 docs/vectors/check_envelope_vectors.py
+"""
+import base64
+import hashlib
+import json
+import struct
+import sys
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+CHUNK = 16384
+SUITES = {"aes-256-gcm": (1, b"AEAD_AES_256_GCM", 12), "xchacha20-poly1305": (2, b"AEAD_XCHACHA20_POLY1305", 24)}
+
+
+def hkdf_expand(prk, info, length):
+    return HKDFExpand(hashes.SHA256(), length, info).derive(prk)
+
+
+def u16(n):
+    return struct.pack(">H", n)
+
+
+def encode_context(pairs):
+    out = u16(len(pairs))
+    for k, v in sorted(pairs, key=lambda kv: kv[0].encode()):
+        out += u16(len(k.encode())) + k.encode() + u16(len(v.encode())) + v.encode()
+    return out
+
+
+def rotl(v, c):
+    return ((v << c) & 0xFFFFFFFF) | (v >> (32 - c))
+
+
+def hchacha20(key, nonce16):
+    s = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574]
+    s += list(struct.unpack("<8L", key)) + list(struct.unpack("<4L", nonce16))
+
+    def qr(a, b, c, d):
+        s[a] = (s[a] + s[b]) & 0xFFFFFFFF; s[d] = rotl(s[d] ^ s[a], 16)
+        s[c] = (s[c] + s[d]) & 0xFFFFFFFF; s[b] = rotl(s[b] ^ s[c], 12)
+        s[a] = (s[a] + s[b]) & 0xFFFFFFFF; s[d] = rotl(s[d] ^ s[a], 8)
+        s[c] = (s[c] + s[d]) & 0xFFFFFFFF; s[b] = rotl(s[b] ^ s[c], 7)
+
+    for _ in range(10):
+        qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15)
+        qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14)
+    return struct.pack("<8L", *(s[0:4] + s[12:16]))
+
+
+def aead(suite, key, nonce):
+    if suite == "aes-256-gcm":
+        return AESGCM(key), nonce
+    return ChaCha20Poly1305(hchacha20(key, nonce[:16])), b"\0\0\0\0" + nonce[16:]
+
+
+def seal(v, plaintext):
+    suite_id, aead_name, nonce_len = SUITES[v["suite"]]
+    ctx = encode_context(v["context"])
+    flags = 1 if v["detached"] else 0
+    immutable = b"TLE" + b"\x01" + u16(suite_id) + bytes([flags])
+    immutable += u16(0) if v["detached"] else u16(len(ctx)) + ctx
+    binding = immutable + (ctx if v["detached"] else b"")
+    kek, dek = bytes.fromhex(v["kek"]), bytes.fromhex(v["dek"])
+    salt, wrap_nonce = bytes.fromhex(v["salt"]), bytes.fromhex(v["wrap_nonce"])
+    subject = (v["subject"] or "").encode()
+    entry = b"\x01" + bytes([len(v["keyring"])]) + v["keyring"].encode()
+    entry += struct.pack(">L", v["version"]) + bytes([len(subject)]) + subject
+    aad = b"trust.envelope.v1.wrap" + struct.pack(">L", len(binding)) + binding + salt + entry
+    wrap_key = hkdf_expand(kek, b"trust.envelope.v1.wrap-key" + wrap_nonce, 32)
+    wrapped = wrap_nonce + AESGCM(wrap_key).encrypt(b"\0" * 12, dek, aad)
+    okm = hkdf_expand(dek, b"c2sp.org/chunked-encryption@v1+" + aead_name + b"\0" + salt + binding, 32 + nonce_len + 32)
+    key, base_nonce, commitment = okm[:32], okm[32:32 + nonce_len], okm[32 + nonce_len:]
+    out = immutable + b"\x01" + entry + u16(len(wrapped)) + wrapped + salt + commitment
+    i = 0
+    while True:
+        chunk = plaintext[i * CHUNK:(i + 1) * CHUNK]
+        nonce = (int.from_bytes(base_nonce, "big") ^ i).to_bytes(nonce_len, "big")
+        cipher, n = aead(v["suite"], key, nonce)
+        out += cipher.encrypt(n, chunk, b"")
+        i += 1
+        if len(chunk) < CHUNK:
+            return out
+
+
+def main():
+    doc = json.loads((Path(__file__).parent / "envelope-v1.json").read_text())
+    for v in doc["vectors"]:
+        if "plaintext_pattern" in v:
+            plaintext = bytes(i % 251 for i in range(v["plaintext_pattern"]))
+        else:
+            plaintext = bytes.fromhex(v["plaintext"])
+        env = seal(v, plaintext)
+        if "envelope" in v:
+            assert env.hex() == v["envelope"], v["name"]
+        else:
+            assert hashlib.sha256(env).hexdigest() == v["envelope_sha256"], v["name"]
+        if "token" in v:
+            token = "tle1." + base64.urlsafe_b64encode(env).decode().rstrip("=")
+            assert token == v["token"], v["name"]
+        print("ok:", v["name"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
