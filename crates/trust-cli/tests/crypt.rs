@@ -1,6 +1,9 @@
 //! CLI tests of `trust encrypt`, `decrypt`, `rewrap` and `inspect`: every failure gives its
 //! documented exit code, and a failure never writes OUT nor releases plaintext on stdout.
 
+// Test code: a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -101,7 +104,9 @@ fn s(p: &Path) -> &str {
 }
 
 fn data(n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i * 31 % 251) as u8).collect()
+    (0..n)
+        .map(|i| u8::try_from(i * 31 % 251).unwrap())
+        .collect()
 }
 
 #[test]

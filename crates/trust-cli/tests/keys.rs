@@ -1,5 +1,8 @@
 //! CLI tests of `trust init` and `trust keys …`: every exit code of the keyring contract.
 
+// Test code: a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

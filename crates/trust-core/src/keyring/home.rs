@@ -504,8 +504,9 @@ impl Home {
         if let Some(from) = change.from {
             event = event.attr("from", from.name());
         }
-        if change.forced {
-            event = event.attr("forced", "true");
+        // Destructions always say whether they were forced, so an auditor can filter on it.
+        if kind == "key.destroy" || change.forced {
+            event = event.attr("forced", change.forced);
         }
         if let Some(actor) = &self.actor {
             event = event.actor(actor.clone());

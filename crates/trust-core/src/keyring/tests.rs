@@ -121,6 +121,9 @@ fn every_change_is_an_event() {
     );
     let last = events.last().unwrap();
     assert_eq!(last.attrs["forced"], "true");
+    let scheduled = &events[events.len() - 2];
+    assert_eq!(scheduled.attrs["to"], "pending-destroy");
+    assert_eq!(scheduled.attrs["forced"], "false");
     assert_eq!(last.attrs["from"], "pending-destroy");
     assert_eq!(last.attrs["to"], "destroyed");
     assert_eq!(last.attrs["keyring"], "orders");
@@ -333,4 +336,118 @@ fn memory_store_home_works_without_a_directory() {
         home.create_keyring("Bad/Name", Suite::Aes256Gcm, Policy::default()),
         Err(KeyringError::InvalidName { .. })
     ));
+}
+
+/// The published example of docs/format-keyring.md (docs/vectors/keyring-v1.json, root key =
+/// 32 bytes of 0x42): it must parse, verify, and its intermediate values must be the ones the
+/// spec prints, so the spec cannot drift from the code.
+#[test]
+fn published_vector_verifies() {
+    use sha2::{Digest, Sha256};
+    let bytes = include_bytes!("../../../../docs/vectors/keyring-v1.json");
+    let root = crate::kek::LocalRootKey::new(&crate::secret::Key256::from_bytes([0x42; 32]));
+    let parsed = file::parse(bytes).unwrap();
+    let canonical = serde_json::to_vec(&parsed.record).unwrap();
+    assert_eq!(canonical.len(), 860);
+    assert_eq!(
+        hex::encode(Sha256::digest(&canonical)),
+        "f786279ac6420357fd121dcb810629152f887ba8ee01457e49399485ddbafa38"
+    );
+    assert_eq!(
+        hex::encode(file::material_aad("orders", 2)),
+        "74727573742e6b657972696e672e76657273696f6e2e7631006f72646572730000000002"
+    );
+    let record = file::verify(parsed, &root, "orders").unwrap();
+    assert_eq!(record.revision, 5);
+    for v in &record.versions {
+        use base64::Engine as _;
+        let wrapped = base64::engine::general_purpose::STANDARD
+            .decode(v.material.as_ref().unwrap())
+            .unwrap();
+        let key =
+            crate::kek::RootKey::unwrap(&root, &file::material_aad("orders", v.version), &wrapped)
+                .unwrap();
+        assert_eq!(key.len(), 32);
+        // Bound to its version: the other version's AAD does not open it.
+        assert!(
+            crate::kek::RootKey::unwrap(
+                &root,
+                &file::material_aad("orders", v.version + 1),
+                &wrapped
+            )
+            .is_err()
+        );
+    }
+    // Under another name, or with the revision bumped, it does not verify.
+    assert_eq!(
+        file::verify(file::parse(bytes).unwrap(), &root, "billing").unwrap_err(),
+        FileError::Unauthentic
+    );
+    let bumped = String::from_utf8(bytes.to_vec()).unwrap().replacen(
+        "\"revision\": 5",
+        "\"revision\": 6",
+        1,
+    );
+    assert_eq!(
+        file::verify(file::parse(bumped.as_bytes()).unwrap(), &root, "orders").unwrap_err(),
+        FileError::Unauthentic
+    );
+}
+
+#[test]
+fn parser_rejects_each_invariant_violation() {
+    let bytes = include_str!("../../../../docs/vectors/keyring-v1.json");
+    let cases: [(&str, &str, &str); 9] = [
+        (
+            "\"format_version\": 1",
+            "\"format_version\": 2",
+            "unsupported format version 2",
+        ),
+        (
+            "\"format\": \"trust-keyring\"",
+            "\"format\": \"other\"",
+            "not a trust keyring",
+        ),
+        (
+            "\"state\": \"disabled\"",
+            "\"state\": \"primary\"",
+            "not exactly one primary",
+        ),
+        (
+            "\"next_version\": 3",
+            "\"next_version\": 2",
+            "reuse a version number",
+        ),
+        ("\"version\": 2,", "\"version\": 1,", "strictly increasing"),
+        (
+            "\"suite\": \"aes-256-gcm\"",
+            "\"suite\": \"rot13\"",
+            "unknown suite",
+        ),
+        (
+            "\"name\": \"orders\"",
+            "\"name\": \"Orders\"",
+            "invalid keyring name",
+        ),
+        (
+            "\"uses\": 0,",
+            "\"uses\": 0, \"extra\": 1,",
+            "unexpected field",
+        ),
+        (
+            "\"destroy_after\": null",
+            "\"destroy_after\": 5",
+            "destroy_after",
+        ),
+    ];
+    for (from, to, why) in cases {
+        let bad = bytes.replacen(from, to, 1);
+        assert_ne!(bad, bytes, "{from}");
+        let err = file::parse(bad.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains(why), "{to}: {err}");
+    }
+    let big = vec![b' '; file::MAX_FILE_LEN + 1];
+    assert_eq!(file::parse(&big).unwrap_err(), FileError::TooLarge);
+    let no_material = bytes.replacen("\"material\": \"GmLQ", "\"material\": null, \"x\": \"", 1);
+    assert!(file::parse(no_material.as_bytes()).is_err());
 }
