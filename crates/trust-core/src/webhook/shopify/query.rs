@@ -362,8 +362,10 @@ impl AppProxyVerifier {
     }
 }
 
+/// Appends the signature parameter to the raw query *as given*: [`parse_query`] strips exactly
+/// one leading `?`, so stripping here too would change what a second `?` means (found by the
+/// `webhook_shopify_query` fuzz target with the input `??`).
 fn append_signature(raw: &str, key: &str, mac: &[u8]) -> String {
-    let raw = raw.strip_prefix('?').unwrap_or(raw);
     if raw.is_empty() {
         format!("{key}={}", hex_lower(mac))
     } else {
@@ -627,6 +629,14 @@ mod tests {
             AppProxyVerifier::new(hush()).verify_query(&js, 1_317_327_555),
             Err(WebhookError::Invalid)
         );
+    }
+
+    #[test]
+    fn signing_keeps_the_query_as_given() {
+        let signed = sign_oauth_query(&hush(), "??").unwrap();
+        let (_, params) = take_signature(parse_query(&signed).unwrap(), "hmac", &[], true).unwrap();
+        assert_eq!(params, vec![("?".to_owned(), String::new())]);
+        assert!(sign_oauth_query(&hush(), "").unwrap().starts_with("hmac="));
     }
 
     #[test]
