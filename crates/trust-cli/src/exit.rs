@@ -16,6 +16,9 @@ pub(crate) struct CliError {
     code: &'static str,
     message: String,
     hint: Option<String>,
+    /// Extra machine-readable fields merged into the `--json` error object (e.g. a verifier's
+    /// report); never secret.
+    details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl CliError {
@@ -26,7 +29,19 @@ impl CliError {
             code,
             message: message.into(),
             hint: None,
+            details: None,
         }
+    }
+
+    /// Adds fields to the `--json` error object (keys already there are not overwritten).
+    #[must_use]
+    pub(crate) fn details(mut self, fields: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.details = Some(fields);
+        self
+    }
+
+    pub(crate) fn details_map(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.details.as_ref()
     }
 
     /// Adds the one line telling the operator what to do.
@@ -94,6 +109,7 @@ impl<E: TrustError> From<E> for CliError {
             code: err.code(),
             message: err.to_string(),
             hint: err.hint().map(str::to_owned),
+            details: None,
         }
     }
 }

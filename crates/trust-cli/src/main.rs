@@ -54,6 +54,11 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Tamper-evident audit log: init, append, import, checkpoint, verify, prove.
+    ///
+    /// Example: trust audit verify --log ./audit --vkey "$(cat ./audit/vkey)"
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
     /// Print shell completions for `trust`.
     ///
     /// Example: trust completions bash > /etc/bash_completion.d/trust
@@ -125,6 +130,7 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Inspect(args) => cmd::crypt::inspect(&args, globals),
         Command::Gdpr(cmd) => cmd::gdpr::run(&cmd, globals),
         Command::Redact(args) => cmd::redact::run(&args, globals),
+        Command::Audit(c) => cmd::audit::run(c, globals),
     }
 }
 

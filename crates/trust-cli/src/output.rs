@@ -51,6 +51,11 @@ impl Output {
             if let Some(hint) = err.hint_text() {
                 doc["hint"] = serde_json::Value::from(hint);
             }
+            if let (Some(extra), Some(obj)) = (err.details_map(), doc.as_object_mut()) {
+                for (k, v) in extra {
+                    obj.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
             let _ = writeln!(std::io::stdout().lock(), "{doc}");
         } else {
             let mut stderr = std::io::stderr().lock();

@@ -3,6 +3,7 @@
 pub(crate) mod atomic;
 pub(crate) mod crypt;
 pub(crate) mod gdpr;
+pub(crate) mod audit;
 pub(crate) mod generate;
 pub(crate) mod home;
 pub(crate) mod init;

@@ -342,6 +342,96 @@ impl Leaf {
     }
 }
 
+/// What the chain check needs from a leaf, read without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeafHead {
+    /// The leaf's index.
+    pub index: u64,
+    /// Its `prev_leaf_hash`.
+    pub prev_leaf_hash: Hash,
+    /// Its payload commitment, if any.
+    pub payload: Option<PayloadRef>,
+}
+
+/// Validates leaf bytes exactly as [`Leaf::decode`] does (same errors) without allocating, and
+/// returns the fields the verifier's chain check needs. The streaming verifier calls this once
+/// per entry, so it matters that it is cheap.
+///
+/// # Errors
+/// The [`LeafError`] [`Leaf::decode`] would return.
+pub fn check(bytes: &[u8]) -> Result<LeafHead, LeafError> {
+    fn text<'a>(r: &mut Reader<'a>, n: usize, err: LeafError) -> Result<&'a str, LeafError> {
+        core::str::from_utf8(r.take(n)?).map_err(|_| err)
+    }
+    if bytes.len() > MAX_LEAF_LEN {
+        return Err(LeafError::TooLarge);
+    }
+    let mut r = Reader(bytes);
+    if r.u8()? != LEAF_VERSION {
+        return Err(LeafError::UnknownVersion);
+    }
+    let index = u64::from_be_bytes(r.array()?);
+    let prev_leaf_hash = r.array()?;
+    let _time: [u8; 8] = r.array()?;
+    let flags = r.u8()?;
+    if flags & !(FLAG_ACTOR | FLAG_SUBJECT | FLAG_PAYLOAD) != 0 {
+        return Err(LeafError::BadFlags);
+    }
+    let n = usize::from(r.u8()?);
+    let event_type = text(&mut r, n, LeafError::BadEventType)?;
+    let n = usize::from(r.u8()?);
+    let writer_id = text(&mut r, n, LeafError::BadWriterId)?;
+    let pkv = u32::from_be_bytes(r.array()?);
+    if flags & FLAG_ACTOR != 0 {
+        r.take(32)?;
+    }
+    if flags & FLAG_SUBJECT != 0 {
+        r.take(32)?;
+    }
+    let payload = if flags & FLAG_PAYLOAD != 0 {
+        let commitment = r.array()?;
+        let len = u64::from_be_bytes(r.array()?);
+        Some(PayloadRef { commitment, len })
+    } else {
+        None
+    };
+    let count = usize::from(u16::from_be_bytes(r.array()?));
+    if count > MAX_ATTRS {
+        return Err(LeafError::BadAttribute);
+    }
+    let mut last: Option<&str> = None;
+    let mut attrs_ok = true;
+    for _ in 0..count {
+        let n = usize::from(r.u8()?);
+        let k = text(&mut r, n, LeafError::BadAttribute)?;
+        let n = usize::from(u16::from_be_bytes(r.array()?));
+        let v = text(&mut r, n, LeafError::BadAttribute)?;
+        attrs_ok &= valid_attr_key(k) && valid_attr_value(v) && last.is_none_or(|l| l < k);
+        last = Some(k);
+    }
+    if !r.0.is_empty() {
+        return Err(LeafError::BadLength);
+    }
+    // Same order of field checks as Leaf::validate.
+    if !valid_event_type(event_type) {
+        return Err(LeafError::BadEventType);
+    }
+    if !valid_writer_id(writer_id) {
+        return Err(LeafError::BadWriterId);
+    }
+    if flags & (FLAG_ACTOR | FLAG_SUBJECT) == 0 && pkv != 0 {
+        return Err(LeafError::BadFlags);
+    }
+    if !attrs_ok {
+        return Err(LeafError::BadAttribute);
+    }
+    Ok(LeafHead {
+        index,
+        prev_leaf_hash,
+        payload,
+    })
+}
+
 fn push_u8_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     // Callers validated the length (≤ 128).
     out.push(u8::try_from(bytes.len()).unwrap_or(u8::MAX));
@@ -350,8 +440,8 @@ fn push_u8_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 
 struct Reader<'a>(&'a [u8]);
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], LeafError> {
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], LeafError> {
         if self.0.len() < n {
             return Err(LeafError::BadLength);
         }
@@ -504,6 +594,26 @@ mod tests {
         #[test]
         fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = Leaf::decode(&bytes);
+        }
+
+        /// The allocation-free checker accepts and rejects exactly what the decoder does,
+        /// with the same error, on mutations of a valid leaf.
+        #[test]
+        fn check_agrees_with_decode(pos in any::<usize>(), byte in any::<u8>(), cut in any::<bool>()) {
+            let mut bytes = sample().encode().unwrap();
+            let p = pos % bytes.len();
+            if cut { bytes.truncate(p); } else { bytes[p] = byte; }
+            let d = Leaf::decode(&bytes);
+            let c = check(&bytes);
+            match (d, c) {
+                (Ok(l), Ok(h)) => {
+                    prop_assert_eq!(l.index, h.index);
+                    prop_assert_eq!(l.prev_leaf_hash, h.prev_leaf_hash);
+                    prop_assert_eq!(l.payload, h.payload);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                (d, c) => prop_assert!(false, "decode {:?} vs check {:?}", d, c),
+            }
         }
     }
 }

@@ -69,6 +69,78 @@ impl Entry {
     }
 }
 
+/// One line of a JSONL import file (docs/format-audit.md §6):
+/// `{"event":"key.rotate","time_ms":1700000000000,"actor":"…","subject":"…",
+/// "attrs":{"k":"v"},"payload":"…"}`; only `event` is required. Unknown fields are rejected so a
+/// typo cannot silently drop data.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonEntry {
+    event: String,
+    #[serde(default)]
+    time_ms: Option<i64>,
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    attrs: BTreeMap<String, String>,
+    #[serde(default)]
+    payload: Option<String>,
+}
+
+/// The longest JSONL line accepted by [`Entry::from_json_line`].
+pub const MAX_JSON_LINE: usize = 1 << 20;
+
+impl Entry {
+    /// Parses one JSONL import line.
+    ///
+    /// # Errors
+    /// [`AuditError::BadImportLine`] with a reason (never the line's content).
+    pub fn from_json_line(line: &[u8]) -> Result<Self, AuditError> {
+        if line.len() > MAX_JSON_LINE {
+            return Err(AuditError::BadImportLine("line longer than 1 MiB".into()));
+        }
+        let j: JsonEntry = serde_json::from_slice(line).map_err(|e| {
+            AuditError::BadImportLine(format!("not a valid entry object (column {})", e.column()))
+        })?;
+        let time = j.time_ms.map(|ms| {
+            if ms >= 0 {
+                SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms.unsigned_abs())
+            } else {
+                SystemTime::UNIX_EPOCH - std::time::Duration::from_millis(ms.unsigned_abs())
+            }
+        });
+        Ok(Self {
+            event_type: j.event,
+            time,
+            actor: j.actor,
+            subject: j.subject,
+            attrs: j.attrs,
+            payload: j.payload.map(String::into_bytes),
+        })
+    }
+
+    /// Checks the entry's event type and attributes without appending it.
+    ///
+    /// # Errors
+    /// [`AuditError::Leaf`] naming the invalid field.
+    pub fn validate(&self) -> Result<(), AuditError> {
+        if !leaf::valid_event_type(&self.event_type) {
+            return Err(AuditError::Leaf(leaf::LeafError::BadEventType));
+        }
+        if self.attrs.len() > leaf::MAX_ATTRS
+            || self
+                .attrs
+                .iter()
+                .any(|(k, v)| !leaf::valid_attr_key(k) || !leaf::valid_attr_value(v))
+        {
+            return Err(AuditError::Leaf(leaf::LeafError::BadAttribute));
+        }
+        Ok(())
+    }
+}
+
 /// Options for [`AuditLog::init`].
 #[derive(Clone, Debug)]
 pub struct InitOptions {

@@ -460,6 +460,28 @@ impl CompactRange {
         self.size += 1;
     }
 
+    /// Appends the root of a perfect subtree of `2^level` leaves. The current size must be a
+    /// multiple of `2^level` (the subtree is aligned); returns `false` and changes nothing
+    /// otherwise.
+    pub fn push_subtree(&mut self, level: u32, root: Hash) -> bool {
+        let Some(width) = 1u64.checked_shl(level) else {
+            return false;
+        };
+        if self.size % width != 0 || self.size.checked_add(width).is_none() {
+            return false;
+        }
+        let mut hash = root;
+        let mut size = self.size >> level;
+        while size & 1 == 1 {
+            let left = self.hashes.pop().unwrap_or(EMPTY_ROOT);
+            hash = node_hash(&left, &hash);
+            size >>= 1;
+        }
+        self.hashes.push(hash);
+        self.size += width;
+        true
+    }
+
     /// Appends a leaf hash.
     pub fn push(&mut self, leaf: Hash) {
         self.push_with(leaf, |_, _, _| {});

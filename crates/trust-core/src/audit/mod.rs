@@ -107,6 +107,8 @@ pub enum AuditError {
     Random,
     /// A panic while holding the writer's lock.
     Poisoned,
+    /// A JSONL import line is not a valid entry.
+    BadImportLine(String),
 }
 
 impl AuditError {
@@ -150,6 +152,7 @@ impl fmt::Display for AuditError {
             Self::NoSuchEntry(i) => write!(f, "the log has no entry {i}"),
             Self::Random => f.write_str("the operating system's random number generator failed"),
             Self::Poisoned => f.write_str("the audit log handle is poisoned by an earlier panic"),
+            Self::BadImportLine(why) => write!(f, "invalid import line: {why}"),
         }
     }
 }
@@ -161,6 +164,7 @@ impl TrustError for AuditError {
         match self {
             Self::NotALog(_) | Self::BadKeyFile(_) | Self::Io { .. } => Category::Input,
             Self::AlreadyExists(_) | Self::BadOrigin | Self::Leaf(_) => Category::Usage,
+            Self::BadImportLine(_) => Category::Usage,
             Self::NoCheckpoint(_) | Self::NoSuchEntry(_) => Category::Usage,
             Self::Store(e) => e.category(),
             Self::Note(e) => e.category(),
@@ -187,6 +191,7 @@ impl TrustError for AuditError {
             Self::NoSuchEntry(_) => "NO_SUCH_ENTRY",
             Self::Random => "RANDOM_FAILED",
             Self::Poisoned => "AUDIT_LOG_POISONED",
+            Self::BadImportLine(_) => "BAD_IMPORT_LINE",
         }
     }
     fn hint(&self) -> Option<&'static str> {

@@ -182,6 +182,112 @@ impl Receipt {
     }
 }
 
+/// Formats hashes one standard-base64 line each (the consistency-proof body of C2SP
+/// tlog-witness requests).
+pub fn format_hash_lines(proof: &[Hash]) -> String {
+    proof
+        .iter()
+        .map(|h| format!("{}\n", B64.encode(h)))
+        .collect()
+}
+
+/// Parses hashes given one standard-base64 line each (blank lines ignored).
+///
+/// # Errors
+/// [`ReceiptError::Malformed`] on a bad line or more than [`MAX_PROOF_LEN`] hashes.
+pub fn parse_hash_lines(text: &[u8]) -> Result<Vec<Hash>, ReceiptError> {
+    if text.len() > MAX_RECEIPT_LEN {
+        return Err(ReceiptError::Malformed);
+    }
+    let s = core::str::from_utf8(text).map_err(|_| ReceiptError::Malformed)?;
+    let mut out = Vec::new();
+    for line in s.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+        if out.len() == MAX_PROOF_LEN {
+            return Err(ReceiptError::Malformed);
+        }
+        let h = B64.decode(line).map_err(|_| ReceiptError::Malformed)?;
+        out.push(Hash::try_from(h).map_err(|_| ReceiptError::Malformed)?);
+    }
+    Ok(out)
+}
+
+/// Why two checkpoints are not a consistent history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConsistencyError {
+    /// A checkpoint did not verify.
+    Checkpoint(CheckpointError),
+    /// The checkpoints are of different logs.
+    OriginMismatch,
+    /// Same size, different roots; or the proof does not connect them: a fork.
+    Fork,
+    /// The "old" checkpoint is larger than the "new" one.
+    Rollback,
+}
+
+impl fmt::Display for ConsistencyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Checkpoint(e) => e.fmt(f),
+            Self::OriginMismatch => f.write_str("the checkpoints are for different logs"),
+            Self::Fork => f.write_str("the checkpoints are not consistent: the log forked"),
+            Self::Rollback => f.write_str("the new checkpoint is smaller than the old one"),
+        }
+    }
+}
+
+impl std::error::Error for ConsistencyError {}
+
+impl TrustError for ConsistencyError {
+    fn category(&self) -> Category {
+        match self {
+            Self::Checkpoint(e) => e.category(),
+            _ => Category::Verification,
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Checkpoint(e) => e.code(),
+            Self::OriginMismatch => "ORIGIN_MISMATCH",
+            Self::Fork => "FORK",
+            Self::Rollback => "TRUNCATED",
+        }
+    }
+}
+
+/// Checks that the `new` checkpoint extends the `old` one: both signed by a `known` key, same
+/// origin, and `proof` is a valid RFC 9162 consistency proof between them. An old checkpoint of
+/// size 0 is consistent with everything (and needs an empty proof).
+///
+/// # Errors
+/// [`ConsistencyError`] naming the first problem.
+pub fn verify_checkpoint_consistency(
+    old: &[u8],
+    new: &[u8],
+    known: &[Verifier],
+    proof: &[Hash],
+) -> Result<(SignedCheckpoint, SignedCheckpoint), ConsistencyError> {
+    let a = SignedCheckpoint::open(old, known, None).map_err(ConsistencyError::Checkpoint)?;
+    let b = SignedCheckpoint::open(new, known, None).map_err(ConsistencyError::Checkpoint)?;
+    let (x, y) = (&a.checkpoint, &b.checkpoint);
+    if x.origin != y.origin {
+        return Err(ConsistencyError::OriginMismatch);
+    }
+    if x.size > y.size {
+        return Err(ConsistencyError::Rollback);
+    }
+    if x.size == 0 {
+        return if proof.is_empty() && x.root == merkle::EMPTY_ROOT {
+            Ok((a, b))
+        } else {
+            Err(ConsistencyError::Fork)
+        };
+    }
+    merkle::verify_consistency(x.size, y.size, proof, &x.root, &y.root)
+        .map_err(|_| ConsistencyError::Fork)?;
+    Ok((a, b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +356,45 @@ mod tests {
             parsed.verify(&[other.verifier().clone()], None, None),
             Err(ReceiptError::Checkpoint(_))
         ));
+    }
+
+    #[test]
+    fn checkpoint_consistency() {
+        let hashes: Vec<Hash> = (0..9).map(|i| merkle::leaf_hash(&[i])).collect();
+        let s = Signer::from_seed("example.com/log", &[3; 32]).unwrap();
+        let cp = |n: usize, root: Hash| {
+            Checkpoint {
+                origin: "example.com/log".into(),
+                size: n as u64,
+                root,
+            }
+            .sign(&s)
+            .unwrap()
+        };
+        let old = cp(5, merkle::root(&hashes[..5]));
+        let new = cp(9, merkle::root(&hashes));
+        let proof = merkle::consistency_proof(&hashes, 5).unwrap();
+        let text = format_hash_lines(&proof);
+        assert_eq!(parse_hash_lines(text.as_bytes()).unwrap(), proof);
+        let known = [s.verifier().clone()];
+        verify_checkpoint_consistency(old.as_bytes(), new.as_bytes(), &known, &proof).unwrap();
+        assert_eq!(
+            verify_checkpoint_consistency(new.as_bytes(), old.as_bytes(), &known, &proof),
+            Err(ConsistencyError::Rollback)
+        );
+        let forked = cp(9, [1; 32]);
+        assert_eq!(
+            verify_checkpoint_consistency(old.as_bytes(), forked.as_bytes(), &known, &proof),
+            Err(ConsistencyError::Fork)
+        );
+        let same = cp(5, [1; 32]);
+        assert_eq!(
+            verify_checkpoint_consistency(old.as_bytes(), same.as_bytes(), &known, &[]),
+            Err(ConsistencyError::Fork)
+        );
+        let empty = cp(0, merkle::EMPTY_ROOT);
+        verify_checkpoint_consistency(empty.as_bytes(), new.as_bytes(), &known, &[]).unwrap();
+        assert!(parse_hash_lines(b"AAAA\n").is_err());
     }
 
     #[test]

@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use super::AuditError;
 use super::checkpoint::{CheckpointError, SignedCheckpoint};
-use super::leaf::{self, Leaf, PayloadRef};
+use super::leaf::{self, PayloadRef};
 use super::log::LogConfig;
 use super::merkle::{CompactRange, Hash, leaf_hash};
 use super::note::{NoteError, Verifier};
@@ -598,13 +598,99 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 /// What the parallel phase learns about one record.
 struct Checked {
     computed: Hash,
-    leaf: Result<(u64, Hash, Option<PayloadRef>), leaf::LeafError>,
+    head: Result<leaf::LeafHead, leaf::LeafError>,
 }
 
-fn check_one(r: &segment::Record<'_>) -> Checked {
-    let computed = leaf_hash(r.leaf);
-    let leaf = Leaf::decode(r.leaf).map(|l| (l.index, l.prev_leaf_hash, l.payload));
-    Checked { computed, leaf }
+/// The widest subtree a worker hashes in one piece; small enough to balance the workers, large
+/// enough that the sequential merge of block roots is negligible.
+const MAX_BLOCK: u64 = 1024;
+
+/// Splits leaf positions `[start, end)` into aligned perfect subtrees of at most [`MAX_BLOCK`]
+/// leaves, never crossing a size in `cuts` (where a root must be compared).
+fn blocks(start: u64, end: u64, cuts: &[u64]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut pos = start;
+    let mut cuts = cuts
+        .iter()
+        .copied()
+        .filter(|c| *c > start && *c < end)
+        .peekable();
+    while pos < end {
+        while cuts.peek().is_some_and(|c| *c <= pos) {
+            cuts.next();
+        }
+        let limit = cuts.peek().copied().unwrap_or(end);
+        let mut w = if pos == 0 {
+            MAX_BLOCK
+        } else {
+            (1u64 << pos.trailing_zeros()).min(MAX_BLOCK)
+        };
+        while w > limit - pos {
+            w >>= 1;
+        }
+        out.push((pos, w));
+        pos += w;
+    }
+    out
+}
+
+/// Leaf hashes, leaf checks and block roots for `records` (positions from `start`), computed
+/// on up to `threads` threads, each taking a contiguous run of blocks.
+fn hash_and_check(
+    records: &[segment::Record<'_>],
+    start: u64,
+    blocks: &[(u64, u64)],
+    threads: usize,
+) -> Option<(Vec<Checked>, Vec<Hash>)> {
+    let work = |bl: &[(u64, u64)]| -> (Vec<Checked>, Vec<Hash>) {
+        let mut checked = Vec::new();
+        let mut roots = Vec::with_capacity(bl.len());
+        let mut hashes: Vec<Hash> = Vec::with_capacity(MAX_BLOCK as usize);
+        for &(pos, w) in bl {
+            hashes.clear();
+            let from = (pos - start) as usize;
+            for r in &records[from..from + w as usize] {
+                let computed = leaf_hash(r.leaf);
+                hashes.push(computed);
+                checked.push(Checked {
+                    computed,
+                    head: leaf::check(r.leaf),
+                });
+            }
+            roots.push(super::merkle::root(&hashes));
+        }
+        (checked, roots)
+    };
+    if threads <= 1 || records.len() < 2048 {
+        return Some(work(blocks));
+    }
+    // Split the blocks into `threads` runs of about equal leaf counts.
+    let per = (records.len() as u64).div_ceil(threads as u64);
+    let mut runs: Vec<&[(u64, u64)]> = Vec::with_capacity(threads);
+    let mut begin = 0;
+    let mut acc = 0;
+    for (i, b) in blocks.iter().enumerate() {
+        acc += b.1;
+        if acc >= per {
+            runs.push(&blocks[begin..=i]);
+            begin = i + 1;
+            acc = 0;
+        }
+    }
+    if begin < blocks.len() {
+        runs.push(&blocks[begin..]);
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = runs.iter().map(|run| s.spawn(move || work(run))).collect();
+        let mut checked = Vec::with_capacity(records.len());
+        let mut roots = Vec::with_capacity(blocks.len());
+        for h in handles {
+            let (c, r) = h.join().ok()?;
+            checked.extend(c);
+            roots.extend(r);
+        }
+        Some((checked, roots))
+    })
 }
 
 fn process_records(
@@ -618,34 +704,29 @@ fn process_records(
     if records.is_empty() {
         return;
     }
-    let threads = opts.threads.clamp(1, 16);
-    let checked: Vec<Checked> = if threads == 1 || records.len() < 256 {
-        records.iter().map(check_one).collect()
-    } else {
-        let per = records.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = records
-                .chunks(per)
-                .map(|part| s.spawn(move || part.iter().map(check_one).collect::<Vec<_>>()))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
-    };
-    if checked.len() != records.len() {
+    let start = st.range.size();
+    let end = start + records.len() as u64;
+    let mut cuts: Vec<u64> = st.roots.range(start + 1..end).map(|(s, _)| *s).collect();
+    if let Some((ps, _)) = st.pinned {
+        cuts.push(ps);
+    }
+    cuts.sort_unstable();
+    let blocks = blocks(start, end, &cuts);
+    let Some((checked, block_roots)) =
+        hash_and_check(records, start, &blocks, opts.threads.clamp(1, 16))
+    else {
         // A worker panicked: treat as unparseable rather than silently skipping entries.
         st.fail(failure(
             FailureKind::Malformed,
-            Some(st.range.size()),
+            Some(start),
             "internal: a verification worker failed",
         ));
         st.stopped = true;
         return;
-    }
-    for (r, c) in records.iter().zip(checked) {
-        let pos = st.range.size();
+    };
+    let mut next_block = 0usize;
+    for (i, (r, c)) in records.iter().zip(checked).enumerate() {
+        let pos = start + i as u64;
         let at = |kind, index, detail: String| Failure {
             file: file.map(str::to_owned),
             byte_offset: Some(file_offset + r.offset as u64),
@@ -659,23 +740,23 @@ fn process_records(
                 format!("entry {pos} does not hash to its stored leaf hash"),
             ));
         }
-        match c.leaf {
+        match c.head {
             Err(e) => st.fail(at(
                 FailureKind::Malformed,
                 Some(pos),
                 format!("entry {pos} does not parse: {e}"),
             )),
-            Ok((index, prev, payload)) => {
-                if index != pos {
+            Ok(head) => {
+                if head.index != pos {
                     st.fail(at(
                         FailureKind::IndexGap,
                         Some(pos),
-                        format!("entry at position {pos} carries index {index}"),
+                        format!("entry at position {pos} carries index {}", head.index),
                     ));
                 }
                 // An entry whose own bytes were altered already failed above; its link is
                 // not a second finding.
-                if prev != st.prev && hash_ok {
+                if head.prev_leaf_hash != st.prev && hash_ok {
                     let bad = pos.saturating_sub(1);
                     st.fail(at(
                         FailureKind::ChainBreak,
@@ -686,48 +767,61 @@ fn process_records(
                     ));
                 }
                 if opts.check_payloads
-                    && let Some(p) = payload
+                    && let Some(p) = head.payload
                 {
                     check_payload(st, dir, pos, &p);
                 }
             }
         }
         st.prev = r.stored_hash;
-        st.range.push(c.computed);
-        let size = st.range.size();
-        if let Some(root) = st.roots.get(&size).copied() {
-            let ours = st.range.root();
-            if ours == root {
-                st.last_good_checkpoint = size;
-                let note = st.notes.get(&size).cloned().unwrap_or_default();
-                st.latest_matching = Some((size, root, note));
-            } else {
-                let lo = st.last_good_checkpoint;
-                st.fail(Failure {
-                    range: Some((lo, size)),
-                    ..failure(
-                        FailureKind::RootMismatch,
-                        None,
-                        format!(
-                            "entries do not match the signed checkpoint of size {size}; the change is in entries {lo}..{size}"
-                        ),
-                    )
-                });
-            }
+        // Fold at block ends: blocks never cross a size where a root is compared.
+        let Some(&(bpos, w)) = blocks.get(next_block) else {
+            continue;
+        };
+        if pos + 1 != bpos + w {
+            continue;
         }
-        if let Some((ps, proot)) = st.pinned
-            && ps == size
-            && st.range.root() != proot
-        {
+        st.range
+            .push_subtree(w.trailing_zeros(), block_roots[next_block]);
+        next_block += 1;
+        check_roots(st);
+    }
+}
+
+fn check_roots(st: &mut State) {
+    let size = st.range.size();
+    if let Some(root) = st.roots.get(&size).copied() {
+        let ours = st.range.root();
+        if ours == root {
+            st.last_good_checkpoint = size;
+            let note = st.notes.get(&size).cloned().unwrap_or_default();
+            st.latest_matching = Some((size, root, note));
+        } else {
+            let lo = st.last_good_checkpoint;
             st.fail(Failure {
-                range: Some((0, size)),
+                range: Some((lo, size)),
                 ..failure(
-                    FailureKind::Fork,
+                    FailureKind::RootMismatch,
                     None,
-                    format!("the log no longer extends the pinned checkpoint of size {size}"),
+                    format!(
+                        "entries do not match the signed checkpoint of size {size}; the change is in entries {lo}..{size}"
+                    ),
                 )
             });
         }
+    }
+    if let Some((ps, proot)) = st.pinned
+        && ps == size
+        && st.range.root() != proot
+    {
+        st.fail(Failure {
+            range: Some((0, size)),
+            ..failure(
+                FailureKind::Fork,
+                None,
+                format!("the log no longer extends the pinned checkpoint of size {size}"),
+            )
+        });
     }
 }
 

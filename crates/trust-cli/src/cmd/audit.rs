@@ -1,0 +1,475 @@
+//! `trust audit`: create, append to, checkpoint, prove and verify a tamper-evident audit log.
+//!
+//! All logic lives in `trust_core::audit`; this module parses flags, reads inputs and renders.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+use trust_core::audit::note::Verifier;
+use trust_core::audit::proof::{self, Receipt};
+use trust_core::audit::{AuditLog, Entry, InitOptions, VerifyOptions, verify_log};
+use trust_core::durable;
+use trust_core::error::Category;
+
+use crate::Globals;
+use crate::exit::CliError;
+use crate::input;
+
+/// Subcommands of `trust audit`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Create a log and its Ed25519 checkpoint key (0600); prints the verifier key (vkey).
+    ///
+    /// Also creates the pseudonymization key (DIR/pseudonym.key, 0600) that turns actors and
+    /// subjects into keyed hashes; back both keys up with the log.
+    ///
+    /// Example: trust audit init --log /var/lib/app/audit --origin app.example.com/audit
+    Init(InitArgs),
+    /// Append one entry (durable when the command returns).
+    ///
+    /// Example: trust audit append --log ./audit --event key.rotate --actor ops@example.com --attr key=orders
+    Append(AppendArgs),
+    /// Append every line of a JSONL file, one fsync per batch; prints "committed N" per batch.
+    ///
+    /// Each line: {"event":"key.rotate","time_ms":1700000000000,"actor":"…","subject":"…","attrs":{"k":"v"},"payload":"…"}
+    /// (only "event" is required).
+    ///
+    /// Example: trust audit import --log ./audit events.jsonl
+    Import(ImportArgs),
+    /// Sign and store a checkpoint of the current log; prints the checkpoint note.
+    ///
+    /// Example: trust audit checkpoint --log ./audit > checkpoint.note
+    Checkpoint(LogArg),
+    /// Verify the whole log: framing, indexes, hashes, chain, checkpoint roots and signatures.
+    ///
+    /// Exit 0 intact, 1 any integrity failure (kind and first_bad_index in --json), 3 log
+    /// cannot be opened. With --state, the pinned checkpoint is checked first and advanced
+    /// (atomically) only after a fully successful run.
+    ///
+    /// Example: trust audit verify --log ./audit --vkey "$(cat vkey)" --state auditor.state --json
+    Verify(VerifyArgs),
+    /// Print an inclusion receipt (C2SP tlog-proof) for one entry.
+    ///
+    /// Example: trust audit prove --log ./audit --index 41 > entry-41.tlog-proof
+    Prove(ProveArgs),
+    /// Check an inclusion receipt offline (no access to the log needed).
+    ///
+    /// Example: trust audit verify-proof --vkey "$(cat vkey)" entry-41.tlog-proof
+    VerifyProof(VerifyProofArgs),
+    /// Check that a newer checkpoint extends an older one (no fork, no truncation).
+    ///
+    /// Example: trust audit consistency --vkey "$(cat vkey)" --old a.note --new b.note --log ./audit
+    Consistency(ConsistencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogArg {
+    /// The log directory.
+    #[arg(long, value_name = "DIR")]
+    log: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The log directory (created; must not already hold a log).
+    #[arg(long, value_name = "DIR")]
+    log: PathBuf,
+    /// The log's identity, also the key name: a schema-less URL such as example.com/audit.
+    #[arg(long)]
+    origin: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AppendArgs {
+    /// The log directory.
+    #[arg(long, value_name = "DIR")]
+    log: PathBuf,
+    /// Event type, [a-z0-9._-], e.g. key.rotate.
+    #[arg(long, value_name = "TYPE")]
+    event: String,
+    /// Who did it; stored only as a keyed pseudonym.
+    #[arg(long, value_name = "ID")]
+    actor: Option<String>,
+    /// Whom it concerns; stored only as a keyed pseudonym.
+    #[arg(long, value_name = "ID")]
+    subject: Option<String>,
+    /// Non-personal attribute key=value (repeatable).
+    #[arg(long = "attr", value_name = "K=V")]
+    attrs: Vec<String>,
+    /// Payload stored apart from the leaf (salted commitment in the leaf; deletable); - = stdin.
+    #[arg(long, value_name = "F")]
+    payload_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The log directory.
+    #[arg(long, value_name = "DIR")]
+    log: PathBuf,
+    /// Entries per group commit (one fsync each).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    batch: u64,
+    /// JSONL file, one entry per line; - = stdin.
+    file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The log directory.
+    #[arg(long, value_name = "DIR")]
+    log: PathBuf,
+    /// The log's verifier key (vkey text, or a file holding it).
+    #[arg(long, value_name = "VKEY")]
+    vkey: String,
+    /// Auditor state: the checkpoint pinned by the last successful run (created if missing).
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Do not check payload commitments.
+    #[arg(long)]
+    skip_payloads: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProveArgs {
+    /// The log directory.
+    #[arg(long, value_name = "DIR")]
+    log: PathBuf,
+    /// Entry index.
+    #[arg(long, value_name = "I")]
+    index: u64,
+    /// Prove against the stored checkpoint of this size (default: the newest, signing one if
+    /// none covers the entry).
+    #[arg(long, value_name = "N")]
+    size: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyProofArgs {
+    /// The log's verifier key (vkey text, or a file holding it).
+    #[arg(long, value_name = "VKEY")]
+    vkey: String,
+    /// Require this origin (default: the vkey's name).
+    #[arg(long)]
+    origin: Option<String>,
+    /// The receipt (tlog-proof); - = stdin.
+    receipt: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConsistencyArgs {
+    /// The log's verifier key (vkey text, or a file holding it).
+    #[arg(long, value_name = "VKEY")]
+    vkey: String,
+    /// The older checkpoint note.
+    #[arg(long, value_name = "FILE")]
+    old: PathBuf,
+    /// The newer checkpoint note.
+    #[arg(long, value_name = "FILE")]
+    new: PathBuf,
+    /// Compute the proof from this log.
+    #[arg(long, value_name = "DIR", conflicts_with = "proof")]
+    log: Option<PathBuf>,
+    /// Read the proof (one base64 hash per line) from this file.
+    #[arg(long, value_name = "FILE")]
+    proof: Option<PathBuf>,
+}
+
+pub(crate) fn run(cmd: AuditCommand, g: &Globals) -> Result<(), CliError> {
+    match cmd {
+        AuditCommand::Init(a) => init(&a, g),
+        AuditCommand::Append(a) => append(&a, g),
+        AuditCommand::Import(a) => import(&a, g),
+        AuditCommand::Checkpoint(a) => checkpoint(&a, g),
+        AuditCommand::Verify(a) => verify(&a, g),
+        AuditCommand::Prove(a) => prove(&a, g),
+        AuditCommand::VerifyProof(a) => verify_proof(&a, g),
+        AuditCommand::Consistency(a) => consistency(&a, g),
+    }
+}
+
+const NOTE_LIMIT: u64 = 1 << 16;
+
+/// A vkey given inline, or the path of a file holding one.
+fn load_vkey(arg: &str) -> Result<Verifier, CliError> {
+    let text = if arg.contains('+') {
+        arg.to_owned()
+    } else {
+        let p = Path::new(arg);
+        let bytes = input::read_all("the vkey file", Some(p), NOTE_LIMIT)?;
+        String::from_utf8(bytes).map_err(|_| CliError::usage("the vkey file is not text"))?
+    };
+    Verifier::from_vkey(text.trim()).map_err(|_| {
+        CliError::usage("the vkey is malformed")
+            .hint("expected NAME+HEXID+BASE64, as printed by `trust audit init`")
+    })
+}
+
+fn open_log(dir: &Path) -> Result<AuditLog, CliError> {
+    Ok(AuditLog::open(dir)?)
+}
+
+fn init(a: &InitArgs, g: &Globals) -> Result<(), CliError> {
+    let vkey = AuditLog::init(&a.log, &InitOptions::new(a.origin.clone()))?;
+    let v = vkey.vkey();
+    g.out.success(
+        &json!({"log": a.log, "origin": a.origin, "vkey": v}),
+        || {
+            format!(
+                "created audit log {} (origin {})\nverifier key (give this to auditors):\n{v}",
+                a.log.display(),
+                a.origin
+            )
+        },
+    );
+    Ok(())
+}
+
+fn parse_attrs(attrs: &[String], entry: &mut Entry) -> Result<(), CliError> {
+    for kv in attrs {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| CliError::usage(format!("--attr {kv:?} is not key=value")))?;
+        entry.attrs.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(())
+}
+
+fn append(a: &AppendArgs, g: &Globals) -> Result<(), CliError> {
+    let mut e = Entry::new(a.event.clone());
+    e.actor.clone_from(&a.actor);
+    e.subject.clone_from(&a.subject);
+    parse_attrs(&a.attrs, &mut e)?;
+    e.validate()?;
+    if let Some(p) = &a.payload_file {
+        e.payload = Some(input::read_all("the payload", Some(p), 64 << 20)?);
+    }
+    let log = open_log(&a.log)?;
+    let index = log.append(&e)?;
+    g.out.success(&json!({"index": index}), || {
+        format!("appended entry {index}")
+    });
+    Ok(())
+}
+
+fn import(a: &ImportArgs, g: &Globals) -> Result<(), CliError> {
+    let reader = BufReader::new(input::open("the import file", Some(&a.file))?);
+    let log = open_log(&a.log)?;
+    let first = log.size()?;
+    let mut batch: Vec<Entry> = Vec::with_capacity(a.batch as usize);
+    let mut committed = 0u64;
+    let bar = g.out.progress(0, "importing");
+    let flush = |batch: &mut Vec<Entry>, committed: &mut u64| -> Result<(), CliError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let r = log.append_batch(batch)?;
+        *committed += r.end - r.start;
+        batch.clear();
+        bar.set_position(*committed);
+        if !g.out.is_json() {
+            // One line per group commit: everything up to here is durable.
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "committed {committed}");
+            let _ = out.flush();
+        }
+        Ok(())
+    };
+    for (n, line) in reader.split(b'\n').enumerate() {
+        let line = line.map_err(|e| CliError::io("the import file", &a.file, &e))?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let entry = Entry::from_json_line(&line)
+            .and_then(|e| e.validate().map(|()| e))
+            .map_err(|e| {
+                let e = CliError::from(e);
+                CliError::new(
+                    e.category(),
+                    e.code(),
+                    format!("line {}: {}", n + 1, e.message()),
+                )
+                .hint(format!(
+                    "{committed} entries before this batch were committed"
+                ))
+            })?;
+        batch.push(entry);
+        if batch.len() as u64 >= a.batch {
+            flush(&mut batch, &mut committed)?;
+        }
+    }
+    flush(&mut batch, &mut committed)?;
+    bar.finish_and_clear();
+    g.out.success(
+        &json!({"imported": committed, "first_index": first, "size": first + committed}),
+        || {
+            format!(
+                "imported {committed} entries (log size {})",
+                first + committed
+            )
+        },
+    );
+    Ok(())
+}
+
+fn checkpoint(a: &LogArg, g: &Globals) -> Result<(), CliError> {
+    let log = open_log(&a.log)?;
+    let cp = log.checkpoint()?;
+    g.out.success(
+        &json!({"size": cp.checkpoint.size, "note": cp.note}),
+        || cp.note.clone(),
+    );
+    Ok(())
+}
+
+fn verify(a: &VerifyArgs, g: &Globals) -> Result<(), CliError> {
+    let vkey = load_vkey(&a.vkey)?;
+    let pinned = match &a.state {
+        Some(p) if p.exists() => Some(input::read_all("the state file", Some(p), NOTE_LIMIT)?),
+        _ => None,
+    };
+    let bar = g.out.progress(0, "verifying");
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let mut opts = VerifyOptions::new(vec![vkey]);
+    opts.pinned = pinned;
+    opts.check_payloads = !a.skip_payloads;
+    opts.progress = Some(&progress);
+    let report = verify_log(&a.log, &opts)?;
+    bar.finish_and_clear();
+    let Some(failure) = &report.failure else {
+        // Only a fully successful run may advance the auditor's pin.
+        if let (Some(state), Some(pin)) = (&a.state, &report.pin) {
+            durable::write_atomic(state, pin.as_bytes())
+                .map_err(|e| CliError::write("the state file", state, &e))?;
+        }
+        g.out.success(&report, || {
+            let cp = report
+                .latest_checkpoint
+                .as_ref()
+                .map_or("no signed checkpoint yet".to_owned(), |c| {
+                    format!("latest checkpoint size {} verified", c.size)
+                });
+            let mut s = format!(
+                "ok: {} entries intact; {cp}; root {}",
+                report.entries, report.root
+            );
+            if !report.redacted.is_empty() {
+                s.push_str(&format!(
+                    "\nredacted payloads (erased, not tampered): {}",
+                    report.counts.get("REDACTED").copied().unwrap_or(0)
+                ));
+            }
+            if report.torn_tail_bytes > 0 {
+                s.push_str(&format!(
+                    "\nnote: {} bytes of an unacknowledged append at the end (a writer will truncate them)",
+                    report.torn_tail_bytes
+                ));
+            }
+            s
+        });
+        return Ok(());
+    };
+    let kind = failure.kind.as_str();
+    let at = report
+        .first_bad_index
+        .map_or(String::new(), |i| format!(", first bad entry {i}"));
+    let mut details = serde_json::Map::new();
+    details.insert("kind".into(), json!(kind));
+    details.insert("first_bad_index".into(), json!(report.first_bad_index));
+    details.insert("report".into(), json!(report));
+    Err(CliError::new(
+        Category::Verification,
+        kind,
+        format!(
+            "audit log verification failed: {kind}{at}: {}",
+            failure.detail
+        ),
+    )
+    .hint("see docs/auditor-guide.md for what this kind means; the state file was not updated")
+    .details(details))
+}
+
+fn prove(a: &ProveArgs, g: &Globals) -> Result<(), CliError> {
+    let log = open_log(&a.log)?;
+    let receipt = log.prove(a.index, a.size)?;
+    let text = receipt.to_text();
+    g.out
+        .success(&json!({"index": a.index, "receipt": text}), || text.clone());
+    Ok(())
+}
+
+fn verify_proof(a: &VerifyProofArgs, g: &Globals) -> Result<(), CliError> {
+    let vkey = load_vkey(&a.vkey)?;
+    let bytes = input::read_all(
+        "the receipt",
+        Some(&a.receipt),
+        proof::MAX_RECEIPT_LEN as u64,
+    )?;
+    let receipt = Receipt::parse(&bytes)?;
+    let origin = a.origin.clone().unwrap_or_else(|| vkey.name().to_owned());
+    let (cp, leaf) = receipt.verify(&[vkey], Some(&origin), None)?;
+    g.out.success(
+        &json!({
+            "index": receipt.index,
+            "checkpoint_size": cp.checkpoint.size,
+            "event": leaf.event_type,
+            "time_unix_ms": leaf.time_unix_ms,
+        }),
+        || {
+            format!(
+                "ok: entry {} ({}, time {} ms) is in the log {} of size {}",
+                receipt.index,
+                leaf.event_type,
+                leaf.time_unix_ms,
+                cp.checkpoint.origin,
+                cp.checkpoint.size
+            )
+        },
+    );
+    Ok(())
+}
+
+fn consistency(a: &ConsistencyArgs, g: &Globals) -> Result<(), CliError> {
+    let vkey = load_vkey(&a.vkey)?;
+    let old = input::read_all("the old checkpoint", Some(&a.old), NOTE_LIMIT)?;
+    let new = input::read_all("the new checkpoint", Some(&a.new), NOTE_LIMIT)?;
+    let known = [vkey];
+    let proof_hashes = match (&a.log, &a.proof) {
+        (Some(dir), _) => {
+            // Read the sizes (signatures are checked below) to ask the log for the proof.
+            let o = trust_core::audit::checkpoint::SignedCheckpoint::open(&old, &known, None)?;
+            let n = trust_core::audit::checkpoint::SignedCheckpoint::open(&new, &known, None)?;
+            let (s1, s2) = (o.checkpoint.size, n.checkpoint.size);
+            if s1 == 0 || s1 >= s2 {
+                Vec::new()
+            } else {
+                open_log(dir)?.consistency_proof(s1, s2)?
+            }
+        }
+        (None, Some(p)) => {
+            let text = input::read_all("the proof", Some(p), proof::MAX_RECEIPT_LEN as u64)?;
+            proof::parse_hash_lines(&text)?
+        }
+        (None, None) => Vec::new(),
+    };
+    let (o, n) = proof::verify_checkpoint_consistency(&old, &new, &known, &proof_hashes)?;
+    let lines = proof::format_hash_lines(&proof_hashes);
+    g.out.success(
+        &json!({
+            "old_size": o.checkpoint.size,
+            "new_size": n.checkpoint.size,
+            "proof": lines,
+        }),
+        || {
+            format!(
+                "ok: checkpoint {} extends checkpoint {} (no fork, no truncation)",
+                n.checkpoint.size, o.checkpoint.size
+            )
+        },
+    );
+    Ok(())
+}

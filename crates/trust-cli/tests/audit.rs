@@ -1,0 +1,708 @@
+//! CLI tests of `trust audit`: every exit code and every tamper case of issue 4.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_trust");
+const ORIGIN: &str = "example.com/audit/cli";
+
+fn trust(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("TRUST_HOME")
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = trust(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Log {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    vkey: String,
+}
+
+impl Log {
+    fn p(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.parent().unwrap().join(name)
+    }
+}
+
+fn init() -> Log {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let out = ok(&[
+        "--json",
+        "audit",
+        "init",
+        "--log",
+        dir.to_str().unwrap(),
+        "--origin",
+        ORIGIN,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let vkey = v["data"]["vkey"].as_str().unwrap().to_owned();
+    assert!(vkey.starts_with(&format!("{ORIGIN}+")));
+    Log {
+        _tmp: tmp,
+        dir,
+        vkey,
+    }
+}
+
+fn import_n(log: &Log, n: usize) {
+    let file = log.path("in.jsonl");
+    let mut f = fs::File::create(&file).unwrap();
+    for i in 0..n {
+        writeln!(
+            f,
+            r#"{{"event":"connector.sync","time_ms":{},"actor":"worker-{}","attrs":{{"n":"{i}"}}}}"#,
+            1_700_000_000_000u64 + i as u64,
+            i % 4
+        )
+        .unwrap();
+    }
+    drop(f);
+    ok(&[
+        "audit",
+        "import",
+        "--log",
+        log.p(),
+        "--batch",
+        "3",
+        file.to_str().unwrap(),
+    ]);
+}
+
+fn verify_json(log: &Log, state: Option<&Path>) -> (i32, serde_json::Value) {
+    let mut args = vec![
+        "--json",
+        "audit",
+        "verify",
+        "--log",
+        log.p(),
+        "--vkey",
+        &log.vkey,
+    ];
+    let s;
+    if let Some(st) = state {
+        s = st.to_str().unwrap().to_owned();
+        args.extend(["--state", &s]);
+    }
+    let out = trust(&args);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap(), v)
+}
+
+fn segment(log: &Log) -> PathBuf {
+    let mut segs: Vec<PathBuf> = fs::read_dir(log.dir.join("segments"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    segs.sort();
+    segs.remove(0)
+}
+
+/// (offset, length) of every record of the first segment, from the documented framing:
+/// 24-byte header, then u32 BE length ‖ leaf ‖ 32-byte hash.
+fn records(seg: &Path) -> Vec<(usize, usize)> {
+    let b = fs::read(seg).unwrap();
+    let mut out = Vec::new();
+    let mut pos = 24;
+    while pos + 4 <= b.len() {
+        let len = u32::from_be_bytes(b[pos..pos + 4].try_into().unwrap()) as usize;
+        out.push((pos, 4 + len + 32));
+        pos += 4 + len + 32;
+    }
+    out
+}
+
+#[test]
+fn help_has_examples_for_every_command() {
+    for cmd in [
+        "init",
+        "append",
+        "import",
+        "checkpoint",
+        "verify",
+        "prove",
+        "verify-proof",
+        "consistency",
+    ] {
+        let out = ok(&["audit", cmd, "--help"]);
+        assert!(out.contains("Example: trust audit"), "{cmd}: {out}");
+    }
+}
+
+#[test]
+fn round_trip_exit_zero_and_state_pinning() {
+    let log = init();
+    import_n(&log, 10);
+    ok(&[
+        "audit",
+        "append",
+        "--log",
+        log.p(),
+        "--event",
+        "key.rotate",
+        "--actor",
+        "ops",
+        "--attr",
+        "key=orders",
+    ]);
+    let note = ok(&["audit", "checkpoint", "--log", log.p()]);
+    assert!(note.starts_with(&format!("{ORIGIN}\n11\n")), "{note}");
+    let state = log.path("auditor.state");
+    let (code, v) = verify_json(&log, Some(&state));
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["entries"], 11);
+    assert_eq!(fs::read_to_string(&state).unwrap(), note);
+    // vkey may also be given as a file.
+    ok(&[
+        "audit",
+        "verify",
+        "--log",
+        log.p(),
+        "--vkey",
+        log.dir.join("vkey").to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn flipped_byte_exits_one_with_kind_and_index_and_keeps_state() {
+    let log = init();
+    import_n(&log, 6);
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let state = log.path("st");
+    assert_eq!(verify_json(&log, Some(&state)).0, 0);
+    let pinned = fs::read(&state).unwrap();
+    let seg = segment(&log);
+    let recs = records(&seg);
+    let orig = fs::read(&seg).unwrap();
+    for (i, (off, len)) in recs.iter().enumerate() {
+        for b in [off + 4, off + 20, off + len - 1] {
+            let mut bytes = orig.clone();
+            bytes[b] ^= 0x80;
+            fs::write(&seg, &bytes).unwrap();
+            let (code, v) = verify_json(&log, Some(&state));
+            assert_eq!(code, 1, "{v}");
+            assert_eq!(v["ok"], false);
+            assert_eq!(v["first_bad_index"], i as u64, "byte {b}: {v}");
+            assert!(v["kind"].is_string());
+            assert_eq!(
+                fs::read(&state).unwrap(),
+                pinned,
+                "state must not move on failure"
+            );
+        }
+    }
+    // A length field that no longer parses: still exit 1 (not 3), MALFORMED at that entry.
+    let mut bytes = orig.clone();
+    bytes[recs[2].0] = 0xff;
+    fs::write(&seg, &bytes).unwrap();
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 1);
+    assert_eq!(v["kind"], "MALFORMED");
+    assert_eq!(v["first_bad_index"], 2);
+}
+
+#[test]
+fn swapped_entries_exit_one() {
+    let log = init();
+    import_n(&log, 6);
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let seg = segment(&log);
+    let recs = records(&seg);
+    let b = fs::read(&seg).unwrap();
+    let (x, y) = (recs[1], recs[2]);
+    let mut out = b[..x.0].to_vec();
+    out.extend_from_slice(&b[y.0..y.0 + y.1]);
+    out.extend_from_slice(&b[x.0..x.0 + x.1]);
+    out.extend_from_slice(&b[y.0 + y.1..]);
+    fs::write(&seg, out).unwrap();
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 1);
+    assert_eq!(v["kind"], "INDEX_GAP");
+    assert_eq!(v["first_bad_index"], 1);
+}
+
+#[test]
+fn deleted_entry_exits_one_as_index_gap() {
+    let log = init();
+    import_n(&log, 6);
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let seg = segment(&log);
+    let recs = records(&seg);
+    let b = fs::read(&seg).unwrap();
+    let mut out = b[..recs[3].0].to_vec();
+    out.extend_from_slice(&b[recs[4].0..]);
+    fs::write(&seg, out).unwrap();
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 1);
+    assert_eq!(v["kind"], "INDEX_GAP");
+    assert_eq!(v["first_bad_index"], 3);
+}
+
+#[test]
+fn truncation_after_pinned_checkpoint_is_truncated() {
+    let log = init();
+    import_n(&log, 8);
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let state = log.path("st");
+    assert_eq!(verify_json(&log, Some(&state)).0, 0);
+    let seg = segment(&log);
+    let recs = records(&seg);
+    let b = fs::read(&seg).unwrap();
+    fs::write(&seg, &b[..recs[5].0]).unwrap();
+    for e in fs::read_dir(log.dir.join("checkpoints")).unwrap() {
+        fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    let (code, v) = verify_json(&log, Some(&state));
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["kind"], "TRUNCATED");
+    assert_eq!(v["first_bad_index"], 5);
+}
+
+#[test]
+fn two_checkpoints_same_size_is_fork_and_consistency_command() {
+    let log = init();
+    import_n(&log, 4);
+    let a = ok(&["audit", "checkpoint", "--log", log.p()]);
+    fs::write(log.path("a.note"), &a).unwrap();
+    import_n(&log, 4);
+    let b = ok(&["audit", "checkpoint", "--log", log.p()]);
+    fs::write(log.path("b.note"), &b).unwrap();
+    let (pa, pb) = (log.path("a.note"), log.path("b.note"));
+    let (pa, pb) = (pa.to_str().unwrap(), pb.to_str().unwrap());
+    let out = ok(&[
+        "--json",
+        "audit",
+        "consistency",
+        "--vkey",
+        &log.vkey,
+        "--old",
+        pa,
+        "--new",
+        pb,
+        "--log",
+        log.p(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let proof = v["data"]["proof"].as_str().unwrap().to_owned();
+    fs::write(log.path("proof.txt"), &proof).unwrap();
+    let pp = log.path("proof.txt");
+    ok(&[
+        "audit",
+        "consistency",
+        "--vkey",
+        &log.vkey,
+        "--old",
+        pa,
+        "--new",
+        pb,
+        "--proof",
+        pp.to_str().unwrap(),
+    ]);
+    // Reversed order: the new one is smaller -> exit 1 (TRUNCATED).
+    let out = trust(&[
+        "--json",
+        "audit",
+        "consistency",
+        "--vkey",
+        &log.vkey,
+        "--old",
+        pb,
+        "--new",
+        pa,
+        "--proof",
+        pp.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // A second, different checkpoint of size 8 signed with the log's key: FORK.
+    let skey = fs::read_to_string(log.dir.join("signing.key")).unwrap();
+    assert!(skey.starts_with("PRIVATE+KEY+"));
+    let tmp2 = tempfile::tempdir().unwrap();
+    let other = tmp2.path().join("other");
+    // Build a forked log under the same key: copy the log, rewrite an entry, re-sign.
+    copy_dir(&log.dir, &other);
+    let seg = segment(&Log {
+        _tmp: tempfile::tempdir().unwrap(),
+        dir: other.clone(),
+        vkey: String::new(),
+    });
+    let recs = records(&seg);
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes.truncate(recs[7].0);
+    fs::write(&seg, &bytes).unwrap();
+    for e in fs::read_dir(other.join("checkpoints")).unwrap() {
+        fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    fs::write(other.join("tree.head"), "0\n").unwrap();
+    ok(&[
+        "audit",
+        "append",
+        "--log",
+        other.to_str().unwrap(),
+        "--event",
+        "forged.entry",
+    ]);
+    let forged = ok(&["audit", "checkpoint", "--log", other.to_str().unwrap()]);
+    assert!(forged.starts_with(&format!("{ORIGIN}\n8\n")));
+    assert_ne!(forged, b);
+    let pf = log.path("forged.note");
+    fs::write(&pf, &forged).unwrap();
+    let out = trust(&[
+        "--json",
+        "audit",
+        "consistency",
+        "--vkey",
+        &log.vkey,
+        "--old",
+        pb,
+        "--new",
+        pf.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["code"], "FORK");
+    // Planting the forged checkpoint in the original log: verify reports FORK.
+    fs::write(
+        log.dir
+            .join("checkpoints")
+            .join("cp-00000000000000000008-forged.note"),
+        &forged,
+    )
+    .unwrap();
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 1);
+    assert!(v["report"]["counts"]["FORK"].as_u64().unwrap() >= 1, "{v}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            fs::copy(e.path(), t).unwrap();
+        }
+    }
+}
+
+#[test]
+fn torn_last_record_is_recovered_on_open() {
+    let log = init();
+    import_n(&log, 5);
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let seg = segment(&log);
+    let mut f = fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    f.write_all(&[0, 0, 1, 0, 9, 9, 9]).unwrap();
+    drop(f);
+    // Verify reads it as an unacknowledged torn tail: ok.
+    assert_eq!(verify_json(&log, None).0, 0);
+    // Any writer command recovers it; the log keeps working.
+    ok(&[
+        "audit",
+        "append",
+        "--log",
+        log.p(),
+        "--event",
+        "after.crash",
+    ]);
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["entries"], 6);
+    assert_eq!(v["data"]["torn_tail_bytes"], 0);
+}
+
+#[test]
+fn kill_nine_during_import_keeps_every_acknowledged_entry() {
+    let log = init();
+    let file = log.path("big.jsonl");
+    let mut f = std::io::BufWriter::new(fs::File::create(&file).unwrap());
+    for i in 0..200_000 {
+        writeln!(f, r#"{{"event":"bulk.event","attrs":{{"n":"{i}"}}}}"#).unwrap();
+    }
+    drop(f);
+    let mut child = Command::new(BIN)
+        .args([
+            "audit",
+            "import",
+            "--log",
+            log.p(),
+            "--batch",
+            "64",
+            file.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut acked = 0u64;
+    // Wait for a few group commits, then kill -9 in the middle of the import.
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(n) = line.strip_prefix("committed ") {
+            acked = n.parse().unwrap();
+            if acked >= 64 * 20 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    // Anything printed after we stopped reading was acknowledged too.
+    for line in lines.map_while(Result::ok) {
+        if let Some(n) = line.strip_prefix("committed ") {
+            acked = n.parse().unwrap();
+        }
+    }
+    assert!(acked >= 64 * 20);
+    assert!(
+        acked < 200_000,
+        "the import finished before the kill; make the input larger"
+    );
+    // The raw log verifies (a possible partial record at the end is an unacknowledged tail).
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["data"]["entries"].as_u64().unwrap() >= acked);
+    // Reopening for writing recovers, and every acknowledged entry is still there.
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 0, "{v}");
+    let n = v["data"]["entries"].as_u64().unwrap();
+    assert!(n >= acked, "{n} < {acked}");
+    let out = ok(&[
+        "audit",
+        "prove",
+        "--log",
+        log.p(),
+        "--index",
+        &(acked - 1).to_string(),
+    ]);
+    fs::write(log.path("r.proof"), out).unwrap();
+    ok(&[
+        "audit",
+        "verify-proof",
+        "--vkey",
+        &log.vkey,
+        log.path("r.proof").to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn prove_and_verify_proof_offline() {
+    let log = init();
+    import_n(&log, 9);
+    let receipt = ok(&["audit", "prove", "--log", log.p(), "--index", "4"]);
+    assert!(receipt.starts_with("c2sp.org/tlog-proof@v1\nextra "));
+    let rp = log.path("r.tlog-proof");
+    fs::write(&rp, &receipt).unwrap();
+    let out = ok(&[
+        "--json",
+        "audit",
+        "verify-proof",
+        "--vkey",
+        &log.vkey,
+        rp.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["data"]["index"], 4);
+    assert_eq!(v["data"]["event"], "connector.sync");
+    // A flipped proof hash: exit 1.
+    let lines: Vec<&str> = receipt.lines().collect();
+    let mut bad: Vec<String> = lines.iter().map(|s| (*s).to_owned()).collect();
+    bad[3] = bad[3].replacen(&bad[3][..1], if &bad[3][..1] == "A" { "B" } else { "A" }, 1);
+    fs::write(&rp, bad.join("\n") + "\n").unwrap();
+    let out = trust(&[
+        "audit",
+        "verify-proof",
+        "--vkey",
+        &log.vkey,
+        rp.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // Garbage receipt: exit 1 (it does not parse).
+    fs::write(&rp, "not a receipt").unwrap();
+    let out = trust(&[
+        "audit",
+        "verify-proof",
+        "--vkey",
+        &log.vkey,
+        rp.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // Missing receipt: exit 3. Unknown --size: exit 2.
+    let out = trust(&[
+        "audit",
+        "verify-proof",
+        "--vkey",
+        &log.vkey,
+        "/nonexistent/receipt",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = trust(&[
+        "audit",
+        "prove",
+        "--log",
+        log.p(),
+        "--index",
+        "1",
+        "--size",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn exit_codes_for_usage_and_unopenable_logs() {
+    let log = init();
+    // 3: no log there.
+    let out = trust(&[
+        "--json",
+        "audit",
+        "verify",
+        "--log",
+        "/nonexistent/log",
+        "--vkey",
+        &log.vkey,
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    // 2: malformed vkey, bad event type, bad attr, init over an existing log, bad origin.
+    assert_eq!(
+        trust(&["audit", "verify", "--log", log.p(), "--vkey", "a+b+c"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        trust(&["audit", "append", "--log", log.p(), "--event", "Bad Type"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        trust(&[
+            "audit",
+            "append",
+            "--log",
+            log.p(),
+            "--event",
+            "ok",
+            "--attr",
+            "novalue"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    assert_eq!(
+        trust(&["audit", "init", "--log", log.p(), "--origin", ORIGIN])
+            .status
+            .code(),
+        Some(2)
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("x");
+    assert_eq!(
+        trust(&[
+            "audit",
+            "init",
+            "--log",
+            d.to_str().unwrap(),
+            "--origin",
+            "has space"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    // Import with a bad line: exit 2, earlier batches committed.
+    let f = log.path("bad.jsonl");
+    fs::write(&f, "{\"event\":\"a.b\"}\n{\"event\":\"a.b\",\"oops\":1}\n").unwrap();
+    let out = trust(&[
+        "audit",
+        "import",
+        "--log",
+        log.p(),
+        "--batch",
+        "1",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
+    // Wrong key: exit 1 BAD_SIGNATURE.
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let other = init();
+    let out = trust(&[
+        "--json",
+        "audit",
+        "verify",
+        "--log",
+        log.p(),
+        "--vkey",
+        &other.vkey.replace("cli+", "cli+"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "BAD_SIGNATURE");
+}
+
+#[test]
+fn payload_redaction_and_pseudonyms_on_disk() {
+    let log = init();
+    let pf = log.path("payload.json");
+    fs::write(&pf, "{\"email\":\"jane@example.com\"}").unwrap();
+    ok(&[
+        "audit",
+        "append",
+        "--log",
+        log.p(),
+        "--event",
+        "gdpr.export",
+        "--subject",
+        "jane@example.com",
+        "--payload-file",
+        pf.to_str().unwrap(),
+    ]);
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let seg = fs::read(segment(&log)).unwrap();
+    assert!(
+        !seg.windows(8).any(|w| w == b"jane@exa"),
+        "raw subject in the leaf"
+    );
+    // Deleting the payload (erasure) is REDACTED, not tampering.
+    fs::remove_file(log.dir.join("payloads").join(format!("{:020}.bin", 0))).unwrap();
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["redacted"][0], 0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["signing.key", "pseudonym.key"] {
+            let m = fs::metadata(log.dir.join(f)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(m, 0o600);
+        }
+    }
+}

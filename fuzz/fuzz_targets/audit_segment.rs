@@ -1,0 +1,21 @@
+//! Segment reader: header and record framing of arbitrary bytes never panic, and every record
+//! the reader returns lies inside the input.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use trust_core::audit::segment;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = segment::decode_header(data);
+    let body = data.get(segment::HEADER_LEN..).unwrap_or(&[]);
+    let (records, stop) = segment::parse_records(body);
+    let mut end = 0;
+    for r in &records {
+        assert_eq!(r.offset, end);
+        end = r.offset + r.encoded_len();
+        assert!(end <= body.len());
+        let _ = r.checksum_ok();
+    }
+    if let Some((off, _)) = stop {
+        assert_eq!(off, end);
+    }
+});
