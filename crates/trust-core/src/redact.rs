@@ -53,7 +53,6 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::Regex;
 
 use crate::error::{Category, TrustError};
@@ -65,13 +64,31 @@ pub const MIN_LITERAL_LEN: usize = 6;
 /// Longest line [`RedactingWriter`] buffers before it flushes at the last whitespace.
 pub const MAX_LINE: usize = 1 << 20;
 
-/// The pattern for literal-prefixed token formats. ASCII mode (`(?-u)`) because log bytes need
-/// not be UTF-8 and every format is ASCII; every alternative starts with a literal so the regex
-/// engine's SIMD prefilter skips ordinary text.
-const TOKEN_PATTERN: &str = r"(?-u)(?P<shopify>\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b)|(?P<stripe>\b(?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99}\b|\bwhsec_[A-Za-z0-9+/=]{32,})|(?P<hubspot>\bpat-(?:na|eu)1-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)|(?P<jwt>\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)";
+/// One pattern for every format that starts with a literal. ASCII mode (`(?-u)`) because log
+/// bytes need not be UTF-8 and every format is ASCII. Every alternative starts with a literal
+/// (`shp`, `sk_`, `rk_`, `whsec_`, `pat-`, `eyJ`, `Bearer`/`bearer`/`BEARER`, `Basic`/`basic`/
+/// `BASIC`, `://`), so the regex engine's SIMD literal prefilter skips ordinary text at memory
+/// speed; a case-insensitive `(?i)bearer` would expand to too many literals for that. The auth
+/// scheme is matched in its three customary spellings; the credential after `Basic` must decode
+/// to `user:password` (checked after matching), so "basic configuration" stays.
+const TOKEN_PATTERN: &str = concat!(
+    r"(?-u)^(?:(?P<shopify>\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b)",
+    r"|(?P<stripe>\b(?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99}\b|\bwhsec_[A-Za-z0-9+/=]{32,})",
+    r"|(?P<hubspot>\bpat-(?:na|eu)1-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)",
+    r"|(?P<jwt>\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+    r"|\b(?:Bearer|bearer|BEARER)[ \t]+(?P<bearer>[A-Za-z0-9\-._~+/]{16,}=*)",
+    r"|\b(?:Basic|basic|BASIC)[ \t]+(?P<basic>[A-Za-z0-9+/]{8,}=*)",
+    r#"|://(?P<userinfo>[^\s/?#@:"'<>]{1,256}:[^\s/?#@"'<>]{0,256})@)"#,
+);
 
-/// Triggers scanned case-insensitively; what follows each is checked by hand.
-const TRIGGERS: [&str; 3] = ["bearer ", "authorization: basic ", "://"];
+/// The literal every alternative of [`TOKEN_PATTERN`] starts with. Searching for these alone
+/// is what runs at memory speed (the regex engine's Teddy prefilter); the full, anchored
+/// pattern then runs only where one occurs.
+const TRIGGER_PATTERN: &str =
+    r"(?-u)shp|sk_|rk_|whsec_|pat-|eyJ|Bearer|bearer|BEARER|Basic|basic|BASIC|://";
+
+/// How far past a trigger the anchored pattern may look: longer tokens are cut here.
+const WINDOW: usize = 16 * 1024;
 
 /// A redactor: built once, shared cheaply (`Clone` is an `Arc` bump), safe across threads.
 #[derive(Clone)]
@@ -81,8 +98,9 @@ pub struct Redactor {
 
 struct Inner {
     tokens: Regex,
-    triggers: AhoCorasick,
-    literals: Option<AhoCorasick>,
+    triggers: Regex,
+    literals: Option<Regex>,
+    literal_count: usize,
     cards: bool,
 }
 
@@ -90,10 +108,7 @@ impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The literal automaton holds registered secrets: never print it.
         f.debug_struct("Redactor")
-            .field(
-                "literals",
-                &self.inner.literals.as_ref().map_or(0, |a| a.patterns_len()),
-            )
+            .field("literals", &self.inner.literal_count)
             .field("cards", &self.inner.cards)
             .finish_non_exhaustive()
     }
@@ -152,21 +167,34 @@ impl RedactorBuilder {
     /// [`RedactError::Build`] if the automata cannot be built (too many or too long literals).
     pub fn build(self) -> Result<Redactor, RedactError> {
         let tokens = Regex::new(TOKEN_PATTERN).map_err(|_| RedactError::Build)?;
-        let triggers = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .build(TRIGGERS)
-            .map_err(|_| RedactError::Build)?;
+        let triggers = Regex::new(TRIGGER_PATTERN).map_err(|_| RedactError::Build)?;
+        let literal_count = self.literals.len();
         let literals = if self.literals.is_empty() {
             None
         } else {
+            // An alternation of the values, every byte escaped as `\xNN` (values need not be
+            // UTF-8), longest first so a value that contains another wins. The regex engine
+            // picks its SIMD literal searcher for this, several times faster here than a
+            // general Aho-Corasick automaton.
+            let mut sorted: Vec<&Vec<u8>> = self.literals.iter().collect();
+            sorted.sort_by_key(|l| core::cmp::Reverse(l.len()));
+            let mut pattern = zeroize::Zeroizing::new(String::from("(?-u)"));
+            for (i, lit) in sorted.iter().enumerate() {
+                if i > 0 {
+                    pattern.push('|');
+                }
+                for b in lit.iter() {
+                    pattern.push_str(&format!("\\x{b:02x}"));
+                }
+            }
             Some(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .build(&self.literals)
+                regex::bytes::RegexBuilder::new(&pattern)
+                    .size_limit(64 << 20)
+                    .build()
                     .map_err(|_| RedactError::Build)?,
             )
         };
-        // Zeroize our copies of the secrets; the automaton keeps its own representation.
+        // Zeroize our copies of the secrets; the regex keeps its own representation.
         for mut l in self.literals {
             zeroize::Zeroize::zeroize(&mut l);
         }
@@ -175,6 +203,7 @@ impl RedactorBuilder {
                 tokens,
                 triggers,
                 literals,
+                literal_count,
                 cards: !self.no_cards,
             }),
         })
@@ -246,35 +275,41 @@ impl Redactor {
                 kind: Kind::Secret,
             }));
         }
-        for caps in self.inner.tokens.captures_iter(text) {
+        let mut pos = 0;
+        while let Some(t) = self.inner.triggers.find_at(text, pos) {
+            let start = t.start();
+            pos = t.end();
+            // `\b` before the token: the anchored pattern cannot see the byte before its slice.
+            let glued = start > 0 && is_word(text[start - 1]);
+            if glued && t.as_bytes() != b"://" {
+                continue;
+            }
+            let window = &text[start..text.len().min(start + WINDOW)];
+            let Some(caps) = self.inner.tokens.captures(window) else {
+                continue;
+            };
+            if let Some(whole) = caps.get(0) {
+                pos = pos.max(start + whole.end());
+            }
             for (group, kind) in [
                 ("shopify", Kind::Shopify),
                 ("stripe", Kind::Stripe),
                 ("hubspot", Kind::Hubspot),
                 ("jwt", Kind::Jwt),
+                ("bearer", Kind::Bearer),
+                ("basic", Kind::Bearer),
+                ("userinfo", Kind::UrlAuth),
             ] {
                 if let Some(m) = caps.name(group) {
+                    if group == "basic" && !is_basic_credential(m.as_bytes()) {
+                        continue;
+                    }
                     found.push(Finding {
-                        start: m.start(),
-                        end: m.end(),
+                        start: start + m.start(),
+                        end: start + m.end(),
                         kind,
                     });
                 }
-            }
-        }
-        for m in self.inner.triggers.find_iter(text) {
-            let after = m.end();
-            let span = match m.pattern().as_usize() {
-                0 | 1 => credential_after(
-                    text,
-                    after,
-                    if m.pattern().as_usize() == 0 { 16 } else { 8 },
-                )
-                .map(|end| (after, end, Kind::Bearer)),
-                _ => userinfo_after(text, after).map(|end| (after, end, Kind::UrlAuth)),
-            };
-            if let Some((start, end, kind)) = span {
-                found.push(Finding { start, end, kind });
             }
         }
         if self.inner.cards {
@@ -333,88 +368,114 @@ impl Redactor {
     }
 }
 
-/// End of a credential of at least `min` token characters starting at `at`.
-fn credential_after(text: &[u8], at: usize, min: usize) -> Option<usize> {
-    let is_tok = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
-    let mut end = at;
-    while end < text.len() && is_tok(text[end]) {
-        end += 1;
-    }
-    if end - at < min {
-        return None;
-    }
-    while end < text.len() && text[end] == b'=' {
-        end += 1;
-    }
-    Some(end)
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// End of the `user:password` part after `scheme://`, if there is one before the host.
-fn userinfo_after(text: &[u8], at: usize) -> Option<usize> {
-    let mut colon = false;
-    for (i, &b) in text.iter().enumerate().skip(at).take(512) {
-        match b {
-            b'@' if colon && i > at => return Some(i),
-            b':' => colon = true,
-            b'/' | b'?' | b'#' | b'@' => return None,
-            b if b.is_ascii_whitespace() || b.is_ascii_control() => return None,
-            b'"' | b'\'' | b'<' | b'>' => return None,
-            _ => {}
-        }
-    }
-    None
+/// True when `b64` decodes (standard alphabet) to `user:password`: what HTTP Basic carries.
+fn is_basic_credential(b64: &[u8]) -> bool {
+    use base64::Engine as _;
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let padded;
+    let input = if b64.len().is_multiple_of(4) {
+        b64
+    } else {
+        padded = [b64, &b"==="[..(4 - b64.len() % 4)]].concat();
+        &padded[..]
+    };
+    engine
+        .decode(input)
+        .is_ok_and(|d| d.contains(&b':') && d.iter().all(|&c| c >= 0x20 && c != 0x7f))
 }
+
+/// Bytes that can be part of a card number: digits, space, dash.
+static RUN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = b'0';
+    while b <= b'9' {
+        t[b as usize] = true;
+        b += 1;
+    }
+    t[b' ' as usize] = true;
+    t[b'-' as usize] = true;
+    t
+};
 
 /// Card numbers: 13–19 digits, single ` ` or `-` between digits, not glued to other word
 /// characters, first digit 2–6 (issued networks), Luhn-valid.
 fn find_cards(text: &[u8], found: &mut Vec<Finding>) {
+    // Skip loop: a card spans at least 13 bytes, so if the byte 12 ahead of `p` is neither a
+    // digit nor a separator, no card starts in `p..=p+12` and the scan jumps 13 bytes. On log
+    // text this touches a small fraction of the bytes; only digit runs are walked.
+    const MIN: usize = 13;
     let n = text.len();
-    let mut i = 0;
-    while i < n {
-        let b = text[i];
-        if !b.is_ascii_digit() {
-            i += 1;
+    let in_run = |b: u8| RUN[usize::from(b)];
+    let mut p = 0;
+    while p + MIN <= n {
+        let probe = p + MIN - 1;
+        if !in_run(text[probe]) {
+            p = probe + 1;
             continue;
         }
-        let start = i;
-        let glued_before =
-            start > 0 && (text[start - 1].is_ascii_alphanumeric() || text[start - 1] == b'_');
-        let mut digits = [0u8; 19];
-        let mut count = 0usize;
-        let mut j = i;
-        let mut too_long = false;
-        while j < n {
-            let c = text[j];
-            if c.is_ascii_digit() {
-                if count < digits.len() {
-                    digits[count] = c - b'0';
-                } else {
-                    too_long = true;
-                }
-                count += 1;
-                j += 1;
-            } else if (c == b' ' || c == b'-') && j + 1 < n && text[j + 1].is_ascii_digit() {
-                j += 1;
-            } else {
-                break;
-            }
+        // Walk back to the start of the run that contains `probe` (not before `p`).
+        let mut s = probe;
+        while s > p && in_run(text[s - 1]) {
+            s -= 1;
         }
-        let glued_after = j < n && (text[j].is_ascii_alphanumeric() || text[j] == b'_');
-        if !glued_before
-            && !glued_after
-            && !too_long
-            && (13..=19).contains(&count)
-            && (2..=6).contains(&digits[0])
-            && luhn_valid(&digits[..count])
-        {
-            found.push(Finding {
-                start,
-                end: j,
-                kind: Kind::Card,
-            });
+        // Leading separators are not part of a number.
+        while s < n && !text[s].is_ascii_digit() && in_run(text[s]) {
+            s += 1;
         }
-        i = j.max(i + 1);
+        if s >= n || !text[s].is_ascii_digit() {
+            p = s.max(probe + 1);
+            continue;
+        }
+        let end = card_at(text, s, found);
+        p = end.max(s + 1);
     }
+}
+
+/// Examines the digit run starting at `start` (a digit); records a card if it is one and
+/// returns the end of the run.
+fn card_at(text: &[u8], start: usize, found: &mut Vec<Finding>) -> usize {
+    let n = text.len();
+    let glued_before =
+        start > 0 && (text[start - 1].is_ascii_alphanumeric() || text[start - 1] == b'_');
+    let mut digits = [0u8; 19];
+    let mut count = 0usize;
+    let mut j = start;
+    let mut too_long = false;
+    while j < n {
+        let c = text[j];
+        if c.is_ascii_digit() {
+            if count < digits.len() {
+                digits[count] = c - b'0';
+            } else {
+                too_long = true;
+            }
+            count += 1;
+            j += 1;
+        } else if (c == b' ' || c == b'-') && j + 1 < n && text[j + 1].is_ascii_digit() {
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    let glued_after = j < n && (text[j].is_ascii_alphanumeric() || text[j] == b'_');
+    if !glued_before
+        && !glued_after
+        && !too_long
+        && (13..=19).contains(&count)
+        && (2..=6).contains(&digits[0])
+        && luhn_valid(&digits[..count])
+    {
+        found.push(Finding {
+            start,
+            end: j,
+            kind: Kind::Card,
+        });
+    }
+    j
 }
 
 /// The Luhn (mod 10) check of ISO/IEC 7812-1.
@@ -681,6 +742,8 @@ mod tests {
             "order 4242424242424242424242".to_owned(),
             "id4242424242424242".to_owned(),
             "ts=1732233600123 user=42".to_owned(),
+            "Basic configuration settings".to_owned(),
+            "a basic understanding of bearer tokens".to_owned(),
         ] {
             assert_eq!(r(&keep), keep);
         }
@@ -766,7 +829,34 @@ mod tests {
         assert!(!luhn_valid(&[]));
     }
 
+    /// The straightforward card scan the skip loop must agree with: examine every run start.
+    fn naive_cards(text: &[u8]) -> Vec<Finding> {
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            if text[i].is_ascii_digit() {
+                i = card_at(text, i, &mut found).max(i + 1);
+            } else {
+                i += 1;
+            }
+        }
+        found
+    }
+
     proptest! {
+        #[test]
+        fn card_skip_loop_matches_the_naive_scan(
+            parts in proptest::collection::vec(
+                prop_oneof!["[0-9]{1,20}", "[ -]", "[a-z:=]{1,3}", Just("4242424242424242".to_owned()), Just("5555-5555-5555-4444".to_owned())],
+                0..40,
+            )
+        ) {
+            let text = parts.concat();
+            let mut fast = Vec::new();
+            find_cards(text.as_bytes(), &mut fast);
+            prop_assert_eq!(fast, naive_cards(text.as_bytes()));
+        }
+
         #[test]
         fn output_never_contains_a_registered_secret(
             secret in "[A-Za-z0-9_+/-]{6,40}",
