@@ -48,7 +48,11 @@ fn appends(c: &mut Criterion) {
         // Baseline: the same number of bytes (≈ one encoded record each) appended to a file on
         // the same disk with one fdatasync per batch — the cost of durability alone.
         let raw = tmp.path().join("raw");
-        let mut f = OpenOptions::new().create(true).append(true).open(&raw).unwrap();
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&raw)
+            .unwrap();
         let bytes = vec![0x5a; 190 * batch as usize];
         g.bench_with_input(BenchmarkId::new("fsync_only", batch), &batch, |b, _| {
             b.iter(|| {

@@ -1,9 +1,9 @@
 //! One module per command group; each parses its own arguments and calls `trust-core`.
 
 pub(crate) mod atomic;
+pub(crate) mod audit;
 pub(crate) mod crypt;
 pub(crate) mod gdpr;
-pub(crate) mod audit;
 pub(crate) mod generate;
 pub(crate) mod home;
 pub(crate) mod init;
