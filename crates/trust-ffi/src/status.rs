@@ -191,6 +191,15 @@ mod tests {
     }
 
     #[test]
+    fn docs_table_lists_every_status_with_its_value() {
+        let docs = include_str!("../../../docs/ffi.md");
+        for status in trust_status::ALL {
+            let row = format!("| {} | `{}` |", status as u32, status.name());
+            assert!(docs.contains(&row), "docs/ffi.md lacks the row {row}");
+        }
+    }
+
+    #[test]
     fn unknown_values_get_a_name_too() {
         for value in [1, 99, 702, u32::MAX] {
             let ptr = trust_status_str(value);

@@ -244,3 +244,15 @@ fn gdpr() {
 fn threads() {
     run_c("threads");
 }
+
+/// The link line used here is the one `trust.pc.in` (and, through `.ci/ffi`, docs/ffi.md and
+/// rustc's `--print native-static-libs`) gives.
+#[test]
+fn static_link_line_matches_the_pkg_config_template() {
+    let pc = std::fs::read_to_string(crate_dir().join("trust.pc.in")).expect("trust.pc.in");
+    let line = pc
+        .lines()
+        .find_map(|l| l.strip_prefix("Libs.private: "))
+        .expect("Libs.private line");
+    assert_eq!(line, NATIVE_STATIC_LIBS.join(" "));
+}
