@@ -11,6 +11,8 @@
 //!
 //! `TRUST_FFI_CC` overrides the compiler (default `cc`).
 
+// The link lines, SONAME handling and tools (cc, valgrind) are those of Linux, where CI runs.
+#![cfg(target_os = "linux")]
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::path::{Path, PathBuf};
