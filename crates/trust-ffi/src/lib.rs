@@ -19,7 +19,7 @@
 //! * Variable-length and secret outputs are library-owned [`bytes::trust_bytes`], zeroized when
 //!   freed. Fixed-size public outputs go to caller buffers sized by a `TRUST_*_BYTES` macro,
 //!   each mirrored by a function for hosts that cannot read macros.
-//! * Every entry point checks its pointers and catches panics ([`boundary`] module):
+//! * Every entry point checks its pointers and catches panics (the private `boundary` module):
 //!   a panic becomes `TRUST_PANIC`, never an abort of the host process.
 //!
 //! ## Modules
