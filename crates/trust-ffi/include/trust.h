@@ -481,7 +481,7 @@ trust_status trust_home_init_key_file(const uint8_t *dir,
                                       size_t dir_len,
                                       const uint8_t *key_file,
                                       size_t key_file_len,
-                                      struct trust_home **home_out_ptr,
+                                      struct trust_home **home_out,
                                       struct trust_error **err_out);
 
 // Creates a home in `dir` whose root key is derived from `passphrase` with argon2id. `m_kib`,
@@ -498,7 +498,7 @@ trust_status trust_home_init_passphrase(const uint8_t *dir,
                                         uint32_t m_kib,
                                         uint32_t t,
                                         uint32_t p,
-                                        struct trust_home **home_out_ptr,
+                                        struct trust_home **home_out,
                                         struct trust_error **err_out);
 
 // Opens the home in `dir` with its root key file: the path recorded when the home was created
@@ -516,7 +516,7 @@ trust_status trust_home_open_key_file(const uint8_t *dir,
                                       size_t dir_len,
                                       const uint8_t *key_file,
                                       size_t key_file_len,
-                                      struct trust_home **home_out_ptr,
+                                      struct trust_home **home_out,
                                       struct trust_error **err_out);
 
 // Opens the passphrase-protected home in `dir`.
@@ -530,7 +530,7 @@ trust_status trust_home_open_passphrase(const uint8_t *dir,
                                         size_t dir_len,
                                         const uint8_t *passphrase,
                                         size_t passphrase_len,
-                                        struct trust_home **home_out_ptr,
+                                        struct trust_home **home_out,
                                         struct trust_error **err_out);
 
 // Frees a home (unwrapped keys held in memory are wiped). NULL is a no-op. Handles made from
@@ -576,7 +576,7 @@ trust_status trust_home_rotate(const struct trust_home *home,
 // `home` is a live home; `json_out` points to writable storage for one pointer; `err_out` is
 // NULL or writable.
 trust_status trust_home_keyrings(const struct trust_home *home,
-                                 struct trust_bytes **json_out_ptr,
+                                 struct trust_bytes **json_out,
                                  struct trust_error **err_out);
 
 // Describes keyring `name` as JSON: suite, Primary version, whether rotation is due, policy,
@@ -589,7 +589,7 @@ trust_status trust_home_keyrings(const struct trust_home *home,
 trust_status trust_home_keyring_info(const struct trust_home *home,
                                      const uint8_t *name,
                                      size_t name_len,
-                                     struct trust_bytes **json_out_ptr,
+                                     struct trust_bytes **json_out,
                                      struct trust_error **err_out);
 
 // Encrypts `plaintext` under the Primary key of `keyring`, bound to `context`, and returns the

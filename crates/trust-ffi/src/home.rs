@@ -119,7 +119,7 @@ pub struct trust_home {
     pub(crate) inner: Arc<Home>,
 }
 
-fn home_out(out: crate::boundary::Out<*mut trust_home>, home: Home) {
+fn set_home(out: crate::boundary::Out<*mut trust_home>, home: Home) {
     out.set(into_handle(trust_home {
         inner: Arc::new(home),
     }));
@@ -140,7 +140,7 @@ pub unsafe extern "C" fn trust_home_init_key_file(
     dir_len: usize,
     key_file: *const u8,
     key_file_len: usize,
-    home_out_ptr: *mut *mut trust_home,
+    home_out: *mut *mut trust_home,
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
@@ -149,9 +149,9 @@ pub unsafe extern "C" fn trust_home_init_key_file(
         // SAFETY: per the contract.
         let key_file = unsafe { str_in(key_file, key_file_len, "key_file") }?;
         // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out_ptr, "home_out") }?;
+        let out = unsafe { out_ptr(home_out, "home_out") }?;
         let home = Home::init(Path::new(dir), InitSource::KeyFile(key_file.into()))?;
-        home_out(out, home);
+        set_home(out, home);
         Ok(())
     })
 }
@@ -172,7 +172,7 @@ pub unsafe extern "C" fn trust_home_init_passphrase(
     m_kib: u32,
     t: u32,
     p: u32,
-    home_out_ptr: *mut *mut trust_home,
+    home_out: *mut *mut trust_home,
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
@@ -181,7 +181,7 @@ pub unsafe extern "C" fn trust_home_init_passphrase(
         // SAFETY: per the contract.
         let passphrase = unsafe { slice_in(passphrase, passphrase_len, "passphrase") }?;
         // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out_ptr, "home_out") }?;
+        let out = unsafe { out_ptr(home_out, "home_out") }?;
         let default = PassphraseParams::DEFAULT;
         let pick = |v: u32, d: u32| if v == 0 { d } else { v };
         let params = PassphraseParams {
@@ -194,7 +194,7 @@ pub unsafe extern "C" fn trust_home_init_passphrase(
             params,
         };
         let home = Home::init(Path::new(dir), source)?;
-        home_out(out, home);
+        set_home(out, home);
         Ok(())
     })
 }
@@ -216,7 +216,7 @@ pub unsafe extern "C" fn trust_home_open_key_file(
     dir_len: usize,
     key_file: *const u8,
     key_file_len: usize,
-    home_out_ptr: *mut *mut trust_home,
+    home_out: *mut *mut trust_home,
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
@@ -225,13 +225,13 @@ pub unsafe extern "C" fn trust_home_open_key_file(
         // SAFETY: per the contract.
         let key_file = unsafe { str_in(key_file, key_file_len, "key_file") }?;
         // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out_ptr, "home_out") }?;
+        let out = unsafe { out_ptr(home_out, "home_out") }?;
         let unlock = if key_file.is_empty() {
             Unlock::Stored
         } else {
             Unlock::KeyFile(key_file.into())
         };
-        home_out(out, Home::open(Path::new(dir), unlock)?);
+        set_home(out, Home::open(Path::new(dir), unlock)?);
         Ok(())
     })
 }
@@ -249,7 +249,7 @@ pub unsafe extern "C" fn trust_home_open_passphrase(
     dir_len: usize,
     passphrase: *const u8,
     passphrase_len: usize,
-    home_out_ptr: *mut *mut trust_home,
+    home_out: *mut *mut trust_home,
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
@@ -258,9 +258,9 @@ pub unsafe extern "C" fn trust_home_open_passphrase(
         // SAFETY: per the contract.
         let passphrase = unsafe { slice_in(passphrase, passphrase_len, "passphrase") }?;
         // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out_ptr, "home_out") }?;
+        let out = unsafe { out_ptr(home_out, "home_out") }?;
         let unlock = Unlock::Passphrase(SecretBytes::from(passphrase.to_vec()));
-        home_out(out, Home::open(Path::new(dir), unlock)?);
+        set_home(out, Home::open(Path::new(dir), unlock)?);
         Ok(())
     })
 }
@@ -339,7 +339,7 @@ pub unsafe extern "C" fn trust_home_rotate(
     })
 }
 
-fn json_out(value: &impl serde::Serialize) -> Result<*mut trust_bytes, Failure> {
+fn to_json_bytes(value: &impl serde::Serialize) -> Result<*mut trust_bytes, Failure> {
     let json = serde_json::to_vec(value).map_err(|_| {
         Failure::new(
             trust_status::TrustInternal,
@@ -358,16 +358,16 @@ fn json_out(value: &impl serde::Serialize) -> Result<*mut trust_bytes, Failure> 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_home_keyrings(
     home: *const trust_home,
-    json_out_ptr: *mut *mut trust_bytes,
+    json_out: *mut *mut trust_bytes,
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
         // SAFETY: NULL or a live handle, per the contract.
         let home = unsafe { handle_ref(home, "home") }?;
         // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(json_out_ptr, "json_out") }?;
+        let out = unsafe { out_ptr(json_out, "json_out") }?;
         let names = home.inner.keyring_names()?;
-        out.set(json_out(&names)?);
+        out.set(to_json_bytes(&names)?);
         Ok(())
     })
 }
@@ -384,7 +384,7 @@ pub unsafe extern "C" fn trust_home_keyring_info(
     home: *const trust_home,
     name: *const u8,
     name_len: usize,
-    json_out_ptr: *mut *mut trust_bytes,
+    json_out: *mut *mut trust_bytes,
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
@@ -393,9 +393,9 @@ pub unsafe extern "C" fn trust_home_keyring_info(
         // SAFETY: per the contract.
         let name = unsafe { str_in(name, name_len, "name") }?;
         // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(json_out_ptr, "json_out") }?;
+        let out = unsafe { out_ptr(json_out, "json_out") }?;
         let summary = home.inner.summary(name)?;
-        out.set(json_out(&summary)?);
+        out.set(to_json_bytes(&summary)?);
         Ok(())
     })
 }
