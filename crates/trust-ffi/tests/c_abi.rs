@@ -188,7 +188,16 @@ fn every_header_function_is_exercised_by_a_c_test() {
             sources.push_str(&std::fs::read_to_string(&path).expect("C source"));
         }
     }
-    let missing: Vec<String> = declared_functions(&header)
+    let declared = declared_functions(&header);
+    // Guard against a parser that silently finds nothing (the check would then pass vacuously).
+    for known in [
+        "trust_version",
+        "trust_bytes_free",
+        "trust_webhook_verify_stripe",
+    ] {
+        assert!(declared.iter().any(|f| f == known), "parser missed {known}");
+    }
+    let missing: Vec<String> = declared
         .into_iter()
         .filter(|f| !sources.contains(&format!("{f}(")))
         .collect();
