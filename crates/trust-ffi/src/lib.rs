@@ -1,5 +1,64 @@
-//! C ABI over `trust-core` (issue #6 fills this crate in).
+//! # trust-ffi: the trust layer as a C ABI
 //!
-//! Until then the crate only exists so that the workspace has the shape the design brief fixes;
-//! it exports nothing.
+//! Connector apps are mostly written in Node, Python, PHP or Ruby. This crate exposes
+//! `trust-core` to them as a plain C library (`libtrust.so` / `libtrust.a`, header
+//! `include/trust.h`) that a host can load without a compiler (ctypes, koffi, PHP FFI, Ruby
+//! Fiddle). It adds no logic of its own: every function converts arguments, calls the core and
+//! converts the result. How to link and load it is in `docs/ffi.md`.
+//!
+//! ## Conventions (rustls-ffi's, see DESIGN §8)
+//!
+//! * Everything is prefixed `trust_`. Handles are opaque, made by `trust_X_new`/`_open` and
+//!   released by `trust_X_free`; `_free(NULL)` is a no-op.
+//! * Parameters come in the order *handle, inputs, outputs, `err_out`*. Every data pointer is
+//!   followed by its length; a NULL data pointer is accepted only with length 0.
+//! * Fallible functions return a [`status::trust_status`]: `TRUST_OK` (0) or a failure whose
+//!   family (`status / 100`) matches the CLI exit code. Outputs are written **only on success**.
+//! * The optional last parameter `trust_error **err_out` receives, on failure, an error object
+//!   with a stable code and a one-line message ([`error`]); there is no thread-local last error.
+//! * Variable-length and secret outputs are library-owned [`bytes::trust_bytes`], zeroized when
+//!   freed. Fixed-size public outputs go to caller buffers sized by a `TRUST_*_BYTES` macro,
+//!   each mirrored by a function for hosts that cannot read macros.
+//! * Every entry point checks its pointers and catches panics (the private `boundary` module):
+//!   a panic becomes `TRUST_PANIC`, never an abort of the host process.
+//!
+//! ## Modules
+//!
+//! | C names | module |
+//! |---|---|
+//! | `trust_status`, `trust_status_str` | [`status`] |
+//! | `trust_error_*` | [`error`] |
+//! | `trust_bytes_*` | [`bytes`] |
+//! | `trust_audit_log_*` | [`audit`] |
+//! | `trust_subjects_*`, `trust_gdpr_verify_receipt` | [`gdpr`] |
+//! | `trust_home_*`, `trust_context_*` (keyrings, seal/open, tokens) | [`home`] |
+//! | `trust_merkle_*` | [`merkle`] |
+//! | `trust_redact`, `trust_redactor_*` | [`redact`] |
+//! | `trust_webhook_*` | [`webhook`] |
+//! | `TRUST_VERSION_*`, `trust_version`, `trust_abi_version`, `trust_test_panic` | [`version`] |
+//!
+//! The header is generated from these sources by cbindgen (`crates/trust-ffi/cbindgen.toml`,
+//! pinned version in `.ci/run`) and committed; CI fails when it drifts.
+
+// The workspace denies `unsafe_code`, and trust-core forbids it. This crate is the one place
+// where it is needed: a C ABI receives raw pointers, and turning them into references is unsafe
+// by nature. Every unsafe block carries a `// SAFETY:` comment (clippy's
+// `undocumented_unsafe_blocks` is denied workspace-wide), unsafe operations inside unsafe
+// functions must be in their own blocks, and the pointer handling is concentrated in
+// `boundary`.
+#![allow(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+#![deny(clippy::missing_safety_doc)]
+
+pub mod audit;
+mod boundary;
+pub mod bytes;
+pub mod error;
+pub mod gdpr;
+pub mod home;
+pub mod merkle;
+pub mod redact;
+pub mod status;
+pub mod version;
+pub mod webhook;

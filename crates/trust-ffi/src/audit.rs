@@ -1,0 +1,280 @@
+//! The tamper-evident audit log: create, open, append, checkpoint, verify.
+//!
+//! A `trust_audit_log` is trust-core's `audit::AuditLog`, the single writer of a log directory:
+//! entries are chained (each leaf carries the previous leaf's hash) and form an RFC 9162 Merkle
+//! tree; checkpoints are C2SP signed notes an auditor verifies with the log's verifier key.
+//! Actors and subjects are stored only as keyed pseudonyms; payloads are stored apart, under a
+//! salted commitment, so they can be deleted without breaking the chain.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use trust_core::audit::log::{AuditLog, Entry, InitOptions};
+use trust_core::audit::note::Verifier;
+use trust_core::audit::verify::{VerifyOptions, verify_log};
+
+use crate::boundary::{
+    Failure, boundary, boundary_or, buf_out, free_handle, handle_ref, into_handle, out_ptr,
+    slice_in, str_in,
+};
+use crate::bytes::trust_bytes;
+use crate::error::trust_error;
+use crate::merkle::TRUST_MERKLE_HASH_BYTES;
+use crate::status::trust_status;
+
+/// The writer's handle on an audit log directory.
+///
+/// Opaque; made by `trust_audit_log_open`, freed by `trust_audit_log_free` (which releases the
+/// log's lock). Thread-safe: appends from several threads are serialized by the log (one lock
+/// per log); a second process opening the same log waits for the first to free it.
+#[allow(non_camel_case_types)]
+pub struct trust_audit_log {
+    pub(crate) inner: Arc<AuditLog>,
+}
+
+/// Creates an audit log in `dir` (created if missing; must not hold a log yet) named `origin`
+/// (the checkpoint's first line, e.g. `example.com/audit/orders`), with a new Ed25519
+/// checkpoint key and pseudonymization key (both `0600`). Returns, in `*vkey_out`, the
+/// verifier key (C2SP note `vkey` text) to hand to auditors for `trust_audit_log_verify`.
+///
+/// Errors: `TRUST_INVALID_ARGUMENT` (`BAD_ORIGIN`, `AUDIT_LOG_EXISTS`),
+/// `TRUST_INPUT_UNREADABLE` for I/O.
+///
+/// # Safety
+/// `dir` and `origin` point to their lengths in readable bytes (UTF-8); `vkey_out` points to
+/// writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_init(
+    dir: *const u8,
+    dir_len: usize,
+    origin: *const u8,
+    origin_len: usize,
+    vkey_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: per the contract.
+        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
+        // SAFETY: per the contract.
+        let origin = unsafe { str_in(origin, origin_len, "origin") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(vkey_out, "vkey_out") }?;
+        let verifier = AuditLog::init(Path::new(dir), &InitOptions::new(origin))?;
+        out.set(trust_bytes::into_raw(verifier.vkey().as_bytes()));
+        Ok(())
+    })
+}
+
+/// Opens the log in `dir` for appending: waits for the log's lock (one writer per log) and
+/// repairs a torn tail left by a crash.
+///
+/// # Safety
+/// `dir` points to `dir_len` readable bytes; `log_out` points to writable storage for one
+/// pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_open(
+    dir: *const u8,
+    dir_len: usize,
+    log_out: *mut *mut trust_audit_log,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: per the contract.
+        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(log_out, "log_out") }?;
+        let log = AuditLog::open(Path::new(dir))?;
+        out.set(into_handle(trust_audit_log {
+            inner: Arc::new(log),
+        }));
+        Ok(())
+    })
+}
+
+/// Frees the handle and releases the log's lock. NULL is a no-op. Handles made with it
+/// (`trust_subjects`) keep their own reference; the lock is released when the last goes.
+///
+/// # Safety
+/// `log` is NULL or a live handle, not used after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_free(log: *mut trust_audit_log) {
+    boundary_or((), || {
+        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
+        unsafe { free_handle(log) }
+    });
+}
+
+/// Appends one entry durably (it survives a crash once this returns) and writes its index to
+/// `*index_out`. `event_type` is dotted lower case (`[a-z0-9._-]`, 1–128 bytes, e.g.
+/// `order.export`). `actor` and `subject` are raw ids (an e-mail, a customer id): only their
+/// keyed pseudonyms are stored; pass length 0 for none. `payload` (length 0 for none) is stored
+/// apart from the chain under a salted commitment, so it can be deleted later. The entry's time
+/// is the system clock's.
+///
+/// Errors: `TRUST_INVALID_ARGUMENT` for an invalid event type; `TRUST_INPUT_UNREADABLE` or
+/// `TRUST_INTERNAL` for storage failures (nothing acknowledged).
+///
+/// # Safety
+/// `log` is a live handle; data pointers point to their lengths in readable bytes (NULL with
+/// length 0); `index_out` points to a writable `uint64_t`; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_append(
+    log: *const trust_audit_log,
+    event_type: *const u8,
+    event_type_len: usize,
+    actor: *const u8,
+    actor_len: usize,
+    subject: *const u8,
+    subject_len: usize,
+    payload: *const u8,
+    payload_len: usize,
+    index_out: *mut u64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let log = unsafe { handle_ref(log, "log") }?;
+        // SAFETY: per the contract.
+        let event_type = unsafe { str_in(event_type, event_type_len, "event_type") }?;
+        // SAFETY: per the contract.
+        let actor = unsafe { str_in(actor, actor_len, "actor") }?;
+        // SAFETY: per the contract.
+        let subject = unsafe { str_in(subject, subject_len, "subject") }?;
+        // SAFETY: per the contract.
+        let payload = unsafe { slice_in(payload, payload_len, "payload") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(index_out, "index_out") }?;
+        let mut entry = Entry::new(event_type);
+        entry.actor = (!actor.is_empty()).then(|| actor.to_owned());
+        entry.subject = (!subject.is_empty()).then(|| subject.to_owned());
+        entry.payload = (!payload.is_empty()).then(|| payload.to_vec());
+        let index = log.inner.append(&entry)?;
+        out.set(index);
+        Ok(())
+    })
+}
+
+/// Writes the number of entries to `*size_out`.
+///
+/// # Safety
+/// `log` is a live handle; `size_out` points to a writable `uint64_t`; `err_out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_size(
+    log: *const trust_audit_log,
+    size_out: *mut u64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let log = unsafe { handle_ref(log, "log") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(size_out, "size_out") }?;
+        out.set(log.inner.size()?);
+        Ok(())
+    })
+}
+
+/// Writes the current RFC 9162 Merkle root (`TRUST_MERKLE_HASH_BYTES`) to `out`.
+///
+/// # Safety
+/// `log` is a live handle; `out` points to `out_len` writable bytes; `err_out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_root(
+    log: *const trust_audit_log,
+    out: *mut u8,
+    out_len: usize,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let log = unsafe { handle_ref(log, "log") }?;
+        // SAFETY: per the contract.
+        let out = unsafe { buf_out(out, out_len, TRUST_MERKLE_HASH_BYTES, "out") }?;
+        out.copy_from_slice(&log.inner.root()?);
+        Ok(())
+    })
+}
+
+/// Signs and stores a checkpoint of the current tree (after checking it extends the previous
+/// one) and returns the C2SP signed note text in `*note_out`.
+///
+/// # Safety
+/// `log` is a live handle; `note_out` points to writable storage for one pointer; `err_out` is
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_checkpoint(
+    log: *const trust_audit_log,
+    note_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let log = unsafe { handle_ref(log, "log") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(note_out, "note_out") }?;
+        let signed = log.inner.checkpoint()?;
+        out.set(trust_bytes::into_raw(signed.note.as_bytes()));
+        Ok(())
+    })
+}
+
+/// Verifies the whole log in `dir` as an auditor would: the chain, every leaf hash, the tree,
+/// every stored checkpoint's signature under `vkey` (the text `trust_audit_log_init` returned)
+/// and its consistency with the tree, and the stored payloads against their commitments. The
+/// log may be open by a writer meanwhile; entries appended during the run may or may not be
+/// covered.
+///
+/// Returns `TRUST_OK` and the report as JSON in `*report_out` (entries, root, checkpoints
+/// checked, redactions…), or `TRUST_VERIFICATION_FAILED` with the first failure's kind as the
+/// error code (`CHAIN_BREAK`, `LEAF_HASH_MISMATCH`, `INDEX_GAP`, `ROOT_MISMATCH`, `TRUNCATED`,
+/// `FORK`, `BAD_SIGNATURE`, `MALFORMED`, `PAYLOAD_MISMATCH`) and the first bad index in the
+/// message.
+///
+/// # Safety
+/// `dir` and `vkey` point to their lengths in readable bytes; `report_out` points to writable
+/// storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_verify(
+    dir: *const u8,
+    dir_len: usize,
+    vkey: *const u8,
+    vkey_len: usize,
+    report_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: per the contract.
+        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
+        // SAFETY: per the contract.
+        let vkey = unsafe { str_in(vkey, vkey_len, "vkey") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(report_out, "report_out") }?;
+        let verifier = Verifier::from_vkey(vkey.trim())?;
+        let report = verify_log(Path::new(dir), &VerifyOptions::new(vec![verifier]))?;
+        if let Some(failure) = &report.failure {
+            let at = report
+                .first_bad_index
+                .map_or_else(String::new, |i| format!(" at entry {i}"));
+            return Err(Failure::new(
+                trust_status::TrustVerificationFailed,
+                failure.kind.as_str(),
+                format!(
+                    "audit log verification failed{at}: {} ({})",
+                    failure.kind.as_str(),
+                    failure.detail
+                ),
+            ));
+        }
+        let json = serde_json::to_vec(&report).map_err(|_| {
+            Failure::new(
+                trust_status::TrustInternal,
+                "INTERNAL",
+                "could not serialize the report",
+            )
+        })?;
+        out.set(trust_bytes::into_raw(&json));
+        Ok(())
+    })
+}

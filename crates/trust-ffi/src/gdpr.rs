@@ -1,0 +1,289 @@
+//! GDPR subject keys: seal records for a data subject, erase the subject, get a signed receipt.
+//!
+//! A `trust_subjects` is trust-core's `gdpr::subject::SubjectKeys` over a home: each data
+//! subject gets a key of their own, wrapped by a tenant keyring, so erasing the subject
+//! destroys that key and every record sealed for them becomes unreadable at once (crypto-
+//! shredding), in the database and in backups alike — except backups holding the wrapped key,
+//! which the signed receipt states honestly. Subjects are stored and named only by pseudonyms.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use trust_core::event::{EventSink, NoSink};
+use trust_core::gdpr::receipt::ErasureReceipt;
+use trust_core::gdpr::signing::Signer;
+use trust_core::gdpr::subject::{EraseOptions, LocalStore, SubjectKeys};
+use trust_core::gdpr::timestamp;
+use trust_core::keyring::Home;
+
+use crate::audit::trust_audit_log;
+use crate::boundary::{
+    Failure, boundary, boundary_or, buf_out, free_handle, handle_ref, into_handle, out_ptr,
+    slice_in, str_in,
+};
+use crate::bytes::trust_bytes;
+use crate::error::trust_error;
+use crate::home::{trust_context, trust_home};
+use crate::status::trust_status;
+
+/// Size of an Ed25519 public key (the receipt signer's), in bytes.
+pub const TRUST_ED25519_PUBLIC_KEY_BYTES: usize = 32;
+
+/// Returns `TRUST_ED25519_PUBLIC_KEY_BYTES`, for hosts that cannot read macros.
+#[unsafe(no_mangle)]
+pub extern "C" fn trust_ed25519_public_key_bytes() -> usize {
+    boundary_or(TRUST_ED25519_PUBLIC_KEY_BYTES, || {
+        TRUST_ED25519_PUBLIC_KEY_BYTES
+    })
+}
+
+/// Per-subject keys over a home, with the key that signs erasure receipts.
+///
+/// Opaque; made by `trust_subjects_new`, freed by `trust_subjects_free`. Thread-safe: every
+/// function may be called from any number of threads at once. Unwrapped subject keys are
+/// cached in memory; `trust_subjects_erase` clears this handle's copy, other processes keep
+/// theirs until they make a new handle.
+#[allow(non_camel_case_types)]
+pub struct trust_subjects {
+    keys: SubjectKeys<Arc<Home>, LocalStore>,
+    signer: Signer,
+}
+
+/// Makes a subject-key store over `home`: subject keys live under directory `store_dir`, and
+/// erasure receipts are signed with the Ed25519 key in `signing_key_file` (PKCS#8), created
+/// (`0600`) if it does not exist. To share state with the `trust` CLI use `HOME/subjects` and
+/// `HOME/gdpr/signing.p8`.
+///
+/// # Safety
+/// `home` is a live home; `store_dir` and `signing_key_file` point to their lengths in readable
+/// bytes; `subjects_out` points to writable storage for one pointer; `err_out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_subjects_new(
+    home: *const trust_home,
+    store_dir: *const u8,
+    store_dir_len: usize,
+    signing_key_file: *const u8,
+    signing_key_file_len: usize,
+    subjects_out: *mut *mut trust_subjects,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let home = unsafe { handle_ref(home, "home") }?;
+        // SAFETY: per the contract.
+        let store_dir = unsafe { str_in(store_dir, store_dir_len, "store_dir") }?;
+        // SAFETY: per the contract.
+        let key_file =
+            unsafe { str_in(signing_key_file, signing_key_file_len, "signing_key_file") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(subjects_out, "subjects_out") }?;
+        let signer = Signer::load_or_create(Path::new(key_file))?;
+        let keys = SubjectKeys::new(Arc::clone(&home.inner), LocalStore::new(store_dir));
+        out.set(into_handle(trust_subjects { keys, signer }));
+        Ok(())
+    })
+}
+
+/// Frees the handle (cached subject keys are wiped). NULL is a no-op.
+///
+/// # Safety
+/// `subjects` is NULL or a live handle, not used after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_subjects_free(subjects: *mut trust_subjects) {
+    boundary_or((), || {
+        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
+        unsafe { free_handle(subjects) }
+    });
+}
+
+/// Writes the public key that verifies this store's erasure receipts
+/// (`TRUST_ED25519_PUBLIC_KEY_BYTES`) to `out`; give it to whoever checks receipts.
+///
+/// # Safety
+/// `subjects` is a live handle; `out` points to `out_len` writable bytes; `err_out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_subjects_signer_public_key(
+    subjects: *const trust_subjects,
+    out: *mut u8,
+    out_len: usize,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let subjects = unsafe { handle_ref(subjects, "subjects") }?;
+        // SAFETY: per the contract.
+        let out = unsafe { buf_out(out, out_len, TRUST_ED25519_PUBLIC_KEY_BYTES, "out") }?;
+        out.copy_from_slice(&subjects.signer.public_key());
+        Ok(())
+    })
+}
+
+/// Encrypts `plaintext` for data subject `subject_id` (a raw id such as a customer id; only its
+/// pseudonym is stored) under the subject's key, wrapped by `keyring`, bound to `context`. The
+/// subject key is created on first use. Returns the envelope in `*envelope_out`.
+///
+/// Errors: `TRUST_KEY_UNAVAILABLE` (code `SUBJECT_ERASED`) once the subject was erased.
+///
+/// # Safety
+/// `subjects` and `context` are live handles; data pointers point to their lengths in readable
+/// bytes; `envelope_out` points to writable storage for one pointer; `err_out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_subjects_seal(
+    subjects: *const trust_subjects,
+    keyring: *const u8,
+    keyring_len: usize,
+    subject_id: *const u8,
+    subject_id_len: usize,
+    context: *const trust_context,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    envelope_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let subjects = unsafe { handle_ref(subjects, "subjects") }?;
+        // SAFETY: per the contract.
+        let keyring = unsafe { str_in(keyring, keyring_len, "keyring") }?;
+        // SAFETY: per the contract.
+        let subject_id = unsafe { str_in(subject_id, subject_id_len, "subject_id") }?;
+        // SAFETY: NULL or a live handle, per the contract.
+        let context = unsafe { handle_ref(context, "context") }?;
+        // SAFETY: per the contract.
+        let plaintext = unsafe { slice_in(plaintext, plaintext_len, "plaintext") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(envelope_out, "envelope_out") }?;
+        let sealed =
+            subjects
+                .keys
+                .seal_for_subject(keyring, subject_id, context.inner(), plaintext)?;
+        out.set(trust_bytes::into_raw(&sealed));
+        Ok(())
+    })
+}
+
+/// Decrypts an envelope sealed by `trust_subjects_seal` (or by `trust_home_seal`: the key is
+/// found from the envelope's header) with an equal `context`.
+///
+/// Errors: as `trust_home_open`, and `TRUST_KEY_UNAVAILABLE` (code `SUBJECT_ERASED`) once the
+/// subject was erased.
+///
+/// # Safety
+/// As for `trust_subjects_seal`; `plaintext_out` points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_subjects_open(
+    subjects: *const trust_subjects,
+    context: *const trust_context,
+    envelope: *const u8,
+    envelope_len: usize,
+    plaintext_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let subjects = unsafe { handle_ref(subjects, "subjects") }?;
+        // SAFETY: NULL or a live handle, per the contract.
+        let context = unsafe { handle_ref(context, "context") }?;
+        // SAFETY: per the contract.
+        let sealed = unsafe { slice_in(envelope, envelope_len, "envelope") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(plaintext_out, "plaintext_out") }?;
+        let plaintext = subjects.keys.open_for_subject(context.inner(), sealed)?;
+        out.set(trust_bytes::into_raw(&plaintext));
+        Ok(())
+    })
+}
+
+/// Erases data subject `subject_id` under `keyring`: destroys their key (durably, before this
+/// returns), so everything sealed for them becomes unreadable, and returns the signed erasure
+/// receipt (JSON, `trust-erasure-receipt/v1`, no personal data) in `*receipt_out`.
+/// `request` (length 0 for none) is the request id the erasure answers;
+/// `backup_retention_days` is how long backups holding key stores are kept (the receipt's
+/// `backups_expire_by`). When `audit_log` is not NULL a `gdpr.erase` entry naming only the
+/// pseudonym is appended to it.
+///
+/// Errors: `TRUST_KEY_UNAVAILABLE` (code `SUBJECT_ERASED`) when already erased; storage errors
+/// (nothing erased). If the audit append fails after the key was destroyed, the status is the
+/// audit failure's and the receipt is not returned: the key *is* gone; record the event again.
+///
+/// # Safety
+/// `subjects` is a live handle, `audit_log` NULL or a live handle; data pointers point to their
+/// lengths in readable bytes; `receipt_out` points to writable storage for one pointer;
+/// `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_subjects_erase(
+    subjects: *const trust_subjects,
+    keyring: *const u8,
+    keyring_len: usize,
+    subject_id: *const u8,
+    subject_id_len: usize,
+    request: *const u8,
+    request_len: usize,
+    backup_retention_days: u32,
+    audit_log: *const trust_audit_log,
+    receipt_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let subjects = unsafe { handle_ref(subjects, "subjects") }?;
+        // SAFETY: per the contract.
+        let keyring = unsafe { str_in(keyring, keyring_len, "keyring") }?;
+        // SAFETY: per the contract.
+        let subject_id = unsafe { str_in(subject_id, subject_id_len, "subject_id") }?;
+        // SAFETY: per the contract.
+        let request = unsafe { str_in(request, request_len, "request") }?;
+        // SAFETY: NULL (no audit) or a live handle, per the contract.
+        let audit_log = unsafe { audit_log.as_ref() };
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(receipt_out, "receipt_out") }?;
+        let opts = EraseOptions {
+            request: (!request.is_empty()).then_some(request),
+            actor: None,
+            at: timestamp(std::time::SystemTime::now()),
+            backup_retention: SignedDuration::from_hours(i64::from(backup_retention_days) * 24),
+        };
+        let sink: &dyn EventSink = match audit_log {
+            Some(log) => &*log.inner,
+            None => &NoSink,
+        };
+        let receipt = subjects
+            .keys
+            .erase(keyring, subject_id, &opts, &subjects.signer, sink)?;
+        out.set(trust_bytes::into_raw(receipt.to_json().as_bytes()));
+        Ok(())
+    })
+}
+
+/// Verifies an erasure receipt (the JSON `trust_subjects_erase` returned) against the signer's
+/// public key (`TRUST_ED25519_PUBLIC_KEY_BYTES`). Returns `TRUST_OK`, or
+/// `TRUST_VERIFICATION_FAILED` for an altered, re-signed or malformed receipt.
+///
+/// # Safety
+/// Data pointers point to their lengths in readable bytes; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_gdpr_verify_receipt(
+    receipt: *const u8,
+    receipt_len: usize,
+    public_key: *const u8,
+    public_key_len: usize,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: per the contract.
+        let receipt = unsafe { slice_in(receipt, receipt_len, "receipt") }?;
+        // SAFETY: per the contract.
+        let key = unsafe { slice_in(public_key, public_key_len, "public_key") }?;
+        let key: &[u8; TRUST_ED25519_PUBLIC_KEY_BYTES] = key.try_into().map_err(|_| {
+            Failure::invalid(format!(
+                "`public_key` must be {TRUST_ED25519_PUBLIC_KEY_BYTES} bytes"
+            ))
+        })?;
+        ErasureReceipt::parse_and_verify(receipt, key)?;
+        Ok(())
+    })
+}

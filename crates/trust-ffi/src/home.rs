@@ -1,0 +1,536 @@
+//! Homes (keyrings under a root key) and envelope encryption: seal and open, binary and text
+//! token, bound to a context.
+//!
+//! A `trust_home` is trust-core's `keyring::Home`: a directory of keyrings whose key material is
+//! wrapped by one root key (a 32-byte key file, or a passphrase stretched with argon2id). It is
+//! the key provider of every seal and open, and it carries the operator verbs this ABI exposes:
+//! create a keyring, rotate it, list keyrings and their versions. A `trust_context` is the
+//! authenticated key/value context (tenant, record, purpose) a message is bound to: opening
+//! needs the same context, so a ciphertext copied to another record does not decrypt.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use trust_core::envelope::{self, Context};
+use trust_core::kek::PassphraseParams;
+use trust_core::keyring::{Home, InitSource, Policy, Unlock};
+use trust_core::keys::Suite;
+use trust_core::secret::SecretBytes;
+
+use crate::boundary::{
+    Failure, boundary, boundary_or, free_handle, handle_ref, into_handle, out_ptr, slice_in, str_in,
+};
+use crate::bytes::trust_bytes;
+use crate::error::trust_error;
+use crate::status::trust_status;
+
+/// `suite` value for `trust_home_create_keyring`: AES-256-GCM (the default).
+pub const TRUST_SUITE_AES_256_GCM: u32 = 1;
+/// `suite` value for `trust_home_create_keyring`: XChaCha20-Poly1305.
+pub const TRUST_SUITE_XCHACHA20_POLY1305: u32 = 2;
+const _: () = assert!(TRUST_SUITE_AES_256_GCM == Suite::Aes256Gcm.id() as u32);
+const _: () = assert!(TRUST_SUITE_XCHACHA20_POLY1305 == Suite::XChaCha20Poly1305.id() as u32);
+
+/// An authenticated encryption context: key/value pairs bound into every seal.
+///
+/// Opaque; made by `trust_context_new`, filled with `trust_context_add`, freed by
+/// `trust_context_free`. Adding is not thread-safe; once filled, a context may be read by any
+/// number of threads at once (seal and open only read it).
+#[allow(non_camel_case_types)]
+pub struct trust_context {
+    inner: Context,
+}
+
+impl trust_context {
+    pub(crate) fn inner(&self) -> &Context {
+        &self.inner
+    }
+}
+
+/// Makes an empty context.
+///
+/// # Safety
+/// `context_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_context_new(
+    context_out: *mut *mut trust_context,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(context_out, "context_out") }?;
+        out.set(into_handle(trust_context {
+            inner: Context::new(),
+        }));
+        Ok(())
+    })
+}
+
+/// Adds (or replaces) the pair `key` = `value` (UTF-8). Keys and values follow the envelope's
+/// rules (docs/format-envelope.md): bounded lengths, a bounded number of pairs.
+///
+/// Errors: `TRUST_NULL_ARGUMENT`, `TRUST_INVALID_UTF8`, `TRUST_INVALID_ARGUMENT` (code
+/// `INVALID_CONTEXT`) for a key or value the envelope refuses; the context is then unchanged.
+///
+/// # Safety
+/// `context` is a live context not used concurrently; `key`/`value` point to their lengths in
+/// readable bytes; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_context_add(
+    context: *mut trust_context,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle not used concurrently, per the contract.
+        let context = unsafe { context.as_mut() }.ok_or_else(|| Failure::null("context"))?;
+        // SAFETY: per the contract.
+        let key = unsafe { str_in(key, key_len, "key") }?;
+        // SAFETY: per the contract.
+        let value = unsafe { str_in(value, value_len, "value") }?;
+        context.inner.insert(key, value)?;
+        Ok(())
+    })
+}
+
+/// Frees a context. NULL is a no-op.
+///
+/// # Safety
+/// `context` is NULL or a live context, not used after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_context_free(context: *mut trust_context) {
+    boundary_or((), || {
+        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
+        unsafe { free_handle(context) }
+    });
+}
+
+/// A home: keyrings under one root key, and the key provider for sealing and opening.
+///
+/// Opaque; made by `trust_home_init_*` or `trust_home_open_*`, freed by `trust_home_free`.
+/// Thread-safe: every function taking a `const trust_home *` may be called from any number of
+/// threads at once (and several processes may share the directory: changes are
+/// compare-and-swapped).
+#[allow(non_camel_case_types)]
+pub struct trust_home {
+    pub(crate) inner: Arc<Home>,
+}
+
+fn set_home(out: crate::boundary::Out<*mut trust_home>, home: Home) {
+    out.set(into_handle(trust_home {
+        inner: Arc::new(home),
+    }));
+}
+
+/// Creates a home in directory `dir` (created `0700` if missing; must not hold a home yet) whose
+/// root key is the 32-byte file `key_file`, created with random bytes (mode `0600`) if it does
+/// not exist. Keep the key file apart from the home (another disk, a secret mount).
+///
+/// Errors: `TRUST_INVALID_ARGUMENT` (code `HOME_EXISTS`…), `TRUST_INPUT_UNREADABLE` for I/O.
+///
+/// # Safety
+/// `dir` and `key_file` point to their lengths in readable bytes (UTF-8 paths); `home_out`
+/// points to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_init_key_file(
+    dir: *const u8,
+    dir_len: usize,
+    key_file: *const u8,
+    key_file_len: usize,
+    home_out: *mut *mut trust_home,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: per the contract.
+        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
+        // SAFETY: per the contract.
+        let key_file = unsafe { str_in(key_file, key_file_len, "key_file") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(home_out, "home_out") }?;
+        let home = Home::init(Path::new(dir), InitSource::KeyFile(key_file.into()))?;
+        set_home(out, home);
+        Ok(())
+    })
+}
+
+/// Creates a home in `dir` whose root key is derived from `passphrase` with argon2id. `m_kib`,
+/// `t` and `p` are the memory cost (KiB), passes and lanes; 0 for any of them takes the
+/// default (64 MiB, 3 passes, 1 lane — about a quarter of a second). They are stored in the
+/// home, so opening needs only the passphrase.
+///
+/// # Safety
+/// As for `trust_home_init_key_file`; `passphrase` points to `passphrase_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_init_passphrase(
+    dir: *const u8,
+    dir_len: usize,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    m_kib: u32,
+    t: u32,
+    p: u32,
+    home_out: *mut *mut trust_home,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: per the contract.
+        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
+        // SAFETY: per the contract.
+        let passphrase = unsafe { slice_in(passphrase, passphrase_len, "passphrase") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(home_out, "home_out") }?;
+        let default = PassphraseParams::DEFAULT;
+        let pick = |v: u32, d: u32| if v == 0 { d } else { v };
+        let params = PassphraseParams {
+            m_kib: pick(m_kib, default.m_kib),
+            t: pick(t, default.t),
+            p: pick(p, default.p),
+        };
+        let source = InitSource::Passphrase {
+            passphrase: SecretBytes::from(passphrase.to_vec()),
+            params,
+        };
+        let home = Home::init(Path::new(dir), source)?;
+        set_home(out, home);
+        Ok(())
+    })
+}
+
+/// Opens the home in `dir` with its root key file: the path recorded when the home was created
+/// when `key_file_len` is 0, else `key_file` (which must hold the same key, e.g. after moving
+/// it).
+///
+/// Errors: `TRUST_INPUT_UNREADABLE` (no home, unreadable files), `TRUST_KEY_UNAVAILABLE` (code
+/// `WRONG_ROOT_KEY`) when the key is not this home's, `TRUST_INVALID_ARGUMENT` when the home
+/// uses a passphrase.
+///
+/// # Safety
+/// `dir` points to `dir_len` readable bytes; `key_file` to `key_file_len` (NULL with 0);
+/// `home_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_open_key_file(
+    dir: *const u8,
+    dir_len: usize,
+    key_file: *const u8,
+    key_file_len: usize,
+    home_out: *mut *mut trust_home,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: per the contract.
+        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
+        // SAFETY: per the contract.
+        let key_file = unsafe { str_in(key_file, key_file_len, "key_file") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(home_out, "home_out") }?;
+        let unlock = if key_file.is_empty() {
+            Unlock::Stored
+        } else {
+            Unlock::KeyFile(key_file.into())
+        };
+        set_home(out, Home::open(Path::new(dir), unlock)?);
+        Ok(())
+    })
+}
+
+/// Opens the passphrase-protected home in `dir`.
+///
+/// Errors: as `trust_home_open_key_file`; a wrong passphrase is `TRUST_KEY_UNAVAILABLE` (code
+/// `WRONG_PASSPHRASE`).
+///
+/// # Safety
+/// As for `trust_home_open_key_file`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_open_passphrase(
+    dir: *const u8,
+    dir_len: usize,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    home_out: *mut *mut trust_home,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: per the contract.
+        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
+        // SAFETY: per the contract.
+        let passphrase = unsafe { slice_in(passphrase, passphrase_len, "passphrase") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(home_out, "home_out") }?;
+        let unlock = Unlock::Passphrase(SecretBytes::from(passphrase.to_vec()));
+        set_home(out, Home::open(Path::new(dir), unlock)?);
+        Ok(())
+    })
+}
+
+/// Frees a home (unwrapped keys held in memory are wiped). NULL is a no-op. Handles made from
+/// it (`trust_subjects`) keep their own reference and stay valid.
+///
+/// # Safety
+/// `home` is NULL or a live home, not used after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_free(home: *mut trust_home) {
+    boundary_or((), || {
+        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
+        unsafe { free_handle(home) }
+    });
+}
+
+/// Creates keyring `name` (`[a-z0-9._-]`, 1–64 bytes) with version 1 as Primary, sealing with
+/// `suite` (`TRUST_SUITE_AES_256_GCM` or `TRUST_SUITE_XCHACHA20_POLY1305`) and the default
+/// policy (no scheduled rotation; 2^32 seals per version).
+///
+/// Errors: `TRUST_INVALID_ARGUMENT` for a bad name or suite, or when it exists.
+///
+/// # Safety
+/// `home` is a live home; `name` points to `name_len` readable bytes; `err_out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_create_keyring(
+    home: *const trust_home,
+    name: *const u8,
+    name_len: usize,
+    suite: u32,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let home = unsafe { handle_ref(home, "home") }?;
+        // SAFETY: per the contract.
+        let name = unsafe { str_in(name, name_len, "name") }?;
+        let suite = u16::try_from(suite)
+            .ok()
+            .and_then(Suite::from_id)
+            .ok_or_else(|| Failure::invalid("unknown suite"))?;
+        home.inner.create_keyring(name, suite, Policy::default())?;
+        Ok(())
+    })
+}
+
+/// Rotates keyring `name`: adds a new version, Staged, or Primary at once when `promote` is
+/// true (only safe when every process using the keyring reloads it before sealing; see
+/// docs/operator-guide.md). Writes the new version's number to `*version_out`. Older versions
+/// keep decrypting.
+///
+/// # Safety
+/// `home` is a live home; `name` points to `name_len` readable bytes; `version_out` points to a
+/// writable `uint32_t`; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_rotate(
+    home: *const trust_home,
+    name: *const u8,
+    name_len: usize,
+    promote: bool,
+    version_out: *mut u32,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let home = unsafe { handle_ref(home, "home") }?;
+        // SAFETY: per the contract.
+        let name = unsafe { str_in(name, name_len, "name") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(version_out, "version_out") }?;
+        let version = home.inner.rotate(name, promote)?;
+        out.set(version);
+        Ok(())
+    })
+}
+
+fn to_json_bytes(value: &impl serde::Serialize) -> Result<*mut trust_bytes, Failure> {
+    let json = serde_json::to_vec(value).map_err(|_| {
+        Failure::new(
+            trust_status::TrustInternal,
+            "INTERNAL",
+            "could not serialize the result",
+        )
+    })?;
+    Ok(trust_bytes::into_raw(&json))
+}
+
+/// Lists the home's keyrings as a JSON array of names, sorted (`["orders","tokens"]`).
+///
+/// # Safety
+/// `home` is a live home; `json_out` points to writable storage for one pointer; `err_out` is
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_keyrings(
+    home: *const trust_home,
+    json_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let home = unsafe { handle_ref(home, "home") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(json_out, "json_out") }?;
+        let names = home.inner.keyring_names()?;
+        out.set(to_json_bytes(&names)?);
+        Ok(())
+    })
+}
+
+/// Describes keyring `name` as JSON: suite, Primary version, whether rotation is due, policy,
+/// and every version with its state, dates and usage (never key material) — the same object
+/// `trust keys list --json` prints per keyring.
+///
+/// # Safety
+/// `home` is a live home; `name` points to `name_len` readable bytes; `json_out` points to
+/// writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_keyring_info(
+    home: *const trust_home,
+    name: *const u8,
+    name_len: usize,
+    json_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let home = unsafe { handle_ref(home, "home") }?;
+        // SAFETY: per the contract.
+        let name = unsafe { str_in(name, name_len, "name") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(json_out, "json_out") }?;
+        let summary = home.inner.summary(name)?;
+        out.set(to_json_bytes(&summary)?);
+        Ok(())
+    })
+}
+
+/// Encrypts `plaintext` under the Primary key of `keyring`, bound to `context`, and returns the
+/// binary envelope in `*envelope_out`.
+///
+/// Errors: `TRUST_KEY_UNAVAILABLE` (unknown keyring, no usable Primary, usage ceiling reached).
+///
+/// # Safety
+/// `home` and `context` are live handles; data pointers point to their lengths in readable
+/// bytes; `envelope_out` points to writable storage for one pointer; `err_out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_seal(
+    home: *const trust_home,
+    keyring: *const u8,
+    keyring_len: usize,
+    context: *const trust_context,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    envelope_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let home = unsafe { handle_ref(home, "home") }?;
+        // SAFETY: per the contract.
+        let keyring = unsafe { str_in(keyring, keyring_len, "keyring") }?;
+        // SAFETY: NULL or a live handle, per the contract.
+        let context = unsafe { handle_ref(context, "context") }?;
+        // SAFETY: per the contract.
+        let plaintext = unsafe { slice_in(plaintext, plaintext_len, "plaintext") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(envelope_out, "envelope_out") }?;
+        let sealed = envelope::seal(&*home.inner, keyring, &context.inner, plaintext)?;
+        out.set(trust_bytes::into_raw(&sealed));
+        Ok(())
+    })
+}
+
+/// Decrypts a binary envelope made by `trust_home_seal`, which must have been bound to an equal
+/// `context`; the plaintext comes back in `*plaintext_out` (zeroized when freed). Nothing is
+/// returned unless the whole envelope authenticates.
+///
+/// Errors: `TRUST_VERIFICATION_FAILED` (code `AUTHENTICATION_FAILED`: wrong key, any
+/// modification; `CONTEXT_MISMATCH`), `TRUST_KEY_UNAVAILABLE` (the version is disabled,
+/// destroyed or unknown: the message may be intact), `TRUST_INVALID_ARGUMENT` for a header that
+/// is not an envelope.
+///
+/// # Safety
+/// As for `trust_home_seal`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_open(
+    home: *const trust_home,
+    context: *const trust_context,
+    envelope: *const u8,
+    envelope_len: usize,
+    plaintext_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let home = unsafe { handle_ref(home, "home") }?;
+        // SAFETY: NULL or a live handle, per the contract.
+        let context = unsafe { handle_ref(context, "context") }?;
+        // SAFETY: per the contract.
+        let sealed = unsafe { slice_in(envelope, envelope_len, "envelope") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(plaintext_out, "plaintext_out") }?;
+        let plaintext = envelope::open(&*home.inner, &context.inner, sealed)?;
+        out.set(trust_bytes::into_raw(&plaintext));
+        Ok(())
+    })
+}
+
+/// Encrypts a short secret (an API token, an OAuth refresh token) into a text token for a
+/// database column: `tle1.` followed by canonical base64url, returned in `*token_out` (readable
+/// as a C string).
+///
+/// # Safety
+/// As for `trust_home_seal`; `token_out` points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_seal_token(
+    home: *const trust_home,
+    keyring: *const u8,
+    keyring_len: usize,
+    context: *const trust_context,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    token_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let home = unsafe { handle_ref(home, "home") }?;
+        // SAFETY: per the contract.
+        let keyring = unsafe { str_in(keyring, keyring_len, "keyring") }?;
+        // SAFETY: NULL or a live handle, per the contract.
+        let context = unsafe { handle_ref(context, "context") }?;
+        // SAFETY: per the contract.
+        let plaintext = unsafe { slice_in(plaintext, plaintext_len, "plaintext") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(token_out, "token_out") }?;
+        let token = envelope::seal_token(&*home.inner, keyring, &context.inner, plaintext)?;
+        out.set(trust_bytes::into_raw(token.as_bytes()));
+        Ok(())
+    })
+}
+
+/// Decrypts a `tle1.` text token made by `trust_home_seal_token` with an equal `context`.
+/// Non-canonical base64 is rejected. Errors as `trust_home_open`.
+///
+/// # Safety
+/// As for `trust_home_open`; `token` points to `token_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_open_token(
+    home: *const trust_home,
+    context: *const trust_context,
+    token: *const u8,
+    token_len: usize,
+    plaintext_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let home = unsafe { handle_ref(home, "home") }?;
+        // SAFETY: NULL or a live handle, per the contract.
+        let context = unsafe { handle_ref(context, "context") }?;
+        // SAFETY: per the contract.
+        let token = unsafe { str_in(token, token_len, "token") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(plaintext_out, "plaintext_out") }?;
+        let plaintext = envelope::open_token(&*home.inner, &context.inner, token)?;
+        out.set(trust_bytes::into_raw(&plaintext));
+        Ok(())
+    })
+}

@@ -1,0 +1,480 @@
+//! Webhook and signed-request verification for every scheme trust-core supports.
+//!
+//! A `trust_webhook_verifier` holds an endpoint's secret set (current secret first, then the
+//! previous ones still accepted during a rotation) and a freshness tolerance. One function per
+//! scheme takes the raw header value(s) the provider sent, the raw body bytes (never re-serialized
+//! JSON) and, for schemes with a signed timestamp, `now` in Unix seconds — time is always the
+//! caller's, so tests and replays are deterministic.
+//!
+//! Each returns `TRUST_OK` for an authentic request and `TRUST_VERIFICATION_FAILED` otherwise;
+//! the error code says only *invalid* (`SIGNATURE_INVALID`), *stale* (`TIMESTAMP_STALE`),
+//! *future* (`TIMESTAMP_FUTURE`), `CLAIM_REJECTED` or `MALFORMED`, never which byte or secret.
+//! Replay protection beyond the timestamp window (deduplicating on the delivery id) is the
+//! host's job; the rules are in trust-core's `webhook` module docs.
+
+use trust_core::secret::SecretBytes;
+use trust_core::webhook::{
+    self, SecretSet, WebhookError, Window, github, hubspot, shopify, slack, standard, stripe,
+};
+
+use crate::boundary::{
+    Failure, array_in, boundary, boundary_or, free_handle, handle_ref, into_handle, out_ptr,
+    slice_in, str_in,
+};
+use crate::error::trust_error;
+use crate::status::trust_status;
+
+/// `tolerance_secs` value for `trust_webhook_verifier_new` meaning "each scheme's default":
+/// 300 s for Stripe, HubSpot v3, Standard Webhooks and Slack, 90 s for Shopify OAuth and App
+/// Proxy queries, 10 s of leeway for Shopify session tokens.
+pub const TRUST_WEBHOOK_SCHEME_DEFAULT: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+
+/// Most secrets a verifier holds (current plus previous ones).
+pub const TRUST_WEBHOOK_MAX_SECRETS: usize = 8;
+const _: () = assert!(TRUST_WEBHOOK_MAX_SECRETS == webhook::MAX_SECRETS);
+
+/// Returns `TRUST_WEBHOOK_MAX_SECRETS`, for hosts that cannot read macros.
+#[unsafe(no_mangle)]
+pub extern "C" fn trust_webhook_max_secrets() -> usize {
+    boundary_or(TRUST_WEBHOOK_MAX_SECRETS, || TRUST_WEBHOOK_MAX_SECRETS)
+}
+
+/// A webhook verifier: an endpoint's secret set and freshness tolerance.
+///
+/// Opaque; made by `trust_webhook_verifier_new`, freed by `trust_webhook_verifier_free`.
+/// Immutable once made: one verifier may verify requests from any number of threads at once.
+#[allow(non_camel_case_types)]
+pub struct trust_webhook_verifier {
+    secrets: SecretSet,
+    /// `None`: each scheme's default.
+    tolerance: Option<u64>,
+    shopify: shopify::WebhookVerifier,
+    shopify_oauth: shopify::OAuthVerifier,
+    shopify_app_proxy: shopify::AppProxyVerifier,
+    stripe: stripe::Verifier,
+    hubspot: hubspot::Verifier,
+    hubspot_v3: hubspot::Verifier,
+    /// Standard Webhooks secrets must be `whsec_…`; a set that is not fails only this scheme.
+    standard: Result<standard::Verifier, WebhookError>,
+    github: github::Verifier,
+    slack: slack::Verifier,
+}
+
+impl trust_webhook_verifier {
+    fn new(secrets: SecretSet, tolerance: Option<u64>) -> Self {
+        let window = |default: u64| Window::symmetric(tolerance.unwrap_or(default));
+        let default = window(webhook::DEFAULT_TOLERANCE);
+        let query = window(shopify::DEFAULT_QUERY_TOLERANCE);
+        Self {
+            shopify: shopify::WebhookVerifier::new(secrets.clone()),
+            shopify_oauth: shopify::OAuthVerifier::new(secrets.clone()).with_window(query),
+            shopify_app_proxy: shopify::AppProxyVerifier::new(secrets.clone()).with_window(query),
+            stripe: stripe::Verifier::new(secrets.clone()).with_window(default),
+            hubspot: hubspot::Verifier::new(secrets.clone()),
+            hubspot_v3: hubspot::Verifier::new(secrets.clone()).with_window(default),
+            standard: standard::Verifier::new(&secrets).map(|v| v.with_window(default)),
+            github: github::Verifier::new(secrets.clone()),
+            slack: slack::Verifier::new(secrets.clone()).with_window(default),
+            secrets,
+            tolerance,
+        }
+    }
+}
+
+/// Makes a verifier for `secret_count` secrets (`secrets[i]`, `secret_lens[i]` bytes; current
+/// first, then previous ones still accepted; at most `TRUST_WEBHOOK_MAX_SECRETS`), accepting
+/// signed timestamps up to `tolerance_secs` old (and as far in the future), or each scheme's
+/// default with `TRUST_WEBHOOK_SCHEME_DEFAULT`. The library keeps its own zeroizing copy of the
+/// secrets. Secrets are the bytes the provider gave you (for Standard Webhooks the whole
+/// `whsec_…` string).
+///
+/// Errors: `TRUST_NULL_ARGUMENT`; `TRUST_INVALID_ARGUMENT` (code `WEBHOOK_CONFIG`) for no
+/// secret, too many, or an empty one.
+///
+/// # Safety
+/// `secrets` and `secret_lens` point to `secret_count` elements; each `secrets[i]` points to
+/// `secret_lens[i]` readable bytes; `verifier_out` points to writable storage for one pointer;
+/// `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verifier_new(
+    secrets: *const *const u8,
+    secret_lens: *const usize,
+    secret_count: usize,
+    tolerance_secs: u64,
+    verifier_out: *mut *mut trust_webhook_verifier,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: `secret_count` readable elements in each array, per the contract.
+        let ptrs = unsafe { array_in(secrets, secret_count, "secrets") }?;
+        // SAFETY: as above.
+        let lens = unsafe { array_in(secret_lens, secret_count, "secret_lens") }?;
+        // SAFETY: writable per the contract.
+        let out = unsafe { out_ptr(verifier_out, "verifier_out") }?;
+        let mut list: Vec<SecretBytes> = Vec::with_capacity(ptrs.len());
+        for (&ptr, &len) in ptrs.iter().zip(lens) {
+            // SAFETY: the caller guarantees `secrets[i]` points to `secret_lens[i]` bytes.
+            let secret = unsafe { slice_in(ptr, len, "secrets[i]") }?;
+            list.push(SecretBytes::from(secret.to_vec()));
+        }
+        let set = SecretSet::try_from_vec(list)?;
+        let tolerance = (tolerance_secs != TRUST_WEBHOOK_SCHEME_DEFAULT).then_some(tolerance_secs);
+        out.set(into_handle(trust_webhook_verifier::new(set, tolerance)));
+        Ok(())
+    })
+}
+
+/// Frees a verifier and wipes its secrets. NULL is a no-op.
+///
+/// # Safety
+/// `verifier` is NULL or a live `trust_webhook_verifier`, not used after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verifier_free(verifier: *mut trust_webhook_verifier) {
+    boundary_or((), || {
+        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
+        unsafe { free_handle(verifier) }
+    });
+}
+
+/// Verifies a Shopify webhook: `hmac` is the value of `X-Shopify-Hmac-Sha256` (or
+/// `Shopify-Hmac-Sha256`), base64; `body` the raw body. Shopify signs no timestamp: deduplicate
+/// on `X-Shopify-Webhook-Id` to stop replays.
+///
+/// # Safety
+/// `verifier` is a live verifier; each data pointer points to its length in readable bytes
+/// (NULL only with length 0); `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_shopify(
+    verifier: *const trust_webhook_verifier,
+    hmac: *const u8,
+    hmac_len: usize,
+    body: *const u8,
+    body_len: usize,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let hmac = unsafe { slice_in(hmac, hmac_len, "hmac") }?;
+        // SAFETY: per the contract.
+        let body = unsafe { slice_in(body, body_len, "body") }?;
+        v.shopify.verify(&[(shopify::HMAC_HEADER, hmac)], body)?;
+        Ok(())
+    })
+}
+
+/// Verifies the query string of a Shopify OAuth callback or admin redirect (its `hmac`
+/// parameter) at `now`; `query` is the raw query string, without `?`.
+///
+/// # Safety
+/// As for `trust_webhook_verify_shopify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_shopify_oauth(
+    verifier: *const trust_webhook_verifier,
+    query: *const u8,
+    query_len: usize,
+    now: i64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let query = unsafe { str_in(query, query_len, "query") }?;
+        v.shopify_oauth.verify_query(query, now)?;
+        Ok(())
+    })
+}
+
+/// Verifies the query string of a Shopify App Proxy request (its `signature` parameter) at
+/// `now`; `query` is the raw query string, without `?`.
+///
+/// # Safety
+/// As for `trust_webhook_verify_shopify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_shopify_app_proxy(
+    verifier: *const trust_webhook_verifier,
+    query: *const u8,
+    query_len: usize,
+    now: i64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let query = unsafe { str_in(query, query_len, "query") }?;
+        v.shopify_app_proxy.verify_query(query, now)?;
+        Ok(())
+    })
+}
+
+/// Verifies a Shopify session token (App Bridge JWT, HS256) at `now`: `authorization` is the
+/// value of the `Authorization` header (`Bearer eyJ…`), `api_key` the app's API key (the
+/// expected audience).
+///
+/// # Safety
+/// As for `trust_webhook_verify_shopify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_shopify_session_token(
+    verifier: *const trust_webhook_verifier,
+    api_key: *const u8,
+    api_key_len: usize,
+    authorization: *const u8,
+    authorization_len: usize,
+    now: i64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let api_key = unsafe { str_in(api_key, api_key_len, "api_key") }?;
+        // SAFETY: per the contract.
+        let auth = unsafe { slice_in(authorization, authorization_len, "authorization") }?;
+        let mut session = shopify::SessionTokenVerifier::new(v.secrets.clone(), api_key);
+        if let Some(leeway) = v.tolerance {
+            session = session.with_leeway(leeway);
+        }
+        session.verify_headers(&[("Authorization", auth)], now)?;
+        Ok(())
+    })
+}
+
+/// Verifies a Stripe delivery at `now`: `signature` is the value of `Stripe-Signature`
+/// (`t=…,v1=…`), `body` the raw body.
+///
+/// # Safety
+/// As for `trust_webhook_verify_shopify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_stripe(
+    verifier: *const trust_webhook_verifier,
+    signature: *const u8,
+    signature_len: usize,
+    body: *const u8,
+    body_len: usize,
+    now: i64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
+        // SAFETY: per the contract.
+        let body = unsafe { slice_in(body, body_len, "body") }?;
+        v.stripe.verify(&[(stripe::HEADER, signature)], body, now)?;
+        Ok(())
+    })
+}
+
+/// Verifies a HubSpot v1 request: `signature` is `X-HubSpot-Signature` (hex SHA-256 of secret ‖
+/// body). v1 signs no timestamp.
+///
+/// # Safety
+/// As for `trust_webhook_verify_shopify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_hubspot_v1(
+    verifier: *const trust_webhook_verifier,
+    signature: *const u8,
+    signature_len: usize,
+    body: *const u8,
+    body_len: usize,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
+        // SAFETY: per the contract.
+        let body = unsafe { slice_in(body, body_len, "body") }?;
+        v.hubspot
+            .verify_v1(&[(hubspot::HEADER_V1_V2, signature)], body)?;
+        Ok(())
+    })
+}
+
+/// Verifies a HubSpot v2 request: `signature` is `X-HubSpot-Signature`, `method` the HTTP
+/// method, `url` the full URL exactly as HubSpot called it. v2 signs no timestamp.
+///
+/// # Safety
+/// As for `trust_webhook_verify_shopify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_hubspot_v2(
+    verifier: *const trust_webhook_verifier,
+    signature: *const u8,
+    signature_len: usize,
+    method: *const u8,
+    method_len: usize,
+    url: *const u8,
+    url_len: usize,
+    body: *const u8,
+    body_len: usize,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
+        // SAFETY: per the contract.
+        let method = unsafe { str_in(method, method_len, "method") }?;
+        // SAFETY: per the contract.
+        let url = unsafe { str_in(url, url_len, "url") }?;
+        // SAFETY: per the contract.
+        let body = unsafe { slice_in(body, body_len, "body") }?;
+        v.hubspot
+            .verify_v2(&[(hubspot::HEADER_V1_V2, signature)], method, url, body)?;
+        Ok(())
+    })
+}
+
+/// Verifies a HubSpot v3 request at `now` (seconds): `signature` is `X-HubSpot-Signature-v3`,
+/// `timestamp` is `X-HubSpot-Request-Timestamp` (milliseconds, as sent), `method` the HTTP
+/// method, `url` the full URL as received.
+///
+/// # Safety
+/// As for `trust_webhook_verify_shopify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_hubspot_v3(
+    verifier: *const trust_webhook_verifier,
+    signature: *const u8,
+    signature_len: usize,
+    timestamp: *const u8,
+    timestamp_len: usize,
+    method: *const u8,
+    method_len: usize,
+    url: *const u8,
+    url_len: usize,
+    body: *const u8,
+    body_len: usize,
+    now: i64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
+        // SAFETY: per the contract.
+        let timestamp = unsafe { slice_in(timestamp, timestamp_len, "timestamp") }?;
+        // SAFETY: per the contract.
+        let method = unsafe { str_in(method, method_len, "method") }?;
+        // SAFETY: per the contract.
+        let url = unsafe { str_in(url, url_len, "url") }?;
+        // SAFETY: per the contract.
+        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let headers = [
+            (hubspot::HEADER_V3, signature),
+            (hubspot::TIMESTAMP_HEADER, timestamp),
+        ];
+        v.hubspot_v3.verify_v3(&headers, method, url, body, now)?;
+        Ok(())
+    })
+}
+
+/// Verifies a Standard Webhooks (or Svix) delivery at `now`: `id`, `timestamp` and `signature`
+/// are the values of `webhook-id`, `webhook-timestamp` and `webhook-signature` (or their
+/// `svix-` equivalents). The verifier's secrets must be `whsec_…` strings, otherwise this
+/// returns `TRUST_INVALID_ARGUMENT` (code `WEBHOOK_CONFIG`).
+///
+/// # Safety
+/// As for `trust_webhook_verify_shopify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_standard(
+    verifier: *const trust_webhook_verifier,
+    id: *const u8,
+    id_len: usize,
+    timestamp: *const u8,
+    timestamp_len: usize,
+    signature: *const u8,
+    signature_len: usize,
+    body: *const u8,
+    body_len: usize,
+    now: i64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let id = unsafe { slice_in(id, id_len, "id") }?;
+        // SAFETY: per the contract.
+        let timestamp = unsafe { slice_in(timestamp, timestamp_len, "timestamp") }?;
+        // SAFETY: per the contract.
+        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
+        // SAFETY: per the contract.
+        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let standard = v.standard.as_ref().map_err(|e| Failure::from(e.clone()))?;
+        let headers = [
+            ("webhook-id", id),
+            ("webhook-timestamp", timestamp),
+            ("webhook-signature", signature),
+        ];
+        standard.verify(&headers, body, now)?;
+        Ok(())
+    })
+}
+
+/// Verifies a GitHub delivery: `signature` is `X-Hub-Signature-256` (`sha256=…`). GitHub signs
+/// no timestamp: deduplicate on `X-GitHub-Delivery`.
+///
+/// # Safety
+/// As for `trust_webhook_verify_shopify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_github(
+    verifier: *const trust_webhook_verifier,
+    signature: *const u8,
+    signature_len: usize,
+    body: *const u8,
+    body_len: usize,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
+        // SAFETY: per the contract.
+        let body = unsafe { slice_in(body, body_len, "body") }?;
+        v.github.verify(&[(github::HEADER, signature)], body)?;
+        Ok(())
+    })
+}
+
+/// Verifies a Slack request at `now`: `signature` is `X-Slack-Signature` (`v0=…`), `timestamp`
+/// is `X-Slack-Request-Timestamp`.
+///
+/// # Safety
+/// As for `trust_webhook_verify_shopify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify_slack(
+    verifier: *const trust_webhook_verifier,
+    signature: *const u8,
+    signature_len: usize,
+    timestamp: *const u8,
+    timestamp_len: usize,
+    body: *const u8,
+    body_len: usize,
+    now: i64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        // SAFETY: NULL or a live handle, per the contract.
+        let v = unsafe { handle_ref(verifier, "verifier") }?;
+        // SAFETY: per the contract.
+        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
+        // SAFETY: per the contract.
+        let timestamp = unsafe { slice_in(timestamp, timestamp_len, "timestamp") }?;
+        // SAFETY: per the contract.
+        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let headers = [
+            (slack::HEADER, signature),
+            (slack::TIMESTAMP_HEADER, timestamp),
+        ];
+        v.slack.verify(&headers, body, now)?;
+        Ok(())
+    })
+}
