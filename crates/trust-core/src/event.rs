@@ -26,7 +26,10 @@ use std::time::SystemTime;
 use crate::error::{Category, TrustError};
 
 /// One security-relevant state change.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` shows whether `actor` and `subject` are set, never their raw values (they are
+/// personal data until a sink pseudonymizes them).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Event {
     /// Dotted, stable event type, e.g. `key.rotate`, `key.destroy`, `gdpr.erase`.
@@ -39,6 +42,22 @@ pub struct Event {
     pub subject: Option<String>,
     /// Non-secret, non-personal details: key name, version, states, counts.
     pub attrs: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |set: bool| if set { "Some(<redacted>)" } else { "None" };
+        f.debug_struct("Event")
+            .field("kind", &self.kind)
+            .field("time", &self.time)
+            .field("actor", &format_args!("{}", redacted(self.actor.is_some())))
+            .field(
+                "subject",
+                &format_args!("{}", redacted(self.subject.is_some())),
+            )
+            .field("attrs", &self.attrs)
+            .finish()
+    }
 }
 
 impl Event {
@@ -176,6 +195,22 @@ impl TrustError for EventError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_actor_and_subject() {
+        let e = Event::new("gdpr.erase", SystemTime::UNIX_EPOCH)
+            .actor("alice@ops.example")
+            .subject("jane@example.com");
+        let shown = format!("{e:?}");
+        assert!(
+            !shown.contains("alice") && !shown.contains("jane"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("gdpr.erase") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn memory_sink_keeps_order() {

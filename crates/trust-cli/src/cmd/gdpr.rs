@@ -660,8 +660,14 @@ struct PolicyFile {
 fn retention_due(a: &DueArgs, globals: &Globals) -> Result<(), CliError> {
     let at = time_arg(a.at.as_deref())?;
     let doc = input::read_all("policy", Some(&a.policy), DOC_LIMIT)?;
-    let file: PolicyFile = serde_json::from_slice(&doc)
-        .map_err(|e| CliError::usage(format!("policy file is not valid: {e}")))?;
+    // Position only: serde's message would quote the offending value, which may be an item id.
+    let file: PolicyFile = serde_json::from_slice(&doc).map_err(|e| {
+        CliError::usage(format!(
+            "policy file is not valid JSON of the documented shape (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
     let policy = RetentionPolicy { rules: file.rules };
     policy
         .validate()

@@ -43,7 +43,10 @@ const CONFIG_FORMAT: &str = "trust-audit-log/v1";
 const PSEUDONYM_HEADER: &str = "trust-pseudonym-key/v1";
 
 /// One entry to append, before pseudonymization and hashing.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// `Debug` shows whether actor, subject and payload are set, never their values: they are
+/// personal data until the log pseudonymizes or commits to them.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Entry {
     /// Dotted event type, `[a-z0-9._-]{1,128}`.
     pub event_type: String,
@@ -57,6 +60,26 @@ pub struct Entry {
     pub attrs: BTreeMap<String, String>,
     /// Payload, stored apart (salted commitment in the leaf) and deletable.
     pub payload: Option<Vec<u8>>,
+}
+
+impl core::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let redacted = |set: bool| if set { "Some(<redacted>)" } else { "None" };
+        f.debug_struct("Entry")
+            .field("event_type", &self.event_type)
+            .field("time", &self.time)
+            .field("actor", &format_args!("{}", redacted(self.actor.is_some())))
+            .field(
+                "subject",
+                &format_args!("{}", redacted(self.subject.is_some())),
+            )
+            .field("attrs", &self.attrs)
+            .field(
+                "payload",
+                &format_args!("{}", redacted(self.payload.is_some())),
+            )
+            .finish()
+    }
 }
 
 impl Entry {

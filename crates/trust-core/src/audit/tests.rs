@@ -385,6 +385,14 @@ fn payloads_commit_and_redaction_is_not_tampering() {
         kind(&verify(&dir, &vkey, None)),
         Some(FailureKind::PayloadMismatch)
     );
+    // Payload padded far past its committed length: PAYLOAD_MISMATCH, read only to len + 1.
+    let mut long = orig.clone();
+    long.resize(orig.len() + 8 * 1024 * 1024, b'x');
+    fs::write(&p, &long).unwrap();
+    assert_eq!(
+        kind(&verify(&dir, &vkey, None)),
+        Some(FailureKind::PayloadMismatch)
+    );
     fs::write(&p, &orig).unwrap();
     // Redacted: REDACTED counted, log still verifies.
     let t = log.redact(i, "gdpr-request-17").unwrap();

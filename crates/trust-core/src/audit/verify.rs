@@ -887,12 +887,21 @@ fn check_roots(st: &mut State) {
 
 fn check_payload(st: &mut State, dir: &Path, index: u64, p: &PayloadRef) {
     let path: PathBuf = store::payload_path(dir, index);
-    match std::fs::read(&path) {
+    // The leaf says how long the payload is: read at most one byte more, so an oversized file in
+    // an untrusted log directory cannot exhaust the auditor's memory.
+    let bounded = File::open(&path).and_then(|f| {
+        let mut bytes = Vec::new();
+        f.take(p.len.saturating_add(33)).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    });
+    match bounded {
         Ok(bytes) if bytes.len() >= 32 => {
             let mut salt = [0u8; 32];
             salt.copy_from_slice(&bytes[..32]);
             let body = &bytes[32..];
-            if body.len() as u64 != p.len || leaf::payload_commitment(&salt, body) != p.commitment {
+            if body.len() as u64 != p.len
+                || !crate::secret::ct_eq(&leaf::payload_commitment(&salt, body), &p.commitment)
+            {
                 st.fail(failure(
                     FailureKind::PayloadMismatch,
                     Some(index),

@@ -279,6 +279,11 @@ pub fn verify_bundle<R: BufRead>(mut input: R, expected: &[u8; 32]) -> Result<Ma
         }
         let rec: RecordLine = serde_json::from_slice(&line)
             .map_err(|_| GdprError::Malformed("export bundle record"))?;
+        // The writer only emits label-shaped category names; checking here keeps the map of
+        // categories small before the manifest's signature has been checked.
+        if !is_label(&rec.category) {
+            return Err(GdprError::Malformed("export bundle record"));
+        }
         if !parts.contains_key(&rec.category) && parts.len() >= MAX_PARTS {
             return Err(GdprError::TooLarge("number of categories"));
         }
@@ -434,6 +439,15 @@ mod tests {
         let extra = format!("{{\"category\":\"a\",\"record\":1,\"x\":2}}\n{b}");
         assert!(matches!(
             verify_bundle(extra.as_bytes(), &pk),
+            Err(GdprError::Malformed(_))
+        ));
+        // A category the writer could never have produced is refused before it is kept.
+        let odd = format!(
+            "{{\"category\":\"{}\",\"record\":1}}\n{b}",
+            "Z".repeat(4096)
+        );
+        assert!(matches!(
+            verify_bundle(odd.as_bytes(), &pk),
             Err(GdprError::Malformed(_))
         ));
         let long = vec![b'a'; MAX_LINE + 10];

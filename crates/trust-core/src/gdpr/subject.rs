@@ -365,8 +365,7 @@ impl<P, S> core::fmt::Debug for SubjectKeys<P, S> {
     }
 }
 
-/// What [`SubjectKeys::erase`] needs besides the subject.
-#[derive(Debug)]
+/// What [`SubjectKeys::erase`] needs besides the subject. `Debug` hides the actor.
 pub struct EraseOptions<'a> {
     /// The request being answered, if any (copied into the receipt and event).
     pub request: Option<&'a str>,
@@ -377,6 +376,27 @@ pub struct EraseOptions<'a> {
     /// How long backups holding key stores are kept; the receipt's `backups_expire_by` is
     /// `at + backup_retention`.
     pub backup_retention: SignedDuration,
+}
+
+impl core::fmt::Debug for EraseOptions<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EraseOptions")
+            .field("request", &self.request)
+            .field(
+                "actor",
+                &format_args!(
+                    "{}",
+                    if self.actor.is_some() {
+                        "Some(<redacted>)"
+                    } else {
+                        "None"
+                    }
+                ),
+            )
+            .field("at", &self.at)
+            .field("backup_retention", &self.backup_retention)
+            .finish()
+    }
 }
 
 impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
