@@ -26,7 +26,7 @@
 //!
 //! Nothing personal is hashed: actor and subject appear only as keyed pseudonyms, the payload
 //! only as a *salted* commitment (the salt stops dictionary attacks on short payloads), and the
-//! payload with its salt is stored apart, where it can be deleted ([`super::Redaction`]).
+//! payload with its salt is stored apart, where it can be deleted ([`super::AuditLog::redact`]).
 
 use core::fmt;
 
