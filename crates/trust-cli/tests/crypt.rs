@@ -540,7 +540,14 @@ fn rewrap_of_token_files_needs_their_context() {
     let t = env.path("t");
     std::fs::write(&t, &out.stdout).unwrap();
     env.ok(&["keys", "rotate", "orders", "--promote"]);
-    assert_eq!(env.run(&["rewrap", s(&t)]).status.code(), Some(1));
+    let without = env.run(&["rewrap", s(&t)]);
+    assert_eq!(without.status.code(), Some(1));
+    // The hint names the cause: tokens do not store their context.
+    assert!(
+        String::from_utf8_lossy(&without.stderr).contains("--context"),
+        "{}",
+        String::from_utf8_lossy(&without.stderr)
+    );
     env.ok(&["rewrap", "--context", "row=1", s(&t)]);
     assert_ne!(std::fs::read(&t).unwrap(), out.stdout);
     env.ok(&["keys", "retire", "orders", "1"]);

@@ -430,7 +430,11 @@ pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> 
                 report.current
             ),
         )
-        .hint("failed files are unchanged; fix the cause and run the same command again"));
+        .hint(match e.hint_text() {
+            Some(h) => format!("failed files are unchanged; {h}"),
+            None => "failed files are unchanged; fix the cause and run the same command again"
+                .to_owned(),
+        }));
     }
     globals.out.success(&report, || {
         format!(
@@ -477,7 +481,16 @@ fn rewrap_file(home: &Home, ctx: &Context, path: &Path) -> Result<Outcome, CliEr
                     ..
                 },
                 _,
-            ) => Err(CliError::new(category, code, message)),
+            ) => {
+                let err = CliError::new(category, code, message);
+                // A token does not store its context: without the right --context it cannot be
+                // authenticated, which is the usual cause of this failure.
+                Err(if code == "AUTHENTICATION_FAILED" {
+                    err.hint("tokens do not store their context: pass the --context k=v pairs it was sealed with")
+                } else {
+                    err
+                })
+            }
             _ => Err(CliError::new(
                 trust_core::error::Category::Internal,
                 "INTERNAL",
