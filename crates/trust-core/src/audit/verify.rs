@@ -15,14 +15,16 @@
 //!    counted as `REDACTED` (informational, not a failure);
 //! 4. at the end: a checkpoint or the pinned state larger than the log (`TRUNCATED`).
 //!
-//! Memory is the read buffer, the compact range (≤ 64 hashes) and one (size, root) pair per
+//! Memory is two read buffers, the compact range (≤ 64 hashes) and one (size, root) pair per
 //! checkpoint. Leaf hashing and decoding of each buffer run on all cores
-//! ([`VerifyOptions::threads`]); the chain and tree fold are sequential and cheap.
+//! ([`VerifyOptions::threads`]) while a helper thread reads the next buffer; the chain and tree
+//! fold are sequential and cheap.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -194,7 +196,7 @@ pub type OpenError = AuditError;
 
 const MAX_MORE_FAILURES: usize = 20;
 const MAX_REDACTED_LISTED: usize = 100;
-const READ_CHUNK: usize = 4 << 20;
+const READ_CHUNK: usize = 1 << 20;
 
 struct State {
     report: Report,
@@ -356,6 +358,7 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
         .sum();
     let mut done = 0u64;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK + 2 * (leaf::MAX_LEAF_LEN + 36));
+    let mut next: Vec<u8> = Vec::with_capacity(buf.capacity());
     for (si, seg) in segments.iter().enumerate() {
         if st.stopped {
             break;
@@ -426,32 +429,43 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
         let mut file_offset = HEADER_LEN as u64;
         buf.clear();
         let mut eof = false;
+        // The first fill is synchronous; every later one is read by a helper thread into
+        // `next` while the records of `buf` are checked (see the end of the loop).
+        let mut pending = Some(fill(&mut file, &mut buf));
         loop {
-            // Fill the buffer.
-            if !eof && buf.len() < READ_CHUNK {
-                let old = buf.len();
-                let want = READ_CHUNK + leaf::MAX_LEAF_LEN + 36 - old;
-                // read_to_end fills the spare capacity without zeroing it first.
-                match (&mut file).take(want as u64).read_to_end(&mut buf) {
-                    Ok(n) => eof = n < want,
-                    Err(e) => {
-                        buf.truncate(old);
-                        st.fail(Failure {
-                            file: name.clone(),
-                            ..failure(
-                                FailureKind::Malformed,
-                                Some(st.range.size()),
-                                format!("segment read error: {e}"),
-                            )
-                        });
-                        st.stopped = true;
-                        break;
-                    }
+            match pending.take() {
+                Some(Ok(at_end)) => eof = at_end,
+                Some(Err(e)) => {
+                    st.fail(Failure {
+                        file: name.clone(),
+                        ..failure(
+                            FailureKind::Malformed,
+                            Some(st.range.size()),
+                            format!("segment read error: {e}"),
+                        )
+                    });
+                    st.stopped = true;
+                    break;
                 }
+                None => {}
             }
             let (records, stop) = segment::parse_records(&buf);
             let consumed = records.last().map_or(0, |r| r.offset + r.encoded_len());
-            process_records(&mut st, dir, opts, &records, name.as_deref(), file_offset);
+            // The next buffer starts with the unconsumed tail (less than one record) and is
+            // filled from the file while this one's records are checked.
+            next.clear();
+            next.extend_from_slice(&buf[consumed..]);
+            let read = std::thread::scope(|s| {
+                let reader = (!eof).then(|| {
+                    let (f, n) = (&mut file, &mut next);
+                    s.spawn(move || fill(f, n))
+                });
+                process_records(&mut st, dir, opts, &records, name.as_deref(), file_offset);
+                reader.map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(io::Error::other("the reader thread failed")))
+                })
+            });
             if st.stopped {
                 break;
             }
@@ -489,15 +503,16 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
                 }
                 _ => {}
             }
-            buf.drain(..consumed);
             file_offset += consumed as u64;
             done += consumed as u64;
             if let Some(p) = opts.progress {
                 p(done, total);
             }
-            if eof && buf.is_empty() {
+            if eof && buf.len() == consumed {
                 break;
             }
+            std::mem::swap(&mut buf, &mut next);
+            pending = read;
         }
     }
 
@@ -579,6 +594,24 @@ fn checkpoint_failure_kind(e: &CheckpointError) -> FailureKind {
     }
 }
 
+/// Tops `buf` up to [`READ_CHUNK`] plus room for one whole record; returns whether the file
+/// ended. On an error `buf` is left as it was.
+fn fill(file: &mut File, buf: &mut Vec<u8>) -> io::Result<bool> {
+    let old = buf.len();
+    if old >= READ_CHUNK {
+        return Ok(false);
+    }
+    let want = READ_CHUNK + leaf::MAX_LEAF_LEN + 36 - old;
+    // read_to_end fills the spare capacity without zeroing it first.
+    match file.take(want as u64).read_to_end(buf) {
+        Ok(n) => Ok(n < want),
+        Err(e) => {
+            buf.truncate(old);
+            Err(e)
+        }
+    }
+}
+
 fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -614,6 +647,8 @@ struct RunResult {
 /// enough that the sequential merge of block roots is negligible.
 const MAX_BLOCK: u64 = 1024;
 const MAX_BLOCK_USIZE: usize = 1024;
+/// Runs per worker thread in one buffer, handed out dynamically.
+const RUNS_PER_THREAD: usize = 4;
 
 /// Splits leaf positions `[start, end)` into aligned perfect subtrees of at most [`MAX_BLOCK`]
 /// leaves, never crossing a size in `cuts` (where a root must be compared).
@@ -746,8 +781,11 @@ fn check_parallel(
             check_payloads,
         )]);
     }
-    let per = (records.len() as u64).div_ceil(threads as u64);
-    let mut runs: Vec<&[(u64, u64)]> = Vec::with_capacity(threads);
+    // More runs than threads, taken from a shared counter: a worker slowed by another thread
+    // sharing its core (the segment reader) takes fewer runs instead of delaying the rest.
+    let pieces = (threads * RUNS_PER_THREAD) as u64;
+    let per = (records.len() as u64).div_ceil(pieces);
+    let mut runs: Vec<&[(u64, u64)]> = Vec::with_capacity(threads * RUNS_PER_THREAD + 1);
     let mut begin = 0;
     let mut acc = 0;
     for (i, b) in blocks.iter().enumerate() {
@@ -761,20 +799,31 @@ fn check_parallel(
     if begin < blocks.len() {
         runs.push(&blocks[begin..]);
     }
-    std::thread::scope(|s| {
-        // The calling thread takes the last run itself.
-        let (last, rest) = runs.split_last()?;
-        let handles: Vec<_> = rest
-            .iter()
-            .map(|run| s.spawn(move || check_run(records, start, run, first_prev, check_payloads)))
-            .collect();
-        let mine = check_run(records, start, last, first_prev, check_payloads);
-        let mut out = Vec::with_capacity(runs.len());
-        for h in handles {
-            out.push(h.join().ok()?);
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(run) = runs.get(i) else {
+                return done;
+            };
+            done.push((
+                i,
+                check_run(records, start, run, first_prev, check_payloads),
+            ));
         }
-        out.push(mine);
-        Some(out)
+    };
+    std::thread::scope(|s| {
+        // The calling thread is one of the workers.
+        let handles: Vec<_> = (1..threads.min(runs.len()))
+            .map(|_| s.spawn(work))
+            .collect();
+        let mut all = work();
+        for h in handles {
+            all.extend(h.join().ok()?);
+        }
+        all.sort_unstable_by_key(|(i, _)| *i);
+        Some(all.into_iter().map(|(_, r)| r).collect())
     })
 }
 
