@@ -1,71 +1,316 @@
 //! Crash-safe file primitives: atomic replacement, private creation, directory locks.
 //!
-//! Every piece of state this crate keeps on disk (keyrings, subject keys, audit-log metadata,
-//! pinned checkpoints) is written through these functions, so that a crash or `kill -9` at any
-//! instant leaves either the old file or the new one — never a torn mix — and so that
-//! permissions on key files are right from the first byte.
+//! Every file this workspace writes (keyrings, subject keys, audit-log metadata, pinned
+//! checkpoints, and the CLI's `-o` outputs) goes through [`AtomicFile`], so that a crash or
+//! `kill -9` at any instant leaves either the old file or the new one — never a torn mix — and
+//! so that permissions on key files are right from the first byte.
 //!
-//! The recipe is the classic one: write a temporary file in the same directory, `fsync` it,
-//! `rename` it over the target, then `fsync` the directory so the rename itself is durable.
+//! ## The recipe
+//!
+//! Write the new contents into a file that is not yet the target, `fsync` it, `rename` it over
+//! the target, then `fsync` the directory so the rename itself is durable. What the "file that
+//! is not yet the target" is decides what a crash can leave behind:
+//!
+//! * **On Linux, where the filesystem supports it (ext4, XFS, Btrfs, tmpfs, …), it has no
+//!   name at all**: it is opened with `O_TMPFILE`, and the kernel frees it when the process
+//!   dies. Only after the whole content is written and synced is it given a name: linked
+//!   straight to the target when the target does not exist (`linkat`, which never replaces),
+//!   otherwise linked to a temporary name and renamed over the target at once. A `kill -9`
+//!   during the write — where all the time is spent, e.g. decrypting 1 GiB — leaves nothing.
+//! * **Elsewhere**, it is a hidden file `.NAME.trust-tmp-<16 hex>` beside the target.
+//!
+//! Either way a crash can leave a named temporary file only in the second case or in the
+//! instant between the link and the rename. Such a leftover may hold plaintext or a keyring
+//! revision whose wrapped keys a later `destroy` must not let survive, so it is swept:
+//! every writer holds an exclusive lock ([`File::lock`]) on its temporary file for as long as
+//! it lives, and the kernel drops that lock when the writer dies. A temporary file whose lock
+//! can be taken therefore belongs to a dead writer; [`sweep_temps`] truncates and removes
+//! exactly those (and the unlocked temporary names that earlier versions of this crate used).
+//! [`AtomicFile::create`] sweeps the leftovers of its own target before replacing it, so the
+//! next write of a keyring — a `destroy`, say — removes every stale copy of it.
+//!
+//! ## What is never replaced
+//!
+//! A target that exists and is not a regular file (a FIFO, a device such as `/dev/null`, a
+//! socket, a directory) is never renamed over: [`AtomicFile::create`] refuses it, and
+//! [`OutputFile::create`], for user-chosen output paths, writes to it directly instead. A
+//! symbolic link is followed, and the regular file it points to is the one replaced.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::secret::random_array;
 
-/// Replaces `path` with `contents` atomically and durably.
+/// The marker in the names of this module's temporary files: `.NAME.trust-tmp-<16 hex>`.
+const TEMP_MARK: &str = ".trust-tmp-";
+
+/// A file that becomes `target`, whole, on [`AtomicFile::commit`] — or never appears at all.
 ///
-/// The new file is created with mode `0600` on Unix (state files may hold wrapped keys; nothing
-/// here is meant for other users). On return the data and the directory entry are on stable
-/// storage.
+/// Dropping it without committing discards what was written (the temporary file is truncated
+/// and removed; an `O_TMPFILE` one simply vanishes). The file is created with mode `0600` on
+/// Unix: state files may hold wrapped keys and outputs may hold plaintext.
+///
+/// ```
+/// use std::io::Write;
+/// use trust_core::durable::AtomicFile;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("report.csv");
+/// let mut file = AtomicFile::create(&path)?;
+/// file.write_all(b"order,total\n")?;
+/// assert!(!path.exists(), "nothing under the real name before commit");
+/// file.commit()?;
+/// assert_eq!(std::fs::read(&path)?, b"order,total\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: File,
+    /// The regular file (symbolic links resolved) that commit replaces or creates.
+    target: PathBuf,
+    dir: PathBuf,
+    staging: Staging,
+    /// The target existed when the writer started (so commit will most likely replace it).
+    existed: bool,
+    done: bool,
+}
+
+#[derive(Debug)]
+enum Staging {
+    /// An `O_TMPFILE`: no name until commit.
+    #[cfg(target_os = "linux")]
+    Anonymous,
+    /// A hidden temporary file beside the target.
+    Named(PathBuf),
+}
+
+impl AtomicFile {
+    /// Starts writing a new version of `target`.
+    ///
+    /// Removes the temporary files that dead writers left for `target` first (see the module
+    /// documentation).
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::InvalidInput`] when `target` exists and is not a regular file (or a
+    /// symbolic link to one); any I/O error (a missing directory, a permission error).
+    pub fn create(target: &Path) -> io::Result<Self> {
+        let (target, existed) = resolve_regular(target)?;
+        let dir = parent_dir(&target);
+        let name = file_name(&target)?.to_owned();
+        let (file, staging) = stage(&dir, &target)?;
+        let named = matches!(staging, Staging::Named(_));
+        // With O_TMPFILE a new file is linked straight into place, so leftovers of a target
+        // can only exist if it existed (or if an earlier writer had no O_TMPFILE either). The
+        // check keeps a store that creates many new files (audit payloads) from listing its
+        // directory on every write.
+        if existed || named {
+            sweep(&dir, Some(&name))?;
+        }
+        Ok(Self {
+            file,
+            target,
+            dir,
+            staging,
+            existed,
+            done: false,
+        })
+    }
+
+    /// Syncs the content and puts it in place of the target, then syncs the directory.
+    ///
+    /// # Errors
+    /// Any I/O error; the target is then unchanged.
+    pub fn commit(mut self) -> io::Result<()> {
+        self.file.flush()?;
+        self.file.sync_all()?;
+        match &self.staging {
+            #[cfg(target_os = "linux")]
+            Staging::Anonymous => {
+                let linked = if self.existed {
+                    Err(io::ErrorKind::AlreadyExists.into())
+                } else {
+                    linux::link_fd(&self.file, &self.target)
+                };
+                match linked {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        // Replacing: give the complete file a name for the instant of the
+                        // rename. The lock held on it keeps sweepers away meanwhile.
+                        let tmp = temp_path(&self.target)?;
+                        linux::link_fd(&self.file, &tmp)?;
+                        if let Err(e) = fs::rename(&tmp, &self.target) {
+                            let _ = fs::remove_file(&tmp);
+                            return Err(e);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Staging::Named(tmp) => fs::rename(tmp, &self.target)?,
+        }
+        self.done = true;
+        sync_dir(&self.dir)
+    }
+
+    /// Like [`AtomicFile::commit`], but fails with [`io::ErrorKind::AlreadyExists`] instead of
+    /// replacing an existing target.
+    fn commit_new(mut self) -> io::Result<()> {
+        self.file.flush()?;
+        self.file.sync_all()?;
+        match &self.staging {
+            #[cfg(target_os = "linux")]
+            Staging::Anonymous => linux::link_fd(&self.file, &self.target)?,
+            Staging::Named(tmp) => {
+                fs::hard_link(tmp, &self.target)?;
+                // The content now has its real name; the temporary one goes (Drop would wipe
+                // the shared inode, so mark the work done first).
+                self.done = true;
+                fs::remove_file(tmp)?;
+            }
+        }
+        self.done = true;
+        sync_dir(&self.dir)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    /// Not committed: what was written goes, so a failure leaves nothing behind.
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Staging::Named(tmp) = &self.staging {
+            // Truncate first: the bytes go even if another name for this inode exists.
+            let _ = self.file.set_len(0);
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Where a user-chosen output goes: a regular file (or a new one) is written through an
+/// [`AtomicFile`]; a FIFO, a character or block device or a socket is written directly.
+///
+/// This is what `trust decrypt -o /dev/stdout` or `-o "$FIFO"` needs: renaming over such a
+/// path would replace the device node (as root, `-o /dev/null` would turn the system's
+/// `/dev/null` into a regular file) instead of writing to it.
+#[derive(Debug)]
+pub enum OutputFile {
+    /// A regular file, replaced atomically on commit.
+    Replace(AtomicFile),
+    /// A device, FIFO or socket, written as bytes arrive.
+    Direct(File),
+}
+
+impl OutputFile {
+    /// Opens `target` for output.
+    ///
+    /// # Errors
+    /// Any I/O error (a missing directory, a permission error, a directory as target).
+    pub fn create(target: &Path) -> io::Result<Self> {
+        match fs::metadata(target) {
+            Ok(m) if !m.is_file() && !m.is_dir() => {
+                let file = OpenOptions::new().write(true).open(target)?;
+                Ok(Self::Direct(file))
+            }
+            Ok(m) if m.is_dir() => Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a directory",
+            )),
+            _ => AtomicFile::create(target).map(Self::Replace),
+        }
+    }
+
+    /// True when the output is written as it arrives (no atomic replacement).
+    pub fn is_direct(&self) -> bool {
+        matches!(self, Self::Direct(_))
+    }
+
+    /// Completes the output: commits a regular file; flushes a direct one.
+    ///
+    /// # Errors
+    /// Any I/O error.
+    pub fn commit(self) -> io::Result<()> {
+        match self {
+            Self::Replace(file) => file.commit(),
+            Self::Direct(mut file) => file.flush(),
+        }
+    }
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Replace(f) => f.write(buf),
+            Self::Direct(f) => f.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Replace(f) => f.write_all(buf),
+            Self::Direct(f) => f.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Replace(f) => f.flush(),
+            Self::Direct(f) => f.flush(),
+        }
+    }
+}
+
+/// Replaces `path` with `contents` atomically and durably (an [`AtomicFile`] written at once).
 ///
 /// # Errors
-/// Any I/O error; the target is then unchanged (a stray temporary file may remain and is
-/// harmless).
+/// As [`AtomicFile::create`] and [`AtomicFile::commit`]; the target is then unchanged.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let tmp = temp_path(path)?;
-    let result = (|| {
-        let mut file = open_private(&tmp, true)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        sync_dir(&dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(contents)?;
+    file.commit()
 }
 
 /// Creates a new file holding `contents`, mode `0600`, failing if it already exists.
 ///
 /// Used for key files: refusing to overwrite means a mistyped path can never replace a root key.
+/// The content is complete before the name appears, so a crash never leaves a short key file
+/// behind under the real name.
 ///
 /// # Errors
 /// [`io::ErrorKind::AlreadyExists`] when `path` exists, or any other I/O error.
 pub fn create_private(path: &Path, contents: &[u8]) -> io::Result<()> {
-    // Written under a temporary name first, then linked into place without replacing, so a crash
-    // never leaves a short key file behind under the real name.
-    let dir = parent_dir(path);
-    let tmp = temp_path(path)?;
-    let result = (|| {
-        let mut file = open_private(&tmp, true)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        drop(file);
-        fs::hard_link(&tmp, path)?;
-        fs::remove_file(&tmp)?;
-        sync_dir(&dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(io::ErrorKind::AlreadyExists.into());
     }
-    result
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(contents)?;
+    file.commit_new()
 }
 
+/// Removes the temporary files that writers which died (crash, `kill -9`, power loss) left in
+/// `dir`, and returns how many it removed. Live writers' files are left alone.
+///
+/// Each file is truncated before it is unlinked, so its bytes go even if it has other names.
+/// Open paths of stores call this on their directories; [`AtomicFile::create`] does it for its
+/// own target.
+///
+/// # Errors
+/// Any I/O error listing the directory or removing a file.
+pub fn sweep_temps(dir: &Path) -> io::Result<usize> {
+    sweep(dir, None)
+}
 /// Creates `path` (and missing parents) as a directory private to the current user.
 ///
 /// # Errors
@@ -120,6 +365,68 @@ fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
     options.open(path)
 }
 
+/// The file a new version of `path` goes to, locked for the writer's lifetime.
+fn stage(dir: &Path, target: &Path) -> io::Result<(File, Staging)> {
+    #[cfg(target_os = "linux")]
+    if let Some(file) = linux::open_anonymous(dir)? {
+        file.lock()?;
+        return Ok((file, Staging::Anonymous));
+    }
+    let _ = dir;
+    // A sweeper may take the lock of a file created a moment ago, before its writer locked
+    // it, and remove it. The writer notices (the name no longer leads to its file) and retries.
+    for _ in 0..4 {
+        let tmp = temp_path(target)?;
+        let file = open_private(&tmp, true)?;
+        file.lock()?;
+        if same_file(&file, &tmp) {
+            return Ok((file, Staging::Named(tmp)));
+        }
+    }
+    Err(io::Error::other(
+        "temporary files keep disappearing: is another program cleaning the directory?",
+    ))
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &File, path: &Path) -> bool {
+    path.exists()
+}
+
+/// `path` itself when it is absent or a regular file; the file it points to when it is a
+/// symbolic link to a regular file. Also says whether the target exists.
+fn resolve_regular(path: &Path) -> io::Result<(PathBuf, bool)> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((path.to_path_buf(), false)),
+        Err(e) => return Err(e),
+    };
+    let (resolved, meta) = if meta.file_type().is_symlink() {
+        let resolved = fs::canonicalize(path)?;
+        let meta = fs::metadata(&resolved)?;
+        (resolved, meta)
+    } else {
+        (path.to_path_buf(), meta)
+    };
+    if meta.is_file() {
+        Ok((resolved, true))
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file: refusing to replace it",
+        ))
+    }
+}
+
 fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -127,15 +434,114 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+fn file_name(path: &Path) -> io::Result<&OsStr> {
+    path.file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))
+}
+
 fn temp_path(path: &Path) -> io::Result<PathBuf> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let suffix = random_array::<8>().map_err(io::Error::other)?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}", hex::encode(suffix)));
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(file_name(path)?);
+    tmp_name.push(TEMP_MARK);
+    tmp_name.push(hex::encode(suffix));
     Ok(parent_dir(path).join(tmp_name))
+}
+
+/// The target name a temporary file belongs to, if `name` is one of ours:
+/// `.NAME.trust-tmp-<16 hex>`, or the names earlier versions used (`.NAME.tmp-<16 hex>` for
+/// state files, `.NAME.trust-tmp-<12 hex>` for CLI outputs).
+fn temp_target(name: &OsStr) -> Option<&str> {
+    let rest = name.to_str()?.strip_prefix('.')?;
+    let (stem, hex) = rest.rsplit_once('-')?;
+    if !(hex.len() == 16 || hex.len() == 12)
+        || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    let target = stem
+        .strip_suffix(".trust-tmp")
+        .or_else(|| stem.strip_suffix(".tmp").filter(|_| hex.len() == 16))?;
+    (!target.is_empty()).then_some(target)
+}
+
+fn sweep(dir: &Path, only: Option<&OsStr>) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(target) = temp_target(&name) else {
+            continue;
+        };
+        if only.is_some_and(|only| only != OsStr::new(target)) {
+            continue;
+        }
+        let path = entry.path();
+        // Never open a FIFO or a device, never follow a link.
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        let file = match OpenOptions::new().write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            // Its writer is alive.
+            Err(fs::TryLockError::WouldBlock) => continue,
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+        file.set_len(0)?;
+        file.sync_all()?;
+        match fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if removed > 0 {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    //! `O_TMPFILE` and `linkat`, through rustix's safe wrappers.
+    use std::fs::File;
+    use std::io;
+    use std::os::fd::AsRawFd;
+    use std::path::Path;
+
+    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+    use rustix::io::Errno;
+
+    /// An unnamed file in `dir`, or `None` when the filesystem (or kernel) cannot make one or
+    /// `/proc` is not mounted (without it an unprivileged process cannot link the file later).
+    pub(super) fn open_anonymous(dir: &Path) -> io::Result<Option<File>> {
+        if !Path::new("/proc/self/fd").is_dir() {
+            return Ok(None);
+        }
+        match rustix::fs::openat(
+            CWD,
+            dir,
+            OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        ) {
+            Ok(fd) => Ok(Some(File::from(fd))),
+            // Filesystem without O_TMPFILE (EOPNOTSUPP), kernel before 3.11 (EISDIR, EINVAL).
+            Err(e) if e == Errno::OPNOTSUPP || e == Errno::ISDIR || e == Errno::INVAL => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives the open, unnamed `file` the name `to`; never replaces (`AlreadyExists`).
+    pub(super) fn link_fd(file: &File, to: &Path) -> io::Result<()> {
+        let from = format!("/proc/self/fd/{}", file.as_raw_fd());
+        rustix::fs::linkat(CWD, from.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW)
+            .map_err(io::Error::from)
+    }
 }
 
 /// An exclusive advisory lock on a file, held until dropped.
@@ -223,6 +629,174 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing").join("x");
         assert!(write_atomic(&path, b"x").is_err());
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn uncommitted_content_never_appears_under_a_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"plaintext prefix").unwrap();
+        match &file.staging {
+            // O_TMPFILE: nothing at all in the directory while the writer runs.
+            #[cfg(target_os = "linux")]
+            Staging::Anonymous => assert!(names(dir.path()).is_empty()),
+            Staging::Named(tmp) => assert!(tmp.exists()),
+        }
+        drop(file);
+        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn o_tmpfile_is_used_where_the_filesystem_supports_it() {
+        // tempfile's directory is on the build machine's /tmp (ext4 or tmpfs here, both of
+        // which support O_TMPFILE); this guards against silently falling back everywhere.
+        let dir = tempfile::tempdir().unwrap();
+        if linux::open_anonymous(dir.path()).unwrap().is_none() {
+            eprintln!("skipped: the filesystem of {} has no O_TMPFILE", dir.path().display());
+            return;
+        }
+        let file = AtomicFile::create(&dir.path().join("x")).unwrap();
+        assert!(matches!(file.staging, Staging::Anonymous));
+    }
+
+    #[test]
+    fn dead_writers_leftovers_are_swept_before_the_target_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.json");
+        write_atomic(&path, b"revision 1").unwrap();
+        // What a writer killed between link and rename (or without O_TMPFILE) leaves behind,
+        // in the current and both earlier naming schemes; nobody holds their locks.
+        let stale = [
+            ".orders.json.trust-tmp-00112233445566ff",
+            ".orders.json.tmp-00112233445566ff",
+            ".orders.json.trust-tmp-001122334455",
+        ];
+        for name in stale {
+            fs::write(dir.path().join(name), b"revision 0 with a wrapped key").unwrap();
+        }
+        // Not ours: similar names for other targets, or foreign files.
+        fs::write(dir.path().join(".other.json.trust-tmp-00112233445566ff"), b"x").unwrap();
+        fs::write(dir.path().join(".orders.json.swp"), b"x").unwrap();
+        write_atomic(&path, b"revision 2").unwrap();
+        assert_eq!(
+            names(dir.path()),
+            [".orders.json.swp", ".other.json.trust-tmp-00112233445566ff", "orders.json"]
+        );
+        assert_eq!(sweep_temps(dir.path()).unwrap(), 1);
+        assert_eq!(names(dir.path()), [".orders.json.swp", "orders.json"]);
+    }
+
+    #[test]
+    fn a_live_writers_temporary_file_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join(".a.trust-tmp-0011223344556677");
+        fs::write(&live, b"being written").unwrap();
+        let holder = File::open(&live).unwrap();
+        holder.lock().unwrap();
+        assert_eq!(sweep_temps(dir.path()).unwrap(), 0);
+        assert!(live.exists());
+        drop(holder);
+        assert_eq!(sweep_temps(dir.path()).unwrap(), 1);
+        assert!(!live.exists());
+    }
+
+    #[test]
+    fn temp_names_are_recognized_exactly() {
+        let t = |s: &str| temp_target(OsStr::new(s)).map(str::to_owned);
+        assert_eq!(t(".k.json.trust-tmp-0123456789abcdef").as_deref(), Some("k.json"));
+        assert_eq!(t(".k.json.tmp-0123456789abcdef").as_deref(), Some("k.json"));
+        assert_eq!(t(".k.trust-tmp-0123456789ab").as_deref(), Some("k"));
+        for not_ours in [
+            "k.json.trust-tmp-0123456789abcdef",
+            ".k.json.tmp-0123456789ab",
+            ".k.json.trust-tmp-0123456789ABCDEF",
+            ".k.json.trust-tmp-0123456789abcde",
+            "..trust-tmp-0123456789abcdef",
+            ".k.json.bak-0123456789abcdef",
+        ] {
+            assert_eq!(t(not_ours), None, "{not_ours}");
+        }
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mkfifo failed");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        let err = write_atomic(&fifo, b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        let err = write_atomic(dir.path(), b"x").unwrap_err();
+        assert!(matches!(
+            err.kind(),
+            io::ErrorKind::InvalidInput | io::ErrorKind::IsADirectory
+        ));
+        // A link to a FIFO is refused too (the FIFO is not a regular file).
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        assert_eq!(
+            write_atomic(&link, b"x").unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn output_to_a_fifo_is_written_directly() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(&fifo).unwrap())
+        };
+        let mut out = OutputFile::create(&fifo).unwrap();
+        assert!(out.is_direct());
+        out.write_all(b"through the pipe").unwrap();
+        out.commit().unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(names(dir.path()), ["fifo"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_to_a_regular_file_keeps_pointing_at_the_new_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        let link = dir.path().join("link");
+        fs::write(&real, b"old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut out = OutputFile::create(&link).unwrap();
+        assert!(!out.is_direct());
+        out.write_all(b"new").unwrap();
+        out.commit().unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(&real).unwrap(), b"new");
     }
 
     #[test]
