@@ -9,6 +9,9 @@ use std::process::ExitCode;
 
 use trust_core::error::{Category, TrustError};
 
+/// The code of a write into a pipe whose reader has gone; never shown.
+const CLOSED_PIPE: &str = "OUTPUT_CLOSED";
+
 /// A failure, ready to be rendered and turned into an exit code.
 #[derive(Debug)]
 pub(crate) struct CliError {
@@ -65,14 +68,34 @@ impl CliError {
         )
     }
 
-    /// An output that could not be written. Not the caller's input, so not exit 3: exit 70.
+    /// An output that could not be written.
+    ///
+    /// A path the caller gave that cannot be written (a missing folder, no permission, a
+    /// read-only filesystem, a directory, a refused special file) is the caller's input
+    /// problem: exit 3. A reader that closed the pipe is not a failure at all (see
+    /// [`CliError::is_closed_pipe`]). Anything else (the disk filled up, an I/O error) is exit 70.
     pub(crate) fn write(what: &str, path: &Path, err: &std::io::Error) -> Self {
-        Self::new(
-            Category::Internal,
-            "OUTPUT_FAILED",
-            format!("cannot write {what} {}: {}", path.display(), io_reason(err)),
-        )
-        .hint("check the path, the free space and the permissions")
+        use std::io::ErrorKind;
+        let message = format!("cannot write {what} {}: {}", path.display(), io_reason(err));
+        match err.kind() {
+            ErrorKind::BrokenPipe => Self::new(Category::Input, CLOSED_PIPE, message),
+            ErrorKind::NotFound
+            | ErrorKind::PermissionDenied
+            | ErrorKind::ReadOnlyFilesystem
+            | ErrorKind::IsADirectory
+            | ErrorKind::NotADirectory
+            | ErrorKind::InvalidInput
+            | ErrorKind::AlreadyExists => Self::new(Category::Input, "OUTPUT_UNWRITABLE", message)
+                .hint("check that the folder exists and that you may write there"),
+            _ => Self::new(Category::Internal, "OUTPUT_FAILED", message)
+                .hint("check the free space and the device"),
+        }
+    }
+
+    /// True when the failure was only that stdout's reader went away (`trust … | head`):
+    /// the command ends quietly with exit 0, as ripgrep and other filters do.
+    pub(crate) fn is_closed_pipe(&self) -> bool {
+        self.code == CLOSED_PIPE
     }
 
     /// A destructive operation that was not confirmed (exit 5).

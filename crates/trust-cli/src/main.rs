@@ -189,6 +189,7 @@ fn main() -> ExitCode {
     };
     match run(cli, &globals) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is_closed_pipe() => ExitCode::SUCCESS,
         Err(err) => {
             globals.out.error(&err);
             ExitCode::from(err.exit_code())

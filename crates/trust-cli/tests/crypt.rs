@@ -209,8 +209,13 @@ fn tampering_is_exit_1_and_writes_nothing() {
             "{what}: {code}"
         );
         assert_eq!(std::fs::read(&out).unwrap(), b"previous content", "{what}");
-        // And to stdout: nothing at all (checked by `fails`).
-        env.fails(&["decrypt", "-i", s(&bad)], 1);
+        // To stdout the message streams: only whole authenticated chunks, a prefix of the
+        // plaintext, then exit 1.
+        let streamed = env.run(&["decrypt", "-i", s(&bad)]);
+        assert_eq!(streamed.status.code(), Some(1), "{what}");
+        assert!(plain.starts_with(&streamed.stdout), "{what}: not a prefix");
+        assert_eq!(streamed.stdout.len() % CHUNK, 0, "{what}: a partial chunk");
+        assert!(streamed.stdout.len() < plain.len(), "{what}");
     }
     let leftovers: Vec<_> = std::fs::read_dir(env.dir.path())
         .unwrap()
@@ -437,15 +442,279 @@ fn usage_ceiling_forces_rotation() {
     ]);
 }
 
+/// The body's chunk size: streamed output is always a whole number of chunks.
+const CHUNK: usize = 16 * 1024;
+
 #[test]
-fn large_plaintext_to_stdout_is_refused_before_writing() {
+fn large_plaintext_streams_to_stdout() {
     let env = Env::new();
     let plain = data(17 << 20);
     let c = env.seal("big", &plain, &[]);
-    assert_eq!(env.fails(&["decrypt", "-i", s(&c)], 2), "USAGE");
+    assert!(env.ok(&["decrypt", "-i", s(&c)]) == plain);
+    // With --json the payload is inline only up to 16 MiB: beyond, -o is the way.
+    let out = env.run(&["--json", "decrypt", "-i", s(&c)]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["code"], "USAGE");
     let d = env.path("d");
     env.ok(&["decrypt", "-i", s(&c), "-o", s(&d)]);
-    assert_eq!(std::fs::read(&d).unwrap(), plain);
+    assert!(std::fs::read(&d).unwrap() == plain);
+}
+
+/// A truncated stream releases an authenticated prefix and exits 1 — through a real pipe.
+#[test]
+fn truncated_stream_to_a_pipe_is_exit_1_after_a_prefix() {
+    let env = Env::new();
+    let plain = data(40 * CHUNK + 100);
+    let c = env.seal("c", &plain, &[]);
+    let sealed = std::fs::read(&c).unwrap();
+    let cut = &sealed[..sealed.len() / 2];
+    let out = env.run_stdin(&["decrypt"], cut);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!out.stdout.is_empty() && plain.starts_with(&out.stdout));
+    assert_eq!(out.stdout.len() % CHUNK, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+    assert!(ok, "mkfifo failed");
+}
+
+/// `-o FIFO` writes into the FIFO; it never replaces it with a regular file.
+#[cfg(unix)]
+#[test]
+fn decrypt_to_a_fifo_writes_through_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = Env::new();
+    let plain = data(100_000);
+    let c = env.seal("c", &plain, &[]);
+    let fifo = env.path("fifo");
+    mkfifo(&fifo);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    env.ok(&["decrypt", "-i", s(&c), "-o", s(&fifo)]);
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "the FIFO was replaced"
+    );
+    assert!(reader.join().unwrap() == plain);
+    // encrypt -o FIFO, too.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let p = env.path("c.plain");
+    env.ok(&["encrypt", "--key", "orders", "-i", s(&p), "-o", s(&fifo)]);
+    let sealed = reader.join().unwrap();
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    let again = env.path("again");
+    std::fs::write(&again, sealed).unwrap();
+    assert!(env.ok(&["decrypt", "-i", s(&again)]) == plain);
+}
+
+/// `-o` naming a character device writes to it. Tested through a symbolic link to /dev/null:
+/// a regression then replaces the link in our temporary directory, never /dev/null itself.
+#[cfg(unix)]
+#[test]
+fn decrypt_to_a_device_writes_to_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = Env::new();
+    let c = env.seal("c", b"secret", &[]);
+    let null = env.path("null");
+    std::os::unix::fs::symlink("/dev/null", &null).unwrap();
+    env.ok(&["decrypt", "-i", s(&c), "-o", s(&null)]);
+    let meta = std::fs::symlink_metadata(&null).unwrap();
+    assert!(meta.file_type().is_symlink(), "the link was replaced");
+    assert!(
+        std::fs::metadata(&null)
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    // A directory is refused (exit 3), not replaced.
+    let dir = env.path("adir");
+    std::fs::create_dir(&dir).unwrap();
+    assert_eq!(
+        env.fails(&["decrypt", "-i", s(&c), "-o", s(&dir)], 3),
+        "OUTPUT_UNWRITABLE"
+    );
+    assert!(dir.is_dir());
+}
+
+#[test]
+fn missing_output_folder_is_exit_3() {
+    let env = Env::new();
+    let c = env.seal("c", b"secret", &[]);
+    let out = env.path("no/such/folder/out");
+    assert_eq!(
+        env.fails(&["decrypt", "-i", s(&c), "-o", s(&out)], 3),
+        "OUTPUT_UNWRITABLE"
+    );
+    let p = env.path("c.plain");
+    assert_eq!(
+        env.fails(
+            &["encrypt", "--key", "orders", "-i", s(&p), "-o", s(&out)],
+            3
+        ),
+        "OUTPUT_UNWRITABLE"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn unwritable_output_folder_is_exit_3() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let c = env.seal("c", b"secret", &[]);
+    let ro = env.path("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o500)).unwrap();
+    if std::fs::write(ro.join("probe"), b"").is_ok() {
+        // root ignores directory permissions: there is no permission error to provoke.
+        eprintln!("skipped: running as root, a 0500 directory is writable");
+        return;
+    }
+    assert_eq!(
+        env.fails(&["decrypt", "-i", s(&c), "-o", s(&ro.join("out"))], 3),
+        "OUTPUT_UNWRITABLE"
+    );
+}
+
+/// `kill -9` in the middle of `decrypt -o`: no file holding any plaintext remains, and an
+/// existing target keeps its old content. The child is stopped at a known point without any
+/// timing: it blocks reading stdin after we fed it part of the envelope.
+#[cfg(unix)]
+#[test]
+fn kill_9_during_decrypt_leaves_no_plaintext() {
+    let env = Env::new();
+    let plain = data(8 << 20);
+    let c = env.seal("c", &plain, &[]);
+    let sealed = std::fs::read(&c).unwrap();
+    std::fs::remove_file(env.path("c.plain")).unwrap();
+    let outdir = env.path("outdir");
+    std::fs::create_dir(&outdir).unwrap();
+    let out = outdir.join("out");
+    for existing in [false, true] {
+        if existing {
+            std::fs::write(&out, b"old content").unwrap();
+        }
+        let mut child = env
+            .cmd(&["decrypt", "-o", s(&out)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // 4 MiB in: when write_all returns, the child has consumed all but a pipe buffer of
+        // it, so megabytes of plaintext went to its output file.
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&sealed[..4 << 20]).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        drop(stdin);
+        let names: Vec<String> = std::fs::read_dir(&outdir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        if existing {
+            assert_eq!(names, ["out"]);
+            assert_eq!(std::fs::read(&out).unwrap(), b"old content");
+        } else {
+            assert!(names.is_empty(), "left behind: {names:?}");
+        }
+    }
+}
+
+/// What an older version (or a crash between link and rename) left is swept by the next
+/// write of the same file: for outputs, and for keyrings, whose leftover revisions would
+/// otherwise keep wrapped keys alive after a destroy.
+#[test]
+fn leftover_temporary_files_are_swept() {
+    let env = Env::new();
+    let c = env.seal("c", b"secret", &[]);
+    let out = env.path("out");
+    let stale = env.path(".out.trust-tmp-0123456789abcdef");
+    std::fs::write(&stale, b"plaintext prefix").unwrap();
+    env.ok(&["decrypt", "-i", s(&c), "-o", s(&out)]);
+    assert!(!stale.exists());
+    // Decrypting again replaces `out`: nothing else appears.
+    std::fs::write(&stale, b"plaintext prefix").unwrap();
+    env.ok(&["decrypt", "-i", s(&c), "-o", s(&out)]);
+    assert!(!stale.exists());
+
+    let keyrings = env.home().join("keyrings");
+    let live = keyrings.join("orders.json");
+    assert!(live.is_file(), "keyring layout changed: {}", live.display());
+    let copy = keyrings.join(".orders.json.tmp-0123456789abcdef");
+    std::fs::copy(&live, &copy).unwrap();
+    env.ok(&["keys", "rotate", "orders"]);
+    assert!(
+        !copy.exists(),
+        "a stale keyring revision survived a keyring write"
+    );
+}
+
+#[test]
+fn json_gives_one_object_for_encrypt_and_decrypt() {
+    let env = Env::new();
+    let p = env.path("p");
+    std::fs::write(&p, b"secret\x00bytes").unwrap();
+    let one = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = env.run(&all);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let mut docs =
+            serde_json::Deserializer::from_slice(&out.stdout).into_iter::<serde_json::Value>();
+        let doc = docs.next().unwrap().unwrap();
+        assert!(docs.next().is_none(), "{args:?}: more than one JSON value");
+        assert_eq!(doc["ok"], true, "{args:?}");
+        doc["data"].clone()
+    };
+    let b64 = |v: &serde_json::Value| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap()
+    };
+    let c = env.path("c");
+    let d = one(&["encrypt", "--key", "orders", "-i", s(&p), "-o", s(&c)]);
+    assert_eq!(d["key"], "orders v1");
+    assert_eq!(d["bytes"], std::fs::metadata(&c).unwrap().len());
+    let d = one(&["decrypt", "-i", s(&c)]);
+    assert_eq!(b64(&d["plaintext_base64"]), b"secret\x00bytes");
+    let out = env.path("out");
+    let d = one(&["decrypt", "-i", s(&c), "-o", s(&out)]);
+    assert_eq!(d["bytes"], 12);
+    assert_eq!(std::fs::read(&out).unwrap(), b"secret\x00bytes");
+    let d = one(&["encrypt", "--key", "orders", "-i", s(&p)]);
+    let inline = env.path("inline");
+    std::fs::write(&inline, b64(&d["envelope_base64"])).unwrap();
+    assert_eq!(env.ok(&["decrypt", "-i", s(&inline)]), b"secret\x00bytes");
+    let d = one(&["encrypt", "--key", "orders", "--armor", "-i", s(&p)]);
+    let token = d["token"].as_str().unwrap();
+    assert!(token.starts_with("tle1."));
+    let t = env.path("t");
+    std::fs::write(&t, token).unwrap();
+    let d = one(&["decrypt", "-i", s(&t)]);
+    assert_eq!(b64(&d["plaintext_base64"]), b"secret\x00bytes");
 }
 
 #[test]

@@ -96,6 +96,12 @@ impl AtomicFile {
     /// [`io::ErrorKind::InvalidInput`] when `target` exists and is not a regular file (or a
     /// symbolic link to one); any I/O error (a missing directory, a permission error).
     pub fn create(target: &Path) -> io::Result<Self> {
+        Self::create_with(target, false)
+    }
+
+    /// As [`AtomicFile::create`]; `always_sweep` also sweeps for a target that does not exist
+    /// yet (whose leftovers only a writer without `O_TMPFILE` could have made).
+    fn create_with(target: &Path, always_sweep: bool) -> io::Result<Self> {
         let (target, existed) = resolve_regular(target)?;
         let dir = parent_dir(&target);
         let name = file_name(&target)?.to_owned();
@@ -105,7 +111,7 @@ impl AtomicFile {
         // can only exist if it existed (or if an earlier writer had no O_TMPFILE either). The
         // check keeps a store that creates many new files (audit payloads) from listing its
         // directory on every write.
-        if existed || named {
+        if existed || named || always_sweep {
             sweep(&dir, Some(&name))?;
         }
         Ok(Self {
@@ -230,7 +236,9 @@ impl OutputFile {
                 io::ErrorKind::IsADirectory,
                 "is a directory",
             )),
-            _ => AtomicFile::create(target).map(Self::Replace),
+            // An output path is written once per command, so listing its directory for
+            // leftovers of earlier runs (older versions, other filesystems) costs nothing.
+            _ => AtomicFile::create_with(target, true).map(Self::Replace),
         }
     }
 
@@ -455,7 +463,9 @@ fn temp_target(name: &OsStr) -> Option<&str> {
     let rest = name.to_str()?.strip_prefix('.')?;
     let (stem, hex) = rest.rsplit_once('-')?;
     if !(hex.len() == 16 || hex.len() == 12)
-        || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
         return None;
     }
@@ -663,7 +673,10 @@ mod tests {
         // which support O_TMPFILE); this guards against silently falling back everywhere.
         let dir = tempfile::tempdir().unwrap();
         if linux::open_anonymous(dir.path()).unwrap().is_none() {
-            eprintln!("skipped: the filesystem of {} has no O_TMPFILE", dir.path().display());
+            eprintln!(
+                "skipped: the filesystem of {} has no O_TMPFILE",
+                dir.path().display()
+            );
             return;
         }
         let file = AtomicFile::create(&dir.path().join("x")).unwrap();
@@ -686,12 +699,20 @@ mod tests {
             fs::write(dir.path().join(name), b"revision 0 with a wrapped key").unwrap();
         }
         // Not ours: similar names for other targets, or foreign files.
-        fs::write(dir.path().join(".other.json.trust-tmp-00112233445566ff"), b"x").unwrap();
+        fs::write(
+            dir.path().join(".other.json.trust-tmp-00112233445566ff"),
+            b"x",
+        )
+        .unwrap();
         fs::write(dir.path().join(".orders.json.swp"), b"x").unwrap();
         write_atomic(&path, b"revision 2").unwrap();
         assert_eq!(
             names(dir.path()),
-            [".orders.json.swp", ".other.json.trust-tmp-00112233445566ff", "orders.json"]
+            [
+                ".orders.json.swp",
+                ".other.json.trust-tmp-00112233445566ff",
+                "orders.json"
+            ]
         );
         assert_eq!(sweep_temps(dir.path()).unwrap(), 1);
         assert_eq!(names(dir.path()), [".orders.json.swp", "orders.json"]);
@@ -714,7 +735,10 @@ mod tests {
     #[test]
     fn temp_names_are_recognized_exactly() {
         let t = |s: &str| temp_target(OsStr::new(s)).map(str::to_owned);
-        assert_eq!(t(".k.json.trust-tmp-0123456789abcdef").as_deref(), Some("k.json"));
+        assert_eq!(
+            t(".k.json.trust-tmp-0123456789abcdef").as_deref(),
+            Some("k.json")
+        );
         assert_eq!(t(".k.json.tmp-0123456789abcdef").as_deref(), Some("k.json"));
         assert_eq!(t(".k.trust-tmp-0123456789ab").as_deref(), Some("k"));
         for not_ours in [
@@ -795,7 +819,12 @@ mod tests {
         assert!(!out.is_direct());
         out.write_all(b"new").unwrap();
         out.commit().unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read(&real).unwrap(), b"new");
     }
 

@@ -2,19 +2,28 @@
 //!
 //! Output discipline (the part a script relies on):
 //!
-//! * `-o OUT` is written through [`AtomicFile`]: on any failure OUT is untouched (it keeps its
-//!   old content or does not appear), on success it appears whole.
-//! * `trust decrypt` to stdout releases nothing until the whole message has authenticated: the
-//!   plaintext is collected in memory up to [`STDOUT_LIMIT`] (16 MiB) and written only after
-//!   the last chunk verified. Larger plaintexts are refused before anything is written, with a
-//!   hint to use `-o` (which streams in constant memory into the temporary file).
+//! * `-o OUT` naming a regular file (or a new one) is written through
+//!   [`trust_core::durable::AtomicFile`]: on any failure OUT is untouched (it keeps its old
+//!   content or does not appear), on success it appears whole, and a `kill -9` leaves no
+//!   partial copy anywhere. `-o` naming a FIFO or a device writes to it directly, as stdout.
+//! * `trust decrypt` to stdout (or to a FIFO or device) streams: each 16 KiB chunk is released
+//!   only after its tag verified. A truncated or tampered message ends with an error and exit 1
+//!   after the authenticated prefix; the consumer must discard what it read when the exit status
+//!   is not 0 (`docs/format-envelope.md`, "Streaming to a pipe").
+//! * With `--json` stdout carries exactly one JSON object: the bytes go to `-o`, or, without
+//!   `-o`, into the object as base64 (at most [`JSON_INLINE_LIMIT`] bytes, released only once
+//!   the whole message authenticated).
 //! * Binary ciphertext is never written to a terminal; use `--armor` or `-o`.
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
+use serde_json::json;
+use trust_core::durable::{AtomicFile, OutputFile};
 use trust_core::envelope::{
     self, Context, EnvelopeError, MAX_HEADER_LEN, MAX_TOKEN_PLAINTEXT, Opener, Sealer, TOKEN_PREFIX,
 };
@@ -23,13 +32,13 @@ use trust_core::keyring::rewrap::{ItemStatus, Sealed, rewrap_item};
 use trust_core::keys::{EncryptionKey, KeyProvider as _};
 
 use crate::Globals;
-use crate::cmd::atomic::AtomicFile;
 use crate::cmd::home::{UnlockArgs, open_home_with_block};
 use crate::exit::CliError;
 use crate::input;
 
-/// Largest plaintext `trust decrypt` writes to stdout (it must hold it until authenticated).
-pub(crate) const STDOUT_LIMIT: usize = 16 << 20;
+/// Largest payload embedded (base64) in a `--json` object: it is held in memory until the whole
+/// message authenticated.
+pub(crate) const JSON_INLINE_LIMIT: usize = 16 << 20;
 /// I/O buffer for streaming.
 const BUF_LEN: usize = 256 << 10;
 /// Largest armored (token) input read.
@@ -162,33 +171,61 @@ pub(crate) fn encrypt(a: &EncryptArgs, globals: &Globals) -> Result<(), CliError
         None => keys.tenant().encryption_key(&a.key)?,
     };
     let in_err = |e: io::Error| CliError::io("input", in_path(a.input.as_deref()), &e);
+    let key = enc.key_ref.to_string();
     if a.armor {
         let mut plain = zeroize::Zeroizing::new(Vec::new());
         (&mut reader)
             .take(MAX_TOKEN_PLAINTEXT as u64 + 1)
             .read_to_end(&mut plain)
             .map_err(in_err)?;
-        let mut token = envelope::seal_token_with(&enc, &ctx, &plain).map_err(|e| {
+        let token = envelope::seal_token_with(&enc, &ctx, &plain).map_err(|e| {
             CliError::from(e).hint("--armor is for values up to 1 MiB; drop it for files")
         })?;
-        token.push('\n');
-        return write_output(a.output.as_deref(), token.as_bytes());
+        let out = output_path(a.output.as_deref());
+        if globals.out.is_json() && out.is_none() {
+            globals
+                .out
+                .success(&json!({"key": key, "token": token}), String::new);
+            return Ok(());
+        }
+        let bytes = write_output(out, format!("{token}\n").as_bytes())?;
+        return report_written(globals, out, bytes, &key);
     }
-    match a.output.as_deref() {
-        Some(out) if out != Path::new("-") => {
+    match output_path(a.output.as_deref()) {
+        Some(out) => {
             let mut file =
-                AtomicFile::create(out).map_err(|e| CliError::write("output", out, &e))?;
+                OutputFile::create(out).map_err(|e| CliError::write("output", out, &e))?;
+            let mut counted = Counting::new(&mut file);
             seal_stream(
                 &enc,
                 &ctx,
                 &mut reader,
-                BufWriter::with_capacity(BUF_LEN, &mut file),
+                BufWriter::with_capacity(BUF_LEN, &mut counted),
                 a,
             )?;
+            let bytes = counted.n;
             file.commit()
-                .map_err(|e| CliError::write("output", out, &e))
+                .map_err(|e| CliError::write("output", out, &e))?;
+            report_written(globals, Some(out), bytes, &key)
         }
-        _ => {
+        None if globals.out.is_json() => {
+            let mut sealed = Counting::new(Vec::new());
+            seal_stream(
+                &enc,
+                &ctx,
+                &mut reader,
+                BufWriter::with_capacity(BUF_LEN, &mut sealed),
+                a,
+            )?;
+            let sealed = sealed.into_inner();
+            inline_limit(sealed.len(), "envelope")?;
+            globals.out.success(
+                &json!({"key": key, "bytes": sealed.len(), "envelope_base64": B64.encode(&sealed)}),
+                String::new,
+            );
+            Ok(())
+        }
+        None => {
             let stdout = io::stdout().lock();
             seal_stream(
                 &enc,
@@ -198,6 +235,65 @@ pub(crate) fn encrypt(a: &EncryptArgs, globals: &Globals) -> Result<(), CliError
                 a,
             )
         }
+    }
+}
+
+/// `-o PATH`, unless absent or `-` (stdout).
+fn output_path(out: Option<&Path>) -> Option<&Path> {
+    out.filter(|p| *p != Path::new("-"))
+}
+
+/// Refuses to embed more than [`JSON_INLINE_LIMIT`] bytes in a `--json` object.
+fn inline_limit(len: usize, what: &str) -> Result<(), CliError> {
+    if len > JSON_INLINE_LIMIT {
+        return Err(CliError::usage(format!(
+            "the {what} is larger than {} MiB: too large to embed in the --json object",
+            JSON_INLINE_LIMIT >> 20
+        ))
+        .hint("give -o FILE: with --json the bytes then go to the file"));
+    }
+    Ok(())
+}
+
+/// The success object (or nothing, in human mode) after bytes went to `-o` or stdout.
+fn report_written(
+    globals: &Globals,
+    out: Option<&Path>,
+    bytes: u64,
+    key: &str,
+) -> Result<(), CliError> {
+    if globals.out.is_json() {
+        globals.out.success(
+            &json!({"key": key, "output": out, "bytes": bytes}),
+            String::new,
+        );
+    }
+    Ok(())
+}
+
+/// A writer that counts the bytes it passed on.
+struct Counting<W: Write> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Counting<W> {
+    fn new(inner: W) -> Self {
+        Self { inner, n: 0 }
+    }
+    fn into_inner(self) -> W {
+        self.inner
+    }
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -231,24 +327,26 @@ fn seal_stream<W: Write>(
         .map_err(|e| CliError::write("output", &out_path, &e))
 }
 
-fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
-    match out {
-        Some(path) if path != Path::new("-") => {
+/// Writes `bytes` to `out` (atomically for a regular file) or stdout; returns the count.
+fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<u64, CliError> {
+    match output_path(out) {
+        Some(path) => {
             let mut file =
-                AtomicFile::create(path).map_err(|e| CliError::write("output", path, &e))?;
+                OutputFile::create(path).map_err(|e| CliError::write("output", path, &e))?;
             file.write_all(bytes)
                 .map_err(|e| CliError::write("output", path, &e))?;
             file.commit()
-                .map_err(|e| CliError::write("output", path, &e))
+                .map_err(|e| CliError::write("output", path, &e))?;
         }
-        _ => {
+        None => {
             let mut stdout = io::stdout().lock();
             stdout
                 .write_all(bytes)
                 .and_then(|()| stdout.flush())
-                .map_err(|e| CliError::write("output", Path::new("stdout"), &e))
+                .map_err(|e| CliError::write("output", Path::new("stdout"), &e))?;
         }
     }
+    Ok(bytes.len() as u64)
 }
 
 pub(crate) fn decrypt(a: &DecryptArgs, globals: &Globals) -> Result<(), CliError> {
@@ -279,7 +377,13 @@ pub(crate) fn decrypt(a: &DecryptArgs, globals: &Globals) -> Result<(), CliError
         home.keyring(&info.key_ref.keyring)?;
         let keys = crate::cmd::gdpr::with_subjects(home, globals)?;
         let plain = envelope::open_token(&keys, &ctx, token)?;
-        return write_output(a.output.as_deref(), &plain);
+        let key = info.key_ref.to_string();
+        let out = output_path(a.output.as_deref());
+        if globals.out.is_json() && out.is_none() {
+            return report_inline(globals, &plain, &key);
+        }
+        let bytes = write_output(out, &plain)?;
+        return report_written(globals, out, bytes, &key);
     }
 
     let info = envelope::inspect(&prefix)?;
@@ -290,52 +394,72 @@ pub(crate) fn decrypt(a: &DecryptArgs, globals: &Globals) -> Result<(), CliError
     // small read calls.
     let chained = io::Cursor::new(prefix).chain(io::BufReader::with_capacity(BUF_LEN, reader));
     let mut opener = Opener::new(&keys, &ctx, chained)?;
-    match a.output.as_deref() {
-        Some(out) if out != Path::new("-") => {
+    let key = info.key_ref.to_string();
+    match output_path(a.output.as_deref()) {
+        Some(out) => {
             let mut file =
-                AtomicFile::create(out).map_err(|e| CliError::write("output", out, &e))?;
-            {
+                OutputFile::create(out).map_err(|e| CliError::write("output", out, &e))?;
+            let bytes = {
                 let mut w = BufWriter::with_capacity(BUF_LEN, &mut file);
-                copy_plain(&mut opener, &mut w, in_p, out)?;
+                let n = copy_plain(&mut opener, &mut w, in_p, out)?;
                 w.flush().map_err(|e| CliError::write("output", out, &e))?;
-            }
+                n
+            };
             file.commit()
-                .map_err(|e| CliError::write("output", out, &e))
+                .map_err(|e| CliError::write("output", out, &e))?;
+            report_written(globals, Some(out), bytes, &key)
         }
-        _ => {
+        None if globals.out.is_json() => {
             let mut plain = zeroize::Zeroizing::new(Vec::new());
             (&mut opener)
-                .take(STDOUT_LIMIT as u64 + 1)
+                .take(JSON_INLINE_LIMIT as u64 + 1)
                 .read_to_end(&mut plain)
                 .map_err(|e| env_err(EnvelopeError::from_io(e), "input", in_p))?;
-            if plain.len() > STDOUT_LIMIT {
-                return Err(CliError::usage(format!(
-                    "the plaintext is larger than {} MiB: refusing to hold it for stdout",
-                    STDOUT_LIMIT >> 20
-                ))
-                .hint("decrypt into a file with -o OUT (streamed, written only on success)"));
-            }
-            write_output(None, &plain)
+            // Within the limit, read_to_end saw the opener's end, which is what proves
+            // (final chunk verified) that nothing was cut off.
+            report_inline(globals, &plain, &key)
+        }
+        None => {
+            // Streamed: every chunk written here has authenticated; a bad one stops the copy
+            // with exit 1 (see the module documentation).
+            let stdout = Path::new("stdout");
+            let mut w = BufWriter::with_capacity(BUF_LEN, io::stdout().lock());
+            copy_plain(&mut opener, &mut w, in_p, stdout)?;
+            w.flush().map_err(|e| CliError::write("output", stdout, &e))
         }
     }
 }
 
+/// The `--json` object carrying an authenticated plaintext.
+fn report_inline(globals: &Globals, plain: &[u8], key: &str) -> Result<(), CliError> {
+    inline_limit(plain.len(), "plaintext")?;
+    let encoded = zeroize::Zeroizing::new(B64.encode(plain));
+    globals.out.success(
+        &json!({"key": key, "bytes": plain.len(), "plaintext_base64": &*encoded}),
+        String::new,
+    );
+    Ok(())
+}
+
+/// Copies the opener's plaintext to `w`; returns the byte count.
 fn copy_plain(
     opener: &mut dyn Read,
     w: &mut dyn Write,
     in_p: &Path,
     out: &Path,
-) -> Result<(), CliError> {
+) -> Result<u64, CliError> {
     let mut buf = zeroize::Zeroizing::new(vec![0u8; BUF_LEN]);
+    let mut total = 0u64;
     loop {
         let n = match opener.read(&mut buf) {
-            Ok(0) => return Ok(()),
+            Ok(0) => return Ok(total),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(env_err(EnvelopeError::from_io(e), "input", in_p)),
         };
         w.write_all(&buf[..n])
             .map_err(|e| CliError::write("output", out, &e))?;
+        total += n as u64;
     }
 }
 

@@ -22,10 +22,10 @@ use trust_core::gdpr::{self as core_gdpr, GdprError};
 use trust_core::keyring::Home;
 
 use crate::Globals;
-use crate::cmd::atomic::AtomicFile;
 use crate::cmd::home::{UnlockArgs, audit_sink, home_dir, open_home};
 use crate::exit::CliError;
 use crate::input;
+use trust_core::durable::AtomicFile;
 
 /// Largest policy, register or records line the CLI reads.
 const DOC_LIMIT: u64 = 16 << 20;

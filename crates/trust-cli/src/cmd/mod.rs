@@ -1,6 +1,5 @@
 //! One module per command group; each parses its own arguments and calls `trust-core`.
 
-pub(crate) mod atomic;
 pub(crate) mod audit;
 pub(crate) mod crypt;
 pub(crate) mod demo;

@@ -2,7 +2,9 @@
 //! numbers and registered secret values never leave it.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
 
 use trust_core::redact::Redactor;
 
@@ -24,7 +26,7 @@ pub(crate) struct RedactArgs {
     no_cards: bool,
 }
 
-pub(crate) fn run(a: &RedactArgs, _globals: &Globals) -> Result<(), CliError> {
+pub(crate) fn run(a: &RedactArgs, globals: &Globals) -> Result<(), CliError> {
     let mut builder = Redactor::builder();
     if let Some(path) = &a.secrets_file {
         let secrets =
@@ -43,22 +45,48 @@ pub(crate) fn run(a: &RedactArgs, _globals: &Globals) -> Result<(), CliError> {
     let what = "input";
     let in_path = a.input.clone().unwrap_or_else(|| PathBuf::from("-"));
     let mut reader = BufReader::with_capacity(1 << 16, input::open(what, a.input.as_deref())?);
+    if globals.out.is_json() {
+        // One JSON object: the redacted text is its `text` field, so it is held in memory.
+        let mut text = Vec::new();
+        {
+            let mut out = redactor.writer(&mut text);
+            filter(&mut reader, &mut out, &in_path)?;
+            out.flush()
+                .map_err(|e| CliError::write("output", Path::new("memory"), &e))?;
+        }
+        if text.len() > JSON_TEXT_LIMIT {
+            return Err(CliError::usage(format!(
+                "the redacted text is larger than {} MiB: too large for the --json object",
+                JSON_TEXT_LIMIT >> 20
+            ))
+            .hint("drop --json to stream it"));
+        }
+        let text = String::from_utf8(text)
+            .map_err(|_| CliError::usage("the input is not UTF-8 text: --json cannot carry it"))?;
+        globals.out.success(&json!({"text": text}), String::new);
+        return Ok(());
+    }
     let stdout = std::io::stdout().lock();
     let mut out = redactor.writer(std::io::BufWriter::with_capacity(1 << 16, stdout));
-    let out_path = PathBuf::from("stdout");
+    filter(&mut reader, &mut out, &in_path)?;
+    out.flush()
+        .map_err(|e| CliError::write("output", Path::new("stdout"), &e))
+}
+
+/// Largest redacted text carried in a `--json` object.
+const JSON_TEXT_LIMIT: usize = 16 << 20;
+
+fn filter(reader: &mut dyn BufRead, out: &mut dyn Write, in_path: &Path) -> Result<(), CliError> {
     loop {
         let buf = reader
             .fill_buf()
-            .map_err(|e| CliError::io(what, &in_path, &e))?;
+            .map_err(|e| CliError::io("input", in_path, &e))?;
         if buf.is_empty() {
-            break;
+            return Ok(());
         }
         let n = buf.len();
         out.write_all(buf)
-            .map_err(|e| CliError::write("output", &out_path, &e))?;
+            .map_err(|e| CliError::write("output", Path::new("stdout"), &e))?;
         reader.consume(n);
     }
-    out.flush()
-        .map_err(|e| CliError::write("output", &out_path, &e))?;
-    Ok(())
 }
