@@ -27,10 +27,11 @@ Exit codes (the same for every command):
   0   ok
   1   verification failed (bad signature, tampered/truncated/forked log, authentication failure)
   2   usage or configuration error
-  3   input missing or unreadable
+  3   input missing or unreadable; output path unwritable (missing folder, no permission)
   4   key unavailable (unknown, disabled or destroyed version; erased subject)
-  5   refused (destructive operation without confirmation: pass --yes)
-  70  internal error
+  5   refused: not confirmed or not permitted (a destructive operation without --yes,
+      access denied, rate limited)
+  70  internal error (a bug, a full disk)
 
 Secrets are never taken from the command line: use --*-file PATH (- for stdin) or --*-env NAME.
 With --json every command prints one JSON object on stdout, errors included.";

@@ -14,7 +14,7 @@
 //! | [`Category::Usage`] | 2 | the caller's request or configuration is wrong |
 //! | [`Category::Input`] | 3 | an input is missing or cannot be read |
 //! | [`Category::KeyUnavailable`] | 4 | the key needed is unknown, disabled, destroyed, or its subject was erased |
-//! | [`Category::Refused`] | 5 | a destructive or unsafe operation needs explicit confirmation |
+//! | [`Category::Refused`] | 5 | refused: not confirmed or not permitted (a destructive operation without confirmation, access denied, rate limited) |
 //! | [`Category::Internal`] | 70 | a bug or an environment failure (randomness, a poisoned lock) |
 
 use core::fmt;
@@ -32,7 +32,8 @@ pub enum Category {
     Input,
     /// The key needed is not available: unknown, disabled, destroyed, or its subject erased.
     KeyUnavailable,
-    /// The operation is destructive or unsafe and was not confirmed.
+    /// Refused: not confirmed or not permitted — a destructive or unsafe operation without
+    /// confirmation, an access-control denial, a rate limit.
     Refused,
     /// A bug or an environment failure.
     Internal,
