@@ -230,8 +230,14 @@ fn token_issue_verify_and_refusals() {
     let v = json(&ok);
     assert_eq!(v["data"]["tenant"], "acme");
     assert_eq!(v["data"]["version"], 1);
-    let exp = v["data"]["expires_at"].as_i64().unwrap();
-    assert_eq!(exp - v["data"]["issued_at"].as_i64().unwrap(), 900);
+    // Times are RFC 3339 in UTC, like every time `trust` prints.
+    let at = |k: &str| -> jiff::Timestamp {
+        let s = v["data"][k].as_str().unwrap();
+        assert!(s.ends_with('Z') && s.len() == 20, "{k}: {s}");
+        s.parse().unwrap()
+    };
+    assert_eq!((at("expires_at") - at("issued_at")).get_seconds(), 900);
+    let exp = at("expires_at").as_second();
 
     // Exit 1 for each refusal, with its own code.
     let cases: [(&[&str], &str); 4] = [

@@ -100,8 +100,53 @@ pub fn from_unix_seconds(secs: i64) -> SystemTime {
     }
 }
 
+/// The one time format of everything `trust` prints: RFC 3339 in UTC, whole seconds
+/// (`2026-01-31T09:00:00Z`), for Unix seconds. Times beyond jiff's range (about year ±9999)
+/// print as its bound.
+pub fn rfc3339(unix_seconds: i64) -> String {
+    let t = jiff::Timestamp::from_second(unix_seconds).unwrap_or(if unix_seconds < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    });
+    // Whole seconds: MIN/MAX carry sub-second digits that no input here has.
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// [`rfc3339`] for Unix milliseconds, with the milliseconds (`2026-01-31T09:00:00.250Z`) when
+/// there are any.
+pub fn rfc3339_ms(unix_millis: i64) -> String {
+    let millis = unix_millis.rem_euclid(1000);
+    let secs = rfc3339(unix_millis.div_euclid(1000));
+    if millis == 0 {
+        secs
+    } else {
+        format!("{}.{millis:03}Z", secs.trim_end_matches('Z'))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rfc3339_in_utc() {
+        use super::{rfc3339, rfc3339_ms};
+        // Values checked with GNU date: `date -u -d @1700000000 +%FT%TZ`.
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        // Out of range: jiff's bounds, still RFC 3339-shaped.
+        assert_eq!(rfc3339(i64::MAX), "9999-12-30T22:00:00Z");
+        assert!(
+            rfc3339(i64::MIN).starts_with("-9999-01-0"),
+            "{}",
+            rfc3339(i64::MIN)
+        );
+        assert_eq!(rfc3339_ms(1_700_000_000_250), "2023-11-14T22:13:20.250Z");
+        assert_eq!(rfc3339_ms(1_700_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -423,10 +423,10 @@ fn verify_proof(a: &VerifyProofArgs, g: &Globals) -> Result<(), CliError> {
         }),
         || {
             format!(
-                "ok: entry {} ({}, time {} ms) is in the log {} of size {}",
+                "ok: entry {} ({}, at {}) is in the log {} of size {}",
                 receipt.index,
                 leaf.event_type,
-                leaf.time_unix_ms,
+                trust_core::clock::rfc3339_ms(i64::try_from(leaf.time_unix_ms).unwrap_or(i64::MAX)),
                 cp.checkpoint.origin,
                 cp.checkpoint.size
             )

@@ -252,25 +252,9 @@ fn render(summaries: &[KeyringSummary]) -> String {
     out
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (civil-from-days, proleptic Gregorian, UTC).
+/// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC) for Unix seconds: the one time format of `trust`.
 pub(crate) fn fmt_time(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    trust_core::clock::rfc3339(unix)
 }
 
 /// Destroy, as one operator step: a Disabled version is scheduled (PendingDestroy) and, when

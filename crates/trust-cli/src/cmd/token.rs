@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
-use trust_core::clock::{Clock, FixedClock, SystemClock};
+use trust_core::clock::{Clock, FixedClock, SystemClock, rfc3339};
 use trust_core::token::{Claims, Expect, TokenRequest, Tokens};
 
 use crate::Globals;
@@ -111,12 +111,12 @@ fn issue(a: &IssueArgs, globals: &Globals) -> Result<(), CliError> {
     #[derive(Serialize)]
     struct Out<'a> {
         token: &'a str,
-        expires_at: i64,
+        expires_at: String,
     }
     let ttl = i64::try_from(a.ttl.as_secs()).unwrap_or(i64::MAX);
     let out = Out {
         token: token.expose(),
-        expires_at: clock.now_unix().saturating_add(ttl),
+        expires_at: rfc3339(clock.now_unix().saturating_add(ttl)),
     };
     globals.out.success(&out, || token.expose().to_owned());
     Ok(())
@@ -155,7 +155,7 @@ fn verify(a: &VerifyArgs, globals: &Globals) -> Result<(), CliError> {
             claims.tenant,
             claims.scopes.join(","),
             claims.audience.as_deref().unwrap_or("-"),
-            claims.expires_at,
+            rfc3339(claims.expires_at),
             claims.key_ref
         )
     });
@@ -167,9 +167,9 @@ struct ClaimsOut<'a> {
     tenant: &'a str,
     scopes: &'a [String],
     audience: Option<&'a str>,
-    issued_at: i64,
-    not_before: i64,
-    expires_at: i64,
+    issued_at: String,
+    not_before: String,
+    expires_at: String,
     id: &'a str,
     keyring: &'a str,
     version: u32,
@@ -181,9 +181,9 @@ impl<'a> From<&'a Claims> for ClaimsOut<'a> {
             tenant: &c.tenant,
             scopes: &c.scopes,
             audience: c.audience.as_deref(),
-            issued_at: c.issued_at,
-            not_before: c.not_before,
-            expires_at: c.expires_at,
+            issued_at: rfc3339(c.issued_at),
+            not_before: rfc3339(c.not_before),
+            expires_at: rfc3339(c.expires_at),
             id: &c.id,
             keyring: &c.key_ref.keyring,
             version: c.key_ref.version,

@@ -1,0 +1,124 @@
+//! CLI tests of the rules every command shares: one JSON object with `--json`, quiet ends on a
+//! closed pipe, the exit-code table, the one time format.
+
+// Test code: a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn trust(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_trust"));
+    c.arg("--home").arg(home).env_remove("TRUST_HOME");
+    c
+}
+
+fn run_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs with stdout a pipe whose reader is already gone: every write fails with EPIPE.
+fn run_into_closed_pipe(cmd: &mut Command, input: &[u8]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The child may exit before reading stdin; that is fine.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    child.wait_with_output().unwrap()
+}
+
+/// Exactly one JSON value on stdout, an object; returns it.
+fn one_object(out: &Output, what: &str) -> serde_json::Value {
+    let mut docs =
+        serde_json::Deserializer::from_slice(&out.stdout).into_iter::<serde_json::Value>();
+    let doc = docs
+        .next()
+        .unwrap_or_else(|| panic!("{what}: no JSON on stdout"))
+        .unwrap_or_else(|e| panic!("{what}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert!(docs.next().is_none(), "{what}: more than one JSON value");
+    assert!(doc.is_object(), "{what}: not an object");
+    doc
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let cases: [(&[&str], &[u8]); 4] = [
+        (&["completions", "bash"], b""),
+        (&["man"], b""),
+        (
+            &["redact"],
+            b"a log line with sk_live_0123456789abcdefghijklmn\n",
+        ),
+        (&["--json", "completions", "zsh"], b""),
+    ];
+    for (args, input) in cases {
+        let out = run_into_closed_pipe(trust(&home).args(args), input);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} printed: {stderr}");
+    }
+}
+
+#[test]
+fn json_gives_exactly_one_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let out = trust(&home)
+        .args(["--json", "completions", "bash"])
+        .output()
+        .unwrap();
+    let doc = one_object(&out, "completions");
+    assert!(doc["data"]["script"].as_str().unwrap().contains("_trust"));
+    let out = trust(&home).args(["--json", "man"]).output().unwrap();
+    let doc = one_object(&out, "man");
+    assert!(
+        doc["data"]["roff"]
+            .as_str()
+            .unwrap()
+            .contains(".TH trust 1")
+    );
+    let out = run_stdin(
+        trust(&home).args(["--json", "redact"]),
+        b"token=shpat_0123456789abcdef0123456789abcdef ok\n",
+    );
+    let doc = one_object(&out, "redact");
+    let text = doc["data"]["text"].as_str().unwrap();
+    assert!(
+        text.ends_with(" ok\n") && !text.contains("shpat_0123"),
+        "{text}"
+    );
+    // Failures too (exit 3: the home does not exist).
+    let out = trust(&home)
+        .args(["--json", "keys", "list"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(one_object(&out, "keys list")["ok"], false);
+}
+
+#[test]
+fn exit_code_5_means_not_confirmed_or_not_permitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trust(dir.path()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("5   refused: not confirmed or not permitted"),
+        "{help}"
+    );
+    assert!(help.contains("access denied"), "{help}");
+}
