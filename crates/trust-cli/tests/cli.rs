@@ -122,3 +122,66 @@ fn exit_code_5_means_not_confirmed_or_not_permitted() {
     );
     assert!(help.contains("access denied"), "{help}");
 }
+
+#[test]
+fn short_new_passphrase_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "eleven char\n").unwrap();
+    let out = trust(&home)
+        .args(["--json", "init", "--passphrase-file"])
+        .arg(&pass)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(one_object(&out, "init")["code"], "PASSPHRASE_TOO_SHORT");
+    assert!(!home.join("home.json").exists());
+    std::fs::write(&pass, "twelve chars\n").unwrap();
+    let out = trust(&home)
+        .args(["init", "--passphrase-file"])
+        .arg(&pass)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_exposed_root_key_file_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let key = dir.path().join("root.key");
+    let out = trust(&home)
+        .args(["init", "--root-key-file"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = || {
+        trust(&home)
+            .args(["--json", "keys", "list"])
+            .output()
+            .unwrap()
+    };
+    assert!(list().stderr.is_empty());
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = list();
+    assert!(out.status.success());
+    one_object(&out, "keys list");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("warning: the root key file") && stderr.contains("644"),
+        "{stderr}"
+    );
+}

@@ -228,6 +228,54 @@ pub fn derive_from_passphrase(
     Ok(Key256::from_bytes(*out))
 }
 
+/// The shortest passphrase a new home accepts, in characters (Unicode scalar values; bytes when
+/// the passphrase is not UTF-8).
+///
+/// The passphrase is the only secret guarding every key of the home, and a stolen home can be
+/// attacked offline: argon2id makes each guess expensive, but only length makes the space
+/// large. Twelve characters (three or four random words) is the floor; existing homes with a
+/// shorter passphrase still open.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+
+/// Checks a passphrase chosen for a new home against [`MIN_PASSPHRASE_CHARS`].
+///
+/// # Errors
+/// [`RootKeyError::PassphraseTooShort`].
+pub fn check_new_passphrase(passphrase: &SecretBytes) -> Result<(), RootKeyError> {
+    let bytes = passphrase.expose_secret();
+    let chars = std::str::from_utf8(bytes).map_or(bytes.len(), |s| s.chars().count());
+    if chars < MIN_PASSPHRASE_CHARS {
+        return Err(RootKeyError::PassphraseTooShort {
+            min: MIN_PASSPHRASE_CHARS,
+        });
+    }
+    Ok(())
+}
+
+/// Says why the root key file at `path` is exposed, if it is: readable or writable by its
+/// group or by others (mode bits `0o077`). `None` when it is private or cannot be inspected.
+///
+/// A key file readable by other accounts hands them every key of the home; like ssh with a
+/// private key, callers should at least warn.
+pub fn key_file_exposure(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "the root key file {} is accessible to other users (mode {mode:03o}): run chmod 600 on it",
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// Reads a root key file: exactly 32 bytes.
 ///
 /// # Errors
@@ -273,6 +321,11 @@ pub enum RootKeyError {
     KeyFileLength,
     /// The argon2id parameters are out of bounds.
     BadParams,
+    /// A new passphrase is shorter than [`MIN_PASSPHRASE_CHARS`].
+    PassphraseTooShort {
+        /// The minimum, in characters.
+        min: usize,
+    },
     /// The operating system's random number generator failed.
     Random,
 }
@@ -300,6 +353,9 @@ impl fmt::Display for RootKeyError {
             Self::KeyFile { reason } => write!(f, "cannot use the root key file {reason}"),
             Self::KeyFileLength => f.write_str("the root key file is not exactly 32 bytes long"),
             Self::BadParams => f.write_str("the argon2id parameters are out of bounds"),
+            Self::PassphraseTooShort { min } => {
+                write!(f, "the passphrase is shorter than {min} characters")
+            }
             Self::Random => f.write_str("the operating system's random number generator failed"),
         }
     }
@@ -315,7 +371,7 @@ impl TrustError for RootKeyError {
             Self::WrongPassphrase | Self::WrongKeyFile => Category::KeyUnavailable,
             Self::Unwrap => Category::Verification,
             Self::KeyFile { .. } | Self::KeyFileLength => Category::Input,
-            Self::BadParams => Category::Usage,
+            Self::BadParams | Self::PassphraseTooShort { .. } => Category::Usage,
             Self::Random => Category::Internal,
         }
     }
@@ -328,6 +384,7 @@ impl TrustError for RootKeyError {
             Self::KeyFile { .. } => "ROOT_KEY_FILE_UNREADABLE",
             Self::KeyFileLength => "ROOT_KEY_FILE_INVALID",
             Self::BadParams => "KDF_PARAMS_INVALID",
+            Self::PassphraseTooShort { .. } => "PASSPHRASE_TOO_SHORT",
             Self::Random => "RANDOM_FAILED",
         }
     }
@@ -339,6 +396,9 @@ impl TrustError for RootKeyError {
             ),
             Self::WrongKeyFile => Some("use the key file this home was initialized with"),
             Self::KeyFileLength => Some("a root key file holds exactly 32 random bytes"),
+            Self::PassphraseTooShort { .. } => {
+                Some("choose a longer passphrase, e.g. four random words")
+            }
             _ => None,
         }
     }
@@ -416,6 +476,42 @@ mod tests {
         let c = derive_from_passphrase(&pass, &cheap(), &[2; 16]).unwrap();
         assert_eq!(a.expose(), b.expose());
         assert_ne!(a.expose(), c.expose());
+    }
+
+    #[test]
+    fn new_passphrases_have_a_minimum_length_in_characters() {
+        let check = |s: &[u8]| check_new_passphrase(&SecretBytes::from(s.to_vec()));
+        assert_eq!(
+            check(b"eleven char").unwrap_err(),
+            RootKeyError::PassphraseTooShort { min: 12 }
+        );
+        assert_eq!(
+            check(b"eleven char").unwrap_err().category(),
+            Category::Usage
+        );
+        check(b"twelve chars").unwrap();
+        // Characters, not bytes: 11 two-byte characters are still too short.
+        assert!(check("ééééééééééé".as_bytes()).is_err());
+        check("éééééééééééé".as_bytes()).unwrap();
+        // Not UTF-8: bytes count.
+        check(&[0xff; 12]).unwrap();
+        assert!(check(&[0xff; 11]).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn exposed_key_files_are_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("root.key");
+        create_key_file(&path).unwrap();
+        assert_eq!(key_file_exposure(&path), None);
+        for mode in [0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let warning = key_file_exposure(&path).unwrap();
+            assert!(warning.contains(&format!("{mode:03o}")), "{warning}");
+        }
+        assert_eq!(key_file_exposure(&dir.path().join("missing")), None);
     }
 
     #[test]

@@ -48,7 +48,10 @@ pub(crate) fn open_home_with_block(
 ) -> Result<Home, CliError> {
     let dir = home_dir(globals)?;
     let how = match Home::root_kind(dir)? {
-        RootKind::KeyFile(_) => Unlock::Stored,
+        RootKind::KeyFile(path) => {
+            warn_if_exposed(&path);
+            Unlock::Stored
+        }
         RootKind::Passphrase => Unlock::Passphrase(input::read_secret(
             "passphrase",
             "passphrase",
@@ -90,4 +93,13 @@ pub(crate) fn audit_sink(globals: &Globals) -> Result<Option<Arc<dyn EventSink>>
         }
     };
     Ok(Some(log))
+}
+
+/// Warns on stderr (never on stdout, which `--json` keeps to one object) when the root key
+/// file is readable by other users.
+pub(crate) fn warn_if_exposed(key_file: &std::path::Path) {
+    if let Some(warning) = trust_core::kek::key_file_exposure(key_file) {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "warning: {warning}");
+    }
 }

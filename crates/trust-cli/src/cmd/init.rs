@@ -36,6 +36,7 @@ struct Initialized<'a> {
 pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
     let dir = home_dir(globals)?;
     let (source, root, key_file) = if let Some(path) = &args.root_key_file {
+        crate::cmd::home::warn_if_exposed(path);
         (
             InitSource::KeyFile(path.clone()),
             "key-file",

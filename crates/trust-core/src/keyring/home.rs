@@ -195,6 +195,9 @@ impl Home {
                 dir: dir.to_path_buf(),
             });
         }
+        if let InitSource::Passphrase { passphrase, .. } = &source {
+            crate::kek::check_new_passphrase(passphrase)?;
+        }
         durable::create_private_dir(&dir.join(KEYRINGS_DIR))
             .map_err(|e| KeyringError::write("the home directory", dir, &e))?;
         let (config_root, key) = match source {
