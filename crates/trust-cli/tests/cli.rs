@@ -185,3 +185,86 @@ fn an_exposed_root_key_file_is_warned_about() {
         "{stderr}"
     );
 }
+
+/// Names of this crate's temporary files (and of the earlier versions') in `dir`.
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".trust-tmp-") || n.contains(".tmp-"))
+        .collect()
+}
+
+/// `kill -9` at arbitrary points of keyring writes: afterwards the keyring opens, and the
+/// next write leaves no temporary file — so no stale revision (wrapped keys included) can
+/// outlive a later destroy. The assertions hold wherever the kill lands.
+#[cfg(unix)]
+#[test]
+fn kill_9_during_keyring_writes_leaves_no_revision_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let key = dir.path().join("root.key");
+    let ok = |args: &[&str]| {
+        let out = trust(&home).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["init", "--root-key-file", key.to_str().unwrap()]);
+    ok(&["keys", "create", "orders"]);
+    let keyrings = home.join("keyrings");
+    for round in 0..24u64 {
+        let mut child = trust(&home)
+            .args(["keys", "rotate", "orders", "--promote"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(round * 700));
+        let _ = child.kill();
+        let _ = child.wait();
+        ok(&["keys", "list", "orders"]);
+    }
+    // A writer killed between naming its file and renaming it (the only moment a name
+    // exists) leaves what this simulates; the next write of the keyring sweeps it.
+    std::fs::copy(
+        keyrings.join("orders.json"),
+        keyrings.join(".orders.json.trust-tmp-00112233aabbccdd"),
+    )
+    .unwrap();
+    ok(&["keys", "rotate", "orders", "--promote"]);
+    assert_eq!(temporaries(&keyrings), Vec::<String>::new());
+}
+
+/// Audit metadata temporaries (tree.head) no longer pile up: each write sweeps the leftovers
+/// of dead writers.
+#[test]
+fn tree_head_leftovers_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let run = |args: &[&str]| {
+        let out = trust(dir.path())
+            .args(args)
+            .arg("--log")
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["audit", "init", "--origin", "example.com/audit"]);
+    for i in 0..3 {
+        std::fs::write(
+            log.join(format!(".tree.head.tmp-00112233aabbcc0{i}")),
+            b"7\n",
+        )
+        .unwrap();
+    }
+    run(&["audit", "append", "--event", "key.rotate"]);
+    assert_eq!(temporaries(&log), Vec::<String>::new());
+}
