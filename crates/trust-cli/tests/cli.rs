@@ -268,3 +268,26 @@ fn tree_head_leftovers_are_swept() {
     run(&["audit", "append", "--event", "key.rotate"]);
     assert_eq!(temporaries(&log), Vec::<String>::new());
 }
+
+#[test]
+fn webhook_sign_and_verify_help_list_only_their_own_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = |sub: &str| {
+        let out = trust(dir.path())
+            .args(["webhook", sub, "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let sign = help("sign");
+    for verify_only in ["--tolerance", "--lenient", "--header <"] {
+        assert!(!sign.contains(verify_only), "sign --help lists {verify_only}");
+    }
+    assert!(sign.contains("--id <ID>") && sign.contains("--shop <DOMAIN>"));
+    let verify = help("verify");
+    for sign_only in ["--id <", "--shop <"] {
+        assert!(!verify.contains(sign_only), "verify --help lists {sign_only}");
+    }
+    assert!(verify.contains("--tolerance") && verify.contains("--header <"));
+}

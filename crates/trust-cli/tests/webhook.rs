@@ -410,7 +410,15 @@ fn sign_then_verify_round_trips_for_every_provider() {
             let i = rest.iter().position(|a| a == "--query").unwrap();
             rest[i + 1] = q.to_owned();
         }
-        // sign-only flags are accepted by verify too (same flag set).
+        // Sign-only flags (--id, --shop) are not verify's: drop them with their values.
+        let mut i = 0;
+        while i < rest.len() {
+            if rest[i] == "--id" || rest[i] == "--shop" {
+                rest.drain(i..i + 2);
+            } else {
+                i += 1;
+            }
+        }
         verify.extend(rest);
         let refs: Vec<&str> = verify.iter().map(String::as_str).collect();
         let out = trust(&refs, &env, b"");

@@ -97,7 +97,7 @@ pub(crate) fn audit_sink(globals: &Globals) -> Result<Option<Arc<dyn EventSink>>
 
 /// Warns on stderr (never on stdout, which `--json` keeps to one object) when the root key
 /// file is readable by other users.
-pub(crate) fn warn_if_exposed(key_file: &std::path::Path) {
+pub(crate) fn warn_if_exposed(key_file: &Path) {
     if let Some(warning) = trust_core::kek::key_file_exposure(key_file) {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), "warning: {warning}");

@@ -54,12 +54,12 @@ enum WebhookCommand {
     ///
     /// Example: trust webhook verify --provider stripe --secret-env STRIPE_WHSEC --header "Stripe-Signature: …" --body-file body.json
     #[command(after_help = VERIFY_EXAMPLES, after_long_help = VERIFY_EXAMPLES)]
-    Verify(Box<RequestArgs>),
+    Verify(Box<VerifyArgs>),
     /// Print the headers a sender attaches to a delivery.
     ///
     /// Example: trust webhook sign --provider github --secret-env GH_SECRET --body-file body.json
     #[command(after_help = SIGN_EXAMPLES, after_long_help = SIGN_EXAMPLES)]
-    Sign(Box<RequestArgs>),
+    Sign(Box<SignArgs>),
 }
 
 /// A provider / scheme name on the command line.
@@ -106,10 +106,6 @@ struct RequestArgs {
     #[arg(long, value_name = "PATH")]
     body_file: Option<PathBuf>,
 
-    /// A request header as 'Name: value'; repeatable.
-    #[arg(long = "header", short = 'H', value_name = "'NAME: VALUE'")]
-    headers: Vec<String>,
-
     /// The HTTP method (HubSpot v2/v3).
     #[arg(long, default_value = "POST", value_name = "METHOD")]
     method: String,
@@ -129,6 +125,18 @@ struct RequestArgs {
     /// Current time as Unix seconds (default: the system clock).
     #[arg(long, value_name = "UNIX_SECONDS", allow_negative_numbers = true)]
     now: Option<i64>,
+}
+
+/// `trust webhook verify`: the request flags, and what only verifying needs. (Split from
+/// [`SignArgs`] so that each subcommand's --help lists only its own options.)
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    req: RequestArgs,
+
+    /// A request header as 'Name: value'; repeatable.
+    #[arg(long = "header", short = 'H', value_name = "'NAME: VALUE'")]
+    headers: Vec<String>,
 
     /// Accepted age of a signed timestamp, seconds (default: the scheme's: 300, or 90 for
     /// Shopify queries, 10 s leeway for session tokens). Also the allowed future skew.
@@ -138,14 +146,35 @@ struct RequestArgs {
     /// shopify-oauth: also accept the canonicalizations of Shopify's SDKs.
     #[arg(long)]
     lenient: bool,
+}
 
-    /// sign, standard-webhooks: the webhook-id (default: random msg_…).
+/// `trust webhook sign`: the request flags, and what only signing needs.
+#[derive(Debug, Args)]
+struct SignArgs {
+    #[command(flatten)]
+    req: RequestArgs,
+
+    /// standard-webhooks: the webhook-id (default: random msg_…).
     #[arg(long, value_name = "ID")]
     id: Option<String>,
 
-    /// sign, shopify-session-token: the shop domain the token is for.
+    /// shopify-session-token: the shop domain the token is for.
     #[arg(long, value_name = "DOMAIN")]
     shop: Option<String>,
+}
+
+impl std::ops::Deref for VerifyArgs {
+    type Target = RequestArgs;
+    fn deref(&self) -> &RequestArgs {
+        &self.req
+    }
+}
+
+impl std::ops::Deref for SignArgs {
+    type Target = RequestArgs;
+    fn deref(&self) -> &RequestArgs {
+        &self.req
+    }
 }
 
 pub(crate) fn run(args: WebhookArgs, globals: &Globals) -> Result<(), CliError> {
@@ -218,7 +247,7 @@ fn now(req: &RequestArgs) -> i64 {
     req.now.unwrap_or_else(|| SystemClock.now_unix())
 }
 
-fn window(req: &RequestArgs, default: u64) -> Window {
+fn window(req: &VerifyArgs, default: u64) -> Window {
     Window::symmetric(req.tolerance.unwrap_or(default))
 }
 
@@ -236,7 +265,7 @@ struct VerifyReport<'a> {
     shop: Option<&'a str>,
 }
 
-fn verify(req: &RequestArgs, globals: &Globals) -> Result<(), CliError> {
+fn verify(req: &VerifyArgs, globals: &Globals) -> Result<(), CliError> {
     let secrets = secrets(req)?;
     let headers = parse_headers(&req.headers)?;
     let body = body(req)?;
@@ -276,7 +305,7 @@ fn human_valid(v: &Verified) -> String {
 }
 
 fn verify_with(
-    req: &RequestArgs,
+    req: &VerifyArgs,
     secrets: SecretSet,
     headers: &[(String, String)],
     body: &[u8],
@@ -363,7 +392,7 @@ struct SignReport {
     query: Option<String>,
 }
 
-fn sign(req: &RequestArgs, globals: &Globals) -> Result<(), CliError> {
+fn sign(req: &SignArgs, globals: &Globals) -> Result<(), CliError> {
     let secrets = secrets(req)?;
     let body = body(req)?;
     let now = now(req);
