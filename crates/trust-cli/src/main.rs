@@ -36,6 +36,25 @@ Exit codes (the same for every command):
 Secrets are never taken from the command line: use --*-file PATH (- for stdin) or --*-env NAME.
 With --json every command prints one JSON object on stdout, errors included.";
 
+/// The version states of a keyring, in `trust keys --help` and trust-keys(1): error hints point
+/// here, where an installed user can read it.
+const KEY_STATES: &str = "\
+Version states:
+
+ rotate -> staged --promote--> primary --(next promote)--> decrypt-only
+                                                             | retire       ^ enable
+                                                             v              |
+             destroyed <--destroy-- pending-destroy <---- disabled ---------+
+             (tombstone)            (grace period;        (refuses to decrypt,
+                                     enable cancels)       reversible)
+
+  staged          does not seal, decrypts       trust keys rotate
+  primary         seals and decrypts            trust keys create (v1), promote, rotate --promote
+  decrypt-only    decrypts                      the previous primary; trust keys enable
+  disabled        refuses to decrypt (exit 4)   trust keys retire
+  pending-destroy refuses to decrypt (exit 4)   trust keys destroy, with a grace period
+  destroyed       gone for ever (exit 4)        trust keys destroy";
+
 /// The trust layer for SaaS connector apps: envelope encryption with key rotation, webhook
 /// verification, a tamper-evident audit log and GDPR primitives.
 #[derive(Debug, Parser)]
@@ -78,7 +97,7 @@ enum Command {
     /// Manage keyrings and key versions.
     ///
     /// Example: trust keys rotate orders --promote
-    #[command(subcommand)]
+    #[command(subcommand, after_long_help = KEY_STATES)]
     Keys(cmd::keys::KeysCommand),
     /// Encrypt a file or stdin under a keyring's Primary key.
     ///
@@ -134,10 +153,10 @@ enum Command {
     ///
     /// Example: trust completions bash > /etc/bash_completion.d/trust
     Completions(cmd::generate::CompletionsArgs),
-    /// Print the `trust(1)` man page (roff).
+    /// Print the `trust(1)` man page (roff), or write it and every page it refers to.
     ///
-    /// Example: trust man > /usr/local/share/man/man1/trust.1
-    Man,
+    /// Example: trust man --dir /usr/local/share/man/man1
+    Man(cmd::generate::ManArgs),
 }
 
 /// Global options every command may need.
@@ -158,7 +177,7 @@ pub(crate) struct Globals {
 fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
     match cli.command {
         Command::Completions(args) => cmd::generate::completions(&args, globals),
-        Command::Man => cmd::generate::man(globals),
+        Command::Man(args) => cmd::generate::man(&args, globals),
         Command::Demo(args) => cmd::demo::run(&args, globals),
         Command::Webhook(args) => cmd::webhook::run(args, globals),
         Command::Init(args) => cmd::init::run(&args, globals),

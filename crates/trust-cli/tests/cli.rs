@@ -282,12 +282,68 @@ fn webhook_sign_and_verify_help_list_only_their_own_options() {
     };
     let sign = help("sign");
     for verify_only in ["--tolerance", "--lenient", "--header <"] {
-        assert!(!sign.contains(verify_only), "sign --help lists {verify_only}");
+        assert!(
+            !sign.contains(verify_only),
+            "sign --help lists {verify_only}"
+        );
     }
     assert!(sign.contains("--id <ID>") && sign.contains("--shop <DOMAIN>"));
     let verify = help("verify");
     for sign_only in ["--id <", "--shop <"] {
-        assert!(!verify.contains(sign_only), "verify --help lists {sign_only}");
+        assert!(
+            !verify.contains(sign_only),
+            "verify --help lists {sign_only}"
+        );
     }
     assert!(verify.contains("--tolerance") && verify.contains("--header <"));
+}
+
+/// Hints name `--help` pages and man pages, which an installed user has; `trust man --dir`
+/// writes every page the others refer to.
+#[test]
+fn man_writes_every_page_it_refers_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man1");
+    std::fs::create_dir(&pages).unwrap();
+    let out = trust(dir.path())
+        .args(["--json", "man", "--dir"])
+        .arg(&pages)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let written = one_object(&out, "man --dir")["data"]["pages"]
+        .as_array()
+        .unwrap()
+        .len();
+    let mut referenced = Vec::new();
+    for entry in std::fs::read_dir(&pages).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        // clap_mangen refers to other pages as `trust\-keys(1)`.
+        for (i, _) in text.match_indices("(1)") {
+            let start = text[..i]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '\\'))
+                .map_or(0, |p| p + 1);
+            let name = text[start..i].replace('\\', "");
+            if name.starts_with("trust") {
+                referenced.push(name);
+            }
+        }
+    }
+    assert!(referenced.len() > 10, "{referenced:?}");
+    for name in referenced {
+        assert!(
+            pages.join(format!("{name}.1")).is_file(),
+            "{name}(1) is referenced but not written"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&pages).unwrap().count(), written);
+    // The pages error hints send operators to hold what the hints promise.
+    let keys = std::fs::read_to_string(pages.join("trust-keys.1")).unwrap();
+    assert!(keys.contains("pending\\-destroy"), "state diagram missing");
+    let verify = std::fs::read_to_string(pages.join("trust-audit-verify.1")).unwrap();
+    assert!(verify.contains("CHAIN_BREAK"));
 }

@@ -392,7 +392,7 @@ impl TrustError for RootKeyError {
     fn hint(&self) -> Option<&'static str> {
         match self {
             Self::WrongPassphrase => Some(
-                "check the passphrase; a lost passphrase cannot be recovered (see docs/operator-guide.md)",
+                "check the passphrase; a lost passphrase cannot be recovered (there is no reset)",
             ),
             Self::WrongKeyFile => Some("use the key file this home was initialized with"),
             Self::KeyFileLength => Some("a root key file holds exactly 32 random bytes"),

@@ -17,6 +17,21 @@ use crate::Globals;
 use crate::exit::CliError;
 use crate::input;
 
+/// What each failure kind of `trust audit verify` means, in its --help and man page (error
+/// hints point here: an installed user has these, not the repository's docs/).
+const VERIFY_KINDS: &str = "\
+Failure kinds (the code, with first_bad_index in --json):
+  LEAF_HASH_MISMATCH  an entry's bytes do not hash to the hash stored with them (edited, bit rot)
+  CHAIN_BREAK         entry i does not link to entry i-1: an entry altered, its hash recomputed
+  INDEX_GAP           an entry is not at its position: entries deleted, inserted or reordered
+  MALFORMED           bytes that no longer parse (framing, segment header, leaf, checkpoint)
+  ROOT_MISMATCH       entries do not produce a signed checkpoint's root: rewritten after signing
+  TRUNCATED           a checkpoint (or your pinned one) has more entries than the log
+  FORK                two signed histories, or the log no longer extends your pinned checkpoint
+  BAD_SIGNATURE       a checkpoint is not signed by the vkey given
+  PAYLOAD_MISMATCH    a stored payload does not match its commitment
+  REDACTED            not a failure: a payload was lawfully erased; the log still verifies";
+
 /// Subcommands of `trust audit`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
@@ -49,6 +64,7 @@ pub(crate) enum AuditCommand {
     /// (atomically) only after a fully successful run.
     ///
     /// Example: trust audit verify --log ./audit --vkey "$(cat vkey)" --state auditor.state --json
+    #[command(after_long_help = VERIFY_KINDS)]
     Verify(VerifyArgs),
     /// Print an inclusion receipt (C2SP tlog-proof) for one entry.
     ///
@@ -391,7 +407,7 @@ fn verify(a: &VerifyArgs, g: &Globals) -> Result<(), CliError> {
             failure.detail
         ),
     )
-    .hint("see docs/auditor-guide.md for what this kind means; the state file was not updated")
+    .hint("`trust audit verify --help` (or man trust-audit-verify) says what this kind means; the state file was not updated")
     .details(details))
 }
 

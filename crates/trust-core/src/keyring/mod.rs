@@ -332,7 +332,9 @@ impl TrustError for KeyringError {
         match self {
             Self::Key(e) => e.hint(),
             Self::Root(e) => e.hint(),
-            Self::Transition { .. } => Some("see the state diagram in docs/operator-guide.md"),
+            Self::Transition { .. } => {
+                Some("`trust keys --help` (or man trust-keys) shows the states and their moves")
+            }
             Self::StagingTooShort { .. } => {
                 Some("wait until every process has reloaded the keyring, then promote")
             }
