@@ -347,3 +347,19 @@ fn man_writes_every_page_it_refers_to() {
     let verify = std::fs::read_to_string(pages.join("trust-audit-verify.1")).unwrap();
     assert!(verify.contains("CHAIN_BREAK"));
 }
+
+/// A home that cannot be created where asked (its parent is a file) is the caller's input
+/// problem: exit 3, not an internal error.
+#[test]
+fn unwritable_home_is_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let out = trust(&file.join("home"))
+        .args(["--json", "init", "--root-key-file"])
+        .arg(dir.path().join("root.key"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(one_object(&out, "init")["code"], "OUTPUT_UNWRITABLE");
+}

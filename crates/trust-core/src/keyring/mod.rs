@@ -165,6 +165,12 @@ pub enum KeyringError {
         /// What and where.
         reason: String,
     },
+    /// A path the caller chose cannot be written: a missing folder, no permission, a
+    /// read-only filesystem (the caller's input, unlike a full disk).
+    Unwritable {
+        /// What and where.
+        reason: String,
+    },
     /// The store failed.
     Store {
         /// The backend's reason.
@@ -186,8 +192,15 @@ impl KeyringError {
     }
 
     fn write(what: &str, path: &Path, e: &std::io::Error) -> Self {
-        Self::Write {
-            reason: format!("{what} {}: {e}", path.display()),
+        use std::io::ErrorKind::{
+            IsADirectory, NotADirectory, NotFound, PermissionDenied, ReadOnlyFilesystem,
+        };
+        let reason = format!("{what} {}: {e}", path.display());
+        match e.kind() {
+            NotFound | PermissionDenied | NotADirectory | IsADirectory | ReadOnlyFilesystem => {
+                Self::Unwritable { reason }
+            }
+            _ => Self::Write { reason },
         }
     }
 
@@ -261,7 +274,9 @@ impl fmt::Display for KeyringError {
             Self::HomeCorrupt(why) => write!(f, "the home file is damaged: {why}"),
             Self::Usage(why) => f.write_str(why),
             Self::Read { reason } => write!(f, "cannot read {reason}"),
-            Self::Write { reason } => write!(f, "cannot write {reason}"),
+            Self::Write { reason } | Self::Unwritable { reason } => {
+                write!(f, "cannot write {reason}")
+            }
             Self::Store { reason } => write!(f, "the keyring store failed: {reason}"),
             Self::Audit(e) => e.fmt(f),
             Self::Random => f.write_str("the operating system's random number generator failed"),
@@ -288,7 +303,7 @@ impl TrustError for KeyringError {
             | Self::Usage(_) => Category::Usage,
             Self::LiveCiphertexts { .. } => Category::Refused,
             Self::Corrupt { .. } | Self::HomeCorrupt(_) => Category::Verification,
-            Self::Read { .. } => Category::Input,
+            Self::Read { .. } | Self::Unwritable { .. } => Category::Input,
             Self::Busy { .. }
             | Self::Write { .. }
             | Self::Store { .. }
@@ -321,6 +336,7 @@ impl TrustError for KeyringError {
             Self::Usage(_) => "USAGE",
             Self::Read { .. } => "INPUT_UNREADABLE",
             Self::Write { .. } => "OUTPUT_FAILED",
+            Self::Unwritable { .. } => "OUTPUT_UNWRITABLE",
             Self::Store { .. } => "KEY_STORE_FAILED",
             Self::Audit(e) => e.code(),
             Self::Random => "RANDOM_FAILED",
