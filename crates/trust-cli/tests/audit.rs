@@ -709,29 +709,131 @@ fn payload_redaction_and_pseudonyms_on_disk() {
 }
 
 #[test]
-fn busy_log_fails_fast_and_verify_needs_no_lock() {
+fn a_held_lock_is_waited_for_then_exit_3_and_verify_needs_no_lock() {
     let log = init();
     import_n(&log, 3);
     ok(&["audit", "checkpoint", "--log", log.p()]);
-    // Another process (here: this test) holds the writer lock.
+    // A stuck writer (here: this test) holds the lock.
     let lock = fs::OpenOptions::new()
         .write(true)
         .open(log.dir.join(".lock"))
         .unwrap();
     lock.lock().unwrap();
-    let out = trust(&[
-        "--json",
-        "audit",
-        "append",
-        "--log",
-        log.p(),
-        "--event",
-        "x.y",
-    ]);
+    let out = Command::new(BIN)
+        .args(["--json", "audit", "append", "--log", log.p(), "--event", "x.y"])
+        .env("TRUST_AUDIT_LOCK_WAIT", "0.2")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["code"], "AUDIT_LOG_BUSY");
+    assert!(v["hint"].as_str().unwrap().contains("TRUST_AUDIT_LOCK_WAIT"), "{v}");
     assert_eq!(verify_json(&log, None).0, 0);
+    // A writer that releases the lock in time is simply waited for.
+    let child = Command::new(BIN)
+        .args(["audit", "append", "--log", log.p(), "--event", "x.y"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
     lock.unlock().unwrap();
-    ok(&["audit", "append", "--log", log.p(), "--event", "x.y"]);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "appended entry 3");
+    let bad = Command::new(BIN)
+        .args(["--json", "audit", "append", "--log", log.p(), "--event", "x.y"])
+        .env("TRUST_AUDIT_LOCK_WAIT", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn parallel_appenders_lose_nothing() {
+    let log = init();
+    let (procs, per) = (6, 8);
+    let workers: Vec<_> = (0..procs)
+        .map(|p| {
+            let dir = log.dir.clone();
+            std::thread::spawn(move || {
+                (0..per)
+                    .map(|i| {
+                        let out = Command::new(BIN)
+                            .args(["--json", "audit", "append", "--log"])
+                            .arg(&dir)
+                            .args(["--event", "ops.append", "--attr"])
+                            .arg(format!("who=p{p}i{i}"))
+                            .output()
+                            .unwrap();
+                        assert!(
+                            out.status.success(),
+                            "{}",
+                            String::from_utf8_lossy(&out.stdout)
+                        );
+                        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                        v["data"]["index"].as_u64().unwrap()
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let mut acked: Vec<u64> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    acked.sort_unstable();
+    assert_eq!(acked, (0..procs * per).collect::<Vec<u64>>());
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["entries"], procs * per);
+}
+
+#[test]
+fn parallel_rotations_with_an_audit_log_all_succeed() {
+    let log = init();
+    let home = log.path("home");
+    let key = log.path("root.key");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .env("TRUST_AUDIT_LOG", &log.dir)
+            .env("TRUST_ACTOR", "ops@example.com")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["init", "--root-key-file", key.to_str().unwrap()]).status.success());
+    assert!(run(&["keys", "create", "orders"]).status.success());
+    let n = 8;
+    let rotations: Vec<_> = (0..n)
+        .map(|_| {
+            let (home, dir) = (home.clone(), log.dir.clone());
+            std::thread::spawn(move || {
+                Command::new(BIN)
+                    .arg("--home")
+                    .arg(&home)
+                    .args(["keys", "rotate", "orders"])
+                    .env("TRUST_AUDIT_LOG", &dir)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for r in rotations {
+        let out = r.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 0, "{v}");
+    // key.create, then one key.rotate per rotation.
+    assert_eq!(v["data"]["entries"], 1 + n);
 }

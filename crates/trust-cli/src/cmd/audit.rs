@@ -206,10 +206,29 @@ fn load_vkey(arg: &str) -> Result<Verifier, CliError> {
     })
 }
 
-/// Opens the log for writing without waiting: a command-line tool must not hang behind an
-/// application that holds the log open.
-fn open_log(dir: &Path) -> Result<AuditLog, CliError> {
-    Ok(AuditLog::try_open(dir)?)
+/// Opens the log for writing. Writers hold the log's lock only while they append, so this
+/// waits (up to `TRUST_AUDIT_LOCK_WAIT` seconds, default 30) for another writer's append rather
+/// than failing; a lock held longer than that is a stuck process and exits 3
+/// (`AUDIT_LOG_BUSY`).
+pub(crate) fn open_log(dir: &Path) -> Result<AuditLog, CliError> {
+    Ok(AuditLog::open_with_lock_wait(dir, lock_wait()?)?)
+}
+
+/// `TRUST_AUDIT_LOCK_WAIT`: seconds a command waits for the audit log's lock.
+fn lock_wait() -> Result<std::time::Duration, CliError> {
+    match std::env::var("TRUST_AUDIT_LOCK_WAIT") {
+        Err(_) => Ok(trust_core::audit::DEFAULT_LOCK_WAIT),
+        Ok(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
+            .map(std::time::Duration::from_secs_f64)
+            .ok_or_else(|| {
+                CliError::usage(format!("TRUST_AUDIT_LOCK_WAIT={v:?} is not a number of seconds"))
+                    .hint("use a number between 0 and 86400, e.g. TRUST_AUDIT_LOCK_WAIT=60")
+            }),
+    }
 }
 
 fn init(a: &InitArgs, g: &Globals) -> Result<(), CliError> {
