@@ -236,6 +236,16 @@ fn decode_pseudonym_key(text: &str) -> Option<PseudonymKey> {
     Some(PseudonymKey::new(version, Key256::from_slice(&raw)?))
 }
 
+/// Reads the pseudonymization key of the log at `dir` (`DIR/pseudonym.key`, or a copy of it),
+/// to turn a plain actor or subject id into the pseudonym its entries carry.
+///
+/// # Errors
+/// I/O errors; [`AuditError::BadKeyFile`] when the file is not a pseudonym key.
+pub fn load_pseudonym_key(path: &Path) -> Result<PseudonymKey, AuditError> {
+    let text = Zeroizing::new(fs::read_to_string(path).map_err(AuditError::io("read", path))?);
+    decode_pseudonym_key(&text).ok_or_else(|| AuditError::BadKeyFile(path.to_path_buf()))
+}
+
 struct Writer {
     store: DirStore,
 }
@@ -377,14 +387,12 @@ impl AuditLog {
         if signer.verifier().name() != config.origin {
             return Err(AuditError::BadKeyFile(dir.join(files::SIGNING_KEY)));
         }
-        let pk_path = dir.join(files::PSEUDONYM_KEY);
-        let pk_text =
-            Zeroizing::new(fs::read_to_string(&pk_path).map_err(AuditError::io("read", &pk_path))?);
-        let pseudonyms = decode_pseudonym_key(&pk_text).ok_or(AuditError::BadKeyFile(pk_path))?;
+        let pseudonyms = load_pseudonym_key(&dir.join(files::PSEUDONYM_KEY))?;
         // Open under the lock: recovery may cut a torn tail, which only a lock holder may do.
         // Taking it here also reports a stuck writer now, before the caller changes anything it
         // would then fail to record.
-        let lock = store::lock_with_wait(&dir.join(files::LOCK), wait).map_err(AuditError::Store)?;
+        let lock =
+            store::lock_with_wait(&dir.join(files::LOCK), wait).map_err(AuditError::Store)?;
         let store = DirStore::open(dir, config.segment_bytes).map_err(AuditError::Store)?;
         drop(lock);
         Ok(Self {

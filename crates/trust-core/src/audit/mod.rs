@@ -78,11 +78,13 @@ pub mod log;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod search;
 pub mod segment;
 pub mod store;
 pub mod verify;
 
 pub use log::{AuditLog, DEFAULT_LOCK_WAIT, Entry, InitOptions, LogConfig};
+pub use search::{Query, search};
 pub use verify::{FailureKind, Report, VerifyOptions, verify_log};
 
 /// A failure of a log operation (opening, appending, checkpointing, proving).
