@@ -729,7 +729,7 @@ fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
                 .map(|e| {
                     let mut line = format!(
                         "{:>6}  {}  {}",
-                        e["index"],
+                        e["index"].as_u64().unwrap_or(0),
                         e["time"].as_str().unwrap_or(""),
                         e["event"].as_str().unwrap_or("")
                     );
