@@ -709,29 +709,361 @@ fn payload_redaction_and_pseudonyms_on_disk() {
 }
 
 #[test]
-fn busy_log_fails_fast_and_verify_needs_no_lock() {
+fn a_held_lock_is_waited_for_then_exit_3_and_verify_needs_no_lock() {
     let log = init();
     import_n(&log, 3);
     ok(&["audit", "checkpoint", "--log", log.p()]);
-    // Another process (here: this test) holds the writer lock.
+    // A stuck writer (here: this test) holds the lock.
     let lock = fs::OpenOptions::new()
         .write(true)
         .open(log.dir.join(".lock"))
         .unwrap();
     lock.lock().unwrap();
-    let out = trust(&[
-        "--json",
-        "audit",
-        "append",
-        "--log",
-        log.p(),
-        "--event",
-        "x.y",
-    ]);
+    let out = Command::new(BIN)
+        .args([
+            "--json",
+            "audit",
+            "append",
+            "--log",
+            log.p(),
+            "--event",
+            "x.y",
+        ])
+        .env("TRUST_AUDIT_LOCK_WAIT", "0.2")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["code"], "AUDIT_LOG_BUSY");
+    assert!(
+        v["hint"]
+            .as_str()
+            .unwrap()
+            .contains("TRUST_AUDIT_LOCK_WAIT"),
+        "{v}"
+    );
     assert_eq!(verify_json(&log, None).0, 0);
+    // A writer that releases the lock in time is simply waited for.
+    let child = Command::new(BIN)
+        .args(["audit", "append", "--log", log.p(), "--event", "x.y"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
     lock.unlock().unwrap();
-    ok(&["audit", "append", "--log", log.p(), "--event", "x.y"]);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "appended entry 3"
+    );
+    let bad = Command::new(BIN)
+        .args([
+            "--json",
+            "audit",
+            "append",
+            "--log",
+            log.p(),
+            "--event",
+            "x.y",
+        ])
+        .env("TRUST_AUDIT_LOCK_WAIT", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn parallel_appenders_lose_nothing() {
+    let log = init();
+    let (procs, per) = (6, 8);
+    let workers: Vec<_> = (0..procs)
+        .map(|p| {
+            let dir = log.dir.clone();
+            std::thread::spawn(move || {
+                (0..per)
+                    .map(|i| {
+                        let out = Command::new(BIN)
+                            .args(["--json", "audit", "append", "--log"])
+                            .arg(&dir)
+                            .args(["--event", "ops.append", "--attr"])
+                            .arg(format!("who=p{p}i{i}"))
+                            .output()
+                            .unwrap();
+                        assert!(
+                            out.status.success(),
+                            "{}",
+                            String::from_utf8_lossy(&out.stdout)
+                        );
+                        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                        v["data"]["index"].as_u64().unwrap()
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let mut acked: Vec<u64> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    acked.sort_unstable();
+    assert_eq!(acked, (0..procs * per).collect::<Vec<u64>>());
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["entries"], procs * per);
+}
+
+#[test]
+fn parallel_rotations_with_an_audit_log_all_succeed() {
+    let log = init();
+    let home = log.path("home");
+    let key = log.path("root.key");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .env("TRUST_AUDIT_LOG", &log.dir)
+            .env("TRUST_ACTOR", "ops@example.com")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run(&["init", "--root-key-file", key.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(run(&["keys", "create", "orders"]).status.success());
+    let n = 8;
+    let rotations: Vec<_> = (0..n)
+        .map(|_| {
+            let (home, dir) = (home.clone(), log.dir.clone());
+            std::thread::spawn(move || {
+                Command::new(BIN)
+                    .arg("--home")
+                    .arg(&home)
+                    .args(["keys", "rotate", "orders"])
+                    .env("TRUST_AUDIT_LOG", &dir)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for r in rotations {
+        let out = r.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 0, "{v}");
+    // key.create, then one key.rotate per rotation.
+    assert_eq!(v["data"]["entries"], 1 + n);
+}
+
+#[test]
+fn prove_with_damaged_tree_nodes_exits_1_and_prints_no_receipt() {
+    let log = init();
+    import_n(&log, 8);
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    let nodes = log.dir.join("tree.nodes");
+    let mut bytes = fs::read(&nodes).unwrap();
+    bytes[32] ^= 1; // node (0,1): the sibling in entry 0's proof
+    fs::write(&nodes, &bytes).unwrap();
+    let out = trust(&["audit", "prove", "--log", log.p(), "--index", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no receipt may be printed");
+    let out = trust(&["--json", "audit", "prove", "--log", log.p(), "--index", "0"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["code"], "RECEIPT_SELF_CHECK_FAILED");
+}
+
+#[test]
+fn state_without_a_checkpoint_says_so_and_pins_nothing() {
+    let log = init();
+    import_n(&log, 3);
+    let state = log.path("auditor.state");
+    let (code, v) = verify_json(&log, Some(&state));
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["code"], "NO_CHECKPOINT");
+    assert_eq!(v["report"]["entries"], 3, "{v}");
+    assert!(!state.exists());
+    // Without --state the log verifies, and the human output names the unsigned tail.
+    let out = ok(&["audit", "verify", "--log", log.p(), "--vkey", &log.vkey]);
+    assert!(out.contains("last 3 entries are not covered"), "{out}");
+    // Once signed, the pin holds, and deleting the last entry is caught.
+    ok(&["audit", "checkpoint", "--log", log.p()]);
+    assert_eq!(verify_json(&log, Some(&state)).0, 0);
+    let seg = segment(&log);
+    let bytes = fs::read(&seg).unwrap();
+    let last = bytes.len() - record_len_of_last(&bytes);
+    fs::write(&seg, &bytes[..last]).unwrap();
+    let (code, v) = verify_json(&log, Some(&state));
+    assert_eq!(code, 1, "{v}");
+}
+
+/// Length of the last framed record (u32 BE length ‖ leaf ‖ 32-byte hash) in a segment.
+fn record_len_of_last(seg: &[u8]) -> usize {
+    let mut off = 24; // segment header
+    let mut last = 0;
+    while off + 4 <= seg.len() {
+        let n = u32::from_be_bytes(seg[off..off + 4].try_into().unwrap()) as usize;
+        last = 4 + n + 32;
+        off += last;
+    }
+    last
+}
+
+#[test]
+fn show_filters_and_needs_the_key_only_for_plain_ids() {
+    let log = init();
+    import_n(&log, 12); // actors worker-0..3, times 1_700_000_000_000 + i ms
+    let show = |args: &[&str]| {
+        let mut all = vec!["--json", "audit", "show", "--log", log.p()];
+        all.extend_from_slice(args);
+        let out = trust(&all);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), v)
+    };
+    let indexes = |v: &serde_json::Value| -> Vec<u64> {
+        v["data"]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["index"].as_u64().unwrap())
+            .collect()
+    };
+    let (code, v) = show(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(v["data"]["count"], 12);
+    assert_eq!(indexes(&show(&["--index", "3..5"]).1), vec![3, 4, 5]);
+    assert_eq!(indexes(&show(&["--index", "7"]).1), vec![7]);
+    assert_eq!(indexes(&show(&["--actor", "worker-1"]).1), vec![1, 5, 9]);
+    let (_, v) = show(&["--actor", "worker-1", "--index", "5"]);
+    let pseudonym = v["data"]["entries"][0]["actor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !v.to_string().contains("worker-1"),
+        "plain ids never appear"
+    );
+    assert_eq!(
+        indexes(
+            &show(&[
+                "--since",
+                "2023-11-14T22:13:20.004Z",
+                "--until",
+                "2023-11-14T22:13:20.006Z"
+            ])
+            .1
+        ),
+        vec![4, 5]
+    );
+    assert_eq!(
+        indexes(&show(&["--event", "connector.*", "--limit", "2"]).1),
+        vec![0, 1]
+    );
+    assert_eq!(show(&["--event", "nothing.here"]).1["data"]["count"], 0);
+    // An auditor without the key: plain ids fail with a hint, pseudonyms work.
+    fs::rename(log.dir.join("pseudonym.key"), log.path("elsewhere.key")).unwrap();
+    let (code, v) = show(&["--actor", "worker-1"]);
+    assert_eq!(code, 3, "{v}");
+    assert!(v["hint"].as_str().unwrap().contains("--actor-pseudonym"));
+    assert_eq!(
+        indexes(&show(&["--actor-pseudonym", &pseudonym]).1),
+        vec![1, 5, 9]
+    );
+    let key = log.path("elsewhere.key");
+    assert_eq!(
+        indexes(
+            &show(&[
+                "--actor",
+                "worker-1",
+                "--pseudonym-key-file",
+                key.to_str().unwrap()
+            ])
+            .1
+        ),
+        vec![1, 5, 9]
+    );
+    // Usage errors.
+    for bad in [
+        &["--index", "5..2"][..],
+        &["--since", "yesterday"],
+        &["--actor-pseudonym", "abc"],
+    ] {
+        assert_eq!(show(bad).0, 2, "{bad:?}");
+    }
+    // Human output, and a damaged entry is an error, not a line.
+    let out = ok(&["audit", "show", "--log", log.p(), "--index", "0"]);
+    assert!(
+        out.contains("connector.sync") && out.contains("n=0"),
+        "{out}"
+    );
+    let seg = segment(&log);
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes[24 + 6] ^= 1;
+    fs::write(&seg, &bytes).unwrap();
+    assert_eq!(show(&[]).0, 1);
+}
+
+#[test]
+fn consistency_proof_file_lets_an_auditor_check_without_the_log() {
+    let log = init();
+    import_n(&log, 5);
+    let jan = log.path("jan.note");
+    fs::write(&jan, ok(&["audit", "checkpoint", "--log", log.p()])).unwrap();
+    import_n(&log, 9);
+    let feb = log.path("feb.note");
+    fs::write(&feb, ok(&["audit", "checkpoint", "--log", log.p()])).unwrap();
+    let (j, f) = (jan.to_str().unwrap(), feb.to_str().unwrap());
+    let proof = ok(&[
+        "audit",
+        "consistency-proof",
+        "--log",
+        log.p(),
+        "--old",
+        j,
+        "--new",
+        f,
+    ]);
+    let file = log.path("proof.txt");
+    fs::write(&file, &proof).unwrap();
+    let p = file.to_str().unwrap();
+    ok(&[
+        "audit",
+        "consistency",
+        "--vkey",
+        &log.vkey,
+        "--old",
+        j,
+        "--new",
+        f,
+        "--proof",
+        p,
+    ]);
+    // A notes from another log is refused before any proof is written.
+    let other = init();
+    import_n(&other, 2);
+    let foreign = log.path("foreign.note");
+    fs::write(&foreign, ok(&["audit", "checkpoint", "--log", other.p()])).unwrap();
+    let out = trust(&[
+        "audit",
+        "consistency-proof",
+        "--log",
+        log.p(),
+        "--old",
+        foreign.to_str().unwrap(),
+        "--new",
+        f,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
 }

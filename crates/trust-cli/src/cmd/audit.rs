@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
+use trust_core::audit::checkpoint::SignedCheckpoint;
+use trust_core::audit::log::load_pseudonym_key;
 use trust_core::audit::note::Verifier;
 use trust_core::audit::proof::{self, Receipt};
-use trust_core::audit::{AuditLog, Entry, InitOptions, VerifyOptions, verify_log};
+use trust_core::audit::{AuditLog, Entry, InitOptions, Query, VerifyOptions, search, verify_log};
 use trust_core::durable;
 use trust_core::error::Category;
+use trust_core::pseudonym::Domain;
 
 use crate::Globals;
 use crate::exit::CliError;
@@ -78,6 +81,22 @@ pub(crate) enum AuditCommand {
     ///
     /// Example: trust audit consistency --vkey "$(cat vkey)" --old a.note --new b.note --log ./audit
     Consistency(ConsistencyArgs),
+    /// Write the consistency proof between two checkpoints (one base64 hash per line), for an
+    /// auditor who checks it without access to the log (`consistency --proof FILE`).
+    ///
+    /// The proof is checked against both notes before it is printed.
+    ///
+    /// Example: trust audit consistency-proof --log ./audit --old jan.note --new feb.note > proof.txt
+    ConsistencyProof(ConsistencyProofArgs),
+    /// Show entries: by index, event type, actor or subject, time range (reads without a lock).
+    ///
+    /// Actors and subjects are stored as keyed pseudonyms: --actor/--subject take the plain id
+    /// and need the log's pseudonym key (DIR/pseudonym.key, or --pseudonym-key-file); without
+    /// the key, search by a pseudonym the operator gives you (--actor-pseudonym HEX). Every
+    /// entry's stored hash is checked as it is read; `verify` checks everything else.
+    ///
+    /// Example: trust audit show --log ./audit --event 'key.*' --since 2026-01-01T00:00:00Z --json
+    Show(ShowArgs),
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +211,56 @@ pub(crate) struct ConsistencyArgs {
     proof: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct ConsistencyProofArgs {
+    /// The log directory.
+    #[arg(long, value_name = "DIR")]
+    log: PathBuf,
+    /// The older checkpoint note (signed by this log).
+    #[arg(long, value_name = "FILE")]
+    old: PathBuf,
+    /// The newer checkpoint note (signed by this log).
+    #[arg(long, value_name = "FILE")]
+    new: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The log directory.
+    #[arg(long, value_name = "DIR")]
+    log: PathBuf,
+    /// One entry, or a range FIRST..LAST (inclusive).
+    #[arg(long, value_name = "I|FIRST..LAST")]
+    index: Option<String>,
+    /// Event type, exact or a prefix ending in '*' (key.*).
+    #[arg(long, value_name = "TYPE")]
+    event: Option<String>,
+    /// Entries by this actor (plain id; needs the pseudonym key).
+    #[arg(long, value_name = "ID", conflicts_with = "actor_pseudonym")]
+    actor: Option<String>,
+    /// Entries concerning this data subject (plain id; needs the pseudonym key).
+    #[arg(long, value_name = "ID", conflicts_with = "subject_pseudonym")]
+    subject: Option<String>,
+    /// Entries by this actor pseudonym (64 hex digits, as `show` prints them).
+    #[arg(long, value_name = "HEX")]
+    actor_pseudonym: Option<String>,
+    /// Entries concerning this subject pseudonym (64 hex digits).
+    #[arg(long, value_name = "HEX")]
+    subject_pseudonym: Option<String>,
+    /// The log's pseudonym key (default: DIR/pseudonym.key).
+    #[arg(long, value_name = "FILE")]
+    pseudonym_key_file: Option<PathBuf>,
+    /// Entries at or after this time (RFC 3339, e.g. 2026-01-31T09:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Entries before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Show at most this many entries.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    limit: u64,
+}
+
 pub(crate) fn run(cmd: AuditCommand, g: &Globals) -> Result<(), CliError> {
     match cmd {
         AuditCommand::Init(a) => init(&a, g),
@@ -202,6 +271,8 @@ pub(crate) fn run(cmd: AuditCommand, g: &Globals) -> Result<(), CliError> {
         AuditCommand::Prove(a) => prove(&a, g),
         AuditCommand::VerifyProof(a) => verify_proof(&a, g),
         AuditCommand::Consistency(a) => consistency(&a, g),
+        AuditCommand::ConsistencyProof(a) => consistency_proof(&a, g),
+        AuditCommand::Show(a) => show(&a, g),
     }
 }
 
@@ -222,10 +293,31 @@ fn load_vkey(arg: &str) -> Result<Verifier, CliError> {
     })
 }
 
-/// Opens the log for writing without waiting: a command-line tool must not hang behind an
-/// application that holds the log open.
-fn open_log(dir: &Path) -> Result<AuditLog, CliError> {
-    Ok(AuditLog::try_open(dir)?)
+/// Opens the log for writing. Writers hold the log's lock only while they append, so this
+/// waits (up to `TRUST_AUDIT_LOCK_WAIT` seconds, default 30) for another writer's append rather
+/// than failing; a lock held longer than that is a stuck process and exits 3
+/// (`AUDIT_LOG_BUSY`).
+pub(crate) fn open_log(dir: &Path) -> Result<AuditLog, CliError> {
+    Ok(AuditLog::open_with_lock_wait(dir, lock_wait()?)?)
+}
+
+/// `TRUST_AUDIT_LOCK_WAIT`: seconds a command waits for the audit log's lock.
+fn lock_wait() -> Result<std::time::Duration, CliError> {
+    match std::env::var("TRUST_AUDIT_LOCK_WAIT") {
+        Err(_) => Ok(trust_core::audit::DEFAULT_LOCK_WAIT),
+        Ok(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
+            .map(std::time::Duration::from_secs_f64)
+            .ok_or_else(|| {
+                CliError::usage(format!(
+                    "TRUST_AUDIT_LOCK_WAIT={v:?} is not a number of seconds"
+                ))
+                .hint("use a number between 0 and 86400, e.g. TRUST_AUDIT_LOCK_WAIT=60")
+            }),
+    }
 }
 
 fn init(a: &InitArgs, g: &Globals) -> Result<(), CliError> {
@@ -360,9 +452,28 @@ fn verify(a: &VerifyArgs, g: &Globals) -> Result<(), CliError> {
     bar.finish_and_clear();
     let Some(failure) = &report.failure else {
         // Only a fully successful run may advance the auditor's pin.
-        if let (Some(state), Some(pin)) = (&a.state, &report.pin) {
-            durable::write_atomic(state, pin.as_bytes())
-                .map_err(|e| CliError::write("the state file", state, &e))?;
+        match (&a.state, &report.pin) {
+            (Some(state), Some(pin)) => durable::write_atomic(state, pin.as_bytes())
+                .map_err(|e| CliError::write("the state file", state, &e))?,
+            // Pinning an unsigned size would let whoever writes the log (and can sign nothing)
+            // dictate what the auditor remembers; refuse loudly instead of passing silently.
+            (Some(state), None) => {
+                return Err(CliError::new(
+                    Category::Usage,
+                    "NO_CHECKPOINT",
+                    format!(
+                        "the log's {} entries verified, but it has no signed checkpoint, so there is nothing to pin in {}: deleted entries could not be detected next time",
+                        report.entries,
+                        state.display()
+                    ),
+                )
+                .hint("ask the operator to sign one with `trust audit checkpoint --log DIR`, then run verify --state again")
+                .details(serde_json::Map::from_iter([(
+                    "report".to_owned(),
+                    json!(report),
+                )])));
+            }
+            (None, _) => {}
         }
         g.out.success(&report, || {
             let cp = report
@@ -379,6 +490,13 @@ fn verify(a: &VerifyArgs, g: &Globals) -> Result<(), CliError> {
                 s.push_str(&format!(
                     "\nredacted payloads (erased, not tampered): {}",
                     report.counts.get("REDACTED").copied().unwrap_or(0)
+                ));
+            }
+            let signed = report.latest_checkpoint.as_ref().map_or(0, |c| c.size);
+            if report.entries > signed {
+                s.push_str(&format!(
+                    "\nnote: the last {} entries are not covered by a signed checkpoint yet; a pin cannot protect them until `trust audit checkpoint` signs one",
+                    report.entries - signed
                 ));
             }
             if report.torn_tail_bytes > 0 {
@@ -459,8 +577,8 @@ fn consistency(a: &ConsistencyArgs, g: &Globals) -> Result<(), CliError> {
     let proof_hashes = match (&a.log, &a.proof) {
         (Some(dir), _) => {
             // Read the sizes (signatures are checked below) to ask the log for the proof.
-            let o = trust_core::audit::checkpoint::SignedCheckpoint::open(&old, &known, None)?;
-            let n = trust_core::audit::checkpoint::SignedCheckpoint::open(&new, &known, None)?;
+            let o = SignedCheckpoint::open(&old, &known, None)?;
+            let n = SignedCheckpoint::open(&new, &known, None)?;
             let (s1, s2) = (o.checkpoint.size, n.checkpoint.size);
             if s1 == 0 || s1 >= s2 {
                 Vec::new()
@@ -487,6 +605,175 @@ fn consistency(a: &ConsistencyArgs, g: &Globals) -> Result<(), CliError> {
                 "ok: checkpoint {} extends checkpoint {} (no fork, no truncation)",
                 n.checkpoint.size, o.checkpoint.size
             )
+        },
+    );
+    Ok(())
+}
+
+fn consistency_proof(a: &ConsistencyProofArgs, g: &Globals) -> Result<(), CliError> {
+    let old = input::read_all("the old checkpoint", Some(&a.old), NOTE_LIMIT)?;
+    let new = input::read_all("the new checkpoint", Some(&a.new), NOTE_LIMIT)?;
+    let log = open_log(&a.log)?;
+    let known = [log.verifier().clone()];
+    let o = SignedCheckpoint::open(&old, &known, Some(log.origin()))?;
+    let n = SignedCheckpoint::open(&new, &known, Some(log.origin()))?;
+    let (s1, s2) = (o.checkpoint.size, n.checkpoint.size);
+    let hashes = if s1 == 0 || s1 >= s2 {
+        Vec::new()
+    } else {
+        log.consistency_proof(s1, s2)?
+    };
+    // Never hand out a proof that fails for the auditor: check it as they will.
+    proof::verify_checkpoint_consistency(&old, &new, &known, &hashes)?;
+    let lines = proof::format_hash_lines(&hashes);
+    g.out.success(
+        &json!({"old_size": s1, "new_size": s2, "proof": lines}),
+        || lines.trim_end().to_owned(),
+    );
+    Ok(())
+}
+
+fn pseudonym_arg(flag: &str, hex_text: &str) -> Result<[u8; 32], CliError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_text.trim(), &mut out).map_err(|_| {
+        CliError::usage(format!("{flag} must be 64 hex digits"))
+            .hint("copy the pseudonym from `trust audit show` output")
+    })?;
+    Ok(out)
+}
+
+fn time_arg(flag: &str, text: &str) -> Result<i64, CliError> {
+    let t: jiff::Timestamp = text.parse().map_err(|_| {
+        CliError::usage(format!("{flag} {text:?} is not an RFC 3339 time"))
+            .hint("for example 2026-01-31T09:00:00Z")
+    })?;
+    Ok(t.as_millisecond())
+}
+
+fn index_arg(text: &str) -> Result<std::ops::RangeInclusive<u64>, CliError> {
+    let bad = || CliError::usage(format!("--index {text:?} is not I or FIRST..LAST"));
+    let num = |s: &str| s.trim().parse::<u64>().map_err(|_| bad());
+    match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (num(a)?, num(b.strip_prefix('=').unwrap_or(b))?);
+            if a > b {
+                return Err(bad());
+            }
+            Ok(a..=b)
+        }
+        None => num(text).map(|i| i..=i),
+    }
+}
+
+fn format_ms(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| format!("{ms} ms"), |t| t.to_string())
+}
+
+fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
+    let mut q = Query::all();
+    q.indexes = a.index.as_deref().map(index_arg).transpose()?;
+    q.event_type.clone_from(&a.event);
+    q.since_ms = a
+        .since
+        .as_deref()
+        .map(|t| time_arg("--since", t))
+        .transpose()?;
+    q.until_ms = a
+        .until
+        .as_deref()
+        .map(|t| time_arg("--until", t))
+        .transpose()?;
+    q.actor = a
+        .actor_pseudonym
+        .as_deref()
+        .map(|h| pseudonym_arg("--actor-pseudonym", h))
+        .transpose()?;
+    q.subject = a
+        .subject_pseudonym
+        .as_deref()
+        .map(|h| pseudonym_arg("--subject-pseudonym", h))
+        .transpose()?;
+    if a.actor.is_some() || a.subject.is_some() {
+        let path = a
+            .pseudonym_key_file
+            .clone()
+            .unwrap_or_else(|| a.log.join(trust_core::audit::log::files::PSEUDONYM_KEY));
+        let key = load_pseudonym_key(&path).map_err(|e| {
+            CliError::from(e).hint(
+                "--actor/--subject need the log's pseudonym key; without it, ask the operator for the pseudonym and use --actor-pseudonym/--subject-pseudonym",
+            )
+        })?;
+        if let Some(id) = &a.actor {
+            q.actor = Some(*key.pseudonym(Domain::Actor, id).as_bytes());
+        }
+        if let Some(id) = &a.subject {
+            q.subject = Some(*key.pseudonym(Domain::Subject, id).as_bytes());
+        }
+    }
+    let mut shown: Vec<serde_json::Value> = Vec::new();
+    let mut more = false;
+    let limit = usize::try_from(a.limit).unwrap_or(usize::MAX);
+    search(&a.log, &q, |leaf| {
+        if shown.len() >= limit {
+            more = true;
+            return false;
+        }
+        let attrs: serde_json::Map<String, serde_json::Value> = leaf
+            .attrs
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        shown.push(json!({
+            "index": leaf.index,
+            "time": format_ms(leaf.time_unix_ms),
+            "time_unix_ms": leaf.time_unix_ms,
+            "event": leaf.event_type,
+            "writer": leaf.writer_id,
+            "actor": leaf.actor.map(hex::encode),
+            "subject": leaf.subject.map(hex::encode),
+            "pseudonym_key_version": leaf.pseudonym_key_version,
+            "attrs": attrs,
+            "payload_len": leaf.payload.map(|p| p.len),
+        }));
+        true
+    })?;
+    g.out.success(
+        &json!({"count": shown.len(), "truncated": more, "entries": shown}),
+        || {
+            let mut out: Vec<String> = shown
+                .iter()
+                .map(|e| {
+                    let mut line = format!(
+                        "{:>6}  {}  {}",
+                        e["index"].as_u64().unwrap_or(0),
+                        e["time"].as_str().unwrap_or(""),
+                        e["event"].as_str().unwrap_or("")
+                    );
+                    for who in ["actor", "subject"] {
+                        if let Some(p) = e[who].as_str() {
+                            line.push_str(&format!("  {who}={p}"));
+                        }
+                    }
+                    if let Some(attrs) = e["attrs"].as_object() {
+                        for (k, v) in attrs {
+                            line.push_str(&format!("  {k}={}", v.as_str().unwrap_or("")));
+                        }
+                    }
+                    if let Some(n) = e["payload_len"].as_u64() {
+                        line.push_str(&format!("  payload={n}B"));
+                    }
+                    line
+                })
+                .collect();
+            if shown.is_empty() {
+                out.push("no matching entries".to_owned());
+            }
+            if more {
+                out.push(format!(
+                    "(stopped after {limit} entries; raise --limit or narrow the query)"
+                ));
+            }
+            out.join("\n")
         },
     );
     Ok(())

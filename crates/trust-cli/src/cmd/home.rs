@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use trust_core::audit::AuditLog;
 use trust_core::event::EventSink;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
 
@@ -78,9 +77,9 @@ pub(crate) fn open_home_with_block(
 
 /// The audit log named by `--audit-log`/`TRUST_AUDIT_LOG`, opened for writing, if any.
 ///
-/// Opened before any state changes, and without waiting: if another process holds the log, the
-/// command fails (exit 3, `AUDIT_LOG_BUSY`) before it changes anything, rather than making a
-/// change it cannot record.
+/// Opened before any state changes: other writers hold the log only while they append, so this
+/// waits for them; a log locked for longer than `TRUST_AUDIT_LOCK_WAIT` fails the command (exit
+/// 3, `AUDIT_LOG_BUSY`) before it changes anything, rather than making a change it cannot record.
 pub(crate) fn audit_sink(globals: &Globals) -> Result<Option<Arc<dyn EventSink>>, CliError> {
     let Some(dir) = &globals.audit_log else {
         return Ok(None);
@@ -88,7 +87,7 @@ pub(crate) fn audit_sink(globals: &Globals) -> Result<Option<Arc<dyn EventSink>>
     let log = match globals.audit.get() {
         Some(log) => log.clone(),
         None => {
-            let log = Arc::new(AuditLog::try_open(dir)?);
+            let log = Arc::new(super::audit::open_log(dir)?);
             globals.audit.get_or_init(|| log).clone()
         }
     };

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -21,6 +21,10 @@ use super::proof::Receipt;
 use super::store::{self, DirStore, LogStore};
 use crate::clock::{Clock, SystemClock};
 use crate::durable::{self, LockGuard};
+
+/// How long a writer waits for another handle's append or checkpoint by default
+/// ([`AuditLog::with_lock_wait`]).
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
 use crate::event::{Event, EventError, EventSink};
 use crate::pseudonym::{Domain, PseudonymKey};
 use crate::secret::{Key256, fill_random};
@@ -36,7 +40,7 @@ pub mod files {
     /// The pseudonymization key for actors and subjects, mode 0600.
     pub const PSEUDONYM_KEY: &str = "pseudonym.key";
     /// The writers' lock file.
-    pub const LOCK: &str = ".lock";
+    pub const LOCK: &str = super::store::LOCK_FILE;
 }
 
 const CONFIG_FORMAT: &str = "trust-audit-log/v1";
@@ -129,9 +133,9 @@ impl Entry {
         })?;
         let time = j.time_ms.map(|ms| {
             if ms >= 0 {
-                SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms.unsigned_abs())
+                SystemTime::UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs())
             } else {
-                SystemTime::UNIX_EPOCH - std::time::Duration::from_millis(ms.unsigned_abs())
+                SystemTime::UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
             }
         });
         Ok(Self {
@@ -232,8 +236,41 @@ fn decode_pseudonym_key(text: &str) -> Option<PseudonymKey> {
     Some(PseudonymKey::new(version, Key256::from_slice(&raw)?))
 }
 
+/// Reads the pseudonymization key of the log at `dir` (`DIR/pseudonym.key`, or a copy of it),
+/// to turn a plain actor or subject id into the pseudonym its entries carry.
+///
+/// # Errors
+/// I/O errors; [`AuditError::BadKeyFile`] when the file is not a pseudonym key.
+pub fn load_pseudonym_key(path: &Path) -> Result<PseudonymKey, AuditError> {
+    let text = Zeroizing::new(fs::read_to_string(path).map_err(AuditError::io("read", path))?);
+    decode_pseudonym_key(&text).ok_or_else(|| AuditError::BadKeyFile(path.to_path_buf()))
+}
+
 struct Writer {
     store: DirStore,
+}
+
+/// The writer with the store's lock held and its view refreshed; unlocks on drop, so every
+/// early return releases the lock.
+struct Locked<'a>(MutexGuard<'a, Writer>);
+
+impl core::ops::Deref for Locked<'_> {
+    type Target = Writer;
+    fn deref(&self) -> &Writer {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Writer {
+        &mut self.0
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.0.store.unlock();
+    }
 }
 
 /// A leaf waiting for its index and chain link, with its payload and salt.
@@ -251,9 +288,12 @@ struct Pending {
     leader: bool,
 }
 
-/// The writer's handle on a log directory. Holds the log's lock for its whole life, so there is
-/// exactly one writer per log (across threads: share it in an `Arc`; across processes: the
-/// second `open` waits).
+/// A writer's handle on a log directory.
+///
+/// Any number of handles, in any number of processes, may be open on one log: each append,
+/// checkpoint, proof or redaction takes the log's lock (waiting at most
+/// [`AuditLog::with_lock_wait`], 30 s by default) and first catches up with what other handles
+/// appended. Within a process, share one handle in an `Arc`: its appends are group-committed.
 pub struct AuditLog {
     dir: PathBuf,
     config: LogConfig,
@@ -264,7 +304,7 @@ pub struct AuditLog {
     inner: Mutex<Writer>,
     pending: Mutex<Pending>,
     committed: std::sync::Condvar,
-    _lock: LockGuard,
+    lock_wait: Duration,
 }
 
 impl core::fmt::Debug for AuditLog {
@@ -321,32 +361,23 @@ impl AuditLog {
         Ok(signer.verifier().clone())
     }
 
-    /// Opens the log in `dir` for writing, waiting for the lock, recovering a torn tail.
+    /// Opens the log in `dir` for writing, recovering a torn tail. Waits up to
+    /// [`DEFAULT_LOCK_WAIT`] for another handle's append to finish.
     ///
     /// # Errors
-    /// [`AuditError::NotALog`], key file errors, [`AuditError::Store`].
+    /// [`AuditError::NotALog`], key file errors, [`AuditError::Store`] (`AUDIT_LOG_BUSY` when
+    /// the wait ran out).
     pub fn open(dir: &Path) -> Result<Self, AuditError> {
-        let config = LogConfig::load(dir)?;
-        let lock_path = dir.join(files::LOCK);
-        let lock = LockGuard::acquire(&lock_path).map_err(AuditError::io("lock", &lock_path))?;
-        Self::open_locked(dir, config, lock)
+        Self::open_with_lock_wait(dir, DEFAULT_LOCK_WAIT)
     }
 
-    /// Like [`Self::open`], but fails with [`AuditError::Busy`] instead of waiting when another
-    /// handle (in this or another process) holds the log. For command-line tools.
+    /// Like [`Self::open`], waiting at most `wait` for the lock, now and for every later write
+    /// through this handle.
     ///
     /// # Errors
-    /// As [`Self::open`], plus [`AuditError::Busy`].
-    pub fn try_open(dir: &Path) -> Result<Self, AuditError> {
+    /// As [`Self::open`].
+    pub fn open_with_lock_wait(dir: &Path, wait: Duration) -> Result<Self, AuditError> {
         let config = LogConfig::load(dir)?;
-        let lock_path = dir.join(files::LOCK);
-        let lock = LockGuard::try_acquire(&lock_path)
-            .map_err(AuditError::io("lock", &lock_path))?
-            .ok_or_else(|| AuditError::Busy(dir.to_path_buf()))?;
-        Self::open_locked(dir, config, lock)
-    }
-
-    fn open_locked(dir: &Path, config: LogConfig, lock: LockGuard) -> Result<Self, AuditError> {
         let key_path = dir.join(files::SIGNING_KEY);
         let skey = Zeroizing::new(
             fs::read_to_string(&key_path).map_err(AuditError::io("read", &key_path))?,
@@ -356,11 +387,14 @@ impl AuditLog {
         if signer.verifier().name() != config.origin {
             return Err(AuditError::BadKeyFile(dir.join(files::SIGNING_KEY)));
         }
-        let pk_path = dir.join(files::PSEUDONYM_KEY);
-        let pk_text =
-            Zeroizing::new(fs::read_to_string(&pk_path).map_err(AuditError::io("read", &pk_path))?);
-        let pseudonyms = decode_pseudonym_key(&pk_text).ok_or(AuditError::BadKeyFile(pk_path))?;
+        let pseudonyms = load_pseudonym_key(&dir.join(files::PSEUDONYM_KEY))?;
+        // Open under the lock: recovery may cut a torn tail, which only a lock holder may do.
+        // Taking it here also reports a stuck writer now, before the caller changes anything it
+        // would then fail to record.
+        let lock =
+            store::lock_with_wait(&dir.join(files::LOCK), wait).map_err(AuditError::Store)?;
         let store = DirStore::open(dir, config.segment_bytes).map_err(AuditError::Store)?;
+        drop(lock);
         Ok(Self {
             dir: dir.to_path_buf(),
             config,
@@ -371,8 +405,16 @@ impl AuditLog {
             inner: Mutex::new(Writer { store }),
             pending: Mutex::new(Pending::default()),
             committed: std::sync::Condvar::new(),
-            _lock: lock,
+            lock_wait: wait,
         })
+    }
+
+    /// Sets how long each write waits for the log's lock before failing with
+    /// `AUDIT_LOG_BUSY`.
+    #[must_use]
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
     }
 
     /// Uses `clock` for entries without a time.
@@ -419,8 +461,15 @@ impl AuditLog {
         &self.dir
     }
 
-    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, AuditError> {
+    fn writer(&self) -> Result<MutexGuard<'_, Writer>, AuditError> {
         self.inner.lock().map_err(|_| AuditError::Poisoned)
+    }
+
+    /// The writer, with the log's lock held and the view caught up with other handles.
+    fn locked(&self) -> Result<Locked<'_>, AuditError> {
+        let mut w = self.writer()?;
+        w.store.lock(self.lock_wait).map_err(AuditError::Store)?;
+        Ok(Locked(w))
     }
 
     /// Number of entries.
@@ -428,7 +477,7 @@ impl AuditLog {
     /// # Errors
     /// [`AuditError::Poisoned`] after a panic while appending.
     pub fn size(&self) -> Result<u64, AuditError> {
-        Ok(self.writer()?.store.size())
+        Ok(self.locked()?.store.size())
     }
 
     /// The current Merkle root.
@@ -436,7 +485,7 @@ impl AuditLog {
     /// # Errors
     /// [`AuditError::Poisoned`] after a panic while appending.
     pub fn root(&self) -> Result<Hash, AuditError> {
-        Ok(self.writer()?.store.compact_range().root())
+        Ok(self.locked()?.store.compact_range().root())
     }
 
     /// The pseudonym stored for `actor`.
@@ -560,7 +609,7 @@ impl AuditLog {
                 })
                 .collect::<Vec<_>>()
         };
-        let mut w = match self.writer() {
+        let mut w = match self.locked() {
             Ok(w) => w,
             Err(e) => return fail_all(e),
         };
@@ -607,7 +656,7 @@ impl AuditLog {
     /// [`AuditError::Inconsistent`] when the stored history disagrees with the tree; storage
     /// errors.
     pub fn checkpoint(&self) -> Result<SignedCheckpoint, AuditError> {
-        let mut w = self.writer()?;
+        let mut w = self.locked()?;
         w.store.sync().map_err(AuditError::Store)?;
         let size = w.store.size();
         let root = w.store.compact_range().root();
@@ -677,19 +726,29 @@ impl AuditLog {
                 _ => self.checkpoint()?,
             },
         };
-        let w = self.writer()?;
+        let w = self.locked()?;
         if index >= cp.checkpoint.size {
             return Err(AuditError::NoSuchEntry(index));
         }
         let proof = merkle::inclusion_proof_from(&w.store, index, cp.checkpoint.size)
             .map_err(AuditError::Merkle)?;
         let leaf = w.store.read_leaf(index).map_err(AuditError::Store)?;
-        Ok(Receipt {
+        let receipt = Receipt {
             extra: Some(leaf),
             index,
             proof,
             checkpoint_note: cp.note,
-        })
+        };
+        // Proofs are read from derived files that nothing else checks: a damaged node would
+        // hand the caller a receipt that fails for everyone downstream. Check it here, once.
+        receipt
+            .verify(
+                std::slice::from_ref(self.signer.verifier()),
+                Some(self.origin()),
+                None,
+            )
+            .map_err(AuditError::BadReceipt)?;
+        Ok(receipt)
     }
 
     /// The consistency proof between the trees of `size1` and `size2` entries.
@@ -697,7 +756,7 @@ impl AuditLog {
     /// # Errors
     /// [`AuditError::Merkle`] for impossible sizes.
     pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>, AuditError> {
-        let w = self.writer()?;
+        let w = self.locked()?;
         if size2 > w.store.size() {
             return Err(AuditError::NoSuchEntry(size2));
         }
@@ -713,7 +772,7 @@ impl AuditLog {
     /// [`AuditError::NoSuchEntry`]; storage errors.
     pub fn redact(&self, index: u64, reason: &str) -> Result<u64, AuditError> {
         {
-            let mut w = self.writer()?;
+            let mut w = self.locked()?;
             if index >= w.store.size() {
                 return Err(AuditError::NoSuchEntry(index));
             }
@@ -730,14 +789,18 @@ impl AuditLog {
     /// # Errors
     /// Storage errors.
     pub fn sync(&self) -> Result<(), AuditError> {
-        self.writer()?.store.sync().map_err(AuditError::Store)
+        self.locked()?.store.sync().map_err(AuditError::Store)
     }
 }
 
 impl Drop for AuditLog {
     fn drop(&mut self) {
-        if let Ok(mut w) = self.inner.lock() {
+        // Best effort and never blocking: unsynced derived data is rebuilt on the next open.
+        if let Ok(mut w) = self.inner.lock()
+            && w.store.lock(Duration::ZERO).is_ok()
+        {
             let _ = w.store.sync();
+            w.store.unlock();
         }
     }
 }

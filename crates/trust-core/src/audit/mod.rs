@@ -34,7 +34,9 @@
 //!
 //! Appends are durable when they return (one `fsync` per [`AuditLog::append_batch`]; batches
 //! from concurrent threads are coalesced into one `fsync`: group commit), serialized by one lock
-//! per log directory, and survive `kill -9` and torn writes ([`store`]).
+//! per log directory, and survive `kill -9` and torn writes ([`store`]). The lock is held only
+//! around each write, so several processes (operators' CLI commands next to an application)
+//! append to one log; a writer waits for it at most [`DEFAULT_LOCK_WAIT`] unless told otherwise.
 //!
 //! Other modules write through [`crate::event::EventSink`], which [`AuditLog`] implements: hand
 //! the same `Arc<AuditLog>` to the keyring and to GDPR, and every rotation, destruction and
@@ -76,11 +78,13 @@ pub mod log;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod search;
 pub mod segment;
 pub mod store;
 pub mod verify;
 
-pub use log::{AuditLog, Entry, InitOptions, LogConfig};
+pub use log::{AuditLog, DEFAULT_LOCK_WAIT, Entry, InitOptions, LogConfig};
+pub use search::{Query, search};
 pub use verify::{FailureKind, Report, VerifyOptions, verify_log};
 
 /// A failure of a log operation (opening, appending, checkpointing, proving).
@@ -126,8 +130,9 @@ pub enum AuditError {
     Poisoned,
     /// A JSONL import line is not a valid entry.
     BadImportLine(String),
-    /// Another handle holds the log's writer lock.
-    Busy(PathBuf),
+    /// A receipt the log just built does not verify: its derived tree files are damaged.
+    /// The log checks every receipt before handing it out.
+    BadReceipt(proof::ReceiptError),
 }
 
 impl AuditError {
@@ -172,10 +177,9 @@ impl fmt::Display for AuditError {
             Self::Random => f.write_str("the operating system's random number generator failed"),
             Self::Poisoned => f.write_str("the audit log handle is poisoned by an earlier panic"),
             Self::BadImportLine(why) => write!(f, "invalid import line: {why}"),
-            Self::Busy(p) => write!(
+            Self::BadReceipt(e) => write!(
                 f,
-                "the audit log {} is open in another process",
-                p.display()
+                "the receipt built from the log does not verify ({e}); the log's tree files are damaged"
             ),
         }
     }
@@ -189,13 +193,12 @@ impl TrustError for AuditError {
             Self::NotALog(_) | Self::BadKeyFile(_) | Self::Io { .. } => Category::Input,
             Self::AlreadyExists(_) | Self::BadOrigin | Self::Leaf(_) => Category::Usage,
             Self::BadImportLine(_) => Category::Usage,
-            Self::Busy(_) => Category::Input,
             Self::NoCheckpoint(_) | Self::NoSuchEntry(_) => Category::Usage,
             Self::Store(e) => e.category(),
             Self::Note(e) => e.category(),
             Self::Checkpoint(e) => e.category(),
             Self::Merkle(e) => e.category(),
-            Self::Inconsistent => Category::Verification,
+            Self::Inconsistent | Self::BadReceipt(_) => Category::Verification,
             Self::Random | Self::Poisoned => Category::Internal,
         }
     }
@@ -217,7 +220,7 @@ impl TrustError for AuditError {
             Self::Random => "RANDOM_FAILED",
             Self::Poisoned => "AUDIT_LOG_POISONED",
             Self::BadImportLine(_) => "BAD_IMPORT_LINE",
-            Self::Busy(_) => "AUDIT_LOG_BUSY",
+            Self::BadReceipt(_) => "RECEIPT_SELF_CHECK_FAILED",
         }
     }
     fn hint(&self) -> Option<&'static str> {
@@ -226,8 +229,8 @@ impl TrustError for AuditError {
                 Some("create one with `trust audit init --log DIR --origin ORIGIN`")
             }
             Self::NoCheckpoint(_) => Some("sign one with `trust audit checkpoint`, or omit --size"),
-            Self::Busy(_) => Some(
-                "one writer per log: append through the process that holds it, or retry when it exits; `trust audit verify` needs no lock",
+            Self::BadReceipt(_) => Some(
+                "run `trust audit verify`; if the entries are intact, delete DIR/tree.nodes and DIR/tree.offsets and the next writer rebuilds them from the entries",
             ),
             Self::Store(e) => e.hint(),
             _ => None,

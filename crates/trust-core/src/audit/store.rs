@@ -34,10 +34,11 @@ use core::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::merkle::{CompactRange, Hash, MerkleError, NodeSource};
 use super::segment::{self, HEADER_LEN};
-use crate::durable;
+use crate::durable::{self, LockGuard};
 use crate::error::{Category, TrustError};
 
 /// Default size at which a new segment is started.
@@ -48,8 +49,22 @@ const TREE_SYNC_EVERY: u64 = 1 << 16;
 /// The storage a log appends to and proves from.
 ///
 /// Implementations must make [`LogStore::append`] durable before returning `Ok` and must keep
-/// entries in order; the log above takes care of hashing, chaining and locking.
+/// entries in order; the log above takes care of hashing and chaining.
+///
+/// Several handles (threads, processes, hosts) may share one log. Every write, and every read of
+/// derived data, happens between [`LogStore::lock`] and [`LogStore::unlock`]: `lock` takes the
+/// store's exclusive writer lock, waiting at most the given time, and brings the handle's view
+/// (size, compact range, last leaf hash) up to date with what other handles appended since.
+/// Outside a lock the view may be stale, never wrong.
 pub trait LogStore: NodeSource + Send {
+    /// Takes the exclusive writer lock, waiting at most `wait`, and refreshes this handle's view
+    /// of the log (another handle may have appended since). Taking it while held is a no-op.
+    ///
+    /// # Errors
+    /// [`StoreError::Busy`] when `wait` passed; recovery errors as on open.
+    fn lock(&mut self, wait: Duration) -> Result<(), StoreError>;
+    /// Releases the writer lock (a no-op when not held).
+    fn unlock(&mut self);
     /// Number of entries stored.
     fn size(&self) -> u64;
     /// The compact range (right border) of the stored tree.
@@ -115,6 +130,11 @@ pub enum StoreError {
     Poisoned,
     /// The index is beyond the log.
     NoSuchEntry,
+    /// Another writer held the log's lock for longer than the caller was willing to wait.
+    Busy {
+        /// How long the caller waited.
+        waited: Duration,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -126,6 +146,11 @@ impl fmt::Display for StoreError {
             Self::Damaged { reason } => write!(f, "the audit log is damaged: {reason}"),
             Self::Poisoned => f.write_str("an earlier write to the audit log failed"),
             Self::NoSuchEntry => f.write_str("no such entry in the audit log"),
+            Self::Busy { waited } => write!(
+                f,
+                "another writer held the audit log's lock for more than {} ms",
+                waited.as_millis()
+            ),
         }
     }
 }
@@ -146,6 +171,7 @@ impl TrustError for StoreError {
             Self::Damaged { .. } => Category::Verification,
             Self::Poisoned => Category::Internal,
             Self::NoSuchEntry => Category::Usage,
+            Self::Busy { .. } => Category::Input,
         }
     }
     fn code(&self) -> &'static str {
@@ -154,12 +180,16 @@ impl TrustError for StoreError {
             Self::Damaged { .. } => "AUDIT_LOG_DAMAGED",
             Self::Poisoned => "AUDIT_LOG_POISONED",
             Self::NoSuchEntry => "NO_SUCH_ENTRY",
+            Self::Busy { .. } => "AUDIT_LOG_BUSY",
         }
     }
     fn hint(&self) -> Option<&'static str> {
         match self {
             Self::Damaged { .. } => Some("run `trust audit verify` to locate the damage"),
             Self::Poisoned => Some("reopen the log; recovery truncates any unacknowledged tail"),
+            Self::Busy { .. } => Some(
+                "a writer holds the lock only while it appends; a long wait means a stuck process (see `fuser DIR/.lock`); raise the wait with TRUST_AUDIT_LOCK_WAIT=SECONDS",
+            ),
             _ => None,
         }
     }
@@ -283,6 +313,34 @@ pub struct DirStore {
     offsets: File,
     tree_synced: u64,
     poisoned: bool,
+    /// The writer lock, while held (see [`LogStore::lock`]).
+    lock: Option<LockGuard>,
+}
+
+/// The writers' lock file inside a log directory.
+pub const LOCK_FILE: &str = ".lock";
+
+/// Takes the exclusive lock on `path`, polling until `wait` has passed.
+///
+/// Polling rather than a blocking `flock` keeps the wait bounded without a helper thread; the
+/// pause grows to 20 ms, far below the time an append holds the lock plus a process start.
+///
+/// # Errors
+/// [`StoreError::Busy`] after `wait`; I/O errors opening the lock file.
+pub fn lock_with_wait(path: &Path, wait: Duration) -> Result<LockGuard, StoreError> {
+    let deadline = Instant::now() + wait;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(guard) = LockGuard::try_acquire(path).map_err(io_err("lock", path))? {
+            return Ok(guard);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(StoreError::Busy { waited: wait });
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
 }
 
 impl DirStore {
@@ -437,6 +495,7 @@ impl DirStore {
             offsets,
             tree_synced: keep,
             poisoned: false,
+            lock: None,
         };
         store.range = store.range_at(keep)?;
         store.last_leaf_hash = match keep {
@@ -573,6 +632,29 @@ impl DirStore {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// Whether the files still hold exactly what this handle last wrote or read: no other
+    /// handle appended (the last segment grew, or a segment starting at our size appeared), and
+    /// the derived files cover exactly our size. Segment lengths only grow, except for torn
+    /// tails that recovery cuts back, so equal lengths mean equal contents.
+    fn is_current(&self) -> Result<bool, StoreError> {
+        let len_of = |p: &Path| match fs::metadata(p) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err("stat", p)(e)),
+        };
+        if let Some(last) = self.segments.last()
+            && len_of(&last.path)? != Some(self.current_len)
+        {
+            return Ok(false);
+        }
+        if len_of(&segment_path(&self.dir, self.size))?.is_some() {
+            return Ok(false);
+        }
+        let np = self.dir.join("tree.nodes");
+        let op = self.dir.join("tree.offsets");
+        Ok(len_of(&np)? == Some(node_count(self.size) * 32) && len_of(&op)? == Some(self.size * 8))
+    }
 }
 
 fn read_exact_at(file: &File, pos: u64, buf: &mut [u8]) -> io::Result<()> {
@@ -605,6 +687,29 @@ impl NodeSource for DirStore {
 }
 
 impl LogStore for DirStore {
+    fn lock(&mut self, wait: Duration) -> Result<(), StoreError> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let guard = lock_with_wait(&self.dir.join(LOCK_FILE), wait)?;
+        if self.is_current()? {
+            self.lock = Some(guard);
+            return Ok(());
+        }
+        // Someone else wrote: recover and re-read exactly as a fresh open would (torn tails
+        // included), still under the lock. A poisoned handle stays poisoned.
+        let poisoned = self.poisoned;
+        let mut fresh = Self::open(&self.dir, self.segment_bytes)?;
+        fresh.poisoned = poisoned;
+        fresh.lock = Some(guard);
+        *self = fresh;
+        Ok(())
+    }
+
+    fn unlock(&mut self) {
+        self.lock = None;
+    }
+
     fn size(&self) -> u64 {
         self.size
     }

@@ -2,10 +2,12 @@
 #![allow(clippy::cast_possible_truncation)]
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::*;
+use crate::error::Category;
 use crate::event::{Event, EventSink};
 use crate::secret::ct_eq;
 
@@ -561,10 +563,135 @@ fn concurrent_batches_get_disjoint_contiguous_ranges() {
 }
 
 #[test]
-fn one_writer_per_log() {
+fn several_handles_share_one_log() {
+    // Two handles stand for two processes (flock locks are per open file, so they exclude each
+    // other exactly as processes do). Each must see the other's appends before writing.
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let a = AuditLog::open(&dir).unwrap();
+    let b = AuditLog::open(&dir).unwrap();
+    for i in 0..10u64 {
+        let (w, other) = if i % 3 == 0 { (&a, &b) } else { (&b, &a) };
+        assert_eq!(w.append(&Entry::new("x.y")).unwrap(), i);
+        assert_eq!(other.size().unwrap(), i + 1);
+    }
+    a.checkpoint().unwrap();
+    b.append(&Entry::new("after.checkpoint")).unwrap();
+    b.checkpoint().unwrap();
+    assert_eq!(a.prove(10, None).unwrap().index, 10);
+    drop((a, b));
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.entries, 11);
+}
+
+#[test]
+fn a_held_lock_is_waited_for_then_reported_busy() {
     let (_t, dir, _) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let log = AuditLog::open(&dir)
+        .unwrap()
+        .with_lock_wait(std::time::Duration::from_millis(50));
+    let held = crate::durable::LockGuard::acquire(&dir.join(log::files::LOCK)).unwrap();
+    let err = log.append(&Entry::new("x.y")).unwrap_err();
+    assert_eq!(err.code(), "AUDIT_LOG_BUSY");
+    assert_eq!(err.category(), Category::Input);
+    assert!(matches!(
+        AuditLog::open_with_lock_wait(&dir, std::time::Duration::ZERO),
+        Err(AuditError::Store(store::StoreError::Busy { .. }))
+    ));
+    drop(held);
+    assert_eq!(log.append(&Entry::new("x.y")).unwrap(), 0);
+}
+
+#[test]
+fn a_torn_tail_left_by_another_writer_is_repaired_before_appending() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
     let log = AuditLog::open(&dir).unwrap();
-    assert!(matches!(AuditLog::try_open(&dir), Err(AuditError::Busy(_))));
+    log.append(&Entry::new("x.y")).unwrap();
+    // Another process was killed halfway through writing a record.
+    let seg = store::list_segments(&dir).unwrap()[0].path.clone();
+    let mut f = fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    Write::write_all(&mut f, &[0, 0, 0, 200, 1, 2, 3]).unwrap();
+    drop(f);
+    assert_eq!(log.append(&Entry::new("x.y")).unwrap(), 1);
+    log.checkpoint().unwrap();
     drop(log);
-    AuditLog::try_open(&dir).unwrap();
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.entries, 2);
+}
+
+#[test]
+fn prove_refuses_a_receipt_that_does_not_verify() {
+    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 8, 8);
+    let good = AuditLog::open(&dir).unwrap().prove(0, None).unwrap();
+    good.verify(&[vkey], Some(ORIGIN), None).unwrap();
+    // Node (0,1), the sibling of entry 0, is the second 32-byte node in post order.
+    let nodes = dir.join("tree.nodes");
+    let mut bytes = fs::read(&nodes).unwrap();
+    bytes[32] ^= 1;
+    fs::write(&nodes, &bytes).unwrap();
+    let err = AuditLog::open(&dir).unwrap().prove(0, None).unwrap_err();
+    assert_eq!(err.code(), "RECEIPT_SELF_CHECK_FAILED");
+    assert_eq!(err.category(), Category::Verification);
+}
+
+#[test]
+fn search_filters_by_index_event_pseudonym_and_time() {
+    let (_t, dir, _) = new_log(300); // small segments: the search crosses several
+    let log = AuditLog::open(&dir).unwrap();
+    for i in 0..30u64 {
+        let mut e = entry(i);
+        if i % 5 == 0 {
+            e.event_type = "key.rotate".into();
+            e.subject = Some("customer-7".into());
+        }
+        log.append(&e).unwrap();
+    }
+    let collect = |q: &Query| {
+        let mut out = Vec::new();
+        search(&dir, q, |l| {
+            out.push(l.index);
+            true
+        })
+        .unwrap();
+        out
+    };
+    assert_eq!(collect(&Query::all()).len(), 30);
+    let q = Query {
+        indexes: Some(12..=14),
+        ..Query::all()
+    };
+    assert_eq!(collect(&q), vec![12, 13, 14]);
+    let q = Query {
+        event_type: Some("key.*".into()),
+        ..Query::all()
+    };
+    assert_eq!(collect(&q), vec![0, 5, 10, 15, 20, 25]);
+    let key = log::load_pseudonym_key(&dir.join(log::files::PSEUDONYM_KEY)).unwrap();
+    let actor = |id: &str| {
+        *key.pseudonym(crate::pseudonym::Domain::Actor, id)
+            .as_bytes()
+    };
+    assert_eq!(log.actor_pseudonym("operator-1"), actor("operator-1"));
+    let q = Query {
+        actor: Some(actor("operator-1")),
+        since_ms: Some(10_000),
+        until_ms: Some(20_000),
+        ..Query::all()
+    };
+    assert_eq!(collect(&q), vec![10, 13, 16, 19]);
+    let q = Query {
+        subject: Some(log.subject_pseudonym("customer-7")),
+        ..Query::all()
+    };
+    assert_eq!(collect(&q).len(), 6);
+    // A damaged entry is reported, not shown.
+    drop(log);
+    let seg = store::list_segments(&dir).unwrap()[0].path.clone();
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes[segment::HEADER_LEN + 6] ^= 1;
+    fs::write(&seg, &bytes).unwrap();
+    let err = search(&dir, &Query::all(), |_| true).unwrap_err();
+    assert_eq!(err.code(), "AUDIT_LOG_DAMAGED");
 }

@@ -9,8 +9,10 @@
 //!    UTF-8 validity is irrelevant to them.
 //! 2. **Decoded MAC bytes are compared in constant time after a length check**
 //!    ([`crate::secret::ct_eq`]). Hex and base64 are decoded strictly (base64 must be canonical:
-//!    correct padding, zero trailing bits); a signature of the wrong length is malformed, never a
-//!    prefix match (the svix `v1,` bug).
+//!    correct padding, zero trailing bits); a signature of the wrong length is never compared,
+//!    never a prefix match (the svix `v1,` bug). Where a header lists several signatures
+//!    (Stripe, Standard Webhooks), an unusable entry is skipped and the others decide; a header
+//!    with no usable signature is malformed.
 //! 3. **Secrets are sets** ([`SecretSet`]): the current secret plus the previous ones during a
 //!    rotation. Every (signature × secret) pair is tried, without stopping at the first match.
 //! 4. **Time is a parameter**: every verifier that checks freshness takes `now` in Unix seconds
@@ -461,6 +463,12 @@ where
     Ok(found)
 }
 
+/// `value` without the optional whitespace (SP, HTAB) HTTP allows around a field value
+/// (RFC 9110 §5.5: it is not part of the value). Whitespace inside the value is kept.
+pub(crate) fn trim_ows(value: &str) -> &str {
+    value.trim_matches([' ', '\t'])
+}
+
 /// Like [`header`] but the header must be present and valid UTF-8 (after trimming the optional
 /// whitespace HTTP allows around a field value).
 fn required_header<'h, N, V>(
@@ -474,7 +482,7 @@ where
 {
     let value = header(headers, name, what)?.ok_or(WebhookError::Malformed(what))?;
     let text = core::str::from_utf8(value).map_err(|_| WebhookError::Malformed(what))?;
-    Ok(text.trim_matches(|c| c == ' ' || c == '\t'))
+    Ok(trim_ows(text))
 }
 
 /// An optional header as trimmed UTF-8; non-UTF-8 or duplicated values are malformed.
@@ -491,7 +499,7 @@ where
         None => Ok(None),
         Some(value) => {
             let text = core::str::from_utf8(value).map_err(|_| WebhookError::Malformed(what))?;
-            Ok(Some(text.trim_matches(|c| c == ' ' || c == '\t')))
+            Ok(Some(trim_ows(text)))
         }
     }
 }

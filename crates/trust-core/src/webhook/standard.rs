@@ -11,9 +11,14 @@
 //!   `parseInt` accepts `Tabc`); anything else is malformed.
 //! * The id is 1–256 visible ASCII characters without `.` (a `.` would make the signed content
 //!   ambiguous).
-//! * Every `v1` entry must be canonical base64 of exactly 32 bytes; `v1,` or `v1,AAAA` make the
-//!   header malformed (the svix Rust library once accepted `v1,`, svix PR #1190). A token without
-//!   `,` is malformed too. Up to 16 entries.
+//! * The list is split on spaces; empty entries (two spaces in a row, or spaces around the
+//!   value) carry nothing and are skipped, as the spec's Node library does (Python's raises).
+//! * A `v1` entry is used only when it is canonical base64 of exactly 32 bytes; any other entry
+//!   (`v1,@@@@`, `v1,`, `v1,AAAA`, a token without `,`, another version) is never compared —
+//!   no prefix match, the svix `v1,` bug (svix PR #1190) — and never makes a delivery valid. The
+//!   spec lets a sender list several signatures and asks for any one to match, so a good `v1`
+//!   beside an unusable one decides, as in both reference libraries. A header without a usable
+//!   `v1` is malformed. Up to 16 entries.
 //! * Window: ±300 s by default, as the spec's libraries.
 //! * `webhook-*` headers win over `svix-*`; id, timestamp and signature come from the same family.
 
@@ -168,22 +173,23 @@ impl Verifier {
 pub fn parse_signatures(value: &str) -> Result<Vec<[u8; MAC_LEN]>, WebhookError> {
     let mut macs = Vec::new();
     let mut entries = 0usize;
-    for token in value.split(' ').filter(|t| !t.is_empty()) {
+    for token in super::trim_ows(value).split(' ').filter(|t| !t.is_empty()) {
         entries += 1;
         if entries > MAX_SIGNATURES {
             return Err(WebhookError::Malformed(
                 "too many webhook-signature entries",
             ));
         }
-        let (version, sig) = token.split_once(',').ok_or(WebhookError::Malformed(
-            "webhook-signature entry without ','",
-        ))?;
-        if version == "v1" {
-            macs.push(decode_base64_mac(sig, "webhook-signature v1 entry")?);
+        if let Some(("v1", sig)) = token.split_once(',')
+            && let Ok(mac) = decode_base64_mac(sig, "webhook-signature v1 entry")
+        {
+            macs.push(mac);
         }
     }
     if macs.is_empty() {
-        return Err(WebhookError::Malformed("webhook-signature has no v1 entry"));
+        return Err(WebhookError::Malformed(
+            "webhook-signature has no well-formed v1 entry",
+        ));
     }
     Ok(macs)
 }
@@ -277,9 +283,23 @@ mod tests {
         assert!(check(&format!("v1a,AAAA {good}")).is_ok());
         assert!(check(&format!("v1,{} {good}", base64_std(&[0; 32]))).is_ok());
         assert!(check(&format!("{good}  v2,whatever")).is_ok());
+        // Unusable entries beside a good one are never compared; the good one decides.
+        assert!(check(&format!("v1,@@@@ {good}")).is_ok());
+        assert!(check(&format!("v1, v1,AAAA nocomma {good}")).is_ok());
+        // Two spaces between entries, and HTTP whitespace around the value.
+        assert!(check(&format!("v1,{}  {good}", base64_std(&[0; 32]))).is_ok());
+        assert!(check(&format!(" \t{good} ")).is_ok());
+        // Seventeen entries are too many even when one is good.
+        let many = vec!["v1,@@@@"; 16].join(" ");
+        assert!(matches!(
+            check(&format!("{many} {good}")),
+            Err(WebhookError::Malformed(_))
+        ));
         for bad in [
             "v1,",
             "v1,AAAA",
+            "v1,@@@@",
+            "v1,@@@@  v1,",
             "v1a,AAAA",
             "v1",
             "",

@@ -13,9 +13,12 @@
 //! | `v1` in upper-case hex | rejected | rejected | **accepted**: the decoded bytes are compared (as stripe-go and async-stripe do) |
 //! | `t=123abc` (junk after digits) | malformed | accepted (`parseInt`) | **malformed**: `t` is 1–12 ASCII digits, nothing else |
 //! | `t=+123` | accepted (`int()`) | accepted | **malformed** |
-//! | spaces around items (`t=T, v1=…`) | key `" v1"` ignored → no v1 | same | same: nothing is trimmed, so no `v1` → **malformed** |
+//! | spaces or tabs around the whole value (` t=T,v1=…`) | `" t"` is not `t` → rejected | same | **trimmed**: HTTP says they are not part of the field value (RFC 9110 §5.5), and every server strips them before the SDK sees the value |
+//! | spaces around items (`t=T, v1=…`) | key `" v1"` ignored → no v1 | same | same: nothing inside the value is trimmed, so no `v1` → **malformed** |
+//! | an element without `=` (`t=T,foo,v1=…`) | ignored | ignored | **ignored**, like every scheme other than `t` and `v1` (Stripe: "ignore all schemes that aren't v1") |
 //! | no `v1`, only `v0` | rejected | rejected | **malformed** (no downgrade to `v0`) |
-//! | a `v1` that is not 64 hex digits | never matches | never matches | **malformed** (truncated/extended MACs are never compared) |
+//! | a `v1` that is not 64 hex digits, beside a good one | never matches → accepted | same | **ignored**: never compared (truncated/extended MACs never are), the good one decides |
+//! | only `v1`s that are not 64 hex digits | never matches | never matches | **malformed** (no usable `v1`) |
 //! | timestamp in the future | accepted | accepted | accepted up to `max_future_skew` (300 s), then **`Future`** |
 //! | tolerance 0 / negative | check disabled / rejects all | disabled | the tolerance is unsigned (negative is unrepresentable); 0 means "this very second" |
 //! | invalid UTF-8 body | exception | n/a | irrelevant: the bytes are MAC'd |
@@ -48,17 +51,21 @@ impl SignatureHeader {
     /// Parses a header value (see the module docs for the exact rules).
     ///
     /// # Errors
-    /// [`WebhookError::Malformed`] for anything but exactly one `t` and 1..=8 well-formed `v1`.
+    /// [`WebhookError::Malformed`] for anything but exactly one `t`, at least one well-formed
+    /// `v1` and at most 8 `v1` in all.
     pub fn parse(value: &str) -> Result<Self, WebhookError> {
         if value.len() > super::MAX_HEADER_LEN {
             return Err(WebhookError::Malformed("Stripe-Signature header too long"));
         }
         let mut timestamp = None;
         let mut signatures = Vec::new();
-        for item in value.split(',') {
-            let (key, val) = item
-                .split_once('=')
-                .ok_or(WebhookError::Malformed("Stripe-Signature item without '='"))?;
+        let mut v1_entries = 0usize;
+        for item in super::trim_ows(value).split(',') {
+            // An element without '=' names no scheme we use: ignored, as Stripe's docs and SDKs
+            // ignore every scheme but t and v1.
+            let Some((key, val)) = item.split_once('=') else {
+                continue;
+            };
             match key {
                 "t" => {
                     if timestamp.is_some() {
@@ -69,10 +76,15 @@ impl SignatureHeader {
                     timestamp = Some(parse_decimal(val, 12, "Stripe-Signature timestamp")?);
                 }
                 "v1" => {
-                    if signatures.len() == MAX_SIGNATURES {
+                    v1_entries += 1;
+                    if v1_entries > MAX_SIGNATURES {
                         return Err(WebhookError::Malformed("too many v1 signatures"));
                     }
-                    signatures.push(decode_hex_mac(val, "Stripe-Signature v1 signature")?);
+                    // A v1 that is not 64 hex digits can never match: it is never compared
+                    // (no prefix match), and another v1 may still carry the good signature.
+                    if let Ok(mac) = decode_hex_mac(val, "Stripe-Signature v1 signature") {
+                        signatures.push(mac);
+                    }
                 }
                 // v0 (test-mode extra) and future schemes are ignored, never used: no downgrade.
                 _ => {}
@@ -82,7 +94,7 @@ impl SignatureHeader {
             timestamp.ok_or(WebhookError::Malformed("Stripe-Signature has no timestamp"))?;
         if signatures.is_empty() {
             return Err(WebhookError::Malformed(
-                "Stripe-Signature has no v1 signature",
+                "Stripe-Signature has no well-formed v1 signature",
             ));
         }
         Ok(Self {
@@ -242,7 +254,12 @@ mod tests {
         assert!(check(&format!("t={T},v1={}", g.to_uppercase())).is_ok());
         assert!(malformed(&format!("t={T},v0={g}")));
         assert!(malformed(&format!("t={T}, v1={g}")));
-        assert!(malformed(&format!(" t={T},v1={g}")));
+        // HTTP's optional whitespace around the whole value is not part of it (RFC 9110 §5.5).
+        assert!(check(&format!(" \tt={T},v1={g} ")).is_ok());
+        // Elements without '=' and unusable v1s are ignored; the good v1 decides.
+        assert!(check(&format!("t={T},foo,v1={g}")).is_ok());
+        assert!(check(&format!("t={T},v1=,v1={},v1={g}", &g[..63])).is_ok());
+        assert!(check(&format!("t={T},v1=zz{},v1={g}", &g[2..])).is_ok());
         assert!(malformed(&format!("t={T},t=1,v1={g}")));
         assert!(malformed(&format!("t=1,t={T},v1={g}")));
         assert!(malformed(&format!("v1={g}")));
@@ -255,7 +272,8 @@ mod tests {
         assert!(malformed(&format!("t={T},v1=")));
         assert!(malformed(&format!("t={T},v1={}", &g[..63])));
         assert!(malformed(&format!("t={T},v1={g}0")));
-        assert!(malformed(&format!("t={T},v1={g},junk")));
+        assert!(malformed(&format!("t={T},foo")));
+        assert!(malformed(&format!("t={T},v1=,v1={}", &g[..63])));
         let nine: Vec<String> = (0..9).map(|_| format!("v1={g}")).collect();
         assert!(malformed(&format!("t={T},{}", nine.join(","))));
     }
