@@ -21,14 +21,21 @@
 //!   closed: its handle number may already belong to a new session), re-initialize the module
 //!   if needed, find the token's slot again (it may have moved), open, log in, retry.
 //!
-//! Re-initializing takes an exclusive lock and bumps an *epoch*; pooled sessions from an older
-//! epoch are forgotten unused, so a stale handle number can never reach a session another thread
-//! opened after the reset.
+//! Re-initializing takes an exclusive lock per module and bumps an *epoch*; pooled sessions from
+//! an older epoch are forgotten unused, so a stale handle number can never reach a session
+//! another thread opened after the reset. A token that looks absent when a key is opened is
+//! also worth one reload: SoftHSM keeps a torn view of a token whose files another process
+//! rewrote (every login rewrites them) until the module is re-initialized.
+//!
+//! This crate therefore *owns* each module it loads in its process: it may finalize and
+//! re-initialize it. Code that drives the same module through another PKCS#11 binding in the
+//! same process must not run concurrently with it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -44,8 +51,43 @@ use crate::uri::Pkcs11Uri;
 /// Most idle sessions kept per key (more are closed when returned).
 const MAX_IDLE: usize = 16;
 
-fn registry() -> &'static Mutex<HashMap<PathBuf, Pkcs11>> {
-    static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
+/// One loaded module: its context and the epoch of its current initialization.
+///
+/// The epoch lock is per *module*, not per key: a reset finalizes every session of the process
+/// on that module, so every key's pooled sessions must be forgotten, and no operation of any
+/// key may be in flight while it happens.
+pub(crate) struct Module {
+    ctx: Pkcs11,
+    epoch: RwLock<u64>,
+}
+
+fn poisoned() -> Pkcs11Error {
+    Pkcs11Error::Device {
+        reason: "a PKCS#11 lock is poisoned".into(),
+    }
+}
+
+impl Module {
+    fn epoch(&self) -> Result<u64, Pkcs11Error> {
+        self.epoch.read().map(|e| *e).map_err(|_| poisoned())
+    }
+
+    /// Finalizes and re-initializes the module, unless another thread already did since
+    /// epoch `seen`. Waits for every operation on the module to finish first.
+    fn reset(&self, seen: u64) -> Result<(), Pkcs11Error> {
+        let mut epoch = self.epoch.write().map_err(|_| poisoned())?;
+        if *epoch == seen {
+            // Already finalized (the reason we are here) is fine.
+            let _ = self.ctx.clone().finalize();
+            initialize(&self.ctx).map_err(|e| Pkcs11Error::from_ck(&e))?;
+            *epoch += 1;
+        }
+        Ok(())
+    }
+}
+
+fn registry() -> &'static Mutex<HashMap<PathBuf, Arc<Module>>> {
+    static MODULES: OnceLock<Mutex<HashMap<PathBuf, Arc<Module>>>> = OnceLock::new();
     MODULES.get_or_init(Mutex::default)
 }
 
@@ -57,13 +99,11 @@ fn initialize(ctx: &Pkcs11) -> Result<(), CkError> {
     }
 }
 
-/// The process-wide context of the module at `path`, loading and initializing it once.
-pub(crate) fn module(path: &Path) -> Result<Pkcs11, Pkcs11Error> {
-    let mut modules = registry().lock().map_err(|_| Pkcs11Error::Device {
-        reason: "the module registry lock is poisoned".into(),
-    })?;
-    if let Some(ctx) = modules.get(path) {
-        return Ok(ctx.clone());
+/// The process-wide module at `path`, loading and initializing it once.
+pub(crate) fn module(path: &Path) -> Result<Arc<Module>, Pkcs11Error> {
+    let mut modules = registry().lock().map_err(|_| poisoned())?;
+    if let Some(m) = modules.get(path) {
+        return Ok(Arc::clone(m));
     }
     let load_err = |e: &CkError| Pkcs11Error::ModuleLoad {
         reason: format!("{}: {e}", path.display()),
@@ -75,8 +115,12 @@ pub(crate) fn module(path: &Path) -> Result<Pkcs11, Pkcs11Error> {
     }
     let ctx = Pkcs11::new(path).map_err(|e| load_err(&e))?;
     initialize(&ctx).map_err(|e| load_err(&e))?;
-    modules.insert(path.to_path_buf(), ctx.clone());
-    Ok(ctx)
+    let m = Arc::new(Module {
+        ctx,
+        epoch: RwLock::new(0),
+    });
+    modules.insert(path.to_path_buf(), Arc::clone(&m));
+    Ok(m)
 }
 
 /// How an operation failed, for the retry decision.
@@ -118,13 +162,13 @@ pub(crate) enum OpError {
 
 /// One key in one token, with its pool of sessions.
 pub(crate) struct TokenKey {
+    module: Arc<Module>,
     ctx: Pkcs11,
     uri: Pkcs11Uri,
     pin: AuthPin,
     /// Finds the key in a logged-in session (the class and key type differ per use).
     template: Vec<Attribute>,
     pool: Mutex<Vec<Pooled>>,
-    epoch: RwLock<u64>,
     operations: AtomicU64,
 }
 
@@ -137,25 +181,54 @@ impl TokenKey {
         template: Vec<Attribute>,
         create: Option<&dyn Fn(&Session) -> Result<ObjectHandle, Pkcs11Error>>,
     ) -> Result<Self, Pkcs11Error> {
-        let ctx = module(&uri.module_path)?;
+        let module = module(&uri.module_path)?;
         let token = Self {
-            ctx,
+            ctx: module.ctx.clone(),
+            module,
             uri: uri.clone(),
             pin,
             template,
             pool: Mutex::default(),
-            epoch: RwLock::new(0),
             operations: AtomicU64::new(0),
         };
-        let slot = token.slot()?;
+        // A token that looks absent or fails oddly may be a stale or torn view of it (see
+        // `slot`): reload the module and try again, a few times with a back-off.
+        let mut delay = Duration::from_millis(20);
+        let mut attempt = 0;
+        loop {
+            let seen = token.module.epoch()?;
+            match token.connect(create) {
+                Ok(()) => return Ok(token),
+                Err(e @ (Pkcs11Error::TokenAbsent | Pkcs11Error::Device { .. })) => {
+                    attempt += 1;
+                    if attempt > 4 {
+                        return Err(e);
+                    }
+                    token.module.reset(seen)?;
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Finds the slot, creates the key if asked and absent, and pools a first session.
+    fn connect(
+        &self,
+        create: Option<&dyn Fn(&Session) -> Result<ObjectHandle, Pkcs11Error>>,
+    ) -> Result<(), Pkcs11Error> {
+        // Held throughout: a reset by another key must not finalize the module under us.
+        let epoch = self.module.epoch.read().map_err(|_| poisoned())?;
+        let slot = self.slot()?;
         if let Some(create) = create {
             // Key generation needs a read-write session; it is closed again right after.
-            let session = token
+            let session = self
                 .ctx
                 .open_rw_session(slot)
                 .map_err(|e| Pkcs11Error::from_ck(&e))?;
-            token.login(&session)?;
-            match token.find_key(&session) {
+            self.login(&session)?;
+            match self.find_key(&session) {
                 Ok(_) => {}
                 Err(Pkcs11Error::KeyAbsent) => {
                     create(&session)?;
@@ -163,9 +236,9 @@ impl TokenKey {
                 Err(e) => return Err(e),
             }
         }
-        let first = token.open_session(0)?;
-        token.put(first);
-        Ok(token)
+        let first = self.open_session(*epoch)?;
+        self.put(first);
+        Ok(())
     }
 
     /// The URI this key was opened from.
@@ -178,8 +251,27 @@ impl TokenKey {
         self.operations.load(Ordering::Relaxed)
     }
 
-    /// The slot holding the token the URI names; exactly one must match.
+    /// The slot holding the token the URI names, waiting briefly for one that is absent.
+    ///
+    /// A token can vanish for a moment: a re-inserted USB token takes a moment to appear, and
+    /// SoftHSM answers `CKR_GENERAL_ERROR` to `C_GetTokenInfo` (or leaves the slot out) when
+    /// it read the token's files while another process rewrote them — a state that lasts
+    /// until the module is re-initialized. So an absent token is looked for again with a short
+    /// back-off here, and callers re-initialize the module once before reporting it absent.
     fn slot(&self) -> Result<Slot, Pkcs11Error> {
+        let mut delay = Duration::from_millis(10);
+        for _ in 0..3 {
+            match self.find_slot() {
+                Err(Pkcs11Error::TokenAbsent) => std::thread::sleep(delay),
+                other => return other,
+            }
+            delay *= 2;
+        }
+        self.find_slot()
+    }
+
+    /// The slot holding the token the URI names; exactly one must match.
+    fn find_slot(&self) -> Result<Slot, Pkcs11Error> {
         let slots = self
             .ctx
             .get_slots_with_token()
@@ -282,14 +374,24 @@ impl TokenKey {
     ) -> Result<T, OpError> {
         let mut healed = false;
         loop {
-            let lost = {
-                let epoch_guard = self.epoch.read().map_err(|_| {
-                    OpError::Token(Pkcs11Error::Device {
-                        reason: "the session lock is poisoned".into(),
-                    })
-                })?;
+            // `Some(epoch)`: the module must be reset (seen at `epoch`) before the retry.
+            let reset = {
+                let epoch_guard = self
+                    .module
+                    .epoch
+                    .read()
+                    .map_err(|_| OpError::Token(poisoned()))?;
                 let epoch = *epoch_guard;
-                let mut pooled = self.take(epoch).map_err(OpError::Token)?;
+                let mut pooled = match self.take(epoch) {
+                    Ok(p) => p,
+                    Err(Pkcs11Error::TokenAbsent) if !healed => {
+                        drop(epoch_guard);
+                        self.module.reset(epoch).map_err(OpError::Token)?;
+                        healed = true;
+                        continue;
+                    }
+                    Err(e) => return Err(OpError::Token(e)),
+                };
                 self.operations.fetch_add(1, Ordering::Relaxed);
                 match op(&pooled.session, pooled.key) {
                     Ok(v) => {
@@ -317,20 +419,8 @@ impl TokenKey {
                     },
                 }
             };
-            if let Some(seen) = lost {
-                let mut epoch = self.epoch.write().map_err(|_| {
-                    OpError::Token(Pkcs11Error::Device {
-                        reason: "the session lock is poisoned".into(),
-                    })
-                })?;
-                if *epoch == seen {
-                    initialize(&self.ctx).map_err(|e| OpError::Token(Pkcs11Error::from_ck(&e)))?;
-                    *epoch += 1;
-                    if let Ok(mut pool) = self.pool.lock() {
-                        // Every pooled handle died with the module: forget them all.
-                        pool.clear();
-                    }
-                }
+            if let Some(seen) = reset {
+                self.module.reset(seen).map_err(OpError::Token)?;
             }
             healed = true;
         }
@@ -339,7 +429,7 @@ impl TokenKey {
 
 impl Drop for TokenKey {
     fn drop(&mut self) {
-        let epoch = self.epoch.read().map(|e| *e).unwrap_or(u64::MAX);
+        let epoch = self.module.epoch().unwrap_or(u64::MAX);
         if let Ok(mut pool) = self.pool.lock() {
             for p in pool.drain(..) {
                 if p.epoch == epoch {
