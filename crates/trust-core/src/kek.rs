@@ -41,7 +41,7 @@ use crate::secret::{ExposeSecret, Key256, SecretBytes, random_array};
 /// Implementations must be authenticated: `unwrap` with a different `aad`, a modified `wrapped`
 /// or another root key fails with [`RootKeyError::Unwrap`], never returns other bytes.
 pub trait RootKey: Send + Sync {
-    /// A short stable name of the kind of root key (`"local"`, later `"aws-kms"`…).
+    /// A short stable name of the kind of root key (`"local"`, `"pkcs11"`, `"aws-kms"`).
     fn kind(&self) -> &'static str;
 
     /// Encrypts `plaintext` (at most a few hundred bytes) bound to `aad`.
@@ -328,6 +328,60 @@ pub enum RootKeyError {
     },
     /// The operating system's random number generator failed.
     Random,
+    /// An external root key (HSM, KMS) opened but does not belong to this home: its check value
+    /// does not verify (another token object, another KMS key).
+    WrongExternalRoot,
+    /// The backend holding an external root key (an HSM, a cloud KMS) refused or failed.
+    Backend(BackendError),
+}
+
+/// A failure of the device or service that holds an external root key.
+///
+/// Backend crates (`trust-pkcs11`, `trust-kms`) build these with a stable code of their own
+/// (`PKCS11_WRONG_PIN`, `KMS_KEY_DISABLED`…) and the category that decides the exit code: a
+/// wrong PIN or a disabled key is [`Category::KeyUnavailable`] (4), an unloadable module or an
+/// unreachable endpoint is [`Category::Input`] (3). The message is one operator-readable line;
+/// it never holds a PIN, a credential or key material.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendError {
+    code: &'static str,
+    category: Category,
+    message: String,
+    hint: Option<&'static str>,
+}
+
+impl BackendError {
+    /// A backend failure with a stable `code`, its `category` and a one-line `message`.
+    pub fn new(code: &'static str, category: Category, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            category,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds what the operator should do about it.
+    #[must_use]
+    pub fn with_hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The category (decides the exit code).
+    pub fn category(&self) -> Category {
+        self.category
+    }
+
+    /// The one-line message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl RootKeyError {
@@ -357,6 +411,10 @@ impl fmt::Display for RootKeyError {
                 write!(f, "the passphrase is shorter than {min} characters")
             }
             Self::Random => f.write_str("the operating system's random number generator failed"),
+            Self::WrongExternalRoot => {
+                f.write_str("the external root key does not belong to this home")
+            }
+            Self::Backend(e) => f.write_str(&e.message),
         }
     }
 }
@@ -368,7 +426,10 @@ impl TrustError for RootKeyError {
         match self {
             // The root key exists but cannot be unlocked with what was given: the key is
             // unavailable to this caller (exit 4), which is not a tampering verdict (exit 1).
-            Self::WrongPassphrase | Self::WrongKeyFile => Category::KeyUnavailable,
+            Self::WrongPassphrase | Self::WrongKeyFile | Self::WrongExternalRoot => {
+                Category::KeyUnavailable
+            }
+            Self::Backend(e) => e.category,
             Self::Unwrap => Category::Verification,
             Self::KeyFile { .. } | Self::KeyFileLength => Category::Input,
             Self::BadParams | Self::PassphraseTooShort { .. } => Category::Usage,
@@ -386,6 +447,8 @@ impl TrustError for RootKeyError {
             Self::BadParams => "KDF_PARAMS_INVALID",
             Self::PassphraseTooShort { .. } => "PASSPHRASE_TOO_SHORT",
             Self::Random => "RANDOM_FAILED",
+            Self::WrongExternalRoot => "WRONG_EXTERNAL_ROOT",
+            Self::Backend(e) => e.code,
         }
     }
 
@@ -399,6 +462,10 @@ impl TrustError for RootKeyError {
             Self::PassphraseTooShort { .. } => {
                 Some("choose a longer passphrase, e.g. four random words")
             }
+            Self::WrongExternalRoot => Some(
+                "the home record names another token object or KMS key than the one that answered; check the URI or key id",
+            ),
+            Self::Backend(e) => e.hint,
             _ => None,
         }
     }

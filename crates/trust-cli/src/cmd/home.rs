@@ -3,15 +3,19 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use secrecy::{ExposeSecret as _, SecretString};
+use trust_core::audit::AuditLog;
 use trust_core::event::EventSink;
+use trust_core::kek::RootKey;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
+use trust_pkcs11::{PIN_ENV, Pkcs11Error, Pkcs11RootKey, Pkcs11Uri};
 
 use crate::Globals;
 use crate::exit::CliError;
 use crate::input::{self, SecretSource};
 
-/// How to unlock a passphrase home. Ignored by key-file homes, whose key file is recorded in the
-/// home.
+/// How to unlock a passphrase or HSM home. Ignored by key-file homes, whose key file is recorded
+/// in the home.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct UnlockArgs {
     /// Read the home's passphrase from this file (- for stdin).
@@ -20,6 +24,9 @@ pub(crate) struct UnlockArgs {
     /// Read the home's passphrase from this environment variable (its name, not its value).
     #[arg(long, value_name = "NAME")]
     pub(crate) passphrase_env: Option<String>,
+    /// Read the HSM user PIN from this file (- for stdin); default: $TRUST_PKCS11_PIN.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pin_file: Option<PathBuf>,
 }
 
 /// The home directory: `--home`, else `TRUST_HOME` (folded in by clap).
@@ -51,6 +58,12 @@ pub(crate) fn open_home_with_block(
             warn_if_exposed(&path);
             Unlock::Stored
         }
+        RootKind::External { kind, uri } => Unlock::Root(open_external_root(
+            &kind,
+            &uri,
+            unlock.pin_file.as_deref(),
+            false,
+        )?),
         RootKind::Passphrase => Unlock::Passphrase(input::read_secret(
             "passphrase",
             "passphrase",
@@ -73,6 +86,55 @@ pub(crate) fn open_home_with_block(
         home = home.with_actor(actor.clone());
     }
     Ok(home)
+}
+
+/// The HSM user PIN: from `--pin-file` (- for stdin), else from `TRUST_PKCS11_PIN`. Never argv.
+pub(crate) fn pkcs11_pin(pin_file: Option<&Path>) -> Result<SecretString, CliError> {
+    let env = std::env::var_os(PIN_ENV).is_some().then_some(PIN_ENV);
+    if pin_file.is_none() && env.is_none() {
+        return Err(Pkcs11Error::NoPin.into());
+    }
+    let pin = input::read_secret(
+        "PKCS#11 PIN",
+        "pin",
+        SecretSource {
+            file: pin_file,
+            env: if pin_file.is_some() { None } else { env },
+        },
+        false,
+    )?;
+    let text = std::str::from_utf8(pin.expose_secret())
+        .map_err(|_| CliError::usage("the PKCS#11 PIN is not UTF-8 text"))?;
+    Ok(SecretString::from(text.to_owned()))
+}
+
+/// Opens the external root key a home's descriptor names (`kind` and `uri` as recorded in
+/// `home.json`, or as given to `trust init`); with `create`, an absent key is generated inside
+/// the device first.
+///
+/// This is the one place the CLI turns a root descriptor into a [`RootKey`]; keep it that way
+/// (and small) so that every front end can share it.
+pub(crate) fn open_external_root(
+    kind: &str,
+    uri: &str,
+    pin_file: Option<&Path>,
+    create: bool,
+) -> Result<Arc<dyn RootKey>, CliError> {
+    match kind {
+        "pkcs11" => {
+            let uri = Pkcs11Uri::parse(uri).map_err(Pkcs11Error::from)?;
+            let pin = pkcs11_pin(pin_file)?;
+            let root = if create {
+                Pkcs11RootKey::create_or_open(&uri, pin)?
+            } else {
+                Pkcs11RootKey::open(&uri, pin)?
+            };
+            Ok(Arc::new(root))
+        }
+        other => Err(CliError::usage(format!(
+            "this home's root key is of kind `{other}`, which this build of trust cannot open"
+        ))),
+    }
 }
 
 /// The audit log named by `--audit-log`/`TRUST_AUDIT_LOG`, opened for writing, if any.

@@ -7,12 +7,15 @@ use trust_core::kek::PassphraseParams;
 use trust_core::keyring::{Home, InitSource};
 
 use crate::Globals;
-use crate::cmd::home::home_dir;
+use crate::cmd::home::{home_dir, open_external_root};
 use crate::exit::CliError;
 use crate::input::{self, SecretSource};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example: trust --home /srv/trust init --root-key-file /srv/trust-root.key")]
+#[command(after_help = "Examples:
+  trust --home /srv/trust init --root-key-file /srv/trust-root.key
+  TRUST_PKCS11_PIN=… trust --home /srv/trust init \\
+    --root-pkcs11 'pkcs11:token=trust-prod;object=trust-root?module-path=/usr/lib/softhsm/libsofthsm2.so'")]
 pub(crate) struct InitArgs {
     /// Protect the home with the passphrase in this file (- for stdin), stretched with argon2id.
     #[arg(long, value_name = "FILE", group = "source")]
@@ -24,6 +27,14 @@ pub(crate) struct InitArgs {
     /// (32 random bytes, mode 0600).
     #[arg(long, value_name = "FILE", group = "source")]
     root_key_file: Option<PathBuf>,
+    /// Protect the home with an AES-256 key in a PKCS#11 token (HSM), named by an RFC 7512 URI
+    /// with module-path; the key is generated inside the token when absent (sensitive, never
+    /// extractable). The user PIN comes from TRUST_PKCS11_PIN or --pin-file.
+    #[arg(long, value_name = "URI", group = "source")]
+    root_pkcs11: Option<String>,
+    /// Read the HSM user PIN from this file (- for stdin) instead of $TRUST_PKCS11_PIN.
+    #[arg(long, value_name = "FILE")]
+    pin_file: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -31,11 +42,32 @@ struct Initialized<'a> {
     home: &'a std::path::Path,
     root: &'static str,
     root_key_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root_uri: Option<String>,
 }
 
 pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
     let dir = home_dir(globals)?;
-    let (source, root, key_file) = if let Some(path) = &args.root_key_file {
+    if args.pin_file.is_some() && args.root_pkcs11.is_none() {
+        return Err(CliError::usage("--pin-file only goes with --root-pkcs11"));
+    }
+    let mut root_uri = None;
+    let (source, root, key_file) = if let Some(uri) = &args.root_pkcs11 {
+        // Recorded in its canonical form, so the home never depends on how it was typed.
+        let canonical = trust_pkcs11::Pkcs11Uri::parse(uri)
+            .map_err(trust_pkcs11::Pkcs11Error::from)?
+            .to_string();
+        let root = open_external_root("pkcs11", &canonical, args.pin_file.as_deref(), true)?;
+        root_uri = Some(canonical.clone());
+        (
+            InitSource::External {
+                root,
+                uri: canonical,
+            },
+            "pkcs11",
+            None,
+        )
+    } else if let Some(path) = &args.root_key_file {
         crate::cmd::home::warn_if_exposed(path);
         (
             InitSource::KeyFile(path.clone()),
@@ -72,15 +104,19 @@ pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
         home: dir,
         root,
         root_key_file: key_file,
+        root_uri,
     };
     globals.out.success(&data, || {
         let mut text = format!("initialized a trust home in {}", dir.display());
-        match &data.root_key_file {
-            Some(p) => text.push_str(&format!(
+        match (&data.root_key_file, &data.root_uri) {
+            (Some(p), _) => text.push_str(&format!(
                 "\nroot key file: {} (back it up; without it nothing here can be decrypted)",
                 p.display()
             )),
-            None => text.push_str(
+            (None, Some(uri)) => text.push_str(&format!(
+                "\nroot key in the HSM: {uri}\n(it cannot be copied out: keep the token and its backups safe; see docs/operator-guide.md)"
+            )),
+            (None, None) => text.push_str(
                 "\nprotected by a passphrase (argon2id); a lost passphrase cannot be recovered",
             ),
         }

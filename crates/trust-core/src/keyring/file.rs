@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 
 use super::state::VersionState;
 use super::version::{Policy, VersionRecord};
-use crate::kek::RootKey;
+use crate::kek::{RootKey, RootKeyError};
 use crate::keys::{KeyRef, Suite};
 use crate::secret::ct_eq;
 
@@ -98,6 +98,16 @@ pub enum FileError {
     Invalid(&'static str),
     /// `auth` does not verify: the file was modified, swapped or written under another root key.
     Unauthentic,
+    /// The root key could not be used at all (an HSM or KMS that is unreachable, a disabled
+    /// key): says nothing about the file, so it must not read as tampering.
+    Root(RootKeyError),
+}
+
+fn root_failed(e: RootKeyError) -> FileError {
+    match e {
+        RootKeyError::Unwrap => FileError::Unauthentic,
+        e => FileError::Root(e),
+    }
 }
 
 impl core::fmt::Display for FileError {
@@ -108,6 +118,7 @@ impl core::fmt::Display for FileError {
             Self::UnsupportedVersion(v) => write!(f, "unsupported format version {v}"),
             Self::Invalid(why) => write!(f, "inconsistent: {why}"),
             Self::Unauthentic => f.write_str("failed authentication"),
+            Self::Root(e) => write!(f, "the root key is unavailable: {e}"),
         }
     }
 }
@@ -261,7 +272,7 @@ pub fn verify(
             &auth_aad(&parsed.record.name, parsed.record.revision),
             &parsed.auth,
         )
-        .map_err(|_| FileError::Unauthentic)?;
+        .map_err(root_failed)?;
     if !ct_eq(&got, &want) {
         return Err(FileError::Unauthentic);
     }
@@ -278,7 +289,7 @@ pub fn seal(record: &KeyringRecord, root: &dyn RootKey) -> Result<Vec<u8>, FileE
     check(record)?;
     let auth = root
         .wrap(&auth_aad(&record.name, record.revision), &digest(record)?)
-        .map_err(|_| FileError::Invalid("the root key cannot wrap"))?;
+        .map_err(root_failed)?;
     let doc = FileDoc {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,

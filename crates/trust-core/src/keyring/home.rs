@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! HOME/
-//!   home.json          root-key source (key-file path, or argon2id params + salt) + check value
+//!   home.json          root-key source (key-file path, argon2id params + salt, or an external
+//!                      root's descriptor) + check value
 //!   keyrings/NAME.json one authenticated keyring file per keyring (docs/format-keyring.md)
 //!   keyrings/.NAME.lock
 //! ```
@@ -85,6 +86,7 @@ impl Default for HomeOptions {
 }
 
 /// How a new home gets its root key.
+#[non_exhaustive]
 pub enum InitSource {
     /// Use this key file if it exists (32 bytes), else create it (32 random bytes, `0600`).
     KeyFile(PathBuf),
@@ -95,9 +97,23 @@ pub enum InitSource {
         /// argon2id cost ([`PassphraseParams::DEFAULT`] unless tests need it cheap).
         params: PassphraseParams,
     },
+    /// A root key held outside this process (an HSM, a cloud KMS), already opened by the
+    /// caller. The home records `root.kind()` and `uri` (a PKCS#11 URI, a KMS key ARN: never
+    /// a PIN or credential), authenticated by the check value, so that a front end can open
+    /// the same key again and a home record pointed at another key is refused.
+    External {
+        /// The opened root key.
+        root: Arc<dyn RootKey>,
+        /// What the front end needs to open it again (at most [`MAX_ROOT_URI`] bytes).
+        uri: String,
+    },
 }
 
+/// Longest external root descriptor (`uri`) a home records.
+pub const MAX_ROOT_URI: usize = 2048;
+
 /// How an existing home's root key is unlocked.
+#[non_exhaustive]
 pub enum Unlock {
     /// The key file recorded in `home.json`.
     Stored,
@@ -105,6 +121,9 @@ pub enum Unlock {
     KeyFile(PathBuf),
     /// The passphrase of a passphrase home.
     Passphrase(SecretBytes),
+    /// The external root key of an external home, opened by the caller from the descriptor
+    /// [`Home::root_kind`] returns ([`RootKind::External`]).
+    Root(Arc<dyn RootKey>),
 }
 
 /// What kind of root key a home was initialized with (to know whether to ask a passphrase).
@@ -114,6 +133,14 @@ pub enum RootKind {
     KeyFile(PathBuf),
     /// A passphrase.
     Passphrase,
+    /// A root key outside this process: `kind` is its [`RootKey::kind`] (`"pkcs11"`,
+    /// `"aws-kms"`), `uri` what opens it (a PKCS#11 URI, a KMS key id or ARN).
+    External {
+        /// The kind of root key.
+        kind: String,
+        /// Its descriptor.
+        uri: String,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -127,6 +154,28 @@ enum RootConfig {
         params: PassphraseParams,
         salt: String,
     },
+    External {
+        backend: String,
+        uri: String,
+    },
+}
+
+/// A recorded external root must be a short kind name and a bounded, printable descriptor: a
+/// tampered home file must not smuggle control characters into a terminal or a log.
+fn check_external(backend: &str, uri: &str) -> Result<(), KeyringError> {
+    let kind_ok = !backend.is_empty()
+        && backend.len() <= 32
+        && backend
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let uri_ok = !uri.is_empty() && uri.len() <= MAX_ROOT_URI && !uri.chars().any(char::is_control);
+    if kind_ok && uri_ok {
+        Ok(())
+    } else {
+        Err(KeyringError::HomeCorrupt(
+            "the external root descriptor is invalid",
+        ))
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -198,9 +247,17 @@ impl Home {
         if let InitSource::Passphrase { passphrase, .. } = &source {
             crate::kek::check_new_passphrase(passphrase)?;
         }
+        if let InitSource::External { root, uri } = &source {
+            // Before anything is created: a bad descriptor leaves no half-made home behind.
+            if check_external(root.kind(), uri).is_err() {
+                return Err(KeyringError::Usage(
+                    "the external root's descriptor must be 1 to 2048 printable characters",
+                ));
+            }
+        }
         durable::create_private_dir(&dir.join(KEYRINGS_DIR))
             .map_err(|e| KeyringError::write("the home directory", dir, &e))?;
-        let (config_root, key) = match source {
+        let (config_root, root): (RootConfig, Arc<dyn RootKey>) = match source {
             InitSource::KeyFile(path) => {
                 let key = if path.exists() {
                     read_key_file(&path)?
@@ -209,8 +266,18 @@ impl Home {
                 };
                 let path = std::path::absolute(&path)
                     .map_err(|e| KeyringError::write("the key file path", &path, &e))?;
-                (RootConfig::KeyFile { path }, key)
+                (
+                    RootConfig::KeyFile { path },
+                    Arc::new(LocalRootKey::new(&key)),
+                )
             }
+            InitSource::External { root, uri } => (
+                RootConfig::External {
+                    backend: root.kind().to_owned(),
+                    uri,
+                },
+                root,
+            ),
             InitSource::Passphrase { passphrase, params } => {
                 let salt = random_array::<16>().map_err(|_| KeyringError::Random)?;
                 let key = crate::kek::derive_from_passphrase(&passphrase, &params, &salt)?;
@@ -219,10 +286,9 @@ impl Home {
                     params,
                     salt: STANDARD.encode(salt),
                 };
-                (root, key)
+                (root, Arc::new(LocalRootKey::new(&key)))
             }
         };
-        let root = LocalRootKey::new(&key);
         let check = root.wrap(&check_aad(&config_root)?, b"")?;
         let config = HomeConfig {
             format: HOME_FORMAT.into(),
@@ -242,7 +308,7 @@ impl Home {
                 KeyringError::write("the home file", &home_file, &e)
             }
         })?;
-        Ok(Self::with_dir(dir, Arc::new(root)))
+        Ok(Self::with_dir(dir, root))
     }
 
     fn read_config(dir: &Path) -> Result<HomeConfig, KeyringError> {
@@ -269,6 +335,9 @@ impl Home {
         if config.format != HOME_FORMAT || config.format_version != 1 {
             return Err(KeyringError::HomeCorrupt("home.json has an unknown format"));
         }
+        if let RootConfig::External { backend, uri } = &config.root {
+            check_external(backend, uri)?;
+        }
         Ok(config)
     }
 
@@ -280,6 +349,7 @@ impl Home {
         Ok(match Self::read_config(dir)?.root {
             RootConfig::KeyFile { path } => RootKind::KeyFile(path),
             RootConfig::Passphrase { .. } => RootKind::Passphrase,
+            RootConfig::External { backend, uri } => RootKind::External { kind: backend, uri },
         })
     }
 
@@ -292,7 +362,37 @@ impl Home {
     /// home's kind.
     pub fn open(dir: &Path, unlock: Unlock) -> Result<Self, KeyringError> {
         let config = Self::read_config(dir)?;
+        let check = STANDARD
+            .decode(config.check.as_bytes())
+            .map_err(|_| KeyringError::HomeCorrupt("the check value is invalid"))?;
+        let check_aad = check_aad(&config.root)?;
         let (source, wrong) = match (&config.root, unlock) {
+            (RootConfig::External { backend, .. }, Unlock::Root(root)) => {
+                if root.kind() != backend {
+                    return Err(KeyringError::Usage(
+                        "this home's root is another kind of external key than the one given",
+                    ));
+                }
+                // A backend failure (wrong PIN, disabled KMS key, unreachable) keeps its own
+                // error; only a check value that does not open means "another key".
+                return match root.unwrap(&check_aad, &check) {
+                    Ok(_) => Ok(Self::with_dir(dir, root)),
+                    Err(RootKeyError::Unwrap) => {
+                        Err(KeyringError::Root(RootKeyError::WrongExternalRoot))
+                    }
+                    Err(e) => Err(KeyringError::Root(e)),
+                };
+            }
+            (RootConfig::External { .. }, _) => {
+                return Err(KeyringError::Usage(
+                    "this home's root key is external (HSM or KMS): open it with that key",
+                ));
+            }
+            (_, Unlock::Root(_)) => {
+                return Err(KeyringError::Usage(
+                    "this home's root key is local (a key file or a passphrase), not external",
+                ));
+            }
             (RootConfig::KeyFile { path }, Unlock::Stored) => (
                 RootKeySource::KeyFile(path.clone()),
                 RootKeyError::WrongKeyFile,
@@ -330,10 +430,7 @@ impl Home {
             }
         };
         let root = LocalRootKey::from_source(&source)?;
-        let check = STANDARD
-            .decode(config.check.as_bytes())
-            .map_err(|_| KeyringError::HomeCorrupt("the check value is invalid"))?;
-        if root.unwrap(&check_aad(&config.root)?, &check).is_err() {
+        if root.unwrap(&check_aad, &check).is_err() {
             return Err(KeyringError::Root(wrong));
         }
         Ok(Self::with_dir(dir, Arc::new(root)))
@@ -423,12 +520,8 @@ impl Home {
                     keyring: name.into(),
                 })
             })?;
-        let corrupt = |reason| KeyringError::Corrupt {
-            name: name.into(),
-            reason,
-        };
-        let parsed = file::parse(&bytes).map_err(corrupt)?;
-        let record = file::verify(parsed, &*self.root, name).map_err(corrupt)?;
+        let parsed = file::parse(&bytes).map_err(|e| file_error(name, e))?;
+        let record = file::verify(parsed, &*self.root, name).map_err(|e| file_error(name, e))?;
         Ok(Keyring::from_record(record))
     }
 
@@ -535,11 +628,7 @@ impl Home {
             let current = self.read(name)?;
             let mut next = current.clone();
             let out = op(&mut next, self.now())?;
-            let bytes =
-                file::seal(next.record(), &*self.root).map_err(|reason| KeyringError::Corrupt {
-                    name: name.into(),
-                    reason,
-                })?;
+            let bytes = file::seal(next.record(), &*self.root).map_err(|e| file_error(name, e))?;
             match self
                 .store
                 .compare_and_swap(name, current.revision(), &bytes)
@@ -573,11 +662,7 @@ impl Home {
             return Err(KeyringError::InvalidName { name: name.into() });
         }
         let ring = Keyring::new(name, suite, policy, self.now(), self.new_material(name, 1)?)?;
-        let bytes =
-            file::seal(ring.record(), &*self.root).map_err(|reason| KeyringError::Corrupt {
-                name: name.into(),
-                reason,
-            })?;
+        let bytes = file::seal(ring.record(), &*self.root).map_err(|e| file_error(name, e))?;
         self.store.create(name, &bytes).map_err(|e| match e {
             StoreError::AlreadyExists => KeyringError::AlreadyExists { name: name.into() },
             e => KeyringError::store(name, e),
@@ -735,7 +820,10 @@ impl Home {
         let raw = self
             .root
             .unwrap(&file::material_aad(ring.name(), version), &wrapped)
-            .map_err(|_| backend("version material failed authentication"))?;
+            .map_err(|e| match e {
+                RootKeyError::Unwrap => backend("version material failed authentication"),
+                e => backend(&e.to_string()),
+            })?;
         let key = Arc::new(
             Key256::from_slice(&raw).ok_or_else(|| backend("version material has a bad length"))?,
         );
@@ -768,6 +856,18 @@ impl Home {
             });
         }
         Ok((ring, version))
+    }
+}
+
+/// A keyring file error: the root key's own failures (an HSM or KMS down) keep their category
+/// instead of reading as a corrupt file.
+fn file_error(name: &str, e: file::FileError) -> KeyringError {
+    match e {
+        file::FileError::Root(e) => KeyringError::Root(e),
+        reason => KeyringError::Corrupt {
+            name: name.into(),
+            reason,
+        },
     }
 }
 

@@ -67,7 +67,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use cache::KeyCache;
-pub use home::{Home, HomeOptions, InitSource, RootKind, Unlock};
+pub use home::{Home, HomeOptions, InitSource, MAX_ROOT_URI, RootKind, Unlock};
 pub use ring::{Change, Keyring};
 pub use state::{Transition, VersionState};
 pub use store::{DirStore, KeyringStore, MemoryStore, StoreError};
@@ -452,3 +452,5 @@ impl KeyringSummary {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_external;

@@ -1,0 +1,240 @@
+//! CLI tests of homes whose root key lives in a PKCS#11 token (SoftHSM2 under CI: source
+//! .ci/softhsm). Skipped with a printed reason when no token is configured; failed under CI=true.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct Hsm {
+    module: String,
+    pin: String,
+    token: String,
+}
+
+fn hsm(test: &str) -> Option<Hsm> {
+    let Ok(module) = std::env::var("TRUST_TEST_PKCS11_MODULE") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: TRUST_TEST_PKCS11_MODULE is unset under CI=true (source .ci/softhsm)"
+        );
+        eprintln!("skipping {test}: TRUST_TEST_PKCS11_MODULE is unset (source .ci/softhsm)");
+        return None;
+    };
+    Some(Hsm {
+        module,
+        pin: std::env::var("TRUST_TEST_PKCS11_PIN").unwrap_or_else(|_| "1234".into()),
+        token: std::env::var("TRUST_TEST_PKCS11_TOKEN").unwrap_or_else(|_| "trust-ci".into()),
+    })
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    hsm: Hsm,
+    object: String,
+}
+
+impl Env {
+    fn new(hsm: Hsm) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // A fresh object label per test (and per run: the token outlives test runs).
+        let object = format!(
+            "cli-{}",
+            dir.path()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace('.', "")
+        );
+        Self { dir, hsm, object }
+    }
+
+    fn uri(&self) -> String {
+        format!(
+            "pkcs11:token={};object={}?module-path={}",
+            self.hsm.token, self.object, self.hsm.module
+        )
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_trust"));
+        c.arg("--home")
+            .arg(self.path("home"))
+            .args(args)
+            .env_remove("TRUST_HOME")
+            .env_remove("TRUST_AUDIT_LOG")
+            .env("TRUST_PKCS11_PIN", &self.hsm.pin)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json_fail(&self, cmd: &mut Command, code: i32) -> serde_json::Value {
+        let out: Output = cmd.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "stdout {} stderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["ok"], false);
+        v
+    }
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn an_hsm_home_creates_encrypts_rotates_and_decrypts() {
+    let Some(h) = hsm("an_hsm_home_creates_encrypts_rotates_and_decrypts") else {
+        return;
+    };
+    let env = Env::new(h);
+    let out = env.ok(&["--json", "init", "--root-pkcs11", &env.uri()]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["data"]["root"], "pkcs11");
+    assert_eq!(v["data"]["root_uri"], env.uri());
+    let home_json = std::fs::read_to_string(env.path("home/home.json")).unwrap();
+    assert!(!home_json.contains(&env.hsm.pin) || env.hsm.pin.len() < 6);
+    assert!(home_json.contains(r#""backend": "pkcs11""#));
+
+    env.ok(&["keys", "create", "orders"]);
+    std::fs::write(env.path("plain"), b"shpat_secret").unwrap();
+    let (plain, sealed) = (env.path("plain"), env.path("sealed.tle"));
+    env.ok(&[
+        "encrypt",
+        "--key",
+        "orders",
+        "--context",
+        "t=acme",
+        "-i",
+        p(&plain),
+        "-o",
+        p(&sealed),
+    ]);
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    let out = env.ok(&["decrypt", "--context", "t=acme", "-i", p(&sealed)]);
+    assert_eq!(out, "shpat_secret");
+
+    // The PIN from a file instead of the environment.
+    std::fs::write(env.path("pin"), format!("{}\n", env.hsm.pin)).unwrap();
+    let out = env
+        .cmd(&[
+            "decrypt",
+            "--pin-file",
+            p(&env.path("pin")),
+            "--context",
+            "t=acme",
+            "-i",
+            p(&sealed),
+        ])
+        .env_remove("TRUST_PKCS11_PIN")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"shpat_secret");
+
+    // No PIN at all: a usage error that says where the PIN comes from.
+    let v = env.json_fail(
+        env.cmd(&["--json", "decrypt", "--context", "t=acme", "-i", p(&sealed)])
+            .env_remove("TRUST_PKCS11_PIN"),
+        2,
+    );
+    assert_eq!(v["code"], "PKCS11_NO_PIN");
+}
+
+#[test]
+fn wrong_pin_missing_token_and_unloadable_module_exit_4_4_3() {
+    let Some(h) = hsm("wrong_pin_missing_token_and_unloadable_module_exit_4_4_3") else {
+        return;
+    };
+    let env = Env::new(h);
+    env.ok(&["init", "--root-pkcs11", &env.uri()]);
+    env.ok(&["keys", "create", "orders"]);
+
+    let v = env.json_fail(
+        env.cmd(&["--json", "keys", "list"])
+            .env("TRUST_PKCS11_PIN", "wrong-pin-0000"),
+        4,
+    );
+    assert_eq!(v["code"], "PKCS11_WRONG_PIN");
+    assert!(!v.to_string().contains("wrong-pin-0000"));
+
+    let home = env.path("home/home.json");
+    let good = std::fs::read_to_string(&home).unwrap();
+    std::fs::write(
+        &home,
+        good.replace(&format!("token={}", env.hsm.token), "token=absent-token"),
+    )
+    .unwrap();
+    let v = env.json_fail(&mut env.cmd(&["--json", "keys", "list"]), 4);
+    assert_eq!(v["code"], "PKCS11_TOKEN_ABSENT");
+
+    std::fs::write(
+        &home,
+        good.replace(&env.hsm.module, "/nonexistent/libpkcs11.so"),
+    )
+    .unwrap();
+    let v = env.json_fail(&mut env.cmd(&["--json", "keys", "list"]), 3);
+    assert_eq!(v["code"], "PKCS11_MODULE_UNLOADABLE");
+
+    // A record pointed at another (existing) key in the same token is refused by the check
+    // value, not silently used.
+    let other = Env::new(Hsm {
+        module: env.hsm.module.clone(),
+        pin: env.hsm.pin.clone(),
+        token: env.hsm.token.clone(),
+    });
+    other.ok(&["init", "--root-pkcs11", &other.uri()]);
+    std::fs::write(&home, good.replace(&env.object, &other.object)).unwrap();
+    let v = env.json_fail(&mut env.cmd(&["--json", "keys", "list"]), 4);
+    assert_eq!(v["code"], "WRONG_EXTERNAL_ROOT");
+}
+
+#[test]
+fn bad_uris_are_usage_errors_and_never_echo_a_pin() {
+    let Some(h) = hsm("bad_uris_are_usage_errors_and_never_echo_a_pin") else {
+        return;
+    };
+    let env = Env::new(h);
+    for uri in [
+        "pkcs11:token=t;object=o;pin-value=s3cr3t?module-path=/x.so".to_owned(),
+        "pkcs11:token=t;object=o?module-path=relative.so".to_owned(),
+        "pkcs11:object=o?module-path=/x.so".to_owned(),
+        "http://example.com".to_owned(),
+    ] {
+        let v = env.json_fail(&mut env.cmd(&["--json", "init", "--root-pkcs11", &uri]), 2);
+        assert_eq!(v["code"], "PKCS11_URI_INVALID", "{uri}");
+        assert!(!v.to_string().contains("s3cr3t"));
+    }
+    assert!(!env.path("home/home.json").exists());
+    // --pin-file only goes with --root-pkcs11.
+    let key = env.path("root.key");
+    let out = env
+        .cmd(&["init", "--root-key-file", p(&key), "--pin-file", "p"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!key.exists());
+}
