@@ -65,6 +65,7 @@ pub mod pseudonym;
 pub mod ratelimit;
 pub mod redact;
 pub mod secret;
+pub mod store_url;
 pub mod tls;
 pub mod token;
 pub mod webhook;

@@ -1,0 +1,45 @@
+-- The home on PostgreSQL. Every record column holds the same bytes the local home writes to its
+-- files (authenticated by the home's root key where the file is), so the database is storage,
+-- never a source of trust: an edited row fails its check when read.
+
+-- The home record (root-key descriptor and check value); exactly one row.
+CREATE TABLE trust_home (
+    singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    record     bytea       NOT NULL,
+    revision   bigint      NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Keyrings: the MAC-protected keyring file, replaced by compare-and-swap on `revision`.
+CREATE TABLE trust_keyrings (
+    name       text        PRIMARY KEY,
+    revision   bigint      NOT NULL,
+    contents   bytea       NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Per-subject data keys; `erased` rows are tombstones and never change again.
+CREATE TABLE trust_subject_keys (
+    keyring    text        NOT NULL,
+    subject    text        NOT NULL,
+    record     bytea       NOT NULL,
+    erased     boolean     NOT NULL DEFAULT false,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (keyring, subject)
+);
+
+-- The GDPR request register: one record per request, replaced by compare-and-swap.
+CREATE TABLE trust_gdpr_requests (
+    id         text        PRIMARY KEY,
+    revision   bigint      NOT NULL,
+    record     bytea       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Webhook delivery ids already admitted, until they expire (server clock).
+CREATE TABLE trust_seen_ids (
+    key        text        PRIMARY KEY,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX trust_seen_ids_expiry ON trust_seen_ids (expires_at);

@@ -1,0 +1,42 @@
+//! trust's shared state on PostgreSQL, for many workers on many hosts.
+//!
+//! trust-core keeps every piece of state behind a store trait whose embedded default is a local
+//! directory. This crate implements those traits on PostgreSQL, in the manner of rustls's crypto
+//! providers: trust-core's dependency tree stays small, and an app that needs a shared store
+//! adds this crate (or opens stores by URL through `trust-backends`).
+//!
+//! ## Pieces
+//!
+//! | piece | module |
+//! |---|---|
+//! | a `postgres://` URL: `sslmode`, `sslrootcert`, rustls | [`config`] |
+//! | the pool; one transaction per operation; reconnects and retries | [`Database`] |
+//! | the schema, created and migrated by the library | [`migrate`] |
+//! | what can go wrong, with exit-code categories | [`Error`] |
+//! | a fresh schema per test (feature `testing`) | `testing` |
+//!
+//! ## Guarantees
+//!
+//! * **Synchronous API.** The `postgres` client keeps its tokio runtime inside; callers (the CLI,
+//!   the C ABI, the packages) see plain blocking calls.
+//! * **Nothing half-applied.** Each operation is one transaction; a dropped connection gives
+//!   [`Error::ConnectionLost`] (nothing applied) or [`Error::OutcomeUnknown`] (during commit),
+//!   and the next call reconnects.
+//! * **The database is storage, not a root of trust.** Rows hold the same authenticated bytes as
+//!   the local files; whoever can write the database cannot forge them.
+//! * **No password in output.** URLs display redacted and server messages are scrubbed of the
+//!   URL's password ([`trust_core::store_url`]).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod config;
+mod database;
+mod error;
+pub mod migrate;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::{ConnectOptions, SslMode, Verification};
+pub use database::Database;
+pub use error::Error;
+pub use postgres::Transaction;
