@@ -62,6 +62,24 @@ pub(crate) enum AuditCommand {
     ///
     /// Example: trust audit consistency --vkey "$(cat vkey)" --old a.note --new b.note --log ./audit
     Consistency(ConsistencyArgs),
+    /// Write a key-free copy of the log (no signing key, no pseudonymization key) that an
+    /// auditor verifies offline with `trust audit verify --log DIR --vkey …`.
+    ///
+    /// The target must be missing or empty. The log may keep being appended to meanwhile; the
+    /// copy holds what was acknowledged when it was taken.
+    ///
+    /// Example: trust audit export --log ./audit --to ./audit-2026-q4
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The log to copy.
+    #[arg(long, value_name = "LOG")]
+    log: PathBuf,
+    /// The directory to write (created; must be empty).
+    #[arg(long, value_name = "DIR")]
+    to: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +204,7 @@ pub(crate) fn run(cmd: AuditCommand, g: &Globals) -> Result<(), CliError> {
         AuditCommand::Prove(a) => prove(&a, g),
         AuditCommand::VerifyProof(a) => verify_proof(&a, g),
         AuditCommand::Consistency(a) => consistency(&a, g),
+        AuditCommand::Export(a) => export(&a, g),
     }
 }
 
@@ -473,5 +492,20 @@ fn consistency(a: &ConsistencyArgs, g: &Globals) -> Result<(), CliError> {
             )
         },
     );
+    Ok(())
+}
+
+fn export(a: &ExportArgs, g: &Globals) -> Result<(), CliError> {
+    let s = trust_core::audit::export_dir(&a.log, &a.to)?;
+    g.out.success(&json!({"to": a.to, "export": s}), || {
+        format!(
+            "exported {} entries, {} checkpoints, {} payloads to {} (no keys: verify with `trust audit verify --log {} --vkey …`)",
+            s.entries,
+            s.checkpoints,
+            s.payloads,
+            a.to.display(),
+            a.to.display()
+        )
+    });
     Ok(())
 }

@@ -71,6 +71,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Category, TrustError};
 
 pub mod checkpoint;
+pub mod export;
 pub mod leaf;
 pub mod log;
 pub mod merkle;
@@ -80,6 +81,7 @@ pub mod segment;
 pub mod store;
 pub mod verify;
 
+pub use export::{ExportSummary, export_dir};
 pub use log::{AuditLog, Entry, InitOptions, LogConfig};
 pub use verify::{FailureKind, Report, VerifyOptions, verify_log};
 
