@@ -259,6 +259,10 @@ pub enum RateLimitError {
     InvalidQuota,
     /// The limiter's lock was poisoned by a panic elsewhere.
     Poisoned,
+    /// A shared limiter's store (Redis) could not be reached, even after reconnecting. Whether
+    /// to admit or refuse the request then is the caller's policy (most fail closed for logins
+    /// and open for reads).
+    StoreUnavailable,
 }
 
 impl RateLimitError {
@@ -284,6 +288,7 @@ impl fmt::Display for RateLimitError {
             Self::CostExceedsBurst => f.write_str("the request costs more than the burst allows"),
             Self::InvalidQuota => f.write_str("invalid rate-limit quota"),
             Self::Poisoned => f.write_str("the rate limiter's state lock is poisoned"),
+            Self::StoreUnavailable => f.write_str("the rate limiter's shared store is unreachable"),
         }
     }
 }
@@ -296,6 +301,7 @@ impl TrustError for RateLimitError {
             Self::Limited { .. } => Category::Refused,
             Self::CostExceedsBurst | Self::InvalidQuota => Category::Usage,
             Self::Poisoned => Category::Internal,
+            Self::StoreUnavailable => Category::Input,
         }
     }
     fn code(&self) -> &'static str {
@@ -304,6 +310,7 @@ impl TrustError for RateLimitError {
             Self::CostExceedsBurst => "RATE_COST_EXCEEDS_BURST",
             Self::InvalidQuota => "RATE_INVALID_QUOTA",
             Self::Poisoned => "RATE_LIMITER_POISONED",
+            Self::StoreUnavailable => "RATE_STORE_UNAVAILABLE",
         }
     }
 }

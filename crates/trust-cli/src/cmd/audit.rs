@@ -97,6 +97,24 @@ pub(crate) enum AuditCommand {
     ///
     /// Example: trust audit show --log ./audit --event 'key.*' --since 2026-01-01T00:00:00Z --json
     Show(ShowArgs),
+    /// Write a key-free copy of the log (no signing key, no pseudonymization key) that an
+    /// auditor verifies offline with `trust audit verify --log DIR --vkey …`.
+    ///
+    /// The target must be missing or empty. The log may keep being appended to meanwhile; the
+    /// copy holds what was acknowledged when it was taken.
+    ///
+    /// Example: trust audit export --log ./audit --to ./audit-2026-q4
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The log to copy.
+    #[arg(long, value_name = "LOG")]
+    log: PathBuf,
+    /// The directory to write (created; must be empty).
+    #[arg(long, value_name = "DIR")]
+    to: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +291,7 @@ pub(crate) fn run(cmd: AuditCommand, g: &Globals) -> Result<(), CliError> {
         AuditCommand::Consistency(a) => consistency(&a, g),
         AuditCommand::ConsistencyProof(a) => consistency_proof(&a, g),
         AuditCommand::Show(a) => show(&a, g),
+        AuditCommand::Export(a) => export(&a, g),
     }
 }
 
@@ -776,5 +795,20 @@ fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
             out.join("\n")
         },
     );
+    Ok(())
+}
+
+fn export(a: &ExportArgs, g: &Globals) -> Result<(), CliError> {
+    let s = trust_core::audit::export_dir(&a.log, &a.to)?;
+    g.out.success(&json!({"to": a.to, "export": s}), || {
+        format!(
+            "exported {} entries, {} checkpoints, {} payloads to {} (no keys: verify with `trust audit verify --log {} --vkey …`)",
+            s.entries,
+            s.checkpoints,
+            s.payloads,
+            a.to.display(),
+            a.to.display()
+        )
+    });
     Ok(())
 }

@@ -73,6 +73,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Category, TrustError};
 
 pub mod checkpoint;
+pub mod export;
 pub mod leaf;
 pub mod log;
 pub mod merkle;
@@ -83,6 +84,7 @@ pub mod segment;
 pub mod store;
 pub mod verify;
 
+pub use export::{ExportSummary, export_dir};
 pub use log::{AuditLog, DEFAULT_LOCK_WAIT, Entry, InitOptions, LogConfig};
 pub use search::{Query, search};
 pub use verify::{FailureKind, Report, VerifyOptions, verify_log};

@@ -279,6 +279,11 @@ pub fn list_checkpoints(dir: &Path) -> io::Result<Vec<(PathBuf, Vec<u8>)>> {
     Ok(out)
 }
 
+/// The file name of the checkpoint of `size` entries with `root` in `DIR/checkpoints/`.
+pub fn checkpoint_file_name(size: u64, root: &Hash) -> String {
+    format!("cp-{size:020}-{}.note", hex::encode(&root[..4]))
+}
+
 /// The payload file of entry `index`.
 pub fn payload_path(dir: &Path, index: u64) -> PathBuf {
     dir.join("payloads").join(format!("{index:020}.bin"))
@@ -805,7 +810,7 @@ impl LogStore for DirStore {
         let path = self
             .dir
             .join("checkpoints")
-            .join(format!("cp-{size:020}-{}.note", hex::encode(&root[..4])));
+            .join(checkpoint_file_name(size, root));
         durable::write_atomic(&path, note.as_bytes()).map_err(io_err("write", &path))
     }
 
