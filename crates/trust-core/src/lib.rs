@@ -31,6 +31,7 @@
 //! | credentials are never written to logs | [`redact`] |
 //! | erasure is one call; exports, deadlines, retention and breaches are tracked | [`gdpr`] |
 //! | administrators prove a second factor (TOTP, replay-proof) | [`mfa`] |
+//! | third-party credentials: named, versioned, sealed, access-listed, audited | [`vault`] |
 //!
 //! The first six rows are the foundations every other module builds on; each module opens with
 //! chapter-style docs of its own.
@@ -69,4 +70,5 @@ pub mod redact;
 pub mod secret;
 pub mod tls;
 pub mod token;
+pub mod vault;
 pub mod webhook;
