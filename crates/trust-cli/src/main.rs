@@ -130,6 +130,16 @@ enum Command {
     /// Example: trust gdpr erase --key customers --subject 191167 --yes
     #[command(subcommand)]
     Gdpr(cmd::gdpr::GdprCommand),
+    /// Credential vault: named, versioned secrets per tenant, sealed, access-listed, audited.
+    ///
+    /// Example: TRUST_ACTOR=sync-worker trust secrets get acme/shopify --purpose "order sync"
+    #[command(subcommand)]
+    Secrets(cmd::secrets::SecretsCommand),
+    /// TOTP second factors for operators, and the second-factor gate on destructive commands.
+    ///
+    /// Example: trust mfa enroll ops@acme.example
+    #[command(subcommand)]
+    Mfa(cmd::mfa::MfaCommand),
     /// Filter text to stdout with credentials, card numbers and registered secrets redacted.
     ///
     /// Example: trust redact -i app.log > app.redacted.log
@@ -192,6 +202,8 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Gdpr(cmd) => cmd::gdpr::run(&cmd, globals),
         Command::Redact(args) => cmd::redact::run(&args, globals),
         Command::Audit(c) => cmd::audit::run(c, globals),
+        Command::Secrets(c) => cmd::secrets::run(&c, globals),
+        Command::Mfa(c) => cmd::mfa::run(&c, globals),
     }
 }
 

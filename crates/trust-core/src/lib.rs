@@ -30,6 +30,8 @@
 //! | personal identifiers become keyed, versioned, domain-separated pseudonyms | [`pseudonym`] |
 //! | credentials are never written to logs | [`redact`] |
 //! | erasure is one call; exports, deadlines, retention and breaches are tracked | [`gdpr`] |
+//! | administrators prove a second factor (TOTP, replay-proof) | [`mfa`] |
+//! | third-party credentials: named, versioned, sealed, access-listed, audited | [`vault`] |
 //!
 //! The first six rows are the foundations every other module builds on; each module opens with
 //! chapter-style docs of its own.
@@ -60,6 +62,7 @@ pub mod gdpr;
 pub mod kek;
 pub mod keyring;
 pub mod keys;
+pub mod mfa;
 pub mod password;
 pub mod pseudonym;
 pub mod ratelimit;
@@ -68,4 +71,5 @@ pub mod secret;
 pub mod store_url;
 pub mod tls;
 pub mod token;
+pub mod vault;
 pub mod webhook;

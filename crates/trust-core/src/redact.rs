@@ -210,6 +210,88 @@ impl RedactorBuilder {
     }
 }
 
+/// A redactor that learns secrets at run time: values read from the vault (or any other
+/// store) are registered as they are read, and every later [`LiveRedactor::redactor`] call
+/// redacts them too.
+///
+/// Registration rebuilds the literal automaton (cheap for the handful of credentials a worker
+/// holds); identical values are registered once. Log writers should fetch the current
+/// [`Redactor`] per line or per batch: it is an `Arc` clone.
+pub struct LiveRedactor {
+    cards: bool,
+    literals: std::sync::Mutex<Vec<zeroize::Zeroizing<Vec<u8>>>>,
+    current: std::sync::RwLock<Redactor>,
+}
+
+impl fmt::Debug for LiveRedactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LiveRedactor")
+            .field("literals", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for LiveRedactor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LiveRedactor {
+    /// Every built-in format and no registered value yet.
+    pub fn new() -> Self {
+        Self {
+            cards: true,
+            literals: std::sync::Mutex::default(),
+            current: std::sync::RwLock::new(Redactor::default()),
+        }
+    }
+
+    /// Registers `value` so that it is redacted from now on.
+    ///
+    /// # Errors
+    /// [`RedactError::LiteralTooShort`] below [`MIN_LITERAL_LEN`] bytes (too short to redact
+    /// without hiding ordinary words); [`RedactError::Build`] if the automaton cannot be built.
+    pub fn register(&self, value: &[u8]) -> Result<(), RedactError> {
+        if value.len() < MIN_LITERAL_LEN {
+            return Err(RedactError::LiteralTooShort);
+        }
+        let mut literals = self.literals.lock().map_err(|_| RedactError::Build)?;
+        if literals.iter().any(|l| crate::secret::ct_eq(l, value)) {
+            return Ok(());
+        }
+        literals.push(zeroize::Zeroizing::new(value.to_vec()));
+        let mut builder = Redactor::builder();
+        if !self.cards {
+            builder = builder.without_cards();
+        }
+        for l in literals.iter() {
+            builder = builder.literal(&l[..])?;
+        }
+        let built = builder.build()?;
+        *self.current.write().map_err(|_| RedactError::Build)? = built;
+        Ok(())
+    }
+
+    /// How many distinct values are registered.
+    pub fn len(&self) -> usize {
+        self.literals.lock().map(|l| l.len()).unwrap_or(0)
+    }
+
+    /// True when no value is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The redactor as of now (built-in formats plus every value registered so far).
+    pub fn redactor(&self) -> Redactor {
+        match self.current.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
 /// What a finding was; its name appears in the replacement `[REDACTED:name]`.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -654,6 +736,23 @@ mod tests {
 
     fn r(text: &str) -> String {
         Redactor::default().redact(text).into_owned()
+    }
+
+    #[test]
+    fn live_redactor_learns_values_at_run_time() {
+        let live = LiveRedactor::new();
+        assert!(live.is_empty());
+        let line = "sync failed with odoo-key-93kd83kd (HTTP 401)";
+        assert_eq!(live.redactor().redact(line), line);
+        live.register(b"odoo-key-93kd83kd").unwrap();
+        live.register(b"odoo-key-93kd83kd").unwrap();
+        assert_eq!(live.len(), 1);
+        assert_eq!(
+            live.redactor().redact(line),
+            "sync failed with [REDACTED:secret] (HTTP 401)"
+        );
+        assert_eq!(live.register(b"short"), Err(RedactError::LiteralTooShort));
+        assert!(!format!("{live:?}").contains("odoo"));
     }
 
     const HEX32: &str = "0123456789abcdef0123456789ABCDEF";

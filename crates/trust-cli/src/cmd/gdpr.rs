@@ -84,6 +84,8 @@ pub(crate) struct EraseArgs {
     #[arg(long)]
     yes: bool,
     #[command(flatten)]
+    mfa: crate::cmd::mfa::MfaGate,
+    #[command(flatten)]
     unlock: UnlockArgs,
 }
 
@@ -333,6 +335,7 @@ fn erase(a: &EraseArgs, globals: &Globals) -> Result<(), CliError> {
             a.key
         ),
     )?;
+    crate::cmd::mfa::second_factor(globals, &a.mfa, &a.unlock, "gdpr erase")?;
     let sink = sink(globals)?;
     let keys = subject_keys(globals, &a.unlock)?;
     let signer = signer(globals)?;

@@ -111,6 +111,8 @@ pub(crate) struct DestroyArgs {
     #[arg(long)]
     force: bool,
     #[command(flatten)]
+    mfa: crate::cmd::mfa::MfaGate,
+    #[command(flatten)]
     unlock: UnlockArgs,
 }
 
@@ -295,6 +297,7 @@ fn destroy(a: &DestroyArgs, globals: &Globals) -> Result<(), CliError> {
             a.name, a.version
         ),
     )?;
+    crate::cmd::mfa::second_factor(globals, &a.mfa, &a.unlock, "keys destroy")?;
     if v.state == VersionState::Disabled {
         home.schedule_destroy(&a.name, a.version)?;
     }
