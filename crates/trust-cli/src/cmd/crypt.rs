@@ -83,7 +83,9 @@ pub(crate) struct DecryptArgs {
     /// Input file, binary or `tle1.` token (default stdin).
     #[arg(short = 'i', long = "in", value_name = "IN")]
     input: Option<PathBuf>,
-    /// Output file (default stdout); written atomically, only after full authentication.
+    /// Output file, written atomically and only after full authentication (a FIFO or device is
+    /// written directly). Default stdout: streamed, each chunk released once it authenticated;
+    /// a truncated or tampered message then ends with exit 1 after an authenticated prefix.
     #[arg(short = 'o', long = "out", value_name = "OUT")]
     output: Option<PathBuf>,
     #[command(flatten)]
