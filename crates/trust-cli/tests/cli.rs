@@ -236,6 +236,14 @@ fn kill_9_during_keyring_writes_leaves_no_revision_behind() {
     .unwrap();
     ok(&["keys", "rotate", "orders", "--promote"]);
     assert_eq!(temporaries(&keyrings), Vec::<String>::new());
+    // Opening the home sweeps too, for keyrings that are not written again.
+    std::fs::copy(
+        keyrings.join("orders.json"),
+        keyrings.join(".other.json.trust-tmp-00112233aabbccdd"),
+    )
+    .unwrap();
+    ok(&["keys", "list"]);
+    assert_eq!(temporaries(&keyrings), Vec::<String>::new());
 }
 
 /// Audit metadata temporaries (tree.head) no longer pile up: each write sweeps the leftovers

@@ -292,6 +292,9 @@ impl Home {
     /// home's kind.
     pub fn open(dir: &Path, unlock: Unlock) -> Result<Self, KeyringError> {
         let config = Self::read_config(dir)?;
+        // Keyring revisions left by writers that died (see `durable`): best effort, since a
+        // home opened read-only cannot remove them (the next write of each keyring does).
+        let _ = durable::sweep_temps(&dir.join(KEYRINGS_DIR));
         let (source, wrong) = match (&config.root, unlock) {
             (RootConfig::KeyFile { path }, Unlock::Stored) => (
                 RootKeySource::KeyFile(path.clone()),
