@@ -163,13 +163,15 @@ pub(crate) fn clap_error(err: &clap::Error) -> ExitCode {
         }
         _ => {
             if std::env::args_os().any(|a| a == "--json") {
-                let first_line = err.to_string();
-                let message = first_line
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid arguments")
+                // The error, without clap's usage and tip paragraphs, on one line: "the
+                // following required arguments were not provided: --tenant <ID> …".
+                let text = err.to_string();
+                let what = text.split("\n\n").next().unwrap_or("invalid arguments");
+                let message = what
                     .trim_start_matches("error: ")
-                    .to_owned();
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 let cli_err = CliError::usage(message).hint("see trust --help");
                 crate::output::Output::new(true).error(&cli_err);
             } else {

@@ -103,7 +103,8 @@ enum Command {
     ///
     /// Example: trust encrypt --key orders --context tenant=acme -i creds.json -o creds.json.tle
     Encrypt(cmd::crypt::EncryptArgs),
-    /// Decrypt a binary envelope or a `tle1.` token; nothing is written unless it authenticates.
+    /// Decrypt a binary envelope or a `tle1.` token; -o FILE appears only once the whole message
+    /// authenticated, stdout streams authenticated 16 KiB chunks (exit 1 if the stream fails).
     ///
     /// Example: trust decrypt --context tenant=acme -i creds.json.tle -o creds.json
     Decrypt(cmd::crypt::DecryptArgs),

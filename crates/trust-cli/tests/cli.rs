@@ -236,6 +236,14 @@ fn kill_9_during_keyring_writes_leaves_no_revision_behind() {
     .unwrap();
     ok(&["keys", "rotate", "orders", "--promote"]);
     assert_eq!(temporaries(&keyrings), Vec::<String>::new());
+    // Opening the home sweeps too, for keyrings that are not written again.
+    std::fs::copy(
+        keyrings.join("orders.json"),
+        keyrings.join(".other.json.trust-tmp-00112233aabbccdd"),
+    )
+    .unwrap();
+    ok(&["keys", "list"]);
+    assert_eq!(temporaries(&keyrings), Vec::<String>::new());
 }
 
 /// Audit metadata temporaries (tree.head) no longer pile up: each write sweeps the leftovers
@@ -362,4 +370,81 @@ fn unwritable_home_is_exit_3() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(one_object(&out, "init")["code"], "OUTPUT_UNWRITABLE");
+}
+
+/// One time format in output: RFC 3339, UTC, whole seconds (`2026-01-31T09:00:00Z`).
+#[test]
+fn times_print_as_rfc3339_utc_whole_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let ok = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = trust(&home).args(&all).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        one_object(&out, args[0])
+    };
+    let key = dir.path().join("root.key");
+    ok(&["init", "--root-key-file", key.to_str().unwrap()]);
+    ok(&["keys", "create", "customers"]);
+    let doc = ok(&[
+        "gdpr",
+        "requests",
+        "add",
+        "--id",
+        "T-1",
+        "--kind",
+        "erasure",
+        "--key",
+        "customers",
+        "--subject",
+        "191167",
+    ]);
+    let received = doc["data"]["received_at"].as_str().unwrap();
+    let shape = |s: &str| {
+        s.len() == 20
+            && s.ends_with('Z')
+            && s.as_bytes()[10] == b'T'
+            && s.parse::<jiff::Timestamp>().is_ok()
+    };
+    assert!(shape(received), "{received}");
+    let doc = ok(&[
+        "token",
+        "issue",
+        "--key",
+        "customers",
+        "--tenant",
+        "acme",
+        "--scope",
+        "a:b",
+        "--ttl",
+        "15m",
+    ]);
+    let expires = doc["data"]["expires_at"].as_str().unwrap();
+    assert!(shape(expires), "{expires}");
+    // Human output too: `keys list` shows creation times in the same shape.
+    let out = trust(&home).args(["keys", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.split_whitespace().any(shape),
+        "no RFC 3339 time in: {text}"
+    );
+}
+
+/// A usage error's JSON message says what is missing, not just that something is.
+#[test]
+fn json_usage_errors_name_the_missing_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trust(dir.path())
+        .args(["--json", "token", "issue", "--key", "k"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc = one_object(&out, "token issue");
+    let message = doc["message"].as_str().unwrap();
+    assert!(message.contains("--tenant"), "{message}");
 }

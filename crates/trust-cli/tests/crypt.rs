@@ -456,6 +456,11 @@ fn large_plaintext_streams_to_stdout() {
     assert_eq!(out.status.code(), Some(2));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["code"], "USAGE");
+    let p = env.path("big.plain");
+    let out = env.run(&["--json", "encrypt", "--key", "orders", "-i", s(&p)]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["code"], "USAGE");
     let d = env.path("d");
     env.ok(&["decrypt", "-i", s(&c), "-o", s(&d)]);
     assert!(std::fs::read(&d).unwrap() == plain);

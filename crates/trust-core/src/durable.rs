@@ -96,16 +96,17 @@ impl AtomicFile {
     /// [`io::ErrorKind::InvalidInput`] when `target` exists and is not a regular file (or a
     /// symbolic link to one); any I/O error (a missing directory, a permission error).
     pub fn create(target: &Path) -> io::Result<Self> {
-        Self::create_with(target, false)
+        Self::create_with(target, false, true)
     }
 
     /// As [`AtomicFile::create`]; `always_sweep` also sweeps for a target that does not exist
-    /// yet (whose leftovers only a writer without `O_TMPFILE` could have made).
-    fn create_with(target: &Path, always_sweep: bool) -> io::Result<Self> {
+    /// yet (whose leftovers only a writer without `O_TMPFILE` could have made); `anonymous`
+    /// false stages in a named file even where `O_TMPFILE` works (to test that path).
+    fn create_with(target: &Path, always_sweep: bool, anonymous: bool) -> io::Result<Self> {
         let (target, existed) = resolve_regular(target)?;
         let dir = parent_dir(&target);
         let name = file_name(&target)?.to_owned();
-        let (file, staging) = stage(&dir, &target)?;
+        let (file, staging) = stage(&dir, &target, anonymous)?;
         let named = matches!(staging, Staging::Named(_));
         // With O_TMPFILE a new file is linked straight into place, so leftovers of a target
         // can only exist if it existed (or if an earlier writer had no O_TMPFILE either). The
@@ -238,7 +239,7 @@ impl OutputFile {
             )),
             // An output path is written once per command, so listing its directory for
             // leftovers of earlier runs (older versions, other filesystems) costs nothing.
-            _ => AtomicFile::create_with(target, true).map(Self::Replace),
+            _ => AtomicFile::create_with(target, true, true).map(Self::Replace),
         }
     }
 
@@ -374,13 +375,13 @@ fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
 }
 
 /// The file a new version of `path` goes to, locked for the writer's lifetime.
-fn stage(dir: &Path, target: &Path) -> io::Result<(File, Staging)> {
+fn stage(dir: &Path, target: &Path, anonymous: bool) -> io::Result<(File, Staging)> {
     #[cfg(target_os = "linux")]
-    if let Some(file) = linux::open_anonymous(dir)? {
+    if anonymous && let Some(file) = linux::open_anonymous(dir)? {
         file.lock()?;
         return Ok((file, Staging::Anonymous));
     }
-    let _ = dir;
+    let _ = (dir, anonymous);
     // A sweeper may take the lock of a file created a moment ago, before its writer locked
     // it, and remove it. The writer notices (the name no longer leads to its file) and retries.
     for _ in 0..4 {
@@ -664,6 +665,55 @@ mod tests {
         }
         drop(file);
         assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+    }
+
+    /// The path taken where `O_TMPFILE` is unavailable (other systems and filesystems).
+    #[test]
+    fn named_staging_is_locked_while_alive_and_gone_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring.json");
+        fs::write(&path, b"revision 1").unwrap();
+        let mut file = AtomicFile::create_with(&path, false, false).unwrap();
+        let Staging::Named(tmp) = &file.staging else {
+            panic!("expected a named temporary file");
+        };
+        let tmp = tmp.clone();
+        assert!(
+            tmp.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(".keyring.json.trust-tmp-")
+        );
+        file.write_all(b"revision 2").unwrap();
+        // A live writer's file survives a sweep, even by another writer of the same target.
+        assert_eq!(sweep_temps(dir.path()).unwrap(), 0);
+        let other = AtomicFile::create_with(&path, true, false).unwrap();
+        assert!(tmp.exists());
+        drop(other);
+        file.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"revision 2");
+        assert_eq!(names(dir.path()), ["keyring.json"]);
+        // Dropped without commit: the content goes.
+        let mut file = AtomicFile::create_with(&path, false, false).unwrap();
+        file.write_all(b"abandoned").unwrap();
+        drop(file);
+        assert_eq!(names(dir.path()), ["keyring.json"]);
+        assert_eq!(fs::read(&path).unwrap(), b"revision 2");
+        // create_private's no-replace commit, named.
+        let key = dir.path().join("root.key");
+        let mut file = AtomicFile::create_with(&key, false, false).unwrap();
+        file.write_all(b"k").unwrap();
+        file.commit_new().unwrap();
+        assert_eq!(fs::read(&key).unwrap(), b"k");
+        let mut file = AtomicFile::create_with(&key, false, false).unwrap();
+        file.write_all(b"other").unwrap();
+        assert_eq!(
+            file.commit_new().unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        assert_eq!(fs::read(&key).unwrap(), b"k");
+        assert_eq!(names(dir.path()), ["keyring.json", "root.key"]);
     }
 
     #[cfg(target_os = "linux")]

@@ -579,7 +579,7 @@ fn verify_proof(a: &VerifyProofArgs, g: &Globals) -> Result<(), CliError> {
                 "ok: entry {} ({}, at {}) is in the log {} of size {}",
                 receipt.index,
                 leaf.event_type,
-                trust_core::clock::rfc3339_ms(i64::try_from(leaf.time_unix_ms).unwrap_or(i64::MAX)),
+                trust_core::clock::rfc3339_ms(leaf.time_unix_ms),
                 cp.checkpoint.origin,
                 cp.checkpoint.size
             )

@@ -83,7 +83,9 @@ pub(crate) struct DecryptArgs {
     /// Input file, binary or `tle1.` token (default stdin).
     #[arg(short = 'i', long = "in", value_name = "IN")]
     input: Option<PathBuf>,
-    /// Output file (default stdout); written atomically, only after full authentication.
+    /// Output file, written atomically and only after full authentication (a FIFO or device is
+    /// written directly). Default stdout: streamed, each chunk released once it authenticated;
+    /// a truncated or tampered message then ends with exit 1 after an authenticated prefix.
     #[arg(short = 'o', long = "out", value_name = "OUT")]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -154,7 +156,7 @@ fn env_err(e: EnvelopeError, what: &str, path: &Path) -> CliError {
 pub(crate) fn encrypt(a: &EncryptArgs, globals: &Globals) -> Result<(), CliError> {
     distinct(a.input.as_deref(), a.output.as_deref())?;
     let ctx = context(&a.context)?;
-    if a.output.is_none() && !a.armor && io::stdout().is_terminal() {
+    if a.output.is_none() && !a.armor && !globals.out.is_json() && io::stdout().is_terminal() {
         return Err(
             CliError::usage("refusing to write binary ciphertext to a terminal")
                 .hint("use --armor for a text token, or -o FILE"),
@@ -209,16 +211,20 @@ pub(crate) fn encrypt(a: &EncryptArgs, globals: &Globals) -> Result<(), CliError
             report_written(globals, Some(out), bytes, &key)
         }
         None if globals.out.is_json() => {
+            // Held in memory for the object: read at most one byte past the limit.
+            let mut limited = (&mut reader).take(JSON_INLINE_LIMIT as u64 + 1);
             let mut sealed = Counting::new(Vec::new());
             seal_stream(
                 &enc,
                 &ctx,
-                &mut reader,
+                &mut limited,
                 BufWriter::with_capacity(BUF_LEN, &mut sealed),
                 a,
             )?;
+            if limited.limit() == 0 {
+                inline_limit(JSON_INLINE_LIMIT + 1, "plaintext")?;
+            }
             let sealed = sealed.into_inner();
-            inline_limit(sealed.len(), "envelope")?;
             globals.out.success(
                 &json!({"key": key, "bytes": sealed.len(), "envelope_base64": B64.encode(&sealed)}),
                 String::new,

@@ -267,7 +267,9 @@ fn walk(dir: &Path, r: &mut Report) -> Result<(), CliError> {
         &EraseOptions {
             request: Some("shopify customers/redact"),
             actor: Some("ops@demo.example"),
-            at: timestamp(clock.now()),
+            // Whole seconds, like every time `trust` prints.
+            at: jiff::Timestamp::from_second(clock.now_unix())
+                .unwrap_or_else(|_| timestamp(clock.now())),
             backup_retention: jiff::SignedDuration::from_hours(30 * 24),
         },
         &signer,

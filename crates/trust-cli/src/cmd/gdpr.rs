@@ -287,8 +287,11 @@ pub(crate) fn run(cmd: &GdprCommand, globals: &Globals) -> Result<(), CliError> 
     }
 }
 
+/// Now, in whole seconds: what `trust` prints and records is RFC 3339 in UTC without a
+/// fraction, the same shape everywhere.
 fn now() -> Timestamp {
-    core_gdpr::timestamp(SystemClock.now())
+    Timestamp::from_second(SystemClock.now_unix())
+        .unwrap_or_else(|_| core_gdpr::timestamp(SystemClock.now()))
 }
 
 fn time_arg(t: Option<&str>) -> Result<Timestamp, CliError> {

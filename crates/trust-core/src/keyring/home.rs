@@ -366,6 +366,9 @@ impl Home {
             .decode(config.check.as_bytes())
             .map_err(|_| KeyringError::HomeCorrupt("the check value is invalid"))?;
         let check_aad = check_aad(&config.root)?;
+        // Keyring revisions left by writers that died (see `durable`): best effort, since a
+        // home opened read-only cannot remove them (the next write of each keyring does).
+        let _ = durable::sweep_temps(&dir.join(KEYRINGS_DIR));
         let (source, wrong) = match (&config.root, unlock) {
             (RootConfig::External { backend, .. }, Unlock::Root(root)) => {
                 if root.kind() != backend {
