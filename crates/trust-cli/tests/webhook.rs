@@ -410,7 +410,15 @@ fn sign_then_verify_round_trips_for_every_provider() {
             let i = rest.iter().position(|a| a == "--query").unwrap();
             rest[i + 1] = q.to_owned();
         }
-        // sign-only flags are accepted by verify too (same flag set).
+        // Sign-only flags (--id, --shop) are not verify's: drop them with their values.
+        let mut i = 0;
+        while i < rest.len() {
+            if rest[i] == "--id" || rest[i] == "--shop" {
+                rest.drain(i..i + 2);
+            } else {
+                i += 1;
+            }
+        }
         verify.extend(rest);
         let refs: Vec<&str> = verify.iter().map(String::as_str).collect();
         let out = trust(&refs, &env, b"");
@@ -466,4 +474,44 @@ fn help_has_examples() {
         assert_eq!(code(&out), 0);
         assert!(String::from_utf8_lossy(&out.stdout).contains("Example: trust webhook"));
     }
+}
+
+#[test]
+fn each_subcommand_lists_only_its_own_options() {
+    let help = |sub: &str| {
+        let out = trust(&["webhook", sub, "--help"], &[], b"");
+        assert_eq!(code(&out), 0);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (sign, verify) = (help("sign"), help("verify"));
+    for only_verify in ["--header", "--tolerance", "--lenient"] {
+        assert!(
+            !sign.contains(only_verify),
+            "sign --help lists {only_verify}"
+        );
+        assert!(verify.contains(only_verify));
+    }
+    for only_sign in ["--shop", "--id <ID>"] {
+        assert!(
+            !verify.contains(only_sign),
+            "verify --help lists {only_sign}"
+        );
+        assert!(sign.contains(only_sign));
+    }
+    // And sign refuses them rather than ignoring them.
+    let out = trust(
+        &[
+            "webhook",
+            "sign",
+            "--provider",
+            "github",
+            "--secret-env",
+            "S",
+            "--tolerance",
+            "5",
+        ],
+        &[("S", "k")],
+        b"{}",
+    );
+    assert_eq!(code(&out), 2);
 }
