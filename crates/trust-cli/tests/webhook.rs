@@ -475,3 +475,43 @@ fn help_has_examples() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Example: trust webhook"));
     }
 }
+
+#[test]
+fn each_subcommand_lists_only_its_own_options() {
+    let help = |sub: &str| {
+        let out = trust(&["webhook", sub, "--help"], &[], b"");
+        assert_eq!(code(&out), 0);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (sign, verify) = (help("sign"), help("verify"));
+    for only_verify in ["--header", "--tolerance", "--lenient"] {
+        assert!(
+            !sign.contains(only_verify),
+            "sign --help lists {only_verify}"
+        );
+        assert!(verify.contains(only_verify));
+    }
+    for only_sign in ["--shop", "--id <ID>"] {
+        assert!(
+            !verify.contains(only_sign),
+            "verify --help lists {only_sign}"
+        );
+        assert!(sign.contains(only_sign));
+    }
+    // And sign refuses them rather than ignoring them.
+    let out = trust(
+        &[
+            "webhook",
+            "sign",
+            "--provider",
+            "github",
+            "--secret-env",
+            "S",
+            "--tolerance",
+            "5",
+        ],
+        &[("S", "k")],
+        b"{}",
+    );
+    assert_eq!(code(&out), 2);
+}

@@ -14,7 +14,7 @@
 
 use trust_core::secret::SecretBytes;
 use trust_core::webhook::{
-    self, SecretSet, WebhookError, Window, github, hubspot, shopify, slack, standard, stripe,
+    self, Request, Scheme, SecretSet, github, hubspot, shopify, slack, stripe,
 };
 
 use crate::boundary::{
@@ -48,36 +48,26 @@ pub struct trust_webhook_verifier {
     secrets: SecretSet,
     /// `None`: each scheme's default.
     tolerance: Option<u64>,
-    shopify: shopify::WebhookVerifier,
-    shopify_oauth: shopify::OAuthVerifier,
-    shopify_app_proxy: shopify::AppProxyVerifier,
-    stripe: stripe::Verifier,
-    hubspot: hubspot::Verifier,
-    hubspot_v3: hubspot::Verifier,
-    /// Standard Webhooks secrets must be `whsec_…`; a set that is not fails only this scheme.
-    standard: Result<standard::Verifier, WebhookError>,
-    github: github::Verifier,
-    slack: slack::Verifier,
 }
 
 impl trust_webhook_verifier {
     fn new(secrets: SecretSet, tolerance: Option<u64>) -> Self {
-        let window = |default: u64| Window::symmetric(tolerance.unwrap_or(default));
-        let default = window(webhook::DEFAULT_TOLERANCE);
-        let query = window(shopify::DEFAULT_QUERY_TOLERANCE);
-        Self {
-            shopify: shopify::WebhookVerifier::new(secrets.clone()),
-            shopify_oauth: shopify::OAuthVerifier::new(secrets.clone()).with_window(query),
-            shopify_app_proxy: shopify::AppProxyVerifier::new(secrets.clone()).with_window(query),
-            stripe: stripe::Verifier::new(secrets.clone()).with_window(default),
-            hubspot: hubspot::Verifier::new(secrets.clone()),
-            hubspot_v3: hubspot::Verifier::new(secrets.clone()).with_window(default),
-            standard: standard::Verifier::new(&secrets).map(|v| v.with_window(default)),
-            github: github::Verifier::new(secrets.clone()),
-            slack: slack::Verifier::new(secrets.clone()).with_window(default),
-            secrets,
-            tolerance,
-        }
+        Self { secrets, tolerance }
+    }
+
+    fn request<'a>(&'a self, body: &'a [u8]) -> Request<'a> {
+        Request::new(&self.secrets, body)
+    }
+
+    /// Every entry point below goes through trust-core's one dispatcher, so the C ABI, the CLI
+    /// and the packages share the schemes' defaults and errors.
+    fn verify(&self, scheme: Scheme, request: Request<'_>, now: i64) -> Result<(), Failure> {
+        let request = match self.tolerance {
+            Some(t) => request.tolerance(t),
+            None => request,
+        };
+        webhook::verify(scheme, &request, now)?;
+        Ok(())
     }
 }
 
@@ -159,8 +149,11 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify(
         let hmac = unsafe { slice_in(hmac, hmac_len, "hmac") }?;
         // SAFETY: per the contract.
         let body = unsafe { slice_in(body, body_len, "body") }?;
-        v.shopify.verify(&[(shopify::HMAC_HEADER, hmac)], body)?;
-        Ok(())
+        v.verify(
+            Scheme::ShopifyWebhook,
+            v.request(body).header(shopify::HMAC_HEADER, hmac),
+            0,
+        )
     })
 }
 
@@ -182,8 +175,7 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify_oauth(
         let v = unsafe { handle_ref(verifier, "verifier") }?;
         // SAFETY: per the contract.
         let query = unsafe { str_in(query, query_len, "query") }?;
-        v.shopify_oauth.verify_query(query, now)?;
-        Ok(())
+        v.verify(Scheme::ShopifyOAuth, v.request(&[]).query(query), now)
     })
 }
 
@@ -205,8 +197,7 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify_app_proxy(
         let v = unsafe { handle_ref(verifier, "verifier") }?;
         // SAFETY: per the contract.
         let query = unsafe { str_in(query, query_len, "query") }?;
-        v.shopify_app_proxy.verify_query(query, now)?;
-        Ok(())
+        v.verify(Scheme::ShopifyAppProxy, v.request(&[]).query(query), now)
     })
 }
 
@@ -233,12 +224,11 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify_session_token(
         let api_key = unsafe { str_in(api_key, api_key_len, "api_key") }?;
         // SAFETY: per the contract.
         let auth = unsafe { slice_in(authorization, authorization_len, "authorization") }?;
-        let mut session = shopify::SessionTokenVerifier::new(v.secrets.clone(), api_key);
-        if let Some(leeway) = v.tolerance {
-            session = session.with_leeway(leeway);
-        }
-        session.verify_headers(&[("Authorization", auth)], now)?;
-        Ok(())
+        let request = v
+            .request(&[])
+            .header("Authorization", auth)
+            .audience(api_key);
+        v.verify(Scheme::ShopifySessionToken, request, now)
     })
 }
 
@@ -264,8 +254,11 @@ pub unsafe extern "C" fn trust_webhook_verify_stripe(
         let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
         // SAFETY: per the contract.
         let body = unsafe { slice_in(body, body_len, "body") }?;
-        v.stripe.verify(&[(stripe::HEADER, signature)], body, now)?;
-        Ok(())
+        v.verify(
+            Scheme::Stripe,
+            v.request(body).header(stripe::HEADER, signature),
+            now,
+        )
     })
 }
 
@@ -290,9 +283,11 @@ pub unsafe extern "C" fn trust_webhook_verify_hubspot_v1(
         let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
         // SAFETY: per the contract.
         let body = unsafe { slice_in(body, body_len, "body") }?;
-        v.hubspot
-            .verify_v1(&[(hubspot::HEADER_V1_V2, signature)], body)?;
-        Ok(())
+        v.verify(
+            Scheme::HubSpotV1,
+            v.request(body).header(hubspot::HEADER_V1_V2, signature),
+            0,
+        )
     })
 }
 
@@ -325,9 +320,12 @@ pub unsafe extern "C" fn trust_webhook_verify_hubspot_v2(
         let url = unsafe { str_in(url, url_len, "url") }?;
         // SAFETY: per the contract.
         let body = unsafe { slice_in(body, body_len, "body") }?;
-        v.hubspot
-            .verify_v2(&[(hubspot::HEADER_V1_V2, signature)], method, url, body)?;
-        Ok(())
+        let request = v
+            .request(body)
+            .header(hubspot::HEADER_V1_V2, signature)
+            .method(method)
+            .url(url);
+        v.verify(Scheme::HubSpotV2, request, 0)
     })
 }
 
@@ -366,12 +364,13 @@ pub unsafe extern "C" fn trust_webhook_verify_hubspot_v3(
         let url = unsafe { str_in(url, url_len, "url") }?;
         // SAFETY: per the contract.
         let body = unsafe { slice_in(body, body_len, "body") }?;
-        let headers = [
-            (hubspot::HEADER_V3, signature),
-            (hubspot::TIMESTAMP_HEADER, timestamp),
-        ];
-        v.hubspot_v3.verify_v3(&headers, method, url, body, now)?;
-        Ok(())
+        let request = v
+            .request(body)
+            .header(hubspot::HEADER_V3, signature)
+            .header(hubspot::TIMESTAMP_HEADER, timestamp)
+            .method(method)
+            .url(url);
+        v.verify(Scheme::HubSpotV3, request, now)
     })
 }
 
@@ -407,14 +406,12 @@ pub unsafe extern "C" fn trust_webhook_verify_standard(
         let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
         // SAFETY: per the contract.
         let body = unsafe { slice_in(body, body_len, "body") }?;
-        let standard = v.standard.as_ref().map_err(|e| Failure::from(e.clone()))?;
-        let headers = [
-            ("webhook-id", id),
-            ("webhook-timestamp", timestamp),
-            ("webhook-signature", signature),
-        ];
-        standard.verify(&headers, body, now)?;
-        Ok(())
+        let request = v
+            .request(body)
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp)
+            .header("webhook-signature", signature);
+        v.verify(Scheme::StandardWebhooks, request, now)
     })
 }
 
@@ -439,8 +436,11 @@ pub unsafe extern "C" fn trust_webhook_verify_github(
         let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
         // SAFETY: per the contract.
         let body = unsafe { slice_in(body, body_len, "body") }?;
-        v.github.verify(&[(github::HEADER, signature)], body)?;
-        Ok(())
+        v.verify(
+            Scheme::GitHub,
+            v.request(body).header(github::HEADER, signature),
+            0,
+        )
     })
 }
 
@@ -470,11 +470,10 @@ pub unsafe extern "C" fn trust_webhook_verify_slack(
         let timestamp = unsafe { slice_in(timestamp, timestamp_len, "timestamp") }?;
         // SAFETY: per the contract.
         let body = unsafe { slice_in(body, body_len, "body") }?;
-        let headers = [
-            (slack::HEADER, signature),
-            (slack::TIMESTAMP_HEADER, timestamp),
-        ];
-        v.slack.verify(&headers, body, now)?;
-        Ok(())
+        let request = v
+            .request(body)
+            .header(slack::HEADER, signature)
+            .header(slack::TIMESTAMP_HEADER, timestamp);
+        v.verify(Scheme::Slack, request, now)
     })
 }

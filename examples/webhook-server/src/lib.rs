@@ -1,7 +1,9 @@
 //! A minimal webhook endpoint that verifies every delivery **before touching the body**.
 //!
 //! Routes:
-//! * `POST /webhooks/shopify` — `X-Shopify-Hmac-Sha256`, deduplicated on `X-Shopify-Webhook-Id`;
+//! * `POST /webhooks/shopify` — `X-Shopify-Hmac-Sha256`, deduplicated on `X-Shopify-Webhook-Id`
+//!   (required: `400 MISSING_DELIVERY_ID` without it) **and** on the verified HMAC, because the
+//!   id header is not signed: a replay with the id removed or changed is still a duplicate;
 //! * `POST /webhooks/stripe` — `Stripe-Signature`, 300 s window, deduplicated on `event.id`;
 //! * `POST /webhooks/hubspot` — `X-HubSpot-Signature-v3`, 300 s window, verified against the
 //!   *public* URL HubSpot called (the server may sit behind a proxy that rewrites it).
@@ -132,9 +134,24 @@ async fn shopify_hook(
         Ok(v) => v,
         Err(e) => return reject(&e),
     };
-    if verified.delivery_id.is_some()
-        && let Err(e) = s.replay.check(&verified, now)
-    {
+    // Shopify signs no timestamp, so deduplication is the only replay defence. Shopify always
+    // sends X-Shopify-Webhook-Id: a signed delivery without one was altered on the way.
+    if verified.delivery_id.is_none() {
+        return (StatusCode::BAD_REQUEST, "MISSING_DELIVERY_ID\n".to_owned());
+    }
+    if let Err(e) = s.replay.check(&verified, now) {
+        return reject(&e);
+    }
+    // The id is outside the MAC, so a replay may carry a fresh one. The HMAC itself is bound
+    // to the body and, being canonical base64 (the verifier insists), has exactly one spelling:
+    // the same signed body seen twice is a duplicate whatever its id says.
+    let mac = ["x-shopify-hmac-sha256", "shopify-hmac-sha256"]
+        .iter()
+        .find_map(|n| headers.get(*n))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim_matches([' ', '\t']).to_owned())
+        .unwrap_or_default();
+    if let Err(e) = s.replay.check_id("shopify-hmac", &mac, now) {
         return reject(&e);
     }
     process("shopify", &verified, &body)

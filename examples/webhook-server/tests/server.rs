@@ -90,6 +90,25 @@ fn verifies_each_provider_before_processing() {
         (401, "SIGNATURE_INVALID\n".to_owned())
     );
     assert_eq!(post(addr, "/webhooks/shopify", &[], body).0, 401);
+    // The id is not signed: the same delivery under a new id, or with the id removed, is a
+    // replay and must not be processed again.
+    let h2 = [
+        ("X-Shopify-Hmac-Sha256", format!(" {sig}")),
+        ("X-Shopify-Webhook-Id", "wh-replayed".to_owned()),
+    ];
+    assert_eq!(
+        post(addr, "/webhooks/shopify", &h2, body),
+        (200, "duplicate\n".to_owned())
+    );
+    let other = br#"{"id":"evt_2"}"#;
+    let no_id = [(
+        "X-Shopify-Hmac-Sha256",
+        shopify::sign_webhook(b"shpss_current", other),
+    )];
+    assert_eq!(
+        post(addr, "/webhooks/shopify", &no_id, other),
+        (400, "MISSING_DELIVERY_ID\n".to_owned())
+    );
 
     // Stripe: valid, duplicate event id, forged body, stale timestamp.
     let secrets = SecretSet::new(b"whsec_test_secret".to_vec());

@@ -72,6 +72,7 @@ use crate::secret::{ExposeSecret, SecretBytes, ct_eq};
 pub mod github;
 pub mod hubspot;
 pub mod replay;
+mod request;
 pub mod shopify;
 pub mod slack;
 pub mod standard;
@@ -80,6 +81,7 @@ pub mod stripe;
 mod encoding;
 
 pub use encoding::{decode_base64_mac, decode_hex_mac};
+pub use request::{Request, verify};
 
 /// The length of an HMAC-SHA256 or SHA-256 output, the only MAC length any scheme here uses.
 pub const MAC_LEN: usize = 32;
