@@ -238,3 +238,71 @@ fn bad_uris_are_usage_errors_and_never_echo_a_pin() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!key.exists());
 }
+
+#[test]
+fn audit_checkpoints_signed_in_the_hsm_verify_with_the_printed_vkey() {
+    let Some(h) = hsm("audit_checkpoints_signed_in_the_hsm_verify_with_the_printed_vkey") else {
+        return;
+    };
+    let env = Env::new(h);
+    let log = env.path("log");
+    let out = env.ok(&[
+        "--json",
+        "audit",
+        "init",
+        "--log",
+        p(&log),
+        "--origin",
+        "example.com/audit",
+        "--signing-pkcs11",
+        &env.uri(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let vkey = v["data"]["vkey"].as_str().unwrap().to_owned();
+    assert!(vkey.starts_with("example.com/audit+"));
+    assert!(
+        !log.join("signing.key").exists(),
+        "a signing key file was written"
+    );
+    assert_eq!(
+        std::fs::read_to_string(log.join("vkey")).unwrap().trim(),
+        vkey
+    );
+
+    env.ok(&[
+        "audit",
+        "append",
+        "--log",
+        p(&log),
+        "--event",
+        "key.rotate",
+        "--attr",
+        "key=orders",
+    ]);
+    let note = env.ok(&["audit", "checkpoint", "--log", p(&log)]);
+    assert!(note.contains("\u{2014} example.com/audit "));
+    env.ok(&["audit", "verify", "--log", p(&log), "--vkey", &vkey]);
+    let proof = env.path("entry-0.tlog-proof");
+    std::fs::write(
+        &proof,
+        env.ok(&["audit", "prove", "--log", p(&log), "--index", "0"]),
+    )
+    .unwrap();
+    env.ok(&["audit", "verify-proof", "--vkey", &vkey, p(&proof)]);
+
+    // Key changes recorded through --audit-log are signed in the HSM as well.
+    env.ok(&["init", "--root-key-file", p(&env.path("root.key"))]);
+    env.ok(&["--audit-log", p(&log), "keys", "create", "orders"]);
+    env.ok(&["audit", "checkpoint", "--log", p(&log)]);
+    env.ok(&["audit", "verify", "--log", p(&log), "--vkey", &vkey]);
+
+    // A wrong PIN: the checkpoint cannot be signed (exit 4), and nothing else is needed to
+    // verify (verification never touches the HSM).
+    let v = env.json_fail(
+        env.cmd(&["--json", "audit", "checkpoint", "--log", p(&log)])
+            .env("TRUST_PKCS11_PIN", "not-the-pin"),
+        4,
+    );
+    assert_eq!(v["code"], "PKCS11_WRONG_PIN");
+    env.ok(&["audit", "verify", "--log", p(&log), "--vkey", &vkey]);
+}

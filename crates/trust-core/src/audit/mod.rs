@@ -80,7 +80,7 @@ pub mod segment;
 pub mod store;
 pub mod verify;
 
-pub use log::{AuditLog, Entry, InitOptions, LogConfig};
+pub use log::{AuditLog, Entry, ExternalSigner, InitOptions, LogConfig, SignerDescriptor};
 pub use verify::{FailureKind, Report, VerifyOptions, verify_log};
 
 /// A failure of a log operation (opening, appending, checkpointing, proving).
@@ -128,6 +128,9 @@ pub enum AuditError {
     BadImportLine(String),
     /// Another handle holds the log's writer lock.
     Busy(PathBuf),
+    /// The log's checkpoint key is external and the key given is not it (or none was given,
+    /// or one was given for a log that signs with a key file).
+    SignerMismatch,
 }
 
 impl AuditError {
@@ -177,6 +180,9 @@ impl fmt::Display for AuditError {
                 "the audit log {} is open in another process",
                 p.display()
             ),
+            Self::SignerMismatch => f.write_str(
+                "the checkpoint signing key given does not match the one this audit log records",
+            ),
         }
     }
 }
@@ -190,6 +196,7 @@ impl TrustError for AuditError {
             Self::AlreadyExists(_) | Self::BadOrigin | Self::Leaf(_) => Category::Usage,
             Self::BadImportLine(_) => Category::Usage,
             Self::Busy(_) => Category::Input,
+            Self::SignerMismatch => Category::KeyUnavailable,
             Self::NoCheckpoint(_) | Self::NoSuchEntry(_) => Category::Usage,
             Self::Store(e) => e.category(),
             Self::Note(e) => e.category(),
@@ -218,6 +225,7 @@ impl TrustError for AuditError {
             Self::Poisoned => "AUDIT_LOG_POISONED",
             Self::BadImportLine(_) => "BAD_IMPORT_LINE",
             Self::Busy(_) => "AUDIT_LOG_BUSY",
+            Self::SignerMismatch => "AUDIT_SIGNER_MISMATCH",
         }
     }
     fn hint(&self) -> Option<&'static str> {
@@ -230,6 +238,9 @@ impl TrustError for AuditError {
                 "one writer per log: append through the process that holds it, or retry when it exits; `trust audit verify` needs no lock",
             ),
             Self::Store(e) => e.hint(),
+            Self::SignerMismatch => Some(
+                "open the log with the HSM key named in its log.json (`signer`), whose vkey is in DIR/vkey",
+            ),
             _ => None,
         }
     }
@@ -237,3 +248,5 @@ impl TrustError for AuditError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_external;
