@@ -54,7 +54,25 @@ pub(crate) fn open_home_with_block(
     usage_block: u64,
 ) -> Result<Home, CliError> {
     let dir = home_dir(globals)?;
-    let how = match Home::root_kind(dir)? {
+    let how = unlock_for(dir, unlock)?;
+    let options = HomeOptions {
+        usage_block: usage_block.max(1),
+        ..HomeOptions::default()
+    };
+    let mut home = Home::open(dir, how)?.with_options(options);
+    if let Some(sink) = audit_sink(globals)? {
+        home = home.with_sink(sink);
+    }
+    if let Some(actor) = &globals.actor {
+        home = home.with_actor(actor.clone());
+    }
+    Ok(home)
+}
+
+/// How to unlock the home in `dir`: its key file, its passphrase (asked for only then), or its
+/// external root key (opened from the recorded descriptor).
+pub(crate) fn unlock_for(dir: &Path, unlock: &UnlockArgs) -> Result<Unlock, CliError> {
+    Ok(match Home::root_kind(dir)? {
         RootKind::KeyFile(_) => Unlock::Stored,
         RootKind::External { kind, uri } => Unlock::Root(open_external_root(
             &kind,
@@ -71,19 +89,7 @@ pub(crate) fn open_home_with_block(
             },
             true,
         )?),
-    };
-    let options = HomeOptions {
-        usage_block: usage_block.max(1),
-        ..HomeOptions::default()
-    };
-    let mut home = Home::open(dir, how)?.with_options(options);
-    if let Some(sink) = audit_sink(globals)? {
-        home = home.with_sink(sink);
-    }
-    if let Some(actor) = &globals.actor {
-        home = home.with_actor(actor.clone());
-    }
-    Ok(home)
+    })
 }
 
 /// The HSM user PIN: from `--pin-file` (- for stdin), else from `TRUST_PKCS11_PIN`. Never argv.
