@@ -93,7 +93,12 @@ fn an_hsm_key_signs_checkpoints_and_no_key_file_exists() {
     })
     .unwrap();
     let cp = log.checkpoint().unwrap();
-    SignedCheckpoint::open(cp.note.as_bytes(), &[vkey.clone()], Some(ORIGIN)).unwrap();
+    SignedCheckpoint::open(
+        cp.note.as_bytes(),
+        std::slice::from_ref(&vkey),
+        Some(ORIGIN),
+    )
+    .unwrap();
 
     // The device fails: the backend's own code, and nothing is stored.
     key.down.store(true, Ordering::SeqCst);
