@@ -78,8 +78,8 @@ impl KmsConfig {
         }
     }
 
-    /// The descriptor a home records: `aws-kms:key=<KEY>;store=<STORE>` (percent-free: key ids,
-    /// ARNs and store ids contain neither `;` nor `=`... except ARNs never contain `;`).
+    /// The descriptor a home records: `aws-kms:key=<KEY>;store=<STORE>`. Needs no escaping:
+    /// key ids, aliases and ARNs are `[A-Za-z0-9:/_.-]` and store ids `[A-Za-z0-9-]`.
     pub fn descriptor(&self) -> String {
         format!("aws-kms:key={};store={}", self.key_id, self.store)
     }
