@@ -238,3 +238,162 @@ fn bad_uris_are_usage_errors_and_never_echo_a_pin() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!key.exists());
 }
+
+#[test]
+fn audit_checkpoints_signed_in_the_hsm_verify_with_the_printed_vkey() {
+    let Some(h) = hsm("audit_checkpoints_signed_in_the_hsm_verify_with_the_printed_vkey") else {
+        return;
+    };
+    let env = Env::new(h);
+    let log = env.path("log");
+    let out = env.ok(&[
+        "--json",
+        "audit",
+        "init",
+        "--log",
+        p(&log),
+        "--origin",
+        "example.com/audit",
+        "--signing-pkcs11",
+        &env.uri(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let vkey = v["data"]["vkey"].as_str().unwrap().to_owned();
+    assert!(vkey.starts_with("example.com/audit+"));
+    assert!(
+        !log.join("signing.key").exists(),
+        "a signing key file was written"
+    );
+    assert_eq!(
+        std::fs::read_to_string(log.join("vkey")).unwrap().trim(),
+        vkey
+    );
+
+    env.ok(&[
+        "audit",
+        "append",
+        "--log",
+        p(&log),
+        "--event",
+        "key.rotate",
+        "--attr",
+        "key=orders",
+    ]);
+    let note = env.ok(&["audit", "checkpoint", "--log", p(&log)]);
+    assert!(note.contains("\u{2014} example.com/audit "));
+    env.ok(&["audit", "verify", "--log", p(&log), "--vkey", &vkey]);
+    let proof = env.path("entry-0.tlog-proof");
+    std::fs::write(
+        &proof,
+        env.ok(&["audit", "prove", "--log", p(&log), "--index", "0"]),
+    )
+    .unwrap();
+    env.ok(&["audit", "verify-proof", "--vkey", &vkey, p(&proof)]);
+
+    // Key changes recorded through --audit-log are signed in the HSM as well.
+    env.ok(&["init", "--root-key-file", p(&env.path("root.key"))]);
+    env.ok(&["--audit-log", p(&log), "keys", "create", "orders"]);
+    env.ok(&["audit", "checkpoint", "--log", p(&log)]);
+    env.ok(&["audit", "verify", "--log", p(&log), "--vkey", &vkey]);
+
+    // A wrong PIN: the checkpoint cannot be signed (exit 4), and nothing else is needed to
+    // verify (verification never touches the HSM).
+    let v = env.json_fail(
+        env.cmd(&["--json", "audit", "checkpoint", "--log", p(&log)])
+            .env("TRUST_PKCS11_PIN", "not-the-pin"),
+        4,
+    );
+    assert_eq!(v["code"], "PKCS11_WRONG_PIN");
+    env.ok(&["audit", "verify", "--log", p(&log), "--vkey", &vkey]);
+}
+
+#[test]
+fn rewrap_root_moves_a_key_file_home_into_the_hsm_without_touching_ciphertext() {
+    let Some(h) = hsm("rewrap_root_moves_a_key_file_home_into_the_hsm_without_touching_ciphertext")
+    else {
+        return;
+    };
+    let env = Env::new(h);
+    let key = env.path("root.key");
+    env.ok(&["init", "--root-key-file", p(&key)]);
+    env.ok(&["keys", "create", "orders"]);
+    std::fs::write(env.path("plain"), b"odoo-api-key").unwrap();
+    let sealed = env.path("sealed.tle");
+    env.ok(&[
+        "encrypt",
+        "--key",
+        "orders",
+        "--context",
+        "t=a",
+        "-i",
+        p(&env.path("plain")),
+        "-o",
+        p(&sealed),
+    ]);
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    let before = std::fs::read(&sealed).unwrap();
+    let log = env.path("log");
+    env.ok(&[
+        "audit",
+        "init",
+        "--log",
+        p(&log),
+        "--origin",
+        "example.com/audit",
+    ]);
+
+    // Not confirmed: refused, nothing changed.
+    let v = env.json_fail(
+        &mut env.cmd(&["--json", "keys", "rewrap-root", "--to-pkcs11", &env.uri()]),
+        5,
+    );
+    assert_eq!(v["code"], "REFUSED");
+    assert!(
+        std::fs::read_to_string(env.path("home/home.json"))
+            .unwrap()
+            .contains("key-file")
+    );
+
+    let out = env.ok(&[
+        "--json",
+        "--audit-log",
+        p(&log),
+        "keys",
+        "rewrap-root",
+        "--to-pkcs11",
+        &env.uri(),
+        "--yes",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["data"]["keyrings"], 1);
+    assert_eq!(v["data"]["root"], "pkcs11");
+    let home_json = std::fs::read_to_string(env.path("home/home.json")).unwrap();
+    assert!(home_json.contains(r#""backend": "pkcs11""#), "{home_json}");
+    assert!(!env.path("home/home.next.json").exists());
+
+    // The ciphertext is untouched and still opens (through the HSM now).
+    assert_eq!(std::fs::read(&sealed).unwrap(), before);
+    assert_eq!(
+        env.ok(&["decrypt", "--context", "t=a", "-i", p(&sealed)]),
+        "odoo-api-key"
+    );
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    // Without the HSM PIN the home no longer opens at all: the key file alone is worthless.
+    let v = env.json_fail(
+        env.cmd(&["--json", "decrypt", "--context", "t=a", "-i", p(&sealed)])
+            .env_remove("TRUST_PKCS11_PIN"),
+        2,
+    );
+    assert_eq!(v["code"], "PKCS11_NO_PIN");
+    // The move is in the audit log.
+    let listing = std::fs::read_dir(log.join("segments")).unwrap().count();
+    assert!(listing > 0);
+    env.ok(&[
+        "audit",
+        "verify",
+        "--log",
+        p(&log),
+        "--vkey",
+        std::fs::read_to_string(log.join("vkey")).unwrap().trim(),
+    ]);
+}

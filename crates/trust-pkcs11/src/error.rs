@@ -150,12 +150,18 @@ impl From<UriError> for Pkcs11Error {
     }
 }
 
+impl From<Pkcs11Error> for BackendError {
+    fn from(e: Pkcs11Error) -> Self {
+        let b = Self::new(e.code(), e.category(), e.to_string());
+        match e.hint() {
+            Some(h) => b.with_hint(h),
+            None => b,
+        }
+    }
+}
+
 impl From<Pkcs11Error> for RootKeyError {
     fn from(e: Pkcs11Error) -> Self {
-        let mut b = BackendError::new(e.code(), e.category(), e.to_string());
-        if let Some(h) = e.hint() {
-            b = b.with_hint(h);
-        }
-        Self::Backend(b)
+        Self::Backend(e.into())
     }
 }

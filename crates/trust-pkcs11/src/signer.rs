@@ -8,6 +8,8 @@ use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use cryptoki::types::AuthPin;
+use trust_core::audit::note::ExternalEd25519;
+use trust_core::kek::BackendError;
 
 use crate::error::Pkcs11Error;
 use crate::token::{OpError, TokenKey};
@@ -209,5 +211,17 @@ impl fmt::Debug for Pkcs11Signer {
         f.debug_struct("Pkcs11Signer")
             .field("uri", &self.uri().to_string())
             .finish_non_exhaustive()
+    }
+}
+
+/// Audit checkpoints (and the receipts that carry them) signed in the token: hand an
+/// `Arc<Pkcs11Signer>` to `trust_core::audit::AuditLog::init` / `open_with_signer`.
+impl ExternalEd25519 for Pkcs11Signer {
+    fn public_key(&self) -> [u8; 32] {
+        self.public
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], BackendError> {
+        Self::sign(self, message).map_err(BackendError::from)
     }
 }

@@ -147,6 +147,9 @@ fn loss(e: &CkError) -> Option<Loss> {
     })
 }
 
+/// Generates the key in a read-write, logged-in session when it is absent.
+pub(crate) type CreateKey<'a> = dyn Fn(&Session) -> Result<ObjectHandle, Pkcs11Error> + 'a;
+
 struct Pooled {
     session: Session,
     key: ObjectHandle,
@@ -179,7 +182,7 @@ impl TokenKey {
         uri: &Pkcs11Uri,
         pin: AuthPin,
         template: Vec<Attribute>,
-        create: Option<&dyn Fn(&Session) -> Result<ObjectHandle, Pkcs11Error>>,
+        create: Option<&CreateKey<'_>>,
     ) -> Result<Self, Pkcs11Error> {
         let module = module(&uri.module_path)?;
         let token = Self {
@@ -214,10 +217,7 @@ impl TokenKey {
     }
 
     /// Finds the slot, creates the key if asked and absent, and pools a first session.
-    fn connect(
-        &self,
-        create: Option<&dyn Fn(&Session) -> Result<ObjectHandle, Pkcs11Error>>,
-    ) -> Result<(), Pkcs11Error> {
+    fn connect(&self, create: Option<&CreateKey<'_>>) -> Result<(), Pkcs11Error> {
         // Held throughout: a reset by another key must not finalize the module under us.
         let epoch = self.module.epoch.read().map_err(|_| poisoned())?;
         let slot = self.slot()?;

@@ -43,6 +43,8 @@ pub(crate) enum AuditCommand {
     /// Also creates the pseudonymization key (DIR/pseudonym.key, 0600) that turns actors and
     /// subjects into keyed hashes; back both keys up with the log.
     ///
+    /// With --signing-pkcs11 the checkpoint key is generated and kept in an HSM instead.
+    ///
     /// Example: trust audit init --log /var/lib/app/audit --origin app.example.com/audit
     Init(InitArgs),
     /// Append one entry (durable when the command returns).
@@ -132,6 +134,14 @@ pub(crate) struct InitArgs {
     /// The log's identity, also the key name: a schema-less URL such as example.com/audit.
     #[arg(long)]
     origin: String,
+    /// Sign checkpoints with an Ed25519 key in a PKCS#11 token (HSM), named by an RFC 7512 URI
+    /// with module-path; generated in the token when absent. No signing.key file is written.
+    /// The PIN comes from TRUST_PKCS11_PIN or --pin-file.
+    #[arg(long, value_name = "URI")]
+    signing_pkcs11: Option<String>,
+    /// Read the HSM user PIN from this file (- for stdin) instead of $TRUST_PKCS11_PIN.
+    #[arg(long, value_name = "FILE")]
+    pin_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -317,11 +327,11 @@ fn load_vkey(arg: &str) -> Result<Verifier, CliError> {
 /// than failing; a lock held longer than that is a stuck process and exits 3
 /// (`AUDIT_LOG_BUSY`).
 pub(crate) fn open_log(dir: &Path) -> Result<AuditLog, CliError> {
-    Ok(AuditLog::open_with_lock_wait(dir, lock_wait()?)?)
+    crate::cmd::home::open_audit_log(dir)
 }
 
 /// `TRUST_AUDIT_LOCK_WAIT`: seconds a command waits for the audit log's lock.
-fn lock_wait() -> Result<std::time::Duration, CliError> {
+pub(crate) fn lock_wait() -> Result<std::time::Duration, CliError> {
     match std::env::var("TRUST_AUDIT_LOCK_WAIT") {
         Err(_) => Ok(trust_core::audit::DEFAULT_LOCK_WAIT),
         Ok(v) => v
@@ -340,7 +350,18 @@ fn lock_wait() -> Result<std::time::Duration, CliError> {
 }
 
 fn init(a: &InitArgs, g: &Globals) -> Result<(), CliError> {
-    let vkey = AuditLog::init(&a.log, &InitOptions::new(a.origin.clone()))?;
+    let mut options = InitOptions::new(a.origin.clone());
+    if let Some(uri) = &a.signing_pkcs11 {
+        options.external_signer = Some(crate::cmd::home::pkcs11_log_signer(
+            uri,
+            a.pin_file.as_deref(),
+        )?);
+    } else if a.pin_file.is_some() {
+        return Err(CliError::usage(
+            "--pin-file only goes with --signing-pkcs11",
+        ));
+    }
+    let vkey = AuditLog::init(&a.log, &options)?;
     let v = vkey.vkey();
     g.out.success(
         &json!({"log": a.log, "origin": a.origin, "vkey": v}),

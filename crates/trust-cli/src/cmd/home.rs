@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
+use trust_core::audit::note::ExternalEd25519;
+use trust_core::audit::{AuditLog, ExternalSigner, SignerDescriptor};
 use trust_core::event::EventSink;
 use trust_core::kek::RootKey;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
-use trust_pkcs11::{PIN_ENV, Pkcs11Error, Pkcs11RootKey, Pkcs11Uri};
+use trust_pkcs11::{PIN_ENV, Pkcs11Error, Pkcs11RootKey, Pkcs11Signer, Pkcs11Uri};
 
 use crate::Globals;
 use crate::exit::CliError;
@@ -52,7 +54,25 @@ pub(crate) fn open_home_with_block(
     usage_block: u64,
 ) -> Result<Home, CliError> {
     let dir = home_dir(globals)?;
-    let how = match Home::root_kind(dir)? {
+    let how = unlock_for(dir, unlock)?;
+    let options = HomeOptions {
+        usage_block: usage_block.max(1),
+        ..HomeOptions::default()
+    };
+    let mut home = Home::open(dir, how)?.with_options(options);
+    if let Some(sink) = audit_sink(globals)? {
+        home = home.with_sink(sink);
+    }
+    if let Some(actor) = &globals.actor {
+        home = home.with_actor(actor.clone());
+    }
+    Ok(home)
+}
+
+/// How to unlock the home in `dir`: its key file, its passphrase (asked for only then), or its
+/// external root key (opened from the recorded descriptor).
+pub(crate) fn unlock_for(dir: &Path, unlock: &UnlockArgs) -> Result<Unlock, CliError> {
+    Ok(match Home::root_kind(dir)? {
         RootKind::KeyFile(path) => {
             warn_if_exposed(&path);
             Unlock::Stored
@@ -72,19 +92,7 @@ pub(crate) fn open_home_with_block(
             },
             true,
         )?),
-    };
-    let options = HomeOptions {
-        usage_block: usage_block.max(1),
-        ..HomeOptions::default()
-    };
-    let mut home = Home::open(dir, how)?.with_options(options);
-    if let Some(sink) = audit_sink(globals)? {
-        home = home.with_sink(sink);
-    }
-    if let Some(actor) = &globals.actor {
-        home = home.with_actor(actor.clone());
-    }
-    Ok(home)
+    })
 }
 
 /// The HSM user PIN: from `--pin-file` (- for stdin), else from `TRUST_PKCS11_PIN`. Never argv.
@@ -134,6 +142,65 @@ pub(crate) fn open_external_root(
             "this home's root key is of kind `{other}`, which this build of trust cannot open"
         ))),
     }
+}
+
+/// Opens the external checkpoint signing key an audit log's descriptor names (`kind`, `uri`);
+/// with `create`, an absent key pair is generated inside the device first. The signing-key
+/// twin of [`open_external_root`].
+pub(crate) fn open_external_signer(
+    kind: &str,
+    uri: &str,
+    pin_file: Option<&Path>,
+    create: bool,
+) -> Result<Arc<dyn ExternalEd25519>, CliError> {
+    match kind {
+        "pkcs11" => {
+            let uri = Pkcs11Uri::parse(uri).map_err(Pkcs11Error::from)?;
+            let pin = pkcs11_pin(pin_file)?;
+            let signer = if create {
+                Pkcs11Signer::create_or_open(&uri, pin)?
+            } else {
+                Pkcs11Signer::open(&uri, pin)?
+            };
+            Ok(Arc::new(signer))
+        }
+        other => Err(CliError::usage(format!(
+            "this audit log's signing key is of kind `{other}`, which this build of trust cannot open"
+        ))),
+    }
+}
+
+/// The HSM checkpoint key for `trust audit init --signing-pkcs11 URI`, created when absent, with
+/// the descriptor the log records (the URI in canonical form).
+pub(crate) fn pkcs11_log_signer(
+    uri: &str,
+    pin_file: Option<&Path>,
+) -> Result<ExternalSigner, CliError> {
+    let canonical = Pkcs11Uri::parse(uri)
+        .map_err(Pkcs11Error::from)?
+        .to_string();
+    let key = open_external_signer("pkcs11", &canonical, pin_file, true)?;
+    Ok(ExternalSigner {
+        key,
+        descriptor: SignerDescriptor {
+            kind: "pkcs11".into(),
+            uri: canonical,
+        },
+    })
+}
+
+/// Opens an audit log for writing (waiting for other writers' appends), with its external signing key when its
+/// `log.json` names one (PIN from `TRUST_PKCS11_PIN`).
+pub(crate) fn open_audit_log(dir: &Path) -> Result<AuditLog, CliError> {
+    let signer = match AuditLog::signer_descriptor(dir)? {
+        Some(d) => Some(open_external_signer(&d.kind, &d.uri, None, false)?),
+        None => None,
+    };
+    Ok(AuditLog::open_with_signer(
+        dir,
+        signer,
+        super::audit::lock_wait()?,
+    )?)
 }
 
 /// The audit log named by `--audit-log`/`TRUST_AUDIT_LOG`, opened for writing, if any.

@@ -7,7 +7,7 @@ use trust_core::kek::PassphraseParams;
 use trust_core::keyring::{Home, InitSource};
 
 use crate::Globals;
-use crate::cmd::home::{home_dir, open_external_root};
+use crate::cmd::home::{UnlockArgs, audit_sink, home_dir, open_external_root, unlock_for};
 use crate::exit::CliError;
 use crate::input::{self, SecretSource};
 
@@ -119,6 +119,75 @@ pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
             (None, None) => text.push_str(
                 "\nprotected by a passphrase (argon2id); a lost passphrase cannot be recovered",
             ),
+        }
+        text
+    });
+    Ok(())
+}
+
+/// `trust keys rewrap-root`: move a home to an HSM root without touching any ciphertext.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RewrapRootArgs {
+    /// The HSM key to move to: an RFC 7512 URI with module-path (generated in the token when
+    /// absent). The PIN comes from TRUST_PKCS11_PIN or --pin-file.
+    #[arg(long, value_name = "URI")]
+    to_pkcs11: String,
+    /// Confirm (required when not on a terminal): the old root will no longer open the home.
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    unlock: UnlockArgs,
+}
+
+#[derive(Serialize)]
+struct Rewrapped<'a> {
+    home: &'a std::path::Path,
+    keyrings: usize,
+    root: &'static str,
+    root_uri: &'a str,
+    old_root_key_file: Option<PathBuf>,
+}
+
+pub(crate) fn rewrap_root(args: &RewrapRootArgs, globals: &Globals) -> Result<(), CliError> {
+    let dir = home_dir(globals)?;
+    let canonical = trust_pkcs11::Pkcs11Uri::parse(&args.to_pkcs11)
+        .map_err(trust_pkcs11::Pkcs11Error::from)?
+        .to_string();
+    let old_key_file = match Home::root_kind(dir)? {
+        trust_core::keyring::RootKind::KeyFile(p) => Some(p),
+        _ => None,
+    };
+    let old = unlock_for(dir, &args.unlock)?;
+    input::confirm(
+        args.yes,
+        "move this home's root key into the HSM (the current key file or passphrase will no longer open it)",
+    )?;
+    let new_root = open_external_root("pkcs11", &canonical, args.unlock.pin_file.as_deref(), true)?;
+    let keyrings = Home::rewrap_root(
+        dir,
+        old,
+        new_root,
+        canonical.clone(),
+        audit_sink(globals)?,
+        globals.actor.clone(),
+    )?;
+    let data = Rewrapped {
+        home: dir,
+        keyrings,
+        root: "pkcs11",
+        root_uri: &canonical,
+        old_root_key_file: old_key_file,
+    };
+    globals.out.success(&data, || {
+        let mut text = format!(
+            "moved {keyrings} keyring(s) of {} to the HSM root {canonical}; no ciphertext was changed",
+            dir.display()
+        );
+        if let Some(p) = &data.old_root_key_file {
+            text.push_str(&format!(
+                "\nthe old root key file {} no longer opens this home: destroy it and its backups once older home backups have expired",
+                p.display()
+            ));
         }
         text
     });

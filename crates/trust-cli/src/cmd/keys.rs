@@ -44,6 +44,12 @@ pub(crate) enum KeysCommand {
     ///
     /// Example: trust keys destroy orders 1 --yes
     Destroy(DestroyArgs),
+    /// Move the home's root key into an HSM (PKCS#11): only the keyrings' wrapping changes,
+    /// no ciphertext is touched; afterwards the old key file or passphrase no longer opens the
+    /// home. Crash-safe: if interrupted, run it again with the same target.
+    ///
+    /// Example: TRUST_PKCS11_PIN=… trust keys rewrap-root --to-pkcs11 'pkcs11:token=prod;object=trust-root?module-path=/usr/lib/softhsm/libsofthsm2.so' --yes
+    RewrapRoot(crate::cmd::init::RewrapRootArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -119,6 +125,7 @@ pub(crate) struct DestroyArgs {
 pub(crate) fn run(cmd: &KeysCommand, globals: &Globals) -> Result<(), CliError> {
     match cmd {
         KeysCommand::Create(a) => create(a, globals),
+        KeysCommand::RewrapRoot(a) => crate::cmd::init::rewrap_root(a, globals),
         KeysCommand::List(a) => list(a, globals),
         KeysCommand::Rotate(a) => rotate(a, globals),
         KeysCommand::Promote(a) => {

@@ -16,7 +16,7 @@ use super::AuditError;
 use super::checkpoint::{Checkpoint, SignedCheckpoint, valid_origin};
 use super::leaf::{self, Leaf, PayloadRef};
 use super::merkle::{self, Hash};
-use super::note::{Signer, Verifier};
+use super::note::{ExternalEd25519, Signer, Verifier};
 use super::proof::Receipt;
 use super::store::{self, DirStore, LogStore};
 use crate::clock::{Clock, SystemClock};
@@ -169,12 +169,27 @@ impl Entry {
 }
 
 /// Options for [`AuditLog::init`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct InitOptions {
     /// The log's origin (checkpoint first line and key name), e.g. `example.com/audit/orders`.
     pub origin: String,
     /// Size at which segment files roll over.
     pub segment_bytes: u64,
+    /// Sign checkpoints with a key held in a device (an HSM) instead of a `signing.key` file.
+    pub external_signer: Option<ExternalSigner>,
+}
+
+impl core::fmt::Debug for InitOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("InitOptions")
+            .field("origin", &self.origin)
+            .field("segment_bytes", &self.segment_bytes)
+            .field(
+                "external_signer",
+                &self.external_signer.as_ref().map(|s| &s.descriptor),
+            )
+            .finish()
+    }
 }
 
 impl InitOptions {
@@ -183,7 +198,42 @@ impl InitOptions {
         Self {
             origin: origin.into(),
             segment_bytes: store::DEFAULT_SEGMENT_BYTES,
+            external_signer: None,
         }
+    }
+}
+
+/// A checkpoint signing key held in a device, and what opens it again.
+#[derive(Clone)]
+pub struct ExternalSigner {
+    /// The opened key.
+    pub key: Arc<dyn ExternalEd25519>,
+    /// Recorded in `log.json` so a front end can open the same key again.
+    pub descriptor: SignerDescriptor,
+}
+
+/// Which external key signs a log's checkpoints: a kind (`pkcs11`) and what opens it (a
+/// PKCS#11 URI; never a PIN). No `signing.key` file exists for such a log.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerDescriptor {
+    /// The kind of device (`pkcs11`).
+    pub kind: String,
+    /// What opens the key (at most 2048 printable characters).
+    pub uri: String,
+}
+
+impl SignerDescriptor {
+    fn valid(&self) -> bool {
+        !self.kind.is_empty()
+            && self.kind.len() <= 32
+            && self
+                .kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !self.uri.is_empty()
+            && self.uri.len() <= 2048
+            && !self.uri.chars().any(char::is_control)
     }
 }
 
@@ -196,6 +246,9 @@ pub struct LogConfig {
     pub origin: String,
     /// Segment roll-over size.
     pub segment_bytes: u64,
+    /// The external checkpoint signing key, when there is no `signing.key` file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<SignerDescriptor>,
 }
 
 impl LogConfig {
@@ -208,7 +261,11 @@ impl LogConfig {
         let bytes = fs::read(&path).map_err(|_| AuditError::NotALog(dir.to_path_buf()))?;
         let cfg: Self =
             serde_json::from_slice(&bytes).map_err(|_| AuditError::NotALog(dir.to_path_buf()))?;
-        if cfg.format != CONFIG_FORMAT || !valid_origin(&cfg.origin) || cfg.segment_bytes == 0 {
+        if cfg.format != CONFIG_FORMAT
+            || !valid_origin(&cfg.origin)
+            || cfg.segment_bytes == 0
+            || cfg.signer.as_ref().is_some_and(|s| !s.valid())
+        {
             return Err(AuditError::NotALog(dir.to_path_buf()));
         }
         Ok(cfg)
@@ -334,10 +391,22 @@ impl AuditLog {
         }
         let _lock = LockGuard::acquire(&dir.join(files::LOCK))
             .map_err(AuditError::io("lock", &dir.join(files::LOCK)))?;
-        let signer = Signer::generate(&options.origin).map_err(AuditError::Note)?;
-        let key_path = dir.join(files::SIGNING_KEY);
-        durable::create_private(&key_path, format!("{}\n", &*signer.skey()).as_bytes())
-            .map_err(AuditError::io("create", &key_path))?;
+        let signer = match &options.external_signer {
+            Some(ext) => {
+                if !ext.descriptor.valid() {
+                    return Err(AuditError::BadKeyFile(dir.join(files::CONFIG)));
+                }
+                Signer::external(&options.origin, Arc::clone(&ext.key)).map_err(AuditError::Note)?
+            }
+            None => {
+                let signer = Signer::generate(&options.origin).map_err(AuditError::Note)?;
+                let key_path = dir.join(files::SIGNING_KEY);
+                let skey = signer.skey().ok_or(AuditError::Random)?;
+                durable::create_private(&key_path, format!("{}\n", &*skey).as_bytes())
+                    .map_err(AuditError::io("create", &key_path))?;
+                signer
+            }
+        };
         let pseudo = PseudonymKey::generate(1).map_err(|_| AuditError::Random)?;
         let pk_path = dir.join(files::PSEUDONYM_KEY);
         durable::create_private(&pk_path, encode_pseudonym_key(&pseudo).as_bytes())
@@ -353,6 +422,10 @@ impl AuditLog {
             format: CONFIG_FORMAT.into(),
             origin: options.origin.clone(),
             segment_bytes: options.segment_bytes,
+            signer: options
+                .external_signer
+                .as_ref()
+                .map(|e| e.descriptor.clone()),
         };
         let json = serde_json::to_vec_pretty(&cfg).map_err(|_| AuditError::Random)?;
         // Written last: a directory without log.json is not a log, so a crash mid-init leaves
@@ -378,15 +451,65 @@ impl AuditLog {
     /// As [`Self::open`].
     pub fn open_with_lock_wait(dir: &Path, wait: Duration) -> Result<Self, AuditError> {
         let config = LogConfig::load(dir)?;
-        let key_path = dir.join(files::SIGNING_KEY);
-        let skey = Zeroizing::new(
-            fs::read_to_string(&key_path).map_err(AuditError::io("read", &key_path))?,
-        );
-        let signer =
-            Signer::from_skey(skey.trim_end()).map_err(|_| AuditError::BadKeyFile(key_path))?;
-        if signer.verifier().name() != config.origin {
-            return Err(AuditError::BadKeyFile(dir.join(files::SIGNING_KEY)));
-        }
+        Self::open_with_signer_and_wait(dir, config, None, wait)
+    }
+
+    /// The external signing key a log's checkpoints need, if its `log.json` names one: open
+    /// that key and pass it to [`Self::open_with_signer`].
+    ///
+    /// # Errors
+    /// [`AuditError::NotALog`].
+    pub fn signer_descriptor(dir: &Path) -> Result<Option<SignerDescriptor>, AuditError> {
+        Ok(LogConfig::load(dir)?.signer)
+    }
+
+    /// [`Self::open_with_lock_wait`] for a log whose checkpoint key is external, or (with
+    /// `None`) a key file.
+    ///
+    /// # Errors
+    /// As [`Self::open`]; [`AuditError::SignerMismatch`] when `signer` is not the log's key
+    /// (another public key), or the log wants an external key and none was given.
+    pub fn open_with_signer(
+        dir: &Path,
+        signer: Option<Arc<dyn ExternalEd25519>>,
+        wait: Duration,
+    ) -> Result<Self, AuditError> {
+        let config = LogConfig::load(dir)?;
+        Self::open_with_signer_and_wait(dir, config, signer, wait)
+    }
+
+    fn open_with_signer_and_wait(
+        dir: &Path,
+        config: LogConfig,
+        external: Option<Arc<dyn ExternalEd25519>>,
+        wait: Duration,
+    ) -> Result<Self, AuditError> {
+        let signer = match (&config.signer, external) {
+            (Some(_), Some(key)) => {
+                let signer = Signer::external(&config.origin, key).map_err(AuditError::Note)?;
+                // The vkey auditors hold must keep verifying: a different key is refused.
+                let vkey_path = dir.join(files::VKEY);
+                let vkey =
+                    fs::read_to_string(&vkey_path).map_err(AuditError::io("read", &vkey_path))?;
+                if vkey.trim_end() != signer.verifier().vkey() {
+                    return Err(AuditError::SignerMismatch);
+                }
+                signer
+            }
+            (Some(_), None) | (None, Some(_)) => return Err(AuditError::SignerMismatch),
+            (None, None) => {
+                let key_path = dir.join(files::SIGNING_KEY);
+                let skey = Zeroizing::new(
+                    fs::read_to_string(&key_path).map_err(AuditError::io("read", &key_path))?,
+                );
+                let signer = Signer::from_skey(skey.trim_end())
+                    .map_err(|_| AuditError::BadKeyFile(key_path))?;
+                if signer.verifier().name() != config.origin {
+                    return Err(AuditError::BadKeyFile(dir.join(files::SIGNING_KEY)));
+                }
+                signer
+            }
+        };
         let pseudonyms = load_pseudonym_key(&dir.join(files::PSEUDONYM_KEY))?;
         // Open under the lock: recovery may cut a torn tail, which only a lock holder may do.
         // Taking it here also reports a stuck writer now, before the caller changes anything it

@@ -85,7 +85,9 @@ pub mod store;
 pub mod verify;
 
 pub use export::{ExportSummary, export_dir};
-pub use log::{AuditLog, DEFAULT_LOCK_WAIT, Entry, InitOptions, LogConfig};
+pub use log::{
+    AuditLog, DEFAULT_LOCK_WAIT, Entry, ExternalSigner, InitOptions, LogConfig, SignerDescriptor,
+};
 pub use search::{Query, search};
 pub use verify::{FailureKind, Report, VerifyOptions, verify_log};
 
@@ -135,6 +137,9 @@ pub enum AuditError {
     /// A receipt the log just built does not verify: its derived tree files are damaged.
     /// The log checks every receipt before handing it out.
     BadReceipt(proof::ReceiptError),
+    /// The log's checkpoint key is external and the key given is not it (or none was given,
+    /// or one was given for a log that signs with a key file).
+    SignerMismatch,
 }
 
 impl AuditError {
@@ -183,6 +188,9 @@ impl fmt::Display for AuditError {
                 f,
                 "the receipt built from the log does not verify ({e}); the log's tree files are damaged"
             ),
+            Self::SignerMismatch => f.write_str(
+                "the checkpoint signing key given does not match the one this audit log records",
+            ),
         }
     }
 }
@@ -195,6 +203,7 @@ impl TrustError for AuditError {
             Self::NotALog(_) | Self::BadKeyFile(_) | Self::Io { .. } => Category::Input,
             Self::AlreadyExists(_) | Self::BadOrigin | Self::Leaf(_) => Category::Usage,
             Self::BadImportLine(_) => Category::Usage,
+            Self::SignerMismatch => Category::KeyUnavailable,
             Self::NoCheckpoint(_) | Self::NoSuchEntry(_) => Category::Usage,
             Self::Store(e) => e.category(),
             Self::Note(e) => e.category(),
@@ -223,6 +232,7 @@ impl TrustError for AuditError {
             Self::Poisoned => "AUDIT_LOG_POISONED",
             Self::BadImportLine(_) => "BAD_IMPORT_LINE",
             Self::BadReceipt(_) => "RECEIPT_SELF_CHECK_FAILED",
+            Self::SignerMismatch => "AUDIT_SIGNER_MISMATCH",
         }
     }
     fn hint(&self) -> Option<&'static str> {
@@ -235,6 +245,9 @@ impl TrustError for AuditError {
                 "run `trust audit verify`; if the entries are intact, delete DIR/tree.nodes and DIR/tree.offsets and the next writer rebuilds them from the entries",
             ),
             Self::Store(e) => e.hint(),
+            Self::SignerMismatch => Some(
+                "open the log with the HSM key named in its log.json (`signer`), whose vkey is in DIR/vkey",
+            ),
             _ => None,
         }
     }
@@ -242,3 +255,5 @@ impl TrustError for AuditError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_external;

@@ -18,6 +18,7 @@
 //! no verified signature is rejected.
 
 use core::fmt;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -26,6 +27,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Category, TrustError};
+use crate::kek::BackendError;
 
 /// Signature type byte of an Ed25519 note key.
 pub const ALG_ED25519: u8 = 0x01;
@@ -53,6 +55,8 @@ pub enum NoteError {
     BadKey,
     /// Signing failed (a ring failure; should not happen).
     SignFailed,
+    /// The device holding an external signing key (an HSM) refused or failed.
+    Backend(BackendError),
 }
 
 impl fmt::Display for NoteError {
@@ -63,6 +67,7 @@ impl fmt::Display for NoteError {
             Self::NoKnownSignature => f.write_str("note has no signature from a known key"),
             Self::BadKey => f.write_str("malformed note key"),
             Self::SignFailed => f.write_str("signing the note failed"),
+            Self::Backend(e) => write!(f, "signing the note failed: {}", e.message()),
         }
     }
 }
@@ -74,6 +79,7 @@ impl TrustError for NoteError {
         match self {
             Self::BadKey => Category::Usage,
             Self::SignFailed => Category::Internal,
+            Self::Backend(e) => e.category(),
             _ => Category::Verification,
         }
     }
@@ -84,6 +90,7 @@ impl TrustError for NoteError {
             Self::NoKnownSignature => "BAD_SIGNATURE",
             Self::BadKey => "BAD_KEY",
             Self::SignFailed => "SIGN_FAILED",
+            Self::Backend(e) => e.code(),
         }
     }
 }
@@ -202,11 +209,33 @@ fn parse_key_id(hex_id: &str) -> Result<u32, NoteError> {
     u32::from_str_radix(hex_id, 16).map_err(|_| NoteError::BadKey)
 }
 
-/// A private note key (Ed25519), held as its 32-byte seed.
+/// An Ed25519 private key held outside this process (in an HSM): it signs, it never reveals
+/// itself. `trust-pkcs11` implements it with `CKM_EDDSA`.
+pub trait ExternalEd25519: Send + Sync {
+    /// The 32-byte public key.
+    fn public_key(&self) -> [u8; 32];
+
+    /// A pure Ed25519 (RFC 8032) signature of `message`.
+    ///
+    /// # Errors
+    /// [`BackendError`] when the device is unavailable.
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], BackendError>;
+}
+
+enum PrivateKey {
+    /// The 32-byte seed, in memory.
+    Local {
+        seed: Zeroizing<[u8; 32]>,
+        pair: Ed25519KeyPair,
+    },
+    /// A key in a device.
+    External(Arc<dyn ExternalEd25519>),
+}
+
+/// A private note key (Ed25519): a 32-byte seed in memory, or a key held in an HSM.
 pub struct Signer {
     name: String,
-    seed: Zeroizing<[u8; 32]>,
-    pair: Ed25519KeyPair,
+    key: PrivateKey,
     verifier: Verifier,
 }
 
@@ -227,10 +256,29 @@ impl Signer {
         public.copy_from_slice(pair.public_key().as_ref());
         Ok(Self {
             name: name.to_owned(),
-            seed: Zeroizing::new(*seed),
+            key: PrivateKey::Local {
+                seed: Zeroizing::new(*seed),
+                pair,
+            },
             verifier: Verifier::new(name, public)?,
-            pair,
         })
+    }
+
+    /// A signer whose private key stays in a device (an HSM): no skey exists for it.
+    ///
+    /// # Errors
+    /// [`NoteError::BadKey`] when the name is invalid.
+    pub fn external(name: &str, key: Arc<dyn ExternalEd25519>) -> Result<Self, NoteError> {
+        Ok(Self {
+            name: name.to_owned(),
+            verifier: Verifier::new(name, key.public_key())?,
+            key: PrivateKey::External(key),
+        })
+    }
+
+    /// True when the private key is held outside this process.
+    pub fn is_external(&self) -> bool {
+        matches!(self.key, PrivateKey::External(_))
     }
 
     /// A fresh random key named `name`.
@@ -273,17 +321,21 @@ impl Signer {
         Ok(signer)
     }
 
-    /// The skey text (secret: write it only to a private file).
-    pub fn skey(&self) -> Zeroizing<String> {
+    /// The skey text (secret: write it only to a private file); `None` for an external key,
+    /// which cannot be exported.
+    pub fn skey(&self) -> Option<Zeroizing<String>> {
+        let PrivateKey::Local { seed, .. } = &self.key else {
+            return None;
+        };
         let mut k = Zeroizing::new([0u8; 33]);
         k[0] = ALG_ED25519;
-        k[1..].copy_from_slice(&*self.seed);
-        Zeroizing::new(format!(
+        k[1..].copy_from_slice(&**seed);
+        Some(Zeroizing::new(format!(
             "PRIVATE+KEY+{}+{:08x}+{}",
             self.name,
             self.verifier.id,
             B64.encode(*k)
-        ))
+        )))
     }
 
     /// The matching public key.
@@ -292,12 +344,30 @@ impl Signer {
     }
 
     /// The signature line (without the trailing newline) for `text`.
-    pub fn sign_line(&self, text: &str) -> String {
-        let sig = self.pair.sign(text.as_bytes());
+    ///
+    /// # Errors
+    /// [`NoteError::Backend`] when an external key's device fails; [`NoteError::SignFailed`]
+    /// when it returns a signature that does not verify under its own public key (checked, so
+    /// a faulty device can never publish an unverifiable checkpoint).
+    pub fn sign_line(&self, text: &str) -> Result<String, NoteError> {
+        let sig: [u8; 64] = match &self.key {
+            PrivateKey::Local { pair, .. } => pair
+                .sign(text.as_bytes())
+                .as_ref()
+                .try_into()
+                .map_err(|_| NoteError::SignFailed)?,
+            PrivateKey::External(key) => {
+                let sig = key.sign(text.as_bytes()).map_err(NoteError::Backend)?;
+                if !self.verifier.verify(text.as_bytes(), &sig) {
+                    return Err(NoteError::SignFailed);
+                }
+                sig
+            }
+        };
         let mut payload = Vec::with_capacity(68);
         payload.extend_from_slice(&self.verifier.id.to_be_bytes());
-        payload.extend_from_slice(sig.as_ref());
-        format!("{SIG_PREFIX}{} {}", self.name, B64.encode(payload))
+        payload.extend_from_slice(&sig);
+        Ok(format!("{SIG_PREFIX}{} {}", self.name, B64.encode(payload)))
     }
 
     /// Signs `text` (which must be a valid note text) into a complete note.
@@ -306,7 +376,7 @@ impl Signer {
     /// [`NoteError::Malformed`] when the text is not a valid note text.
     pub fn sign(&self, text: &str) -> Result<String, NoteError> {
         check_text(text)?;
-        Ok(format!("{text}\n{}\n", self.sign_line(text)))
+        Ok(format!("{text}\n{}\n", self.sign_line(text)?))
     }
 }
 
@@ -441,7 +511,7 @@ mod tests {
         let signer = Signer::from_skey(PETER_SKEY).unwrap();
         assert_eq!(signer.verifier().vkey(), PETER_VKEY);
         assert_eq!(signer.sign(TEXT).unwrap(), format!("{TEXT}\n{PETER_SIG}"));
-        assert_eq!(&*signer.skey(), PETER_SKEY);
+        assert_eq!(&*signer.skey().unwrap(), PETER_SKEY);
     }
 
     #[test]
@@ -555,7 +625,7 @@ mod tests {
         Note::open(note.as_bytes(), std::slice::from_ref(s.verifier())).unwrap();
         let v2 = Verifier::from_vkey(&s.verifier().vkey()).unwrap();
         assert_eq!(&v2, s.verifier());
-        assert!(!format!("{s:?}").contains(&s.skey()[20..]));
+        assert!(!format!("{s:?}").contains(&s.skey().unwrap()[20..]));
         assert!(Signer::generate("bad name").is_err());
         assert!(s.sign("no newline").is_err());
         assert_eq!(

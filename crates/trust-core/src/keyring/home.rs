@@ -57,6 +57,9 @@ use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::secret::{Key256, SecretBytes, random_array};
 
 const HOME_FILE: &str = "home.json";
+/// The home record a root migration moves to, written before any keyring is rewrapped and
+/// renamed over `home.json` after the last one (see [`Home::rewrap_root`]).
+const NEXT_HOME_FILE: &str = "home.next.json";
 const KEYRINGS_DIR: &str = "keyrings";
 const HOME_FORMAT: &str = "trust-home";
 const MAX_HOME_FILE: u64 = 64 * 1024;
@@ -143,7 +146,7 @@ pub enum RootKind {
     },
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 enum RootConfig {
     KeyFile {
@@ -296,9 +299,7 @@ impl Home {
             root: config_root,
             check: STANDARD.encode(check),
         };
-        let mut bytes = serde_json::to_vec_pretty(&config)
-            .map_err(|_| KeyringError::HomeCorrupt("unserializable"))?;
-        bytes.push(b'\n');
+        let bytes = config_bytes(&config)?;
         durable::create_private(&home_file, &bytes).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 KeyringError::HomeExists {
@@ -312,8 +313,12 @@ impl Home {
     }
 
     fn read_config(dir: &Path) -> Result<HomeConfig, KeyringError> {
+        Self::read_config_file(dir, HOME_FILE)
+    }
+
+    fn read_config_file(dir: &Path, name: &str) -> Result<HomeConfig, KeyringError> {
         use std::io::Read;
-        let path = dir.join(HOME_FILE);
+        let path = dir.join(name);
         let file = std::fs::File::open(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 KeyringError::NotInitialized {
@@ -362,6 +367,32 @@ impl Home {
     /// home's kind.
     pub fn open(dir: &Path, unlock: Unlock) -> Result<Self, KeyringError> {
         let config = Self::read_config(dir)?;
+        if Self::pending_root(dir, &config)?.is_some() {
+            return Err(KeyringError::Usage(
+                "a root key migration of this home is unfinished (home.next.json): run `trust keys rewrap-root` again with the same target to finish it",
+            ));
+        }
+        Self::open_config(dir, config, unlock)
+    }
+
+    /// The root a migration left half-done is moving to, if any. A leftover `home.next.json`
+    /// equal to `home.json` (a crash after the final rename) is removed.
+    fn pending_root(dir: &Path, current: &HomeConfig) -> Result<Option<HomeConfig>, KeyringError> {
+        let next_path = dir.join(NEXT_HOME_FILE);
+        if !next_path.exists() {
+            return Ok(None);
+        }
+        let next = Self::read_config_file(dir, NEXT_HOME_FILE)?;
+        if next.root == current.root && next.check == current.check {
+            std::fs::remove_file(&next_path).map_err(|e| {
+                KeyringError::write("the finished migration record", &next_path, &e)
+            })?;
+            return Ok(None);
+        }
+        Ok(Some(next))
+    }
+
+    fn open_config(dir: &Path, config: HomeConfig, unlock: Unlock) -> Result<Self, KeyringError> {
         let check = STANDARD
             .decode(config.check.as_bytes())
             .map_err(|_| KeyringError::HomeCorrupt("the check value is invalid"))?;
@@ -437,6 +468,159 @@ impl Home {
             return Err(KeyringError::Root(wrong));
         }
         Ok(Self::with_dir(dir, Arc::new(root)))
+    }
+
+    /// Moves the home in `dir` from its current root key (unlocked with `old`) to the external
+    /// root `new_root`, recorded as `uri`. Only the wrapping of each keyring's version keys and
+    /// each keyring's authenticator change: no ciphertext is touched, and every message sealed
+    /// before still opens. Returns how many keyrings were rewrapped.
+    ///
+    /// Crash-safe and resumable: the new home record is written first (`home.next.json`), each
+    /// keyring is then rewritten atomically under the new root (compare-and-swap, like any
+    /// change), and the new record replaces `home.json` last. Until then the home refuses to
+    /// open, and calling this again with the same target finishes the job (keyrings already
+    /// moved are recognized by verifying under the new root). Afterwards the old key file or
+    /// passphrase no longer opens the home. Stop other writers of the home while it runs.
+    ///
+    /// # Errors
+    /// As [`Home::open`] for `old`; [`KeyringError::Usage`] when another migration is pending
+    /// or the new root is the current one; root-key and store failures.
+    pub fn rewrap_root(
+        dir: &Path,
+        old: Unlock,
+        new_root: Arc<dyn RootKey>,
+        uri: String,
+        sink: Option<Arc<dyn EventSink>>,
+        actor: Option<String>,
+    ) -> Result<usize, KeyringError> {
+        check_external(new_root.kind(), &uri).map_err(|_| {
+            KeyringError::Usage(
+                "the external root's descriptor must be 1 to 2048 printable characters",
+            )
+        })?;
+        let current = Self::read_config(dir)?;
+        let old_kind = match &current.root {
+            RootConfig::KeyFile { .. } => "key-file",
+            RootConfig::Passphrase { .. } => "passphrase",
+            RootConfig::External { .. } => "external",
+        };
+        let new_config_root = RootConfig::External {
+            backend: new_root.kind().to_owned(),
+            uri,
+        };
+        if new_config_root == current.root {
+            return Err(KeyringError::Usage("the home already uses this root key"));
+        }
+        let pending = Self::pending_root(dir, &current)?;
+        let old_home = Self::open_config(dir, current, old)?;
+
+        // 1. The new record, durable before any keyring changes.
+        let next = match pending {
+            Some(next) if next.root == new_config_root => {
+                let check = STANDARD
+                    .decode(next.check.as_bytes())
+                    .map_err(|_| KeyringError::HomeCorrupt("the check value is invalid"))?;
+                match new_root.unwrap(&check_aad(&next.root)?, &check) {
+                    Ok(_) => next,
+                    Err(RootKeyError::Unwrap) => {
+                        return Err(KeyringError::Root(RootKeyError::WrongExternalRoot));
+                    }
+                    Err(e) => return Err(KeyringError::Root(e)),
+                }
+            }
+            Some(_) => {
+                return Err(KeyringError::Usage(
+                    "an unfinished migration to another root key is pending (home.next.json): finish that one first",
+                ));
+            }
+            None => {
+                let check = new_root.wrap(&check_aad(&new_config_root)?, b"")?;
+                let next = HomeConfig {
+                    format: HOME_FORMAT.into(),
+                    format_version: 1,
+                    root: new_config_root,
+                    check: STANDARD.encode(check),
+                };
+                let path = dir.join(NEXT_HOME_FILE);
+                durable::create_private(&path, &config_bytes(&next)?)
+                    .map_err(|e| KeyringError::write("the migration record", &path, &e))?;
+                next
+            }
+        };
+
+        // 2. Every keyring, one atomic rewrite each.
+        let names = old_home.keyring_names()?;
+        for name in &names {
+            old_home.rewrap_keyring_root(name, &*new_root)?;
+        }
+
+        // 3. The new record replaces the old one: from here on only the new root opens it.
+        let home_path = dir.join(HOME_FILE);
+        let meta = std::fs::symlink_metadata(&home_path)
+            .map_err(|e| KeyringError::read("the home file", &home_path, &e))?;
+        if !meta.file_type().is_file() {
+            return Err(KeyringError::HomeCorrupt("home.json is not a regular file"));
+        }
+        durable::write_atomic(&home_path, &config_bytes(&next)?)
+            .map_err(|e| KeyringError::write("the home file", &home_path, &e))?;
+        let next_path = dir.join(NEXT_HOME_FILE);
+        std::fs::remove_file(&next_path)
+            .and_then(|()| durable::sync_dir(dir))
+            .map_err(|e| KeyringError::write("the migration record", &next_path, &e))?;
+
+        if let Some(sink) = sink {
+            let mut event = Event::new("root.rewrap", old_home.clock.now())
+                .attr("from", old_kind)
+                .attr("to", new_root.kind())
+                .attr("keyrings", names.len());
+            if let Some(actor) = actor {
+                event = event.actor(actor);
+            }
+            sink.record(&event).map_err(KeyringError::Audit)?;
+        }
+        Ok(names.len())
+    }
+
+    /// Rewrites keyring `name` under `new_root` unless it already verifies under it.
+    fn rewrap_keyring_root(&self, name: &str, new_root: &dyn RootKey) -> Result<(), KeyringError> {
+        for _ in 0..self.options.max_retries {
+            let bytes = self
+                .store
+                .load(name)
+                .map_err(|e| KeyringError::store(name, e))?
+                .ok_or_else(|| {
+                    KeyringError::Key(KeyError::UnknownKeyring {
+                        keyring: name.into(),
+                    })
+                })?;
+            let parsed = file::parse(&bytes).map_err(|e| file_error(name, e))?;
+            match file::verify(parsed.clone(), new_root, name) {
+                Ok(_) => return Ok(()), // moved by an earlier, interrupted run
+                Err(file::FileError::Unauthentic) => {}
+                Err(e) => return Err(file_error(name, e)),
+            }
+            let mut record =
+                file::verify(parsed, &*self.root, name).map_err(|e| file_error(name, e))?;
+            let expected = record.revision;
+            for v in &mut record.versions {
+                if let Some(material) = &v.material {
+                    let aad = file::material_aad(name, v.version);
+                    let wrapped = STANDARD
+                        .decode(material.as_bytes())
+                        .map_err(|_| KeyringError::HomeCorrupt("version material is not base64"))?;
+                    let key = self.root.unwrap(&aad, &wrapped)?;
+                    v.material = Some(STANDARD.encode(new_root.wrap(&aad, &key)?));
+                }
+            }
+            record.revision += 1;
+            let sealed = file::seal(&record, new_root).map_err(|e| file_error(name, e))?;
+            match self.store.compare_and_swap(name, expected, &sealed) {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict) => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => return Err(KeyringError::store(name, e)),
+            }
+        }
+        Err(KeyringError::Busy { name: name.into() })
     }
 
     fn with_dir(dir: &Path, root: Arc<dyn RootKey>) -> Self {
@@ -860,6 +1044,13 @@ impl Home {
         }
         Ok((ring, version))
     }
+}
+
+fn config_bytes(config: &HomeConfig) -> Result<Vec<u8>, KeyringError> {
+    let mut bytes = serde_json::to_vec_pretty(config)
+        .map_err(|_| KeyringError::HomeCorrupt("unserializable"))?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// A keyring file error: the root key's own failures (an HSM or KMS down) keep their category

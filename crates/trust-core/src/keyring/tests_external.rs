@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::*;
 use crate::error::{Category, TrustError};
 use crate::kek::{BackendError, LocalRootKey, RootKey, RootKeyError};
-use crate::keys::{KeyProvider, Suite};
+use crate::keys::{KeyProvider, KeyRef, Suite};
 use crate::secret::Key256;
 
 /// Stands in for an HSM: a local key under another kind name, which can be switched "off".
@@ -185,4 +185,153 @@ fn a_backend_failure_keeps_its_code_and_is_not_tampering() {
     assert_eq!(e.code(), "TEST_HSM_DOWN");
     hsm.down.store(false, Ordering::SeqCst);
     home.rotate("orders", true).unwrap();
+}
+
+/// A home with two keyrings and messages sealed under several versions.
+fn populated_key_file_home(
+    dir: &Path,
+) -> (Vec<(KeyRef, Arc<Key256>)>, Arc<crate::event::MemorySink>) {
+    let sink = Arc::new(crate::event::MemorySink::default());
+    let home = Home::init(dir, InitSource::KeyFile(dir.join("root.key"))).unwrap();
+    let mut keys = Vec::new();
+    for name in ["orders", "tokens"] {
+        home.create_keyring(name, Suite::Aes256Gcm, Policy::default())
+            .unwrap();
+        let k = home.encryption_key(name).unwrap();
+        keys.push((k.key_ref, k.kek));
+        home.rotate(name, true).unwrap();
+        let k = home.encryption_key(name).unwrap();
+        keys.push((k.key_ref, k.kek));
+    }
+    (keys, sink)
+}
+
+#[test]
+fn rewrap_root_moves_a_key_file_home_to_an_hsm_without_touching_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, sink) = populated_key_file_home(dir.path());
+    let hsm = FakeHsm::new(9);
+    let moved = Home::rewrap_root(
+        dir.path(),
+        Unlock::Stored,
+        hsm.clone(),
+        URI.into(),
+        Some(sink.clone()),
+        Some("ops".into()),
+    )
+    .unwrap();
+    assert_eq!(moved, 2);
+    assert!(!dir.path().join("home.next.json").exists());
+    // The old root no longer opens the home; the HSM does, with the same version keys.
+    assert!(matches!(
+        Home::open(dir.path(), Unlock::Stored).unwrap_err(),
+        KeyringError::Usage(_)
+    ));
+    let home = Home::open(dir.path(), Unlock::Root(hsm.clone())).unwrap();
+    for (key_ref, kek) in &keys {
+        assert_eq!(home.decryption_key(key_ref).unwrap().expose(), kek.expose());
+    }
+    home.rotate("orders", true).unwrap();
+    let events = sink.events();
+    let last = events.last().unwrap();
+    assert_eq!(last.kind, "root.rewrap");
+    // Again to the same root: refused, nothing changes.
+    assert!(matches!(
+        Home::rewrap_root(
+            dir.path(),
+            Unlock::Root(hsm.clone()),
+            hsm,
+            URI.into(),
+            None,
+            None
+        )
+        .unwrap_err(),
+        KeyringError::Usage(_)
+    ));
+}
+
+/// The HSM dies half-way: the home refuses to open in its mixed state, and running the
+/// migration again finishes it.
+#[test]
+fn an_interrupted_rewrap_root_is_refused_until_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, _) = populated_key_file_home(dir.path());
+    let flaky = Arc::new(FlakyHsm {
+        inner: FakeHsm::new(9),
+        wraps_left: std::sync::atomic::AtomicI32::new(4),
+    });
+    let e = Home::rewrap_root(
+        dir.path(),
+        Unlock::Stored,
+        flaky.clone(),
+        URI.into(),
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "TEST_HSM_DOWN");
+    assert!(dir.path().join("home.next.json").exists());
+    // Mixed state: neither root may open the home.
+    assert!(matches!(
+        Home::open(dir.path(), Unlock::Stored).unwrap_err(),
+        KeyringError::Usage(_)
+    ));
+    assert!(matches!(
+        Home::open(dir.path(), Unlock::Root(flaky.inner.clone())).unwrap_err(),
+        KeyringError::Usage(_)
+    ));
+    // Another target is refused while this one is pending.
+    assert!(matches!(
+        Home::rewrap_root(
+            dir.path(),
+            Unlock::Stored,
+            FakeHsm::new(3),
+            "pkcs11:token=t;object=other?module-path=/usr/lib/x.so".into(),
+            None,
+            None
+        )
+        .unwrap_err(),
+        KeyringError::Usage(_)
+    ));
+    flaky.wraps_left.store(i32::MAX, Ordering::SeqCst);
+    assert_eq!(
+        Home::rewrap_root(
+            dir.path(),
+            Unlock::Stored,
+            flaky.clone(),
+            URI.into(),
+            None,
+            None
+        )
+        .unwrap(),
+        2
+    );
+    let home = Home::open(dir.path(), Unlock::Root(flaky.inner.clone())).unwrap();
+    for (key_ref, kek) in &keys {
+        assert_eq!(home.decryption_key(key_ref).unwrap().expose(), kek.expose());
+    }
+}
+
+/// A test HSM that goes down after a number of wraps.
+struct FlakyHsm {
+    inner: Arc<FakeHsm>,
+    wraps_left: std::sync::atomic::AtomicI32,
+}
+
+impl RootKey for FlakyHsm {
+    fn kind(&self) -> &'static str {
+        "test-hsm"
+    }
+    fn wrap(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, RootKeyError> {
+        if self.wraps_left.fetch_sub(1, Ordering::SeqCst) <= 0 {
+            self.inner.down.store(true, Ordering::SeqCst);
+            let r = self.inner.wrap(aad, plaintext);
+            self.inner.down.store(false, Ordering::SeqCst);
+            return r;
+        }
+        self.inner.wrap(aad, plaintext)
+    }
+    fn unwrap(&self, aad: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, RootKeyError> {
+        self.inner.unwrap(aad, wrapped)
+    }
 }
