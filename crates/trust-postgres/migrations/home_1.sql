@@ -2,11 +2,13 @@
 -- files (authenticated by the home's root key where the file is), so the database is storage,
 -- never a source of trust: an edited row fails its check when read.
 
--- The home record (root-key descriptor and check value); exactly one row.
+-- The home record (the bytes of home.json: root-key descriptor and check value); exactly one
+-- row. `store_name` is bound into every value the root key wraps in this store, so rows copied
+-- from another deployment (even one sharing the root key) fail to verify here.
 CREATE TABLE trust_home (
     singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
     record     bytea       NOT NULL,
-    revision   bigint      NOT NULL,
+    store_name text        NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 

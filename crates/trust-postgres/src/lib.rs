@@ -13,6 +13,7 @@
 //! | the pool; one transaction per operation; reconnects and retries | [`Database`] |
 //! | the schema, created and migrated by the library | [`migrate`] |
 //! | what can go wrong, with exit-code categories | [`Error`] |
+//! | the home record and keyrings (compare-and-swap) | [`home`] |
 //! | a fresh schema per test (feature `testing`) | `testing` |
 //!
 //! ## Guarantees
@@ -32,6 +33,7 @@
 pub mod config;
 mod database;
 mod error;
+pub mod home;
 pub mod migrate;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -39,4 +41,5 @@ pub mod testing;
 pub use config::{ConnectOptions, SslMode, Verification};
 pub use database::Database;
 pub use error::Error;
+pub use home::{PgHomeRecords, PgKeyringStore, init_home, open_home};
 pub use postgres::Transaction;
