@@ -14,6 +14,8 @@
 //! | the schema, created and migrated by the library | [`migrate`] |
 //! | what can go wrong, with exit-code categories | [`Error`] |
 //! | the home record and keyrings (compare-and-swap) | [`home`] |
+//! | subject keys (creation race, final tombstones) | [`subject`] |
+//! | webhook seen ids (`INSERT … ON CONFLICT` with expiry) | [`seen`] |
 //! | a fresh schema per test (feature `testing`) | `testing` |
 //!
 //! ## Guarantees
@@ -35,6 +37,8 @@ mod database;
 mod error;
 pub mod home;
 pub mod migrate;
+pub mod seen;
+pub mod subject;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -43,3 +47,5 @@ pub use database::Database;
 pub use error::Error;
 pub use home::{PgHomeRecords, PgKeyringStore, init_home, open_home};
 pub use postgres::Transaction;
+pub use seen::PgSeenStore;
+pub use subject::PgSubjectStore;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
+use trust_backends::{HomeLocation, SubjectStore};
 use trust_core::clock::{Clock, SystemClock};
 use trust_core::durable::{self, LockGuard};
 use trust_core::event::{EventSink, MemorySink, NoSink};
@@ -17,13 +18,14 @@ use trust_core::gdpr::receipt::ErasureReceipt;
 use trust_core::gdpr::request::{Regime, Request, RequestKind, RequestLog};
 use trust_core::gdpr::retention::{RetentionItem, RetentionPolicy, RetentionRule};
 use trust_core::gdpr::signing::Signer;
-use trust_core::gdpr::subject::{EraseOptions, LocalStore, SubjectKeys};
+use trust_core::gdpr::subject::{EraseOptions, SubjectKeys};
 use trust_core::gdpr::{self as core_gdpr, GdprError};
 use trust_core::keyring::Home;
 
 use crate::Globals;
 use crate::cmd::atomic::AtomicFile;
 use crate::cmd::home::{UnlockArgs, audit_sink, home_dir, open_home};
+use crate::cmd::store;
 use crate::exit::CliError;
 use crate::input;
 
@@ -311,7 +313,7 @@ fn signer(globals: &Globals) -> Result<Signer, CliError> {
 fn subject_keys(
     globals: &Globals,
     unlock: &UnlockArgs,
-) -> Result<SubjectKeys<Home, LocalStore>, CliError> {
+) -> Result<SubjectKeys<Home, SubjectStore>, CliError> {
     with_subjects(open_home(globals, unlock)?, globals)
 }
 
@@ -320,9 +322,12 @@ fn subject_keys(
 pub(crate) fn with_subjects(
     home: Home,
     globals: &Globals,
-) -> Result<SubjectKeys<Home, LocalStore>, CliError> {
-    let store = LocalStore::new(home_dir(globals)?.join("subjects"));
-    Ok(SubjectKeys::new(home, store))
+) -> Result<SubjectKeys<Home, SubjectStore>, CliError> {
+    let location = match store::store_db(globals)? {
+        Some(db) => HomeLocation::Postgres(db),
+        None => HomeLocation::Local(home_dir(globals)?.to_path_buf()),
+    };
+    Ok(SubjectKeys::new(home, location.subject_store()))
 }
 
 fn erase(a: &EraseArgs, globals: &Globals) -> Result<(), CliError> {

@@ -8,6 +8,7 @@ use trust_core::event::EventSink;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
 
 use crate::Globals;
+use crate::cmd::store;
 use crate::exit::CliError;
 use crate::input::{self, SecretSource};
 
@@ -21,10 +22,20 @@ pub(crate) struct UnlockArgs {
     /// Read the home's passphrase from this environment variable (its name, not its value).
     #[arg(long, value_name = "NAME")]
     pub(crate) passphrase_env: Option<String>,
+    /// The root key file, when it is not at the path recorded in the home (another host).
+    #[arg(long, value_name = "FILE", env = "TRUST_ROOT_KEY_FILE")]
+    pub(crate) root_key_file: Option<PathBuf>,
 }
 
-/// The home directory: `--home`, else `TRUST_HOME` (folded in by clap).
+/// The home directory: `--store DIR`, else `--home`, else `TRUST_HOME` (folded in by clap).
+/// With `--store URL` there is no home directory: commands that still keep files there say so.
 pub(crate) fn home_dir(globals: &Globals) -> Result<&Path, CliError> {
+    if let Some(store) = &globals.store {
+        return trust_backends::local_path(store).ok_or_else(|| {
+            CliError::usage("this command does not support a database --store yet")
+                .hint("run it with --home DIR (a local home)")
+        });
+    }
     globals.home.as_deref().ok_or_else(|| {
         CliError::usage("no home directory given")
             .hint("pass --home DIR or set TRUST_HOME (create one with `trust init`)")
@@ -46,9 +57,16 @@ pub(crate) fn open_home_with_block(
     unlock: &UnlockArgs,
     usage_block: u64,
 ) -> Result<Home, CliError> {
-    let dir = home_dir(globals)?;
-    let how = match Home::root_kind(dir)? {
-        RootKind::KeyFile(_) => Unlock::Stored,
+    let db = store::store_db(globals)?;
+    let kind = match &db {
+        Some(db) => store::root_kind(db)?,
+        None => Home::root_kind(home_dir(globals)?)?,
+    };
+    let how = match kind {
+        RootKind::KeyFile(_) => match &unlock.root_key_file {
+            Some(path) => Unlock::KeyFile(path.clone()),
+            None => Unlock::Stored,
+        },
         RootKind::Passphrase => Unlock::Passphrase(input::read_secret(
             "passphrase",
             "passphrase",
@@ -63,7 +81,11 @@ pub(crate) fn open_home_with_block(
         usage_block: usage_block.max(1),
         ..HomeOptions::default()
     };
-    let mut home = Home::open(dir, how)?.with_options(options);
+    let home = match &db {
+        Some(db) => store::open(db, how)?,
+        None => Home::open(home_dir(globals)?, how)?,
+    };
+    let mut home = home.with_options(options);
     if let Some(sink) = audit_sink(globals)? {
         home = home.with_sink(sink);
     }

@@ -8,6 +8,7 @@ use trust_core::keyring::{Home, InitSource};
 
 use crate::Globals;
 use crate::cmd::home::home_dir;
+use crate::cmd::store;
 use crate::exit::CliError;
 use crate::input::{self, SecretSource};
 
@@ -28,13 +29,17 @@ pub(crate) struct InitArgs {
 
 #[derive(Serialize)]
 struct Initialized<'a> {
-    home: &'a std::path::Path,
+    home: &'a str,
     root: &'static str,
     root_key_file: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
-    let dir = home_dir(globals)?;
+    let db = store::store_db(globals)?;
+    let dir = match &db {
+        Some(_) => None,
+        None => Some(home_dir(globals)?),
+    };
     let (source, root, key_file) = if let Some(path) = &args.root_key_file {
         (
             InitSource::KeyFile(path.clone()),
@@ -66,14 +71,24 @@ pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
             None,
         )
     };
-    Home::init(dir, source)?;
+    let home = match (&db, dir) {
+        (Some(db), _) => {
+            store::init(db, source)?;
+            db.url().to_string()
+        }
+        (None, Some(dir)) => {
+            Home::init(dir, source)?;
+            dir.display().to_string()
+        }
+        (None, None) => return Err(CliError::usage("no home given")),
+    };
     let data = Initialized {
-        home: dir,
+        home: &home,
         root,
         root_key_file: key_file,
     };
     globals.out.success(&data, || {
-        let mut text = format!("initialized a trust home in {}", dir.display());
+        let mut text = format!("initialized a trust home in {}", data.home);
         match &data.root_key_file {
             Some(p) => text.push_str(&format!(
                 "\nroot key file: {} (back it up; without it nothing here can be decrypted)",

@@ -11,6 +11,7 @@ pub(crate) mod init;
 pub(crate) mod keys;
 pub(crate) mod password;
 pub(crate) mod redact;
+pub(crate) mod store;
 pub(crate) mod tls;
 pub(crate) mod token;
 pub(crate) mod webhook;
