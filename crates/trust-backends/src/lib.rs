@@ -21,10 +21,11 @@ use std::path::{Path, PathBuf};
 
 use trust_core::error::{Category, TrustError};
 use trust_core::gdpr::GdprError;
+use trust_core::gdpr::register::{DirRegister, RequestRegister};
 use trust_core::gdpr::subject::{LocalStore, SubjectKeyRecord, SubjectKeyStore};
 use trust_core::store_url::{Scheme, StoreLocation, StoreUrl, StoreUrlError};
 use trust_core::webhook::replay::SeenStore;
-use trust_postgres::{Database, PgSeenStore, PgSubjectStore};
+use trust_postgres::{Database, PgRequestRegister, PgSeenStore, PgSubjectStore};
 
 /// Where a store lives, parsed.
 #[derive(Clone, Debug)]
@@ -118,6 +119,15 @@ pub fn open_home(text: &str) -> Result<HomeLocation, BackendError> {
 }
 
 impl HomeLocation {
+    /// The GDPR request register of this home: `HOME/gdpr/requests.json` for a local home, the
+    /// `trust_gdpr_requests` table for a database.
+    pub fn request_register(&self) -> Box<dyn RequestRegister> {
+        match self {
+            Self::Local(dir) => Box::new(DirRegister::new(dir.join("gdpr"))),
+            Self::Postgres(db) => Box::new(PgRequestRegister::new(db.clone())),
+        }
+    }
+
     /// The subject-key store of this home: `HOME/subjects/` for a local home, the
     /// `trust_subject_keys` table for a database.
     pub fn subject_store(&self) -> SubjectStore {

@@ -30,12 +30,12 @@ CREATE TABLE trust_subject_keys (
     PRIMARY KEY (keyring, subject)
 );
 
--- The GDPR request register: one record per request, replaced by compare-and-swap.
+-- The GDPR request register: one row per request (the JSON of one entry of the local
+-- requests.json), in the order added. Writers take a table lock, so concurrent changes queue.
 CREATE TABLE trust_gdpr_requests (
     id         text        PRIMARY KEY,
-    revision   bigint      NOT NULL,
+    position   bigint      NOT NULL UNIQUE,
     record     bytea       NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 

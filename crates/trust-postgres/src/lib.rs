@@ -15,6 +15,7 @@
 //! | what can go wrong, with exit-code categories | [`Error`] |
 //! | the home record and keyrings (compare-and-swap) | [`home`] |
 //! | subject keys (creation race, final tombstones) | [`subject`] |
+//! | the GDPR request register (table lock, changed rows only) | [`register`] |
 //! | webhook seen ids (`INSERT … ON CONFLICT` with expiry) | [`seen`] |
 //! | a fresh schema per test (feature `testing`) | `testing` |
 //!
@@ -37,6 +38,7 @@ mod database;
 mod error;
 pub mod home;
 pub mod migrate;
+pub mod register;
 pub mod seen;
 pub mod subject;
 #[cfg(feature = "testing")]
@@ -47,5 +49,6 @@ pub use database::Database;
 pub use error::Error;
 pub use home::{PgHomeRecords, PgKeyringStore, init_home, open_home};
 pub use postgres::Transaction;
+pub use register::PgRequestRegister;
 pub use seen::PgSeenStore;
 pub use subject::PgSubjectStore;

@@ -217,3 +217,53 @@ fn an_unreachable_database_fails_closed() {
     let now = jiff::Timestamp::now().as_second();
     assert!(store.insert_if_absent("id", now + 60, now).is_err());
 }
+
+#[test]
+fn the_request_register_loses_no_concurrent_change_and_refuses_duplicates() {
+    use trust_core::gdpr::register::RequestRegister;
+    use trust_core::gdpr::request::{Regime, Request, RequestKind};
+    use trust_postgres::PgRequestRegister;
+    let Some(schema) = TestSchema::create("register") else {
+        return;
+    };
+    let request = |id: &str| {
+        Request::new(
+            id,
+            RequestKind::Erasure,
+            "subject-tag",
+            "2026-01-05T10:00:00Z".parse().unwrap(),
+            Regime::eu_gdpr(),
+        )
+        .unwrap()
+    };
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let reg = PgRequestRegister::new(Database::open(&schema.store_url()).expect("open"));
+            let r = request(&format!("T-{i}"));
+            std::thread::spawn(move || {
+                let (_, events) = reg
+                    .update(&mut |log, sink| log.add(r.clone(), sink))
+                    .expect("add");
+                assert_eq!(events.len(), 1);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("join");
+    }
+    let reg = PgRequestRegister::new(schema.open());
+    let log = reg.load().expect("load");
+    assert_eq!(log.requests.len(), 8);
+    let err = reg
+        .update(&mut |log, sink| log.add(request("T-3"), sink))
+        .expect_err("duplicate");
+    assert!(matches!(err, GdprError::DuplicateRequest), "{err:?}");
+    let at = "2026-01-06T10:00:00Z".parse().unwrap();
+    let (log2, _) = reg
+        .update(&mut |log, sink| log.get_mut("T-3")?.start(at, sink))
+        .expect("start");
+    assert_eq!(reg.load().expect("load"), log2);
+    // A hand-edited row is detected.
+    schema.execute("UPDATE trust_gdpr_requests SET record = '\\x7b7d' WHERE id = 'T-1'");
+    assert!(reg.load().is_err());
+}

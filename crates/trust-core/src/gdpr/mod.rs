@@ -30,6 +30,7 @@
 pub mod breach;
 pub mod export;
 pub mod receipt;
+pub mod register;
 pub mod request;
 pub mod retention;
 pub mod signing;
