@@ -163,30 +163,28 @@ impl KeyringStore for PgKeyringStore {
         let new_revision = to_i64(revision_of(contents)?)?;
         let expected = to_i64(expected_revision)?;
         let db = &self.db;
-        let outcome = db
-            .transaction(|tx| {
-                let updated = tx
-                    .execute(
-                        "UPDATE trust_keyrings SET revision = $3, contents = $4, \
+        db.transaction(|tx| {
+            let updated = tx
+                .execute(
+                    "UPDATE trust_keyrings SET revision = $3, contents = $4, \
                          updated_at = now() WHERE name = $1 AND revision = $2",
-                        &[&name, &expected, &new_revision, &contents],
-                    )
-                    .map_err(|e| db.error(&e))?;
-                if updated == 1 {
-                    return Ok(Ok(()));
-                }
-                let exists = tx
-                    .query_opt("SELECT 1 FROM trust_keyrings WHERE name = $1", &[&name])
-                    .map_err(|e| db.error(&e))?
-                    .is_some();
-                Ok(Err(if exists {
-                    StoreError::Conflict
-                } else {
-                    StoreError::NotFound
-                }))
-            })
-            .map_err(store_error)?;
-        outcome
+                    &[&name, &expected, &new_revision, &contents],
+                )
+                .map_err(|e| db.error(&e))?;
+            if updated == 1 {
+                return Ok(Ok(()));
+            }
+            let exists = tx
+                .query_opt("SELECT 1 FROM trust_keyrings WHERE name = $1", &[&name])
+                .map_err(|e| db.error(&e))?
+                .is_some();
+            Ok(Err(if exists {
+                StoreError::Conflict
+            } else {
+                StoreError::NotFound
+            }))
+        })
+        .map_err(store_error)?
     }
 
     fn names(&self) -> Result<Vec<String>, StoreError> {
