@@ -20,8 +20,12 @@ use core::fmt;
 use std::path::{Path, PathBuf};
 
 use trust_core::error::{Category, TrustError};
+use trust_core::gdpr::GdprError;
+use trust_core::gdpr::register::{DirRegister, RequestRegister};
+use trust_core::gdpr::subject::{LocalStore, SubjectKeyRecord, SubjectKeyStore};
 use trust_core::store_url::{Scheme, StoreLocation, StoreUrl, StoreUrlError};
-use trust_postgres::Database;
+use trust_core::webhook::replay::SeenStore;
+use trust_postgres::{Database, PgRequestRegister, PgSeenStore, PgSubjectStore};
 
 /// Where a store lives, parsed.
 #[derive(Clone, Debug)]
@@ -111,6 +115,75 @@ pub fn open_home(text: &str) -> Result<HomeLocation, BackendError> {
             scheme: "redis",
             purpose: Purpose::Home,
         }),
+    }
+}
+
+impl HomeLocation {
+    /// The GDPR request register of this home: `HOME/gdpr/requests.json` for a local home, the
+    /// `trust_gdpr_requests` table for a database.
+    pub fn request_register(&self) -> Box<dyn RequestRegister> {
+        match self {
+            Self::Local(dir) => Box::new(DirRegister::new(dir.join("gdpr"))),
+            Self::Postgres(db) => Box::new(PgRequestRegister::new(db.clone())),
+        }
+    }
+
+    /// The subject-key store of this home: `HOME/subjects/` for a local home, the
+    /// `trust_subject_keys` table for a database.
+    pub fn subject_store(&self) -> SubjectStore {
+        match self {
+            Self::Local(dir) => SubjectStore::Local(LocalStore::new(dir.join("subjects"))),
+            Self::Postgres(db) => SubjectStore::Postgres(PgSubjectStore::new(db.clone())),
+        }
+    }
+}
+
+/// A subject-key store of either kind (what [`HomeLocation::subject_store`] returns), so front
+/// ends name one type.
+#[derive(Debug)]
+pub enum SubjectStore {
+    /// Files under a local home.
+    Local(LocalStore),
+    /// Rows in PostgreSQL.
+    Postgres(PgSubjectStore),
+}
+
+impl SubjectKeyStore for SubjectStore {
+    fn load(&self, keyring: &str, subject: &str) -> Result<Option<SubjectKeyRecord>, GdprError> {
+        match self {
+            Self::Local(s) => s.load(keyring, subject),
+            Self::Postgres(s) => s.load(keyring, subject),
+        }
+    }
+
+    fn create(&self, record: &SubjectKeyRecord) -> Result<SubjectKeyRecord, GdprError> {
+        match self {
+            Self::Local(s) => s.create(record),
+            Self::Postgres(s) => s.create(record),
+        }
+    }
+
+    fn replace(&self, record: &SubjectKeyRecord) -> Result<(), GdprError> {
+        match self {
+            Self::Local(s) => s.replace(record),
+            Self::Postgres(s) => s.replace(record),
+        }
+    }
+}
+
+/// Opens a store of webhook delivery ids shared by every worker: `postgres://…` (the
+/// `trust_seen_ids` table). A path is refused: the in-process store needs no location.
+///
+/// # Errors
+/// [`BackendError`] for a bad or unsupported string, or a PostgreSQL error.
+pub fn open_seen_store(text: &str) -> Result<Box<dyn SeenStore>, BackendError> {
+    match Location::parse(text)? {
+        Location::Postgres(url) => Ok(Box::new(PgSeenStore::new(Database::open(&url)?))),
+        Location::Redis(_) => Err(BackendError::WrongStore {
+            scheme: "redis",
+            purpose: Purpose::SeenIds,
+        }),
+        Location::Path(_) => Err(BackendError::Url(StoreUrlError::NotAUrl)),
     }
 }
 

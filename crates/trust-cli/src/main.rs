@@ -64,6 +64,18 @@ pub(crate) struct Cli {
     #[arg(long, env = "TRUST_HOME", global = true, value_name = "DIR")]
     home: Option<PathBuf>,
 
+    /// Keep the home (root-key record, keyrings, subject keys) in this store instead of the
+    /// home directory: a postgres:// URL (its password never printed; keep it out of shell
+    /// history with TRUST_STORE="$(cat FILE)"), or a directory.
+    #[arg(
+        long,
+        env = "TRUST_STORE",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    store: Option<String>,
+
     /// Print one JSON object on stdout (errors included) instead of human text.
     #[arg(long, global = true)]
     json: bool,
@@ -155,6 +167,9 @@ enum Command {
     /// Example: trust token issue --tenant acme --scope chat:write --ttl 15m
     #[command(subcommand)]
     Token(cmd::token::TokenCommand),
+    /// The database behind --store: `trust store migrate`.
+    #[command(subcommand)]
+    Store(cmd::store::StoreCommand),
     /// Check that an endpoint meets the TLS 1.2+ policy.
     ///
     /// Example: trust tls check https://odoo.example.com
@@ -175,6 +190,8 @@ enum Command {
 pub(crate) struct Globals {
     /// `--home`, if given (the env variable is folded in by clap).
     pub(crate) home: Option<PathBuf>,
+    /// `--store`/`TRUST_STORE`: a database URL (or directory) holding the home, if given.
+    pub(crate) store: Option<String>,
     /// `--audit-log`: where state changes are recorded, if anywhere.
     pub(crate) audit_log: Option<PathBuf>,
     /// The audit log, once opened: one writer handle per process (the log's lock is per handle).
@@ -205,6 +222,7 @@ fn run(cli: Cli, globals: &Globals) -> Result<(), CliError> {
         Command::Audit(c) => cmd::audit::run(c, globals),
         Command::Secrets(c) => cmd::secrets::run(&c, globals),
         Command::Mfa(c) => cmd::mfa::run(&c, globals),
+        Command::Store(cmd) => cmd::store::run(&cmd, globals),
     }
 }
 
@@ -215,6 +233,7 @@ fn main() -> ExitCode {
     };
     let globals = Globals {
         home: cli.home.clone(),
+        store: cli.store.clone(),
         audit_log: cli.audit_log.clone(),
         audit: std::sync::OnceLock::new(),
         actor: cli.actor.clone().or_else(|| std::env::var("USER").ok()),

@@ -2,11 +2,13 @@
 -- files (authenticated by the home's root key where the file is), so the database is storage,
 -- never a source of trust: an edited row fails its check when read.
 
--- The home record (root-key descriptor and check value); exactly one row.
+-- The home record (the bytes of home.json: root-key descriptor and check value); exactly one
+-- row. `store_name` is bound into every value the root key wraps in this store, so rows copied
+-- from another deployment (even one sharing the root key) fail to verify here.
 CREATE TABLE trust_home (
     singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
     record     bytea       NOT NULL,
-    revision   bigint      NOT NULL,
+    store_name text        NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
@@ -28,12 +30,12 @@ CREATE TABLE trust_subject_keys (
     PRIMARY KEY (keyring, subject)
 );
 
--- The GDPR request register: one record per request, replaced by compare-and-swap.
+-- The GDPR request register: one row per request (the JSON of one entry of the local
+-- requests.json), in the order added. Writers take a table lock, so concurrent changes queue.
 CREATE TABLE trust_gdpr_requests (
     id         text        PRIMARY KEY,
-    revision   bigint      NOT NULL,
+    position   bigint      NOT NULL UNIQUE,
     record     bytea       NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 

@@ -13,6 +13,10 @@
 //! | the pool; one transaction per operation; reconnects and retries | [`Database`] |
 //! | the schema, created and migrated by the library | [`migrate`] |
 //! | what can go wrong, with exit-code categories | [`Error`] |
+//! | the home record and keyrings (compare-and-swap) | [`home`] |
+//! | subject keys (creation race, final tombstones) | [`subject`] |
+//! | the GDPR request register (table lock, changed rows only) | [`register`] |
+//! | webhook seen ids (`INSERT … ON CONFLICT` with expiry) | [`seen`] |
 //! | a fresh schema per test (feature `testing`) | `testing` |
 //!
 //! ## Guarantees
@@ -32,11 +36,19 @@
 pub mod config;
 mod database;
 mod error;
+pub mod home;
 pub mod migrate;
+pub mod register;
+pub mod seen;
+pub mod subject;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use config::{ConnectOptions, SslMode, Verification};
 pub use database::Database;
 pub use error::Error;
+pub use home::{PgHomeRecords, PgKeyringStore, init_home, open_home};
 pub use postgres::Transaction;
+pub use register::PgRequestRegister;
+pub use seen::PgSeenStore;
+pub use subject::PgSubjectStore;

@@ -9,20 +9,23 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
+use trust_backends::{HomeLocation, SubjectStore};
 use trust_core::clock::{Clock, SystemClock};
-use trust_core::durable::{self, LockGuard};
-use trust_core::event::{EventSink, MemorySink, NoSink};
+use trust_core::durable;
+use trust_core::event::{EventSink, NoSink};
 use trust_core::gdpr::export::{self, ExportWriter, Manifest};
 use trust_core::gdpr::receipt::ErasureReceipt;
+use trust_core::gdpr::register::RequestRegister;
 use trust_core::gdpr::request::{Regime, Request, RequestKind, RequestLog};
 use trust_core::gdpr::retention::{RetentionItem, RetentionPolicy, RetentionRule};
 use trust_core::gdpr::signing::Signer;
-use trust_core::gdpr::subject::{EraseOptions, LocalStore, SubjectKeys};
+use trust_core::gdpr::subject::{EraseOptions, SubjectKeys};
 use trust_core::gdpr::{self as core_gdpr, GdprError};
 use trust_core::keyring::Home;
 
 use crate::Globals;
 use crate::cmd::home::{UnlockArgs, audit_sink, home_dir, open_home};
+use crate::cmd::store;
 use crate::exit::CliError;
 use crate::input;
 use trust_core::durable::AtomicFile;
@@ -316,7 +319,7 @@ fn signer(globals: &Globals) -> Result<Signer, CliError> {
 fn subject_keys(
     globals: &Globals,
     unlock: &UnlockArgs,
-) -> Result<SubjectKeys<Home, LocalStore>, CliError> {
+) -> Result<SubjectKeys<Home, SubjectStore>, CliError> {
     with_subjects(open_home(globals, unlock)?, globals)
 }
 
@@ -325,9 +328,11 @@ fn subject_keys(
 pub(crate) fn with_subjects(
     home: Home,
     globals: &Globals,
-) -> Result<SubjectKeys<Home, LocalStore>, CliError> {
-    let store = LocalStore::new(home_dir(globals)?.join("subjects"));
-    Ok(SubjectKeys::new(home, store))
+) -> Result<SubjectKeys<Home, SubjectStore>, CliError> {
+    Ok(SubjectKeys::new(
+        home,
+        home_location(globals)?.subject_store(),
+    ))
 }
 
 fn erase(a: &EraseArgs, globals: &Globals) -> Result<(), CliError> {
@@ -483,36 +488,17 @@ fn verify_receipt(a: &VerifyArgs, globals: &Globals) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The request register, locked for the duration of one command.
-struct Register {
-    path: PathBuf,
-    log: RequestLog,
-    _lock: LockGuard,
+/// The request register of the home: `HOME/gdpr/requests.json`, or the database of `--store`.
+fn register(globals: &Globals) -> Result<Box<dyn RequestRegister>, CliError> {
+    Ok(home_location(globals)?.request_register())
 }
 
-impl Register {
-    fn open(globals: &Globals) -> Result<Self, CliError> {
-        let dir = gdpr_dir(globals)?;
-        let lock_path = dir.join("requests.lock");
-        let lock =
-            LockGuard::acquire(&lock_path).map_err(|e| CliError::io("lock", &lock_path, &e))?;
-        let path = dir.join("requests.json");
-        let log = match std::fs::read(&path) {
-            Ok(bytes) => RequestLog::from_json(&bytes)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => RequestLog::new(),
-            Err(e) => return Err(CliError::io("request register", &path, &e)),
-        };
-        Ok(Self {
-            path,
-            log,
-            _lock: lock,
-        })
-    }
-
-    fn save(&self) -> Result<(), CliError> {
-        durable::write_atomic(&self.path, &self.log.to_json())
-            .map_err(|e| CliError::write("request register", &self.path, &e))
-    }
+/// The home's location: the database of `--store`, else the home directory.
+fn home_location(globals: &Globals) -> Result<HomeLocation, CliError> {
+    Ok(match store::store_db(globals)? {
+        Some(db) => HomeLocation::Postgres(db),
+        None => HomeLocation::Local(home_dir(globals)?.to_path_buf()),
+    })
 }
 
 #[derive(Serialize)]
@@ -546,9 +532,8 @@ fn requests(c: &RequestsCommand, globals: &Globals) -> Result<(), CliError> {
     match c {
         RequestsCommand::List(a) => {
             let at = time_arg(a.at.as_deref())?;
-            let reg = Register::open(globals)?;
-            let shown: Vec<&Request> = reg
-                .log
+            let log = register(globals)?.load()?;
+            let shown: Vec<&Request> = log
                 .requests
                 .iter()
                 .filter(|r| !a.overdue || r.is_overdue(at))
@@ -580,71 +565,59 @@ fn requests(c: &RequestsCommand, globals: &Globals) -> Result<(), CliError> {
             let request =
                 Request::new(&a.id, RequestKind::parse(&a.kind)?, &tag, received, regime)?;
             let sink = sink(globals)?;
-            let pending = MemorySink::new();
-            let mut reg = Register::open(globals)?;
-            reg.log.add(request, &pending)?;
-            reg.save()?;
-            forward(&pending, &*sink)?;
-            show_one(&reg, &a.id, globals, "added")
+            let (log, events) =
+                register(globals)?.update(&mut |log, pending| log.add(request.clone(), pending))?;
+            forward(events, &*sink)?;
+            show_one(&log, &a.id, globals, "added")
         }
         RequestsCommand::Extend(a) => {
             let at = time_arg(a.at.as_deref())?;
             let sink = sink(globals)?;
-            let pending = MemorySink::new();
-            let mut reg = Register::open(globals)?;
-            reg.log
-                .get_mut(&a.id)?
-                .extend(a.months, &a.reason, at, &pending)?;
-            reg.save()?;
-            forward(&pending, &*sink)?;
-            show_one(&reg, &a.id, globals, "extended")
+            let (log, events) = register(globals)?.update(&mut |log, pending| {
+                log.get_mut(&a.id)?.extend(a.months, &a.reason, at, pending)
+            })?;
+            forward(events, &*sink)?;
+            show_one(&log, &a.id, globals, "extended")
         }
         RequestsCommand::Start(a) => {
             let at = time_arg(a.at.as_deref())?;
             let sink = sink(globals)?;
-            let pending = MemorySink::new();
-            let mut reg = Register::open(globals)?;
-            reg.log.get_mut(&a.id)?.start(at, &pending)?;
-            reg.save()?;
-            forward(&pending, &*sink)?;
-            show_one(&reg, &a.id, globals, "started")
+            let (log, events) = register(globals)?
+                .update(&mut |log, pending| log.get_mut(&a.id)?.start(at, pending))?;
+            forward(events, &*sink)?;
+            show_one(&log, &a.id, globals, "started")
         }
         RequestsCommand::Complete(a) => {
             let at = time_arg(a.at.as_deref())?;
             let sink = sink(globals)?;
-            let pending = MemorySink::new();
-            let mut reg = Register::open(globals)?;
-            reg.log.get_mut(&a.id)?.complete(at, &pending)?;
-            reg.save()?;
-            forward(&pending, &*sink)?;
-            show_one(&reg, &a.id, globals, "completed")
+            let (log, events) = register(globals)?
+                .update(&mut |log, pending| log.get_mut(&a.id)?.complete(at, pending))?;
+            forward(events, &*sink)?;
+            show_one(&log, &a.id, globals, "completed")
         }
         RequestsCommand::Reject(a) => {
             let at = time_arg(a.at.as_deref())?;
             let sink = sink(globals)?;
-            let pending = MemorySink::new();
-            let mut reg = Register::open(globals)?;
-            reg.log.get_mut(&a.id)?.reject(&a.reason, at, &pending)?;
-            reg.save()?;
-            forward(&pending, &*sink)?;
-            show_one(&reg, &a.id, globals, "rejected")
+            let (log, events) = register(globals)?
+                .update(&mut |log, pending| log.get_mut(&a.id)?.reject(&a.reason, at, pending))?;
+            forward(events, &*sink)?;
+            show_one(&log, &a.id, globals, "rejected")
         }
     }
 }
 
 /// Records events that were buffered while the register changed, now that it is saved: an
 /// audit entry never describes a change that did not reach the disk.
-fn forward(pending: &MemorySink, sink: &dyn EventSink) -> Result<(), CliError> {
-    for event in pending.events() {
+fn forward(events: Vec<trust_core::event::Event>, sink: &dyn EventSink) -> Result<(), CliError> {
+    for event in events {
         sink.record(&event)?;
     }
     Ok(())
 }
 
-fn show_one(reg: &Register, id: &str, globals: &Globals, what: &str) -> Result<(), CliError> {
+fn show_one(log: &RequestLog, id: &str, globals: &Globals, what: &str) -> Result<(), CliError> {
     let at = now();
-    let r = reg
-        .log
+    let r = log
         .requests
         .iter()
         .find(|r| r.id == id)

@@ -12,6 +12,7 @@ use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
 use trust_pkcs11::{PIN_ENV, Pkcs11Error, Pkcs11RootKey, Pkcs11Signer, Pkcs11Uri};
 
 use crate::Globals;
+use crate::cmd::store;
 use crate::exit::CliError;
 use crate::input::{self, SecretSource};
 
@@ -28,10 +29,20 @@ pub(crate) struct UnlockArgs {
     /// Read the HSM user PIN from this file (- for stdin); default: $TRUST_PKCS11_PIN.
     #[arg(long, value_name = "FILE")]
     pub(crate) pin_file: Option<PathBuf>,
+    /// The root key file, when it is not at the path recorded in the home (another host).
+    #[arg(long, value_name = "FILE", env = "TRUST_ROOT_KEY_FILE")]
+    pub(crate) root_key_file: Option<PathBuf>,
 }
 
-/// The home directory: `--home`, else `TRUST_HOME` (folded in by clap).
+/// The home directory: `--store DIR`, else `--home`, else `TRUST_HOME` (folded in by clap).
+/// With `--store URL` there is no home directory: commands that still keep files there say so.
 pub(crate) fn home_dir(globals: &Globals) -> Result<&Path, CliError> {
+    if let Some(store) = &globals.store {
+        return trust_backends::local_path(store).ok_or_else(|| {
+            CliError::usage("this command does not support a database --store yet")
+                .hint("run it with --home DIR (a local home)")
+        });
+    }
     globals.home.as_deref().ok_or_else(|| {
         CliError::usage("no home directory given")
             .hint("pass --home DIR or set TRUST_HOME (create one with `trust init`)")
@@ -53,13 +64,21 @@ pub(crate) fn open_home_with_block(
     unlock: &UnlockArgs,
     usage_block: u64,
 ) -> Result<Home, CliError> {
-    let dir = home_dir(globals)?;
-    let how = unlock_for(dir, unlock)?;
+    let db = store::store_db(globals)?;
+    let kind = match &db {
+        Some(db) => store::root_kind(db)?,
+        None => Home::root_kind(home_dir(globals)?)?,
+    };
+    let how = unlock_kind(kind, unlock)?;
     let options = HomeOptions {
         usage_block: usage_block.max(1),
         ..HomeOptions::default()
     };
-    let mut home = Home::open(dir, how)?.with_options(options);
+    let home = match &db {
+        Some(db) => store::open(db, how)?,
+        None => Home::open(home_dir(globals)?, how)?,
+    };
+    let mut home = home.with_options(options);
     if let Some(sink) = audit_sink(globals)? {
         home = home.with_sink(sink);
     }
@@ -72,10 +91,20 @@ pub(crate) fn open_home_with_block(
 /// How to unlock the home in `dir`: its key file, its passphrase (asked for only then), or its
 /// external root key (opened from the recorded descriptor).
 pub(crate) fn unlock_for(dir: &Path, unlock: &UnlockArgs) -> Result<Unlock, CliError> {
-    Ok(match Home::root_kind(dir)? {
-        RootKind::KeyFile(path) => {
-            warn_if_exposed(&path);
-            Unlock::Stored
+    unlock_kind(Home::root_kind(dir)?, unlock)
+}
+
+/// How to unlock a home whose root is of `kind` (from a directory or a database store).
+fn unlock_kind(kind: RootKind, unlock: &UnlockArgs) -> Result<Unlock, CliError> {
+    Ok(match kind {
+        RootKind::KeyFile(recorded) => {
+            // Another host keeps the key file elsewhere (--root-key-file / TRUST_ROOT_KEY_FILE).
+            let path = unlock.root_key_file.as_ref().unwrap_or(&recorded);
+            warn_if_exposed(path);
+            match &unlock.root_key_file {
+                Some(path) => Unlock::KeyFile(path.clone()),
+                None => Unlock::Stored,
+            }
         }
         RootKind::External { kind, uri } => Unlock::Root(open_external_root(
             &kind,
@@ -196,7 +225,7 @@ pub(crate) fn open_audit_log(dir: &Path) -> Result<AuditLog, CliError> {
         Some(d) => Some(open_external_signer(&d.kind, &d.uri, None, false)?),
         None => None,
     };
-    Ok(AuditLog::open_with_signer(
+    Ok(AuditLog::open_with_signer_and_lock_wait(
         dir,
         signer,
         super::audit::lock_wait()?,

@@ -8,6 +8,7 @@ use trust_core::keyring::{Home, InitSource};
 
 use crate::Globals;
 use crate::cmd::home::{UnlockArgs, audit_sink, home_dir, open_external_root, unlock_for};
+use crate::cmd::store;
 use crate::exit::CliError;
 use crate::input::{self, SecretSource};
 
@@ -39,7 +40,7 @@ pub(crate) struct InitArgs {
 
 #[derive(Serialize)]
 struct Initialized<'a> {
-    home: &'a std::path::Path,
+    home: &'a str,
     root: &'static str,
     root_key_file: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,7 +48,11 @@ struct Initialized<'a> {
 }
 
 pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
-    let dir = home_dir(globals)?;
+    let db = store::store_db(globals)?;
+    let dir = match &db {
+        Some(_) => None,
+        None => Some(home_dir(globals)?),
+    };
     if args.pin_file.is_some() && args.root_pkcs11.is_none() {
         return Err(CliError::usage("--pin-file only goes with --root-pkcs11"));
     }
@@ -99,15 +104,25 @@ pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
             None,
         )
     };
-    Home::init(dir, source)?;
+    let home = match (&db, dir) {
+        (Some(db), _) => {
+            store::init(db, source)?;
+            db.url().to_string()
+        }
+        (None, Some(dir)) => {
+            Home::init(dir, source)?;
+            dir.display().to_string()
+        }
+        (None, None) => return Err(CliError::usage("no home given")),
+    };
     let data = Initialized {
-        home: dir,
+        home: &home,
         root,
         root_key_file: key_file,
         root_uri,
     };
     globals.out.success(&data, || {
-        let mut text = format!("initialized a trust home in {}", dir.display());
+        let mut text = format!("initialized a trust home in {}", data.home);
         match (&data.root_key_file, &data.root_uri) {
             (Some(p), _) => text.push_str(&format!(
                 "\nroot key file: {} (back it up; without it nothing here can be decrypted)",

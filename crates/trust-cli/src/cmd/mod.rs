@@ -12,6 +12,7 @@ pub(crate) mod mfa;
 pub(crate) mod password;
 pub(crate) mod redact;
 pub(crate) mod secrets;
+pub(crate) mod store;
 pub(crate) mod tls;
 pub(crate) mod token;
 pub(crate) mod webhook;

@@ -472,6 +472,18 @@ impl AuditLog {
     pub fn open_with_signer(
         dir: &Path,
         signer: Option<Arc<dyn ExternalEd25519>>,
+    ) -> Result<Self, AuditError> {
+        Self::open_with_signer_and_lock_wait(dir, signer, DEFAULT_LOCK_WAIT)
+    }
+
+    /// [`Self::open_with_signer`], waiting at most `wait` for the lock (as
+    /// [`Self::open_with_lock_wait`]).
+    ///
+    /// # Errors
+    /// As [`Self::open_with_signer`].
+    pub fn open_with_signer_and_lock_wait(
+        dir: &Path,
+        signer: Option<Arc<dyn ExternalEd25519>>,
         wait: Duration,
     ) -> Result<Self, AuditError> {
         let config = LogConfig::load(dir)?;

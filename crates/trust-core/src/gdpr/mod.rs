@@ -30,6 +30,7 @@
 pub mod breach;
 pub mod export;
 pub mod receipt;
+pub mod register;
 pub mod request;
 pub mod retention;
 pub mod signing;
@@ -100,6 +101,10 @@ pub enum GdprError {
     Envelope(crate::envelope::EnvelopeError),
     /// Local storage failed.
     Io(std::io::Error),
+    /// A shared store (a database) failed; the reason names the server without password.
+    Store(String),
+    /// A shared store could not be reached or dropped the connection; nothing was applied.
+    StoreUnavailable(String),
 }
 
 impl fmt::Display for GdprError {
@@ -126,6 +131,8 @@ impl fmt::Display for GdprError {
             Self::Random => f.write_str("the operating system's random number generator failed"),
             Self::Envelope(e) => e.fmt(f),
             Self::Io(e) => write!(f, "storage failed: {}", e.kind()),
+            Self::Store(reason) => write!(f, "the store failed: {reason}"),
+            Self::StoreUnavailable(reason) => write!(f, "the store is unavailable: {reason}"),
         }
     }
 }
@@ -159,7 +166,8 @@ impl TrustError for GdprError {
             Self::Event(e) => e.category(),
             Self::Envelope(e) => e.category(),
             Self::Random => Category::Internal,
-            Self::Io(_) => Category::Internal,
+            Self::Io(_) | Self::Store(_) => Category::Internal,
+            Self::StoreUnavailable(_) => Category::Input,
         }
     }
 
@@ -179,7 +187,8 @@ impl TrustError for GdprError {
             Self::Event(e) => e.code(),
             Self::Envelope(e) => e.code(),
             Self::Random => "RANDOM_FAILED",
-            Self::Io(_) => "STORAGE_FAILED",
+            Self::Io(_) | Self::Store(_) => "STORAGE_FAILED",
+            Self::StoreUnavailable(_) => "STORE_UNAVAILABLE",
         }
     }
 

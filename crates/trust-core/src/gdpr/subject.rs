@@ -32,10 +32,13 @@
 //!
 //! ## Caching and other processes
 //!
-//! Unwrapped subject keys are cached in memory for the life of the `SubjectKeys` value (the
-//! "warm cache" the benchmarks measure). `erase` clears this instance's cache; another process
-//! holding a warm cache keeps the key until it calls [`SubjectKeys::clear_cache`] or restarts.
-//! Deployments with long-lived workers should clear caches on an erasure notification.
+//! Unwrapped subject keys are cached in memory (the "warm cache" the benchmarks measure) for at
+//! most [`DEFAULT_CACHE_TTL`] (2 s; [`SubjectKeys::with_cache_ttl`] changes it). `erase` clears
+//! this instance's cache at once; another worker sharing the store (another process or host)
+//! re-reads the record when its cached copy expires, finds the tombstone and stops sealing and
+//! opening for that subject — so an erasure takes effect everywhere within the TTL (plus the
+//! store's read latency). [`SubjectKeys::clear_cache`] makes it immediate on an erasure
+//! notification.
 //!
 //! ## The honest limit
 //!
@@ -351,11 +354,16 @@ struct CachedKey {
     suite: Suite,
 }
 
+/// How long an unwrapped subject key is used from memory before the store is asked again
+/// (see [`SubjectKeys::with_cache_ttl`]).
+pub const DEFAULT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Subject keys on top of a tenant [`KeyProvider`]; see the module docs.
 pub struct SubjectKeys<P, S> {
     tenant: P,
     store: S,
-    keys: RwLock<HashMap<(String, String), CachedKey>>,
+    keys: RwLock<HashMap<(String, String), (CachedKey, std::time::Instant)>>,
+    cache_ttl: std::time::Duration,
     pseudonyms: RwLock<HashMap<String, Arc<PseudonymKey>>>,
 }
 
@@ -406,6 +414,7 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
             tenant,
             store,
             keys: RwLock::new(HashMap::new()),
+            cache_ttl: DEFAULT_CACHE_TTL,
             pseudonyms: RwLock::new(HashMap::new()),
         }
     }
@@ -512,10 +521,21 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
     }
 
     fn cached(&self, keyring: &str, tag: &str) -> Option<CachedKey> {
-        self.keys
-            .read()
-            .ok()
-            .and_then(|m| m.get(&(keyring.to_owned(), tag.to_owned())).cloned())
+        self.keys.read().ok().and_then(|m| {
+            m.get(&(keyring.to_owned(), tag.to_owned()))
+                .filter(|(_, at)| at.elapsed() < self.cache_ttl)
+                .map(|(c, _)| c.clone())
+        })
+    }
+
+    /// Uses an unwrapped subject key from memory for at most `ttl` before reading its record
+    /// again, so an erasure made by another worker (another process, another host sharing the
+    /// store) stops this one from sealing or opening for that subject within `ttl`.
+    /// [`DEFAULT_CACHE_TTL`] (2 s) unless set; `Duration::ZERO` reads the store on every call.
+    #[must_use]
+    pub fn with_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.cache_ttl = ttl;
+        self
     }
 
     fn subject_key(&self, keyring: &str, tag: &str, create: bool) -> Result<CachedKey, GdprError> {
@@ -525,7 +545,10 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
         let now = super::timestamp(std::time::SystemTime::now());
         let c = self.key_record(keyring, tag, create, now)?;
         if let Ok(mut m) = self.keys.write() {
-            m.insert((keyring.to_owned(), tag.to_owned()), c.clone());
+            m.insert(
+                (keyring.to_owned(), tag.to_owned()),
+                (c.clone(), std::time::Instant::now()),
+            );
         }
         Ok(c)
     }

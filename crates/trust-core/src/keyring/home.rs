@@ -197,6 +197,38 @@ fn check_aad(root: &RootConfig) -> Result<Vec<u8>, KeyringError> {
     Ok(aad)
 }
 
+/// Where a home's record lives when the home is not a directory (a database row).
+///
+/// The record is the exact bytes of `home.json` (root-key source and check value); the store
+/// keeps it, with the store name, as opaque bytes, so new root kinds need no schema change.
+pub trait HomeRecordStore: Send + Sync {
+    /// Where the store is, for messages (a URL without password).
+    fn location(&self) -> String;
+
+    /// The record and its store name, or `None` for a store without a home.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] / [`StoreError::Backend`] when the store cannot be read.
+    fn load(&self) -> Result<Option<(Vec<u8>, String)>, StoreError>;
+
+    /// Stores the record; [`StoreError::AlreadyExists`] if the store holds one already.
+    ///
+    /// # Errors
+    /// As described; store failures.
+    fn create(&self, record: &[u8], store_name: &str) -> Result<(), StoreError>;
+}
+
+/// `root`, bound to `store_name` when the home lives in a shared store.
+fn bind(
+    root: Arc<dyn RootKey>,
+    store_name: Option<&str>,
+) -> Result<Arc<dyn RootKey>, KeyringError> {
+    Ok(match store_name {
+        None => root,
+        Some(name) => Arc::new(super::StoreBoundRoot::new(root, name)?),
+    })
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Lease {
     version: u32,
@@ -260,46 +292,7 @@ impl Home {
         }
         durable::create_private_dir(&dir.join(KEYRINGS_DIR))
             .map_err(|e| KeyringError::write("the home directory", dir, &e))?;
-        let (config_root, root): (RootConfig, Arc<dyn RootKey>) = match source {
-            InitSource::KeyFile(path) => {
-                let key = if path.exists() {
-                    read_key_file(&path)?
-                } else {
-                    create_key_file(&path)?
-                };
-                let path = std::path::absolute(&path)
-                    .map_err(|e| KeyringError::write("the key file path", &path, &e))?;
-                (
-                    RootConfig::KeyFile { path },
-                    Arc::new(LocalRootKey::new(&key)),
-                )
-            }
-            InitSource::External { root, uri } => (
-                RootConfig::External {
-                    backend: root.kind().to_owned(),
-                    uri,
-                },
-                root,
-            ),
-            InitSource::Passphrase { passphrase, params } => {
-                let salt = random_array::<16>().map_err(|_| KeyringError::Random)?;
-                let key = crate::kek::derive_from_passphrase(&passphrase, &params, &salt)?;
-                let root = RootConfig::Passphrase {
-                    kdf: "argon2id".into(),
-                    params,
-                    salt: STANDARD.encode(salt),
-                };
-                (root, Arc::new(LocalRootKey::new(&key)))
-            }
-        };
-        let check = root.wrap(&check_aad(&config_root)?, b"")?;
-        let config = HomeConfig {
-            format: HOME_FORMAT.into(),
-            format_version: 1,
-            root: config_root,
-            check: STANDARD.encode(check),
-        };
-        let bytes = config_bytes(&config)?;
+        let (bytes, root) = Self::new_record(source, None)?;
         durable::create_private(&home_file, &bytes).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 KeyringError::HomeExists {
@@ -332,10 +325,14 @@ impl Home {
         file.take(MAX_HOME_FILE + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| KeyringError::read("the home file", &path, &e))?;
+        Self::parse_config(&bytes)
+    }
+
+    fn parse_config(bytes: &[u8]) -> Result<HomeConfig, KeyringError> {
         if bytes.len() as u64 > MAX_HOME_FILE {
             return Err(KeyringError::HomeCorrupt("home.json is too large"));
         }
-        let config: HomeConfig = serde_json::from_slice(&bytes)
+        let config: HomeConfig = serde_json::from_slice(bytes)
             .map_err(|_| KeyringError::HomeCorrupt("home.json does not parse"))?;
         if config.format != HOME_FORMAT || config.format_version != 1 {
             return Err(KeyringError::HomeCorrupt("home.json has an unknown format"));
@@ -393,13 +390,24 @@ impl Home {
     }
 
     fn open_config(dir: &Path, config: HomeConfig, unlock: Unlock) -> Result<Self, KeyringError> {
+        // Keyring revisions left by writers that died (see `durable`): best effort, since a
+        // home opened read-only cannot remove them (the next write of each keyring does).
+        let _ = durable::sweep_temps(&dir.join(KEYRINGS_DIR));
+        let root = Self::unlock_config(&config, unlock, None)?;
+        Ok(Self::with_dir(dir, root))
+    }
+
+    /// The root key of `config`, checked against its check value (and bound to `store_name`
+    /// when the home lives in a shared store).
+    fn unlock_config(
+        config: &HomeConfig,
+        unlock: Unlock,
+        store_name: Option<&str>,
+    ) -> Result<Arc<dyn RootKey>, KeyringError> {
         let check = STANDARD
             .decode(config.check.as_bytes())
             .map_err(|_| KeyringError::HomeCorrupt("the check value is invalid"))?;
         let check_aad = check_aad(&config.root)?;
-        // Keyring revisions left by writers that died (see `durable`): best effort, since a
-        // home opened read-only cannot remove them (the next write of each keyring does).
-        let _ = durable::sweep_temps(&dir.join(KEYRINGS_DIR));
         let (source, wrong) = match (&config.root, unlock) {
             (RootConfig::External { backend, .. }, Unlock::Root(root)) => {
                 if root.kind() != backend {
@@ -409,8 +417,9 @@ impl Home {
                 }
                 // A backend failure (wrong PIN, disabled KMS key, unreachable) keeps its own
                 // error; only a check value that does not open means "another key".
+                let root = bind(root, store_name)?;
                 return match root.unwrap(&check_aad, &check) {
-                    Ok(_) => Ok(Self::with_dir(dir, root)),
+                    Ok(_) => Ok(root),
                     Err(RootKeyError::Unwrap) => {
                         Err(KeyringError::Root(RootKeyError::WrongExternalRoot))
                     }
@@ -463,11 +472,11 @@ impl Home {
                 ));
             }
         };
-        let root = LocalRootKey::from_source(&source)?;
+        let root = bind(Arc::new(LocalRootKey::from_source(&source)?), store_name)?;
         if root.unwrap(&check_aad, &check).is_err() {
             return Err(KeyringError::Root(wrong));
         }
-        Ok(Self::with_dir(dir, Arc::new(root)))
+        Ok(root)
     }
 
     /// Moves the home in `dir` from its current root key (unlocked with `old`) to the external
@@ -621,6 +630,128 @@ impl Home {
             }
         }
         Err(KeyringError::Busy { name: name.into() })
+    }
+
+    /// A new home record (the bytes of `home.json`) and its root key, bound to `store_name`
+    /// when the home lives in a shared store.
+    fn new_record(
+        source: InitSource,
+        store_name: Option<&str>,
+    ) -> Result<(Vec<u8>, Arc<dyn RootKey>), KeyringError> {
+        let (config_root, root): (RootConfig, Arc<dyn RootKey>) = match source {
+            InitSource::KeyFile(path) => {
+                let key = if path.exists() {
+                    read_key_file(&path)?
+                } else {
+                    create_key_file(&path)?
+                };
+                let path = std::path::absolute(&path)
+                    .map_err(|e| KeyringError::write("the key file path", &path, &e))?;
+                (
+                    RootConfig::KeyFile { path },
+                    Arc::new(LocalRootKey::new(&key)),
+                )
+            }
+            InitSource::External { root, uri } => (
+                RootConfig::External {
+                    backend: root.kind().to_owned(),
+                    uri,
+                },
+                root,
+            ),
+            InitSource::Passphrase { passphrase, params } => {
+                let salt = random_array::<16>().map_err(|_| KeyringError::Random)?;
+                let key = crate::kek::derive_from_passphrase(&passphrase, &params, &salt)?;
+                let root = RootConfig::Passphrase {
+                    kdf: "argon2id".into(),
+                    params,
+                    salt: STANDARD.encode(salt),
+                };
+                (root, Arc::new(LocalRootKey::new(&key)))
+            }
+        };
+        let root = bind(root, store_name)?;
+        let check = root.wrap(&check_aad(&config_root)?, b"")?;
+        let config = HomeConfig {
+            format: HOME_FORMAT.into(),
+            format_version: 1,
+            root: config_root,
+            check: STANDARD.encode(check),
+        };
+        Ok((config_bytes(&config)?, root))
+    }
+
+    /// Creates a home whose record lives in `records` and whose keyrings live in `keyrings` (a
+    /// database), bound to `store_name` (see [`StoreBoundRoot`](super::StoreBoundRoot)). A key
+    /// file source is read or created at its path; nothing else is written locally.
+    ///
+    /// # Errors
+    /// [`KeyringError::HomeExists`] when `records` holds a home already; root-key and store
+    /// failures.
+    pub fn init_in(
+        records: &dyn HomeRecordStore,
+        keyrings: Arc<dyn KeyringStore>,
+        store_name: &str,
+        source: InitSource,
+    ) -> Result<Self, KeyringError> {
+        if records
+            .load()
+            .map_err(|e| KeyringError::store("home", e))?
+            .is_some()
+        {
+            return Err(KeyringError::HomeExists {
+                dir: PathBuf::from(records.location()),
+            });
+        }
+        if let InitSource::Passphrase { passphrase, .. } = &source {
+            crate::kek::check_new_passphrase(passphrase)?;
+        }
+        let (bytes, root) = Self::new_record(source, Some(store_name))?;
+        records.create(&bytes, store_name).map_err(|e| match e {
+            StoreError::AlreadyExists => KeyringError::HomeExists {
+                dir: PathBuf::from(records.location()),
+            },
+            e => KeyringError::store("home", e),
+        })?;
+        Ok(Self::from_parts(root, keyrings))
+    }
+
+    /// Opens the home whose record lives in `records` (see [`Home::init_in`]).
+    ///
+    /// # Errors
+    /// [`KeyringError::NotInitialized`] when `records` holds no home; as [`Home::open`].
+    pub fn open_in(
+        records: &dyn HomeRecordStore,
+        keyrings: Arc<dyn KeyringStore>,
+        unlock: Unlock,
+    ) -> Result<Self, KeyringError> {
+        let (bytes, store_name) = records
+            .load()
+            .map_err(|e| KeyringError::store("home", e))?
+            .ok_or_else(|| KeyringError::NotInitialized {
+                dir: PathBuf::from(records.location()),
+            })?;
+        let config = Self::parse_config(&bytes)?;
+        let root = Self::unlock_config(&config, unlock, Some(&store_name))?;
+        Ok(Self::from_parts(root, keyrings))
+    }
+
+    /// The kind of root key of the home in `records`, without unlocking it.
+    ///
+    /// # Errors
+    /// As [`Home::open_in`].
+    pub fn root_kind_in(records: &dyn HomeRecordStore) -> Result<RootKind, KeyringError> {
+        let (bytes, _) = records
+            .load()
+            .map_err(|e| KeyringError::store("home", e))?
+            .ok_or_else(|| KeyringError::NotInitialized {
+                dir: PathBuf::from(records.location()),
+            })?;
+        Ok(match Self::parse_config(&bytes)?.root {
+            RootConfig::KeyFile { path } => RootKind::KeyFile(path),
+            RootConfig::Passphrase { .. } => RootKind::Passphrase,
+            RootConfig::External { backend, uri } => RootKind::External { kind: backend, uri },
+        })
     }
 
     fn with_dir(dir: &Path, root: Arc<dyn RootKey>) -> Self {

@@ -52,6 +52,7 @@
 //! # Ok(()) }
 //! ```
 
+mod bound;
 pub mod cache;
 pub mod file;
 mod home;
@@ -66,8 +67,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use bound::{MAX_STORE_NAME, StoreBoundRoot};
 pub use cache::KeyCache;
-pub use home::{Home, HomeOptions, InitSource, MAX_ROOT_URI, RootKind, Unlock};
+pub use home::{Home, HomeOptions, HomeRecordStore, InitSource, MAX_ROOT_URI, RootKind, Unlock};
 pub use ring::{Change, Keyring};
 pub use state::{Transition, VersionState};
 pub use store::{DirStore, KeyringStore, MemoryStore, StoreError};
@@ -176,6 +178,11 @@ pub enum KeyringError {
         /// The backend's reason.
         reason: String,
     },
+    /// A shared store could not be reached or lost the connection; nothing was applied.
+    StoreUnavailable {
+        /// The backend's reason (server URL without password).
+        reason: String,
+    },
     /// The change was made but the event could not be recorded.
     Audit(EventError),
     /// The operating system's random number generator failed.
@@ -216,6 +223,7 @@ impl KeyringError {
             }),
             StoreError::Conflict => Self::Busy { name: name.into() },
             StoreError::Backend(reason) => Self::Store { reason },
+            StoreError::Unavailable(reason) => Self::StoreUnavailable { reason },
         }
     }
 }
@@ -278,6 +286,9 @@ impl fmt::Display for KeyringError {
                 write!(f, "cannot write {reason}")
             }
             Self::Store { reason } => write!(f, "the keyring store failed: {reason}"),
+            Self::StoreUnavailable { reason } => {
+                write!(f, "the keyring store is unavailable: {reason}")
+            }
             Self::Audit(e) => e.fmt(f),
             Self::Random => f.write_str("the operating system's random number generator failed"),
             Self::Poisoned => f.write_str("an internal lock was poisoned by an earlier panic"),
@@ -303,7 +314,9 @@ impl TrustError for KeyringError {
             | Self::Usage(_) => Category::Usage,
             Self::LiveCiphertexts { .. } => Category::Refused,
             Self::Corrupt { .. } | Self::HomeCorrupt(_) => Category::Verification,
-            Self::Read { .. } | Self::Unwritable { .. } => Category::Input,
+            Self::Read { .. } | Self::Unwritable { .. } | Self::StoreUnavailable { .. } => {
+                Category::Input
+            }
             Self::Busy { .. }
             | Self::Write { .. }
             | Self::Store { .. }
@@ -338,6 +351,7 @@ impl TrustError for KeyringError {
             Self::Write { .. } => "OUTPUT_FAILED",
             Self::Unwritable { .. } => "OUTPUT_UNWRITABLE",
             Self::Store { .. } => "KEY_STORE_FAILED",
+            Self::StoreUnavailable { .. } => "KEY_STORE_UNAVAILABLE",
             Self::Audit(e) => e.code(),
             Self::Random => "RANDOM_FAILED",
             Self::Poisoned => "INTERNAL",

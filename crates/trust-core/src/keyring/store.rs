@@ -30,6 +30,10 @@ pub enum StoreError {
     Corrupt(FileError),
     /// The backend failed (I/O); the reason names paths, never contents.
     Backend(String),
+    /// A shared store (a database) could not be reached or dropped the connection before the
+    /// change committed: nothing was applied, and the next call reconnects. The reason names
+    /// the server (its URL without password), never contents.
+    Unavailable(String),
 }
 
 /// Storage of keyring files by name.
