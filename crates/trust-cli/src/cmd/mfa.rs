@@ -505,3 +505,15 @@ fn require(a: &RequireArgs, globals: &Globals) -> Result<(), CliError> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn qr_codes_are_drawn_with_half_blocks() {
+        let drawn = super::qr("otpauth://totp/trust:ops?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert!(drawn.lines().count() > 10, "{drawn}");
+        assert!(
+            drawn.contains('\u{2580}') || drawn.contains('\u{2584}') || drawn.contains('\u{2588}')
+        );
+    }
+}

@@ -109,21 +109,13 @@ pub fn is_valid_id(id: &str) -> bool {
 }
 
 /// How to enroll a factor.
+#[derive(Default)]
 pub struct EnrollOptions {
     /// Algorithm, digits, period.
     pub params: TotpParams,
     /// An existing secret (migrating from another system); `None` generates one of
     /// [`Algorithm::secret_len`] bytes.
     pub secret: Option<Zeroizing<Vec<u8>>>,
-}
-
-impl Default for EnrollOptions {
-    fn default() -> Self {
-        Self {
-            params: TotpParams::default(),
-            secret: None,
-        }
-    }
 }
 
 impl fmt::Debug for EnrollOptions {

@@ -335,7 +335,8 @@ impl DirMfaStore {
         if file.factors.is_empty() && file.recovery.is_empty() {
             match std::fs::remove_file(&path) {
                 Ok(()) => {
-                    durable::sync_dir(&self.dir).map_err(|e| Self::io("write an MFA record", &e))?
+                    durable::sync_dir(&self.dir)
+                        .map_err(|e| Self::io("write an MFA record", &e))?;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Self::io("remove an MFA record", &e)),

@@ -513,3 +513,61 @@ fn errors_have_stable_codes_and_hold_no_secrets() {
         assert!(!err.to_string().is_empty());
     }
 }
+
+#[test]
+fn a_seventeenth_device_is_refused() {
+    let fx = Fixture::new();
+    let mfa = fx.mfa();
+    for i in 0..MAX_DEVICES {
+        mfa.enroll(USER, &format!("device-{i}"), EnrollOptions::default())
+            .unwrap();
+    }
+    let err = mfa
+        .enroll(USER, "one-too-many", EnrollOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(err, MfaError::Store(MfaStoreError::Full(_))),
+        "{err:?}"
+    );
+    assert_eq!(err.category(), Category::Usage);
+}
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::super::totp::{self, Algorithm, TotpParams};
+
+    proptest! {
+        /// Any secret of an accepted length survives base32 in any letter case.
+        #[test]
+        fn base32_round_trips(secret in proptest::collection::vec(any::<u8>(), 16..=128)) {
+            let text = totp::base32_encode(&secret);
+            prop_assert_eq!(&totp::base32_decode(&text).unwrap()[..], &secret[..]);
+            prop_assert_eq!(&totp::base32_decode(&text.to_lowercase()).unwrap()[..], &secret[..]);
+        }
+
+        /// A code always has exactly `digits` ASCII digits, whatever the secret and step.
+        #[test]
+        fn codes_have_the_requested_length(
+            secret in proptest::collection::vec(any::<u8>(), 16..=64),
+            step in any::<u64>(),
+            eight in any::<bool>(),
+            alg in 0u8..3,
+        ) {
+            let algorithm = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512][usize::from(alg)];
+            let digits = if eight { 8 } else { 6 };
+            let p = TotpParams { algorithm, digits, period: 30 };
+            let code = totp::code_at_step(&secret, &p, step);
+            prop_assert_eq!(code.len(), usize::from(digits));
+            prop_assert!(code.bytes().all(|b| b.is_ascii_digit()));
+        }
+
+        /// Arbitrary text never panics the base32 decoder, and what it accepts is in bounds.
+        #[test]
+        fn base32_decode_is_total(text in ".{0,300}") {
+            if let Ok(secret) = totp::base32_decode(&text) {
+                prop_assert!((totp::MIN_SECRET_LEN..=totp::MAX_SECRET_LEN).contains(&secret.len()));
+            }
+        }
+    }
+}

@@ -629,3 +629,27 @@ fn error_codes_are_stable() {
         assert_eq!(err.category().exit_code(), exit);
     }
 }
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::super::SecretName;
+
+    proptest! {
+        /// Valid names print as they parse; nothing else parses.
+        #[test]
+        fn names_round_trip(tenant in "[a-z0-9][a-z0-9._-]{0,63}", name in "[a-z0-9][a-z0-9._-]{0,63}") {
+            let text = format!("{tenant}/{name}");
+            let parsed: SecretName = text.parse().unwrap();
+            prop_assert_eq!(parsed.to_string(), text);
+        }
+
+        #[test]
+        fn arbitrary_names_never_escape_the_store(text in ".{0,140}") {
+            if let Ok(n) = text.parse::<SecretName>() {
+                prop_assert!(!n.tenant().contains('/') && !n.name().contains('/'));
+                prop_assert!(!n.tenant().starts_with('.') && !n.name().starts_with('.'));
+            }
+        }
+    }
+}
