@@ -11,7 +11,7 @@
 //! * Binary ciphertext is never written to a terminal; use `--armor` or `-o`.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufRead, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -19,8 +19,8 @@ use trust_core::envelope::{
     self, Context, EnvelopeError, MAX_HEADER_LEN, MAX_TOKEN_PLAINTEXT, Opener, Sealer, TOKEN_PREFIX,
 };
 use trust_core::keyring::Home;
-use trust_core::keyring::rewrap::{ItemStatus, Sealed, rewrap_item};
-use trust_core::keys::{EncryptionKey, KeyProvider as _};
+use trust_core::keyring::rewrap::{ItemStatus, Rewrapper, Sealed};
+use trust_core::keys::{EncryptionKey, KeyProvider as _, KeyRef};
 
 use crate::Globals;
 use crate::cmd::atomic::AtomicFile;
@@ -82,12 +82,21 @@ pub(crate) struct DecryptArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example: trust rewrap backups/*.tle")]
+#[command(
+    after_help = "Examples:\n  trust rewrap backups/*.tle\n  psql -Atc \"select id || chr(9) || token from creds\" | trust rewrap --tokens - --context tenant=acme -o moved.tsv"
+)]
 pub(crate) struct RewrapArgs {
     /// Envelope files to move to their keyring's current Primary, in place.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "tokens", value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Context of token files (tokens do not store theirs); binary envelopes ignore it.
+    /// Read `tle1.` tokens, one per line (optionally `ID<TAB>TOKEN`), from FILE (- for stdin),
+    /// e.g. a database column; write each line back, token replaced, to -o (or stdout).
+    #[arg(long, value_name = "FILE", conflicts_with = "files")]
+    tokens: Option<PathBuf>,
+    /// Where --tokens writes its lines (default stdout; required with --json).
+    #[arg(short = 'o', long = "out", value_name = "OUT", requires = "tokens")]
+    output: Option<PathBuf>,
+    /// Context of tokens (they do not store theirs); binary envelopes ignore it.
     #[arg(long = "context", value_name = "K=V")]
     context: Vec<String>,
     #[command(flatten)]
@@ -362,16 +371,26 @@ struct RewrapReport {
 }
 
 enum Outcome {
-    Rewrapped(String, String),
+    Rewrapped(KeyRef, KeyRef),
     Current(String),
 }
 
+/// Rewrap as one job: files (in place) or a stream of tokens. trust-core's [`Rewrapper`]
+/// moves each item (subject-sealed ones keep their subject) and keeps the census of what was
+/// moved; this command tells it when a replacement is stored and records the census at the
+/// end, so `trust keys destroy` can tell when nothing known needs an old version any more.
 pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> {
     let ctx = context(&a.context)?;
+    if let Some(tokens) = &a.tokens {
+        return rewrap_tokens(a, tokens, &ctx, globals);
+    }
     // One durable counter update for the whole run: every file rewrapped is one seal under the
-    // Primary, so reserve them all at once (an upper bound, as always).
+    // Primary, so reserve them all at once; what is not used is given back at the end.
     let block = u64::try_from(a.files.len()).unwrap_or(u64::MAX);
     let home = open_home_with_block(globals, &a.unlock, block)?;
+    let subjects = crate::cmd::gdpr::with_subjects(home, globals)?;
+    let home = subjects.tenant();
+    let mut job = Rewrapper::new(home).with_subjects(&subjects);
     let bar = globals.out.progress(block, "rewrap");
     let mut report = RewrapReport {
         rewrapped: 0,
@@ -381,7 +400,7 @@ pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> 
     };
     let mut first_error: Option<CliError> = None;
     for path in &a.files {
-        let result = rewrap_file(&home, &ctx, path);
+        let result = rewrap_file(&job, home, &ctx, path);
         let mut entry = FileResult {
             file: path.clone(),
             status: "",
@@ -392,10 +411,12 @@ pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> 
         };
         match result {
             Ok(Outcome::Rewrapped(from, to)) => {
+                // The new file is in place (committed): count it in the census.
+                job.stored(&from);
                 report.rewrapped += 1;
                 entry.status = "rewrapped";
-                entry.from = Some(from);
-                entry.to = Some(to);
+                entry.from = Some(from.to_string());
+                entry.to = Some(to.to_string());
             }
             Ok(Outcome::Current(k)) => {
                 report.current += 1;
@@ -417,24 +438,11 @@ pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> 
         bar.inc(1);
     }
     bar.finish_and_clear();
+    job.finish()?;
+    home.release_unused()?;
     if let Some(e) = first_error {
         let total = a.files.len();
-        return Err(CliError::new(
-            e.category(),
-            e.code(),
-            format!(
-                "{} of {total} file(s) failed (first: {}); {} rewrapped, {} already current",
-                report.failed,
-                e.message(),
-                report.rewrapped,
-                report.current
-            ),
-        )
-        .hint(match e.hint_text() {
-            Some(h) => format!("failed files are unchanged; {h}"),
-            None => "failed files are unchanged; fix the cause and run the same command again"
-                .to_owned(),
-        }));
+        return Err(partial_failure(&e, "file", total, &report));
     }
     globals.out.success(&report, || {
         format!(
@@ -445,7 +453,46 @@ pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> 
     Ok(())
 }
 
-fn rewrap_file(home: &Home, ctx: &Context, path: &Path) -> Result<Outcome, CliError> {
+fn partial_failure(e: &CliError, what: &str, total: usize, report: &RewrapReport) -> CliError {
+    CliError::new(
+        e.category(),
+        e.code(),
+        format!(
+            "{} of {total} {what}(s) failed (first: {}); {} rewrapped, {} already current",
+            report.failed,
+            e.message(),
+            report.rewrapped,
+            report.current
+        ),
+    )
+    .hint(match e.hint_text() {
+        Some(h) => format!("failed {what}s are unchanged; {h}"),
+        None => format!("failed {what}s are unchanged; fix the cause and run the same command again"),
+    })
+}
+
+/// The error of a failed item, with the usual cause of a token failure as a hint.
+fn item_error(
+    category: trust_core::error::Category,
+    code: &'static str,
+    message: String,
+) -> CliError {
+    let err = CliError::new(category, code, message);
+    // A token does not store its context: without the right --context it cannot be
+    // authenticated, which is the usual cause of this failure.
+    if code == "AUTHENTICATION_FAILED" {
+        err.hint("tokens do not store their context: pass the --context k=v pairs it was sealed with")
+    } else {
+        err
+    }
+}
+
+fn rewrap_file(
+    job: &Rewrapper<'_>,
+    home: &Home,
+    ctx: &Context,
+    path: &Path,
+) -> Result<Outcome, CliError> {
     let mut file = File::open(path).map_err(|e| CliError::io("envelope", path, &e))?;
     let prefix =
         read_prefix(&mut file, MAX_HEADER_LEN).map_err(|e| CliError::io("envelope", path, &e))?;
@@ -460,17 +507,14 @@ fn rewrap_file(home: &Home, ctx: &Context, path: &Path) -> Result<Outcome, CliEr
             })
         })?;
         let token = token.trim_end_matches('\n').to_owned();
-        let (status, replacement) = rewrap_item(
-            home,
-            &Sealed::Token {
-                token,
-                context: ctx.clone(),
-            },
-        );
+        let (status, replacement) = job.item(&Sealed::Token {
+            token,
+            context: ctx.clone(),
+        });
         return match (status, replacement) {
             (ItemStatus::Rewrapped { from, to }, Some(Sealed::Token { token, .. })) => {
                 write_output(Some(path), format!("{token}\n").as_bytes())?;
-                Ok(Outcome::Rewrapped(from.to_string(), to.to_string()))
+                Ok(Outcome::Rewrapped(from, to))
             }
             (ItemStatus::Current { key_ref }, _) => Ok(Outcome::Current(key_ref.to_string())),
             (
@@ -481,16 +525,7 @@ fn rewrap_file(home: &Home, ctx: &Context, path: &Path) -> Result<Outcome, CliEr
                     ..
                 },
                 _,
-            ) => {
-                let err = CliError::new(category, code, message);
-                // A token does not store its context: without the right --context it cannot be
-                // authenticated, which is the usual cause of this failure.
-                Err(if code == "AUTHENTICATION_FAILED" {
-                    err.hint("tokens do not store their context: pass the --context k=v pairs it was sealed with")
-                } else {
-                    err
-                })
-            }
+            ) => Err(item_error(category, code, message)),
             _ => Err(CliError::new(
                 trust_core::error::Category::Internal,
                 "INTERNAL",
@@ -507,17 +542,196 @@ fn rewrap_file(home: &Home, ctx: &Context, path: &Path) -> Result<Outcome, CliEr
     let outcome = {
         let w = BufWriter::with_capacity(BUF_LEN, &mut out);
         let reader = io::Cursor::new(prefix).chain(io::BufReader::with_capacity(BUF_LEN, file));
-        envelope::rewrap_stream(home, reader, w).map_err(|e| env_err(e, "envelope", path))?
+        job.stream(reader, w)
+            .map_err(|e| env_err(e, "envelope", path))?
     };
     if !outcome.changed {
         return Ok(Outcome::Current(outcome.to.to_string()));
     }
     out.commit()
         .map_err(|e| CliError::write("envelope", path, &e))?;
-    Ok(Outcome::Rewrapped(
-        outcome.from.to_string(),
-        outcome.to.to_string(),
-    ))
+    Ok(Outcome::Rewrapped(outcome.from, outcome.to))
+}
+
+/// One line of `rewrap --tokens`.
+#[derive(Serialize)]
+struct TokenResult {
+    line: u64,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TokenReport {
+    rewrapped: u64,
+    current: u64,
+    failed: u64,
+    lines: Vec<TokenResult>,
+}
+
+/// Reads one line of at most `limit` bytes (without its line end); `None` at the end.
+fn read_line(reader: &mut dyn BufRead, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let n = reader.take(limit + 2).read_until(b'\n', &mut line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    } else if line.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a line is longer than the largest token",
+        ));
+    }
+    Ok(Some(line))
+}
+
+/// `trust rewrap --tokens IN [-o OUT]`: every line (`TOKEN` or `ID<TAB>TOKEN`) is written back
+/// in order with its token moved to the Primary (unchanged when current or failed). The
+/// census counts the moved tokens once the output is complete: load it into the database
+/// before destroying the old version.
+fn rewrap_tokens(
+    a: &RewrapArgs,
+    tokens: &Path,
+    ctx: &Context,
+    globals: &Globals,
+) -> Result<(), CliError> {
+    if globals.out.is_json() && a.output.is_none() {
+        return Err(CliError::usage("--tokens with --json needs -o OUT")
+            .hint("stdout carries the JSON report; write the tokens to a file with -o"));
+    }
+    let reader = input::open("tokens", Some(tokens))?;
+    let mut reader = io::BufReader::with_capacity(BUF_LEN, reader);
+    let in_p = in_path(Some(tokens));
+    // Seals are reserved in blocks and what is not used is given back at the end.
+    let home = open_home_with_block(globals, &a.unlock, 1024)?;
+    let subjects = crate::cmd::gdpr::with_subjects(home, globals)?;
+    let home = subjects.tenant();
+    let mut job = Rewrapper::new(home).with_subjects(&subjects);
+    let mut out: Vec<u8> = Vec::new();
+    let mut moved = Vec::new();
+    let mut report = TokenReport {
+        rewrapped: 0,
+        current: 0,
+        failed: 0,
+        lines: Vec::new(),
+    };
+    let mut first_error: Option<CliError> = None;
+    let mut number = 0u64;
+    while let Some(line) =
+        read_line(&mut reader, TOKEN_INPUT_LIMIT).map_err(|e| CliError::io("tokens", in_p, &e))?
+    {
+        number += 1;
+        let text = String::from_utf8(line).map_err(|_| {
+            CliError::from(EnvelopeError::BadToken {
+                reason: "not UTF-8",
+            })
+        })?;
+        let (id, token) = match text.rsplit_once('\t') {
+            Some((id, token)) => (Some(id), token),
+            None => (None, text.as_str()),
+        };
+        let mut entry = TokenResult {
+            line: number,
+            status: "",
+            from: None,
+            to: None,
+            code: None,
+            message: None,
+        };
+        let (status, replacement) = job.item(&Sealed::Token {
+            token: token.trim().to_owned(),
+            context: ctx.clone(),
+        });
+        let written = match (status, replacement) {
+            (ItemStatus::Rewrapped { from, to }, Some(Sealed::Token { token: new, .. })) => {
+                report.rewrapped += 1;
+                entry.status = "rewrapped";
+                entry.from = Some(from.to_string());
+                entry.to = Some(to.to_string());
+                moved.push(from);
+                new
+            }
+            (ItemStatus::Current { key_ref }, _) => {
+                report.current += 1;
+                entry.status = "current";
+                entry.to = Some(key_ref.to_string());
+                token.trim().to_owned()
+            }
+            (
+                ItemStatus::Failed {
+                    category,
+                    code,
+                    message,
+                    ..
+                },
+                _,
+            ) => {
+                report.failed += 1;
+                entry.status = "failed";
+                entry.code = Some(code);
+                entry.message = Some(message.clone());
+                let e = item_error(category, code, format!("line {number}: {message}"));
+                if !globals.out.is_json() {
+                    eprintln!("{}", e.message());
+                }
+                first_error.get_or_insert(e);
+                token.trim().to_owned()
+            }
+            _ => {
+                return Err(CliError::new(
+                    trust_core::error::Category::Internal,
+                    "INTERNAL",
+                    "rewrap returned no replacement",
+                ));
+            }
+        };
+        if let Some(id) = id {
+            out.extend_from_slice(id.as_bytes());
+            out.push(b'\t');
+        }
+        out.extend_from_slice(written.as_bytes());
+        out.push(b'\n');
+        report.lines.push(entry);
+    }
+    write_output(a.output.as_deref(), &out)?;
+    // Every replacement is written out: count them in the census.
+    for from in &moved {
+        job.stored(from);
+    }
+    job.finish()?;
+    home.release_unused()?;
+    if let Some(e) = first_error {
+        let total = usize::try_from(number).unwrap_or(usize::MAX);
+        let files = RewrapReport {
+            rewrapped: report.rewrapped,
+            current: report.current,
+            failed: report.failed,
+            files: Vec::new(),
+        };
+        return Err(partial_failure(&e, "token", total, &files));
+    }
+    let summary = format!(
+        "{} rewrapped, {} already current, {} failed",
+        report.rewrapped, report.current, report.failed
+    );
+    if a.output.is_some() {
+        globals.out.success(&report, || summary);
+    } else if !globals.out.is_json() {
+        eprintln!("{summary}");
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
