@@ -467,7 +467,9 @@ fn partial_failure(e: &CliError, what: &str, total: usize, report: &RewrapReport
     )
     .hint(match e.hint_text() {
         Some(h) => format!("failed {what}s are unchanged; {h}"),
-        None => format!("failed {what}s are unchanged; fix the cause and run the same command again"),
+        None => {
+            format!("failed {what}s are unchanged; fix the cause and run the same command again")
+        }
     })
 }
 
@@ -481,7 +483,9 @@ fn item_error(
     // A token does not store its context: without the right --context it cannot be
     // authenticated, which is the usual cause of this failure.
     if code == "AUTHENTICATION_FAILED" {
-        err.hint("tokens do not store their context: pass the --context k=v pairs it was sealed with")
+        err.hint(
+            "tokens do not store their context: pass the --context k=v pairs it was sealed with",
+        )
     } else {
         err
     }

@@ -410,7 +410,11 @@ fn config(a: &ConfigArgs, globals: &Globals) -> Result<(), CliError> {
             s.policy
                 .max_age_secs
                 .map_or_else(|| "none".to_owned(), |p| format!("{p}s")),
-            if s.rotation_due { " (rotation due)" } else { "" }
+            if s.rotation_due {
+                " (rotation due)"
+            } else {
+                ""
+            }
         )
     };
     globals.out.success(&summary, || human);
@@ -555,7 +559,16 @@ mod tests {
         assert_eq!(parse_period("30m").unwrap().0, Some(1_800));
         assert_eq!(parse_period("3600").unwrap().0, Some(3_600));
         assert_eq!(parse_period("none").unwrap().0, None);
-        for bad in ["", "0", "0d", "d", "1w", "-1d", "1.5d", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "0",
+            "0d",
+            "d",
+            "1w",
+            "-1d",
+            "1.5d",
+            "99999999999999999999d",
+        ] {
             assert!(parse_period(bad).is_err(), "{bad}");
         }
     }

@@ -174,7 +174,9 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, FileError> {
     }
     check(&doc.keyring)?;
     if doc.keyring.format_version() > doc.format_version {
-        return Err(FileError::Invalid("a version-1 file holds version-2 fields"));
+        return Err(FileError::Invalid(
+            "a version-1 file holds version-2 fields",
+        ));
     }
     Ok(ParsedFile {
         record: doc.keyring,

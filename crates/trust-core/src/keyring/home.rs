@@ -40,9 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::KeyCache;
 use super::file;
-use super::ring::{
-    Change, ConfigChange, Destroy, DestroyOutcome, Keyring, Rollout, RotationStep,
-};
+use super::ring::{Change, ConfigChange, Destroy, DestroyOutcome, Keyring, Rollout, RotationStep};
 use super::state::{Transition, VersionState};
 use super::store::{DirStore, KeyringStore, StoreError};
 use super::version::Policy;
@@ -804,7 +802,11 @@ impl Home {
     /// # Errors
     /// [`KeyringError::Transition`], [`KeyringError::GraceNotElapsed`],
     /// [`KeyringError::LiveCiphertexts`], store failures.
-    pub fn destroy(&self, key_ref: &KeyRef, mode: &Destroy) -> Result<DestroyOutcome, KeyringError> {
+    pub fn destroy(
+        &self,
+        key_ref: &KeyRef,
+        mode: &Destroy,
+    ) -> Result<DestroyOutcome, KeyringError> {
         let (name, version) = plain(key_ref)?;
         let ((outcome, changes), _) =
             self.update(name, |ring, now| ring.destroy_step(version, now, mode))?;

@@ -70,9 +70,7 @@ use serde::Serialize;
 
 pub use cache::KeyCache;
 pub use home::{Home, HomeOptions, InitSource, RootKind, RotateIfDue, Unlock};
-pub use ring::{
-    Change, ConfigChange, Destroy, DestroyOutcome, Keyring, Rollout, RotationStep,
-};
+pub use ring::{Change, ConfigChange, Destroy, DestroyOutcome, Keyring, Rollout, RotationStep};
 pub use state::{Transition, VersionState};
 pub use store::{DirStore, KeyringStore, MemoryStore, StoreError};
 pub use version::{Policy, VersionRecord};

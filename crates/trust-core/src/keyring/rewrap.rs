@@ -249,15 +249,13 @@ impl<'a> Rewrapper<'a> {
                 })
             }),
             Sealed::Token { token, context } => {
-                envelope::rewrap_token_with(provider, |f| self.target(f), context, token).map(
-                    |r| {
-                        let replacement = r.changed.then(|| Sealed::Token {
-                            token: r.token,
-                            context: context.clone(),
-                        });
-                        (r.from, r.to, replacement)
-                    },
-                )
+                envelope::rewrap_token_with(provider, |f| self.target(f), context, token).map(|r| {
+                    let replacement = r.changed.then(|| Sealed::Token {
+                        token: r.token,
+                        context: context.clone(),
+                    });
+                    (r.from, r.to, replacement)
+                })
             }
         };
         match result {
@@ -504,7 +502,13 @@ mod tests {
         home.rotate("t", Rollout::Immediate).unwrap();
         let mut job = Rewrapper::new(&home);
         job.batch(
-            [(0, Sealed::Token { token: a, context: ctx })],
+            [(
+                0,
+                Sealed::Token {
+                    token: a,
+                    context: ctx,
+                },
+            )],
             |_| Ok::<(), Infallible>(()),
         )
         .unwrap();
@@ -512,7 +516,14 @@ mod tests {
         home.retire(&v(1)).unwrap();
         let err = home.destroy(&v(1), &Destroy::IfUnused).unwrap_err();
         assert!(
-            matches!(err, KeyringError::LiveCiphertexts { uses: 2, moved: 1, .. }),
+            matches!(
+                err,
+                KeyringError::LiveCiphertexts {
+                    uses: 2,
+                    moved: 1,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert_eq!(err.category().exit_code(), 5);

@@ -891,7 +891,11 @@ mod tests {
         let before = k.clone();
         assert!(matches!(
             k.destroy_step(1, 3, &Destroy::IfUnused),
-            Err(KeyringError::LiveCiphertexts { uses: 2, moved: 0, .. })
+            Err(KeyringError::LiveCiphertexts {
+                uses: 2,
+                moved: 0,
+                ..
+            })
         ));
         assert_eq!(k, before);
         // Rewrap moved one of two: still refused; both: allowed.
@@ -989,7 +993,10 @@ mod tests {
             .unwrap();
         assert!(matches!(
             k.reserve_uses(1),
-            Err(KeyringError::Key(KeyError::BelowMinEncryption { min: 3, .. }))
+            Err(KeyringError::Key(KeyError::BelowMinEncryption {
+                min: 3,
+                ..
+            }))
         ));
         k.promote(3, 10).unwrap();
         k.reserve_uses(1).unwrap();

@@ -134,7 +134,10 @@ fn every_change_is_an_event() {
     assert_eq!(last.attrs["reason"], "incident 42");
     let scheduled = &events[events.len() - 2];
     assert_eq!(scheduled.attrs["to"], "pending-destroy");
-    assert!(!scheduled.attrs.contains_key("forced"), "scheduling is not destroying");
+    assert!(
+        !scheduled.attrs.contains_key("forced"),
+        "scheduling is not destroying"
+    );
     assert_eq!(last.attrs["from"], "pending-destroy");
     assert_eq!(last.attrs["to"], "destroyed");
     assert_eq!(last.attrs["keyring"], "orders");
@@ -548,7 +551,11 @@ fn rotate_if_due_rotates_once_and_finishes_the_rollout() {
         home.rotate_if_due("a", Rollout::Immediate).unwrap(),
         RotateIfDue::NotDue
     );
-    assert_eq!(home.keyring("a").unwrap().revision(), rev, "nothing written");
+    assert_eq!(
+        home.keyring("a").unwrap().revision(),
+        rev,
+        "nothing written"
+    );
     clock.advance(std::time::Duration::from_secs(3600));
     // Due; with a staging time an immediate rollout is staged, never promoted early.
     assert_eq!(
@@ -669,7 +676,8 @@ fn released_reservations_let_the_census_clear() {
     job.finish().unwrap();
     home.retire(&KeyRef::new("a", 1)).unwrap();
     assert_eq!(
-        home.destroy(&KeyRef::new("a", 1), &Destroy::IfUnused).unwrap(),
+        home.destroy(&KeyRef::new("a", 1), &Destroy::IfUnused)
+            .unwrap(),
         DestroyOutcome::Destroyed { forced: false }
     );
 }
@@ -682,7 +690,10 @@ fn version_1_files_still_read_and_version_2_fields_need_version_2() {
         .unwrap();
     let path = dir.path().join("keyrings/a.json");
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("\"format_version\": 1"), "unchanged for old readers");
+    assert!(
+        text.contains("\"format_version\": 1"),
+        "unchanged for old readers"
+    );
     home.configure("a", &ConfigChange::new().min_encryption_version(1))
         .unwrap();
     let v2 = std::fs::read_to_string(&path).unwrap();
