@@ -37,6 +37,16 @@
 //! holding a warm cache keeps the key until it calls [`SubjectKeys::clear_cache`] or restarts.
 //! Deployments with long-lived workers should clear caches on an erasure notification.
 //!
+//! ## Rotation
+//!
+//! A subject key record is wrapped by one tenant keyring version. When the keyring rotates,
+//! [`SubjectKeys::rewrap_subject`] (what `trust rewrap` and
+//! [`crate::keyring::rewrap::Rewrapper::with_subjects`] call for each subject-sealed message)
+//! re-wraps the record under the new Primary and the message then names the new version; the
+//! subject key, and so the subject binding and the effect of a later erasure, are unchanged.
+//! Each record moved counts in the keyring's rewrap census, so the old version can then be
+//! retired and destroyed without losing the subject's data.
+//!
 //! ## The honest limit
 //!
 //! A backup taken before the erasure holds the wrapped subject key. Whoever restores that backup
@@ -61,7 +71,7 @@ use super::receipt::{CAVEAT, Destroyed, ErasureReceipt, ReceiptBody};
 use super::signing::Signer;
 use crate::durable;
 use crate::envelope::{self, Context};
-use crate::event::{Event, EventSink};
+use crate::event::{Event, EventKind, EventSink};
 use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::pseudonym::{Domain, Pseudonym, PseudonymKey};
 use crate::secret::{Key256, random_array};
@@ -748,7 +758,7 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
             },
             signer,
         );
-        let mut event = Event::new("gdpr.erase", opts.at.into())
+        let mut event = Event::new(EventKind::GdprErase, opts.at.into())
             .subject(tag)
             .attr("keyring", keyring)
             .attr("wrapped_by_version", version)
