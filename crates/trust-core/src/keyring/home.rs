@@ -19,7 +19,9 @@
 //! cost an fsync per record. Instead a home *reserves* a block of seals durably (one keyring
 //! write per [`HomeOptions::usage_block`] seals, 1024 by default) and hands them out from
 //! memory. A crash loses the unused rest of a block, which stays counted: the stored counter is
-//! always an upper bound on the seals made, never an underestimate.
+//! always an upper bound on the seals made, never an underestimate. A process winding down
+//! gives the rest back with [`Home::release_unused`], so the counter stays tight and the
+//! destroy guard (seals counted versus ciphertexts rewrap moved) can clear.
 //!
 //! ## Freshness
 //!

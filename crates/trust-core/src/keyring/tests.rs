@@ -719,3 +719,39 @@ fn subject_refs_are_not_keyring_versions() {
     r.subject = Some("p1-00".into());
     assert_eq!(home.retire(&r).unwrap_err().code(), "USAGE");
 }
+
+/// The published version-2 example (docs/vectors/keyring-v2.json): the version-1 example after
+/// a rewrap census (v1 `moved` 1 of 1) and `min_decryption_version` = `min_encryption_version`
+/// = 2. It must parse, verify, print the spec's values, and enforce what it says.
+#[test]
+fn published_v2_vector_verifies() {
+    use sha2::{Digest, Sha256};
+    let bytes = include_bytes!("../../../../docs/vectors/keyring-v2.json");
+    let root = crate::kek::LocalRootKey::new(&crate::secret::Key256::from_bytes([0x42; 32]));
+    let parsed = file::parse(bytes).unwrap();
+    let canonical = serde_json::to_vec(&parsed.record).unwrap();
+    assert_eq!(canonical.len(), 924);
+    assert_eq!(
+        hex::encode(Sha256::digest(&canonical)),
+        "7ef8f68b635d9038e39d11b432f61f7817e647cb7b054118700cba633ac2a5b7"
+    );
+    let record = file::verify(parsed, &root, "orders").unwrap();
+    assert_eq!(record.format_version(), 2);
+    let ring = Keyring::from_record(record);
+    assert_eq!(
+        ring.check_decrypt(1).unwrap_err().code(),
+        "KEY_DISABLED",
+        "state first"
+    );
+    let v1 = ring.version(1).unwrap();
+    assert_eq!((v1.uses, v1.moved), (1, 1));
+    assert!(!v1.may_have_live_ciphertexts());
+    assert_eq!(
+        ring.check_destroy(1, 0, &Destroy::IfUnused).unwrap(),
+        DestroyOutcome::Destroyed { forced: false }
+    );
+    // The same bytes labelled version 1 are refused: they hold version-2 fields.
+    let text = std::str::from_utf8(bytes).unwrap();
+    let relabelled = text.replace("\"format_version\": 2", "\"format_version\": 1");
+    assert!(file::parse(relabelled.as_bytes()).is_err());
+}
