@@ -954,3 +954,59 @@ fn rotate_if_due_is_for_schedulers() {
     assert_eq!(env.run(&["keys", "rotate", "--all"]).status.code(), Some(2));
     assert_eq!(env.run(&["keys", "rotate"]).status.code(), Some(2));
 }
+
+#[test]
+fn rewrap_token_lines_are_bounded_and_checked() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders"]);
+    let out = env.path("out.tsv");
+    let run = |content: &[u8]| {
+        let input = env.path("in.tsv");
+        std::fs::write(&input, content).unwrap();
+        env.run(&[
+            "--json",
+            "rewrap",
+            "--tokens",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+    };
+    // Blank lines are kept as they are; nothing to move.
+    let ok = run(b"\n\n");
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(std::fs::read(&out).unwrap(), b"\n\n");
+    std::fs::remove_file(&out).unwrap();
+    // A line longer than the largest token: input error (3), no output.
+    let mut long = vec![b'a'; 3 << 20];
+    long.push(b'\n');
+    let r = run(&long);
+    assert_eq!(
+        r.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    assert!(!out.exists());
+    // Not UTF-8: a malformed token (1), no output.
+    let r = run(b"tle1.\xff\n");
+    assert_eq!(
+        r.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    assert!(!out.exists());
+    // Garbage: the line fails (1) but is echoed, and the output is complete.
+    let r = run(b"7\tnot-a-token\n");
+    assert_eq!(r.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 of 1 token(s) failed"),
+        "{doc}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"7\tnot-a-token\n");
+}

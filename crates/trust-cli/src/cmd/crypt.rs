@@ -557,19 +557,14 @@ fn rewrap_file(
     Ok(Outcome::Rewrapped(outcome.from, outcome.to))
 }
 
-/// One line of `rewrap --tokens`.
+/// A line of `rewrap --tokens` that failed.
 #[derive(Serialize)]
-struct TokenResult {
+struct FailedLine {
     line: u64,
-    status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    to: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<String>,
+    key: Option<String>,
+    code: &'static str,
+    message: String,
 }
 
 #[derive(Serialize)]
@@ -577,8 +572,14 @@ struct TokenReport {
     rewrapped: u64,
     current: u64,
     failed: u64,
-    lines: Vec<TokenResult>,
+    /// Per version, the tokens moved off it.
+    moved: std::collections::BTreeMap<String, u64>,
+    /// The failed lines (at most [`MAX_FAILED_LINES`] listed; `failed` counts all).
+    failed_lines: Vec<FailedLine>,
 }
+
+/// Failed lines listed in the report (all are counted).
+const MAX_FAILED_LINES: usize = 1000;
 
 /// Reads one line of at most `limit` bytes (without its line end); `None` at the end.
 fn read_line(reader: &mut dyn BufRead, limit: u64) -> io::Result<Option<Vec<u8>>> {
@@ -601,20 +602,73 @@ fn read_line(reader: &mut dyn BufRead, limit: u64) -> io::Result<Option<Vec<u8>>
     Ok(Some(line))
 }
 
+/// Where `rewrap --tokens` writes: a file replaced atomically at the end, or stdout.
+enum TokenSink {
+    File(BufWriter<AtomicFile>, PathBuf),
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+}
+
+impl TokenSink {
+    fn open(out: Option<&Path>) -> Result<Self, CliError> {
+        Ok(match out {
+            Some(path) => {
+                let file =
+                    AtomicFile::create(path).map_err(|e| CliError::write("output", path, &e))?;
+                Self::File(BufWriter::with_capacity(BUF_LEN, file), path.to_path_buf())
+            }
+            _ => Self::Stdout(BufWriter::with_capacity(BUF_LEN, io::stdout().lock())),
+        })
+    }
+
+    fn line(&mut self, id: Option<&str>, token: &str) -> Result<(), CliError> {
+        let (w, path): (&mut dyn Write, &Path) = match self {
+            Self::File(w, p) => (w, p),
+            Self::Stdout(w) => (w, Path::new("stdout")),
+        };
+        let mut write = || -> io::Result<()> {
+            if let Some(id) = id {
+                w.write_all(id.as_bytes())?;
+                w.write_all(b"\t")?;
+            }
+            w.write_all(token.as_bytes())?;
+            w.write_all(b"\n")
+        };
+        write().map_err(|e| CliError::write("output", path, &e))
+    }
+
+    /// Everything is written (and, for a file, durably in place).
+    fn finish(self) -> Result<(), CliError> {
+        match self {
+            Self::File(w, path) => {
+                let file = w
+                    .into_inner()
+                    .map_err(|e| CliError::write("output", &path, e.error()))?;
+                file.commit()
+                    .map_err(|e| CliError::write("output", &path, &e))
+            }
+            Self::Stdout(mut w) => w
+                .flush()
+                .map_err(|e| CliError::write("output", Path::new("stdout"), &e)),
+        }
+    }
+}
+
 /// `trust rewrap --tokens IN [-o OUT]`: every line (`TOKEN` or `ID<TAB>TOKEN`) is written back
-/// in order with its token moved to the Primary (unchanged when current or failed). The
-/// census counts the moved tokens once the output is complete: load it into the database
-/// before destroying the old version.
+/// in order with its token moved to the Primary (unchanged when current or failed; empty lines
+/// as they are). Streams in constant memory. The census counts the moved tokens once the whole
+/// output is written: load it into the database before destroying the old version.
 fn rewrap_tokens(
     a: &RewrapArgs,
     tokens: &Path,
     ctx: &Context,
     globals: &Globals,
 ) -> Result<(), CliError> {
-    if globals.out.is_json() && a.output.is_none() {
+    let to_file = a.output.as_deref().filter(|p| *p != Path::new("-"));
+    if globals.out.is_json() && to_file.is_none() {
         return Err(CliError::usage("--tokens with --json needs -o OUT")
             .hint("stdout carries the JSON report; write the tokens to a file with -o"));
     }
+    distinct(Some(tokens), a.output.as_deref())?;
     let reader = input::open("tokens", Some(tokens))?;
     let mut reader = io::BufReader::with_capacity(BUF_LEN, reader);
     let in_p = in_path(Some(tokens));
@@ -623,13 +677,14 @@ fn rewrap_tokens(
     let subjects = crate::cmd::gdpr::with_subjects(home, globals)?;
     let home = subjects.tenant();
     let mut job = Rewrapper::new(home).with_subjects(&subjects);
-    let mut out: Vec<u8> = Vec::new();
-    let mut moved = Vec::new();
+    let mut sink = TokenSink::open(to_file)?;
+    let mut moved: std::collections::BTreeMap<KeyRef, u64> = std::collections::BTreeMap::new();
     let mut report = TokenReport {
         rewrapped: 0,
         current: 0,
         failed: 0,
-        lines: Vec::new(),
+        moved: std::collections::BTreeMap::new(),
+        failed_lines: Vec::new(),
     };
     let mut first_error: Option<CliError> = None;
     let mut number = 0u64;
@@ -641,57 +696,56 @@ fn rewrap_tokens(
             CliError::from(EnvelopeError::BadToken {
                 reason: "not UTF-8",
             })
+            .hint(format!(
+                "line {number} of the tokens is not UTF-8; nothing was written"
+            ))
         })?;
+        if text.trim().is_empty() {
+            sink.line(None, &text)?;
+            continue;
+        }
         let (id, token) = match text.rsplit_once('\t') {
-            Some((id, token)) => (Some(id), token),
-            None => (None, text.as_str()),
-        };
-        let mut entry = TokenResult {
-            line: number,
-            status: "",
-            from: None,
-            to: None,
-            code: None,
-            message: None,
+            Some((id, token)) => (Some(id), token.trim()),
+            None => (None, text.trim()),
         };
         let (status, replacement) = job.item(&Sealed::Token {
-            token: token.trim().to_owned(),
+            token: token.to_owned(),
             context: ctx.clone(),
         });
-        let written = match (status, replacement) {
-            (ItemStatus::Rewrapped { from, to }, Some(Sealed::Token { token: new, .. })) => {
+        match (status, replacement) {
+            (ItemStatus::Rewrapped { from, .. }, Some(Sealed::Token { token: new, .. })) => {
                 report.rewrapped += 1;
-                entry.status = "rewrapped";
-                entry.from = Some(from.to_string());
-                entry.to = Some(to.to_string());
-                moved.push(from);
-                new
+                *moved.entry(from).or_default() += 1;
+                sink.line(id, &new)?;
             }
-            (ItemStatus::Current { key_ref }, _) => {
+            (ItemStatus::Current { .. }, _) => {
                 report.current += 1;
-                entry.status = "current";
-                entry.to = Some(key_ref.to_string());
-                token.trim().to_owned()
+                sink.line(id, token)?;
             }
             (
                 ItemStatus::Failed {
+                    key_ref,
                     category,
                     code,
                     message,
-                    ..
                 },
                 _,
             ) => {
                 report.failed += 1;
-                entry.status = "failed";
-                entry.code = Some(code);
-                entry.message = Some(message.clone());
                 let e = item_error(category, code, format!("line {number}: {message}"));
                 if !globals.out.is_json() {
                     eprintln!("{}", e.message());
                 }
+                if report.failed_lines.len() < MAX_FAILED_LINES {
+                    report.failed_lines.push(FailedLine {
+                        line: number,
+                        key: key_ref.map(|k| k.to_string()),
+                        code,
+                        message,
+                    });
+                }
                 first_error.get_or_insert(e);
-                token.trim().to_owned()
+                sink.line(id, token)?;
             }
             _ => {
                 return Err(CliError::new(
@@ -700,19 +754,15 @@ fn rewrap_tokens(
                     "rewrap returned no replacement",
                 ));
             }
-        };
-        if let Some(id) = id {
-            out.extend_from_slice(id.as_bytes());
-            out.push(b'\t');
         }
-        out.extend_from_slice(written.as_bytes());
-        out.push(b'\n');
-        report.lines.push(entry);
     }
-    write_output(a.output.as_deref(), &out)?;
+    sink.finish()?;
     // Every replacement is written out: count them in the census.
-    for from in &moved {
-        job.stored(from);
+    for (from, n) in &moved {
+        for _ in 0..*n {
+            job.stored(from);
+        }
+        report.moved.insert(from.to_string(), *n);
     }
     job.finish()?;
     home.release_unused()?;
@@ -730,9 +780,10 @@ fn rewrap_tokens(
         "{} rewrapped, {} already current, {} failed",
         report.rewrapped, report.current, report.failed
     );
-    if a.output.is_some() {
+    if to_file.is_some() {
         globals.out.success(&report, || summary);
-    } else if !globals.out.is_json() {
+    } else {
+        // stdout carries the tokens; the summary goes to stderr.
         eprintln!("{summary}");
     }
     Ok(())
