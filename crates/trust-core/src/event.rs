@@ -58,11 +58,25 @@ pub enum EventKind {
     KeyConfig,
     /// A data subject's key was erased.
     GdprErase,
+    /// A GDPR request was registered.
+    GdprRequestAdd,
+    /// Work on a GDPR request started.
+    GdprRequestStart,
+    /// A GDPR request was completed.
+    GdprRequestComplete,
+    /// A GDPR request was rejected.
+    GdprRequestReject,
+    /// A GDPR request's deadline was extended.
+    GdprRequestExtend,
+    /// A personal-data breach was recorded (its notification clock starts).
+    GdprBreachOpen,
+    /// A breach notification was sent.
+    GdprBreachNotify,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 18] = [
         Self::KeyCreate,
         Self::KeyRotate,
         Self::KeyPromote,
@@ -74,6 +88,13 @@ impl EventKind {
         Self::KeyCensus,
         Self::KeyConfig,
         Self::GdprErase,
+        Self::GdprRequestAdd,
+        Self::GdprRequestStart,
+        Self::GdprRequestComplete,
+        Self::GdprRequestReject,
+        Self::GdprRequestExtend,
+        Self::GdprBreachOpen,
+        Self::GdprBreachNotify,
     ];
 
     /// The stable dotted name written to the audit log.
@@ -90,6 +111,13 @@ impl EventKind {
             Self::KeyCensus => "key.census",
             Self::KeyConfig => "key.config",
             Self::GdprErase => "gdpr.erase",
+            Self::GdprRequestAdd => "gdpr.request.add",
+            Self::GdprRequestStart => "gdpr.request.start",
+            Self::GdprRequestComplete => "gdpr.request.complete",
+            Self::GdprRequestReject => "gdpr.request.reject",
+            Self::GdprRequestExtend => "gdpr.request.extend",
+            Self::GdprBreachOpen => "gdpr.breach.open",
+            Self::GdprBreachNotify => "gdpr.breach.notify",
         }
     }
 
