@@ -1141,7 +1141,11 @@ mod tests {
         Schedule(u32),
         Cancel(u32),
         Destroy(u32, bool),
+        DestroyStep(u32, bool),
         Use(u64),
+        Moved(u32, u64),
+        MinDecryption(u32),
+        MinEncryption(u32),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -1153,7 +1157,11 @@ mod tests {
             (1u32..8).prop_map(Op::Schedule),
             (1u32..8).prop_map(Op::Cancel),
             ((1u32..8), any::<bool>()).prop_map(|(v, f)| Op::Destroy(v, f)),
+            ((1u32..8), any::<bool>()).prop_map(|(v, f)| Op::DestroyStep(v, f)),
             (1u64..5).prop_map(Op::Use),
+            ((1u32..8), (1u64..5)).prop_map(|(v, n)| Op::Moved(v, n)),
+            (0u32..8).prop_map(Op::MinDecryption),
+            (0u32..8).prop_map(Op::MinEncryption),
         ]
     }
 
@@ -1181,9 +1189,32 @@ mod tests {
                     Op::Cancel(v) => k.cancel_destroy(v, now).map(drop),
                     Op::Destroy(v, f) => {
                         let mode = if f { force() } else { Destroy::IfUnused };
-                        k.destroy(v, now, &mode).map(|c| { destroyed.insert(c.version); })
+                        let live = before.version(v).is_some_and(VersionRecord::may_have_live_ciphertexts);
+                        k.destroy(v, now, &mode).map(|c| {
+                            // Without the override, nothing known to be needed is destroyed.
+                            assert!(f || !live);
+                            assert_eq!(c.forced, live);
+                            destroyed.insert(c.version);
+                        })
+                    }
+                    Op::DestroyStep(v, f) => {
+                        let mode = if f { force() } else { Destroy::IfUnused };
+                        let live = before.version(v).is_some_and(VersionRecord::may_have_live_ciphertexts);
+                        let predicted = before.check_destroy(v, now, &mode);
+                        let res = k.destroy_step(v, now, &mode);
+                        // The check and the act agree.
+                        assert_eq!(predicted.as_ref().ok(), res.as_ref().ok().map(|(o, _)| o));
+                        res.map(|(outcome, _)| {
+                            assert!(f || !live);
+                            if matches!(outcome, DestroyOutcome::Destroyed { .. }) {
+                                destroyed.insert(v);
+                            }
+                        })
                     }
                     Op::Use(n) => k.reserve_uses(n).map(drop),
+                    Op::Moved(v, n) => k.record_moved(v, n),
+                    Op::MinDecryption(v) => k.configure(&ConfigChange::new().min_decryption_version(v)),
+                    Op::MinEncryption(v) => k.configure(&ConfigChange::new().min_encryption_version(v)),
                 };
                 match res {
                     Ok(()) => prop_assert!(k.revision() > before.revision()),
