@@ -451,11 +451,19 @@ fn render(summaries: &[KeyringSummary]) -> String {
     let mut out = String::new();
     for s in summaries {
         out.push_str(&format!(
-            "{}  suite {}  primary v{}  revision {}{}\n",
+            "{}  suite {}  primary v{}  revision {}{}{}{}\n",
             s.name,
             s.suite,
             s.primary,
             s.revision,
+            match s.min_decryption_version {
+                0 => String::new(),
+                v => format!("  min decryption v{v}"),
+            },
+            match s.min_encryption_version {
+                0 => String::new(),
+                v => format!("  min encryption v{v}"),
+            },
             if s.rotation_due { "  ROTATION DUE" } else { "" }
         ));
         out.push_str(
