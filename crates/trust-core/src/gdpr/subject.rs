@@ -603,6 +603,21 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
         Ok((self.encryption_key_for_tag(keyring, tag)?, moved))
     }
 
+    /// Moves the keyring's pseudonym-key record (when there is one) to be wrapped by keyring
+    /// version `primary` if an older version wraps it; returns the version it was moved off.
+    /// Rewrap does this once per keyring it touches, so the old version is freed even when no
+    /// subject-sealed message is rewrapped.
+    ///
+    /// # Errors
+    /// As [`SubjectKeys::rewrap_subject`].
+    pub fn rewrap_pseudonym_key(
+        &self,
+        keyring: &str,
+        primary: u32,
+    ) -> Result<Option<u32>, GdprError> {
+        self.move_record(keyring, PSEUDONYM_RECORD, primary)
+    }
+
     /// Re-wraps record `name` under the keyring's Primary when it is wrapped by an older
     /// version than `primary`; returns the version it was moved off.
     fn move_record(

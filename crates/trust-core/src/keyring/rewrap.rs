@@ -28,7 +28,8 @@
 //! copy rewrapped as well counts twice. Rewrap every store once, and keep backups' retention
 //! shorter than the time to destruction (docs/operator-guide.md).
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 
 use super::{Home, KeyringError};
@@ -128,6 +129,22 @@ pub trait SubjectRewrap: KeyProvider {
         tag: &str,
         primary: u32,
     ) -> Result<(EncryptionKey, Vec<u32>), KeyError>;
+
+    /// Moves the keyring's own records that are not tied to one message (the pseudonym key)
+    /// under keyring version `primary`; returns the versions they were moved off.
+    ///
+    /// # Errors
+    /// [`KeyError`] when a key cannot be had.
+    fn rewrap_keyring_records(&self, keyring: &str, primary: u32) -> Result<Vec<u32>, KeyError>;
+}
+
+fn gdpr_key_error(e: GdprError) -> KeyError {
+    match e {
+        GdprError::Key(k) => k,
+        other => KeyError::Backend {
+            reason: other.to_string(),
+        },
+    }
 }
 
 impl<P: KeyProvider, S: SubjectKeyStore> SubjectRewrap for SubjectKeys<P, S> {
@@ -138,12 +155,15 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectRewrap for SubjectKeys<P, S> {
         primary: u32,
     ) -> Result<(EncryptionKey, Vec<u32>), KeyError> {
         self.rewrap_subject(keyring, tag, primary)
-            .map_err(|e| match e {
-                GdprError::Key(k) => k,
-                other => KeyError::Backend {
-                    reason: other.to_string(),
-                },
-            })
+            .map_err(gdpr_key_error)
+    }
+
+    fn rewrap_keyring_records(&self, keyring: &str, primary: u32) -> Result<Vec<u32>, KeyError> {
+        Ok(self
+            .rewrap_pseudonym_key(keyring, primary)
+            .map_err(gdpr_key_error)?
+            .into_iter()
+            .collect())
     }
 }
 
@@ -153,6 +173,8 @@ pub struct Rewrapper<'a> {
     home: &'a Home,
     subjects: Option<&'a dyn SubjectRewrap>,
     moved: BTreeMap<String, BTreeMap<u32, u64>>,
+    /// Keyrings whose own records (the pseudonym key) this job has moved already.
+    swept: RefCell<BTreeSet<String>>,
 }
 
 impl core::fmt::Debug for Rewrapper<'_> {
@@ -172,6 +194,7 @@ impl<'a> Rewrapper<'a> {
             home,
             subjects: None,
             moved: BTreeMap::new(),
+            swept: RefCell::new(BTreeSet::new()),
         }
     }
 
@@ -190,10 +213,45 @@ impl<'a> Rewrapper<'a> {
         }
     }
 
+    /// Once per keyring and job: moves the keyring's pseudonym-key record to the Primary, so
+    /// that the old version is not held by it. Best effort: when it cannot be moved (its
+    /// version already retired), the census stays short and destroy keeps refusing, which is
+    /// safe; the items themselves are not failed for it.
+    fn sweep(&self, keyring: &str) {
+        let Some(subjects) = self.subjects else {
+            return;
+        };
+        if !self.swept.borrow_mut().insert(keyring.to_owned()) {
+            return;
+        }
+        let Ok(primary) = self.home.primary(keyring) else {
+            return;
+        };
+        if let Ok(moved_off) = subjects.rewrap_keyring_records(keyring, primary.version) {
+            let _ = self.record_records_moved(keyring, moved_off);
+        }
+    }
+
+    fn record_records_moved(&self, keyring: &str, moved_off: Vec<u32>) -> Result<(), KeyError> {
+        if moved_off.is_empty() {
+            return Ok(());
+        }
+        let mut counts = BTreeMap::new();
+        for v in moved_off {
+            *counts.entry(v).or_insert(0u64) += 1;
+        }
+        self.home
+            .record_moved(keyring, &counts)
+            .map_err(|e| KeyError::Backend {
+                reason: e.to_string(),
+            })
+    }
+
     /// The key a message now under `from` moves to. For a subject's message this first moves
     /// the subject's key record to the Primary, and counts that move in the census at once
     /// (the record is stored by then).
     fn target(&self, from: &KeyRef) -> Result<EncryptionKey, EnvelopeError> {
+        self.sweep(&from.keyring);
         let Some(tag) = &from.subject else {
             return Ok(self.home.encryption_key(&from.keyring)?);
         };
@@ -204,17 +262,7 @@ impl<'a> Rewrapper<'a> {
             .map_err(KeyringError::into_key_error)?;
         let (key, moved_off) =
             subjects.rewrap_subject_target(&from.keyring, tag, primary.version)?;
-        if !moved_off.is_empty() {
-            let mut counts = BTreeMap::new();
-            for v in moved_off {
-                *counts.entry(v).or_insert(0u64) += 1;
-            }
-            self.home
-                .record_moved(&from.keyring, &counts)
-                .map_err(|e| KeyError::Backend {
-                    reason: e.to_string(),
-                })?;
-        }
+        self.record_records_moved(&from.keyring, moved_off)?;
         Ok(key)
     }
 
@@ -235,6 +283,7 @@ impl<'a> Rewrapper<'a> {
             Ok(info) => info.key_ref,
             Err(e) => return (failed(None, &e), None),
         };
+        self.sweep(&from.keyring);
         match self.is_current(&from) {
             Ok(true) => return (ItemStatus::Current { key_ref: from }, None),
             Ok(false) => {}
@@ -616,8 +665,6 @@ mod tests {
             DestroyOutcome::Destroyed { forced: false }
         );
         // Still readable, still the subject's (and erasable as such).
-        let fresh = SubjectKeys::new(&home, SubjectStore::new());
-        drop(fresh);
         assert_eq!(
             &subjects.open_for_subject(&ctx, &moved).unwrap()[..],
             b"jane@example.com"
@@ -637,5 +684,45 @@ mod tests {
             .erase("t", "jane", &opts, &signer, &crate::event::NoSink)
             .unwrap();
         assert!(subjects.open_for_subject(&ctx, &moved).is_err());
+    }
+
+    #[test]
+    fn the_pseudonym_key_moves_with_plain_data() {
+        let home = home();
+        let subjects = SubjectKeys::new(&home, SubjectStore::new());
+        // A pseudonym was computed (an export, an erasure request): v1 wraps the pseudonym key.
+        let tag = subjects.subject_tag("t", "someone").unwrap();
+        let ctx = Context::new();
+        let token = envelope::seal_token(&home, "t", &ctx, b"x").unwrap();
+        home.rotate("t", Rollout::Immediate).unwrap();
+        assert_eq!(home.keyring("t").unwrap().version(1).unwrap().uses, 2);
+        // Without the subject layer only the token moves: v1 is still held by the pseudonym key.
+        let mut plain = Rewrapper::new(&home);
+        let (status, _) = plain.item(&Sealed::Token {
+            token: token.clone(),
+            context: ctx.clone(),
+        });
+        let ItemStatus::Rewrapped { from, .. } = status else {
+            panic!()
+        };
+        plain.stored(&from);
+        plain.finish().unwrap();
+        home.retire(&v(1)).unwrap();
+        assert!(home.check_destroy(&v(1), &Destroy::IfUnused).is_err());
+        home.enable(&v(1)).unwrap();
+        // With it, the job also moves the keyring's pseudonym key (once), and v1 is free.
+        let mut job = Rewrapper::new(&home).with_subjects(&subjects);
+        let (status, _) = job.item(&Sealed::Token {
+            token,
+            context: ctx,
+        });
+        assert!(matches!(status, ItemStatus::Rewrapped { .. }), "{status:?}");
+        let ring = home.keyring("t").unwrap();
+        assert_eq!(ring.version(1).unwrap().moved, 2);
+        home.retire(&v(1)).unwrap();
+        home.destroy(&v(1), &Destroy::IfUnused).unwrap();
+        // Pseudonyms are unchanged after the move (the key is the same, re-wrapped).
+        subjects.clear_cache();
+        assert_eq!(subjects.subject_tag("t", "someone").unwrap(), tag);
     }
 }
