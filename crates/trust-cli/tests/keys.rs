@@ -1010,3 +1010,20 @@ fn rewrap_token_lines_are_bounded_and_checked() {
     );
     assert_eq!(std::fs::read(&out).unwrap(), b"7\tnot-a-token\n");
 }
+
+#[test]
+fn rotate_all_if_due_goes_on_past_a_damaged_keyring() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders", "--max-uses", "1"]);
+    env.ok(&["keys", "create", "broken"]);
+    env.seal("a", &[]);
+    flip_value(&env.keyring_file("broken"));
+    let doc = env.json(&["keys", "rotate", "--all", "--if-due", "--promote"], 1);
+    assert_eq!(code_of(&doc), "KEYRING_TAMPERED");
+    assert!(
+        doc["message"].as_str().unwrap().contains("1 rotated"),
+        "{doc}"
+    );
+    // The healthy, due keyring was rotated all the same.
+    assert_eq!(env.states("orders").len(), 2);
+}

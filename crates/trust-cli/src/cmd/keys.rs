@@ -303,8 +303,18 @@ fn rotate_if_due(
         None => home.keyring_names()?,
     };
     let mut results = Vec::new();
+    // One damaged keyring must not stop a scheduler from rotating the others: go on, and
+    // report the first failure at the end.
+    let mut failures: Vec<(String, CliError)> = Vec::new();
     for name in names {
-        let r = match home.rotate_if_due(&name, rollout)? {
+        let step = match home.rotate_if_due(&name, rollout) {
+            Ok(step) => step,
+            Err(e) => {
+                failures.push((name, e.into()));
+                continue;
+            }
+        };
+        let r = match step {
             RotateIfDue::Rotated { key_ref, promoted } => DueResult {
                 name,
                 action: "rotated",
@@ -340,13 +350,29 @@ fn rotate_if_due(
         };
         results.push(r);
     }
+    let rotated = results.iter().filter(|r| r.rotated).count();
+    if let Some((name, first)) = failures.first() {
+        return Err(CliError::new(
+            first.category(),
+            first.code(),
+            format!(
+                "{} keyring(s) could not be checked (first: {name}: {}); {rotated} rotated",
+                failures.len(),
+                first.message()
+            ),
+        )
+        .hint(first.hint_text().map_or_else(
+            || "fix that keyring and run again".to_owned(),
+            str::to_owned,
+        )));
+    }
     #[derive(Serialize)]
     struct Report<'a> {
         rotated: usize,
         keyrings: &'a [DueResult],
     }
     let report = Report {
-        rotated: results.iter().filter(|r| r.rotated).count(),
+        rotated,
         keyrings: &results,
     };
     globals.out.success(&report, || {
