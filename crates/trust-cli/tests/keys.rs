@@ -1027,3 +1027,68 @@ fn rotate_all_if_due_goes_on_past_a_damaged_keyring() {
     // The healthy, due keyring was rotated all the same.
     assert_eq!(env.states("orders").len(), 2);
 }
+
+#[test]
+fn rewrap_check_reports_without_moving_or_counting() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders"]);
+    let a = env.seal("a", &[]);
+    let jane = env.seal("jane", &["--subject", "customer-1"]);
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    let before = std::fs::read(&a).unwrap();
+    let files = [a.to_str().unwrap(), jane.to_str().unwrap()];
+    let mut args = vec!["rewrap", "--check"];
+    args.extend_from_slice(&files);
+    let doc = env.json(&args, 1);
+    assert_eq!(code_of(&doc), "NOT_CURRENT");
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        before,
+        "--check changes nothing"
+    );
+    assert_eq!(env.version("orders", 1)["moved"], 0);
+    let mut run = vec!["rewrap"];
+    run.extend_from_slice(&files);
+    env.ok(&run);
+    let doc = env.json(&args, 0);
+    assert_eq!(doc["data"]["current"], 2, "{doc}");
+    // Token lines: a stale export checked twice is never counted.
+    let column = env.path("column.txt");
+    let mut c = env.cmd(&["encrypt", "--key", "orders", "--armor"]);
+    c.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(b"x").unwrap();
+    }
+    let token = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    std::fs::write(&column, format!("1\t{token}\nnot-a-token\n")).unwrap();
+    let moved_before = env.version("orders", 2)["moved"].clone();
+    let doc = env.json(
+        &["rewrap", "--check", "--tokens", column.to_str().unwrap()],
+        1,
+    );
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 not under the primary yet, 1 unreadable"),
+        "{doc}"
+    );
+    assert_eq!(env.version("orders", 2)["moved"], moved_before);
+    // --check writes nothing, so it takes no -o (2).
+    assert_eq!(
+        env.run(&[
+            "rewrap",
+            "--check",
+            "--tokens",
+            column.to_str().unwrap(),
+            "-o",
+            "x"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}

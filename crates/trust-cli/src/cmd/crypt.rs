@@ -24,7 +24,7 @@ use trust_core::keys::{EncryptionKey, KeyProvider as _, KeyRef};
 
 use crate::Globals;
 use crate::cmd::atomic::AtomicFile;
-use crate::cmd::home::{UnlockArgs, open_home_with_block};
+use crate::cmd::home::{UnlockArgs, open_home, open_home_with_block};
 use crate::exit::CliError;
 use crate::input;
 
@@ -99,6 +99,10 @@ pub(crate) struct RewrapArgs {
     /// Context of tokens (they do not store theirs); binary envelopes ignore it.
     #[arg(long = "context", value_name = "K=V")]
     context: Vec<String>,
+    /// Change nothing: report which files or token lines are not under their keyring's
+    /// Primary yet (exit 1, NOT_CURRENT, when any is). Headers only; the census is untouched.
+    #[arg(long, conflicts_with = "output")]
+    check: bool,
     #[command(flatten)]
     unlock: UnlockArgs,
 }
@@ -381,6 +385,9 @@ enum Outcome {
 /// end, so `trust keys destroy` can tell when nothing known needs an old version any more.
 pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> {
     let ctx = context(&a.context)?;
+    if a.check {
+        return rewrap_check(a, globals);
+    }
     if let Some(tokens) = &a.tokens {
         return rewrap_tokens(a, tokens, &ctx, globals);
     }
@@ -555,6 +562,99 @@ fn rewrap_file(
     out.commit()
         .map_err(|e| CliError::write("envelope", path, &e))?;
     Ok(Outcome::Rewrapped(outcome.from, outcome.to))
+}
+
+#[derive(Serialize)]
+struct CheckReport {
+    current: u64,
+    not_current: u64,
+    unreadable: u64,
+    /// The first items (file names, or `line N`) not current or unreadable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pending: Vec<String>,
+}
+
+/// `trust rewrap --check`: which items still need a rewrap, from their headers alone.
+fn rewrap_check(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> {
+    let home = open_home(globals, &a.unlock)?;
+    let job = Rewrapper::new(&home);
+    let mut report = CheckReport {
+        current: 0,
+        not_current: 0,
+        unreadable: 0,
+        pending: Vec::new(),
+    };
+    let note = |report: &mut CheckReport, what: String, info: Result<KeyRef, CliError>| {
+        let current = info.and_then(|k| Ok(job.is_up_to_date(&k)?));
+        match current {
+            Ok(true) => report.current += 1,
+            Ok(false) => report.not_current += 1,
+            Err(_) => report.unreadable += 1,
+        }
+        if !matches!(current, Ok(true)) && report.pending.len() < MAX_FAILED_LINES {
+            report.pending.push(what);
+        }
+    };
+    if let Some(tokens) = &a.tokens {
+        let reader = input::open("tokens", Some(tokens))?;
+        let mut reader = io::BufReader::with_capacity(BUF_LEN, reader);
+        let in_p = in_path(Some(tokens));
+        let mut number = 0u64;
+        while let Some(line) = read_line(&mut reader, TOKEN_INPUT_LIMIT)
+            .map_err(|e| CliError::io("tokens", in_p, &e))?
+        {
+            number += 1;
+            let text = String::from_utf8_lossy(&line);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let token = text.rsplit_once('\t').map_or(&*text, |(_, t)| t).trim();
+            let info = envelope::inspect_token(token)
+                .map(|i| i.key_ref)
+                .map_err(CliError::from);
+            note(&mut report, format!("line {number}"), info);
+        }
+    } else {
+        for path in &a.files {
+            let header = |path: &Path| -> Result<KeyRef, CliError> {
+                let io_err = |e: io::Error| CliError::io("envelope", path, &e);
+                let mut f = File::open(path).map_err(io_err)?;
+                let mut head = read_prefix(&mut f, MAX_HEADER_LEN).map_err(io_err)?;
+                let info = if head.starts_with(TOKEN_PREFIX.as_bytes()) {
+                    f.take(TOKEN_INPUT_LIMIT)
+                        .read_to_end(&mut head)
+                        .map_err(io_err)?;
+                    envelope::inspect_token(String::from_utf8_lossy(&head).trim_end())
+                } else {
+                    envelope::inspect(&head)
+                };
+                Ok(info?.key_ref)
+            };
+            let info = header(path);
+            note(&mut report, path.display().to_string(), info);
+        }
+    }
+    if report.not_current + report.unreadable > 0 {
+        return Err(CliError::new(
+            trust_core::error::Category::Verification,
+            "NOT_CURRENT",
+            format!(
+                "{} not under the primary yet, {} unreadable, {} current (first: {})",
+                report.not_current,
+                report.unreadable,
+                report.current,
+                report.pending.first().map_or("", String::as_str)
+            ),
+        )
+        .hint("run the same command without --check (and store its output) first"));
+    }
+    globals.out.success(&report, || {
+        format!(
+            "all {} item(s) are under their keyring's primary",
+            report.current
+        )
+    });
+    Ok(())
 }
 
 /// A line of `rewrap --tokens` that failed.

@@ -272,6 +272,17 @@ impl<'a> Rewrapper<'a> {
         Ok(from.subject.is_none() && self.home.primary(&from.keyring)? == *from)
     }
 
+    /// True when a ciphertext under `key_ref` (from its header, [`envelope::inspect`] or
+    /// [`envelope::inspect_token`]) is under its keyring's current Primary version — for a
+    /// subject's message, names that version. Reads headers only: nothing is unwrapped,
+    /// counted or recorded, so a check pass over a database export can never move the census.
+    ///
+    /// # Errors
+    /// [`KeyringError`] when the keyring cannot be read.
+    pub fn is_up_to_date(&self, key_ref: &KeyRef) -> Result<bool, KeyringError> {
+        Ok(self.home.primary(&key_ref.keyring)?.version == key_ref.version)
+    }
+
     /// Rewraps one item under its keyring's current Primary. Store the replacement, then call
     /// [`Rewrapper::stored`] with the `from` of [`ItemStatus::Rewrapped`].
     pub fn item(&self, item: &Sealed) -> (ItemStatus, Option<Sealed>) {
