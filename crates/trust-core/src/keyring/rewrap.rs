@@ -722,7 +722,7 @@ mod tests {
         assert!(home.check_destroy(&v(1), &Destroy::IfUnused).is_err());
         home.enable(&v(1)).unwrap();
         // With it, the job also moves the keyring's pseudonym key (once), and v1 is free.
-        let mut job = Rewrapper::new(&home).with_subjects(&subjects);
+        let job = Rewrapper::new(&home).with_subjects(&subjects);
         let (status, _) = job.item(&Sealed::Token {
             token,
             context: ctx,
