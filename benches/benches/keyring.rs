@@ -1,6 +1,6 @@
 //! Keyring benchmarks (figures in docs/PERFORMANCE.md, "Keyring and rewrap").
 //!
-//! * `rewrap_100k_tokens/rewrap_batch`: `keyring::rewrap::rewrap_batch` over 100 000 `tle1.`
+//! * `rewrap_100k_tokens/rewrap_batch`: `keyring::rewrap::Rewrapper::batch` over 100 000 `tle1.`
 //!   tokens (64-byte credentials, each with its own context) after a rotation, beside
 //!   `baseline_open_then_seal`: opening each token and sealing it again under the new Primary
 //!   (what a rotation without rewrap costs), same tokens, same run.
@@ -19,8 +19,8 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use trust_benches::payload;
 use trust_core::envelope::{self, Context};
 use trust_core::kek::{LocalRootKey, RootKey};
-use trust_core::keyring::rewrap::{Sealed, rewrap_batch};
-use trust_core::keyring::{Home, HomeOptions, MemoryStore, Policy, file};
+use trust_core::keyring::rewrap::{Rewrapper, Sealed};
+use trust_core::keyring::{Home, HomeOptions, MemoryStore, Policy, Rollout, file};
 use trust_core::keys::{KeyProvider, KeyRef, Suite};
 use trust_core::secret::Key256;
 
@@ -48,7 +48,7 @@ fn rewrap(c: &mut Criterion) {
             (i, Sealed::Token { token, context })
         })
         .collect();
-    home.rotate("t", true).expect("rotate");
+    home.rotate("t", Rollout::Immediate).expect("rotate");
 
     let mut g = c.benchmark_group("rewrap_100k_tokens");
     g.sample_size(10);
@@ -57,11 +57,12 @@ fn rewrap(c: &mut Criterion) {
             || items.clone(),
             |items| {
                 let mut stored = 0usize;
-                let summary = rewrap_batch(&home, items, |r| {
-                    stored += usize::from(r.replacement.is_some());
-                    Ok::<(), ()>(())
-                })
-                .expect("batch");
+                let summary = Rewrapper::new(&home)
+                    .batch(items, |r| {
+                        stored += usize::from(r.replacement.is_some());
+                        Ok::<(), ()>(())
+                    })
+                    .expect("batch");
                 assert_eq!(summary.rewrapped, TOKENS as u64);
                 black_box(stored)
             },

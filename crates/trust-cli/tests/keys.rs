@@ -287,8 +287,12 @@ fn staging_time_is_enforced() {
         code_of(&env.json(&["keys", "promote", "orders", "2"], 2)),
         "STAGING_TOO_SHORT"
     );
-    // --promote on rotate is the explicit one-step path.
-    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    // rotate --promote honours the same staging time (2), and adds nothing.
+    assert_eq!(
+        code_of(&env.json(&["keys", "rotate", "orders", "--promote"], 2)),
+        "STAGING_TOO_SHORT"
+    );
+    assert_eq!(env.states("orders").len(), 2);
 }
 
 #[test]
@@ -502,6 +506,7 @@ fn every_command_has_an_example() {
         vec!["keys", "create"],
         vec!["keys", "list"],
         vec!["keys", "rotate"],
+        vec!["keys", "config"],
         vec!["keys", "promote"],
         vec!["keys", "retire"],
         vec!["keys", "enable"],
@@ -556,8 +561,10 @@ fn key_changes_are_recorded_in_the_audit_log_when_one_is_configured() {
     audited(&["keys", "create", "orders"]);
     audited(&["keys", "rotate", "orders", "--promote"]);
     audited(&["keys", "retire", "orders", "1"]);
+    // Destroying v1 (it sealed nothing): scheduled then destroyed, two distinct events.
+    audited(&["keys", "destroy", "orders", "1", "--yes"]);
     // Without the flag nothing is recorded (the operator guide says to set TRUST_AUDIT_LOG).
-    env.ok(&["keys", "enable", "orders", "1"]);
+    env.ok(&["keys", "create", "other"]);
 
     let verify = Command::new(env!("CARGO_BIN_EXE_trust"))
         .args(["--json", "audit", "verify", "--log"])
@@ -567,8 +574,9 @@ fn key_changes_are_recorded_in_the_audit_log_when_one_is_configured() {
         .unwrap();
     assert_eq!(verify.status.code(), Some(0));
     let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
-    // key.create; key.rotate + key.promote for v2 + key.promote (demotion) for v1; key.retire.
-    assert_eq!(report["data"]["entries"], 5, "{report}");
+    // key.create; key.rotate + key.promote for v2 + key.promote (demotion) for v1; key.retire;
+    // key.destroy.schedule + key.destroy.
+    assert_eq!(report["data"]["entries"], 7, "{report}");
 
     // A log that cannot be opened stops the change before it happens (exit 3, nothing changed).
     let before = std::fs::read(env.keyring_file("orders")).unwrap();
@@ -585,4 +593,502 @@ fn key_changes_are_recorded_in_the_audit_log_when_one_is_configured() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(std::fs::read(env.keyring_file("orders")).unwrap(), before);
+}
+
+impl Env {
+    fn seal(&self, name: &str, extra: &[&str]) -> PathBuf {
+        let plain = self.path(&format!("{name}.plain"));
+        std::fs::write(&plain, format!("secret of {name}")).unwrap();
+        let out = self.path(name);
+        let mut args = vec![
+            "encrypt",
+            "--key",
+            "orders",
+            "-i",
+            plain.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args);
+        out
+    }
+
+    fn version(&self, name: &str, v: usize) -> serde_json::Value {
+        let doc = self.json(&["keys", "list", name], 0);
+        doc["data"]["keyrings"][0]["versions"][v - 1].clone()
+    }
+}
+
+#[test]
+fn rewrap_then_destroy_closes_without_force() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders"]);
+    let a = env.seal("a", &[]);
+    let b = env.seal("b", &[]);
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    // Only one of two files moved: v1 is still needed, destroy refuses (5), nothing changes.
+    env.ok(&["rewrap", a.to_str().unwrap()]);
+    env.ok(&["keys", "retire", "orders", "1"]);
+    let refused = env.json(&["keys", "destroy", "orders", "1", "--yes"], 5);
+    assert_eq!(code_of(&refused), "KEY_STILL_IN_USE");
+    assert!(
+        refused["message"].as_str().unwrap().contains("moved 1"),
+        "{refused}"
+    );
+    assert_eq!(env.states("orders")[0].1, "disabled");
+    // Rewrap needs the old version to decrypt: re-enable, rewrap the rest, retire again.
+    env.ok(&["keys", "enable", "orders", "1"]);
+    let doc = env.json(&["rewrap", a.to_str().unwrap(), b.to_str().unwrap()], 0);
+    assert_eq!(
+        (
+            doc["data"]["rewrapped"].as_u64(),
+            doc["data"]["current"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let v1 = env.version("orders", 1);
+    assert_eq!(
+        (v1["uses"].as_u64(), v1["moved"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(v1["may_be_in_use"], false);
+    // The new primary counted exactly the two rewraps (unused reservations were given back).
+    assert_eq!(env.version("orders", 2)["uses"], 2);
+    env.ok(&["keys", "retire", "orders", "1"]);
+    let doc = env.json(&["keys", "destroy", "orders", "1", "--yes"], 0);
+    assert_eq!(doc["data"]["versions"][0]["state"], "destroyed");
+    assert_eq!(doc["data"]["versions"][0]["destroy_forced"], false);
+    for f in [&a, &b] {
+        let out = env.ok(&["decrypt", "-i", f.to_str().unwrap()]);
+        assert!(out.starts_with("secret of "), "{out}");
+    }
+}
+
+#[test]
+fn rewrap_tokens_from_stdin_or_a_file_is_counted() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders"]);
+    let token = |text: &str| {
+        let mut c = env.cmd(&[
+            "encrypt",
+            "--key",
+            "orders",
+            "--armor",
+            "--context",
+            "tenant=acme",
+        ]);
+        c.stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (t1, t2) = (token("one"), token("two"));
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    let column = format!("17\t{t1}\n{t2}\n");
+    // From stdin to stdout: lines kept in order, ids kept, tokens replaced.
+    let mut c = env.cmd(&["rewrap", "--tokens", "-", "--context", "tenant=acme"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(column.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let moved = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = moved.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with("17\ttle1.") && lines[0] != format!("17\t{t1}"));
+    assert!(lines[1].starts_with("tle1.") && lines[1] != t2);
+    assert_eq!(env.version("orders", 1)["moved"], 2);
+    // From a file with --json: -o is required (2), then a report; re-running finds all current.
+    let file = env.path("moved.tsv");
+    std::fs::write(&file, &moved).unwrap();
+    let args = [
+        "rewrap",
+        "--tokens",
+        file.to_str().unwrap(),
+        "--context",
+        "tenant=acme",
+    ];
+    assert_eq!(code_of(&env.json(&args, 2)), "USAGE");
+    let out_file = env.path("again.tsv");
+    let mut with_out = args.to_vec();
+    with_out.extend_from_slice(&["-o", out_file.to_str().unwrap()]);
+    let doc = env.json(&with_out, 0);
+    assert_eq!(
+        (
+            doc["data"]["current"].as_u64(),
+            doc["data"]["rewrapped"].as_u64()
+        ),
+        (Some(2), Some(0))
+    );
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), moved);
+    // A wrong context fails the line (1), the census is unchanged, the line is echoed.
+    let stale = env.path("stale.tsv");
+    std::fs::write(&stale, format!("{t1}\n")).unwrap();
+    let bad = env.json(
+        &[
+            "rewrap",
+            "--tokens",
+            stale.to_str().unwrap(),
+            "--context",
+            "tenant=evil",
+            "-o",
+            env.path("x").to_str().unwrap(),
+        ],
+        1,
+    );
+    assert_eq!(code_of(&bad), "AUTHENTICATION_FAILED");
+    assert_eq!(env.version("orders", 1)["moved"], 2);
+    // Everything v1 sealed was moved: destroy without --force.
+    env.ok(&["keys", "retire", "orders", "1"]);
+    env.ok(&["keys", "destroy", "orders", "1", "--yes"]);
+    let mut c = env.cmd(&["decrypt", "--context", "tenant=acme"]);
+    c.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(lines[1].as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.stdout, b"two");
+}
+
+#[test]
+fn forced_destruction_records_its_reason() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders"]);
+    env.seal("a", &[]);
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    env.ok(&["keys", "retire", "orders", "1"]);
+    // --reason without --force is a usage error (2); a multi-line reason too.
+    assert_eq!(
+        env.run(&["keys", "destroy", "orders", "1", "--yes", "--reason", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        code_of(&env.json(
+            &[
+                "keys", "destroy", "orders", "1", "--yes", "--force", "--reason", "a\nb"
+            ],
+            2
+        )),
+        "USAGE"
+    );
+    let doc = env.json(
+        &[
+            "keys",
+            "destroy",
+            "orders",
+            "1",
+            "--yes",
+            "--force",
+            "--reason",
+            "INC-7: v1 exposed",
+        ],
+        0,
+    );
+    assert_eq!(doc["data"]["versions"][0]["destroy_forced"], true);
+}
+
+#[test]
+fn subject_sealed_files_rewrap_and_survive_retire_and_destroy() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders"]);
+    let jane = env.seal("jane", &["--subject", "customer-1"]);
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    let doc = env.json(&["rewrap", jane.to_str().unwrap()], 0);
+    assert_eq!(doc["data"]["files"][0]["status"], "rewrapped", "{doc}");
+    let info = env.json(&["inspect", jane.to_str().unwrap()], 0);
+    assert_eq!(info["data"]["key_version"], 2);
+    assert!(info["data"]["subject"].as_str().unwrap().starts_with('p'));
+    // Re-running is idempotent.
+    let doc = env.json(&["rewrap", jane.to_str().unwrap()], 0);
+    assert_eq!(doc["data"]["files"][0]["status"], "current", "{doc}");
+    env.ok(&["keys", "retire", "orders", "1"]);
+    assert_eq!(
+        env.ok(&["decrypt", "-i", jane.to_str().unwrap()]),
+        "secret of jane"
+    );
+    // v1 wrapped the subject's key and the pseudonym key: both moved, so no --force.
+    env.ok(&["keys", "destroy", "orders", "1", "--yes"]);
+    assert_eq!(
+        env.ok(&["decrypt", "-i", jane.to_str().unwrap()]),
+        "secret of jane"
+    );
+    // The subject binding is intact: erasing the subject still makes it unreadable (4).
+    env.ok(&[
+        "gdpr",
+        "erase",
+        "--key",
+        "orders",
+        "--subject",
+        "customer-1",
+        "--yes",
+    ]);
+    assert_eq!(
+        code_of(&env.json(&["decrypt", "-i", jane.to_str().unwrap()], 4)),
+        "SUBJECT_ERASED"
+    );
+}
+
+#[test]
+fn minimum_versions_are_configured_and_enforced() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders"]);
+    let old = env.seal("old", &[]);
+    env.ok(&["keys", "rotate", "orders"]); // v2 staged
+    // Vault's rules: not above the primary (v1) for decryption, not below min decryption for
+    // encryption: usage errors (2), nothing changed.
+    for bad in [
+        vec!["--min-decryption-version", "2"],
+        vec!["--min-encryption-version", "3"],
+        vec!["--rotation-period", "0"],
+    ] {
+        let mut args = vec!["keys", "config", "orders"];
+        args.extend_from_slice(&bad);
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+    env.ok(&["keys", "promote", "orders", "2"]);
+    let doc = env.json(
+        &[
+            "keys",
+            "config",
+            "orders",
+            "--min-decryption-version",
+            "2",
+            "--min-encryption-version",
+            "2",
+            "--rotation-period",
+            "90d",
+        ],
+        0,
+    );
+    assert_eq!(doc["data"]["min_decryption_version"], 2);
+    assert_eq!(doc["data"]["min_encryption_version"], 2);
+    assert_eq!(doc["data"]["policy"]["max_age_secs"], 90 * 86_400);
+    assert_eq!(
+        code_of(&env.json(
+            &["keys", "config", "orders", "--min-encryption-version", "1"],
+            2
+        )),
+        "INVALID_POLICY"
+    );
+    // Decrypting below the minimum is "key unavailable" (4), with its own code.
+    assert_eq!(
+        code_of(&env.json(&["decrypt", "-i", old.to_str().unwrap()], 4)),
+        "KEY_BELOW_MIN_DECRYPTION"
+    );
+    // Show without changing.
+    let shown = env.json(&["keys", "config", "orders"], 0);
+    assert_eq!(shown["data"]["min_decryption_version"], 2);
+    // Lowering it again makes the old version readable (reversible, like enable).
+    env.ok(&["keys", "config", "orders", "--min-decryption-version", "0"]);
+    assert_eq!(
+        env.ok(&["decrypt", "-i", old.to_str().unwrap()]),
+        "secret of old"
+    );
+}
+
+#[test]
+fn rotate_if_due_is_for_schedulers() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders", "--max-uses", "1"]);
+    env.ok(&["keys", "create", "quiet"]);
+    // Not due: exit 0, nothing rotated.
+    let doc = env.json(&["keys", "rotate", "orders", "--if-due"], 0);
+    assert_eq!(doc["data"]["rotated"], 0);
+    assert_eq!(doc["data"]["keyrings"][0]["action"], "not-due");
+    assert_eq!(env.states("orders").len(), 1);
+    // The usage ceiling makes it due.
+    env.seal("a", &[]);
+    let doc = env.json(&["keys", "rotate", "--all", "--if-due", "--promote"], 0);
+    assert_eq!(doc["data"]["rotated"], 1, "{doc}");
+    let by_name = |n: &str| {
+        doc["data"]["keyrings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_name("orders")["action"], "rotated");
+    assert_eq!(by_name("orders")["version"], 2);
+    assert_eq!(by_name("orders")["primary"], true);
+    assert_eq!(by_name("quiet")["action"], "not-due");
+    // Run again at once: not due any more; nothing piles up.
+    let doc = env.json(&["keys", "rotate", "--all", "--if-due", "--promote"], 0);
+    assert_eq!(doc["data"]["rotated"], 0);
+    assert_eq!(env.states("orders").len(), 2);
+    // --all without --if-due, and neither a name nor --all: usage errors (2).
+    assert_eq!(env.run(&["keys", "rotate", "--all"]).status.code(), Some(2));
+    assert_eq!(env.run(&["keys", "rotate"]).status.code(), Some(2));
+}
+
+#[test]
+fn rewrap_token_lines_are_bounded_and_checked() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders"]);
+    let out = env.path("out.tsv");
+    let run = |content: &[u8]| {
+        let input = env.path("in.tsv");
+        std::fs::write(&input, content).unwrap();
+        env.run(&[
+            "--json",
+            "rewrap",
+            "--tokens",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+    };
+    // Blank lines are kept as they are; nothing to move.
+    let ok = run(b"\n\n");
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(std::fs::read(&out).unwrap(), b"\n\n");
+    std::fs::remove_file(&out).unwrap();
+    // A line longer than the largest token: input error (3), no output.
+    let mut long = vec![b'a'; 3 << 20];
+    long.push(b'\n');
+    let r = run(&long);
+    assert_eq!(
+        r.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    assert!(!out.exists());
+    // Not UTF-8: a malformed token (1), no output.
+    let r = run(b"tle1.\xff\n");
+    assert_eq!(
+        r.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    assert!(!out.exists());
+    // Garbage: the line fails (1) but is echoed, and the output is complete.
+    let r = run(b"7\tnot-a-token\n");
+    assert_eq!(r.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 of 1 token(s) failed"),
+        "{doc}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"7\tnot-a-token\n");
+}
+
+#[test]
+fn rotate_all_if_due_goes_on_past_a_damaged_keyring() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders", "--max-uses", "1"]);
+    env.ok(&["keys", "create", "broken"]);
+    env.seal("a", &[]);
+    flip_value(&env.keyring_file("broken"));
+    let doc = env.json(&["keys", "rotate", "--all", "--if-due", "--promote"], 1);
+    assert_eq!(code_of(&doc), "KEYRING_TAMPERED");
+    assert!(
+        doc["message"].as_str().unwrap().contains("1 rotated"),
+        "{doc}"
+    );
+    // The healthy, due keyring was rotated all the same.
+    assert_eq!(env.states("orders").len(), 2);
+}
+
+#[test]
+fn rewrap_check_reports_without_moving_or_counting() {
+    let env = Env::new();
+    env.ok(&["keys", "create", "orders"]);
+    let a = env.seal("a", &[]);
+    let jane = env.seal("jane", &["--subject", "customer-1"]);
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    let before = std::fs::read(&a).unwrap();
+    let files = [a.to_str().unwrap(), jane.to_str().unwrap()];
+    let mut args = vec!["rewrap", "--check"];
+    args.extend_from_slice(&files);
+    let doc = env.json(&args, 1);
+    assert_eq!(code_of(&doc), "NOT_CURRENT");
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        before,
+        "--check changes nothing"
+    );
+    assert_eq!(env.version("orders", 1)["moved"], 0);
+    let mut run = vec!["rewrap"];
+    run.extend_from_slice(&files);
+    env.ok(&run);
+    let doc = env.json(&args, 0);
+    assert_eq!(doc["data"]["current"], 2, "{doc}");
+    // Token lines: a stale export checked twice is never counted.
+    let column = env.path("column.txt");
+    let mut c = env.cmd(&["encrypt", "--key", "orders", "--armor"]);
+    c.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(b"x").unwrap();
+    }
+    let token = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    env.ok(&["keys", "rotate", "orders", "--promote"]);
+    std::fs::write(&column, format!("1\t{token}\nnot-a-token\n")).unwrap();
+    let moved_before = env.version("orders", 2)["moved"].clone();
+    let doc = env.json(
+        &["rewrap", "--check", "--tokens", column.to_str().unwrap()],
+        1,
+    );
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 not under the primary yet, 1 unreadable"),
+        "{doc}"
+    );
+    assert_eq!(env.version("orders", 2)["moved"], moved_before);
+    // --check writes nothing, so it takes no -o (2).
+    assert_eq!(
+        env.run(&[
+            "rewrap",
+            "--check",
+            "--tokens",
+            column.to_str().unwrap(),
+            "-o",
+            "x"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
 }

@@ -25,6 +25,120 @@ use std::time::SystemTime;
 
 use crate::error::{Category, TrustError};
 
+/// The kinds of event trust-core itself records, each with its stable dotted name.
+///
+/// Typed so that different acts never share a name: scheduling a destruction
+/// (`key.destroy.schedule`) is not destroying (`key.destroy`), and cancelling a scheduled
+/// destruction (`key.destroy.cancel`) is not enabling a retired version (`key.enable`). An
+/// [`Event`] still carries its kind as a string, so applications can record kinds of their own.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A keyring was created (its v1 is Primary).
+    KeyCreate,
+    /// A version was added (Staged).
+    KeyRotate,
+    /// A version became Primary, or the previous Primary stepped down (`from`/`to` say which).
+    KeyPromote,
+    /// A decrypt-only version was disabled.
+    KeyRetire,
+    /// A disabled version was re-enabled (decrypt-only again).
+    KeyEnable,
+    /// A disabled version was scheduled for destruction (pending-destroy): nothing erased yet.
+    KeyScheduleDestroy,
+    /// A scheduled destruction was cancelled (back to disabled).
+    KeyCancelDestroy,
+    /// A version's key material was erased; `forced` says whether the live-ciphertext guard
+    /// was overridden (and `reason` why).
+    KeyDestroy,
+    /// A census was recorded: an explicit count of remaining messages, or the messages rewrap
+    /// moved off a version.
+    KeyCensus,
+    /// The keyring's configuration changed (minimum versions, rotation period).
+    KeyConfig,
+    /// A data subject's key was erased.
+    GdprErase,
+    /// A GDPR request was registered.
+    GdprRequestAdd,
+    /// Work on a GDPR request started.
+    GdprRequestStart,
+    /// A GDPR request was completed.
+    GdprRequestComplete,
+    /// A GDPR request was rejected.
+    GdprRequestReject,
+    /// A GDPR request's deadline was extended.
+    GdprRequestExtend,
+    /// A personal-data breach was recorded (its notification clock starts).
+    GdprBreachOpen,
+    /// A breach notification was sent.
+    GdprBreachNotify,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [Self; 18] = [
+        Self::KeyCreate,
+        Self::KeyRotate,
+        Self::KeyPromote,
+        Self::KeyRetire,
+        Self::KeyEnable,
+        Self::KeyScheduleDestroy,
+        Self::KeyCancelDestroy,
+        Self::KeyDestroy,
+        Self::KeyCensus,
+        Self::KeyConfig,
+        Self::GdprErase,
+        Self::GdprRequestAdd,
+        Self::GdprRequestStart,
+        Self::GdprRequestComplete,
+        Self::GdprRequestReject,
+        Self::GdprRequestExtend,
+        Self::GdprBreachOpen,
+        Self::GdprBreachNotify,
+    ];
+
+    /// The stable dotted name written to the audit log.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::KeyCreate => "key.create",
+            Self::KeyRotate => "key.rotate",
+            Self::KeyPromote => "key.promote",
+            Self::KeyRetire => "key.retire",
+            Self::KeyEnable => "key.enable",
+            Self::KeyScheduleDestroy => "key.destroy.schedule",
+            Self::KeyCancelDestroy => "key.destroy.cancel",
+            Self::KeyDestroy => "key.destroy",
+            Self::KeyCensus => "key.census",
+            Self::KeyConfig => "key.config",
+            Self::GdprErase => "gdpr.erase",
+            Self::GdprRequestAdd => "gdpr.request.add",
+            Self::GdprRequestStart => "gdpr.request.start",
+            Self::GdprRequestComplete => "gdpr.request.complete",
+            Self::GdprRequestReject => "gdpr.request.reject",
+            Self::GdprRequestExtend => "gdpr.request.extend",
+            Self::GdprBreachOpen => "gdpr.breach.open",
+            Self::GdprBreachNotify => "gdpr.breach.notify",
+        }
+    }
+
+    /// The kind named `name`, if it is one of these.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<EventKind> for String {
+    fn from(kind: EventKind) -> Self {
+        kind.as_str().to_owned()
+    }
+}
+
 /// One security-relevant state change.
 ///
 /// `Debug` shows whether `actor` and `subject` are set, never their raw values (they are
@@ -84,6 +198,11 @@ impl Event {
     pub fn subject(mut self, subject: impl Into<String>) -> Self {
         self.subject = Some(subject.into());
         self
+    }
+
+    /// True when this event is of `kind`.
+    pub fn is(&self, kind: EventKind) -> bool {
+        self.kind == kind.as_str()
     }
 
     /// Adds an attribute.
@@ -210,6 +329,23 @@ mod tests {
             shown.contains("gdpr.erase") && shown.contains("<redacted>"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn event_kinds_are_distinct_and_round_trip() {
+        let names: std::collections::BTreeSet<_> =
+            EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), EventKind::ALL.len(), "two kinds share a name");
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::from_name(k.as_str()), Some(k));
+            assert!(Event::new(k, SystemTime::UNIX_EPOCH).is(k));
+        }
+        assert_ne!(EventKind::KeyScheduleDestroy, EventKind::KeyDestroy);
+        assert_ne!(
+            EventKind::KeyCancelDestroy.as_str(),
+            EventKind::KeyEnable.as_str()
+        );
+        assert_eq!(EventKind::from_name("key.nope"), None);
     }
 
     #[test]

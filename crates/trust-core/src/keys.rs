@@ -208,6 +208,22 @@ pub enum KeyError {
         /// The exhausted version.
         key_ref: KeyRef,
     },
+    /// The version is below the keyring's minimum decryption version (`trust keys config
+    /// --min-decryption-version`): it may no longer decrypt, though its material still exists.
+    BelowMinDecryption {
+        /// The key asked for.
+        key_ref: KeyRef,
+        /// The keyring's minimum decryption version.
+        min: u32,
+    },
+    /// The Primary is below the keyring's minimum encryption version: sealing is refused until
+    /// a newer version is promoted.
+    BelowMinEncryption {
+        /// The Primary.
+        key_ref: KeyRef,
+        /// The keyring's minimum encryption version.
+        min: u32,
+    },
     /// The data subject's key was erased (crypto-shredded).
     SubjectErased {
         /// The subject's key reference (pseudonym only).
@@ -236,6 +252,14 @@ impl fmt::Display for KeyError {
             Self::UsageLimitReached { key_ref } => {
                 write!(f, "key {key_ref} reached its usage ceiling")
             }
+            Self::BelowMinDecryption { key_ref, min } => write!(
+                f,
+                "key {key_ref} is below the keyring's minimum decryption version v{min}"
+            ),
+            Self::BelowMinEncryption { key_ref, min } => write!(
+                f,
+                "primary key {key_ref} is below the keyring's minimum encryption version v{min}"
+            ),
             Self::SubjectErased { key_ref } => {
                 write!(f, "the data subject of key {key_ref} was erased")
             }
@@ -265,6 +289,8 @@ impl TrustError for KeyError {
             Self::PendingDestroy { .. } => "KEY_PENDING_DESTROY",
             Self::Destroyed { .. } => "KEY_DESTROYED",
             Self::UsageLimitReached { .. } => "KEY_USAGE_LIMIT",
+            Self::BelowMinDecryption { .. } => "KEY_BELOW_MIN_DECRYPTION",
+            Self::BelowMinEncryption { .. } => "KEY_BELOW_MIN_ENCRYPTION",
             Self::SubjectErased { .. } => "SUBJECT_ERASED",
             Self::UnknownSuite => "UNKNOWN_SUITE",
             Self::Backend { .. } => "KEY_STORE_FAILED",
@@ -277,6 +303,12 @@ impl TrustError for KeyError {
             Self::NoPrimary { .. } => Some("promote a version with `trust keys promote`"),
             Self::Disabled { .. } => Some("re-enable it with `trust keys enable` if still needed"),
             Self::UsageLimitReached { .. } => Some("rotate with `trust keys rotate --promote`"),
+            Self::BelowMinDecryption { .. } => Some(
+                "lower it with `trust keys config NAME --min-decryption-version N` if the data is still needed",
+            ),
+            Self::BelowMinEncryption { .. } => {
+                Some("rotate and promote a newer version, or lower the minimum encryption version")
+            }
             Self::UnknownSuite => Some("use aes-256-gcm or xchacha20-poly1305"),
             _ => None,
         }

@@ -557,8 +557,9 @@ trust_status trust_home_create_keyring(const struct trust_home *home,
 
 // Rotates keyring `name`: adds a new version, Staged, or Primary at once when `promote` is
 // true (only safe when every process using the keyring reloads it before sealing; see
-// docs/operator-guide.md). Writes the new version's number to `*version_out`. Older versions
-// keep decrypting.
+// docs/operator-guide.md; refused with `TRUST_INVALID_ARGUMENT`, code `STAGING_TOO_SHORT`,
+// when the keyring has a minimum staging time). Writes the new version's number to
+// `*version_out`. Older versions keep decrypting.
 //
 // # Safety
 // `home` is a live home; `name` points to `name_len` readable bytes; `version_out` points to a

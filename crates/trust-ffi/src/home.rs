@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use trust_core::envelope::{self, Context};
 use trust_core::kek::PassphraseParams;
-use trust_core::keyring::{Home, InitSource, Policy, Unlock};
+use trust_core::keyring::{Home, InitSource, Policy, Rollout, Unlock};
 use trust_core::keys::Suite;
 use trust_core::secret::SecretBytes;
 
@@ -311,8 +311,9 @@ pub unsafe extern "C" fn trust_home_create_keyring(
 
 /// Rotates keyring `name`: adds a new version, Staged, or Primary at once when `promote` is
 /// true (only safe when every process using the keyring reloads it before sealing; see
-/// docs/operator-guide.md). Writes the new version's number to `*version_out`. Older versions
-/// keep decrypting.
+/// docs/operator-guide.md; refused with `TRUST_INVALID_ARGUMENT`, code `STAGING_TOO_SHORT`,
+/// when the keyring has a minimum staging time). Writes the new version's number to
+/// `*version_out`. Older versions keep decrypting.
 ///
 /// # Safety
 /// `home` is a live home; `name` points to `name_len` readable bytes; `version_out` points to a
@@ -333,7 +334,12 @@ pub unsafe extern "C" fn trust_home_rotate(
         let name = unsafe { str_in(name, name_len, "name") }?;
         // SAFETY: writable per the contract.
         let out = unsafe { out_ptr(version_out, "version_out") }?;
-        let version = home.inner.rotate(name, promote)?;
+        let rollout = if promote {
+            Rollout::Immediate
+        } else {
+            Rollout::Staged
+        };
+        let version = home.inner.rotate(name, rollout)?.version;
         out.set(version);
         Ok(())
     })

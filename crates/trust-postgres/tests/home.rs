@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use trust_core::error::{Category, TrustError};
-use trust_core::keyring::{Home, InitSource, KeyringError, Policy, Unlock, VersionState};
+use trust_core::keyring::{Home, InitSource, KeyringError, Policy, Rollout, Unlock, VersionState};
 use trust_core::keys::{KeyProvider, Suite};
 use trust_postgres::testing::TestSchema;
 use trust_postgres::{Database, init_home, open_home};
@@ -92,7 +92,9 @@ fn eight_concurrent_rotations_all_succeed_with_one_primary() {
                 // Each thread is its own worker: its own pool and home.
                 let db = Database::open(&url).expect("open");
                 let home = open_home(&db, Unlock::KeyFile(key)).expect("home");
-                home.rotate("orders", true).expect("rotate")
+                home.rotate("orders", Rollout::Immediate)
+                    .expect("rotate")
+                    .version
             })
         })
         .collect();
@@ -119,7 +121,10 @@ fn child_rotates_once() {
     let db =
         Database::open(&trust_core::store_url::StoreUrl::parse(&url).expect("url")).expect("open");
     let home = open_home(&db, Unlock::KeyFile(key.into())).expect("home");
-    let v = home.rotate("orders", true).expect("rotate");
+    let v = home
+        .rotate("orders", Rollout::Immediate)
+        .expect("rotate")
+        .version;
     println!("\nROTATED={v}\n");
 }
 
@@ -184,7 +189,7 @@ fn a_row_edited_by_hand_is_detected_and_not_overwritten() {
     let home = init_home(&db, None, InitSource::KeyFile(key.clone())).expect("init");
     home.create_keyring("orders", Suite::Aes256Gcm, Policy::default())
         .expect("create");
-    home.rotate("orders", false).expect("rotate");
+    home.rotate("orders", Rollout::Staged).expect("rotate");
 
     // Edit a state inside the authenticated JSON: Staged -> Primary.
     schema.execute(
@@ -209,7 +214,7 @@ fn a_row_edited_by_hand_is_detected_and_not_overwritten() {
         .expect("read")
     };
     let err = fresh
-        .rotate("orders", false)
+        .rotate("orders", Rollout::Staged)
         .expect_err("no write over a tampered row");
     assert_eq!(err.category().exit_code(), 1, "{err:?}");
     let after: Vec<u8> = {
@@ -278,6 +283,11 @@ fn a_dropped_connection_reconnects_and_the_home_keeps_working() {
         .expect("create");
     assert!(schema.kill_connections() >= 1);
     // The idle pooled connection died; the next call reconnects transparently.
-    assert_eq!(home.rotate("orders", true).expect("rotate"), 2);
+    assert_eq!(
+        home.rotate("orders", Rollout::Immediate)
+            .expect("rotate")
+            .version,
+        2
+    );
     assert_eq!(primaries(&home, "orders"), vec![2]);
 }

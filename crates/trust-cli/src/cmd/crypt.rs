@@ -16,7 +16,7 @@
 //! * Binary ciphertext is never written to a terminal; use `--armor` or `-o`.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufRead, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -28,11 +28,11 @@ use trust_core::envelope::{
     self, Context, EnvelopeError, MAX_HEADER_LEN, MAX_TOKEN_PLAINTEXT, Opener, Sealer, TOKEN_PREFIX,
 };
 use trust_core::keyring::Home;
-use trust_core::keyring::rewrap::{ItemStatus, Sealed, rewrap_item};
-use trust_core::keys::{EncryptionKey, KeyProvider as _};
+use trust_core::keyring::rewrap::{ItemStatus, Rewrapper, Sealed};
+use trust_core::keys::{EncryptionKey, KeyProvider as _, KeyRef};
 
 use crate::Globals;
-use crate::cmd::home::{UnlockArgs, open_home_with_block};
+use crate::cmd::home::{UnlockArgs, open_home, open_home_with_block};
 use crate::exit::CliError;
 use crate::input;
 
@@ -93,14 +93,27 @@ pub(crate) struct DecryptArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example: trust rewrap backups/*.tle")]
+#[command(
+    after_help = "Examples:\n  trust rewrap backups/*.tle\n  psql -Atc \"select id || chr(9) || token from creds\" | trust rewrap --tokens - --context tenant=acme -o moved.tsv"
+)]
 pub(crate) struct RewrapArgs {
     /// Envelope files to move to their keyring's current Primary, in place.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "tokens", value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Context of token files (tokens do not store theirs); binary envelopes ignore it.
+    /// Read `tle1.` tokens, one per line (optionally `ID<TAB>TOKEN`), from FILE (- for stdin),
+    /// e.g. a database column; write each line back, token replaced, to -o (or stdout).
+    #[arg(long, value_name = "FILE", conflicts_with = "files")]
+    tokens: Option<PathBuf>,
+    /// Where --tokens writes its lines (default stdout; required with --json).
+    #[arg(short = 'o', long = "out", value_name = "OUT", requires = "tokens")]
+    output: Option<PathBuf>,
+    /// Context of tokens (they do not store theirs); binary envelopes ignore it.
     #[arg(long = "context", value_name = "K=V")]
     context: Vec<String>,
+    /// Change nothing: report which files or token lines are not under their keyring's
+    /// Primary yet (exit 1, NOT_CURRENT, when any is). Headers only; the census is untouched.
+    #[arg(long, conflicts_with = "output")]
+    check: bool,
     #[command(flatten)]
     unlock: UnlockArgs,
 }
@@ -492,16 +505,29 @@ struct RewrapReport {
 }
 
 enum Outcome {
-    Rewrapped(String, String),
+    Rewrapped(KeyRef, KeyRef),
     Current(String),
 }
 
+/// Rewrap as one job: files (in place) or a stream of tokens. trust-core's [`Rewrapper`]
+/// moves each item (subject-sealed ones keep their subject) and keeps the census of what was
+/// moved; this command tells it when a replacement is stored and records the census at the
+/// end, so `trust keys destroy` can tell when nothing known needs an old version any more.
 pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> {
     let ctx = context(&a.context)?;
+    if a.check {
+        return rewrap_check(a, globals);
+    }
+    if let Some(tokens) = &a.tokens {
+        return rewrap_tokens(a, tokens, &ctx, globals);
+    }
     // One durable counter update for the whole run: every file rewrapped is one seal under the
-    // Primary, so reserve them all at once (an upper bound, as always).
+    // Primary, so reserve them all at once; what is not used is given back at the end.
     let block = u64::try_from(a.files.len()).unwrap_or(u64::MAX);
     let home = open_home_with_block(globals, &a.unlock, block)?;
+    let subjects = crate::cmd::gdpr::with_subjects(home, globals)?;
+    let home = subjects.tenant();
+    let mut job = Rewrapper::new(home).with_subjects(&subjects);
     let bar = globals.out.progress(block, "rewrap");
     let mut report = RewrapReport {
         rewrapped: 0,
@@ -511,7 +537,7 @@ pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> 
     };
     let mut first_error: Option<CliError> = None;
     for path in &a.files {
-        let result = rewrap_file(&home, &ctx, path);
+        let result = rewrap_file(&job, home, &ctx, path);
         let mut entry = FileResult {
             file: path.clone(),
             status: "",
@@ -522,10 +548,12 @@ pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> 
         };
         match result {
             Ok(Outcome::Rewrapped(from, to)) => {
+                // The new file is in place (committed): count it in the census.
+                job.stored(&from);
                 report.rewrapped += 1;
                 entry.status = "rewrapped";
-                entry.from = Some(from);
-                entry.to = Some(to);
+                entry.from = Some(from.to_string());
+                entry.to = Some(to.to_string());
             }
             Ok(Outcome::Current(k)) => {
                 report.current += 1;
@@ -547,24 +575,11 @@ pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> 
         bar.inc(1);
     }
     bar.finish_and_clear();
+    job.finish()?;
+    home.release_unused()?;
     if let Some(e) = first_error {
         let total = a.files.len();
-        return Err(CliError::new(
-            e.category(),
-            e.code(),
-            format!(
-                "{} of {total} file(s) failed (first: {}); {} rewrapped, {} already current",
-                report.failed,
-                e.message(),
-                report.rewrapped,
-                report.current
-            ),
-        )
-        .hint(match e.hint_text() {
-            Some(h) => format!("failed files are unchanged; {h}"),
-            None => "failed files are unchanged; fix the cause and run the same command again"
-                .to_owned(),
-        }));
+        return Err(partial_failure(&e, "file", total, &report));
     }
     globals.out.success(&report, || {
         format!(
@@ -575,7 +590,50 @@ pub(crate) fn rewrap(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> 
     Ok(())
 }
 
-fn rewrap_file(home: &Home, ctx: &Context, path: &Path) -> Result<Outcome, CliError> {
+fn partial_failure(e: &CliError, what: &str, total: usize, report: &RewrapReport) -> CliError {
+    CliError::new(
+        e.category(),
+        e.code(),
+        format!(
+            "{} of {total} {what}(s) failed (first: {}); {} rewrapped, {} already current",
+            report.failed,
+            e.message(),
+            report.rewrapped,
+            report.current
+        ),
+    )
+    .hint(match e.hint_text() {
+        Some(h) => format!("failed {what}s are unchanged; {h}"),
+        None => {
+            format!("failed {what}s are unchanged; fix the cause and run the same command again")
+        }
+    })
+}
+
+/// The error of a failed item, with the usual cause of a token failure as a hint.
+fn item_error(
+    category: trust_core::error::Category,
+    code: &'static str,
+    message: String,
+) -> CliError {
+    let err = CliError::new(category, code, message);
+    // A token does not store its context: without the right --context it cannot be
+    // authenticated, which is the usual cause of this failure.
+    if code == "AUTHENTICATION_FAILED" {
+        err.hint(
+            "tokens do not store their context: pass the --context k=v pairs it was sealed with",
+        )
+    } else {
+        err
+    }
+}
+
+fn rewrap_file(
+    job: &Rewrapper<'_>,
+    home: &Home,
+    ctx: &Context,
+    path: &Path,
+) -> Result<Outcome, CliError> {
     let mut file = File::open(path).map_err(|e| CliError::io("envelope", path, &e))?;
     let prefix =
         read_prefix(&mut file, MAX_HEADER_LEN).map_err(|e| CliError::io("envelope", path, &e))?;
@@ -590,17 +648,14 @@ fn rewrap_file(home: &Home, ctx: &Context, path: &Path) -> Result<Outcome, CliEr
             })
         })?;
         let token = token.trim_end_matches('\n').to_owned();
-        let (status, replacement) = rewrap_item(
-            home,
-            &Sealed::Token {
-                token,
-                context: ctx.clone(),
-            },
-        );
+        let (status, replacement) = job.item(&Sealed::Token {
+            token,
+            context: ctx.clone(),
+        });
         return match (status, replacement) {
             (ItemStatus::Rewrapped { from, to }, Some(Sealed::Token { token, .. })) => {
                 write_output(Some(path), format!("{token}\n").as_bytes())?;
-                Ok(Outcome::Rewrapped(from.to_string(), to.to_string()))
+                Ok(Outcome::Rewrapped(from, to))
             }
             (ItemStatus::Current { key_ref }, _) => Ok(Outcome::Current(key_ref.to_string())),
             (
@@ -611,16 +666,7 @@ fn rewrap_file(home: &Home, ctx: &Context, path: &Path) -> Result<Outcome, CliEr
                     ..
                 },
                 _,
-            ) => {
-                let err = CliError::new(category, code, message);
-                // A token does not store its context: without the right --context it cannot be
-                // authenticated, which is the usual cause of this failure.
-                Err(if code == "AUTHENTICATION_FAILED" {
-                    err.hint("tokens do not store their context: pass the --context k=v pairs it was sealed with")
-                } else {
-                    err
-                })
-            }
+            ) => Err(item_error(category, code, message)),
             _ => Err(CliError::new(
                 trust_core::error::Category::Internal,
                 "INTERNAL",
@@ -637,17 +683,340 @@ fn rewrap_file(home: &Home, ctx: &Context, path: &Path) -> Result<Outcome, CliEr
     let outcome = {
         let w = BufWriter::with_capacity(BUF_LEN, &mut out);
         let reader = io::Cursor::new(prefix).chain(io::BufReader::with_capacity(BUF_LEN, file));
-        envelope::rewrap_stream(home, reader, w).map_err(|e| env_err(e, "envelope", path))?
+        job.stream(reader, w)
+            .map_err(|e| env_err(e, "envelope", path))?
     };
     if !outcome.changed {
         return Ok(Outcome::Current(outcome.to.to_string()));
     }
     out.commit()
         .map_err(|e| CliError::write("envelope", path, &e))?;
-    Ok(Outcome::Rewrapped(
-        outcome.from.to_string(),
-        outcome.to.to_string(),
-    ))
+    Ok(Outcome::Rewrapped(outcome.from, outcome.to))
+}
+
+#[derive(Serialize)]
+struct CheckReport {
+    current: u64,
+    not_current: u64,
+    unreadable: u64,
+    /// The first items (file names, or `line N`) not current or unreadable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pending: Vec<String>,
+}
+
+/// `trust rewrap --check`: which items still need a rewrap, from their headers alone.
+fn rewrap_check(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> {
+    let home = open_home(globals, &a.unlock)?;
+    let job = Rewrapper::new(&home);
+    let mut report = CheckReport {
+        current: 0,
+        not_current: 0,
+        unreadable: 0,
+        pending: Vec::new(),
+    };
+    let note = |report: &mut CheckReport, what: String, info: Result<KeyRef, CliError>| {
+        let current = info.and_then(|k| Ok(job.is_up_to_date(&k)?));
+        match current {
+            Ok(true) => report.current += 1,
+            Ok(false) => report.not_current += 1,
+            Err(_) => report.unreadable += 1,
+        }
+        if !matches!(current, Ok(true)) && report.pending.len() < MAX_FAILED_LINES {
+            report.pending.push(what);
+        }
+    };
+    if let Some(tokens) = &a.tokens {
+        let reader = input::open("tokens", Some(tokens))?;
+        let mut reader = io::BufReader::with_capacity(BUF_LEN, reader);
+        let in_p = in_path(Some(tokens));
+        let mut number = 0u64;
+        while let Some(line) = read_line(&mut reader, TOKEN_INPUT_LIMIT)
+            .map_err(|e| CliError::io("tokens", in_p, &e))?
+        {
+            number += 1;
+            let text = String::from_utf8_lossy(&line);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let token = text.rsplit_once('\t').map_or(&*text, |(_, t)| t).trim();
+            let info = envelope::inspect_token(token)
+                .map(|i| i.key_ref)
+                .map_err(CliError::from);
+            note(&mut report, format!("line {number}"), info);
+        }
+    } else {
+        for path in &a.files {
+            let header = |path: &Path| -> Result<KeyRef, CliError> {
+                let io_err = |e: io::Error| CliError::io("envelope", path, &e);
+                let mut f = File::open(path).map_err(io_err)?;
+                let mut head = read_prefix(&mut f, MAX_HEADER_LEN).map_err(io_err)?;
+                let info = if head.starts_with(TOKEN_PREFIX.as_bytes()) {
+                    f.take(TOKEN_INPUT_LIMIT)
+                        .read_to_end(&mut head)
+                        .map_err(io_err)?;
+                    envelope::inspect_token(String::from_utf8_lossy(&head).trim_end())
+                } else {
+                    envelope::inspect(&head)
+                };
+                Ok(info?.key_ref)
+            };
+            let info = header(path);
+            note(&mut report, path.display().to_string(), info);
+        }
+    }
+    if report.not_current + report.unreadable > 0 {
+        return Err(CliError::new(
+            trust_core::error::Category::Verification,
+            "NOT_CURRENT",
+            format!(
+                "{} not under the primary yet, {} unreadable, {} current (first: {})",
+                report.not_current,
+                report.unreadable,
+                report.current,
+                report.pending.first().map_or("", String::as_str)
+            ),
+        )
+        .hint("run the same command without --check (and store its output) first"));
+    }
+    globals.out.success(&report, || {
+        format!(
+            "all {} item(s) are under their keyring's primary",
+            report.current
+        )
+    });
+    Ok(())
+}
+
+/// A line of `rewrap --tokens` that failed.
+#[derive(Serialize)]
+struct FailedLine {
+    line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct TokenReport {
+    rewrapped: u64,
+    current: u64,
+    failed: u64,
+    /// Per version, the tokens moved off it.
+    moved: std::collections::BTreeMap<String, u64>,
+    /// The failed lines (at most [`MAX_FAILED_LINES`] listed; `failed` counts all).
+    failed_lines: Vec<FailedLine>,
+}
+
+/// Failed lines listed in the report (all are counted).
+const MAX_FAILED_LINES: usize = 1000;
+
+/// Reads one line of at most `limit` bytes (without its line end); `None` at the end.
+fn read_line(reader: &mut dyn BufRead, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let n = reader.take(limit + 2).read_until(b'\n', &mut line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    } else if line.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a line is longer than the largest token",
+        ));
+    }
+    Ok(Some(line))
+}
+
+/// Where `rewrap --tokens` writes: a file replaced atomically at the end, or stdout.
+enum TokenSink {
+    File(BufWriter<AtomicFile>, PathBuf),
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+}
+
+impl TokenSink {
+    fn open(out: Option<&Path>) -> Result<Self, CliError> {
+        Ok(match out {
+            Some(path) => {
+                let file =
+                    AtomicFile::create(path).map_err(|e| CliError::write("output", path, &e))?;
+                Self::File(BufWriter::with_capacity(BUF_LEN, file), path.to_path_buf())
+            }
+            _ => Self::Stdout(BufWriter::with_capacity(BUF_LEN, io::stdout().lock())),
+        })
+    }
+
+    fn line(&mut self, id: Option<&str>, token: &str) -> Result<(), CliError> {
+        let (w, path): (&mut dyn Write, &Path) = match self {
+            Self::File(w, p) => (w, p),
+            Self::Stdout(w) => (w, Path::new("stdout")),
+        };
+        let mut write = || -> io::Result<()> {
+            if let Some(id) = id {
+                w.write_all(id.as_bytes())?;
+                w.write_all(b"\t")?;
+            }
+            w.write_all(token.as_bytes())?;
+            w.write_all(b"\n")
+        };
+        write().map_err(|e| CliError::write("output", path, &e))
+    }
+
+    /// Everything is written (and, for a file, durably in place).
+    fn finish(self) -> Result<(), CliError> {
+        match self {
+            Self::File(w, path) => {
+                let file = w
+                    .into_inner()
+                    .map_err(|e| CliError::write("output", &path, e.error()))?;
+                file.commit()
+                    .map_err(|e| CliError::write("output", &path, &e))
+            }
+            Self::Stdout(mut w) => w
+                .flush()
+                .map_err(|e| CliError::write("output", Path::new("stdout"), &e)),
+        }
+    }
+}
+
+/// `trust rewrap --tokens IN [-o OUT]`: every line (`TOKEN` or `ID<TAB>TOKEN`) is written back
+/// in order with its token moved to the Primary (unchanged when current or failed; empty lines
+/// as they are). Streams in constant memory. The census counts the moved tokens once the whole
+/// output is written: load it into the database before destroying the old version.
+fn rewrap_tokens(
+    a: &RewrapArgs,
+    tokens: &Path,
+    ctx: &Context,
+    globals: &Globals,
+) -> Result<(), CliError> {
+    let to_file = a.output.as_deref().filter(|p| *p != Path::new("-"));
+    if globals.out.is_json() && to_file.is_none() {
+        return Err(CliError::usage("--tokens with --json needs -o OUT")
+            .hint("stdout carries the JSON report; write the tokens to a file with -o"));
+    }
+    distinct(Some(tokens), a.output.as_deref())?;
+    let reader = input::open("tokens", Some(tokens))?;
+    let mut reader = io::BufReader::with_capacity(BUF_LEN, reader);
+    let in_p = in_path(Some(tokens));
+    // Seals are reserved in blocks and what is not used is given back at the end.
+    let home = open_home_with_block(globals, &a.unlock, 1024)?;
+    let subjects = crate::cmd::gdpr::with_subjects(home, globals)?;
+    let home = subjects.tenant();
+    let mut job = Rewrapper::new(home).with_subjects(&subjects);
+    let mut sink = TokenSink::open(to_file)?;
+    let mut moved: std::collections::BTreeMap<KeyRef, u64> = std::collections::BTreeMap::new();
+    let mut report = TokenReport {
+        rewrapped: 0,
+        current: 0,
+        failed: 0,
+        moved: std::collections::BTreeMap::new(),
+        failed_lines: Vec::new(),
+    };
+    let mut first_error: Option<CliError> = None;
+    let mut number = 0u64;
+    while let Some(line) =
+        read_line(&mut reader, TOKEN_INPUT_LIMIT).map_err(|e| CliError::io("tokens", in_p, &e))?
+    {
+        number += 1;
+        let text = String::from_utf8(line).map_err(|_| {
+            CliError::from(EnvelopeError::BadToken {
+                reason: "not UTF-8",
+            })
+            .hint(format!(
+                "line {number} of the tokens is not UTF-8; nothing was written"
+            ))
+        })?;
+        if text.trim().is_empty() {
+            sink.line(None, &text)?;
+            continue;
+        }
+        let (id, token) = match text.rsplit_once('\t') {
+            Some((id, token)) => (Some(id), token.trim()),
+            None => (None, text.trim()),
+        };
+        let (status, replacement) = job.item(&Sealed::Token {
+            token: token.to_owned(),
+            context: ctx.clone(),
+        });
+        match (status, replacement) {
+            (ItemStatus::Rewrapped { from, .. }, Some(Sealed::Token { token: new, .. })) => {
+                report.rewrapped += 1;
+                *moved.entry(from).or_default() += 1;
+                sink.line(id, &new)?;
+            }
+            (ItemStatus::Current { .. }, _) => {
+                report.current += 1;
+                sink.line(id, token)?;
+            }
+            (
+                ItemStatus::Failed {
+                    key_ref,
+                    category,
+                    code,
+                    message,
+                },
+                _,
+            ) => {
+                report.failed += 1;
+                let e = item_error(category, code, format!("line {number}: {message}"));
+                if !globals.out.is_json() {
+                    eprintln!("{}", e.message());
+                }
+                if report.failed_lines.len() < MAX_FAILED_LINES {
+                    report.failed_lines.push(FailedLine {
+                        line: number,
+                        key: key_ref.map(|k| k.to_string()),
+                        code,
+                        message,
+                    });
+                }
+                first_error.get_or_insert(e);
+                sink.line(id, token)?;
+            }
+            _ => {
+                return Err(CliError::new(
+                    trust_core::error::Category::Internal,
+                    "INTERNAL",
+                    "rewrap returned no replacement",
+                ));
+            }
+        }
+    }
+    sink.finish()?;
+    // Every replacement is written out: count them in the census.
+    for (from, n) in &moved {
+        for _ in 0..*n {
+            job.stored(from);
+        }
+        report.moved.insert(from.to_string(), *n);
+    }
+    job.finish()?;
+    home.release_unused()?;
+    if let Some(e) = first_error {
+        let total = usize::try_from(number).unwrap_or(usize::MAX);
+        let files = RewrapReport {
+            rewrapped: report.rewrapped,
+            current: report.current,
+            failed: report.failed,
+            files: Vec::new(),
+        };
+        return Err(partial_failure(&e, "token", total, &files));
+    }
+    let summary = format!(
+        "{} rewrapped, {} already current, {} failed",
+        report.rewrapped, report.current, report.failed
+    );
+    if to_file.is_some() {
+        globals.out.success(&report, || summary);
+    } else {
+        // stdout carries the tokens; the summary goes to stderr.
+        eprintln!("{summary}");
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]

@@ -19,8 +19,8 @@ use trust_core::gdpr::receipt::ErasureReceipt;
 use trust_core::gdpr::signing::Signer;
 use trust_core::gdpr::subject::{EraseOptions, LocalStore, SubjectKeys};
 use trust_core::gdpr::timestamp;
-use trust_core::keyring::{Home, InitSource, Policy};
-use trust_core::keys::Suite;
+use trust_core::keyring::{Home, InitSource, Policy, Rollout};
+use trust_core::keys::{KeyRef, Suite};
 use trust_core::password::PasswordHasher;
 use trust_core::redact::Redactor;
 use trust_core::token::{Expect, TokenRequest, Tokens};
@@ -175,7 +175,9 @@ fn walk(dir: &Path, r: &mut Report) -> Result<(), CliError> {
     r.say("context binding", format!("copied to another row: {code}"));
 
     // 3. Rotate, rewrap without plaintext, retire the old version.
-    let v2 = home.rotate("shopify-credentials", true)?;
+    let v2 = home
+        .rotate("shopify-credentials", Rollout::Immediate)?
+        .version;
     let rewrapped = envelope::rewrap_token(&home, &row, &token)?;
     if !rewrapped.changed || rewrapped.to.version != v2 {
         return Err(broken("rewrap did not move the token to the new primary"));
@@ -190,7 +192,7 @@ fn walk(dir: &Path, r: &mut Report) -> Result<(), CliError> {
             rewrapped.from, rewrapped.to
         ),
     );
-    home.retire("shopify-credentials", 1)?;
+    home.retire(&KeyRef::new("shopify-credentials", 1))?;
     let code = expect_code(envelope::open_token(&home, &row, &token), "KEY_DISABLED")?;
     r.say(
         "retire v1",

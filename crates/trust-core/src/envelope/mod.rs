@@ -99,8 +99,8 @@ pub use context::{
 pub use error::EnvelopeError;
 pub use header::{MAX_HEADER_LEN, MAX_WRAPPED_KEYS, MAX_WRAPPED_LEN, VERSION};
 pub use rewrap::{
-    RewrapOutcome, Rewrapped, RewrappedToken, reencrypt, rewrap, rewrap_stream, rewrap_token,
-    rewrap_with,
+    RewrapOutcome, Rewrapped, RewrappedToken, reencrypt, rewrap, rewrap_stream, rewrap_stream_with,
+    rewrap_token, rewrap_token_with, rewrap_with,
 };
 pub use static_keys::StaticKeys;
 pub use stream::{Opener, Sealer};

@@ -190,9 +190,28 @@ pub fn rewrap_token<P: KeyProvider + ?Sized>(
     context: &Context,
     token: &str,
 ) -> Result<RewrappedToken, EnvelopeError> {
+    rewrap_token_with(
+        provider,
+        |from| Ok(provider.encryption_key(&from.keyring)?),
+        context,
+        token,
+    )
+}
+
+/// As [`rewrap_token`], with the target key chosen by `target` from the key the token is under
+/// (see [`rewrap_stream_with`]).
+///
+/// # Errors
+/// As [`rewrap_token`], and whatever `target` returns.
+pub fn rewrap_token_with<P: KeyProvider + ?Sized>(
+    provider: &P,
+    target: impl FnOnce(&KeyRef) -> Result<EncryptionKey, EnvelopeError>,
+    context: &Context,
+    token: &str,
+) -> Result<RewrappedToken, EnvelopeError> {
     let envelope = token::decode(token)?;
     let parsed = header::parse_complete(&envelope)?;
-    let target = provider.encryption_key(&parsed.key_ref.keyring)?;
+    let target = target(&parsed.key_ref)?;
     let r = rewrap_parsed(provider, &target, Some(context), parsed, &envelope)?;
     Ok(RewrappedToken {
         token: if r.changed {
@@ -218,6 +237,26 @@ pub fn rewrap_token<P: KeyProvider + ?Sized>(
 /// As [`rewrap`], and [`EnvelopeError::Io`] for reading or writing.
 pub fn rewrap_stream<P: KeyProvider + ?Sized, R: Read, W: Write>(
     provider: &P,
+    reader: R,
+    writer: W,
+) -> Result<RewrapOutcome, EnvelopeError> {
+    rewrap_stream_with(
+        provider,
+        |from| Ok(provider.encryption_key(&from.keyring)?),
+        reader,
+        writer,
+    )
+}
+
+/// As [`rewrap_stream`], with the target key chosen by `target` once the header is read (it
+/// is given the key the envelope is under). Subject-sealed envelopes use this to move to the
+/// subject's key under the keyring's current Primary.
+///
+/// # Errors
+/// As [`rewrap_stream`], and whatever `target` returns.
+pub fn rewrap_stream_with<P: KeyProvider + ?Sized, R: Read, W: Write>(
+    provider: &P,
+    target: impl FnOnce(&KeyRef) -> Result<EncryptionKey, EnvelopeError>,
     mut reader: R,
     mut writer: W,
 ) -> Result<RewrapOutcome, EnvelopeError> {
@@ -247,7 +286,7 @@ pub fn rewrap_stream<P: KeyProvider + ?Sized, R: Read, W: Write>(
     let mut prefix = [0u8; BODY_PREFIX_LEN];
     let got = read_full(&mut reader, &mut prefix).map_err(EnvelopeError::Io)?;
     let from = parsed.key_ref.clone();
-    let target = provider.encryption_key(&from.keyring)?;
+    let target = target(&from)?;
     let immutable_len = parsed.immutable_len;
     let Some((_, section)) =
         new_wrap_section(provider, &target, None, parsed, &head, &prefix[..got])?

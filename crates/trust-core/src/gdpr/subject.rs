@@ -40,6 +40,16 @@
 //! store's read latency). [`SubjectKeys::clear_cache`] makes it immediate on an erasure
 //! notification.
 //!
+//! ## Rotation
+//!
+//! A subject key record is wrapped by one tenant keyring version. When the keyring rotates,
+//! [`SubjectKeys::rewrap_subject`] (what `trust rewrap` and
+//! [`crate::keyring::rewrap::Rewrapper::with_subjects`] call for each subject-sealed message)
+//! re-wraps the record under the new Primary and the message then names the new version; the
+//! subject key, and so the subject binding and the effect of a later erasure, are unchanged.
+//! Each record moved counts in the keyring's rewrap census, so the old version can then be
+//! retired and destroyed without losing the subject's data.
+//!
 //! ## The honest limit
 //!
 //! A backup taken before the erasure holds the wrapped subject key. Whoever restores that backup
@@ -64,7 +74,7 @@ use super::receipt::{CAVEAT, Destroyed, ErasureReceipt, ReceiptBody};
 use super::signing::Signer;
 use crate::durable;
 use crate::envelope::{self, Context};
-use crate::event::{Event, EventSink};
+use crate::event::{Event, EventKind, EventSink};
 use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::pseudonym::{Domain, Pseudonym, PseudonymKey};
 use crate::secret::{Key256, random_array};
@@ -588,6 +598,89 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
         })
     }
 
+    /// Rotation for subject-sealed data: moves subject `tag`'s key record, and the keyring's
+    /// pseudonym-key record, to be wrapped by keyring version `primary` (the keyring's current
+    /// Primary) when they are wrapped by an older version, and returns the key to rewrap the
+    /// subject's messages under (naming `primary`), with the keyring versions the records were
+    /// moved off, for the rewrap census. The subject binding is carried over: the subject key
+    /// itself is unchanged, only the keyring version wrapping it is.
+    ///
+    /// # Errors
+    /// [`GdprError::Key`] with [`KeyError::SubjectErased`] for an erased subject, or when the
+    /// old keyring version can no longer decrypt (retired too early); storage errors.
+    pub fn rewrap_subject(
+        &self,
+        keyring: &str,
+        tag: &str,
+        primary: u32,
+    ) -> Result<(EncryptionKey, Vec<u32>), GdprError> {
+        if tag == PSEUDONYM_RECORD || !KeyRef::is_valid_name(tag) {
+            return Err(GdprError::BadName("subject pseudonym"));
+        }
+        let mut moved = Vec::new();
+        for name in [PSEUDONYM_RECORD, tag] {
+            if let Some(from) = self.move_record(keyring, name, primary)? {
+                moved.push(from);
+            }
+        }
+        Ok((self.encryption_key_for_tag(keyring, tag)?, moved))
+    }
+
+    /// Moves the keyring's pseudonym-key record (when there is one) to be wrapped by keyring
+    /// version `primary` if an older version wraps it; returns the version it was moved off.
+    /// Rewrap does this once per keyring it touches, so the old version is freed even when no
+    /// subject-sealed message is rewrapped.
+    ///
+    /// # Errors
+    /// As [`SubjectKeys::rewrap_subject`].
+    pub fn rewrap_pseudonym_key(
+        &self,
+        keyring: &str,
+        primary: u32,
+    ) -> Result<Option<u32>, GdprError> {
+        self.move_record(keyring, PSEUDONYM_RECORD, primary)
+    }
+
+    /// Re-wraps record `name` under the keyring's Primary when it is wrapped by an older
+    /// version than `primary`; returns the version it was moved off.
+    fn move_record(
+        &self,
+        keyring: &str,
+        name: &str,
+        primary: u32,
+    ) -> Result<Option<u32>, GdprError> {
+        let Some(record) = self.store.load(keyring, name)? else {
+            return Ok(None);
+        };
+        let RecordState::Active { nonce, wrapped } = &record.state else {
+            return if name == PSEUDONYM_RECORD {
+                Ok(None)
+            } else {
+                Err(GdprError::Key(KeyError::SubjectErased {
+                    key_ref: subject_ref(keyring, record.wrapped_by_version, name),
+                }))
+            };
+        };
+        if record.wrapped_by_version >= primary {
+            return Ok(None);
+        }
+        let old = self.tenant_kek(keyring, record.wrapped_by_version)?;
+        let key = unwrap(&old, &record, nonce, wrapped)?;
+        let enc = self.tenant.encryption_key(keyring)?;
+        let version = enc.key_ref.version;
+        let from = record.wrapped_by_version;
+        let moved = SubjectKeyRecord {
+            wrapped_by_version: version,
+            state: wrap(&enc.kek, keyring, version, name, &key)?,
+            ..record
+        };
+        self.store.replace(&moved)?;
+        if let Ok(mut m) = self.keys.write() {
+            m.remove(&(keyring.to_owned(), name.to_owned()));
+        }
+        Ok(Some(from))
+    }
+
     /// Seals `plaintext` for `subject_id` under `keyring`, bound to `context`: an ordinary
     /// envelope whose header names the subject's pseudonym tag (never the raw id).
     ///
@@ -703,7 +796,7 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
             },
             signer,
         );
-        let mut event = Event::new("gdpr.erase", opts.at.into())
+        let mut event = Event::new(EventKind::GdprErase, opts.at.into())
             .subject(tag)
             .attr("keyring", keyring)
             .attr("wrapped_by_version", version)

@@ -38,8 +38,10 @@ use crate::secret::ct_eq;
 
 /// The `format` string of every keyring file.
 pub const FORMAT: &str = "trust-keyring";
-/// The only `format_version` this code reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest `format_version` this code reads and writes. Version 2 adds optional fields
+/// (the minimum decryption and encryption versions, the rewrap census `moved`); a record that
+/// uses none of them is written as version 1, byte for byte as before.
+pub const FORMAT_VERSION: u32 = 2;
 /// Largest keyring file accepted (1 MiB): thousands of versions fit; a runaway file does not.
 pub const MAX_FILE_LEN: usize = 1 << 20;
 /// Most versions a keyring may hold (tombstones included).
@@ -65,6 +67,35 @@ pub struct KeyringRecord {
     pub policy: Policy,
     /// Every version ever created, oldest first; destroyed ones as tombstones.
     pub versions: Vec<VersionRecord>,
+    /// Versions below this refuse to decrypt ([`crate::keys::KeyError::BelowMinDecryption`]);
+    /// 0 (absent): no minimum. Format version 2.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_decryption_version: u32,
+    /// Sealing is refused while the Primary is below this; 0 (absent): no minimum. Format
+    /// version 2.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_encryption_version: u32,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl KeyringRecord {
+    /// The oldest `format_version` that can hold this record: 2 when it uses a field added in
+    /// version 2, else 1 (so readers of version 1 keep reading keyrings that do not need more).
+    pub fn format_version(&self) -> u32 {
+        let v2 = self.min_decryption_version != 0
+            || self.min_encryption_version != 0
+            || self.versions.iter().any(|v| v.moved != 0);
+        if v2 { 2 } else { 1 }
+    }
+
+    /// The newest version number ever created.
+    pub fn latest_version(&self) -> u32 {
+        self.next_version.saturating_sub(1)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -142,7 +173,7 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, FileError> {
     if header.format != FORMAT {
         return Err(FileError::Malformed("not a trust keyring file".into()));
     }
-    if header.format_version != FORMAT_VERSION {
+    if !(1..=FORMAT_VERSION).contains(&header.format_version) {
         return Err(FileError::UnsupportedVersion(header.format_version));
     }
     let doc: FileDoc = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
@@ -153,6 +184,11 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, FileError> {
         return Err(FileError::Invalid("auth has an impossible length"));
     }
     check(&doc.keyring)?;
+    if doc.keyring.format_version() > doc.format_version {
+        return Err(FileError::Invalid(
+            "a version-1 file holds version-2 fields",
+        ));
+    }
     Ok(ParsedFile {
         record: doc.keyring,
         auth,
@@ -228,6 +264,18 @@ pub fn check(r: &KeyringRecord) -> Result<(), FileError> {
     if r.next_version <= last {
         return Err(Invalid("next_version would reuse a version number"));
     }
+    // The Vault Transit rules: the minimum decryption version exists, and the minimum
+    // encryption version (when set) is not below it.
+    if r.min_decryption_version > r.latest_version()
+        || r.min_encryption_version > r.latest_version()
+    {
+        return Err(Invalid("a minimum version above the latest version"));
+    }
+    if r.min_encryption_version != 0 && r.min_encryption_version < r.min_decryption_version {
+        return Err(Invalid(
+            "min_encryption_version below min_decryption_version",
+        ));
+    }
     Ok(())
 }
 
@@ -292,7 +340,7 @@ pub fn seal(record: &KeyringRecord, root: &dyn RootKey) -> Result<Vec<u8>, FileE
         .map_err(root_failed)?;
     let doc = FileDoc {
         format: FORMAT.into(),
-        format_version: FORMAT_VERSION,
+        format_version: record.format_version(),
         keyring: record.clone(),
         auth: STANDARD.encode(auth),
     };

@@ -20,7 +20,9 @@
 //! cost an fsync per record. Instead a home *reserves* a block of seals durably (one keyring
 //! write per [`HomeOptions::usage_block`] seals, 1024 by default) and hands them out from
 //! memory. A crash loses the unused rest of a block, which stays counted: the stored counter is
-//! always an upper bound on the seals made, never an underestimate.
+//! always an upper bound on the seals made, never an underestimate. A process winding down
+//! gives the rest back with [`Home::release_unused`], so the counter stays tight and the
+//! destroy guard (seals counted versus ciphertexts rewrap moved) can clear.
 //!
 //! ## Freshness
 //!
@@ -41,14 +43,14 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::KeyCache;
 use super::file;
-use super::ring::{Change, Keyring};
-use super::state::VersionState;
+use super::ring::{Change, ConfigChange, Destroy, DestroyOutcome, Keyring, Rollout, RotationStep};
+use super::state::{Transition, VersionState};
 use super::store::{DirStore, KeyringStore, StoreError};
 use super::version::Policy;
 use super::{KeyringError, KeyringSummary};
 use crate::clock::{Clock, SystemClock, unix_seconds};
 use crate::durable;
-use crate::event::{Event, EventSink, NoSink};
+use crate::event::{Event, EventKind, EventSink, NoSink};
 use crate::kek::{
     LocalRootKey, PassphraseParams, RootKey, RootKeyError, RootKeySource, create_key_file,
     read_key_file,
@@ -227,6 +229,47 @@ fn bind(
         None => root,
         Some(name) => Arc::new(super::StoreBoundRoot::new(root, name)?),
     })
+}
+
+/// What [`Home::rotate_if_due`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotateIfDue {
+    /// Rotation was not due; nothing changed.
+    NotDue,
+    /// A version was added (and promoted at once when `promoted`).
+    Rotated {
+        /// The new version.
+        key_ref: KeyRef,
+        /// Whether it is Primary already.
+        promoted: bool,
+    },
+    /// A Staged version from an earlier call finished its staging time and was promoted.
+    Promoted {
+        /// The version now Primary.
+        key_ref: KeyRef,
+    },
+    /// A Staged version from an earlier call is still within its staging time; nothing changed.
+    Waiting {
+        /// The Staged version.
+        key_ref: KeyRef,
+        /// When it may be promoted (Unix seconds).
+        ready_at: i64,
+    },
+}
+
+fn ring_ref(name: &str, version: u32) -> KeyRef {
+    KeyRef::new(name, version)
+}
+
+/// The keyring name and version of a reference to a keyring version (not a subject key).
+fn plain(key_ref: &KeyRef) -> Result<(&str, u32), KeyringError> {
+    if key_ref.subject.is_some() {
+        return Err(KeyringError::Usage(
+            "a data subject's key is not a keyring version; use the subject-key store",
+        ));
+    }
+    Ok((&key_ref.keyring, key_ref.version))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -910,22 +953,37 @@ impl Home {
         self.store.names().map_err(|e| KeyringError::store("*", e))
     }
 
-    fn emit(&self, name: &str, kind: &str, change: &Change) -> Result<(), KeyringError> {
-        let mut event = Event::new(kind, self.clock.now())
-            .attr("keyring", name)
+    fn event(&self, kind: EventKind, name: &str) -> Event {
+        let mut event = Event::new(kind, self.clock.now()).attr("keyring", name);
+        if let Some(actor) = &self.actor {
+            event = event.actor(actor.clone());
+        }
+        event
+    }
+
+    fn emit(&self, name: &str, kind: EventKind, change: &Change) -> Result<(), KeyringError> {
+        let mut event = self
+            .event(kind, name)
             .attr("version", change.version)
             .attr("to", change.to.name());
         if let Some(from) = change.from {
             event = event.attr("from", from.name());
         }
         // Destructions always say whether they were forced, so an auditor can filter on it.
-        if kind == "key.destroy" || change.forced {
+        if kind == EventKind::KeyDestroy || change.forced {
             event = event.attr("forced", change.forced);
         }
-        if let Some(actor) = &self.actor {
-            event = event.actor(actor.clone());
+        if let Some(reason) = &change.reason {
+            event = event.attr("reason", reason);
         }
         self.sink.record(&event).map_err(KeyringError::Audit)
+    }
+
+    fn emit_all(&self, name: &str, changes: &[(EventKind, Change)]) -> Result<(), KeyringError> {
+        for (kind, c) in changes {
+            self.emit(name, *kind, c)?;
+        }
+        Ok(())
     }
 
     fn new_material(&self, name: &str, version: u32) -> Result<String, KeyringError> {
@@ -936,7 +994,8 @@ impl Home {
         Ok(STANDARD.encode(wrapped))
     }
 
-    /// Applies `op` to the stored keyring with compare-and-swap, retrying on conflict.
+    /// Applies `op` to the stored keyring with compare-and-swap, retrying on conflict. An `op`
+    /// that leaves the revision alone changed nothing, and nothing is written.
     fn update<T>(
         &self,
         name: &str,
@@ -946,6 +1005,9 @@ impl Home {
             let current = self.read(name)?;
             let mut next = current.clone();
             let out = op(&mut next, self.now())?;
+            if next.revision() == current.revision() {
+                return Ok((out, self.remember(current)?));
+            }
             let bytes = file::seal(next.record(), &*self.root).map_err(|e| file_error(name, e))?;
             match self
                 .store
@@ -986,88 +1048,147 @@ impl Home {
             e => KeyringError::store(name, e),
         })?;
         let ring = self.remember(ring)?;
-        let mut event = Event::new("key.create", self.clock.now())
-            .attr("keyring", name)
+        let event = self
+            .event(EventKind::KeyCreate, name)
             .attr("version", 1)
             .attr("to", VersionState::Primary.name())
             .attr("suite", suite.name());
-        if let Some(actor) = &self.actor {
-            event = event.actor(actor.clone());
-        }
         self.sink.record(&event).map_err(KeyringError::Audit)?;
         Ok(ring)
     }
 
-    /// Adds a new Staged version; with `promote`, makes it Primary at once (skipping the
-    /// staging time: only safe when every process reloads keyrings before sealing, like the
-    /// CLI). Returns the new version's number.
+    /// Adds a new version to keyring `name`: Staged, or Primary at once with
+    /// [`Rollout::Immediate`] (which is subject to the keyring's `min_stage_secs`, exactly as
+    /// [`Home::promote`] is: with a staging time, it is refused and nothing is added). Returns
+    /// the new version.
     ///
     /// # Errors
-    /// Store failures, [`KeyringError::Busy`] after too many conflicts.
-    pub fn rotate(&self, name: &str, promote: bool) -> Result<u32, KeyringError> {
-        let ((added, promoted), _) = self.update(name, |ring, now| {
+    /// [`KeyringError::StagingTooShort`] for [`Rollout::Immediate`] on a keyring with a staging
+    /// time; store failures, [`KeyringError::Busy`] after too many conflicts.
+    pub fn rotate(&self, name: &str, rollout: Rollout) -> Result<KeyRef, KeyringError> {
+        let (changes, ring) = self.update(name, |ring, now| {
             let version = ring.record().next_version;
             let added = ring.add_version(now, self.new_material(name, version)?)?;
-            let promoted = if promote {
-                ring.promote(added.version, now, true)?
-            } else {
-                Vec::new()
-            };
-            Ok((added, promoted))
+            let mut changes = vec![(EventKind::KeyRotate, added)];
+            if rollout == Rollout::Immediate {
+                for c in ring.promote(version, now)? {
+                    changes.push((EventKind::KeyPromote, c));
+                }
+            }
+            Ok(changes)
         })?;
-        self.emit(name, "key.rotate", &added)?;
-        for c in &promoted {
-            self.emit(name, "key.promote", c)?;
-        }
-        Ok(added.version)
+        self.emit_all(name, &changes)?;
+        Ok(ring.key_ref(changes[0].1.version))
     }
 
-    /// Promotes Staged `version` (after the policy's staging time).
+    /// For schedulers: rotates keyring `name` only when its rotation is due (the Primary is
+    /// older than the keyring's rotation period, or at its usage ceiling), finishing a rollout
+    /// already under way first; see [`RotationStep`]. Decided and applied in one
+    /// compare-and-swap, so two schedulers running at once rotate once.
+    ///
+    /// With [`Rollout::Immediate`] the new version is promoted at once when the keyring has no
+    /// staging time; with one, it is left Staged and promoted by a later call after the staging
+    /// time (never early).
+    ///
+    /// # Errors
+    /// As [`Home::rotate`].
+    pub fn rotate_if_due(&self, name: &str, rollout: Rollout) -> Result<RotateIfDue, KeyringError> {
+        let ((outcome, changes), _) = self.update(name, |ring, now| {
+            let key_ref = |v| ring_ref(name, v);
+            Ok(match ring.rotation_step(now) {
+                RotationStep::Promote { version } => {
+                    let changes = ring.promote(version, now)?;
+                    (
+                        RotateIfDue::Promoted {
+                            key_ref: key_ref(version),
+                        },
+                        changes
+                            .into_iter()
+                            .map(|c| (EventKind::KeyPromote, c))
+                            .collect(),
+                    )
+                }
+                RotationStep::Wait { version, ready_at } => (
+                    RotateIfDue::Waiting {
+                        key_ref: key_ref(version),
+                        ready_at,
+                    },
+                    Vec::new(),
+                ),
+                RotationStep::Rotate => {
+                    let version = ring.record().next_version;
+                    let added = ring.add_version(now, self.new_material(name, version)?)?;
+                    let mut changes = vec![(EventKind::KeyRotate, added)];
+                    let promoted =
+                        rollout == Rollout::Immediate && ring.policy().min_stage_secs == 0;
+                    if promoted {
+                        for c in ring.promote(version, now)? {
+                            changes.push((EventKind::KeyPromote, c));
+                        }
+                    }
+                    (
+                        RotateIfDue::Rotated {
+                            key_ref: key_ref(version),
+                            promoted,
+                        },
+                        changes,
+                    )
+                }
+                RotationStep::NotDue => (RotateIfDue::NotDue, Vec::new()),
+            })
+        })?;
+        self.emit_all(name, &changes)?;
+        Ok(outcome)
+    }
+
+    /// Promotes Staged `key_ref` (after the keyring's staging time).
     ///
     /// # Errors
     /// [`KeyringError::Transition`], [`KeyringError::StagingTooShort`], store failures.
-    pub fn promote(&self, name: &str, version: u32) -> Result<(), KeyringError> {
-        let (changes, _) = self.update(name, |ring, now| ring.promote(version, now, false))?;
+    pub fn promote(&self, key_ref: &KeyRef) -> Result<(), KeyringError> {
+        let (name, version) = plain(key_ref)?;
+        let (changes, _) = self.update(name, |ring, now| ring.promote(version, now))?;
         for c in &changes {
-            self.emit(name, "key.promote", c)?;
+            self.emit(name, EventKind::KeyPromote, c)?;
         }
         Ok(())
     }
 
     fn single(
         &self,
-        name: &str,
-        kind: &str,
-        op: impl FnMut(&mut Keyring, i64) -> Result<Change, KeyringError>,
+        key_ref: &KeyRef,
+        op: Transition,
+        mut apply: impl FnMut(&mut Keyring, u32, i64) -> Result<Change, KeyringError>,
     ) -> Result<Change, KeyringError> {
-        let (change, _) = self.update(name, op)?;
-        self.emit(name, kind, &change)?;
+        let (name, version) = plain(key_ref)?;
+        let (change, _) = self.update(name, |ring, now| apply(ring, version, now))?;
+        self.emit(name, op.event_kind(), &change)?;
         Ok(change)
     }
 
-    /// Retires DecryptOnly `version` (→ Disabled; reversible with [`Home::enable`]).
+    /// Retires DecryptOnly `key_ref` (→ Disabled; reversible with [`Home::enable`]).
     ///
     /// # Errors
     /// [`KeyringError::Transition`] for any other state; store failures.
-    pub fn retire(&self, name: &str, version: u32) -> Result<Change, KeyringError> {
-        self.single(name, "key.retire", |r, now| r.retire(version, now))
+    pub fn retire(&self, key_ref: &KeyRef) -> Result<Change, KeyringError> {
+        self.single(key_ref, Transition::Retire, |r, v, now| r.retire(v, now))
     }
 
-    /// Re-enables a Disabled or PendingDestroy `version` (→ DecryptOnly).
+    /// Re-enables a Disabled or PendingDestroy `key_ref` (→ DecryptOnly).
     ///
     /// # Errors
     /// [`KeyringError::Transition`] for any other state; store failures.
-    pub fn enable(&self, name: &str, version: u32) -> Result<Change, KeyringError> {
-        self.single(name, "key.enable", |r, now| r.enable(version, now))
+    pub fn enable(&self, key_ref: &KeyRef) -> Result<Change, KeyringError> {
+        self.single(key_ref, Transition::Enable, |r, v, now| r.enable(v, now))
     }
 
-    /// Schedules Disabled `version` for destruction after the grace period.
+    /// Schedules Disabled `key_ref` for destruction after the grace period.
     ///
     /// # Errors
     /// [`KeyringError::Transition`] for any other state; store failures.
-    pub fn schedule_destroy(&self, name: &str, version: u32) -> Result<Change, KeyringError> {
-        self.single(name, "key.destroy", |r, now| {
-            r.schedule_destroy(version, now)
+    pub fn schedule_destroy(&self, key_ref: &KeyRef) -> Result<Change, KeyringError> {
+        self.single(key_ref, Transition::ScheduleDestroy, |r, v, now| {
+            r.schedule_destroy(v, now)
         })
     }
 
@@ -1075,41 +1196,158 @@ impl Home {
     ///
     /// # Errors
     /// [`KeyringError::Transition`] for any other state; store failures.
-    pub fn cancel_destroy(&self, name: &str, version: u32) -> Result<Change, KeyringError> {
-        self.single(name, "key.enable", |r, now| r.cancel_destroy(version, now))
+    pub fn cancel_destroy(&self, key_ref: &KeyRef) -> Result<Change, KeyringError> {
+        self.single(key_ref, Transition::CancelDestroy, |r, v, now| {
+            r.cancel_destroy(v, now)
+        })
     }
 
-    /// Destroys `version` (see [`Keyring::destroy`] for exactly what is checked); `force`
-    /// overrides the live-ciphertext guard and is recorded in the event (`forced=true`).
+    /// The operator's destroy, in one compare-and-swap: see [`Keyring::destroy_step`] for the
+    /// rule (schedule a Disabled version, destroy once the grace period is over, refuse while
+    /// something known needs it unless [`Destroy::Force`]). A forced destruction is recorded
+    /// in the `key.destroy` event with `forced=true` and the reason.
     ///
     /// # Errors
     /// [`KeyringError::Transition`], [`KeyringError::GraceNotElapsed`],
     /// [`KeyringError::LiveCiphertexts`], store failures.
-    pub fn destroy(&self, name: &str, version: u32, force: bool) -> Result<Change, KeyringError> {
-        let change = self.single(name, "key.destroy", |r, now| r.destroy(version, now, force))?;
-        self.cache.remove(name, version);
-        Ok(change)
+    pub fn destroy(
+        &self,
+        key_ref: &KeyRef,
+        mode: &Destroy,
+    ) -> Result<DestroyOutcome, KeyringError> {
+        let (name, version) = plain(key_ref)?;
+        let ((outcome, changes), _) =
+            self.update(name, |ring, now| ring.destroy_step(version, now, mode))?;
+        if matches!(outcome, DestroyOutcome::Destroyed { .. }) {
+            self.cache.remove(name, version);
+        }
+        for c in &changes {
+            let kind = if c.to == VersionState::Destroyed {
+                EventKind::KeyDestroy
+            } else {
+                EventKind::KeyScheduleDestroy
+            };
+            self.emit(name, kind, c)?;
+        }
+        Ok(outcome)
     }
 
-    /// Records a rewrap census for `version` (see [`Keyring::record_census`]).
+    /// What [`Home::destroy`] would do now for `key_ref`, re-read from the store; changes
+    /// nothing (for confirming with an operator first).
+    ///
+    /// # Errors
+    /// As [`Home::destroy`].
+    pub fn check_destroy(
+        &self,
+        key_ref: &KeyRef,
+        mode: &Destroy,
+    ) -> Result<DestroyOutcome, KeyringError> {
+        let (name, version) = plain(key_ref)?;
+        self.keyring(name)?.check_destroy(version, self.now(), mode)
+    }
+
+    /// Changes keyring `name`'s configuration (minimum decryption and encryption versions,
+    /// rotation period) with Vault Transit's validation rules ([`Keyring::configure`]).
+    ///
+    /// # Errors
+    /// [`KeyringError::InvalidPolicy`] for a change that breaks a rule; store failures.
+    pub fn configure(
+        &self,
+        name: &str,
+        change: &ConfigChange,
+    ) -> Result<Arc<Keyring>, KeyringError> {
+        let ((), ring) = self.update(name, |ring, _| ring.configure(change))?;
+        let mut event = self
+            .event(EventKind::KeyConfig, name)
+            .attr("min_decryption_version", ring.min_decryption_version())
+            .attr("min_encryption_version", ring.min_encryption_version());
+        event = match ring.policy().max_age_secs {
+            Some(secs) => event.attr("rotation_period_secs", secs),
+            None => event.attr("rotation_period_secs", "none"),
+        };
+        self.sink.record(&event).map_err(KeyringError::Audit)?;
+        // Versions now below the minimum must not decrypt from this process's cache either.
+        for v in ring.versions() {
+            if v.version < ring.min_decryption_version() {
+                self.cache.remove(name, v.version);
+            }
+        }
+        Ok(ring)
+    }
+
+    /// Records an explicit census for `key_ref` (see [`Keyring::record_census`]).
     ///
     /// # Errors
     /// [`KeyringError::Transition`] for a Staged or Primary version; store failures.
-    pub fn record_census(
-        &self,
-        name: &str,
-        version: u32,
-        remaining: u64,
-    ) -> Result<(), KeyringError> {
+    pub fn record_census(&self, key_ref: &KeyRef, remaining: u64) -> Result<(), KeyringError> {
+        let (name, version) = plain(key_ref)?;
         self.update(name, |r, now| r.record_census(version, remaining, now))?;
-        let mut event = Event::new("key.census", self.clock.now())
-            .attr("keyring", name)
+        let event = self
+            .event(EventKind::KeyCensus, name)
             .attr("version", version)
             .attr("remaining", remaining);
-        if let Some(actor) = &self.actor {
-            event = event.actor(actor.clone());
-        }
         self.sink.record(&event).map_err(KeyringError::Audit)
+    }
+
+    /// Adds what rewrap moved off each version of keyring `name` (`version → count`, the
+    /// replacements already stored by the caller) to the keyring's census, in one
+    /// compare-and-swap, and records one `key.census` event per version.
+    pub(crate) fn record_moved(
+        &self,
+        name: &str,
+        moved: &std::collections::BTreeMap<u32, u64>,
+    ) -> Result<(), KeyringError> {
+        if moved.is_empty() {
+            return Ok(());
+        }
+        let ((), ring) = self.update(name, |r, _| {
+            for (version, count) in moved {
+                r.record_moved(*version, *count)?;
+            }
+            Ok(())
+        })?;
+        for (version, count) in moved {
+            let (uses, total) = ring
+                .version(*version)
+                .map(|v| (v.uses, v.moved))
+                .unwrap_or_default();
+            let event = self
+                .event(EventKind::KeyCensus, name)
+                .attr("version", *version)
+                .attr("moved", *count)
+                .attr("moved_total", total)
+                .attr("uses", uses);
+            self.sink.record(&event).map_err(KeyringError::Audit)?;
+        }
+        Ok(())
+    }
+
+    /// Gives back the seals this home reserved but did not use (the rest of each usage block),
+    /// so the keyrings' `uses` counters stay tight upper bounds and the destroy guard can clear
+    /// once rewrap has moved everything. Call it when a process that sealed winds down; a
+    /// process that never calls it (or crashes) leaves its reservations counted, which is safe.
+    ///
+    /// # Errors
+    /// Store failures (the reservations then stay counted).
+    pub fn release_unused(&self) -> Result<(), KeyringError> {
+        let leases: Vec<(String, Lease)> = {
+            let mut loaded = self.loaded()?;
+            loaded
+                .iter_mut()
+                .filter_map(|(name, l)| {
+                    l.lease
+                        .take()
+                        .filter(|lease| lease.next < lease.end)
+                        .map(|lease| (name.clone(), lease))
+                })
+                .collect()
+        };
+        for (name, lease) in leases {
+            self.update(&name, |r, _| {
+                r.release_uses(lease.version, lease.end - lease.next)
+            })?;
+        }
+        Ok(())
     }
 
     /// True when keyring `name`'s Primary is due for rotation at `now` (age or ceiling).
@@ -1153,6 +1391,12 @@ impl Home {
     fn take_use(&self, name: &str) -> Result<(Arc<Keyring>, u32), KeyringError> {
         let ring = self.snapshot(name)?;
         let primary = ring.primary().version;
+        if primary < ring.min_encryption_version() {
+            return Err(KeyringError::Key(KeyError::BelowMinEncryption {
+                key_ref: ring.key_ref(primary),
+                min: ring.min_encryption_version(),
+            }));
+        }
         {
             let mut loaded = self.loaded()?;
             if let Some(l) = loaded.get_mut(name)
@@ -1197,7 +1441,7 @@ fn file_error(name: &str, e: file::FileError) -> KeyringError {
 }
 
 impl KeyringError {
-    fn into_key_error(self) -> KeyError {
+    pub(crate) fn into_key_error(self) -> KeyError {
         match self {
             Self::Key(e) => e,
             other => KeyError::Backend {

@@ -7,10 +7,12 @@
 //! 1. `rotate` adds a **Staged** version: every process can already decrypt under it;
 //! 2. after `min_stage_secs` (longer than any process's reload interval), `promote` makes it
 //!    Primary; the old Primary becomes **DecryptOnly**;
-//! 3. `rewrap` moves old messages' data keys to the new Primary (bodies untouched);
+//! 3. `rewrap` moves old messages' data keys to the new Primary (bodies untouched) and records
+//!    how many it moved off each version (the census);
 //! 4. `retire` disables the old version (**Disabled**: reversible with `enable`, the "scream
 //!    test"); `schedule_destroy` starts the grace period (**PendingDestroy**); `destroy`
-//!    erases the material and keeps a **Destroyed** tombstone.
+//!    erases the material and keeps a **Destroyed** tombstone — without an override only
+//!    when every seal the version counted was moved off it by rewrap.
 //!
 //! See [`state`] for the transition table and [`Keyring::destroy`] for exactly what guards a
 //! destruction.
@@ -33,9 +35,9 @@
 //! ```
 //! use std::sync::Arc;
 //! use trust_core::event::MemorySink;
-//! use trust_core::keyring::{Home, InitSource, Policy};
+//! use trust_core::keyring::{Home, InitSource, Policy, Rollout};
 //! use trust_core::kek::PassphraseParams;
-//! use trust_core::keys::{KeyProvider, Suite};
+//! use trust_core::keys::{KeyProvider, KeyRef, Suite};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
@@ -44,10 +46,10 @@
 //!     .with_sink(audit.clone())
 //!     .with_actor("ops@example.com");
 //! home.create_keyring("orders", Suite::Aes256Gcm, Policy::default())?;
-//! let v2 = home.rotate("orders", false)?; // Staged: every process can decrypt under it
-//! home.promote("orders", v2)?;           // now Primary; v1 is DecryptOnly
+//! let v2 = home.rotate("orders", Rollout::Staged)?; // every process can decrypt under it
+//! home.promote(&v2)?;                               // now Primary; v1 is DecryptOnly
 //! assert_eq!(home.encryption_key("orders")?.key_ref.version, 2);
-//! home.retire("orders", 1)?;             // v1 refuses to decrypt (reversibly)
+//! home.retire(&KeyRef::new("orders", 1))?;          // v1 refuses to decrypt (reversibly)
 //! assert_eq!(audit.events().len(), 5);   // create, rotate, promote ×2, retire
 //! # Ok(()) }
 //! ```
@@ -69,8 +71,10 @@ use serde::Serialize;
 
 pub use bound::{MAX_STORE_NAME, StoreBoundRoot};
 pub use cache::KeyCache;
-pub use home::{Home, HomeOptions, HomeRecordStore, InitSource, MAX_ROOT_URI, RootKind, Unlock};
-pub use ring::{Change, Keyring};
+pub use home::{
+    Home, HomeOptions, HomeRecordStore, InitSource, MAX_ROOT_URI, RootKind, RotateIfDue, Unlock,
+};
+pub use ring::{Change, ConfigChange, Destroy, DestroyOutcome, Keyring, Rollout, RotationStep};
 pub use state::{Transition, VersionState};
 pub use store::{DirStore, KeyringStore, MemoryStore, StoreError};
 pub use version::{Policy, VersionRecord};
@@ -124,12 +128,15 @@ pub enum KeyringError {
         /// When it may be destroyed (Unix seconds).
         after: i64,
     },
-    /// The version sealed messages and no census says they are gone: destroying it needs force.
+    /// The version sealed messages that rewrap has not (knowingly) moved off it: destroying
+    /// it needs [`Destroy::Force`].
     LiveCiphertexts {
         /// The version.
         key_ref: KeyRef,
-        /// Seals counted under it.
+        /// Seals counted under it (an upper bound).
         uses: u64,
+        /// Ciphertexts rewrap moved off it.
+        moved: u64,
     },
     /// The keyring file is damaged, torn or tampered with.
     Corrupt {
@@ -268,9 +275,13 @@ impl fmt::Display for KeyringError {
                 "key {key_ref} is in its destruction grace period until {}",
                 when(*after)
             ),
-            Self::LiveCiphertexts { key_ref, uses } => write!(
+            Self::LiveCiphertexts {
+                key_ref,
+                uses,
+                moved,
+            } => write!(
                 f,
-                "key {key_ref} sealed {uses} message(s) and no rewrap census shows them gone"
+                "key {key_ref} may still be needed: it counted {uses} seal(s) and rewrap moved {moved} ciphertext(s) off it"
             ),
             Self::Corrupt { name, reason } => write!(f, "keyring file {name:?} is {reason}"),
             Self::Busy { name } => write!(
@@ -370,7 +381,7 @@ impl TrustError for KeyringError {
             }
             Self::GraceNotElapsed { .. } => Some("try again after the grace period"),
             Self::LiveCiphertexts { .. } => Some(
-                "rewrap every message under this version first, or pass --force to destroy anyway (audited)",
+                "rewrap every ciphertext under this version first (`trust rewrap`), or pass --force --reason TEXT to destroy anyway (audited)",
             ),
             Self::Corrupt { .. } | Self::HomeCorrupt(_) => {
                 Some("restore the file from a backup; it is never overwritten while damaged")
@@ -398,6 +409,10 @@ pub struct KeyringSummary {
     pub primary: u32,
     /// Whether rotation is due now (age or usage ceiling).
     pub rotation_due: bool,
+    /// Versions below this refuse to decrypt (0: none).
+    pub min_decryption_version: u32,
+    /// Sealing is refused while the Primary is below this (0: none).
+    pub min_encryption_version: u32,
     /// The policy.
     pub policy: Policy,
     /// Every version, tombstones included.
@@ -427,6 +442,10 @@ pub struct VersionSummary {
     pub destroy_forced: bool,
     /// Seals counted (an upper bound).
     pub uses: u64,
+    /// Ciphertexts rewrap moved off it (the census the destroy guard compares with `uses`).
+    pub moved: u64,
+    /// Whether something known may still need it (`uses > moved`, no explicit census).
+    pub may_be_in_use: bool,
     /// When a census cleared it.
     pub census_clear_at: Option<i64>,
 }
@@ -442,6 +461,8 @@ impl KeyringSummary {
             created_at: r.created_at,
             primary: ring.primary().version,
             rotation_due: ring.rotation_due(now),
+            min_decryption_version: r.min_decryption_version,
+            min_encryption_version: r.min_encryption_version,
             policy: r.policy,
             versions: r
                 .versions
@@ -457,6 +478,8 @@ impl KeyringSummary {
                     destroyed_at: v.destroyed_at,
                     destroy_forced: v.destroy_forced,
                     uses: v.uses,
+                    moved: v.moved,
+                    may_be_in_use: v.may_have_live_ciphertexts(),
                     census_clear_at: v.census_clear_at,
                 })
                 .collect(),

@@ -21,6 +21,8 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::event::EventKind;
+
 /// Where a key version is in its life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -59,13 +61,16 @@ pub enum Transition {
 }
 
 impl Transition {
-    /// The event kind recorded for this transition.
-    pub const fn event_kind(self) -> &'static str {
+    /// The event kind recorded for this transition: one per act, so an auditor never mistakes
+    /// a scheduled destruction for a destruction, or a cancellation for an enabling.
+    pub const fn event_kind(self) -> EventKind {
         match self {
-            Self::Promote | Self::Demote => "key.promote",
-            Self::Retire => "key.retire",
-            Self::Enable | Self::CancelDestroy => "key.enable",
-            Self::ScheduleDestroy | Self::Destroy => "key.destroy",
+            Self::Promote | Self::Demote => EventKind::KeyPromote,
+            Self::Retire => EventKind::KeyRetire,
+            Self::Enable => EventKind::KeyEnable,
+            Self::CancelDestroy => EventKind::KeyCancelDestroy,
+            Self::ScheduleDestroy => EventKind::KeyScheduleDestroy,
+            Self::Destroy => EventKind::KeyDestroy,
         }
     }
 
@@ -146,6 +151,20 @@ mod tests {
         Transition::CancelDestroy,
         Transition::Destroy,
     ];
+
+    #[test]
+    fn scheduling_and_cancelling_have_their_own_event_kinds() {
+        assert_eq!(
+            Transition::ScheduleDestroy.event_kind(),
+            EventKind::KeyScheduleDestroy
+        );
+        assert_eq!(
+            Transition::CancelDestroy.event_kind(),
+            EventKind::KeyCancelDestroy
+        );
+        assert_eq!(Transition::Destroy.event_kind(), EventKind::KeyDestroy);
+        assert_eq!(Transition::Enable.event_kind(), EventKind::KeyEnable);
+    }
 
     #[test]
     fn destroyed_is_terminal() {

@@ -181,10 +181,10 @@ fn a_backend_failure_keeps_its_code_and_is_not_tampering() {
     assert_eq!(e.category().exit_code(), 4);
     let e = home.keyring("orders").unwrap_err();
     assert_eq!(e.code(), "TEST_HSM_DOWN");
-    let e = home.rotate("orders", true).unwrap_err();
+    let e = home.rotate("orders", Rollout::Immediate).unwrap_err();
     assert_eq!(e.code(), "TEST_HSM_DOWN");
     hsm.down.store(false, Ordering::SeqCst);
-    home.rotate("orders", true).unwrap();
+    home.rotate("orders", Rollout::Immediate).unwrap();
 }
 
 /// A home with two keyrings and messages sealed under several versions.
@@ -199,7 +199,7 @@ fn populated_key_file_home(
             .unwrap();
         let k = home.encryption_key(name).unwrap();
         keys.push((k.key_ref, k.kek));
-        home.rotate(name, true).unwrap();
+        home.rotate(name, Rollout::Immediate).unwrap();
         let k = home.encryption_key(name).unwrap();
         keys.push((k.key_ref, k.kek));
     }
@@ -231,7 +231,7 @@ fn rewrap_root_moves_a_key_file_home_to_an_hsm_without_touching_keys() {
     for (key_ref, kek) in &keys {
         assert_eq!(home.decryption_key(key_ref).unwrap().expose(), kek.expose());
     }
-    home.rotate("orders", true).unwrap();
+    home.rotate("orders", Rollout::Immediate).unwrap();
     let events = sink.events();
     let last = events.last().unwrap();
     assert_eq!(last.kind, "root.rewrap");

@@ -70,11 +70,27 @@ pub struct VersionRecord {
     pub census_clear_at: Option<i64>,
     /// The version key wrapped by the root key (base64), `None` once destroyed.
     pub material: Option<String>,
+    /// Ciphertexts that rewrap moved off this version and whose replacement the caller stored
+    /// (format version 2; absent while zero). Compared with `uses` by the destroy guard.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub moved: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl VersionRecord {
-    /// True when messages may have been sealed under this version and no census cleared it.
+    /// True when messages may still need this version: it counted more seals (`uses`, an upper
+    /// bound) than rewrap moved off it (`moved`), and no explicit census cleared it.
     pub fn may_have_live_ciphertexts(&self) -> bool {
-        self.uses > 0 && self.census_clear_at.is_none()
+        self.uses > self.moved && self.census_clear_at.is_none()
+    }
+
+    /// Seals counted under this version that no rewrap has moved off it yet (an upper bound on
+    /// the ciphertexts that still need it).
+    pub fn unmoved(&self) -> u64 {
+        self.uses.saturating_sub(self.moved)
     }
 }
