@@ -3,7 +3,7 @@
 (AES-256-GCM keyset) in the same process and run.
 
 Setup (a venv):  pip install ./bindings/python tink
-Run:             python benches/peers/python_seal_open.py [--seconds 2]
+Run:             python benches/peers/python_seal_open.py [--repeat 5]
 Figures go to docs/PERFORMANCE.md with this command line; run on an idle machine.
 """
 
@@ -15,16 +15,16 @@ from pathlib import Path
 import trust
 
 
-def best_ns(fn, seconds: float) -> float:
+def best_ns(fn, repeat: int) -> float:
+    """Best of `repeat` runs of an autoranged loop (>= 0.2 s each), in ns per call."""
     timer = timeit.Timer(fn)
     n, _ = timer.autorange()
-    runs = max(3, int(seconds / max(timer.timeit(n) / n * n, 1e-9)))
-    return min(timer.repeat(repeat=min(runs, 7), number=n)) / n * 1e9
+    return min(timer.repeat(repeat=repeat, number=n)) / n * 1e9
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     home = trust.Home.init(tmp / "home", root_key_file=tmp / "root.key")
@@ -41,11 +41,11 @@ def main() -> None:
         print("tink not installed (pip install tink): trust only")
     for size in (64, 1024):
         data = bytes(size)
-        t = best_ns(lambda: home.open(home.seal("bench", data, ctx), ctx), args.seconds)
+        t = best_ns(lambda: home.open(home.seal("bench", data, ctx), ctx), args.repeat)
         line = f"{size:>5} B  trust seal+open {t / 1000:7.2f} µs"
         if primitive is not None:
             ad = b"tenant=acme"
-            k = best_ns(lambda: primitive.decrypt(primitive.encrypt(data, ad), ad), args.seconds)
+            k = best_ns(lambda: primitive.decrypt(primitive.encrypt(data, ad), ad), args.repeat)
             line += f"   tink {k / 1000:7.2f} µs   ratio {t / k:4.2f}"
         print(line)
 

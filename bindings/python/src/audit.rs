@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use trust_core::audit::{AuditLog, Entry, InitOptions, Receipt, Verifier, VerifyOptions, verify_log};
+use trust_core::audit::{
+    AuditLog, Entry, InitOptions, Receipt, Verifier, VerifyOptions, verify_log,
+};
 use trust_core::error::Category;
 
 use crate::errors::{core, raise};
@@ -97,9 +99,7 @@ impl Log {
     /// of tree size `size`.
     #[pyo3(signature = (index, size=None))]
     fn prove(&self, py: Python<'_>, index: u64, size: Option<u64>) -> PyResult<String> {
-        let r = py
-            .detach(|| self.inner.prove(index, size))
-            .map_err(core)?;
+        let r = py.detach(|| self.inner.prove(index, size)).map_err(core)?;
         Ok(r.to_text())
     }
 
@@ -134,7 +134,10 @@ fn audit_verify_json(
         return Err(raise(
             Category::Verification,
             kind,
-            format!("audit log verification failed: {kind}{at}: {}", failure.detail),
+            format!(
+                "audit log verification failed: {kind}{at}: {}",
+                failure.detail
+            ),
             None,
         ));
     }
@@ -156,5 +159,10 @@ fn audit_verify_proof(
     let (cp, leaf) = receipt
         .verify(std::slice::from_ref(&verifier), Some(&origin), None)
         .map_err(core)?;
-    Ok((receipt.index, cp.checkpoint.size, leaf.event_type, leaf.time_unix_ms))
+    Ok((
+        receipt.index,
+        cp.checkpoint.size,
+        leaf.event_type,
+        leaf.time_unix_ms,
+    ))
 }

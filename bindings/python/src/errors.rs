@@ -55,12 +55,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// Builds the exception for `category`, with its attributes set.
-pub(crate) fn raise(
-    category: Category,
-    code: &str,
-    message: String,
-    hint: Option<&str>,
-) -> PyErr {
+pub(crate) fn raise(category: Category, code: &str, message: String, hint: Option<&str>) -> PyErr {
     let err = match category {
         Category::Verification => VerificationError::new_err(message),
         Category::Usage => UsageError::new_err(message),

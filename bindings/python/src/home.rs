@@ -138,7 +138,8 @@ impl Home {
 
     /// Makes `version` the Primary of keyring `name`.
     fn promote(&self, py: Python<'_>, name: &str, version: u32) -> PyResult<()> {
-        py.detach(|| self.inner.promote(name, version)).map_err(core)
+        py.detach(|| self.inner.promote(name, version))
+            .map_err(core)
     }
 
     /// Retires `version` (it stops decrypting; reversible with `enable`).
@@ -273,11 +274,7 @@ impl Home {
 
     /// Re-wraps an envelope's data key under its keyring's current Primary (the body is not
     /// re-encrypted). Returns `(envelope, changed)`.
-    fn rewrap<'py>(
-        &self,
-        py: Python<'py>,
-        blob: &[u8],
-    ) -> PyResult<(Bound<'py, PyBytes>, bool)> {
+    fn rewrap<'py>(&self, py: Python<'py>, blob: &[u8]) -> PyResult<(Bound<'py, PyBytes>, bool)> {
         let r = py
             .detach(|| envelope::rewrap(&*self.inner, blob))
             .map_err(core)?;
