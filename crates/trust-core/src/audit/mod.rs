@@ -90,6 +90,9 @@ pub use log::{
 };
 pub use search::{Query, search};
 pub use verify::{FailureKind, Report, VerifyOptions, verify_log};
+// For front ends that only import from this module's root (the language packages).
+pub use note::Verifier;
+pub use proof::Receipt;
 
 /// A failure of a log operation (opening, appending, checkpointing, proving).
 #[derive(Debug)]

@@ -13,7 +13,7 @@ use crate::secret::ct_eq;
 
 const ORIGIN: &str = "example.com/audit/test";
 
-fn new_log(segment_bytes: u64) -> (tempfile::TempDir, PathBuf, note::Verifier) {
+fn new_log(segment_bytes: u64) -> (tempfile::TempDir, PathBuf, Verifier) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
     let mut opts = InitOptions::new(ORIGIN);
@@ -42,7 +42,7 @@ fn fill(dir: &Path, n: u64, checkpoint_every: u64) {
     }
 }
 
-fn verify(dir: &Path, vkey: &note::Verifier, pinned: Option<&str>) -> Report {
+fn verify(dir: &Path, vkey: &Verifier, pinned: Option<&str>) -> Report {
     let mut o = VerifyOptions::new(vec![vkey.clone()]);
     o.pinned = pinned.map(|p| p.as_bytes().to_vec());
     verify_log(dir, &o).unwrap()

@@ -1,0 +1,458 @@
+//! The `@trust/node` addon: a thin napi-rs layer over trust-core.
+//!
+//! Each export converts JS values, calls trust-core and maps errors; argon2 work runs on
+//! libuv's thread pool (`AsyncTask`) so the event loop is never blocked. Errors leave the addon
+//! with a reason of the form `CODE \x1f CATEGORY \x1f message`; `index.js` turns them into
+//! `TrustError`s whose `.code` is the same stable string as the CLI's and the C ABI's.
+// No hand-written unsafe: the workspace denies it; napi-derive's generated glue allows itself.
+// napi-derive generates the registration code for the exports; its expansion trips these.
+#![allow(missing_docs, unreachable_pub, clippy::needless_pass_by_value)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use napi::bindgen_prelude::{AsyncTask, Buffer, Either};
+use napi::{Env, Error, Result, Status, Task};
+use napi_derive::napi;
+use trust_core::clock::{Clock, SystemClock};
+use trust_core::envelope::{self, Context};
+use trust_core::error::{Category, TrustError};
+use trust_core::keyring::{self, InitSource, Policy, Rollout, Unlock};
+use trust_core::keys::{KeyRef, Suite};
+use trust_core::password::{self, PasswordHasher};
+use trust_core::redact::Redactor;
+use trust_core::secret::SecretBytes;
+use trust_core::webhook::{
+    self, Scheme, SecretSet, Verified, WebhookError, Window, github, hubspot, shopify, slack,
+    standard, stripe,
+};
+
+const SEP: char = '\u{1f}';
+
+fn fail(category: Category, code: &str, message: &str) -> Error {
+    Error::new(
+        Status::GenericFailure,
+        format!("{code}{SEP}{}{SEP}{message}", category.as_str()),
+    )
+}
+
+fn core<E: TrustError>(err: E) -> Error {
+    fail(err.category(), err.code(), &err.to_string())
+}
+
+fn invalid(message: &str) -> Error {
+    fail(Category::Usage, "INVALID_ARGUMENT", message)
+}
+
+fn context(pairs: Option<HashMap<String, String>>) -> Result<Context> {
+    let mut ctx = Context::new();
+    // Sorted insertion is not needed: the context encodes its pairs canonically.
+    for (k, v) in pairs.iter().flatten() {
+        ctx.insert(k, v).map_err(core)?;
+    }
+    Ok(ctx)
+}
+
+fn secret(value: Either<String, Buffer>) -> SecretBytes {
+    match value {
+        Either::A(s) => SecretBytes::from(s.into_bytes()),
+        Either::B(b) => SecretBytes::from(b.to_vec()),
+    }
+}
+
+/// Options of `Home.init` / `Home.open`.
+#[napi(object)]
+pub struct HomeOptions {
+    /// The root key file (created with 32 random bytes if missing, on init).
+    pub root_key_file: Option<String>,
+    /// A passphrase instead of a key file (argon2id).
+    pub passphrase: Option<Either<String, Buffer>>,
+}
+
+/// Keyrings under one root key; seals and opens data bound to a context.
+#[napi]
+pub struct Home {
+    inner: Arc<keyring::Home>,
+}
+
+#[napi]
+impl Home {
+    /// Creates a home in `path`.
+    #[napi(factory)]
+    pub fn init(path: String, options: HomeOptions) -> Result<Self> {
+        let source = match (options.root_key_file, options.passphrase) {
+            (Some(file), None) => InitSource::KeyFile(PathBuf::from(file)),
+            (None, Some(pass)) => InitSource::Passphrase {
+                passphrase: secret(pass),
+                params: trust_core::kek::PassphraseParams::DEFAULT,
+            },
+            _ => return Err(invalid("give exactly one of rootKeyFile or passphrase")),
+        };
+        let home = keyring::Home::init(&PathBuf::from(path), source).map_err(core)?;
+        Ok(Self {
+            inner: Arc::new(home),
+        })
+    }
+
+    /// Opens the home in `path` (with the key file it recorded unless one is given).
+    #[napi(factory)]
+    pub fn open(path: String, options: Option<HomeOptions>) -> Result<Self> {
+        let (file, pass) = options.map_or((None, None), |o| (o.root_key_file, o.passphrase));
+        let unlock = match (file, pass) {
+            (None, None) => Unlock::Stored,
+            (Some(file), None) => Unlock::KeyFile(PathBuf::from(file)),
+            (None, Some(pass)) => Unlock::Passphrase(secret(pass)),
+            _ => return Err(invalid("give at most one of rootKeyFile or passphrase")),
+        };
+        let home = keyring::Home::open(&PathBuf::from(path), unlock).map_err(core)?;
+        Ok(Self {
+            inner: Arc::new(home),
+        })
+    }
+
+    /// Creates keyring `name` (suite `aes-256-gcm` unless given).
+    #[napi]
+    pub fn create_keyring(&self, name: String, suite: Option<String>) -> Result<()> {
+        let suite: Suite = suite
+            .as_deref()
+            .unwrap_or("aes-256-gcm")
+            .parse()
+            .map_err(core)?;
+        self.inner
+            .create_keyring(&name, suite, Policy::default())
+            .map(drop)
+            .map_err(core)
+    }
+
+    /// The keyring names, sorted.
+    #[napi]
+    pub fn keyrings(&self) -> Result<Vec<String>> {
+        self.inner.keyring_names().map_err(core)
+    }
+
+    /// Keyring `name` as JSON text (versions, states, dates; never key material).
+    #[napi]
+    pub fn keyring_info_json(&self, name: String) -> Result<String> {
+        let summary = self.inner.summary(&name).map_err(core)?;
+        serde_json::to_string(&summary).map_err(|e| invalid(&e.to_string()))
+    }
+
+    /// Adds a version (Staged, or Primary with `promote`); returns its number.
+    #[napi]
+    pub fn rotate(&self, name: String, promote: Option<bool>) -> Result<u32> {
+        let rollout = if promote.unwrap_or(false) {
+            Rollout::Immediate
+        } else {
+            Rollout::Staged
+        };
+        self.inner
+            .rotate(&name, rollout)
+            .map(|key_ref| key_ref.version)
+            .map_err(core)
+    }
+
+    /// Makes `version` the Primary.
+    #[napi]
+    pub fn promote(&self, name: String, version: u32) -> Result<()> {
+        self.inner
+            .promote(&KeyRef::new(name, version))
+            .map_err(core)
+    }
+
+    /// Retires `version` (it stops decrypting; `enable` reverses it).
+    #[napi]
+    pub fn retire(&self, name: String, version: u32) -> Result<()> {
+        self.inner
+            .retire(&KeyRef::new(name, version))
+            .map(drop)
+            .map_err(core)
+    }
+
+    /// Enables a retired `version`.
+    #[napi]
+    pub fn enable(&self, name: String, version: u32) -> Result<()> {
+        self.inner
+            .enable(&KeyRef::new(name, version))
+            .map(drop)
+            .map_err(core)
+    }
+
+    /// Encrypts `data` under keyring `name`, bound to `context`.
+    #[napi]
+    pub fn seal(
+        &self,
+        name: String,
+        data: Buffer,
+        context: Option<HashMap<String, String>>,
+    ) -> Result<Buffer> {
+        let ctx = self::context(context)?;
+        let sealed = envelope::seal(&*self.inner, &name, &ctx, &data).map_err(core)?;
+        Ok(sealed.into())
+    }
+
+    /// Decrypts an envelope made by `seal` with an equal `context`.
+    #[napi]
+    pub fn open_blob(
+        &self,
+        blob: Buffer,
+        context: Option<HashMap<String, String>>,
+    ) -> Result<Buffer> {
+        let ctx = self::context(context)?;
+        let plain = envelope::open(&*self.inner, &ctx, &blob).map_err(core)?;
+        Ok(plain.to_vec().into())
+    }
+
+    /// Encrypts a short secret into a `tle1.` text token.
+    #[napi]
+    pub fn seal_token(
+        &self,
+        name: String,
+        data: Buffer,
+        context: Option<HashMap<String, String>>,
+    ) -> Result<String> {
+        let ctx = self::context(context)?;
+        envelope::seal_token(&*self.inner, &name, &ctx, &data).map_err(core)
+    }
+
+    /// Decrypts a `tle1.` token made with an equal `context`.
+    #[napi]
+    pub fn open_token(
+        &self,
+        token: String,
+        context: Option<HashMap<String, String>>,
+    ) -> Result<Buffer> {
+        let ctx = self::context(context)?;
+        let plain = envelope::open_token(&*self.inner, &ctx, &token).map_err(core)?;
+        Ok(plain.to_vec().into())
+    }
+
+    /// Re-wraps an envelope's data key under the current Primary.
+    #[napi]
+    pub fn rewrap(&self, blob: Buffer) -> Result<Buffer> {
+        let r = envelope::rewrap(&*self.inner, &blob).map_err(core)?;
+        Ok(r.envelope.into())
+    }
+}
+
+fn hasher() -> &'static PasswordHasher {
+    static HASHER: OnceLock<PasswordHasher> = OnceLock::new();
+    HASHER.get_or_init(PasswordHasher::new)
+}
+
+/// Hashes a password with argon2id (synchronously: blocks the calling thread).
+#[napi]
+pub fn password_hash_sync(password: String) -> Result<String> {
+    hasher().hash(&password).map_err(core)
+}
+
+/// Checks a password against an argon2 PHC or bcrypt hash (synchronously).
+#[napi]
+pub fn password_verify_sync(phc: String, password: String) -> Result<bool> {
+    hasher().verify(&password, &phc).map_err(core)
+}
+
+pub struct HashTask {
+    password: String,
+}
+
+impl Task for HashTask {
+    type Output = String;
+    type JsValue = String;
+    fn compute(&mut self) -> Result<String> {
+        hasher().hash(&self.password).map_err(core)
+    }
+    fn resolve(&mut self, _env: Env, output: String) -> Result<String> {
+        Ok(output)
+    }
+}
+
+pub struct VerifyTask {
+    phc: String,
+    password: String,
+    upgrade: bool,
+}
+
+impl Task for VerifyTask {
+    type Output = (bool, Option<String>);
+    type JsValue = Vec<Option<String>>;
+    fn compute(&mut self) -> Result<Self::Output> {
+        if !self.upgrade {
+            return hasher()
+                .verify(&self.password, &self.phc)
+                .map(|ok| (ok, None))
+                .map_err(core);
+        }
+        match hasher()
+            .verify_and_upgrade(&self.password, &self.phc)
+            .map_err(core)?
+        {
+            password::Verified::Match { rehash } => Ok((true, rehash)),
+            _ => Ok((false, None)),
+        }
+    }
+    fn resolve(&mut self, _env: Env, (ok, rehash): Self::Output) -> Result<Self::JsValue> {
+        Ok(vec![ok.then(|| "1".to_owned()), rehash])
+    }
+}
+
+/// Hashes a password with argon2id on the libuv pool; resolves to the PHC string.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn password_hash(password: String) -> AsyncTask<HashTask> {
+    AsyncTask::new(HashTask { password })
+}
+
+/// Verifies on the libuv pool; resolves to `[matched ? "1" : null, newHashOrNull]`.
+#[napi(ts_return_type = "Promise<Array<string | null>>")]
+pub fn password_verify(phc: String, password: String, upgrade: bool) -> AsyncTask<VerifyTask> {
+    AsyncTask::new(VerifyTask {
+        phc,
+        password,
+        upgrade,
+    })
+}
+
+/// `text` with credentials and card numbers replaced.
+#[napi]
+pub fn redact(text: String) -> String {
+    static REDACTOR: OnceLock<Redactor> = OnceLock::new();
+    REDACTOR
+        .get_or_init(Redactor::default)
+        .redact(&text)
+        .into_owned()
+}
+
+/// Options of `webhook.verify`.
+#[napi(object)]
+pub struct VerifyOptions {
+    pub now: Option<i64>,
+    pub url: Option<String>,
+    pub method: Option<String>,
+    pub query: Option<String>,
+    pub api_key: Option<String>,
+    pub tolerance: Option<u32>,
+    pub lenient: Option<bool>,
+}
+
+/// A verified delivery.
+#[napi(object)]
+pub struct WebhookResult {
+    pub scheme: String,
+    pub secret_index: u32,
+    pub timestamp: Option<i64>,
+    pub delivery_id: Option<String>,
+    pub shop: Option<String>,
+}
+
+/// Dispatches to the scheme's verifier, as `trust webhook verify` does; the one place to switch
+/// to trust-core's own dispatcher once trust-core has one.
+fn dispatch(
+    scheme: Scheme,
+    secrets: SecretSet,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: i64,
+    o: &VerifyOptions,
+) -> std::result::Result<Verified, WebhookError> {
+    let window = |default: u64| Window::symmetric(o.tolerance.map_or(default, u64::from));
+    let method = o.method.as_deref().unwrap_or("POST");
+    let missing = WebhookError::Malformed;
+    match scheme {
+        Scheme::ShopifyWebhook => shopify::WebhookVerifier::new(secrets).verify(headers, body),
+        Scheme::ShopifyOAuth => {
+            let canon = if o.lenient.unwrap_or(false) {
+                shopify::Canonicalization::Lenient
+            } else {
+                shopify::Canonicalization::Documented
+            };
+            shopify::OAuthVerifier::new(secrets)
+                .with_window(window(shopify::DEFAULT_QUERY_TOLERANCE))
+                .with_canonicalization(canon)
+                .verify_query(o.query.as_deref().ok_or(missing("query"))?, now)
+        }
+        Scheme::ShopifyAppProxy => shopify::AppProxyVerifier::new(secrets)
+            .with_window(window(shopify::DEFAULT_QUERY_TOLERANCE))
+            .verify_query(o.query.as_deref().ok_or(missing("query"))?, now),
+        Scheme::ShopifySessionToken => {
+            let api_key = o.api_key.as_deref().ok_or(missing("apiKey"))?;
+            shopify::SessionTokenVerifier::new(secrets, api_key)
+                .with_leeway(o.tolerance.map_or(shopify::DEFAULT_LEEWAY, u64::from))
+                .verify_headers(headers, now)
+                .map(|t| t.verified)
+        }
+        Scheme::Stripe => stripe::Verifier::new(secrets)
+            .with_window(window(webhook::DEFAULT_TOLERANCE))
+            .verify(headers, body, now),
+        Scheme::HubSpotV1 => hubspot::Verifier::new(secrets).verify_v1(headers, body),
+        Scheme::HubSpotV2 => hubspot::Verifier::new(secrets).verify_v2(
+            headers,
+            method,
+            o.url.as_deref().ok_or(missing("url"))?,
+            body,
+        ),
+        Scheme::HubSpotV3 => hubspot::Verifier::new(secrets)
+            .with_window(window(webhook::DEFAULT_TOLERANCE))
+            .verify_v3(
+                headers,
+                method,
+                o.url.as_deref().ok_or(missing("url"))?,
+                body,
+                now,
+            ),
+        Scheme::StandardWebhooks => standard::Verifier::new(&secrets).and_then(|v| {
+            v.with_window(window(webhook::DEFAULT_TOLERANCE))
+                .verify(headers, body, now)
+        }),
+        Scheme::GitHub => github::Verifier::new(secrets).verify(headers, body),
+        Scheme::Slack => slack::Verifier::new(secrets)
+            .with_window(window(webhook::DEFAULT_TOLERANCE))
+            .verify(headers, body, now),
+        _ => Err(missing("scheme")),
+    }
+}
+
+/// Verifies a webhook delivery; throws a `TrustError` (code `SIGNATURE_INVALID`, …) otherwise.
+#[napi]
+pub fn webhook_verify(
+    scheme: String,
+    body: Buffer,
+    headers: HashMap<String, String>,
+    secrets: Vec<Either<String, Buffer>>,
+    options: Option<VerifyOptions>,
+) -> Result<WebhookResult> {
+    let scheme = Scheme::from_name(&scheme)
+        .ok_or_else(|| invalid(&format!("unknown webhook scheme {scheme:?}")))?;
+    let o = options.unwrap_or(VerifyOptions {
+        now: None,
+        url: None,
+        method: None,
+        query: None,
+        api_key: None,
+        tolerance: None,
+        lenient: None,
+    });
+    let needed = match scheme {
+        Scheme::ShopifyOAuth | Scheme::ShopifyAppProxy => o.query.is_none().then_some("query"),
+        Scheme::ShopifySessionToken => o.api_key.is_none().then_some("apiKey"),
+        Scheme::HubSpotV2 | Scheme::HubSpotV3 => o.url.is_none().then_some("url"),
+        _ => None,
+    };
+    if let Some(arg) = needed {
+        return Err(invalid(&format!(
+            "scheme {} needs options.{arg}",
+            scheme.name()
+        )));
+    }
+    let secrets =
+        SecretSet::try_from_vec(secrets.into_iter().map(secret).collect()).map_err(core)?;
+    let headers: Vec<(String, String)> = headers.into_iter().collect();
+    let now = o.now.unwrap_or_else(|| SystemClock.now_unix());
+    let v = dispatch(scheme, secrets, &headers, &body, now, &o).map_err(core)?;
+    Ok(WebhookResult {
+        scheme: v.scheme.name().to_owned(),
+        secret_index: u32::try_from(v.secret_index).unwrap_or(u32::MAX),
+        timestamp: v.timestamp,
+        delivery_id: v.delivery_id,
+        shop: v.shop,
+    })
+}

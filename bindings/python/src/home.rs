@@ -1,0 +1,327 @@
+//! `trust.Home`: keyrings under one root key; seal and open of blobs and text tokens.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use trust_core::envelope::{self, Context};
+use trust_core::kek::PassphraseParams;
+use trust_core::keyring::{
+    self, Change, Destroy, DestroyOutcome, InitSource, Policy, Rollout, Unlock,
+};
+use trust_core::keys::{KeyRef, Suite};
+
+use crate::errors::{core, invalid, secret};
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Home>()?;
+    Ok(())
+}
+
+/// A `dict[str, str]` as an envelope context (None = empty).
+pub(crate) fn context(pairs: Option<BTreeMap<String, String>>) -> PyResult<Context> {
+    let mut ctx = Context::new();
+    for (k, v) in pairs.iter().flatten() {
+        ctx.insert(k, v).map_err(core)?;
+    }
+    Ok(ctx)
+}
+
+fn change(c: &Change) -> (u32, Option<String>, String) {
+    (c.version, c.from.map(|s| s.to_string()), c.to.to_string())
+}
+
+/// A home: a directory of keyrings whose keys are wrapped by one root key. Thread-safe; share
+/// one per process.
+#[pyclass(frozen, module = "trust")]
+pub(crate) struct Home {
+    pub(crate) inner: Arc<keyring::Home>,
+}
+
+impl Home {
+    fn new(home: keyring::Home) -> Self {
+        Self {
+            inner: Arc::new(home),
+        }
+    }
+}
+
+#[pymethods]
+impl Home {
+    /// Creates a home in `path` with a root key file (created if missing) or a passphrase.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, root_key_file=None, passphrase=None, m_kib=None, t=None, p=None))]
+    fn init(
+        py: Python<'_>,
+        path: PathBuf,
+        root_key_file: Option<PathBuf>,
+        passphrase: Option<&Bound<'_, PyAny>>,
+        m_kib: Option<u32>,
+        t: Option<u32>,
+        p: Option<u32>,
+    ) -> PyResult<Self> {
+        let source = match (root_key_file, passphrase) {
+            (Some(file), None) => InitSource::KeyFile(file),
+            (None, Some(pass)) => {
+                let d = PassphraseParams::DEFAULT;
+                InitSource::Passphrase {
+                    passphrase: secret(pass, "passphrase")?,
+                    params: PassphraseParams {
+                        m_kib: m_kib.unwrap_or(d.m_kib),
+                        t: t.unwrap_or(d.t),
+                        p: p.unwrap_or(d.p),
+                    },
+                }
+            }
+            _ => return Err(invalid("give exactly one of root_key_file= or passphrase=")),
+        };
+        let home = py
+            .detach(|| keyring::Home::init(&path, source))
+            .map_err(core)?;
+        Ok(Self::new(home))
+    }
+
+    /// Opens the home in `path`: with the key file it recorded (default), another path to the
+    /// same key, or its passphrase.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, root_key_file=None, passphrase=None))]
+    fn open(
+        py: Python<'_>,
+        path: PathBuf,
+        root_key_file: Option<PathBuf>,
+        passphrase: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let unlock = match (root_key_file, passphrase) {
+            (None, None) => Unlock::Stored,
+            (Some(file), None) => Unlock::KeyFile(file),
+            (None, Some(pass)) => Unlock::Passphrase(secret(pass, "passphrase")?),
+            _ => return Err(invalid("give at most one of root_key_file= or passphrase=")),
+        };
+        let home = py
+            .detach(|| keyring::Home::open(&path, unlock))
+            .map_err(core)?;
+        Ok(Self::new(home))
+    }
+
+    /// The home's directory.
+    #[getter]
+    fn path(&self) -> Option<PathBuf> {
+        self.inner.dir().map(PathBuf::from)
+    }
+
+    /// Creates keyring `name` with version 1 as Primary.
+    #[pyo3(signature = (name, *, suite="aes-256-gcm"))]
+    fn create_keyring(&self, py: Python<'_>, name: &str, suite: &str) -> PyResult<()> {
+        let suite: Suite = suite.parse().map_err(core)?;
+        py.detach(|| self.inner.create_keyring(name, suite, Policy::default()))
+            .map_err(core)?;
+        Ok(())
+    }
+
+    /// The keyring names, sorted.
+    fn keyrings(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        py.detach(|| self.inner.keyring_names()).map_err(core)
+    }
+
+    /// Keyring `name` described as JSON (versions, states, dates, usage; never key material).
+    fn keyring_info_json(&self, py: Python<'_>, name: &str) -> PyResult<String> {
+        let summary = py.detach(|| self.inner.summary(name)).map_err(core)?;
+        serde_json::to_string(&summary).map_err(|e| invalid(e.to_string()))
+    }
+
+    /// Adds a version to keyring `name`; Staged, or Primary at once with `promote=True`.
+    /// Returns the new version number.
+    #[pyo3(signature = (name, promote=false))]
+    fn rotate(&self, py: Python<'_>, name: &str, promote: bool) -> PyResult<u32> {
+        let rollout = if promote {
+            Rollout::Immediate
+        } else {
+            Rollout::Staged
+        };
+        py.detach(|| self.inner.rotate(name, rollout))
+            .map(|key_ref| key_ref.version)
+            .map_err(core)
+    }
+
+    /// Makes `version` the Primary of keyring `name`.
+    fn promote(&self, py: Python<'_>, name: &str, version: u32) -> PyResult<()> {
+        py.detach(|| self.inner.promote(&KeyRef::new(name, version)))
+            .map_err(core)
+    }
+
+    /// Retires `version` (it stops decrypting; reversible with `enable`).
+    /// Returns `(version, from_state, to_state)`.
+    fn retire(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        version: u32,
+    ) -> PyResult<(u32, Option<String>, String)> {
+        let c = py
+            .detach(|| self.inner.retire(&KeyRef::new(name, version)))
+            .map_err(core)?;
+        Ok(change(&c))
+    }
+
+    /// Enables a retired `version` again.
+    fn enable(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        version: u32,
+    ) -> PyResult<(u32, Option<String>, String)> {
+        let c = py
+            .detach(|| self.inner.enable(&KeyRef::new(name, version)))
+            .map_err(core)?;
+        Ok(change(&c))
+    }
+
+    /// Schedules `version` for destruction.
+    fn schedule_destroy(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        version: u32,
+    ) -> PyResult<(u32, Option<String>, String)> {
+        let c = py
+            .detach(|| self.inner.schedule_destroy(&KeyRef::new(name, version)))
+            .map_err(core)?;
+        Ok(change(&c))
+    }
+
+    /// Cancels a scheduled destruction.
+    fn cancel_destroy(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        version: u32,
+    ) -> PyResult<(u32, Option<String>, String)> {
+        let c = py
+            .detach(|| self.inner.cancel_destroy(&KeyRef::new(name, version)))
+            .map_err(core)?;
+        Ok(change(&c))
+    }
+
+    /// Destroys `version`'s key material; refused (RefusedError) while something known still
+    /// needs it, unless `force=True` with a one-line `reason` (recorded in the audit log).
+    /// A Disabled version is first scheduled: the result says when to ask again.
+    /// Returns `(destroyed, forced, after)`; `after` is the end of the grace period (Unix
+    /// seconds) when the version was only scheduled.
+    #[pyo3(signature = (name, version, *, force=false, reason=None))]
+    fn destroy(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        version: u32,
+        force: bool,
+        reason: Option<String>,
+    ) -> PyResult<(bool, bool, Option<i64>)> {
+        let mode = if force {
+            Destroy::force(reason.unwrap_or_default()).map_err(core)?
+        } else {
+            Destroy::IfUnused
+        };
+        let outcome = py
+            .detach(|| self.inner.destroy(&KeyRef::new(name, version), &mode))
+            .map_err(core)?;
+        Ok(match outcome {
+            DestroyOutcome::Destroyed { forced } => (true, forced, None),
+            DestroyOutcome::Scheduled { after } => (false, false, Some(after)),
+            _ => (false, false, None),
+        })
+    }
+
+    /// Encrypts `data` under keyring `name`'s Primary, bound to `context`; returns the binary
+    /// envelope.
+    #[pyo3(signature = (name, data, context=None))]
+    fn seal<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        data: &[u8],
+        context: Option<BTreeMap<String, String>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let ctx = self::context(context)?;
+        let sealed = py
+            .detach(|| envelope::seal(&*self.inner, name, &ctx, data))
+            .map_err(core)?;
+        Ok(PyBytes::new(py, &sealed))
+    }
+
+    /// Decrypts an envelope made by `seal` with an equal `context`.
+    #[pyo3(signature = (blob, context=None))]
+    fn open_blob<'py>(
+        &self,
+        py: Python<'py>,
+        blob: &[u8],
+        context: Option<BTreeMap<String, String>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let ctx = self::context(context)?;
+        let plain = py
+            .detach(|| envelope::open(&*self.inner, &ctx, blob))
+            .map_err(core)?;
+        Ok(PyBytes::new(py, &plain))
+    }
+
+    /// Encrypts a short secret into a `tle1.` text token.
+    #[pyo3(signature = (name, data, context=None))]
+    fn seal_token(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        data: &[u8],
+        context: Option<BTreeMap<String, String>>,
+    ) -> PyResult<String> {
+        let ctx = self::context(context)?;
+        py.detach(|| envelope::seal_token(&*self.inner, name, &ctx, data))
+            .map_err(core)
+    }
+
+    /// Decrypts a `tle1.` token made with an equal `context`.
+    #[pyo3(signature = (token, context=None))]
+    fn open_token<'py>(
+        &self,
+        py: Python<'py>,
+        token: &str,
+        context: Option<BTreeMap<String, String>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let ctx = self::context(context)?;
+        let plain = py
+            .detach(|| envelope::open_token(&*self.inner, &ctx, token))
+            .map_err(core)?;
+        Ok(PyBytes::new(py, &plain))
+    }
+
+    /// Re-wraps an envelope's data key under its keyring's current Primary (the body is not
+    /// re-encrypted). Returns `(envelope, changed)`.
+    fn rewrap<'py>(&self, py: Python<'py>, blob: &[u8]) -> PyResult<(Bound<'py, PyBytes>, bool)> {
+        let r = py
+            .detach(|| envelope::rewrap(&*self.inner, blob))
+            .map_err(core)?;
+        Ok((PyBytes::new(py, &r.envelope), r.changed))
+    }
+
+    /// As `rewrap`, for a `tle1.` token (its context is needed). Returns `(token, changed)`.
+    #[pyo3(signature = (token, context=None))]
+    fn rewrap_token(
+        &self,
+        py: Python<'_>,
+        token: &str,
+        context: Option<BTreeMap<String, String>>,
+    ) -> PyResult<(String, bool)> {
+        let ctx = self::context(context)?;
+        let r = py
+            .detach(|| envelope::rewrap_token(&*self.inner, &ctx, token))
+            .map_err(core)?;
+        Ok((r.token, r.changed))
+    }
+
+    fn __repr__(&self) -> String {
+        match self.inner.dir() {
+            Some(d) => format!("<trust.Home {}>", d.display()),
+            None => "<trust.Home>".to_owned(),
+        }
+    }
+}

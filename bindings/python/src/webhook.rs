@@ -1,0 +1,212 @@
+//! `trust.webhook.verify`: every scheme the CLI's `--provider` names, through one dispatcher.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyAny, PyList};
+use trust_core::clock::{Clock, SystemClock};
+use trust_core::secret::SecretBytes;
+use trust_core::webhook::{
+    self, Scheme, SecretSet, Verified, WebhookError, Window, github, hubspot, shopify, slack,
+    standard, stripe,
+};
+
+use crate::errors::{core, invalid, secret};
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<WebhookResult>()?;
+    m.add_function(wrap_pyfunction!(webhook_verify, m)?)?;
+    Ok(())
+}
+
+/// A verified delivery.
+#[pyclass(frozen, module = "trust.webhook", name = "Result")]
+pub(crate) struct WebhookResult {
+    /// The scheme's name (the CLI's `--provider` value).
+    #[pyo3(get)]
+    scheme: &'static str,
+    /// Which secret matched: 0 is the current one; more means the sender still uses an old one.
+    #[pyo3(get)]
+    secret_index: usize,
+    /// The signed timestamp (Unix seconds), for schemes that sign one.
+    #[pyo3(get)]
+    timestamp: Option<i64>,
+    /// The provider's delivery id, the key for replay protection.
+    #[pyo3(get)]
+    delivery_id: Option<String>,
+    /// The shop (Shopify OAuth, App Proxy, session tokens).
+    #[pyo3(get)]
+    shop: Option<String>,
+}
+
+#[pymethods]
+impl WebhookResult {
+    fn __repr__(&self) -> String {
+        format!(
+            "<trust.webhook.Result scheme={} secret_index={}>",
+            self.scheme, self.secret_index
+        )
+    }
+}
+
+/// Options beyond the common arguments, per scheme.
+struct Request<'a> {
+    url: Option<&'a str>,
+    method: &'a str,
+    query: Option<&'a str>,
+    api_key: Option<&'a str>,
+    tolerance: Option<u64>,
+    lenient: bool,
+}
+
+/// Dispatches to the scheme's verifier. This mirrors `trust webhook verify`; it is the one
+/// place to switch to trust-core's own dispatcher once trust-core has one.
+fn dispatch(
+    scheme: Scheme,
+    secrets: SecretSet,
+    headers: &[(String, Vec<u8>)],
+    body: &[u8],
+    now: i64,
+    req: &Request<'_>,
+) -> Result<Verified, WebhookError> {
+    let window = |default: u64| Window::symmetric(req.tolerance.unwrap_or(default));
+    let missing = |what: &'static str| WebhookError::Malformed(what);
+    match scheme {
+        Scheme::ShopifyWebhook => shopify::WebhookVerifier::new(secrets).verify(headers, body),
+        Scheme::ShopifyOAuth => {
+            let query = req.query.ok_or_else(|| missing("query"))?;
+            let canon = if req.lenient {
+                shopify::Canonicalization::Lenient
+            } else {
+                shopify::Canonicalization::Documented
+            };
+            shopify::OAuthVerifier::new(secrets)
+                .with_window(window(shopify::DEFAULT_QUERY_TOLERANCE))
+                .with_canonicalization(canon)
+                .verify_query(query, now)
+        }
+        Scheme::ShopifyAppProxy => {
+            let query = req.query.ok_or_else(|| missing("query"))?;
+            shopify::AppProxyVerifier::new(secrets)
+                .with_window(window(shopify::DEFAULT_QUERY_TOLERANCE))
+                .verify_query(query, now)
+        }
+        Scheme::ShopifySessionToken => {
+            let api_key = req.api_key.ok_or_else(|| missing("api_key"))?;
+            shopify::SessionTokenVerifier::new(secrets, api_key)
+                .with_leeway(req.tolerance.unwrap_or(shopify::DEFAULT_LEEWAY))
+                .verify_headers(headers, now)
+                .map(|t| t.verified)
+        }
+        Scheme::Stripe => stripe::Verifier::new(secrets)
+            .with_window(window(webhook::DEFAULT_TOLERANCE))
+            .verify(headers, body, now),
+        Scheme::HubSpotV1 => hubspot::Verifier::new(secrets).verify_v1(headers, body),
+        Scheme::HubSpotV2 => {
+            let url = req.url.ok_or_else(|| missing("url"))?;
+            hubspot::Verifier::new(secrets).verify_v2(headers, req.method, url, body)
+        }
+        Scheme::HubSpotV3 => {
+            let url = req.url.ok_or_else(|| missing("url"))?;
+            hubspot::Verifier::new(secrets)
+                .with_window(window(webhook::DEFAULT_TOLERANCE))
+                .verify_v3(headers, req.method, url, body, now)
+        }
+        Scheme::StandardWebhooks => standard::Verifier::new(&secrets).and_then(|v| {
+            v.with_window(window(webhook::DEFAULT_TOLERANCE))
+                .verify(headers, body, now)
+        }),
+        Scheme::GitHub => github::Verifier::new(secrets).verify(headers, body),
+        Scheme::Slack => slack::Verifier::new(secrets)
+            .with_window(window(webhook::DEFAULT_TOLERANCE))
+            .verify(headers, body, now),
+        _ => Err(WebhookError::Malformed("scheme")),
+    }
+}
+
+/// Headers as a mapping or an iterable of `(name, value)` pairs; values `str` or `bytes`.
+fn headers(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Vec<u8>)>> {
+    let items = match obj.call_method0("items") {
+        Ok(items) => items,
+        Err(_) => obj.clone(),
+    };
+    let mut out = Vec::new();
+    for item in items.try_iter()? {
+        let (name, value): (String, Bound<'_, PyAny>) = item?.extract()?;
+        let value = if let Ok(s) = value.extract::<String>() {
+            s.into_bytes()
+        } else {
+            value.extract::<Vec<u8>>()?
+        };
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// Secrets: one `str`/`bytes`, or a list of them (current first).
+fn secrets(obj: &Bound<'_, PyAny>) -> PyResult<SecretSet> {
+    let list: Vec<SecretBytes> = if let Ok(list) = obj.cast::<PyList>() {
+        list.iter()
+            .map(|s| secret(&s, "each secret"))
+            .collect::<PyResult<_>>()?
+    } else if obj.cast::<pyo3::types::PyTuple>().is_ok() {
+        obj.try_iter()?
+            .map(|s| secret(&s?, "each secret"))
+            .collect::<PyResult<_>>()?
+    } else {
+        vec![secret(obj, "secrets")?]
+    };
+    SecretSet::try_from_vec(list).map_err(core)
+}
+
+/// Verifies a delivery; raises `VerificationError` (code `SIGNATURE_INVALID`, `TIMESTAMP_STALE`,
+/// `TIMESTAMP_FUTURE`, `MALFORMED` or `CLAIM_REJECTED`) when it is not authentic.
+#[pyfunction]
+#[pyo3(name = "webhook_verify", signature = (scheme, body, headers, secrets, *, now=None, url=None, method="POST", query=None, api_key=None, tolerance=None, lenient=false))]
+#[allow(clippy::too_many_arguments)]
+fn webhook_verify(
+    py: Python<'_>,
+    scheme: &str,
+    body: &[u8],
+    headers: &Bound<'_, PyAny>,
+    secrets: &Bound<'_, PyAny>,
+    now: Option<i64>,
+    url: Option<&str>,
+    method: &str,
+    query: Option<&str>,
+    api_key: Option<&str>,
+    tolerance: Option<u64>,
+    lenient: bool,
+) -> PyResult<WebhookResult> {
+    let scheme = Scheme::from_name(scheme)
+        .ok_or_else(|| invalid(format!("unknown webhook scheme {scheme:?}")))?;
+    let needed = match scheme {
+        Scheme::ShopifyOAuth | Scheme::ShopifyAppProxy => query.is_none().then_some("query="),
+        Scheme::ShopifySessionToken => api_key.is_none().then_some("api_key="),
+        Scheme::HubSpotV2 | Scheme::HubSpotV3 => url.is_none().then_some("url="),
+        _ => None,
+    };
+    if let Some(arg) = needed {
+        return Err(invalid(format!("scheme {} needs {arg}", scheme.name())));
+    }
+    let headers = self::headers(headers)?;
+    let secrets = self::secrets(secrets)?;
+    let now = now.unwrap_or_else(|| SystemClock.now_unix());
+    let req = Request {
+        url,
+        method,
+        query,
+        api_key,
+        tolerance,
+        lenient,
+    };
+    // Bodies can be large (HMAC over megabytes): verify without the GIL.
+    let v = py
+        .detach(|| dispatch(scheme, secrets, &headers, body, now, &req))
+        .map_err(core)?;
+    Ok(WebhookResult {
+        scheme: v.scheme.name(),
+        secret_index: v.secret_index,
+        timestamp: v.timestamp,
+        delivery_id: v.delivery_id,
+        shop: v.shop,
+    })
+}
