@@ -1,6 +1,6 @@
 //! Reading inputs: files, stdin, secrets and confirmations.
 //!
-//! Rules (DESIGN §7): secrets never come from argv — only from `--*-file PATH` (`-` = stdin),
+//! Rules (the CLI contract, docs/operator-guide.md): secrets never come from argv — only from `--*-file PATH` (`-` = stdin),
 //! `--*-env NAME` (the *name* of a variable) or a no-echo prompt on a terminal. At most one input
 //! per invocation may be stdin; a second claim is a usage error rather than a silent empty read.
 

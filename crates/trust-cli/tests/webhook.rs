@@ -32,7 +32,7 @@ fn json(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-/// research/webhooks.md §2.3 published Stripe vector.
+/// docs/webhooks.md published Stripe vector.
 const STRIPE_BODY: &[u8] = br#"{"id":"evt_test_webhook","object":"event"}"#;
 const STRIPE_SIG: &str = "Stripe-Signature: t=1700000000,v1=d95c6b7477fbd7e9f90b1b0ef5f9c7ac25abca5382460e0d988c2b2a5b71b990";
 

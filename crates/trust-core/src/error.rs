@@ -40,7 +40,7 @@ pub enum Category {
 }
 
 impl Category {
-    /// The CLI exit code for this category (DESIGN §7); stable across releases.
+    /// The CLI exit code for this category (docs/operator-guide.md, exit codes); stable across releases.
     pub const fn exit_code(self) -> u8 {
         match self {
             Self::Verification => 1,

@@ -6,7 +6,7 @@
 //! Fiddle). It adds no logic of its own: every function converts arguments, calls the core and
 //! converts the result. How to link and load it is in `docs/ffi.md`.
 //!
-//! ## Conventions (rustls-ffi's, see DESIGN §8)
+//! ## Conventions (rustls-ffi's; docs/ffi.md)
 //!
 //! * Everything is prefixed `trust_`. Handles are opaque, made by `trust_X_new`/`_open` and
 //!   released by `trust_X_free`; `_free(NULL)` is a no-op.

@@ -1,7 +1,7 @@
 //! `trust_status`: the one return type of every fallible entry point.
 //!
 //! Values are grouped by hundreds after the family of the failure, and the family matches the
-//! CLI exit code of the same failure (DESIGN §7): `1xx` verification failed (exit 1), `2xx` usage
+//! CLI exit code of the same failure (docs/operator-guide.md, exit codes): `1xx` verification failed (exit 1), `2xx` usage
 //! (exit 2), `3xx` input unreadable (exit 3), `4xx` key unavailable (exit 4), `5xx` refused
 //! (exit 5), `7xx` internal (exit 70). A host can therefore branch on `status / 100` and stay
 //! correct when a later release adds a finer status inside a family.

@@ -75,7 +75,7 @@ mod tests {
     use super::*;
 
     /// docs.github.com "Validating webhook deliveries" test values (also checked with
-    /// @octokit/webhooks-methods, research/webhooks.md §4.2).
+    /// @octokit/webhooks-methods, docs/webhooks.md).
     #[test]
     fn published_vector() {
         let secret = b"It's a Secret to Everybody";

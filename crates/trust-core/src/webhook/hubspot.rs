@@ -9,7 +9,7 @@
 //!   ([`canonical_uri_v3`]); none of the official SDKs do this, so they fail on such URIs.
 //!
 //! Sources: developers.hubspot.com "Validating requests" (legacy and developer platform pages)
-//! and the v3 changelog; research/webhooks.md §3.
+//! and the v3 changelog; docs/webhooks.md
 //!
 //! Decisions: hex digests in either case; the v3 timestamp is 1–15 ASCII digits of
 //! milliseconds, refused when more than `max_future_skew` (300 s) ahead (the SDKs accept any
@@ -280,7 +280,7 @@ mod tests {
     }
 
     /// HubSpot docs / SDK test values, checked with hubspot-api-python and -nodejs
-    /// (research/webhooks.md §3).
+    /// (docs/webhooks.md).
     #[test]
     fn published_v1_vector() {
         let body = br#"[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]"#;
@@ -356,7 +356,7 @@ mod tests {
         );
     }
 
-    /// The v3 URI-decoding vector of research/webhooks.md §3.
+    /// The v3 URI-decoding vector of docs/webhooks.md
     #[test]
     fn published_v3_uri_decoding_vector() {
         let received = "https://www.example.com/webhook_uri?redirect=https%3A%2F%2Fa.example%2Fx%3Fy%3D1&name=J%C3%BCrgen%20O%27Brien&list=a%2Cb%3Bc%21";

@@ -98,7 +98,7 @@ mod tests {
     const TS: i64 = 1_531_420_618;
 
     /// api.slack.com "Verifying requests from Slack" doc example (also checked with slack_sdk
-    /// and @slack/bolt, research/webhooks.md §4.3).
+    /// and @slack/bolt, docs/webhooks.md).
     #[test]
     fn published_vector() {
         assert_eq!(sign(SECRET, BODY, TS), SIG);

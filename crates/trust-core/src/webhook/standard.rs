@@ -228,7 +228,7 @@ mod tests {
     use super::*;
     use crate::error::TrustError as _;
 
-    /// research/webhooks.md §4.1, reproduced with the Python `standardwebhooks`/`svix` and Node
+    /// docs/webhooks.md, reproduced with the Python `standardwebhooks`/`svix` and Node
     /// `standardwebhooks` libraries' `sign`.
     #[test]
     fn published_vectors() {

@@ -199,7 +199,7 @@ mod tests {
         SecretSet::new(s.as_bytes().to_vec())
     }
 
-    /// research/webhooks.md §2.3, reproduced with stripe-python `generate_signature_header`
+    /// docs/webhooks.md, reproduced with stripe-python `generate_signature_header`
     /// and stripe-node `generateTestHeaderString`.
     #[test]
     fn published_single_secret_vector() {
@@ -212,7 +212,7 @@ mod tests {
         assert_eq!((ok.timestamp, ok.secret_index), (Some(T), 0));
     }
 
-    /// research/webhooks.md §2.3 rolling-secret vector.
+    /// docs/webhooks.md rolling-secret vector.
     #[test]
     fn published_rolling_vector_verifies_with_either_secret() {
         let body = br#"{"id":"evt_1","object":"event"}"#;

@@ -1,6 +1,6 @@
 /*
  * webhook.c: trust_webhook_* for every scheme, with the providers' published vectors (the same
- * ones trust-core's tests use; origins in research/webhooks.md):
+ * ones trust-core's tests use; origins in docs/webhooks.md):
  *   Shopify webhook (secret "hush", checked with shopify-api-js), Shopify OAuth (shopify.dev
  *   "authorization code grant"), Shopify App Proxy (shopify.dev "Authenticate app proxies"),
  *   Shopify session token (minted with PyJWT, accepted by shopify-api-js), Stripe (stripe-python

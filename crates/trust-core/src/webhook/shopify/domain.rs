@@ -77,7 +77,7 @@ pub fn validate_shop_domain(shop: &str, mode: ShopDomainMode) -> Result<String, 
 mod tests {
     use super::*;
 
-    /// The corpus of research/webhooks.md §1.5 (Shopify's security check and shopify-api-js
+    /// The corpus of docs/webhooks.md (Shopify's security check and shopify-api-js
     /// `sanitizeShop`, run).
     #[test]
     fn strict_corpus() {

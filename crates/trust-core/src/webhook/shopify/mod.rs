@@ -105,7 +105,7 @@ mod tests {
         WebhookVerifier::new(SecretSet::new(b"hush".to_vec()))
     }
 
-    /// research/webhooks.md §1.1 vectors (secret `hush`), reproduced with shopify-api-js
+    /// docs/webhooks.md vectors (secret `hush`), reproduced with shopify-api-js
     /// `webhooks.validate`.
     #[test]
     fn published_vectors() {

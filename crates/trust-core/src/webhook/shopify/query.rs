@@ -6,7 +6,7 @@
 //! **OAuth** (shopify.dev "Implement authorization code grant manually"): drop `hmac`, escape
 //! `%`→`%25` and `&`→`%26` in keys and values and `=`→`%3D` in keys, sort the `k=v` strings
 //! bytewise, join with `&`. Shopify's own SDKs disagree on escaping when a value contains a
-//! space, `&`, `=`, `%`… (research/webhooks.md §1.2); [`Canonicalization::Lenient`] also tries
+//! space, `&`, `=`, `%`… (docs/webhooks.md); [`Canonicalization::Lenient`] also tries
 //! the unescaped form, the form-encoded form of shopify-api-js ≤ 13 and the Ruby SDK (space →
 //! `+`), and the `%20` form of shopify-app-js main. Every variant is injective on the decoded
 //! parameters, so leniency does not let one parameter set pass for another.
@@ -413,7 +413,7 @@ mod tests {
         SecretSet::new(b"hush".to_vec())
     }
 
-    /// The doc vector of shopify.dev "authorization code grant" (research/webhooks.md §1.2),
+    /// The doc vector of shopify.dev "authorization code grant" (docs/webhooks.md),
     /// also computed by ShopifyAPI `Session.calculate_hmac` and shopify-api-js `validateHmac`.
     #[test]
     fn published_oauth_vector() {
@@ -455,7 +455,7 @@ mod tests {
         );
     }
 
-    /// The divergence vector of research/webhooks.md §1.2: one parameter set, four SDK
+    /// The divergence vector of docs/webhooks.md: one parameter set, four SDK
     /// canonicalizations, four MACs.
     #[test]
     fn canonicalization_divergence_vector() {
@@ -569,7 +569,7 @@ mod tests {
         );
     }
 
-    /// shopify.dev "Authenticate app proxies" example (research/webhooks.md §1.3), also
+    /// shopify.dev "Authenticate app proxies" example (docs/webhooks.md), also
     /// checked with shopify-api-js `validateHmac(q, {signator: 'appProxy'})`.
     #[test]
     fn published_app_proxy_vectors() {
@@ -612,7 +612,7 @@ mod tests {
         );
     }
 
-    /// The sort-divergence vector of research/webhooks.md §1.3: the doc sorts `k=v` strings.
+    /// The sort-divergence vector of docs/webhooks.md: the doc sorts `k=v` strings.
     #[test]
     fn app_proxy_sorts_pair_strings_bytewise() {
         let q = "a=1&a1=2&B=3&logged_in_customer_id=&path_prefix=%2Fapps%2Fx&shop=shop-name.myshopify.com&timestamp=1317327555&signature=6bb7ccef07a89ba68f1e6c4fd9fb083cb3b0e14ff5125c6356ec94b0d7414e64";

@@ -261,7 +261,7 @@ pub fn sign_session_token(secrets: &SecretSet, claims: &SessionClaims<'_>) -> St
 mod tests {
     use super::*;
 
-    /// research/webhooks.md §1.4: minted with PyJWT, accepted by shopify-api-js
+    /// docs/webhooks.md: minted with PyJWT, accepted by shopify-api-js
     /// `decodeSessionToken` (secret `hush`, aud `api-key-123`, iat = nbf = 1700000000, exp + 60).
     const TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL3Nob3AtbmFtZS5teXNob3BpZnkuY29tL2FkbWluIiwiZGVzdCI6Imh0dHBzOi8vc2hvcC1uYW1lLm15c2hvcGlmeS5jb20iLCJhdWQiOiJhcGkta2V5LTEyMyIsInN1YiI6IjQyIiwiZXhwIjoxNzAwMDAwMDYwLCJuYmYiOjE3MDAwMDAwMDAsImlhdCI6MTcwMDAwMDAwMCwianRpIjoiZjg5MTIxMjktMWFmNi00Y2FkLTljYTMtNzZiMGY3NjIxMDg3Iiwic2lkIjoiYWFhYWFhYWEtYmJiYi1jY2NjLWRkZGQtZWVlZWVlZWVlZWVlIn0.W-uunE2bT8HzI_hYfRMz07giVA2aUraZGQY5A_0aMRM";
 
