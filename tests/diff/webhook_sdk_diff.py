@@ -5,7 +5,9 @@ For random bodies, secrets and timestamps, each SDK signs and `trust webhook ver
 accept; `trust webhook sign` signs and the SDK must accept; and a mutated delivery must be
 rejected by both. Edge cases where the SDKs are knowingly laxer than trust (future timestamps,
 HubSpot v3 URI decoding, Stripe duplicate `t`) are pinned by the Rust unit tests instead; here
-the random inputs stay on the happy path plus single-byte mutations, where both must agree.
+the random inputs stay on the happy path plus single-byte mutations, where both must agree, and
+the header-parsing cases docs/webhooks.md decides (ignored elements, unusable signatures beside
+a good one, two spaces), with each SDK's verdict asserted next to trust's.
 
 SDKs (installed from PyPI by .ci/run into a venv): stripe, hubspot-api-client, ShopifyAPI,
 standardwebhooks, PyJWT. Shopify webhooks and App Proxy have no Python SDK helper; they are
@@ -123,6 +125,13 @@ def check_stripe(rng):
     sdk_bad = sdk_accepts(lambda: stripe.WebhookSignature.verify_header(bad, ours, secret, tolerance=300))
     rc, _ = run(["verify", "--provider", "stripe", "--secret-env", "S", "--body-file", bad_path, "-H", f"Stripe-Signature: {ours}", "--now", str(real_t)], env)
     expect("stripe mutated", (rc == 1) and not sdk_bad, f"rc={rc} sdk={sdk_bad}")
+    # Where the SDKs and trust once disagreed (docs/webhooks.md, "Edge-case decisions"): an
+    # element without '=' and an unusable v1 beside the good one are ignored by both.
+    good = ours.split("v1=", 1)[1]
+    for variant in (f"t={real_t},foo,v1={good}", f"t={real_t},v1={good[:63]},v1={good}", f"t={real_t},v1=,foo=bar,v1={good}"):
+        ok = sdk_accepts(lambda: stripe.WebhookSignature.verify_header(body, variant, secret, tolerance=300))
+        rc, doc = run(["verify", "--provider", "stripe", "--secret-env", "S", "--body-file", path, "-H", f"Stripe-Signature: {variant}", "--now", str(real_t)], env)
+        expect("stripe ignored elements", ok and rc == 0, f"{variant} rc={rc} sdk={ok} {doc}")
     # Rolling secrets: header with two v1, each secret alone verifies in both.
     old = rand_secret(rng, "whsec_")
     rc, doc = run(["sign", "--provider", "stripe", "--secret-env", "S", "--secret-env", "O", "--body-file", path, "--now", str(real_t)], {"S": secret, "O": old})
@@ -243,6 +252,10 @@ def check_session_token(rng):
 
 # --- Standard Webhooks ---------------------------------------------------------------------
 
+def sdk_now(wh, msg_id, now, body):
+    return wh.sign(msg_id, datetime.fromtimestamp(now, tz=timezone.utc), body)
+
+
 def check_standard(rng):
     secret = "whsec_" + base64.b64encode(bytes(rng.getrandbits(8) for _ in range(rng.choice([24, 32, 64])))).decode()
     wh = standardwebhooks.Webhook(secret)
@@ -264,6 +277,25 @@ def check_standard(rng):
     rc, _ = run(["verify", "--provider", "standard-webhooks", "--secret-env", "S", "--body-file", body_file(bad), "--now", str(now)]
                 + sum((["-H", f"{k}: {v}"] for k, v in hs.items()), []), {"S": secret})
     expect("standard mutated", rc == 1 and not sdk_bad, f"rc={rc} sdk={sdk_bad}")
+    # An unusable entry beside the good one: both accept (any listed signature may match).
+    for sig in (f"v1,@@@@ {sdk_now(wh, msg_id, now, body)}", f"nocomma v1,AAAA {sdk_now(wh, msg_id, now, body)}"):
+        hs2 = dict(hs, **{"webhook-signature": sig})
+        ok = sdk_accepts(lambda: wh.verify(body, hs2, json_parse=False))
+        rc, doc = run(["verify", "--provider", "standard-webhooks", "--secret-env", "S", "--body-file", path, "--now", str(now)]
+                      + sum((["-H", f"{k}: {v}"] for k, v in hs2.items()), []), {"S": secret})
+        if sig.startswith("nocomma"):
+            # standardwebhooks 1.1.0 raises a bare ValueError on an entry without ','; Node's
+            # library and trust skip it. Pinned: trust accepts.
+            expect("standard entry without ','", rc == 0, f"rc={rc} {doc}")
+        else:
+            expect("standard unusable entry beside a good one", ok and rc == 0, f"rc={rc} sdk={ok} {doc}")
+    # Two spaces between entries: the Python library raises on the empty entry, Node's and
+    # trust accept (the list is space-delimited; an empty entry carries nothing).
+    two = dict(hs, **{"webhook-signature": f"v1,{base64.b64encode(bytes(32)).decode()}  {sdk_now(wh, msg_id, now, body)}"})
+    sdk_two = sdk_accepts(lambda: wh.verify(body, two, json_parse=False))
+    rc, doc = run(["verify", "--provider", "standard-webhooks", "--secret-env", "S", "--body-file", path, "--now", str(now)]
+                  + sum((["-H", f"{k}: {v}"] for k, v in two.items()), []), {"S": secret})
+    expect("standard two spaces", rc == 0 and not sdk_two, f"rc={rc} sdk={sdk_two} {doc}")
     # `v1,` with nothing after it: both reject.
     empty = dict(hs, **{"webhook-signature": "v1,"})
     sdk_empty = sdk_accepts(lambda: wh.verify(body, empty, json_parse=False))
