@@ -23,10 +23,7 @@ use trust_core::keys::{KeyRef, Suite};
 use trust_core::password::{self, PasswordHasher};
 use trust_core::redact::Redactor;
 use trust_core::secret::SecretBytes;
-use trust_core::webhook::{
-    self, Scheme, SecretSet, Verified, WebhookError, Window, github, hubspot, shopify, slack,
-    standard, stripe,
-};
+use trust_core::webhook::{self, Scheme, SecretSet, shopify};
 
 const SEP: char = '\u{1f}';
 
@@ -344,73 +341,6 @@ pub struct WebhookResult {
     pub shop: Option<String>,
 }
 
-/// Dispatches to the scheme's verifier, as `trust webhook verify` does; the one place to switch
-/// to trust-core's own dispatcher once trust-core has one.
-fn dispatch(
-    scheme: Scheme,
-    secrets: SecretSet,
-    headers: &[(String, String)],
-    body: &[u8],
-    now: i64,
-    o: &VerifyOptions,
-) -> std::result::Result<Verified, WebhookError> {
-    let window = |default: u64| Window::symmetric(o.tolerance.map_or(default, u64::from));
-    let method = o.method.as_deref().unwrap_or("POST");
-    let missing = WebhookError::Malformed;
-    match scheme {
-        Scheme::ShopifyWebhook => shopify::WebhookVerifier::new(secrets).verify(headers, body),
-        Scheme::ShopifyOAuth => {
-            let canon = if o.lenient.unwrap_or(false) {
-                shopify::Canonicalization::Lenient
-            } else {
-                shopify::Canonicalization::Documented
-            };
-            shopify::OAuthVerifier::new(secrets)
-                .with_window(window(shopify::DEFAULT_QUERY_TOLERANCE))
-                .with_canonicalization(canon)
-                .verify_query(o.query.as_deref().ok_or(missing("query"))?, now)
-        }
-        Scheme::ShopifyAppProxy => shopify::AppProxyVerifier::new(secrets)
-            .with_window(window(shopify::DEFAULT_QUERY_TOLERANCE))
-            .verify_query(o.query.as_deref().ok_or(missing("query"))?, now),
-        Scheme::ShopifySessionToken => {
-            let api_key = o.api_key.as_deref().ok_or(missing("apiKey"))?;
-            shopify::SessionTokenVerifier::new(secrets, api_key)
-                .with_leeway(o.tolerance.map_or(shopify::DEFAULT_LEEWAY, u64::from))
-                .verify_headers(headers, now)
-                .map(|t| t.verified)
-        }
-        Scheme::Stripe => stripe::Verifier::new(secrets)
-            .with_window(window(webhook::DEFAULT_TOLERANCE))
-            .verify(headers, body, now),
-        Scheme::HubSpotV1 => hubspot::Verifier::new(secrets).verify_v1(headers, body),
-        Scheme::HubSpotV2 => hubspot::Verifier::new(secrets).verify_v2(
-            headers,
-            method,
-            o.url.as_deref().ok_or(missing("url"))?,
-            body,
-        ),
-        Scheme::HubSpotV3 => hubspot::Verifier::new(secrets)
-            .with_window(window(webhook::DEFAULT_TOLERANCE))
-            .verify_v3(
-                headers,
-                method,
-                o.url.as_deref().ok_or(missing("url"))?,
-                body,
-                now,
-            ),
-        Scheme::StandardWebhooks => standard::Verifier::new(&secrets).and_then(|v| {
-            v.with_window(window(webhook::DEFAULT_TOLERANCE))
-                .verify(headers, body, now)
-        }),
-        Scheme::GitHub => github::Verifier::new(secrets).verify(headers, body),
-        Scheme::Slack => slack::Verifier::new(secrets)
-            .with_window(window(webhook::DEFAULT_TOLERANCE))
-            .verify(headers, body, now),
-        _ => Err(missing("scheme")),
-    }
-}
-
 /// Verifies a webhook delivery; throws a `TrustError` (code `SIGNATURE_INVALID`, …) otherwise.
 #[napi]
 pub fn webhook_verify(
@@ -447,7 +377,28 @@ pub fn webhook_verify(
         SecretSet::try_from_vec(secrets.into_iter().map(secret).collect()).map_err(core)?;
     let headers: Vec<(String, String)> = headers.into_iter().collect();
     let now = o.now.unwrap_or_else(|| SystemClock.now_unix());
-    let v = dispatch(scheme, secrets, &headers, &body, now, &o).map_err(core)?;
+    // trust-core's one dispatcher, the same one the CLI, the C ABI and the Python package call.
+    let mut req =
+        webhook::Request::new(&secrets, &body).method(o.method.as_deref().unwrap_or("POST"));
+    for (name, value) in &headers {
+        req = req.header(name, value);
+    }
+    if let Some(url) = o.url.as_deref() {
+        req = req.url(url);
+    }
+    if let Some(query) = o.query.as_deref() {
+        req = req.query(query);
+    }
+    if let Some(key) = o.api_key.as_deref() {
+        req = req.audience(key);
+    }
+    if let Some(t) = o.tolerance {
+        req = req.tolerance(u64::from(t));
+    }
+    if o.lenient.unwrap_or(false) {
+        req = req.canonicalization(shopify::Canonicalization::Lenient);
+    }
+    let v = webhook::verify(scheme, &req, now).map_err(core)?;
     Ok(WebhookResult {
         scheme: v.scheme.name().to_owned(),
         secret_index: u32::try_from(v.secret_index).unwrap_or(u32::MAX),

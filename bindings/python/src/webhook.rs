@@ -1,13 +1,11 @@
-//! `trust.webhook.verify`: every scheme the CLI's `--provider` names, through one dispatcher.
+//! `trust.webhook.verify`: every scheme the CLI's `--provider` names, through trust-core's one
+//! dispatcher.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyList};
 use trust_core::clock::{Clock, SystemClock};
 use trust_core::secret::SecretBytes;
-use trust_core::webhook::{
-    self, Scheme, SecretSet, Verified, WebhookError, Window, github, hubspot, shopify, slack,
-    standard, stripe,
-};
+use trust_core::webhook::{self, Scheme, SecretSet, shopify};
 
 use crate::errors::{core, invalid, secret};
 
@@ -44,81 +42,6 @@ impl WebhookResult {
             "<trust.webhook.Result scheme={} secret_index={}>",
             self.scheme, self.secret_index
         )
-    }
-}
-
-/// Options beyond the common arguments, per scheme.
-struct Request<'a> {
-    url: Option<&'a str>,
-    method: &'a str,
-    query: Option<&'a str>,
-    api_key: Option<&'a str>,
-    tolerance: Option<u64>,
-    lenient: bool,
-}
-
-/// Dispatches to the scheme's verifier. This mirrors `trust webhook verify`; it is the one
-/// place to switch to trust-core's own dispatcher once trust-core has one.
-fn dispatch(
-    scheme: Scheme,
-    secrets: SecretSet,
-    headers: &[(String, Vec<u8>)],
-    body: &[u8],
-    now: i64,
-    req: &Request<'_>,
-) -> Result<Verified, WebhookError> {
-    let window = |default: u64| Window::symmetric(req.tolerance.unwrap_or(default));
-    let missing = |what: &'static str| WebhookError::Malformed(what);
-    match scheme {
-        Scheme::ShopifyWebhook => shopify::WebhookVerifier::new(secrets).verify(headers, body),
-        Scheme::ShopifyOAuth => {
-            let query = req.query.ok_or_else(|| missing("query"))?;
-            let canon = if req.lenient {
-                shopify::Canonicalization::Lenient
-            } else {
-                shopify::Canonicalization::Documented
-            };
-            shopify::OAuthVerifier::new(secrets)
-                .with_window(window(shopify::DEFAULT_QUERY_TOLERANCE))
-                .with_canonicalization(canon)
-                .verify_query(query, now)
-        }
-        Scheme::ShopifyAppProxy => {
-            let query = req.query.ok_or_else(|| missing("query"))?;
-            shopify::AppProxyVerifier::new(secrets)
-                .with_window(window(shopify::DEFAULT_QUERY_TOLERANCE))
-                .verify_query(query, now)
-        }
-        Scheme::ShopifySessionToken => {
-            let api_key = req.api_key.ok_or_else(|| missing("api_key"))?;
-            shopify::SessionTokenVerifier::new(secrets, api_key)
-                .with_leeway(req.tolerance.unwrap_or(shopify::DEFAULT_LEEWAY))
-                .verify_headers(headers, now)
-                .map(|t| t.verified)
-        }
-        Scheme::Stripe => stripe::Verifier::new(secrets)
-            .with_window(window(webhook::DEFAULT_TOLERANCE))
-            .verify(headers, body, now),
-        Scheme::HubSpotV1 => hubspot::Verifier::new(secrets).verify_v1(headers, body),
-        Scheme::HubSpotV2 => {
-            let url = req.url.ok_or_else(|| missing("url"))?;
-            hubspot::Verifier::new(secrets).verify_v2(headers, req.method, url, body)
-        }
-        Scheme::HubSpotV3 => {
-            let url = req.url.ok_or_else(|| missing("url"))?;
-            hubspot::Verifier::new(secrets)
-                .with_window(window(webhook::DEFAULT_TOLERANCE))
-                .verify_v3(headers, req.method, url, body, now)
-        }
-        Scheme::StandardWebhooks => standard::Verifier::new(&secrets).and_then(|v| {
-            v.with_window(window(webhook::DEFAULT_TOLERANCE))
-                .verify(headers, body, now)
-        }),
-        Scheme::GitHub => github::Verifier::new(secrets).verify(headers, body),
-        Scheme::Slack => slack::Verifier::new(secrets)
-            .with_window(window(webhook::DEFAULT_TOLERANCE))
-            .verify(headers, body, now),
-        _ => Err(WebhookError::Malformed("scheme")),
     }
 }
 
@@ -190,17 +113,31 @@ fn webhook_verify(
     let headers = self::headers(headers)?;
     let secrets = self::secrets(secrets)?;
     let now = now.unwrap_or_else(|| SystemClock.now_unix());
-    let req = Request {
-        url,
-        method,
-        query,
-        api_key,
-        tolerance,
-        lenient,
-    };
-    // Bodies can be large (HMAC over megabytes): verify without the GIL.
+    // Bodies can be large (HMAC over megabytes): verify without the GIL, through trust-core's
+    // one dispatcher (the same one the CLI and the C ABI call).
     let v = py
-        .detach(|| dispatch(scheme, secrets, &headers, body, now, &req))
+        .detach(|| {
+            let mut req = webhook::Request::new(&secrets, body).method(method);
+            for (name, value) in &headers {
+                req = req.header(name, value);
+            }
+            if let Some(url) = url {
+                req = req.url(url);
+            }
+            if let Some(query) = query {
+                req = req.query(query);
+            }
+            if let Some(key) = api_key {
+                req = req.audience(key);
+            }
+            if let Some(t) = tolerance {
+                req = req.tolerance(t);
+            }
+            if lenient {
+                req = req.canonicalization(shopify::Canonicalization::Lenient);
+            }
+            webhook::verify(scheme, &req, now)
+        })
         .map_err(core)?;
     Ok(WebhookResult {
         scheme: v.scheme.name(),
