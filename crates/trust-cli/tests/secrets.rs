@@ -1,93 +1,11 @@
 //! CLI tests of `trust secrets …`: every exit code each command can give.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails
 
-use std::io::Write;
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    /// A fresh home with a key-file root.
-    fn new() -> Self {
-        let env = Self {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let root = env.path("root.key");
-        let out = env.run(&["init", "--root-key-file", root.to_str().unwrap()], None);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        env
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> String {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).unwrap();
-        p.to_str().unwrap().to_owned()
-    }
-
-    /// Runs `trust` as actor `ops` unless `args` say otherwise.
-    fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
-        self.run_as(Some("ops"), args, stdin)
-    }
-
-    fn run_as(&self, actor: Option<&str>, args: &[&str], stdin: Option<&[u8]>) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trust"));
-        cmd.env_remove("TRUST_HOME")
-            .env_remove("TRUST_ACTOR")
-            .env_remove("TRUST_AUDIT_LOG")
-            .env_remove("USER");
-        if let Some(a) = actor {
-            cmd.env("TRUST_ACTOR", a);
-        }
-        cmd.arg("--home")
-            .arg(self.path("home"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        {
-            let mut input = child.stdin.take().unwrap();
-            if let Some(bytes) = stdin {
-                input.write_all(bytes).unwrap();
-            }
-        }
-        child.wait_with_output().unwrap()
-    }
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", stdout(out)))
-}
-
-#[track_caller]
-fn expect(out: &Output, want: i32) {
-    assert_eq!(
-        code(out),
-        want,
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{Env, expect, json, stdout};
 
 const TOKEN: &[u8] = b"shpat_0123456789abcdef0123456789ab";
 
