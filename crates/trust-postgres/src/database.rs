@@ -47,6 +47,20 @@ struct Pool {
     open: usize,
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Each idle client owns a runtime, which tokio refuses to drop inside another one:
+        // the last handle dropped in an async handler closes them on a thread of their own.
+        let idle = match self.pool.get_mut() {
+            Ok(pool) => std::mem::take(&mut pool.idle),
+            Err(poisoned) => std::mem::take(&mut poisoned.into_inner().idle),
+        };
+        if !idle.is_empty() {
+            outside_async(move || drop(idle));
+        }
+    }
+}
+
 impl core::fmt::Debug for Database {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Database")
@@ -80,6 +94,10 @@ impl Database {
     /// # Errors
     /// As [`Database::open`], without the schema check.
     pub fn connect(options: ConnectOptions) -> Result<Self, Error> {
+        outside_async(|| Self::connect_here(options))
+    }
+
+    fn connect_here(options: ConnectOptions) -> Result<Self, Error> {
         let tls = MakeRustlsConnect::new(options.tls_config()?);
         let db = Self {
             inner: Arc::new(Inner {
@@ -121,7 +139,14 @@ impl Database {
     ///
     /// # Errors
     /// What `work` returns, or a connection error.
-    pub fn transaction<T>(
+    pub fn transaction<T: Send>(
+        &self,
+        work: impl FnMut(&mut Transaction<'_>) -> Result<T, Error> + Send,
+    ) -> Result<T, Error> {
+        outside_async(|| self.transaction_here(work))
+    }
+
+    fn transaction_here<T>(
         &self,
         mut work: impl FnMut(&mut Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -308,4 +333,17 @@ enum Attempt<T> {
     Retry,
     Lost,
     CommitLost,
+}
+
+/// Runs `f` here, or, when this thread is driving an async runtime (an axum or tonic handler),
+/// on a scoped thread of its own: the synchronous `postgres` client blocks on a runtime of its
+/// own, which tokio forbids inside another one. Callers keep one synchronous API either way.
+fn outside_async<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }

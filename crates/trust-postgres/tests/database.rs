@@ -240,3 +240,31 @@ mRGunUHBcnWEvgJBQl9nJEiU0Zsnvgc/ubhPgXRR4Xq37Z0j4r7g1SgEEzwxA57d
 emyPxgcYxn/eR44/KJ4EBs+lVDR3veyJm+kXQ99b21/+jh5Xos1AnX5iItreGCc=
 -----END CERTIFICATE-----
 ";
+
+/// An async app (an axum handler) calls the same synchronous API: opening, a transaction and
+/// dropping the last handle inside a tokio runtime work instead of panicking with "Cannot start
+/// a runtime from within a runtime".
+#[test]
+fn works_from_inside_an_async_runtime() {
+    let Some(schema) = TestSchema::create("async") else {
+        return;
+    };
+    let u = schema.store_url();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let one: i32 = rt.block_on(async move {
+        let db = Database::open(&u).expect("open inside a runtime");
+        let one = db
+            .transaction(|tx| {
+                Ok(tx
+                    .query_one("SELECT 1", &[])
+                    .map_err(|e| db.error(&e))?
+                    .get(0))
+            })
+            .expect("transaction inside a runtime");
+        drop(db);
+        one
+    });
+    assert_eq!(one, 1);
+}

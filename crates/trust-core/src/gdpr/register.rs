@@ -17,7 +17,8 @@ use crate::durable::{self, LockGuard};
 use crate::event::{Event, EventSink, MemorySink};
 
 /// A change to the register (see [`RequestRegister::update`]).
-pub type Change<'a> = dyn FnMut(&mut RequestLog, &dyn EventSink) -> Result<(), GdprError> + 'a;
+pub type Change<'a> =
+    dyn FnMut(&mut RequestLog, &dyn EventSink) -> Result<(), GdprError> + Send + 'a;
 
 /// Storage of the GDPR request register.
 pub trait RequestRegister: Send + Sync {
