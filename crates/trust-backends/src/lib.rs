@@ -172,17 +172,19 @@ impl SubjectKeyStore for SubjectStore {
 }
 
 /// Opens a store of webhook delivery ids shared by every worker: `postgres://…` (the
-/// `trust_seen_ids` table). A path is refused: the in-process store needs no location.
+/// `trust_seen_ids` table) or `redis://…` (`SET NX` with expiry). A path is refused: the
+/// in-process store needs no location.
 ///
 /// # Errors
 /// [`BackendError`] for a bad or unsupported string, or a PostgreSQL error.
 pub fn open_seen_store(text: &str) -> Result<Box<dyn SeenStore>, BackendError> {
     match Location::parse(text)? {
         Location::Postgres(url) => Ok(Box::new(PgSeenStore::new(Database::open(&url)?))),
-        Location::Redis(_) => Err(BackendError::WrongStore {
-            scheme: "redis",
-            purpose: Purpose::SeenIds,
-        }),
+        Location::Redis(url) => Ok(Box::new(
+            trust_redis::Redis::open(url.expose_secret())
+                .map_err(BackendError::Redis)?
+                .seen_store(),
+        )),
         Location::Path(_) => Err(BackendError::Url(StoreUrlError::NotAUrl)),
     }
 }
@@ -230,6 +232,8 @@ pub enum BackendError {
     },
     /// PostgreSQL failed.
     Postgres(trust_postgres::Error),
+    /// Redis failed (its message never holds the URL).
+    Redis(trust_redis::RedisError),
 }
 
 impl fmt::Display for BackendError {
@@ -242,6 +246,7 @@ impl fmt::Display for BackendError {
                 purpose.as_str()
             ),
             Self::Postgres(e) => e.fmt(f),
+            Self::Redis(e) => e.fmt(f),
         }
     }
 }
@@ -266,6 +271,7 @@ impl TrustError for BackendError {
             Self::Url(e) => e.category(),
             Self::WrongStore { .. } => Category::Usage,
             Self::Postgres(e) => e.category(),
+            Self::Redis(e) => e.category(),
         }
     }
     fn code(&self) -> &'static str {
@@ -273,6 +279,7 @@ impl TrustError for BackendError {
             Self::Url(e) => e.code(),
             Self::WrongStore { .. } => "STORE_URL_UNSUPPORTED",
             Self::Postgres(e) => e.code(),
+            Self::Redis(e) => e.code(),
         }
     }
     fn hint(&self) -> Option<&'static str> {
@@ -280,6 +287,7 @@ impl TrustError for BackendError {
             Self::Url(e) => e.hint(),
             Self::WrongStore { .. } => None,
             Self::Postgres(e) => e.hint(),
+            Self::Redis(e) => e.hint(),
         }
     }
 }

@@ -24,7 +24,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::post;
 use trust_core::clock::{Clock, SystemClock};
-use trust_core::webhook::replay::{MemorySeenStore, ReplayGuard};
+use trust_core::webhook::replay::{MemorySeenStore, ReplayGuard, SeenStore};
 use trust_core::webhook::{SecretSet, Verified, WebhookError, hubspot, shopify, stripe};
 
 /// What the server needs: a secret set per provider, the public base URL, a clock.
@@ -49,18 +49,24 @@ struct AppState {
     clock: Arc<dyn Clock>,
     // Remember ids for 48 h: Shopify signs no timestamp, so the TTL must cover its retry
     // schedule (hours, per its docs); Stripe's 300 s window is covered many times over.
-    replay: ReplayGuard<MemorySeenStore>,
+    replay: ReplayGuard<Box<dyn SeenStore>>,
 }
 
-/// Builds the router.
+/// Builds the router, remembering delivery ids in this process only.
 pub fn app(config: Config) -> Router {
+    app_with_seen_store(config, Box::new(MemorySeenStore::default()))
+}
+
+/// Builds the router over a shared store of delivery ids, so that of several workers behind a
+/// load balancer exactly one processes a delivery (see [`seen_store_from_env`]).
+pub fn app_with_seen_store(config: Config, seen: Box<dyn SeenStore>) -> Router {
     let state = Arc::new(AppState {
         shopify: shopify::WebhookVerifier::new(config.shopify),
         stripe: stripe::Verifier::new(config.stripe),
         hubspot: hubspot::Verifier::new(config.hubspot),
         public_base_url: config.public_base_url.trim_end_matches('/').to_owned(),
         clock: config.clock,
-        replay: ReplayGuard::new(MemorySeenStore::default(), 48 * 3600),
+        replay: ReplayGuard::new(seen, 48 * 3600),
     });
     Router::new()
         .route("/webhooks/shopify", post(shopify_hook))
@@ -92,6 +98,21 @@ pub fn config_from_env() -> Result<Config, String> {
             .map_err(|_| "PUBLIC_BASE_URL is not set".to_owned())?,
         clock: Arc::new(SystemClock),
     })
+}
+
+/// The replay store named by `TRUST_REPLAY_STORE` (`redis://…` or `postgres://…`, opened
+/// through trust-backends, the one place URLs are read), or this process's own when unset.
+///
+/// # Errors
+/// The exit code trust uses for the failure (2 a bad URL, 3 an unreachable server) and one
+/// line naming what is wrong (never the URL's password).
+pub fn seen_store_from_env() -> Result<Box<dyn SeenStore>, (u8, String)> {
+    use trust_core::error::TrustError as _;
+    match std::env::var("TRUST_REPLAY_STORE") {
+        Err(_) => Ok(Box::new(MemorySeenStore::default())),
+        Ok(url) => trust_backends::open_seen_store(&url)
+            .map_err(|e| (e.category().exit_code(), format!("TRUST_REPLAY_STORE: {e}"))),
+    }
 }
 
 /// The header pairs trust-core takes, borrowed from axum's map.

@@ -36,6 +36,13 @@ pub trait SeenStore: Send + Sync {
     fn insert_if_absent(&self, key: &str, expires_at: i64, now: i64) -> Result<bool, WebhookError>;
 }
 
+/// A boxed store is a store: the store a deployment shares is chosen at run time (a URL).
+impl<S: SeenStore + ?Sized> SeenStore for Box<S> {
+    fn insert_if_absent(&self, key: &str, expires_at: i64, now: i64) -> Result<bool, WebhookError> {
+        (**self).insert_if_absent(key, expires_at, now)
+    }
+}
+
 /// The default capacity of [`MemorySeenStore`]: 100 000 ids (a few MiB).
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
