@@ -29,8 +29,19 @@ pub(crate) fn context(pairs: Option<BTreeMap<String, String>>) -> PyResult<Conte
     Ok(ctx)
 }
 
-fn change(c: &Change) -> (u32, Option<String>, String) {
-    (c.version, c.from.map(|s| s.to_string()), c.to.to_string())
+/// One state transition of a keyring version (retire, enable, schedule or cancel a
+/// destruction), without the GIL, as `(version, from_state, to_state)`.
+fn transition(
+    py: Python<'_>,
+    home: &keyring::Home,
+    name: &str,
+    version: u32,
+    op: fn(&keyring::Home, &KeyRef) -> Result<Change, keyring::KeyringError>,
+) -> PyResult<(u32, Option<String>, String)> {
+    let c = py
+        .detach(|| op(home, &KeyRef::new(name, version)))
+        .map_err(core)?;
+    Ok((c.version, c.from.map(|s| s.to_string()), c.to.to_string()))
 }
 
 /// A home: a directory of keyrings whose keys are wrapped by one root key. Thread-safe; share
@@ -159,10 +170,7 @@ impl Home {
         name: &str,
         version: u32,
     ) -> PyResult<(u32, Option<String>, String)> {
-        let c = py
-            .detach(|| self.inner.retire(&KeyRef::new(name, version)))
-            .map_err(core)?;
-        Ok(change(&c))
+        transition(py, &self.inner, name, version, keyring::Home::retire)
     }
 
     /// Enables a retired `version` again.
@@ -172,10 +180,7 @@ impl Home {
         name: &str,
         version: u32,
     ) -> PyResult<(u32, Option<String>, String)> {
-        let c = py
-            .detach(|| self.inner.enable(&KeyRef::new(name, version)))
-            .map_err(core)?;
-        Ok(change(&c))
+        transition(py, &self.inner, name, version, keyring::Home::enable)
     }
 
     /// Schedules `version` for destruction.
@@ -185,10 +190,13 @@ impl Home {
         name: &str,
         version: u32,
     ) -> PyResult<(u32, Option<String>, String)> {
-        let c = py
-            .detach(|| self.inner.schedule_destroy(&KeyRef::new(name, version)))
-            .map_err(core)?;
-        Ok(change(&c))
+        transition(
+            py,
+            &self.inner,
+            name,
+            version,
+            keyring::Home::schedule_destroy,
+        )
     }
 
     /// Cancels a scheduled destruction.
@@ -198,10 +206,13 @@ impl Home {
         name: &str,
         version: u32,
     ) -> PyResult<(u32, Option<String>, String)> {
-        let c = py
-            .detach(|| self.inner.cancel_destroy(&KeyRef::new(name, version)))
-            .map_err(core)?;
-        Ok(change(&c))
+        transition(
+            py,
+            &self.inner,
+            name,
+            version,
+            keyring::Home::cancel_destroy,
+        )
     }
 
     /// Destroys `version`'s key material; refused (RefusedError) while something known still
