@@ -20,11 +20,11 @@ use core::fmt;
 use std::path::{Path, PathBuf};
 
 use trust_core::error::{Category, TrustError};
-use trust_core::gdpr::GdprError;
-use trust_core::gdpr::register::{DirRegister, RequestRegister};
-use trust_core::gdpr::subject::{LocalStore, SubjectKeyRecord, SubjectKeyStore};
+use trust_core::gdpr::{
+    DirRegister, GdprError, LocalStore, RequestRegister, SubjectKeyRecord, SubjectKeyStore,
+};
 use trust_core::store_url::{Scheme, StoreLocation, StoreUrl, StoreUrlError};
-use trust_core::webhook::replay::SeenStore;
+use trust_core::webhook::SeenStore;
 use trust_postgres::{Database, PgRequestRegister, PgSeenStore, PgSubjectStore};
 
 /// Where a store lives, parsed.

@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use trust_core::audit::checkpoint::SignedCheckpoint;
-use trust_core::audit::log::load_pseudonym_key;
-use trust_core::audit::note::Verifier;
-use trust_core::audit::proof::{self, Receipt};
-use trust_core::audit::{AuditLog, Entry, InitOptions, Query, VerifyOptions, search, verify_log};
+use trust_core::audit::{
+    self, AuditLog, Entry, InitOptions, Query, Receipt, SignedCheckpoint, Verifier, VerifyOptions,
+    load_pseudonym_key, search, verify_log,
+};
 use trust_core::durable;
 use trust_core::error::Category;
 use trust_core::pseudonym::Domain;
@@ -333,7 +332,7 @@ pub(crate) fn open_log(dir: &Path) -> Result<AuditLog, CliError> {
 /// `TRUST_AUDIT_LOCK_WAIT`: seconds a command waits for the audit log's lock.
 pub(crate) fn lock_wait() -> Result<std::time::Duration, CliError> {
     match std::env::var("TRUST_AUDIT_LOCK_WAIT") {
-        Err(_) => Ok(trust_core::audit::DEFAULT_LOCK_WAIT),
+        Err(_) => Ok(audit::DEFAULT_LOCK_WAIT),
         Ok(v) => v
             .trim()
             .parse::<f64>()
@@ -583,7 +582,7 @@ fn verify_proof(a: &VerifyProofArgs, g: &Globals) -> Result<(), CliError> {
     let bytes = input::read_all(
         "the receipt",
         Some(&a.receipt),
-        proof::MAX_RECEIPT_LEN as u64,
+        audit::MAX_RECEIPT_LEN as u64,
     )?;
     let receipt = Receipt::parse(&bytes)?;
     let origin = a.origin.clone().unwrap_or_else(|| vkey.name().to_owned());
@@ -627,13 +626,13 @@ fn consistency(a: &ConsistencyArgs, g: &Globals) -> Result<(), CliError> {
             }
         }
         (None, Some(p)) => {
-            let text = input::read_all("the proof", Some(p), proof::MAX_RECEIPT_LEN as u64)?;
-            proof::parse_hash_lines(&text)?
+            let text = input::read_all("the proof", Some(p), audit::MAX_RECEIPT_LEN as u64)?;
+            audit::parse_hash_lines(&text)?
         }
         (None, None) => Vec::new(),
     };
-    let (o, n) = proof::verify_checkpoint_consistency(&old, &new, &known, &proof_hashes)?;
-    let lines = proof::format_hash_lines(&proof_hashes);
+    let (o, n) = audit::verify_checkpoint_consistency(&old, &new, &known, &proof_hashes)?;
+    let lines = audit::format_hash_lines(&proof_hashes);
     g.out.success(
         &json!({
             "old_size": o.checkpoint.size,
@@ -664,8 +663,8 @@ fn consistency_proof(a: &ConsistencyProofArgs, g: &Globals) -> Result<(), CliErr
         log.consistency_proof(s1, s2)?
     };
     // Never hand out a proof that fails for the auditor: check it as they will.
-    proof::verify_checkpoint_consistency(&old, &new, &known, &hashes)?;
-    let lines = proof::format_hash_lines(&hashes);
+    audit::verify_checkpoint_consistency(&old, &new, &known, &hashes)?;
+    let lines = audit::format_hash_lines(&hashes);
     g.out.success(
         &json!({"old_size": s1, "new_size": s2, "proof": lines}),
         || lines.trim_end().to_owned(),
@@ -737,7 +736,7 @@ fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
         let path = a
             .pseudonym_key_file
             .clone()
-            .unwrap_or_else(|| a.log.join(trust_core::audit::log::files::PSEUDONYM_KEY));
+            .unwrap_or_else(|| a.log.join(audit::files::PSEUDONYM_KEY));
         let key = load_pseudonym_key(&path).map_err(|e| {
             CliError::from(e).hint(
                 "--actor/--subject need the log's pseudonym key; without it, ask the operator for the pseudonym and use --actor-pseudonym/--subject-pseudonym",
@@ -820,7 +819,7 @@ fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
 }
 
 fn export(a: &ExportArgs, g: &Globals) -> Result<(), CliError> {
-    let s = trust_core::audit::export_dir(&a.log, &a.to)?;
+    let s = audit::export_dir(&a.log, &a.to)?;
     g.out.success(&json!({"to": a.to, "export": s}), || {
         format!(
             "exported {} entries, {} checkpoints, {} payloads to {} (no keys: verify with `trust audit verify --log {} --vkey …`)",

@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
-use trust_core::audit::note::ExternalEd25519;
-use trust_core::audit::{AuditLog, ExternalSigner, SignerDescriptor};
+use trust_core::audit::{AuditLog, ExternalEd25519, ExternalSigner, SignerDescriptor};
 use trust_core::event::EventSink;
 use trust_core::kek::RootKey;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};

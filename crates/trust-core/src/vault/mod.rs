@@ -46,7 +46,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod store;
+pub(crate) mod store;
 
 #[cfg(test)]
 mod tests;
@@ -58,7 +58,7 @@ use std::time::{Duration, SystemTime};
 
 pub use store::{
     DirVaultStore, Kind, MAX_LABEL_LEN, MAX_READERS, MAX_RECORD_FILE, MAX_SCOPES, MAX_VERSIONS,
-    SecretRecord, VaultStore, VaultStoreError, VersionRecord, is_valid_label, parse_record,
+    SecretRecord, VaultStore, VaultStoreError, VersionRecord, is_valid_label,
 };
 
 use crate::clock::{Clock, SystemClock, from_unix_seconds, unix_seconds};
