@@ -1,9 +1,6 @@
 //! CLI tests of `trust mfa …` and the second-factor gate: every exit code each command can give.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails
 
-mod common;
-
-use common::{Env, code, expect, json, stdout};
+use super::harness::{Env, code, expect, json, stdout};
 
 use trust_core::mfa::{self, Algorithm, TotpParams};
 
