@@ -113,6 +113,28 @@ pub fn rfc3339(unix_seconds: i64) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Serde `serialize_with` helpers: a Unix-seconds field serializes as [`rfc3339`] text, so the
+/// JSON an operator reads has the one time format while Rust callers keep plain integers.
+pub(crate) mod rfc3339_serde {
+    use serde::Serializer;
+
+    /// `i64` Unix seconds as RFC 3339 UTC.
+    pub(crate) fn seconds<S: Serializer>(unix: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::rfc3339(*unix))
+    }
+
+    /// `Option<i64>` Unix seconds as RFC 3339 UTC or `null`.
+    pub(crate) fn option_seconds<S: Serializer>(
+        unix: &Option<i64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match unix {
+            Some(u) => s.serialize_some(&super::rfc3339(*u)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 /// [`rfc3339`] for Unix milliseconds, with the milliseconds (`2026-01-31T09:00:00.250Z`) when
 /// there are any.
 pub fn rfc3339_ms(unix_millis: i64) -> String {

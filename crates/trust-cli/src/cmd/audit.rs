@@ -592,7 +592,7 @@ fn verify_proof(a: &VerifyProofArgs, g: &Globals) -> Result<(), CliError> {
             "index": receipt.index,
             "checkpoint_size": cp.checkpoint.size,
             "event": leaf.event_type,
-            "time_unix_ms": leaf.time_unix_ms,
+            "time": trust_core::clock::rfc3339_ms(leaf.time_unix_ms),
         }),
         || {
             format!(
@@ -704,10 +704,6 @@ fn index_arg(text: &str) -> Result<std::ops::RangeInclusive<u64>, CliError> {
     }
 }
 
-fn format_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| format!("{ms} ms"), |t| t.to_string())
-}
-
 fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
     let mut q = Query::all();
     q.indexes = a.index.as_deref().map(index_arg).transpose()?;
@@ -764,8 +760,7 @@ fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
             .collect();
         shown.push(json!({
             "index": leaf.index,
-            "time": format_ms(leaf.time_unix_ms),
-            "time_unix_ms": leaf.time_unix_ms,
+            "time": trust_core::clock::rfc3339_ms(leaf.time_unix_ms),
             "event": leaf.event_type,
             "writer": leaf.writer_id,
             "actor": leaf.actor.map(hex::encode),

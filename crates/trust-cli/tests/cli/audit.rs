@@ -522,6 +522,9 @@ fn prove_and_verify_proof_offline() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["data"]["index"], 4);
     assert_eq!(v["data"]["event"], "connector.sync");
+    // The writer's time in the one time format (RFC 3339, UTC), not Unix milliseconds.
+    assert_eq!(v["data"]["time"], "2023-11-14T22:13:20.004Z");
+    assert!(v["data"].get("time_unix_ms").is_none(), "{v}");
     // A flipped proof hash: exit 1.
     let lines: Vec<&str> = receipt.lines().collect();
     let mut bad: Vec<String> = lines.iter().map(|s| (*s).to_owned()).collect();

@@ -418,6 +418,33 @@ fn times_print_as_rfc3339_utc_whole_seconds() {
     ]);
     let expires = doc["data"]["expires_at"].as_str().unwrap();
     assert!(shape(expires), "{expires}");
+    // `keys list --json`: every time of the keyring and its versions, `null` when unset.
+    ok(&["keys", "rotate", "customers"]);
+    let doc = ok(&["keys", "list", "customers"]);
+    let ring = &doc["data"]["keyrings"][0];
+    let created = ring["created_at"].as_str().unwrap();
+    assert!(shape(created), "{created}");
+    let versions = ring["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    for v in versions {
+        for field in [
+            "created_at",
+            "promoted_at",
+            "demoted_at",
+            "retired_at",
+            "destroy_after",
+            "destroyed_at",
+            "census_clear_at",
+        ] {
+            let value = &v[field];
+            assert!(
+                value.is_null() || value.as_str().is_some_and(shape),
+                "{field}: {value}"
+            );
+        }
+    }
+    assert!(shape(versions[0]["promoted_at"].as_str().unwrap()));
+    assert!(versions[1]["promoted_at"].is_null(), "v2 is only staged");
     // Human output too: `keys list` shows creation times in the same shape.
     let out = trust(&home).args(["keys", "list"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

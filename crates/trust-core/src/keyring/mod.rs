@@ -397,7 +397,8 @@ impl TrustError for KeyringError {
     }
 }
 
-/// A keyring as shown to operators: states, dates and counters, never key material.
+/// A keyring as shown to operators: states, dates and counters, never key material. Times are
+/// Unix seconds here and RFC 3339 UTC in its serialized form (`trust keys list --json`).
 #[derive(Clone, Debug, Serialize)]
 pub struct KeyringSummary {
     /// The name.
@@ -406,7 +407,8 @@ pub struct KeyringSummary {
     pub suite: String,
     /// The revision.
     pub revision: u64,
-    /// When it was created (Unix seconds).
+    /// When it was created (Unix seconds; RFC 3339 UTC when serialized).
+    #[serde(serialize_with = "crate::clock::rfc3339_serde::seconds")]
     pub created_at: i64,
     /// The Primary version.
     pub primary: u32,
@@ -422,7 +424,8 @@ pub struct KeyringSummary {
     pub versions: Vec<VersionSummary>,
 }
 
-/// One version as shown to operators.
+/// One version as shown to operators. Times are Unix seconds here and RFC 3339 UTC
+/// (`2026-01-31T09:00:00Z`) in its serialized form (`trust keys list --json`).
 #[derive(Clone, Debug, Serialize)]
 pub struct VersionSummary {
     /// The number.
@@ -430,16 +433,22 @@ pub struct VersionSummary {
     /// The state.
     pub state: VersionState,
     /// Creation time.
+    #[serde(serialize_with = "crate::clock::rfc3339_serde::seconds")]
     pub created_at: i64,
     /// Promotion time.
+    #[serde(serialize_with = "crate::clock::rfc3339_serde::option_seconds")]
     pub promoted_at: Option<i64>,
     /// When it stopped being Primary.
+    #[serde(serialize_with = "crate::clock::rfc3339_serde::option_seconds")]
     pub demoted_at: Option<i64>,
     /// Last retirement.
+    #[serde(serialize_with = "crate::clock::rfc3339_serde::option_seconds")]
     pub retired_at: Option<i64>,
     /// Earliest destruction time while PendingDestroy.
+    #[serde(serialize_with = "crate::clock::rfc3339_serde::option_seconds")]
     pub destroy_after: Option<i64>,
     /// Destruction time.
+    #[serde(serialize_with = "crate::clock::rfc3339_serde::option_seconds")]
     pub destroyed_at: Option<i64>,
     /// Whether the destruction was forced.
     pub destroy_forced: bool,
@@ -450,6 +459,7 @@ pub struct VersionSummary {
     /// Whether something known may still need it (`uses > moved`, no explicit census).
     pub may_be_in_use: bool,
     /// When a census cleared it.
+    #[serde(serialize_with = "crate::clock::rfc3339_serde::option_seconds")]
     pub census_clear_at: Option<i64>,
 }
 
