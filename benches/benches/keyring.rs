@@ -29,11 +29,8 @@ const TOKENS: usize = 100_000;
 
 fn home(block: u64) -> (Home, Arc<LocalRootKey>) {
     let root = Arc::new(LocalRootKey::new(&Key256::from_bytes([7; 32])));
-    let home =
-        Home::from_parts(root.clone(), Arc::new(MemoryStore::new())).with_options(HomeOptions {
-            usage_block: block,
-            ..HomeOptions::default()
-        });
+    let home = Home::from_parts(root.clone(), Arc::new(MemoryStore::new()))
+        .with_options(HomeOptions::default().with_usage_block(block));
     home.create_keyring("t", Suite::Aes256Gcm, Policy::default())
         .expect("create");
     (home, root)

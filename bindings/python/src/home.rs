@@ -79,11 +79,11 @@ impl Home {
                 let d = PassphraseParams::DEFAULT;
                 InitSource::Passphrase {
                     passphrase: secret(pass, "passphrase")?,
-                    params: PassphraseParams {
-                        m_kib: m_kib.unwrap_or(d.m_kib),
-                        t: t.unwrap_or(d.t),
-                        p: p.unwrap_or(d.p),
-                    },
+                    params: PassphraseParams::new(
+                        m_kib.unwrap_or(d.m_kib),
+                        t.unwrap_or(d.t),
+                        p.unwrap_or(d.p),
+                    ),
                 }
             }
             _ => return Err(invalid("give exactly one of root_key_file= or passphrase=")),

@@ -51,6 +51,7 @@ pub const MAX_NAME_LEN: usize = 128;
 
 /// Who is asking: a member of one tenant (typically from a verified session token).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Principal {
     /// The tenant the principal authenticated into.
     pub tenant: String,
@@ -70,6 +71,7 @@ impl Principal {
 
 /// What is being acted on: a record owned by one tenant.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Resource {
     /// The owning tenant.
     pub tenant: String,

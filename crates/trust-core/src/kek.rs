@@ -135,6 +135,7 @@ impl RootKey for LocalRootKey {
 }
 
 /// Where a local root key's 32 bytes come from.
+#[non_exhaustive]
 pub enum RootKeySource {
     /// A file of exactly 32 random bytes.
     KeyFile(PathBuf),
@@ -165,6 +166,7 @@ impl fmt::Debug for RootKeySource {
 /// argon2id cost parameters, stored with the home so a passphrase always derives the same key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PassphraseParams {
     /// Memory cost in KiB.
     pub m_kib: u32,
@@ -175,6 +177,11 @@ pub struct PassphraseParams {
 }
 
 impl PassphraseParams {
+    /// Memory cost `m_kib` KiB, `t` passes, `p` lanes (checked when a key is derived).
+    pub const fn new(m_kib: u32, t: u32, p: u32) -> Self {
+        Self { m_kib, t, p }
+    }
+
     /// RFC 9106 §4's second recommended option (64 MiB, 3 passes) with one lane: about a
     /// quarter of a second here, once per command. Stronger than OWASP's minimum because one
     /// passphrase guards every key in the home.

@@ -77,6 +77,7 @@ impl FromStr for Suite {
 /// Names one key version: what an envelope header records so that opening never has to try
 /// every key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub struct KeyRef {
     /// The keyring's name (`[a-z0-9._-]`, 1 to [`KeyRef::MAX_NAME_LEN`] bytes).
     pub keyring: String,
@@ -124,6 +125,7 @@ impl fmt::Display for KeyRef {
 
 /// The key a new message is sealed under.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct EncryptionKey {
     /// Which key this is; written into the message header.
     pub key_ref: KeyRef,
@@ -131,6 +133,18 @@ pub struct EncryptionKey {
     pub suite: Suite,
     /// The key-encryption key that wraps the message's data key.
     pub kek: Arc<Key256>,
+}
+
+impl EncryptionKey {
+    /// `kek`, named `key_ref`, sealing new messages with `suite` (what a [`KeyProvider`]
+    /// outside this crate returns from [`KeyProvider::encryption_key`]).
+    pub fn new(key_ref: KeyRef, suite: Suite, kek: Arc<Key256>) -> Self {
+        Self {
+            key_ref,
+            suite,
+            kek,
+        }
+    }
 }
 
 /// Where keys come from. Implemented by the local keyring and by wrappers around it.

@@ -332,6 +332,7 @@ impl Kind {
 
 /// One finding: the byte range `start..end` of the input and its kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Finding {
     /// First byte of the redacted range.
     pub start: usize,

@@ -182,6 +182,7 @@ pub fn default_ca_bundle() -> Option<std::path::PathBuf> {
 
 /// An `https://` endpoint that passed [`check_url`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HttpsUrl {
     /// Host name or IP address (IPv6 without brackets).
     pub host: String,
@@ -256,6 +257,7 @@ pub fn check_url(url: &str) -> Result<HttpsUrl, TlsError> {
 
 /// What a handshake agreed on.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Negotiated {
     /// `TLSv1.3` or `TLSv1.2`.
     pub protocol: &'static str,

@@ -15,7 +15,7 @@
 //! # struct OneKey(Arc<Key256>);
 //! # impl KeyProvider for OneKey {
 //! #     fn encryption_key(&self, k: &str) -> Result<EncryptionKey, KeyError> {
-//! #         Ok(EncryptionKey { key_ref: KeyRef::new(k, 1), suite: Suite::default(), kek: self.0.clone() })
+//! #         Ok(EncryptionKey::new(KeyRef::new(k, 1), Suite::default(), self.0.clone()))
 //! #     }
 //! #     fn decryption_key(&self, _: &KeyRef) -> Result<Arc<Key256>, KeyError> { Ok(self.0.clone()) }
 //! # }
@@ -95,6 +95,7 @@ type MacKey = ring::hmac::Key;
 
 /// What to put in a new token.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TokenRequest {
     /// The tenant the token acts for.
     pub tenant: String,
@@ -178,6 +179,7 @@ impl Expect {
 
 /// The verified content of a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Claims {
     /// The keyring version that MAC'd the token.
     pub key_ref: KeyRef,

@@ -238,12 +238,11 @@ pub unsafe extern "C" fn trust_subjects_erase(
         let audit_log = unsafe { audit_log.as_ref() };
         // SAFETY: writable per the contract.
         let out = unsafe { out_ptr(receipt_out, "receipt_out") }?;
-        let opts = EraseOptions {
-            request: (!request.is_empty()).then_some(request),
-            actor: None,
-            at: timestamp(std::time::SystemTime::now()),
-            backup_retention: SignedDuration::from_hours(i64::from(backup_retention_days) * 24),
-        };
+        let mut opts = EraseOptions::new(
+            timestamp(std::time::SystemTime::now()),
+            SignedDuration::from_hours(i64::from(backup_retention_days) * 24),
+        );
+        opts.request = (!request.is_empty()).then_some(request);
         let sink: &dyn EventSink = match audit_log {
             Some(log) => &*log.inner,
             None => &NoSink,

@@ -184,11 +184,11 @@ pub unsafe extern "C" fn trust_home_init_passphrase(
         let out = unsafe { out_ptr(home_out, "home_out") }?;
         let default = PassphraseParams::DEFAULT;
         let pick = |v: u32, d: u32| if v == 0 { d } else { v };
-        let params = PassphraseParams {
-            m_kib: pick(m_kib, default.m_kib),
-            t: pick(t, default.t),
-            p: pick(p, default.p),
-        };
+        let params = PassphraseParams::new(
+            pick(m_kib, default.m_kib),
+            pick(t, default.t),
+            pick(p, default.p),
+        );
         let source = InitSource::Passphrase {
             passphrase: SecretBytes::from(passphrase.to_vec()),
             params,

@@ -107,11 +107,11 @@ fn warm_cache_makes_no_kms_call_and_a_storm_makes_one() {
         root.clone(),
         Arc::new(DirStore::new(dir.path().join("keyrings"))),
     )
-    .with_options(HomeOptions {
-        usage_block: 10_000,
-        refresh: Duration::from_secs(3600),
-        ..HomeOptions::default()
-    });
+    .with_options(
+        HomeOptions::default()
+            .with_usage_block(10_000)
+            .with_refresh(Duration::from_secs(3600)),
+    );
     home.create_keyring("orders", Suite::Aes256Gcm, Policy::default())
         .unwrap();
     let ctx = Context::new().with("tenant", "acme").unwrap();

@@ -215,11 +215,11 @@ fn a_warm_cache_makes_no_token_call_per_message() {
         root.clone(),
         Arc::new(DirStore::new(dir.path().join("keyrings"))),
     )
-    .with_options(HomeOptions {
-        usage_block: 10_000,
-        refresh: Duration::from_secs(3600),
-        ..HomeOptions::default()
-    });
+    .with_options(
+        HomeOptions::default()
+            .with_usage_block(10_000)
+            .with_refresh(Duration::from_secs(3600)),
+    );
     home.create_keyring("orders", Suite::Aes256Gcm, Policy::default())
         .unwrap();
     let ctx = Context::new().with("tenant", "acme").unwrap();

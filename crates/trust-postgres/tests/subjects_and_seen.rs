@@ -41,12 +41,10 @@ fn setup(label: &str) -> Option<(TestSchema, tempfile::TempDir, std::path::PathB
 }
 
 fn erase_opts() -> EraseOptions<'static> {
-    EraseOptions {
-        request: Some("T-1"),
-        actor: Some("ops@example.com"),
-        at: jiff::Timestamp::now(),
-        backup_retention: jiff::SignedDuration::from_hours(24),
-    }
+    let mut opts = EraseOptions::new(jiff::Timestamp::now(), jiff::SignedDuration::from_hours(24));
+    opts.request = Some("T-1");
+    opts.actor = Some("ops@example.com");
+    opts
 }
 
 #[test]

@@ -263,13 +263,14 @@ fn walk(dir: &Path, r: &mut Report) -> Result<(), CliError> {
     let receipt = subjects.erase(
         "shopify-credentials",
         "customer-191167",
-        &EraseOptions {
-            request: Some("shopify customers/redact"),
-            actor: Some("ops@demo.example"),
+        &{
             // Whole seconds, like every time `trust` prints.
-            at: jiff::Timestamp::from_second(clock.now_unix())
-                .unwrap_or_else(|_| timestamp(clock.now())),
-            backup_retention: jiff::SignedDuration::from_hours(30 * 24),
+            let at = jiff::Timestamp::from_second(clock.now_unix())
+                .unwrap_or_else(|_| timestamp(clock.now()));
+            let mut opts = EraseOptions::new(at, jiff::SignedDuration::from_hours(30 * 24));
+            opts.request = Some("shopify customers/redact");
+            opts.actor = Some("ops@demo.example");
+            opts
         },
         &signer,
         &*log,

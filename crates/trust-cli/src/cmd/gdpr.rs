@@ -344,12 +344,12 @@ fn erase(a: &EraseArgs, globals: &Globals) -> Result<(), CliError> {
     let sink = sink(globals)?;
     let keys = subject_keys(globals, &a.unlock)?;
     let signer = signer(globals)?;
-    let opts = EraseOptions {
-        request: a.request.as_deref(),
-        actor: globals.actor.as_deref(),
-        at: now(),
-        backup_retention: SignedDuration::from_hours(i64::from(a.backup_retention_days) * 24),
-    };
+    let mut opts = EraseOptions::new(
+        now(),
+        SignedDuration::from_hours(i64::from(a.backup_retention_days) * 24),
+    );
+    opts.request = a.request.as_deref();
+    opts.actor = globals.actor.as_deref();
     let receipt = keys.erase(&a.key, &a.subject, &opts, &signer, &*sink)?;
     let doc: serde_json::Value =
         serde_json::from_str(&receipt.to_json()).unwrap_or(serde_json::Value::Null);
@@ -644,7 +644,7 @@ fn retention_due(a: &DueArgs, globals: &Globals) -> Result<(), CliError> {
             e.column()
         ))
     })?;
-    let policy = RetentionPolicy { rules: file.rules };
+    let policy = RetentionPolicy::new(file.rules);
     policy
         .validate()
         .map_err(|e| CliError::usage(format!("policy file is not valid: {e}")))?;

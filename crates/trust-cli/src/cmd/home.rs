@@ -69,10 +69,7 @@ pub(crate) fn open_home_with_block(
         None => Home::root_kind(home_dir(globals)?)?,
     };
     let how = unlock_kind(kind, unlock)?;
-    let options = HomeOptions {
-        usage_block: usage_block.max(1),
-        ..HomeOptions::default()
-    };
+    let options = HomeOptions::default().with_usage_block(usage_block.max(1));
     let home = match &db {
         Some(db) => store::open(db, how)?,
         None => Home::open(home_dir(globals)?, how)?,
@@ -208,13 +205,10 @@ pub(crate) fn pkcs11_log_signer(
         .map_err(Pkcs11Error::from)?
         .to_string();
     let key = open_external_signer("pkcs11", &canonical, pin_file, true)?;
-    Ok(ExternalSigner {
+    Ok(ExternalSigner::new(
         key,
-        descriptor: SignerDescriptor {
-            kind: "pkcs11".into(),
-            uri: canonical,
-        },
-    })
+        SignerDescriptor::new("pkcs11", canonical),
+    ))
 }
 
 /// Opens an audit log for writing (waiting for other writers' appends), with its external signing key when its

@@ -248,12 +248,11 @@ fn changed(
 
 fn create(a: &CreateArgs, globals: &Globals) -> Result<(), CliError> {
     let suite: Suite = a.suite.parse()?;
-    let policy = Policy {
-        max_uses: a.max_uses.unwrap_or(Policy::DEFAULT_MAX_USES),
-        max_age_secs: a.max_age_days.map(|d| d.saturating_mul(86_400)),
-        min_stage_secs: a.min_stage_secs,
-        destroy_grace_secs: a.destroy_grace_days.saturating_mul(86_400),
-    };
+    let mut policy = Policy::default();
+    policy.max_uses = a.max_uses.unwrap_or(Policy::DEFAULT_MAX_USES);
+    policy.max_age_secs = a.max_age_days.map(|d| d.saturating_mul(86_400));
+    policy.min_stage_secs = a.min_stage_secs;
+    policy.destroy_grace_secs = a.destroy_grace_days.saturating_mul(86_400);
     let home = open_home(globals, &a.unlock)?;
     home.create_keyring(&a.name, suite, policy)?;
     changed(&home, &a.name, globals, || {

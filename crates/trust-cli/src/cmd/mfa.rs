@@ -314,15 +314,16 @@ fn enroll(a: &EnrollArgs, globals: &Globals) -> Result<(), CliError> {
     if !matches!(a.digits, 6 | 8) {
         return Err(CliError::usage("--digits must be 6 or 8"));
     }
-    let params = TotpParams {
-        algorithm,
-        digits: a.digits,
-        period: 30,
-    };
+    let params = TotpParams::new(algorithm, a.digits, 30);
     let home = Arc::new(open_home(globals, &a.unlock)?);
     ensure_keyring(&home, MFA_KEYRING)?;
     let service = service(globals, home)?.with_issuer(a.issuer.clone());
-    let enrollment = service.enroll(&a.user, &a.device, EnrollOptions { params, secret })?;
+    let enrollment = {
+        let mut options = EnrollOptions::default();
+        options.params = params;
+        options.secret = secret;
+        service.enroll(&a.user, &a.device, options)?
+    };
     let uri = enrollment.uri.expose_secret();
     let data = Enrolled {
         user: &a.user,

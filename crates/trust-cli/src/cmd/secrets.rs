@@ -202,13 +202,12 @@ fn put(a: &PutArgs, globals: &Globals) -> Result<(), CliError> {
     };
     let home = Arc::new(open_home(globals, &a.unlock)?);
     ensure_keyring(&home, &a.key)?;
-    let options = PutOptions {
-        kind: a.kind.as_deref().and_then(Kind::parse),
-        readers: a.readers.clone(),
-        scopes: a.scopes.clone(),
-        expires,
-        refresh_token,
-    };
+    let mut options = PutOptions::default();
+    options.kind = a.kind.as_deref().and_then(Kind::parse);
+    options.readers = a.readers.clone();
+    options.scopes = a.scopes.clone();
+    options.expires = expires;
+    options.refresh_token = refresh_token;
     let version =
         vault(globals, home, &a.key)?.put(actor, &name, value.expose_secret(), options)?;
     globals.out.success(
@@ -344,10 +343,8 @@ fn rotate(a: &RotateArgs, globals: &Globals) -> Result<(), CliError> {
     let value = read_value(&a.input)?;
     let home = Arc::new(open_home(globals, &a.unlock)?);
     ensure_keyring(&home, &a.key)?;
-    let options = PutOptions {
-        expires,
-        ..PutOptions::default()
-    };
+    let mut options = PutOptions::default();
+    options.expires = expires;
     let version =
         vault(globals, home, &a.key)?.rotate(actor, &name, value.expose_secret(), options)?;
     globals.out.success(

@@ -347,15 +347,7 @@ fn sign(args: &SignArgs, globals: &Globals) -> Result<(), CliError> {
             let shop = need(args.shop.as_deref(), "--shop", name)?;
             let shop = shopify::validate_shop_domain(shop, shopify::ShopDomainMode::Strict)?;
             let jti = random_id("")?;
-            let claims = shopify::SessionClaims {
-                shop: &shop,
-                api_key,
-                user_id: "1",
-                issued_at: now,
-                lifetime: 60,
-                token_id: &jti,
-                session_id: &jti,
-            };
+            let claims = shopify::SessionClaims::new(&shop, api_key, "1", &jti, now);
             add(
                 "Authorization",
                 format!("Bearer {}", shopify::sign_session_token(&secrets, &claims)),

@@ -9,11 +9,7 @@ const SECRET_B32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const SEED: &[u8] = b"12345678901234567890";
 
 fn totp_code(unix: u64, digits: u8, algorithm: Algorithm, seed: &[u8]) -> String {
-    let p = TotpParams {
-        algorithm,
-        digits,
-        period: 30,
-    };
+    let p = TotpParams::new(algorithm, digits, 30);
     mfa::code_at_step(seed, &p, unix / 30).to_string()
 }
 

@@ -25,6 +25,7 @@ pub(crate) const MAX_EXTENSIONS: usize = 16;
 
 /// A checkpoint body.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Checkpoint {
     /// The log's origin line.
     pub origin: String,
@@ -151,6 +152,7 @@ pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
 
 /// A checkpoint with the note it came from, verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SignedCheckpoint {
     /// The parsed body.
     pub checkpoint: Checkpoint,

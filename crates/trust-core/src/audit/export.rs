@@ -34,6 +34,7 @@ use crate::durable;
 
 /// What an export wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct ExportSummary {
     /// Entries in the copy.
     pub entries: u64,
@@ -70,7 +71,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
 /// Writes a key-free log directory from parts: leaves in order, checkpoints and payloads.
 ///
 /// ```no_run
-/// # use trust_core::audit::{export::DirExporter, LogConfig, note::Verifier};
+/// # use trust_core::audit::{DirExporter, LogConfig, Verifier};
 /// # fn f(cfg: &LogConfig, v: &Verifier, leaves: Vec<(Vec<u8>, [u8; 32])>) -> Result<(), trust_core::audit::AuditError> {
 /// let mut out = DirExporter::create(std::path::Path::new("export"), cfg, v)?;
 /// for (leaf, hash) in &leaves {

@@ -77,6 +77,7 @@ pub(crate) fn payload_commitment(salt: &[u8; 32], payload: &[u8]) -> Hash {
 
 /// A commitment to a payload stored apart from the leaf.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PayloadRef {
     /// Commitment (`payload_commitment`) of the payload and its salt.
     pub commitment: Hash,
@@ -86,6 +87,7 @@ pub struct PayloadRef {
 
 /// One decoded audit leaf.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Leaf {
     /// Position in the log.
     pub index: u64,
@@ -344,6 +346,7 @@ impl Leaf {
 
 /// What the chain check needs from a leaf, read without allocating.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LeafHead {
     /// The leaf's index.
     pub index: u64,

@@ -51,6 +51,7 @@ const PSEUDONYM_HEADER: &str = "trust-pseudonym-key/v1";
 /// `Debug` shows whether actor, subject and payload are set, never their values: they are
 /// personal data until the log pseudonymizes or commits to them.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Entry {
     /// Dotted event type, `[a-z0-9._-]{1,128}`.
     pub event_type: String,
@@ -170,6 +171,7 @@ impl Entry {
 
 /// Options for [`AuditLog::init`].
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct InitOptions {
     /// The log's origin (checkpoint first line and key name), e.g. `example.com/audit/orders`.
     pub origin: String,
@@ -205,6 +207,7 @@ impl InitOptions {
 
 /// A checkpoint signing key held in a device, and what opens it again.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ExternalSigner {
     /// The opened key.
     pub key: Arc<dyn ExternalEd25519>,
@@ -216,6 +219,7 @@ pub struct ExternalSigner {
 /// PKCS#11 URI; never a PIN). No `signing.key` file exists for such a log.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SignerDescriptor {
     /// The kind of device (`pkcs11`).
     pub kind: String,
@@ -223,7 +227,22 @@ pub struct SignerDescriptor {
     pub uri: String,
 }
 
+impl ExternalSigner {
+    /// `key`, recorded in the log's configuration as `descriptor`.
+    pub fn new(key: Arc<dyn ExternalEd25519>, descriptor: SignerDescriptor) -> Self {
+        Self { key, descriptor }
+    }
+}
+
 impl SignerDescriptor {
+    /// A key of `kind` (`pkcs11`) opened by `uri` (checked when the log is initialized).
+    pub fn new(kind: impl Into<String>, uri: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            uri: uri.into(),
+        }
+    }
+
     fn valid(&self) -> bool {
         !self.kind.is_empty()
             && self.kind.len() <= 32
@@ -239,6 +258,7 @@ impl SignerDescriptor {
 
 /// What `log.json` holds.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct LogConfig {
     /// Always `trust-audit-log/v1`.
     pub format: String,

@@ -382,6 +382,7 @@ impl Signer {
 
 /// One signature line of a note.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SignatureLine {
     /// Key name.
     pub name: String,
@@ -393,6 +394,7 @@ pub struct SignatureLine {
 
 /// A parsed, not yet verified, note.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Note {
     /// The signed text, ending in `\n`.
     pub text: String,

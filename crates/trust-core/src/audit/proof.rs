@@ -31,6 +31,7 @@ pub const MAX_RECEIPT_LEN: usize = 256 * 1024;
 
 /// A parsed receipt.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Receipt {
     /// The opaque `extra` data (here: the leaf bytes), if present.
     pub extra: Option<Vec<u8>>,

@@ -41,6 +41,7 @@ pub(crate) fn encode_header(first_index: u64) -> [u8; HEADER_LEN] {
 
 /// Why a header is invalid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HeaderError {
     /// Fewer than `HEADER_LEN` (24) bytes.
     Short,
@@ -72,6 +73,7 @@ pub(crate) fn encode_record(out: &mut Vec<u8>, leaf: &[u8], hash: &Hash) {
 
 /// One parsed record, borrowed from the segment bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Record<'a> {
     /// Byte offset of the record in the buffer it was parsed from.
     pub offset: usize,

@@ -205,6 +205,7 @@ fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> S
 
 /// A segment file on disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SegmentFile {
     /// Index of its first entry (from the file name).
     pub first_index: u64,

@@ -88,6 +88,7 @@ impl FailureKind {
 
 /// One failure found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Failure {
     /// What is wrong.
     pub kind: FailureKind,
@@ -110,6 +111,7 @@ pub struct Failure {
 
 /// A checkpoint as reported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CheckpointSummary {
     /// Tree size.
     pub size: u64,
@@ -119,6 +121,7 @@ pub struct CheckpointSummary {
 
 /// The verifier's findings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// `"ok"` or `"failed"`.
     pub status: &'static str,
@@ -165,6 +168,7 @@ impl Report {
 }
 
 /// What the verifier trusts and how hard it works.
+#[non_exhaustive]
 pub struct VerifyOptions<'a> {
     /// Keys whose checkpoint signatures are trusted (the log's vkey).
     pub known: Vec<Verifier>,

@@ -36,6 +36,7 @@ pub enum Role {
 /// A notification sent about the breach.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Notification {
     /// To whom (`authority`, `controller`, `subjects`, a recipient label).
     pub to: String,
@@ -46,6 +47,7 @@ pub struct Notification {
 /// One breach, as Art. 33(5) asks it to be documented.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BreachRecord {
     /// The breach's id.
     pub id: String,

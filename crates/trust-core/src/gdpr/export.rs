@@ -49,6 +49,7 @@ pub(crate) const MAX_PARTS: usize = 1024;
 /// One category in the manifest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Part {
     /// The data category.
     pub category: String,
@@ -61,6 +62,7 @@ pub struct Part {
 /// The signed manifest of a bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Manifest {
     /// Always `trust-export/v1`.
     pub format: String,

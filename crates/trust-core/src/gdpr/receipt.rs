@@ -44,6 +44,7 @@ pub const CAVEAT: &str = "Crypto-shredding: every record sealed for this subject
 /// One destroyed key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Destroyed {
     /// What it was (`subject-key`).
     pub kind: String,
@@ -56,6 +57,7 @@ pub struct Destroyed {
 /// The signed content of a receipt. No field holds personal data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ReceiptBody {
     /// Always `trust-erasure-receipt/v1`.
     pub format: String,
@@ -78,6 +80,7 @@ pub struct ReceiptBody {
 
 /// A receipt: the body and its signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ErasureReceipt {
     /// The signed content.
     pub body: ReceiptBody,

@@ -46,6 +46,7 @@ pub const MAX_REQUESTS: usize = 100_000;
 
 /// The deadline rules of a legal regime.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Regime {
     /// A label such as `eu-gdpr` or `uk-gdpr`, recorded on each request.
     pub name: String,
@@ -195,6 +196,7 @@ impl fmt::Display for RequestStatus {
 /// One extension of a request's deadline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Extension {
     /// Months added.
     pub months: u8,
@@ -207,6 +209,7 @@ pub struct Extension {
 /// A data-subject request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Request {
     /// The request's id (`[A-Za-z0-9._:/-]`, ≤ 64 bytes), e.g. a ticket number.
     pub id: String,
@@ -428,6 +431,7 @@ impl Request {
 /// A register of requests, stored as one JSON document.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RequestLog {
     /// Format label, `trust-gdpr-requests/v1`.
     pub format: String,
@@ -565,6 +569,7 @@ struct ShopifyDataRequest {
 
 /// A parsed Shopify compliance webhook.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ShopifyCompliance {
     /// The topic.
     pub topic: ShopifyTopic,

@@ -23,6 +23,7 @@ pub(crate) const MAX_DAYS: u32 = 36_525;
 /// What to do with an expired item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Action {
     /// Delete the rows.
     Delete,
@@ -35,6 +36,7 @@ pub enum Action {
 /// One rule: items of `category` are due `days` after their `after` event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RetentionRule {
     /// The data category (`configuration`, `orders`, `chat-transcripts`…).
     pub category: String,
@@ -52,6 +54,7 @@ pub struct RetentionRule {
 /// A set of rules, at most one per (category, event).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RetentionPolicy {
     /// The rules.
     pub rules: Vec<RetentionRule>,
@@ -60,6 +63,7 @@ pub struct RetentionPolicy {
 /// A fact about stored data: an item of `category` whose `event` happened at `at`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RetentionItem {
     /// The app's id of the item (a shop id, a table/row range).
     pub id: String,
@@ -73,6 +77,7 @@ pub struct RetentionItem {
 
 /// An item due for deletion.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Due {
     /// The item's id.
     pub id: String,
@@ -85,6 +90,11 @@ pub struct Due {
 }
 
 impl RetentionPolicy {
+    /// A policy of `rules`.
+    pub fn new(rules: Vec<RetentionRule>) -> Self {
+        Self { rules }
+    }
+
     /// Parses and validates a policy document.
     ///
     /// # Errors

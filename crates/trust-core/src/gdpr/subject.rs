@@ -99,6 +99,7 @@ pub fn subject_tag(p: &Pseudonym) -> String {
 /// (`deny_unknown_fields` does not combine with `flatten` in serde; unknown fields are ignored,
 /// and the fields that matter are authenticated by the key wrap's associated data.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SubjectKeyRecord {
     /// Always `trust-subject-key/v1`.
     pub format: String,
@@ -384,6 +385,7 @@ impl<P, S> core::fmt::Debug for SubjectKeys<P, S> {
 }
 
 /// What [`SubjectKeys::erase`] needs besides the subject. `Debug` hides the actor.
+#[non_exhaustive]
 pub struct EraseOptions<'a> {
     /// The request being answered, if any (copied into the receipt and event).
     pub request: Option<&'a str>,
@@ -394,6 +396,19 @@ pub struct EraseOptions<'a> {
     /// How long backups holding key stores are kept; the receipt's `backups_expire_by` is
     /// `at + backup_retention`.
     pub backup_retention: SignedDuration,
+}
+
+impl EraseOptions<'_> {
+    /// An erasure at `at` whose key-store backups are kept `backup_retention`; no request
+    /// and no actor until set.
+    pub fn new(at: Timestamp, backup_retention: SignedDuration) -> Self {
+        Self {
+            request: None,
+            actor: None,
+            at,
+            backup_retention,
+        }
+    }
 }
 
 impl core::fmt::Debug for EraseOptions<'_> {

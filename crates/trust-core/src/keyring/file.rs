@@ -52,6 +52,7 @@ pub(crate) const MAX_WRAPPED_LEN: usize = 1024;
 /// A keyring's complete state: what `auth` authenticates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct KeyringRecord {
     /// The keyring's name (also the file name).
     pub name: String,

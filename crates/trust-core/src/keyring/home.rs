@@ -68,6 +68,7 @@ const MAX_HOME_FILE: u64 = 64 * 1024;
 
 /// Tuning knobs of a [`Home`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HomeOptions {
     /// Seals reserved per durable counter update (see the module docs). The CLI uses 1.
     pub usage_block: u64,
@@ -87,6 +88,20 @@ impl Default for HomeOptions {
             cache_capacity: super::cache::DEFAULT_CAPACITY,
             max_retries: 200,
         }
+    }
+}
+
+impl HomeOptions {
+    /// These options with `usage_block` seals reserved per counter update.
+    pub fn with_usage_block(mut self, usage_block: u64) -> Self {
+        self.usage_block = usage_block;
+        self
+    }
+
+    /// These options with loaded keyrings trusted for `refresh`.
+    pub fn with_refresh(mut self, refresh: Duration) -> Self {
+        self.refresh = refresh;
+        self
     }
 }
 

@@ -400,6 +400,7 @@ impl TrustError for KeyringError {
 /// A keyring as shown to operators: states, dates and counters, never key material. Times are
 /// Unix seconds here and RFC 3339 UTC in its serialized form (`trust keys list --json`).
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct KeyringSummary {
     /// The name.
     pub name: String,
@@ -427,6 +428,7 @@ pub struct KeyringSummary {
 /// One version as shown to operators. Times are Unix seconds here and RFC 3339 UTC
 /// (`2026-01-31T09:00:00Z`) in its serialized form (`trust keys list --json`).
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct VersionSummary {
     /// The number.
     pub version: u32,

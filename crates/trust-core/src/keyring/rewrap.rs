@@ -55,6 +55,7 @@ pub enum Sealed {
 
 /// What happened to one item.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ItemStatus {
     /// It now has a new wrapped key under `to`; store [`ItemResult::replacement`].
     Rewrapped {
@@ -83,6 +84,7 @@ pub enum ItemStatus {
 
 /// The result for one item, in input order.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ItemResult<Id> {
     /// The caller's identifier of the item (row id, file name).
     pub id: Id,
@@ -94,6 +96,7 @@ pub struct ItemResult<Id> {
 
 /// Totals of a batch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BatchSummary {
     /// Items given a new wrapped key.
     pub rewrapped: u64,

@@ -7,6 +7,7 @@ use super::state::VersionState;
 /// The policy a keyring enforces, stored (and authenticated) in its file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Policy {
     /// Seals allowed per version before sealing is refused with
     /// [`crate::keys::KeyError::UsageLimitReached`] and a rotation is required.
@@ -44,6 +45,7 @@ impl Default for Policy {
 /// Everything the keyring file stores about one version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct VersionRecord {
     /// The version number, from 1, never reused.
     pub version: u32,

@@ -20,20 +20,21 @@
 //! use std::sync::Arc;
 //! use trust_core::envelope::StaticKeys;
 //! use trust_core::keys::Suite;
-//! use trust_core::mfa::{self, DirMfaStore, EnrollOptions, Mfa, totp};
+//! use trust_core::mfa::{self, DirMfaStore, EnrollOptions, Mfa};
 //! use trust_core::secret::{ExposeSecret, Key256};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let keys = Arc::new(StaticKeys::single("mfa", Suite::Aes256Gcm, Key256::generate()?));
 //! let mfa = Mfa::new(Arc::new(DirMfaStore::new(dir.path())), keys, "mfa");
 //!
-//! let secret = totp::base32_decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")?;
-//! let options = EnrollOptions { secret: Some(secret), ..EnrollOptions::default() };
+//! let secret = mfa::base32_decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")?;
+//! let mut options = EnrollOptions::default();
+//! options.secret = Some(secret);
 //! let enrollment = mfa.enroll("ops@acme.example", mfa::DEFAULT_DEVICE, options)?;
 //! assert!(enrollment.uri.expose_secret().starts_with("otpauth://totp/"));
 //!
 //! let now = trust_core::clock::from_unix_seconds(59);
-//! let code = totp::code_at_step(b"12345678901234567890", &enrollment.params, 1);
+//! let code = mfa::code_at_step(b"12345678901234567890", &enrollment.params, 1);
 //! assert_eq!(mfa.verify_at("ops@acme.example", mfa::DEFAULT_DEVICE, &code, now)?, 1);
 //! // The same code again: refused, it was used.
 //! assert!(mfa.verify_at("ops@acme.example", mfa::DEFAULT_DEVICE, &code, now).is_err());
@@ -112,6 +113,7 @@ pub fn is_valid_id(id: &str) -> bool {
 
 /// How to enroll a factor.
 #[derive(Default)]
+#[non_exhaustive]
 pub struct EnrollOptions {
     /// Algorithm, digits, period.
     pub params: TotpParams,
@@ -131,6 +133,7 @@ impl fmt::Debug for EnrollOptions {
 
 /// The result of an enrollment: what to show the user once.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Enrollment {
     /// The `otpauth://` URI (holds the secret: show it once, as text or a QR code).
     pub uri: SecretString,

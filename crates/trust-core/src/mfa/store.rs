@@ -32,6 +32,7 @@ const FORMAT: &str = "trust-mfa";
 
 /// One enrolled TOTP factor (a user's device).
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Factor {
     /// The factor's TOTP parameters.
     pub params: TotpParams,

@@ -62,6 +62,7 @@ impl Algorithm {
 
 /// The parameters of a TOTP factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TotpParams {
     /// The HMAC hash.
     pub algorithm: Algorithm,
@@ -83,6 +84,15 @@ impl Default for TotpParams {
 }
 
 impl TotpParams {
+    /// `digits`-digit codes over `algorithm` every `period` seconds (checked at enrollment).
+    pub const fn new(algorithm: Algorithm, digits: u8, period: u32) -> Self {
+        Self {
+            algorithm,
+            digits,
+            period,
+        }
+    }
+
     /// Checks the digits and the period.
     ///
     /// # Errors

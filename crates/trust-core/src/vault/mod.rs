@@ -137,6 +137,7 @@ impl fmt::Display for SecretName {
 /// What to store with a value. `None` fields keep the secret's current setting (or the
 /// default for a new secret).
 #[derive(Default)]
+#[non_exhaustive]
 pub struct PutOptions {
     /// API key (default) or OAuth token.
     pub kind: Option<Kind>,
@@ -164,6 +165,7 @@ impl fmt::Debug for PutOptions {
 
 /// A secret's metadata: everything but the values.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SecretInfo {
     /// The name.
     pub name: SecretName,
@@ -181,6 +183,7 @@ pub struct SecretInfo {
 
 /// One stored version's metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VersionInfo {
     /// The version number.
     pub version: u32,
@@ -231,6 +234,7 @@ fn needs_refresh(expires: Option<SystemTime>, now: SystemTime, margin: Duration)
 
 /// A value read from the vault. `Debug` shows no secret.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Revealed {
     /// The secret's name.
     pub name: SecretName,
@@ -257,6 +261,7 @@ impl Revealed {
 
 /// A new token from the provider, for [`Vault::refresh`].
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Refreshed {
     /// The new access token.
     pub value: SecretBytes,
@@ -281,6 +286,7 @@ pub enum RefreshOutcome {
 
 /// A [`Vault::refresh`] failure: the vault's, or the refresher's own.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum RefreshError<E> {
     /// The vault failed.
     Vault(VaultError),

@@ -65,6 +65,7 @@ impl Kind {
 /// One version of a secret: its sealed value and the metadata that changes per version.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct VersionRecord {
     /// 1, 2, 3… never reused.
     pub version: u32,
@@ -92,6 +93,7 @@ impl fmt::Debug for VersionRecord {
 /// Everything stored about one secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SecretRecord {
     /// Always `trust-vault`.
     pub format: String,

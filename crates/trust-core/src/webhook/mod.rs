@@ -375,6 +375,7 @@ impl TrustError for WebhookError {
 
 /// A freshness window: how old and how far ahead a signed timestamp may be, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Window {
     /// Largest accepted age `now - timestamp` (inclusive).
     pub tolerance: u64,

@@ -40,6 +40,7 @@ pub const MAX_SIGNATURES: usize = 8;
 
 /// A parsed `Stripe-Signature` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SignatureHeader {
     /// The signed timestamp `t`, Unix seconds.
     pub timestamp: i64,

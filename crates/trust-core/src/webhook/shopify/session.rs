@@ -48,6 +48,7 @@ pub struct SessionToken {
 
 /// What [`sign_session_token`] puts into a token.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SessionClaims<'a> {
     /// The shop domain (`name.myshopify.com`).
     pub shop: &'a str,
@@ -63,6 +64,29 @@ pub struct SessionClaims<'a> {
     pub token_id: &'a str,
     /// `sid`.
     pub session_id: &'a str,
+}
+
+impl<'a> SessionClaims<'a> {
+    /// A token for `user_id` of `shop` to the app `api_key`, issued at `issued_at` (Unix
+    /// seconds) with id `token_id`, living 60 seconds (as Shopify's do), its session id the
+    /// token id; change `lifetime` or `session_id` afterwards if needed.
+    pub fn new(
+        shop: &'a str,
+        api_key: &'a str,
+        user_id: &'a str,
+        token_id: &'a str,
+        issued_at: i64,
+    ) -> Self {
+        Self {
+            shop,
+            api_key,
+            user_id,
+            issued_at,
+            lifetime: 60,
+            token_id,
+            session_id: token_id,
+        }
+    }
 }
 
 /// Verifies session tokens for one app.
