@@ -13,8 +13,14 @@
 //! | another `scheme://` | refused: [`BackendError`] with exit code 2, never taken for a relative path |
 //!
 //! Displaying a [`Location`] never shows a URL's password.
+//!
+//! Root keys and signing keys held outside the process (an HSM, AWS KMS) are opened from the
+//! descriptor a home or a log records in [`custody`], for the same reason: one resolver for
+//! every front end.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod custody;
 
 use core::fmt;
 use std::path::{Path, PathBuf};
@@ -23,6 +29,7 @@ use trust_core::error::{Category, TrustError};
 use trust_core::gdpr::GdprError;
 use trust_core::gdpr::register::{DirRegister, RequestRegister};
 use trust_core::gdpr::subject::{LocalStore, SubjectKeyRecord, SubjectKeyStore};
+use trust_core::kek::RootKeyError;
 use trust_core::store_url::{Scheme, StoreLocation, StoreUrl, StoreUrlError};
 use trust_core::webhook::replay::SeenStore;
 use trust_postgres::{Database, PgRequestRegister, PgSeenStore, PgSubjectStore};
@@ -234,6 +241,17 @@ pub enum BackendError {
     Postgres(trust_postgres::Error),
     /// Redis failed (its message never holds the URL).
     Redis(trust_redis::RedisError),
+    /// An external root or signing key (HSM, KMS) could not be opened; carries the device's
+    /// own stable code (`PKCS11_WRONG_PIN`, `KMS_KEY_DISABLED`…) and exit code.
+    Custody(RootKeyError),
+    /// A recorded root or signing key kind this build cannot open (unknown, or compiled out:
+    /// the `pkcs11` and `aws-kms` features).
+    UnsupportedKind {
+        /// The recorded kind (printable, at most 32 characters).
+        kind: String,
+        /// "root key" or "signing key".
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for BackendError {
@@ -247,6 +265,11 @@ impl fmt::Display for BackendError {
             ),
             Self::Postgres(e) => e.fmt(f),
             Self::Redis(e) => e.fmt(f),
+            Self::Custody(e) => e.fmt(f),
+            Self::UnsupportedKind { kind, what } => write!(
+                f,
+                "a {what} of kind `{kind}` cannot be opened by this build of trust"
+            ),
         }
     }
 }
@@ -272,6 +295,8 @@ impl TrustError for BackendError {
             Self::WrongStore { .. } => Category::Usage,
             Self::Postgres(e) => e.category(),
             Self::Redis(e) => e.category(),
+            Self::Custody(e) => e.category(),
+            Self::UnsupportedKind { .. } => Category::Usage,
         }
     }
     fn code(&self) -> &'static str {
@@ -280,6 +305,8 @@ impl TrustError for BackendError {
             Self::WrongStore { .. } => "STORE_URL_UNSUPPORTED",
             Self::Postgres(e) => e.code(),
             Self::Redis(e) => e.code(),
+            Self::Custody(e) => e.code(),
+            Self::UnsupportedKind { .. } => "ROOT_KIND_UNSUPPORTED",
         }
     }
     fn hint(&self) -> Option<&'static str> {
@@ -288,6 +315,10 @@ impl TrustError for BackendError {
             Self::WrongStore { .. } => None,
             Self::Postgres(e) => e.hint(),
             Self::Redis(e) => e.hint(),
+            Self::Custody(e) => e.hint(),
+            Self::UnsupportedKind { .. } => Some(
+                "use a build of trust with the `pkcs11` and `aws-kms` features (the default), or check the recorded kind",
+            ),
         }
     }
 }

@@ -37,6 +37,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_kms::Client;
+use aws_sdk_kms::config::http::HttpResponse;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use trust_core::error::Category;
@@ -47,6 +48,8 @@ use crate::cache::UnwrapCache;
 
 /// How long an unwrapped key is trusted before KMS is asked again.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+/// The first byte of every plaintext this crate gives KMS to encrypt (the layout version).
+pub const WRAP_FORMAT: u8 = 0x01;
 /// Longest key id, alias or ARN accepted.
 pub const MAX_KEY_ID_LEN: usize = 2048;
 
@@ -220,10 +223,26 @@ impl From<KmsError> for RootKeyError {
     }
 }
 
-fn classify<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
-    e: &SdkError<E, R>,
+fn classify<E: ProvideErrorMetadata + fmt::Debug>(
+    e: &SdkError<E, HttpResponse>,
 ) -> Option<KmsError> {
     Some(match e {
+        // A 403 whose body is not a KMS error document: an authorization layer in front of the
+        // key (an IAM check answering in the query protocol's XML, a proxy) refused the caller.
+        SdkError::ServiceError(se)
+            if se.raw().status().as_u16() == 403
+                && !matches!(
+                    se.err().code(),
+                    Some(
+                        "DisabledException"
+                            | "KMSInvalidStateException"
+                            | "KeyUnavailableException"
+                            | "NotFoundException"
+                    )
+                ) =>
+        {
+            KmsError::AccessDenied
+        }
         SdkError::ServiceError(se) => match se.err().code() {
             Some("DisabledException" | "KMSInvalidStateException" | "KeyUnavailableException") => {
                 KmsError::Disabled
@@ -232,7 +251,9 @@ fn classify<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
             Some(
                 "AccessDeniedException"
                 | "UnrecognizedClientException"
-                | "InvalidSignatureException",
+                | "InvalidSignatureException"
+                | "InvalidClientTokenId"
+                | "AccessDenied",
             ) => KmsError::AccessDenied,
             Some("ThrottlingException" | "LimitExceededException") => KmsError::Throttled,
             Some("InvalidCiphertextException" | "IncorrectKeyException") => return None,
@@ -344,11 +365,16 @@ impl RootKey for KmsRootKey {
     }
 
     fn wrap(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, RootKeyError> {
+        // KMS refuses an empty plaintext (1 to 4096 bytes), and a home's check value wraps an
+        // empty one: KMS encrypts `WRAP_FORMAT ‖ plaintext`, which also versions the layout.
+        let mut framed = Zeroizing::new(Vec::with_capacity(1 + plaintext.len()));
+        framed.push(WRAP_FORMAT);
+        framed.extend_from_slice(plaintext);
         let mut req = self
             .client
             .encrypt()
             .key_id(&self.config.key_id)
-            .plaintext(Blob::new(plaintext.to_vec()));
+            .plaintext(Blob::new(framed.to_vec()));
         for (k, v) in self.context(aad) {
             req = req.encryption_context(k, v);
         }
@@ -381,9 +407,11 @@ impl RootKey for KmsRootKey {
                 .runtime
                 .block_on(req.send())
                 .map_err(|e| classify(&e).map_or(RootKeyError::Unwrap, RootKeyError::from))?;
-            out.plaintext
-                .map(|b| Zeroizing::new(b.into_inner()))
-                .ok_or(RootKeyError::Unwrap)
+            let framed = Zeroizing::new(out.plaintext.ok_or(RootKeyError::Unwrap)?.into_inner());
+            match framed.split_first() {
+                Some((&WRAP_FORMAT, rest)) => Ok(Zeroizing::new(rest.to_vec())),
+                _ => Err(RootKeyError::Unwrap),
+            }
         })?;
         Ok(Zeroizing::new(value.as_slice().to_vec()))
     }

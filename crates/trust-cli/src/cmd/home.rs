@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
+use trust_backends::custody;
 use trust_core::audit::note::ExternalEd25519;
 use trust_core::audit::{AuditLog, ExternalSigner, SignerDescriptor};
 use trust_core::event::EventSink;
 use trust_core::kek::RootKey;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
-use trust_pkcs11::{PIN_ENV, Pkcs11Error, Pkcs11RootKey, Pkcs11Signer, Pkcs11Uri};
 
 use crate::Globals;
 use crate::cmd::store;
@@ -106,12 +106,9 @@ fn unlock_kind(kind: RootKind, unlock: &UnlockArgs) -> Result<Unlock, CliError> 
                 None => Unlock::Stored,
             }
         }
-        RootKind::External { kind, uri } => Unlock::Root(open_external_root(
-            &kind,
-            &uri,
-            unlock.pin_file.as_deref(),
-            false,
-        )?),
+        RootKind::External { kind, uri } => {
+            Unlock::Root(open_external_root(&kind, &uri, unlock.pin_file.as_deref())?)
+        }
         RootKind::Passphrase => Unlock::Passphrase(input::read_secret(
             "passphrase",
             "passphrase",
@@ -124,79 +121,61 @@ fn unlock_kind(kind: RootKind, unlock: &UnlockArgs) -> Result<Unlock, CliError> 
     })
 }
 
-/// The HSM user PIN: from `--pin-file` (- for stdin), else from `TRUST_PKCS11_PIN`. Never argv.
-pub(crate) fn pkcs11_pin(pin_file: Option<&Path>) -> Result<SecretString, CliError> {
-    let env = std::env::var_os(PIN_ENV).is_some().then_some(PIN_ENV);
-    if pin_file.is_none() && env.is_none() {
-        return Err(Pkcs11Error::NoPin.into());
-    }
+/// The HSM user PIN from `--pin-file` (- for stdin), if one was given; without it the
+/// resolver in trust-backends reads `TRUST_PKCS11_PIN`. Never argv.
+pub(crate) fn pin_from_file(pin_file: Option<&Path>) -> Result<Option<SecretString>, CliError> {
+    let Some(file) = pin_file else {
+        return Ok(None);
+    };
     let pin = input::read_secret(
         "PKCS#11 PIN",
         "pin",
         SecretSource {
-            file: pin_file,
-            env: if pin_file.is_some() { None } else { env },
+            file: Some(file),
+            env: None,
         },
         false,
     )?;
     let text = std::str::from_utf8(pin.expose_secret())
         .map_err(|_| CliError::usage("the PKCS#11 PIN is not UTF-8 text"))?;
-    Ok(SecretString::from(text.to_owned()))
+    Ok(Some(SecretString::from(text.to_owned())))
 }
 
-/// Opens the external root key a home's descriptor names (`kind` and `uri` as recorded in
-/// `home.json`, or as given to `trust init`); with `create`, an absent key is generated inside
-/// the device first.
-///
-/// This is the one place the CLI turns a root descriptor into a [`RootKey`]; keep it that way
-/// (and small) so that every front end can share it.
+/// Opens the external root key a home records (`kind` and descriptor, from `home.json` or the
+/// database's home row). The resolution itself lives in trust-backends, shared with the C ABI
+/// and the packages; the CLI only adds where the PIN comes from.
 pub(crate) fn open_external_root(
     kind: &str,
     uri: &str,
     pin_file: Option<&Path>,
-    create: bool,
 ) -> Result<Arc<dyn RootKey>, CliError> {
-    match kind {
-        "pkcs11" => {
-            let uri = Pkcs11Uri::parse(uri).map_err(Pkcs11Error::from)?;
-            let pin = pkcs11_pin(pin_file)?;
-            let root = if create {
-                Pkcs11RootKey::create_or_open(&uri, pin)?
-            } else {
-                Pkcs11RootKey::open(&uri, pin)?
-            };
-            Ok(Arc::new(root))
-        }
-        other => Err(CliError::usage(format!(
-            "this home's root key is of kind `{other}`, which this build of trust cannot open"
-        ))),
-    }
+    Ok(custody::open_root(kind, uri, pin_from_file(pin_file)?)?)
 }
 
-/// Opens the external checkpoint signing key an audit log's descriptor names (`kind`, `uri`);
-/// with `create`, an absent key pair is generated inside the device first. The signing-key
-/// twin of [`open_external_root`].
+/// A new external root for `trust init --root-…` / `trust keys rewrap-root --to-…` (`kind` is
+/// `pkcs11` or `aws-kms`), and the descriptor the home records.
+pub(crate) fn new_external_root(
+    kind: &str,
+    target: &str,
+    pin_file: Option<&Path>,
+) -> Result<(Arc<dyn RootKey>, String), CliError> {
+    Ok(custody::new_root(kind, target, pin_from_file(pin_file)?)?)
+}
+
+/// Opens the external signing key a log (or the GDPR signer record) names (`kind`, `uri`); with
+/// `create`, an absent key pair is generated inside the device first.
 pub(crate) fn open_external_signer(
     kind: &str,
     uri: &str,
     pin_file: Option<&Path>,
     create: bool,
-) -> Result<Arc<dyn ExternalEd25519>, CliError> {
-    match kind {
-        "pkcs11" => {
-            let uri = Pkcs11Uri::parse(uri).map_err(Pkcs11Error::from)?;
-            let pin = pkcs11_pin(pin_file)?;
-            let signer = if create {
-                Pkcs11Signer::create_or_open(&uri, pin)?
-            } else {
-                Pkcs11Signer::open(&uri, pin)?
-            };
-            Ok(Arc::new(signer))
-        }
-        other => Err(CliError::usage(format!(
-            "this audit log's signing key is of kind `{other}`, which this build of trust cannot open"
-        ))),
-    }
+) -> Result<(Arc<dyn ExternalEd25519>, String), CliError> {
+    Ok(custody::open_signer(
+        kind,
+        uri,
+        pin_from_file(pin_file)?,
+        create,
+    )?)
 }
 
 /// The HSM checkpoint key for `trust audit init --signing-pkcs11 URI`, created when absent, with
@@ -205,14 +184,11 @@ pub(crate) fn pkcs11_log_signer(
     uri: &str,
     pin_file: Option<&Path>,
 ) -> Result<ExternalSigner, CliError> {
-    let canonical = Pkcs11Uri::parse(uri)
-        .map_err(Pkcs11Error::from)?
-        .to_string();
-    let key = open_external_signer("pkcs11", &canonical, pin_file, true)?;
+    let (key, canonical) = open_external_signer(custody::PKCS11, uri, pin_file, true)?;
     Ok(ExternalSigner {
         key,
         descriptor: SignerDescriptor {
-            kind: "pkcs11".into(),
+            kind: custody::PKCS11.into(),
             uri: canonical,
         },
     })
@@ -222,7 +198,7 @@ pub(crate) fn pkcs11_log_signer(
 /// `log.json` names one (PIN from `TRUST_PKCS11_PIN`).
 pub(crate) fn open_audit_log(dir: &Path) -> Result<AuditLog, CliError> {
     let signer = match AuditLog::signer_descriptor(dir)? {
-        Some(d) => Some(open_external_signer(&d.kind, &d.uri, None, false)?),
+        Some(d) => Some(open_external_signer(&d.kind, &d.uri, None, false)?.0),
         None => None,
     };
     Ok(AuditLog::open_with_signer_and_lock_wait(
