@@ -73,12 +73,15 @@ fn pkcs11_uri(uri: &str) -> Result<trust_pkcs11::Pkcs11Uri, BackendError> {
 /// # Errors
 /// [`BackendError::Custody`] with the device's own code (bad URI, no PIN, wrong PIN, bad key
 /// id…); [`BackendError::UnsupportedKind`] for a kind this build cannot open.
+#[cfg_attr(
+    not(all(feature = "pkcs11", feature = "aws-kms")),
+    allow(unused_variables)
+)]
 pub fn new_root(
     kind: &str,
     target: &str,
     pin: Option<SecretString>,
 ) -> Result<DescribedRoot, BackendError> {
-    let _ = (&target, &pin);
     match kind {
         #[cfg(feature = "pkcs11")]
         PKCS11 => {
@@ -108,6 +111,7 @@ pub fn new_root(
 ///
 /// # Errors
 /// As [`open_root`].
+#[cfg_attr(not(feature = "aws-kms"), allow(unused_variables))]
 pub fn resume_root(
     kind: &str,
     target: &str,
@@ -135,12 +139,15 @@ pub fn resume_root(
 ///
 /// # Errors
 /// As [`new_root`]; a descriptor that does not parse is [`BackendError::Custody`] (exit 2).
+#[cfg_attr(
+    not(all(feature = "pkcs11", feature = "aws-kms")),
+    allow(unused_variables)
+)]
 pub fn open_root(
     kind: &str,
     descriptor: &str,
     pin: Option<SecretString>,
 ) -> Result<Arc<dyn RootKey>, BackendError> {
-    let _ = (&descriptor, &pin);
     match kind {
         #[cfg(feature = "pkcs11")]
         PKCS11 => {
@@ -166,13 +173,13 @@ pub fn open_root(
 ///
 /// # Errors
 /// As [`new_root`].
+#[cfg_attr(not(feature = "pkcs11"), allow(unused_variables))]
 pub fn open_signer(
     kind: &str,
     uri: &str,
     pin: Option<SecretString>,
     create: bool,
 ) -> Result<(Arc<dyn ExternalEd25519>, String), BackendError> {
-    let _ = (&uri, &pin, create);
     match kind {
         #[cfg(feature = "pkcs11")]
         PKCS11 => {

@@ -1,7 +1,8 @@
 //! `trust gdpr …`: erasure with receipts, export bundles, request deadlines, retention.
 //!
 //! State lives under the home: subject keys in `subjects/<keyring>/`, the receipt/manifest
-//! signing key in `gdpr/signing.p8`, the request register in `gdpr/requests.json`.
+//! signing key in `gdpr/signing.p8` (or, with `gdpr/signer.json`, in an HSM), the request
+//! register in `gdpr/requests.json`.
 
 use std::io::{BufRead, BufReader, BufWriter, Read as _};
 use std::path::PathBuf;
@@ -52,10 +53,11 @@ pub(crate) enum GdprCommand {
     ///
     /// Example: trust gdpr verify-receipt receipt.json
     VerifyReceipt(VerifyArgs),
-    /// Print the public key that signs receipts and bundles (pin it where they are verified).
+    /// Print the public key that signs receipts and bundles (pin it where they are verified);
+    /// with --signing-pkcs11, first make an Ed25519 key in an HSM this home's signer.
     ///
     /// Example: trust gdpr public-key
-    PublicKey,
+    PublicKey(PublicKeyArgs),
     /// Data-subject requests and their deadlines (one month, extendable by two).
     ///
     /// Example: trust gdpr requests list --overdue
@@ -121,6 +123,23 @@ pub(crate) struct ExportArgs {
     request: Option<String>,
     #[command(flatten)]
     unlock: UnlockArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  trust gdpr public-key
+  TRUST_PKCS11_PIN=… trust gdpr public-key \\
+    --signing-pkcs11 'pkcs11:token=trust-prod;object=trust-gdpr?module-path=/usr/lib/softhsm/libsofthsm2.so'")]
+pub(crate) struct PublicKeyArgs {
+    /// Sign this home's erasure receipts and export manifests from now on with an Ed25519 key
+    /// held in a PKCS#11 token (generated inside it when absent; no gdpr/signing.p8 is
+    /// written), recorded in gdpr/signer.json. The PIN comes from TRUST_PKCS11_PIN or
+    /// --pin-file, for this and every later signing command.
+    #[arg(long, value_name = "URI")]
+    signing_pkcs11: Option<String>,
+    /// Read the HSM user PIN from this file (- for stdin) instead of $TRUST_PKCS11_PIN.
+    #[arg(long, value_name = "FILE")]
+    pin_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -278,8 +297,16 @@ pub(crate) fn run(cmd: &GdprCommand, globals: &Globals) -> Result<(), CliError> 
         GdprCommand::Export(a) => export_cmd(a, globals),
         GdprCommand::VerifyExport(a) => verify_export(a, globals),
         GdprCommand::VerifyReceipt(a) => verify_receipt(a, globals),
-        GdprCommand::PublicKey => {
-            let pk = hex::encode(signer(globals)?.public_key());
+        GdprCommand::PublicKey(a) => {
+            let signer = match &a.signing_pkcs11 {
+                Some(uri) => crate::cmd::home::init_gdpr_device_signer(
+                    &gdpr_dir(globals)?,
+                    uri,
+                    a.pin_file.as_deref(),
+                )?,
+                None => signer(globals, a.pin_file.as_deref())?,
+            };
+            let pk = hex::encode(signer.public_key());
             globals
                 .out
                 .success(&serde_json::json!({ "public_key": pk }), || pk.clone());
@@ -310,10 +337,9 @@ fn gdpr_dir(globals: &Globals) -> Result<PathBuf, CliError> {
     Ok(dir)
 }
 
-fn signer(globals: &Globals) -> Result<Signer, CliError> {
-    Ok(Signer::load_or_create(
-        &gdpr_dir(globals)?.join("signing.p8"),
-    )?)
+/// The receipt signer: an HSM key when `gdpr/signer.json` names one, else `gdpr/signing.p8`.
+fn signer(globals: &Globals, pin_file: Option<&std::path::Path>) -> Result<Signer, CliError> {
+    crate::cmd::home::gdpr_signer(&gdpr_dir(globals)?, pin_file)
 }
 
 fn subject_keys(
@@ -346,7 +372,7 @@ fn erase(a: &EraseArgs, globals: &Globals) -> Result<(), CliError> {
     crate::cmd::mfa::second_factor(globals, &a.mfa, &a.unlock, "gdpr erase")?;
     let sink = sink(globals)?;
     let keys = subject_keys(globals, &a.unlock)?;
-    let signer = signer(globals)?;
+    let signer = signer(globals, a.unlock.pin_file.as_deref())?;
     let opts = EraseOptions {
         request: a.request.as_deref(),
         actor: globals.actor.as_deref(),
@@ -379,7 +405,7 @@ struct InputRecord {
 fn export_cmd(a: &ExportArgs, globals: &Globals) -> Result<(), CliError> {
     let keys = subject_keys(globals, &a.unlock)?;
     let tag = keys.subject_tag(&a.key, &a.subject)?;
-    let signer = signer(globals)?;
+    let signer = signer(globals, a.unlock.pin_file.as_deref())?;
     // Progress in bytes of the records file, on a terminal only (hidden for stdin and --json).
     let total = if input::is_stdin(Some(&a.records)) {
         0
@@ -448,7 +474,7 @@ fn expected_key(a: &VerifyArgs, globals: &Globals) -> Result<[u8; 32], CliError>
             .ok()
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or_else(|| CliError::usage("--public-key must be 64 hex digits")),
-        None => Ok(signer(globals)?.public_key()),
+        None => Ok(signer(globals, None)?.public_key()),
     }
 }
 

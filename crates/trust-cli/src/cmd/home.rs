@@ -235,3 +235,104 @@ pub(crate) fn warn_if_exposed(key_file: &Path) {
         let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }
 }
+
+/// The file under `HOME/gdpr/` that names a device-held receipt signing key (its kind and
+/// descriptor; never a PIN). Its absence means the key file `signing.p8`.
+pub(crate) const GDPR_SIGNER_FILE: &str = "signer.json";
+/// The in-memory receipt signing key's file under `HOME/gdpr/`.
+pub(crate) const GDPR_KEY_FILE: &str = "signing.p8";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GdprSignerRecord {
+    kind: String,
+    uri: String,
+}
+
+/// The key that signs erasure receipts and export manifests of the home whose GDPR directory is
+/// `gdpr_dir`: the device key `signer.json` names (PIN from `pin_file`, else
+/// `TRUST_PKCS11_PIN`), else `signing.p8` (created on first use).
+pub(crate) fn gdpr_signer(
+    gdpr_dir: &Path,
+    pin_file: Option<&Path>,
+) -> Result<trust_core::gdpr::signing::Signer, CliError> {
+    use trust_core::gdpr::signing::Signer;
+    match read_gdpr_signer_record(gdpr_dir)? {
+        Some(record) => {
+            let (device, _) = open_external_signer(&record.kind, &record.uri, pin_file, false)?;
+            Ok(Signer::external(device))
+        }
+        None => Ok(Signer::load_or_create(&gdpr_dir.join(GDPR_KEY_FILE))?),
+    }
+}
+
+/// `trust gdpr public-key --signing-pkcs11 URI`: receipts and manifests of this home are signed
+/// from now on by an Ed25519 key in the token (generated there when absent), recorded in
+/// `signer.json`. Refused when the home already signs with another key, so that no receipt is
+/// ever signed by a key the operator did not choose.
+pub(crate) fn init_gdpr_device_signer(
+    gdpr_dir: &Path,
+    uri: &str,
+    pin_file: Option<&Path>,
+) -> Result<trust_core::gdpr::signing::Signer, CliError> {
+    use trust_core::gdpr::signing::Signer;
+    let (device, canonical) = open_external_signer(custody::PKCS11, uri, pin_file, true)?;
+    match read_gdpr_signer_record(gdpr_dir)? {
+        Some(r) if r.kind == custody::PKCS11 && r.uri == canonical => {}
+        Some(r) => {
+            return Err(CliError::usage(format!(
+                "this home's receipts are already signed by the {} key {}",
+                r.kind, r.uri
+            ))
+            .hint("receipts signed so far verify only with that key: keep using it, or move gdpr/signer.json away deliberately"));
+        }
+        None if gdpr_dir.join(GDPR_KEY_FILE).exists() => {
+            return Err(CliError::usage(
+                "this home's receipts are already signed by the key file gdpr/signing.p8",
+            )
+            .hint("note its public key (trust gdpr public-key) for the receipts it signed, then move gdpr/signing.p8 away and run this again"));
+        }
+        None => {
+            let record = GdprSignerRecord {
+                kind: custody::PKCS11.into(),
+                uri: canonical,
+            };
+            let bytes = serde_json::to_vec_pretty(&record).map_err(|_| {
+                CliError::new(
+                    trust_core::error::Category::Internal,
+                    "INTERNAL",
+                    "cannot encode the signer record",
+                )
+            })?;
+            let path = gdpr_dir.join(GDPR_SIGNER_FILE);
+            trust_core::durable::write_atomic(&path, &bytes)
+                .map_err(|e| CliError::write("signer record", &path, &e))?;
+        }
+    }
+    Ok(Signer::external(device))
+}
+
+fn read_gdpr_signer_record(gdpr_dir: &Path) -> Result<Option<GdprSignerRecord>, CliError> {
+    let path = gdpr_dir.join(GDPR_SIGNER_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(CliError::io("signer record", &path, &e)),
+    };
+    // A record is a kind and a URI: anything long is not one.
+    if bytes.len() > 8 << 10 {
+        return Err(CliError::new(
+            trust_core::error::Category::Input,
+            "SIGNER_RECORD_INVALID",
+            format!("{} is not a signer record (too long)", path.display()),
+        ));
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(|_| {
+        CliError::new(
+            trust_core::error::Category::Input,
+            "SIGNER_RECORD_INVALID",
+            format!("{} is not a signer record", path.display()),
+        )
+        .hint("it holds {\"kind\":\"pkcs11\",\"uri\":\"pkcs11:…\"}; restore it from a backup")
+    })
+}
