@@ -1,7 +1,9 @@
 //! `trust gdpr …`: erasure with receipts, export bundles, request deadlines, retention.
 //!
-//! State lives under the home: subject keys in `subjects/<keyring>/`, the receipt/manifest
-//! signing key in `gdpr/signing.p8`, the request register in `gdpr/requests.json`.
+//! State lives with the home. A local home keeps subject keys in `subjects/<keyring>/`, the
+//! receipt/manifest signing key in `gdpr/signing.p8` and the request register in
+//! `gdpr/requests.json`; a database home (`--store postgres://…`) keeps them in its tables,
+//! the signing key sealed under the home's `gdpr` keyring, so every worker signs with one key.
 
 use std::io::{BufRead, BufReader, BufWriter, Read as _};
 use std::path::PathBuf;
@@ -9,7 +11,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use trust_backends::{HomeLocation, SubjectStore};
+use trust_backends::SubjectStore;
 use trust_core::clock::{Clock, SystemClock};
 use trust_core::durable;
 use trust_core::event::{EventSink, NoSink};
@@ -55,7 +57,7 @@ pub(crate) enum GdprCommand {
     /// Print the public key that signs receipts and bundles (pin it where they are verified).
     ///
     /// Example: trust gdpr public-key
-    PublicKey,
+    PublicKey(PublicKeyArgs),
     /// Data-subject requests and their deadlines (one month, extendable by two).
     ///
     /// Example: trust gdpr requests list --overdue
@@ -131,6 +133,19 @@ pub(crate) struct VerifyArgs {
     /// The expected signer's public key (64 hex digits); default: this home's signing key.
     #[arg(long, value_name = "HEX")]
     public_key: Option<String>,
+    /// Unlocks a database home (--store URL), whose signing key is sealed under it; needed
+    /// only without --public-key.
+    #[command(flatten)]
+    unlock: UnlockArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example: trust gdpr public-key
+Example: TRUST_STORE=\"$(cat /run/secrets/trust-db-url)\" trust gdpr public-key --root-key-file root.key")]
+pub(crate) struct PublicKeyArgs {
+    /// Unlocks a database home (--store URL), whose signing key is sealed under it.
+    #[command(flatten)]
+    unlock: UnlockArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -278,8 +293,8 @@ pub(crate) fn run(cmd: &GdprCommand, globals: &Globals) -> Result<(), CliError> 
         GdprCommand::Export(a) => export_cmd(a, globals),
         GdprCommand::VerifyExport(a) => verify_export(a, globals),
         GdprCommand::VerifyReceipt(a) => verify_receipt(a, globals),
-        GdprCommand::PublicKey => {
-            let pk = hex::encode(signer(globals)?.public_key());
+        GdprCommand::PublicKey(a) => {
+            let pk = hex::encode(signer(globals, &a.unlock)?.public_key());
             globals
                 .out
                 .success(&serde_json::json!({ "public_key": pk }), || pk.clone());
@@ -310,10 +325,26 @@ fn gdpr_dir(globals: &Globals) -> Result<PathBuf, CliError> {
     Ok(dir)
 }
 
-fn signer(globals: &Globals) -> Result<Signer, CliError> {
-    Ok(Signer::load_or_create(
-        &gdpr_dir(globals)?.join("signing.p8"),
-    )?)
+/// The keyring a database home seals its GDPR signing key under (created on first use).
+const SIGNER_KEYRING: &str = "gdpr";
+
+/// The key that signs receipts and bundles: `HOME/gdpr/signing.p8` for a local home; for a
+/// database home, the sealed row every worker shares (opening the home to unseal it).
+fn signer(globals: &Globals, unlock: &UnlockArgs) -> Result<Signer, CliError> {
+    match store::store_db(globals)? {
+        None => Ok(Signer::load_or_create(
+            &gdpr_dir(globals)?.join("signing.p8"),
+        )?),
+        Some(db) => {
+            let home = open_home(globals, unlock)?;
+            crate::cmd::mfa::ensure_keyring(&home, SIGNER_KEYRING)?;
+            Ok(trust_postgres::load_or_create_signer(
+                &db,
+                &home,
+                SIGNER_KEYRING,
+            )?)
+        }
+    }
 }
 
 fn subject_keys(
@@ -331,7 +362,7 @@ pub(crate) fn with_subjects(
 ) -> Result<SubjectKeys<Home, SubjectStore>, CliError> {
     Ok(SubjectKeys::new(
         home,
-        home_location(globals)?.subject_store(),
+        store::home_location(globals)?.subject_store(),
     ))
 }
 
@@ -346,7 +377,7 @@ fn erase(a: &EraseArgs, globals: &Globals) -> Result<(), CliError> {
     crate::cmd::mfa::second_factor(globals, &a.mfa, &a.unlock, "gdpr erase")?;
     let sink = sink(globals)?;
     let keys = subject_keys(globals, &a.unlock)?;
-    let signer = signer(globals)?;
+    let signer = signer(globals, &a.unlock)?;
     let opts = EraseOptions {
         request: a.request.as_deref(),
         actor: globals.actor.as_deref(),
@@ -379,7 +410,7 @@ struct InputRecord {
 fn export_cmd(a: &ExportArgs, globals: &Globals) -> Result<(), CliError> {
     let keys = subject_keys(globals, &a.unlock)?;
     let tag = keys.subject_tag(&a.key, &a.subject)?;
-    let signer = signer(globals)?;
+    let signer = signer(globals, &a.unlock)?;
     // Progress in bytes of the records file, on a terminal only (hidden for stdin and --json).
     let total = if input::is_stdin(Some(&a.records)) {
         0
@@ -448,7 +479,7 @@ fn expected_key(a: &VerifyArgs, globals: &Globals) -> Result<[u8; 32], CliError>
             .ok()
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or_else(|| CliError::usage("--public-key must be 64 hex digits")),
-        None => Ok(signer(globals)?.public_key()),
+        None => Ok(signer(globals, &a.unlock)?.public_key()),
     }
 }
 
@@ -490,15 +521,7 @@ fn verify_receipt(a: &VerifyArgs, globals: &Globals) -> Result<(), CliError> {
 
 /// The request register of the home: `HOME/gdpr/requests.json`, or the database of `--store`.
 fn register(globals: &Globals) -> Result<Box<dyn RequestRegister>, CliError> {
-    Ok(home_location(globals)?.request_register())
-}
-
-/// The home's location: the database of `--store`, else the home directory.
-fn home_location(globals: &Globals) -> Result<HomeLocation, CliError> {
-    Ok(match store::store_db(globals)? {
-        Some(db) => HomeLocation::Postgres(db),
-        None => HomeLocation::Local(home_dir(globals)?.to_path_buf()),
-    })
+    Ok(store::home_location(globals)?.request_register())
 }
 
 #[derive(Serialize)]
