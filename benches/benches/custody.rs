@@ -35,7 +35,9 @@ const AAD: &[u8] = b"trust.keyring.bench v1";
 
 fn pkcs11_root() -> Option<Arc<dyn RootKey>> {
     let Ok(module) = std::env::var("TRUST_TEST_PKCS11_MODULE") else {
-        eprintln!("skipping the PKCS#11 root: TRUST_TEST_PKCS11_MODULE is unset (source .ci/softhsm)");
+        eprintln!(
+            "skipping the PKCS#11 root: TRUST_TEST_PKCS11_MODULE is unset (source .ci/softhsm)"
+        );
         return None;
     };
     let token = std::env::var("TRUST_TEST_PKCS11_TOKEN").unwrap_or_else(|_| "trust-ci".into());
