@@ -35,7 +35,9 @@ const AAD: &[u8] = b"trust.keyring.bench v1";
 
 fn pkcs11_root() -> Option<Arc<dyn RootKey>> {
     let Ok(module) = std::env::var("TRUST_TEST_PKCS11_MODULE") else {
-        eprintln!("skipping the PKCS#11 root: TRUST_TEST_PKCS11_MODULE is unset (source .ci/softhsm)");
+        eprintln!(
+            "skipping the PKCS#11 root: TRUST_TEST_PKCS11_MODULE is unset (source .ci/softhsm)"
+        );
         return None;
     };
     let token = std::env::var("TRUST_TEST_PKCS11_TOKEN").unwrap_or_else(|_| "trust-ci".into());
@@ -86,21 +88,40 @@ fn warm_home(root: Arc<dyn RootKey>) -> Home {
     home
 }
 
+/// A root under test: its name, the root, and the KMS handle whose cache and call count the
+/// bench needs (KMS roots only).
+struct Root {
+    name: &'static str,
+    root: Arc<dyn RootKey>,
+    kms: Option<Arc<trust_kms::KmsRootKey>>,
+}
+
 fn custody(c: &mut Criterion) {
     let local: Arc<dyn RootKey> = Arc::new(LocalRootKey::new(&Key256::from_bytes([7; 32])));
     let kms = kms_root();
-    let mut roots: Vec<(&str, Arc<dyn RootKey>, Option<Arc<trust_kms::KmsRootKey>>)> =
-        vec![("local", local, None)];
-    if let Some(p) = pkcs11_root() {
-        roots.push(("pkcs11-softhsm", p, None));
+    let mut roots = vec![Root {
+        name: "local",
+        root: local,
+        kms: None,
+    }];
+    if let Some(root) = pkcs11_root() {
+        roots.push(Root {
+            name: "pkcs11-softhsm",
+            root,
+            kms: None,
+        });
     }
     if let Some(k) = kms {
-        roots.push(("aws-kms-moto", k.clone(), Some(k)));
+        roots.push(Root {
+            name: "aws-kms-moto",
+            root: k.clone(),
+            kms: Some(k),
+        });
     }
 
     let mut g = c.benchmark_group("cold_unwrap");
     g.sample_size(30).measurement_time(Duration::from_secs(4));
-    for (name, root, kms) in &roots {
+    for Root { name, root, kms } in &roots {
         let wrapped = root.wrap(AAD, &[9; 32]).expect("wrap");
         g.bench_function(*name, |b| {
             b.iter(|| {
@@ -116,7 +137,7 @@ fn custody(c: &mut Criterion) {
     let msg = payload(1024);
     let ctx = Context::new().with("tenant", "acme").expect("context");
     let mut g = c.benchmark_group("warm_seal_1KiB");
-    for (name, root, kms) in &roots {
+    for Root { name, root, kms } in &roots {
         let home = warm_home(root.clone());
         envelope::seal(&home, "orders", &ctx, b"warm-up").expect("seal");
         let calls = kms.as_ref().map(|k| k.calls());

@@ -92,10 +92,7 @@ pub fn new_root(
         }
         #[cfg(feature = "aws-kms")]
         AWS_KMS => {
-            trust_kms::check_key_id(target).map_err(kms)?;
-            let store = trust_core::secret::random_array::<8>()
-                .map_err(|_| BackendError::Custody(trust_core::kek::RootKeyError::Random))?;
-            let config = trust_kms::KmsConfig::new(target, hex::encode(store));
+            let config = new_kms_config(target)?;
             let descriptor = config.descriptor();
             let root = trust_kms::KmsRootKey::connect(config).map_err(kms)?;
             Ok((Arc::new(root), descriptor))
@@ -132,6 +129,15 @@ pub fn resume_root(
     }
     let root = open_root(kind, pending_descriptor, pin)?;
     Ok(Some((root, pending_descriptor.to_owned())))
+}
+
+/// The configuration of a new KMS root for `target`: a fresh random store id.
+#[cfg(feature = "aws-kms")]
+fn new_kms_config(target: &str) -> Result<trust_kms::KmsConfig, BackendError> {
+    trust_kms::check_key_id(target).map_err(kms)?;
+    let store = trust_core::secret::random_array::<8>()
+        .map_err(|_| BackendError::Custody(trust_core::kek::RootKeyError::Random))?;
+    Ok(trust_kms::KmsConfig::new(target, hex::encode(store)))
 }
 
 /// Opens the external root key a home records (`kind`, `descriptor`), as it was created by
@@ -233,15 +239,11 @@ mod tests {
     #[cfg(feature = "aws-kms")]
     #[test]
     fn a_new_kms_root_gets_a_fresh_store_id_and_refuses_bad_key_ids() {
-        let (a, da) = new_root(AWS_KMS, "alias/trust-test", None).expect("a");
-        let (_, db) = new_root(AWS_KMS, "alias/trust-test", None).expect("b");
-        assert_eq!(a.kind(), AWS_KMS);
-        assert!(
-            da.starts_with("aws-kms:key=alias/trust-test;store="),
-            "{da}"
-        );
-        assert_ne!(da, db, "every home gets its own store id");
-        let back = trust_kms::KmsConfig::from_descriptor(&da).expect("parses");
+        let a = new_kms_config("alias/trust-test").expect("a").descriptor();
+        let b = new_kms_config("alias/trust-test").expect("b").descriptor();
+        assert!(a.starts_with("aws-kms:key=alias/trust-test;store="), "{a}");
+        assert_ne!(a, b, "every home gets its own store id");
+        let back = trust_kms::KmsConfig::from_descriptor(&a).expect("parses");
         assert_eq!(back.store.len(), 16);
         let Err(e) = new_root(AWS_KMS, "not a key id", None) else {
             panic!("accepted a bad key id");
@@ -252,6 +254,17 @@ mod tests {
             panic!("accepted a bad descriptor");
         };
         assert_eq!(e.code(), "KMS_DESCRIPTOR_INVALID");
+        // Resuming reopens the pending root only for the same key.
+        assert!(
+            resume_root(AWS_KMS, "alias/other", AWS_KMS, &a, None)
+                .expect("no match")
+                .is_none()
+        );
+        assert!(
+            resume_root(AWS_KMS, "alias/trust-test", PKCS11, &a, None)
+                .expect("no match")
+                .is_none()
+        );
     }
 
     #[cfg(feature = "pkcs11")]

@@ -301,6 +301,22 @@ fn a_kms_home_creates_encrypts_rotates_and_decrypts() {
         "USAGE",
     );
     assert!(v["message"].as_str().unwrap().contains("--pin-file"), "{v}");
+
+    // No region, no credentials: configuration errors (2) before any request, no home written.
+    for (unset, why) in [
+        ("AWS_REGION", "region"),
+        ("AWS_ACCESS_KEY_ID", "credentials"),
+    ] {
+        let out = bad
+            .cmd(&["--json", "init", "--root-aws-kms", &key])
+            .env_remove(unset)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "without {why}: {out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["code"], "KMS_CONFIG_INCOMPLETE", "{v}");
+        assert!(!bad.path("home/home.json").exists());
+    }
 }
 
 #[test]
@@ -373,6 +389,59 @@ fn rewrap_root_moves_a_key_file_home_to_kms() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "the old key file still opens it");
+}
+
+/// A move interrupted after the new home record was written (KMS throttles every request
+/// after the first) is finished by running the same command again, with the store id the
+/// interrupted run chose.
+#[test]
+fn an_interrupted_move_to_kms_resumes_with_its_store_id() {
+    let Some(ep) = endpoint(
+        "TRUST_TEST_KMS_ENDPOINT",
+        "an_interrupted_move_to_kms_resumes_with_its_store_id",
+    ) else {
+        return;
+    };
+    let key = create_key(&ep);
+    let env = Env::new(&ep);
+    env.ok(&["init", "--root-key-file", p(&env.path("root.key"))]);
+    env.ok(&["keys", "create", "orders"]);
+    let sealed = env.seal("a", "moved twice");
+
+    // Request 0 (the new record's check value) passes; the keyring's rewrap is throttled.
+    let (proxy, _) = throttling_proxy(&ep, |n| n >= 1);
+    env.via(&proxy).fails(
+        &["keys", "rewrap-root", "--to-aws-kms", &key, "--yes"],
+        3,
+        "KMS_THROTTLED",
+    );
+    let pending = std::fs::read_to_string(env.path("home/home.next.json")).unwrap();
+    let store = pending
+        .split("store=")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The home refuses to open half-moved.
+    env.fails(&Env::decrypt_args(&sealed), 2, "USAGE");
+
+    let out = env.ok(&[
+        "--json",
+        "keys",
+        "rewrap-root",
+        "--to-aws-kms",
+        &key,
+        "--yes",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["data"]["root_uri"],
+        format!("aws-kms:key={key};store={store}")
+    );
+    assert!(!env.path("home/home.next.json").exists());
+    assert_eq!(env.ok(&Env::decrypt_args(&sealed)), "moved twice");
 }
 
 /// Access taken away: the nearest real cases moto enforces (see the module docs for why a

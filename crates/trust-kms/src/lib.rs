@@ -37,6 +37,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_kms::Client;
+use aws_sdk_kms::config::ProvideCredentials as _;
 use aws_sdk_kms::config::http::HttpResponse;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
@@ -296,11 +297,13 @@ impl fmt::Debug for KmsRootKey {
 }
 
 impl KmsRootKey {
-    /// A client for `config`, loading region and credentials from the environment. Makes no
-    /// KMS call (the first wrap or unwrap does).
+    /// A client for `config`, loading region and credentials from the environment (resolving
+    /// the credentials once, so that missing ones are a configuration error now rather than a
+    /// failed request later). Makes no KMS call (the first wrap or unwrap does).
     ///
     /// # Errors
-    /// [`KmsError::BadKeyId`], [`KmsError::Runtime`].
+    /// [`KmsError::BadKeyId`], [`KmsError::Runtime`], [`KmsError::Config`] without a region or
+    /// credentials.
     pub fn connect(config: KmsConfig) -> Result<Self, KmsError> {
         check_key_id(&config.key_id)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -322,6 +325,25 @@ impl KmsRootKey {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
         let sdk = runtime.block_on(loader.load());
+        // Without a region the SDK's endpoint resolver panics on the first request; without
+        // credentials every request fails as if KMS were unreachable. Both are configuration
+        // errors, reported as such before anything is sent.
+        if sdk.region().is_none() {
+            return Err(KmsError::Config(
+                "no AWS region (set AWS_REGION, or a region in the AWS profile)".into(),
+            ));
+        }
+        let credentials = sdk
+            .credentials_provider()
+            .ok_or_else(|| KmsError::Config("no AWS credentials provider is configured".into()))?;
+        runtime
+            .block_on(credentials.provide_credentials())
+            .map_err(|_| {
+                KmsError::Config(
+                    "no usable AWS credentials (environment, profile, web identity, container or instance metadata)"
+                        .into(),
+                )
+            })?;
         let client = Client::new(&sdk);
         Ok(Self {
             cache: UnwrapCache::new(config.ttl),
