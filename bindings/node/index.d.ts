@@ -208,6 +208,13 @@ export interface WebhookResult {
 }
 
 export namespace webhook {
+  /** Remembers accepted delivery ids: in this process, or shared via a `redis://`/`postgres://` URL. */
+  class ReplayGuard {
+    constructor (ttl: number, options?: { store?: string, capacity?: number })
+    /** Throws VerificationError `REPLAYED` for a delivery already accepted. */
+    check (result: WebhookResult, options?: { now?: number }): void
+    checkId (namespace: string, id: string, options?: { now?: number }): void
+  }
   function verify (scheme: string, body: Buffer, headers: Record<string, string | string[]>, secrets: SecretInput | SecretInput[], options?: VerifyOptions): WebhookResult
 }
 

@@ -197,7 +197,16 @@ const audit = {
   verifyProof (receipt, vkey, { origin } = {}) { return call(() => native.auditVerifyProof(receipt, vkey, origin)) }
 }
 
+class ReplayGuard {
+  constructor (ttl, { store, capacity } = {}) { this._inner = call(() => new native.ReplayGuard(ttl, store, capacity)) }
+  // Records a verified delivery (webhook.verify's result); throws a VerificationError with code
+  // REPLAYED when its id was seen (answer 200 and skip it), MALFORMED when it carries none.
+  check (result, { now } = {}) { call(() => this._inner.checkId(result.scheme, result.deliveryId ?? '', now)) }
+  checkId (namespace, id, { now } = {}) { call(() => this._inner.checkId(namespace, id, now)) }
+}
+
 const webhook = {
+  ReplayGuard,
   verify (scheme, body, headers, secrets, options) {
     const list = Array.isArray(secrets) ? secrets : [secrets]
     const lower = {}

@@ -128,6 +128,17 @@ export declare class RateLimiter {
   check(tenant: string, route: string, cost?: number | undefined | null): number
 }
 
+/**
+ * Remembers accepted delivery ids (in this process, or shared through a `redis://` or
+ * `postgres://` URL opened by trust-backends), so a replayed delivery is refused.
+ */
+export declare class ReplayGuard {
+  /** Ids are kept `ttl` seconds; `store` is a URL, or none for this process only. */
+  constructor(ttl: number, store?: string | undefined | null, capacity?: number | undefined | null)
+  /** Records `id` in `namespace` (the scheme name); throws `REPLAYED` when already seen. */
+  checkId(namespace: string, id: string, now?: number | undefined | null): void
+}
+
 /** Issues and verifies session tokens (`tst1.…`, HMAC under a keyring of the home). */
 export declare class SessionTokens {
   constructor(home: Home)

@@ -568,3 +568,34 @@ pub fn webhook_verify(
         shop: v.shop,
     })
 }
+
+/// Remembers accepted delivery ids (in this process, or shared through a `redis://` or
+/// `postgres://` URL opened by trust-backends), so a replayed delivery is refused.
+#[napi]
+pub struct ReplayGuard {
+    inner: webhook::replay::ReplayGuard<Box<dyn webhook::replay::SeenStore>>,
+}
+
+#[napi]
+impl ReplayGuard {
+    /// Ids are kept `ttl` seconds; `store` is a URL, or none for this process only.
+    #[napi(constructor)]
+    pub fn new(ttl: u32, store: Option<String>, capacity: Option<u32>) -> Result<Self> {
+        let store: Box<dyn webhook::replay::SeenStore> = match store {
+            None => Box::new(webhook::replay::MemorySeenStore::new(
+                capacity.map_or(100_000, |c| c as usize),
+            )),
+            Some(url) => trust_backends::open_seen_store(&url).map_err(core)?,
+        };
+        Ok(Self {
+            inner: webhook::replay::ReplayGuard::new(store, u64::from(ttl)),
+        })
+    }
+
+    /// Records `id` in `namespace` (the scheme name); throws `REPLAYED` when already seen.
+    #[napi]
+    pub fn check_id(&self, namespace: String, id: String, now: Option<i64>) -> Result<()> {
+        let now = now.unwrap_or_else(|| SystemClock.now_unix());
+        self.inner.check_id(&namespace, &id, now).map_err(core)
+    }
+}

@@ -281,3 +281,26 @@ test('audit log from Node: append with attributes, checkpoint, prove, verify; `t
   assert.throws(() => log.append(''), (e) => e instanceof trust.TrustError)
   assert.throws(() => trust.audit.Log.init(logDir, { origin: 'example.com/audit' }), (e) => e instanceof trust.TrustError)
 })
+
+test('webhook.ReplayGuard: a replayed delivery is refused; shared through Redis', async (t) => {
+  const body = Buffer.from('{"action":"opened"}')
+  const headers = { 'X-Hub-Signature-256': 'sha256=' + crypto.createHmac('sha256', 'whsec_x').update(body).digest('hex'), 'X-GitHub-Delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958' }
+  const result = trust.webhook.verify('github', body, headers, 'whsec_x', { now: NOW })
+  const guard = new trust.webhook.ReplayGuard(600)
+  guard.check(result, { now: NOW })
+  assert.throws(() => guard.check(result, { now: NOW + 1 }), (e) => e instanceof trust.VerificationError && e.code === 'REPLAYED')
+  assert.throws(() => guard.checkId('github', '', { now: NOW }), (e) => e.code === 'MALFORMED')
+  assert.throws(() => new trust.webhook.ReplayGuard(600, { store: 'mysql://db/x' }), (e) => e instanceof trust.UsageError)
+  const url = process.env.TRUST_TEST_REDIS_URL
+  if (!url) {
+    if (process.env.CI === 'true') assert.fail('TRUST_TEST_REDIS_URL is required under CI=true')
+    t.skip('TRUST_TEST_REDIS_URL unset')
+    return
+  }
+  const ns = 'nodetest-' + crypto.randomBytes(6).toString('hex')
+  const now = Math.floor(Date.now() / 1000)
+  const a = new trust.webhook.ReplayGuard(600, { store: url })
+  const b = new trust.webhook.ReplayGuard(600, { store: url })
+  a.checkId(ns, 'evt_1', { now })
+  assert.throws(() => b.checkId(ns, 'evt_1', { now }), (e) => e.code === 'REPLAYED')
+})

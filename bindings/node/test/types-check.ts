@@ -12,6 +12,7 @@ async function main (): Promise<void> {
   const i: number = log.append('e', { attrs: { a: 'b' } })
   new trust.Mfa(home).verify('u', '123456', { now: 1 })
   new trust.AccessControl({ a: ['b'] }).authorize('t', 'm', 'a.b', { tenant: 't', kind: 'k', id: '1' })
+  new trust.webhook.ReplayGuard(600, { store: 'redis://127.0.0.1/' }).checkId('github', 'd1', { now: 1 })
   console.log(n, o, i)
 }
 void main()
