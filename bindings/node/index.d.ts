@@ -51,6 +51,10 @@ export class Home {
   promote (name: string, version: number): void
   retire (name: string, version: number): void
   enable (name: string, version: number): void
+  scheduleDestroy (name: string, version: number): void
+  cancelDestroy (name: string, version: number): void
+  /** Refused (RefusedError) while the key may still be needed, unless `force` with a `reason`. */
+  destroy (name: string, version: number, options?: { force?: boolean, reason?: string }): { destroyed: boolean, forced: boolean, after?: number }
   seal (name: string, data: Buffer, context?: Context): Buffer
   open (blob: Buffer, context?: Context): Buffer
   sealToken (name: string, data: Buffer, context?: Context): string

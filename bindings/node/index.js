@@ -81,6 +81,9 @@ class Home {
   promote (name, version) { call(() => this._inner.promote(name, version)) }
   retire (name, version) { call(() => this._inner.retire(name, version)) }
   enable (name, version) { call(() => this._inner.enable(name, version)) }
+  scheduleDestroy (name, version) { call(() => this._inner.scheduleDestroy(name, version)) }
+  cancelDestroy (name, version) { call(() => this._inner.cancelDestroy(name, version)) }
+  destroy (name, version, options) { return call(() => this._inner.destroy(name, version, options)) }
   seal (name, data, context) { return call(() => this._inner.seal(name, data, context)) }
   open (blob, context) { return call(() => this._inner.openBlob(blob, context)) }
   sealToken (name, data, context) { return call(() => this._inner.sealToken(name, data, context)) }

@@ -82,6 +82,16 @@ export declare class Home {
   retire(name: string, version: number): void
   /** Enables a retired `version`. */
   enable(name: string, version: number): void
+  /** Schedules `version` for destruction. */
+  scheduleDestroy(name: string, version: number): void
+  /** Cancels a scheduled destruction. */
+  cancelDestroy(name: string, version: number): void
+  /**
+   * Destroys `version`'s key material; refused (`RefusedError`) while something known still
+   * needs it, unless `force` with a one-line `reason` (recorded in the audit log). A
+   * Disabled version is first scheduled: `after` says when to ask again (Unix seconds).
+   */
+  destroy(name: string, version: number, options?: DestroyOptions | undefined | null): DestroyResult
   /** Encrypts `data` under keyring `name`, bound to `context`. */
   seal(name: string, data: Buffer, context?: Record<string, string> | undefined | null): Buffer
   /** Decrypts an envelope made by `seal` with an equal `context`. */
@@ -248,6 +258,22 @@ export interface Claims {
   id: string
   keyring: string
   version: number
+}
+
+/** Options of `Home.destroy`. */
+export interface DestroyOptions {
+  /** Destroy even though something known still needs the key (audited). */
+  force?: boolean
+  /** Why, one line (required with `force`). */
+  reason?: string
+}
+
+/** What `Home.destroy` did. */
+export interface DestroyResult {
+  destroyed: boolean
+  forced: boolean
+  /** When only scheduled: the end of the grace period, Unix seconds. */
+  after?: number
 }
 
 /** Options of `Mfa.enroll`. */

@@ -74,6 +74,24 @@ pub struct HomeOptions {
     pub passphrase: Option<Either<String, Buffer>>,
 }
 
+/// Options of `Home.destroy`.
+#[napi(object)]
+pub struct DestroyOptions {
+    /// Destroy even though something known still needs the key (audited).
+    pub force: Option<bool>,
+    /// Why, one line (required with `force`).
+    pub reason: Option<String>,
+}
+
+/// What `Home.destroy` did.
+#[napi(object)]
+pub struct DestroyResult {
+    pub destroyed: bool,
+    pub forced: bool,
+    /// When only scheduled: the end of the grace period, Unix seconds.
+    pub after: Option<i64>,
+}
+
 /// Keyrings under one root key, in a directory or a PostgreSQL database; seals and opens data
 /// bound to a context.
 #[napi]
@@ -314,6 +332,64 @@ impl Home {
             .enable(&KeyRef::new(name, version))
             .map(drop)
             .map_err(core)
+    }
+
+    /// Schedules `version` for destruction.
+    #[napi]
+    pub fn schedule_destroy(&self, name: String, version: u32) -> Result<()> {
+        self.inner
+            .schedule_destroy(&KeyRef::new(name, version))
+            .map(drop)
+            .map_err(core)
+    }
+
+    /// Cancels a scheduled destruction.
+    #[napi]
+    pub fn cancel_destroy(&self, name: String, version: u32) -> Result<()> {
+        self.inner
+            .cancel_destroy(&KeyRef::new(name, version))
+            .map(drop)
+            .map_err(core)
+    }
+
+    /// Destroys `version`'s key material; refused (`RefusedError`) while something known still
+    /// needs it, unless `force` with a one-line `reason` (recorded in the audit log). A
+    /// Disabled version is first scheduled: `after` says when to ask again (Unix seconds).
+    #[napi]
+    pub fn destroy(
+        &self,
+        name: String,
+        version: u32,
+        options: Option<DestroyOptions>,
+    ) -> Result<DestroyResult> {
+        let (force, reason) =
+            options.map_or((false, None), |o| (o.force.unwrap_or(false), o.reason));
+        let mode = if force {
+            keyring::Destroy::force(reason.unwrap_or_default()).map_err(core)?
+        } else {
+            keyring::Destroy::IfUnused
+        };
+        let outcome = self
+            .inner
+            .destroy(&KeyRef::new(name, version), &mode)
+            .map_err(core)?;
+        Ok(match outcome {
+            keyring::DestroyOutcome::Destroyed { forced } => DestroyResult {
+                destroyed: true,
+                forced,
+                after: None,
+            },
+            keyring::DestroyOutcome::Scheduled { after } => DestroyResult {
+                destroyed: false,
+                forced: false,
+                after: Some(after),
+            },
+            _ => DestroyResult {
+                destroyed: false,
+                forced: false,
+                after: None,
+            },
+        })
     }
 
     /// Encrypts `data` under keyring `name`, bound to `context`.

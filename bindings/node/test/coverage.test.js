@@ -304,3 +304,20 @@ test('webhook.ReplayGuard: a replayed delivery is refused; shared through Redis'
   a.checkId(ns, 'evt_1', { now })
   assert.throws(() => b.checkId(ns, 'evt_1', { now }), (e) => e.code === 'REPLAYED')
 })
+
+test('destroy with its guard: refused while in use, forced with a reason, then unreadable', () => {
+  const { home } = newHome()
+  const blob = home.seal('orders', Buffer.from('x'))
+  assert.throws(() => home.destroy('orders', 1), (e) => e instanceof trust.UsageError && e.code === 'INVALID_TRANSITION')
+  home.rotate('orders', true)
+  home.retire('orders', 1)
+  assert.throws(() => home.destroy('orders', 1), (e) => e instanceof trust.RefusedError && e.code === 'KEY_STILL_IN_USE')
+  assert.throws(() => home.destroy('orders', 1, { force: true }), (e) => e instanceof trust.UsageError)
+  assert.deepStrictEqual(home.destroy('orders', 1, { force: true, reason: 'test: data re-encrypted' }), { destroyed: true, forced: true })
+  assert.throws(() => home.open(blob), (e) => e instanceof trust.KeyUnavailableError && e.code === 'KEY_DESTROYED')
+  assert.throws(() => home.scheduleDestroy('orders', 2), (e) => e instanceof trust.UsageError) // the Primary
+  home.rotate('orders', true)
+  home.retire('orders', 2)
+  home.scheduleDestroy('orders', 2)
+  home.cancelDestroy('orders', 2)
+})
