@@ -40,12 +40,20 @@ pub struct Migration {
 }
 
 /// Every schema step, in the order they are applied. Append only; never edit a released step.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    component: "home",
-    version: 1,
-    description: "home record, keyrings, subject keys, GDPR requests, webhook seen ids",
-    sql: include_str!("../migrations/home_1.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "home",
+        version: 1,
+        description: "home record, keyrings, subject keys, GDPR requests, webhook seen ids",
+        sql: include_str!("../migrations/home_1.sql"),
+    },
+    Migration {
+        component: "audit",
+        version: 1,
+        description: "audit logs: tree state, leaves, tree nodes, checkpoints, payloads, keys",
+        sql: include_str!("../migrations/audit_1.sql"),
+    },
+];
 
 /// What [`run`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
