@@ -7,7 +7,7 @@
 //!
 //! | string | store |
 //! |---|---|
-//! | `postgres://…`, `postgresql://…` | PostgreSQL ([`trust_postgres`]): the home, keyrings, subject keys, the GDPR register, seen ids |
+//! | `postgres://…`, `postgresql://…` | PostgreSQL ([`trust_postgres`]): the home, keyrings, subject keys, the GDPR register, seen ids, audit logs (`?log=NAME`) |
 //! | `redis://…`, `rediss://…` | Redis: seen ids and rate limits only |
 //! | anything without `scheme://` | a local directory, as before |
 //! | another `scheme://` | refused: [`BackendError`] with exit code 2, never taken for a relative path |
@@ -81,6 +81,8 @@ pub enum Purpose {
     Home,
     /// Webhook delivery ids already seen.
     SeenIds,
+    /// An audit log.
+    AuditLog,
 }
 
 impl Purpose {
@@ -88,6 +90,7 @@ impl Purpose {
         match self {
             Self::Home => "the home (keyrings, subject keys, GDPR register)",
             Self::SeenIds => "webhook seen ids",
+            Self::AuditLog => "an audit log",
         }
     }
 }
@@ -291,6 +294,8 @@ impl TrustError for BackendError {
         }
     }
 }
+
+pub mod audit;
 
 #[cfg(test)]
 mod tests {
