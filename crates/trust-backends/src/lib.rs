@@ -7,7 +7,7 @@
 //!
 //! | string | store |
 //! |---|---|
-//! | `postgres://…`, `postgresql://…` | PostgreSQL ([`trust_postgres`]): the home, keyrings, subject keys, the GDPR register, the vault, MFA factors, seen ids |
+//! | `postgres://…`, `postgresql://…` | PostgreSQL ([`trust_postgres`]): the home, keyrings, subject keys, the GDPR register, the vault, MFA factors, seen ids, audit logs (`?log=NAME`) |
 //! | `redis://…`, `rediss://…` | Redis: seen ids and rate limits only |
 //! | anything without `scheme://` | a local directory, as before |
 //! | another `scheme://` | refused: [`BackendError`] with exit code 2, never taken for a relative path |
@@ -93,6 +93,8 @@ pub enum Purpose {
     Home,
     /// Webhook delivery ids already seen.
     SeenIds,
+    /// An audit log.
+    AuditLog,
 }
 
 impl Purpose {
@@ -100,6 +102,7 @@ impl Purpose {
         match self {
             Self::Home => "the home (keyrings, subject keys, GDPR register, vault, MFA)",
             Self::SeenIds => "webhook seen ids",
+            Self::AuditLog => "an audit log",
         }
     }
 }
@@ -345,6 +348,8 @@ impl TrustError for BackendError {
         }
     }
 }
+
+pub mod audit;
 
 #[cfg(test)]
 mod tests {

@@ -196,16 +196,14 @@ pub(crate) fn pkcs11_log_signer(
 
 /// Opens an audit log for writing (waiting for other writers' appends), with its external signing key when its
 /// `log.json` names one (PIN from `TRUST_PKCS11_PIN`).
-pub(crate) fn open_audit_log(dir: &Path) -> Result<AuditLog, CliError> {
-    let signer = match AuditLog::signer_descriptor(dir)? {
+pub(crate) fn open_audit_log(log: &Path) -> Result<AuditLog, CliError> {
+    // A directory or a postgres:// URL: trust-backends tells them apart.
+    let location = trust_backends::audit::AuditLocation::parse(log)?;
+    let signer = match location.signer_descriptor()? {
         Some(d) => Some(open_external_signer(&d.kind, &d.uri, None, false)?.0),
         None => None,
     };
-    Ok(AuditLog::open_with_signer_and_lock_wait(
-        dir,
-        signer,
-        super::audit::lock_wait()?,
-    )?)
+    Ok(location.open(signer, super::audit::lock_wait()?)?)
 }
 
 /// The audit log named by `--audit-log`/`TRUST_AUDIT_LOG`, opened for writing, if any.

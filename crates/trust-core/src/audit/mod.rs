@@ -86,9 +86,11 @@ pub mod verify;
 
 pub use export::{ExportSummary, export_dir};
 pub use log::{
-    AuditLog, DEFAULT_LOCK_WAIT, Entry, ExternalSigner, InitOptions, LogConfig, SignerDescriptor,
+    AuditLog, DEFAULT_LOCK_WAIT, Entry, ExternalSigner, InitOptions, LogConfig, NewLog,
+    SignerDescriptor, open_signer,
 };
 pub use search::{Query, search};
+pub use store::{LogStore, StoreError};
 pub use verify::{FailureKind, Report, VerifyOptions, verify_log};
 // For front ends that only import from this module's root (the language packages).
 pub use note::Verifier;
@@ -116,7 +118,7 @@ pub enum AuditError {
         source: io::Error,
     },
     /// A storage failure.
-    Store(store::StoreError),
+    Store(StoreError),
     /// An invalid entry.
     Leaf(leaf::LeafError),
     /// A note key problem.

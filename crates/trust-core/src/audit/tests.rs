@@ -596,7 +596,7 @@ fn a_held_lock_is_waited_for_then_reported_busy() {
     assert_eq!(err.category(), Category::Input);
     assert!(matches!(
         AuditLog::open_with_lock_wait(&dir, std::time::Duration::ZERO),
-        Err(AuditError::Store(store::StoreError::Busy { .. }))
+        Err(AuditError::Store(StoreError::Busy { .. }))
     ));
     drop(held);
     assert_eq!(log.append(&Entry::new("x.y")).unwrap(), 0);
