@@ -367,7 +367,10 @@ fn secrets_on_a_database_home_are_shared_sealed_and_access_listed() {
     let out = h.on_a(&["secrets", "list", "--json"], b"");
     assert_eq!(code(&out), 0, "{}", text(&out));
     let listed = json(&out);
-    assert_eq!(listed["data"]["secrets"][0]["current_version"], 2, "{listed}");
+    assert_eq!(
+        listed["data"]["secrets"][0]["current_version"], 2,
+        "{listed}"
+    );
     assert!(!text(&out).contains("shpat_"), "list never shows values");
 
     // Not a reader: exit 5. Absent: exit 4.
