@@ -18,7 +18,8 @@ use trust_core::keys::Suite;
 use trust_core::secret::SecretBytes;
 
 use crate::boundary::{
-    Failure, boundary, boundary_or, free_handle, handle_ref, into_handle, out_ptr, slice_in, str_in,
+    Failure, boundary, ffi_free, into_handle, try_mut, try_out, try_path, try_ref, try_slice,
+    try_str,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
@@ -57,8 +58,7 @@ pub unsafe extern "C" fn trust_context_new(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(context_out, "context_out") }?;
+        let out = try_out!(context_out);
         out.set(into_handle(trust_context {
             inner: Context::new(),
         }));
@@ -85,12 +85,9 @@ pub unsafe extern "C" fn trust_context_add(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle not used concurrently, per the contract.
-        let context = unsafe { context.as_mut() }.ok_or_else(|| Failure::null("context"))?;
-        // SAFETY: per the contract.
-        let key = unsafe { str_in(key, key_len, "key") }?;
-        // SAFETY: per the contract.
-        let value = unsafe { str_in(value, value_len, "value") }?;
+        let context = try_mut!(context);
+        let key = try_str!(key, key_len);
+        let value = try_str!(value, value_len);
         context.inner.insert(key, value)?;
         Ok(())
     })
@@ -102,10 +99,7 @@ pub unsafe extern "C" fn trust_context_add(
 /// `context` is NULL or a live context, not used after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_context_free(context: *mut trust_context) {
-    boundary_or((), || {
-        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
-        unsafe { free_handle(context) }
-    });
+    ffi_free!(context);
 }
 
 /// A home: keyrings under one root key, and the key provider for sealing and opening.
@@ -144,12 +138,9 @@ pub unsafe extern "C" fn trust_home_init_key_file(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: per the contract.
-        let key_file = unsafe { str_in(key_file, key_file_len, "key_file") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out, "home_out") }?;
+        let dir = try_path!(dir, dir_len);
+        let key_file = try_path!(key_file, key_file_len);
+        let out = try_out!(home_out);
         let home = Home::init(Path::new(dir), InitSource::KeyFile(key_file.into()))?;
         set_home(out, home);
         Ok(())
@@ -176,12 +167,9 @@ pub unsafe extern "C" fn trust_home_init_passphrase(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: per the contract.
-        let passphrase = unsafe { slice_in(passphrase, passphrase_len, "passphrase") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out, "home_out") }?;
+        let dir = try_path!(dir, dir_len);
+        let passphrase = try_slice!(passphrase, passphrase_len);
+        let out = try_out!(home_out);
         let default = PassphraseParams::DEFAULT;
         let pick = |v: u32, d: u32| if v == 0 { d } else { v };
         let params = PassphraseParams {
@@ -220,17 +208,13 @@ pub unsafe extern "C" fn trust_home_open_key_file(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: per the contract.
-        let key_file = unsafe { str_in(key_file, key_file_len, "key_file") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out, "home_out") }?;
-        let unlock = if key_file.is_empty() {
+        let dir = try_path!(dir, dir_len);
+        let unlock = if key_file_len == 0 {
             Unlock::Stored
         } else {
-            Unlock::KeyFile(key_file.into())
+            Unlock::KeyFile(try_path!(key_file, key_file_len).into())
         };
+        let out = try_out!(home_out);
         set_home(out, Home::open(Path::new(dir), unlock)?);
         Ok(())
     })
@@ -253,12 +237,9 @@ pub unsafe extern "C" fn trust_home_open_passphrase(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: per the contract.
-        let passphrase = unsafe { slice_in(passphrase, passphrase_len, "passphrase") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out, "home_out") }?;
+        let dir = try_path!(dir, dir_len);
+        let passphrase = try_slice!(passphrase, passphrase_len);
+        let out = try_out!(home_out);
         let unlock = Unlock::Passphrase(SecretBytes::from(passphrase.to_vec()));
         set_home(out, Home::open(Path::new(dir), unlock)?);
         Ok(())
@@ -272,10 +253,7 @@ pub unsafe extern "C" fn trust_home_open_passphrase(
 /// `home` is NULL or a live home, not used after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_home_free(home: *mut trust_home) {
-    boundary_or((), || {
-        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
-        unsafe { free_handle(home) }
-    });
+    ffi_free!(home);
 }
 
 /// Creates keyring `name` (`[a-z0-9._-]`, 1–64 bytes) with version 1 as Primary, sealing with
@@ -296,10 +274,8 @@ pub unsafe extern "C" fn trust_home_create_keyring(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let name = unsafe { str_in(name, name_len, "name") }?;
+        let home = try_ref!(home);
+        let name = try_str!(name, name_len);
         let suite = u16::try_from(suite)
             .ok()
             .and_then(Suite::from_id)
@@ -328,12 +304,9 @@ pub unsafe extern "C" fn trust_home_rotate(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let name = unsafe { str_in(name, name_len, "name") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(version_out, "version_out") }?;
+        let home = try_ref!(home);
+        let name = try_str!(name, name_len);
+        let out = try_out!(version_out);
         let rollout = if promote {
             Rollout::Immediate
         } else {
@@ -368,10 +341,8 @@ pub unsafe extern "C" fn trust_home_keyrings(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(json_out, "json_out") }?;
+        let home = try_ref!(home);
+        let out = try_out!(json_out);
         let names = home.inner.keyring_names()?;
         out.set(to_json_bytes(&names)?);
         Ok(())
@@ -394,12 +365,9 @@ pub unsafe extern "C" fn trust_home_keyring_info(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let name = unsafe { str_in(name, name_len, "name") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(json_out, "json_out") }?;
+        let home = try_ref!(home);
+        let name = try_str!(name, name_len);
+        let out = try_out!(json_out);
         let summary = home.inner.summary(name)?;
         out.set(to_json_bytes(&summary)?);
         Ok(())
@@ -427,16 +395,11 @@ pub unsafe extern "C" fn trust_home_seal(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let keyring = unsafe { str_in(keyring, keyring_len, "keyring") }?;
-        // SAFETY: NULL or a live handle, per the contract.
-        let context = unsafe { handle_ref(context, "context") }?;
-        // SAFETY: per the contract.
-        let plaintext = unsafe { slice_in(plaintext, plaintext_len, "plaintext") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(envelope_out, "envelope_out") }?;
+        let home = try_ref!(home);
+        let keyring = try_str!(keyring, keyring_len);
+        let context = try_ref!(context);
+        let plaintext = try_slice!(plaintext, plaintext_len);
+        let out = try_out!(envelope_out);
         let sealed = envelope::seal(&*home.inner, keyring, &context.inner, plaintext)?;
         out.set(trust_bytes::into_raw(&sealed));
         Ok(())
@@ -464,14 +427,10 @@ pub unsafe extern "C" fn trust_home_open(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: NULL or a live handle, per the contract.
-        let context = unsafe { handle_ref(context, "context") }?;
-        // SAFETY: per the contract.
-        let sealed = unsafe { slice_in(envelope, envelope_len, "envelope") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(plaintext_out, "plaintext_out") }?;
+        let home = try_ref!(home);
+        let context = try_ref!(context);
+        let sealed = try_slice!(envelope, envelope_len);
+        let out = try_out!(plaintext_out);
         let plaintext = envelope::open(&*home.inner, &context.inner, sealed)?;
         out.set(trust_bytes::into_raw(&plaintext));
         Ok(())
@@ -496,16 +455,11 @@ pub unsafe extern "C" fn trust_home_seal_token(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let keyring = unsafe { str_in(keyring, keyring_len, "keyring") }?;
-        // SAFETY: NULL or a live handle, per the contract.
-        let context = unsafe { handle_ref(context, "context") }?;
-        // SAFETY: per the contract.
-        let plaintext = unsafe { slice_in(plaintext, plaintext_len, "plaintext") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(token_out, "token_out") }?;
+        let home = try_ref!(home);
+        let keyring = try_str!(keyring, keyring_len);
+        let context = try_ref!(context);
+        let plaintext = try_slice!(plaintext, plaintext_len);
+        let out = try_out!(token_out);
         let token = envelope::seal_token(&*home.inner, keyring, &context.inner, plaintext)?;
         out.set(trust_bytes::into_raw(token.as_bytes()));
         Ok(())
@@ -527,14 +481,10 @@ pub unsafe extern "C" fn trust_home_open_token(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: NULL or a live handle, per the contract.
-        let context = unsafe { handle_ref(context, "context") }?;
-        // SAFETY: per the contract.
-        let token = unsafe { str_in(token, token_len, "token") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(plaintext_out, "plaintext_out") }?;
+        let home = try_ref!(home);
+        let context = try_ref!(context);
+        let token = try_str!(token, token_len);
+        let out = try_out!(plaintext_out);
         let plaintext = envelope::open_token(&*home.inner, &context.inner, token)?;
         out.set(trust_bytes::into_raw(&plaintext));
         Ok(())

@@ -18,8 +18,8 @@ use trust_core::webhook::{
 };
 
 use crate::boundary::{
-    Failure, array_in, boundary, boundary_or, free_handle, handle_ref, into_handle, out_ptr,
-    slice_in, str_in,
+    Failure, boundary, boundary_or, ffi_free, into_handle, try_out, try_ref, try_slice, try_slices,
+    try_str,
 };
 use crate::error::trust_error;
 use crate::status::trust_status;
@@ -95,18 +95,12 @@ pub unsafe extern "C" fn trust_webhook_verifier_new(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: `secret_count` readable elements in each array, per the contract.
-        let ptrs = unsafe { array_in(secrets, secret_count, "secrets") }?;
-        // SAFETY: as above.
-        let lens = unsafe { array_in(secret_lens, secret_count, "secret_lens") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(verifier_out, "verifier_out") }?;
-        let mut list: Vec<SecretBytes> = Vec::with_capacity(ptrs.len());
-        for (&ptr, &len) in ptrs.iter().zip(lens) {
-            // SAFETY: the caller guarantees `secrets[i]` points to `secret_lens[i]` bytes.
-            let secret = unsafe { slice_in(ptr, len, "secrets[i]") }?;
-            list.push(SecretBytes::from(secret.to_vec()));
-        }
+        let secrets = try_slices!(secrets, secret_lens, secret_count);
+        let out = try_out!(verifier_out);
+        let list: Vec<SecretBytes> = secrets
+            .iter()
+            .map(|secret| SecretBytes::from(secret.to_vec()))
+            .collect();
         let set = SecretSet::try_from_vec(list)?;
         let tolerance = (tolerance_secs != TRUST_WEBHOOK_SCHEME_DEFAULT).then_some(tolerance_secs);
         out.set(into_handle(trust_webhook_verifier::new(set, tolerance)));
@@ -120,10 +114,7 @@ pub unsafe extern "C" fn trust_webhook_verifier_new(
 /// `verifier` is NULL or a live `trust_webhook_verifier`, not used after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_webhook_verifier_free(verifier: *mut trust_webhook_verifier) {
-    boundary_or((), || {
-        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
-        unsafe { free_handle(verifier) }
-    });
+    ffi_free!(verifier);
 }
 
 /// Verifies a Shopify webhook: `hmac` is the value of `X-Shopify-Hmac-Sha256` (or
@@ -143,12 +134,9 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let hmac = unsafe { slice_in(hmac, hmac_len, "hmac") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let hmac = try_slice!(hmac, hmac_len);
+        let body = try_slice!(body, body_len);
         v.verify(
             Scheme::ShopifyWebhook,
             v.request(body).header(shopify::HMAC_HEADER, hmac),
@@ -171,10 +159,8 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify_oauth(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let query = unsafe { str_in(query, query_len, "query") }?;
+        let v = try_ref!(verifier);
+        let query = try_str!(query, query_len);
         v.verify(Scheme::ShopifyOAuth, v.request(&[]).query(query), now)
     })
 }
@@ -193,10 +179,8 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify_app_proxy(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let query = unsafe { str_in(query, query_len, "query") }?;
+        let v = try_ref!(verifier);
+        let query = try_str!(query, query_len);
         v.verify(Scheme::ShopifyAppProxy, v.request(&[]).query(query), now)
     })
 }
@@ -218,12 +202,9 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify_session_token(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let api_key = unsafe { str_in(api_key, api_key_len, "api_key") }?;
-        // SAFETY: per the contract.
-        let auth = unsafe { slice_in(authorization, authorization_len, "authorization") }?;
+        let v = try_ref!(verifier);
+        let api_key = try_str!(api_key, api_key_len);
+        let auth = try_slice!(authorization, authorization_len);
         let request = v
             .request(&[])
             .header("Authorization", auth)
@@ -248,12 +229,9 @@ pub unsafe extern "C" fn trust_webhook_verify_stripe(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let body = try_slice!(body, body_len);
         v.verify(
             Scheme::Stripe,
             v.request(body).header(stripe::HEADER, signature),
@@ -277,12 +255,9 @@ pub unsafe extern "C" fn trust_webhook_verify_hubspot_v1(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let body = try_slice!(body, body_len);
         v.verify(
             Scheme::HubSpotV1,
             v.request(body).header(hubspot::HEADER_V1_V2, signature),
@@ -310,16 +285,11 @@ pub unsafe extern "C" fn trust_webhook_verify_hubspot_v2(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let method = unsafe { str_in(method, method_len, "method") }?;
-        // SAFETY: per the contract.
-        let url = unsafe { str_in(url, url_len, "url") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let method = try_str!(method, method_len);
+        let url = try_str!(url, url_len);
+        let body = try_slice!(body, body_len);
         let request = v
             .request(body)
             .header(hubspot::HEADER_V1_V2, signature)
@@ -352,18 +322,12 @@ pub unsafe extern "C" fn trust_webhook_verify_hubspot_v3(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let timestamp = unsafe { slice_in(timestamp, timestamp_len, "timestamp") }?;
-        // SAFETY: per the contract.
-        let method = unsafe { str_in(method, method_len, "method") }?;
-        // SAFETY: per the contract.
-        let url = unsafe { str_in(url, url_len, "url") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let timestamp = try_slice!(timestamp, timestamp_len);
+        let method = try_str!(method, method_len);
+        let url = try_str!(url, url_len);
+        let body = try_slice!(body, body_len);
         let request = v
             .request(body)
             .header(hubspot::HEADER_V3, signature)
@@ -396,16 +360,11 @@ pub unsafe extern "C" fn trust_webhook_verify_standard(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let id = unsafe { slice_in(id, id_len, "id") }?;
-        // SAFETY: per the contract.
-        let timestamp = unsafe { slice_in(timestamp, timestamp_len, "timestamp") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let id = try_slice!(id, id_len);
+        let timestamp = try_slice!(timestamp, timestamp_len);
+        let signature = try_slice!(signature, signature_len);
+        let body = try_slice!(body, body_len);
         let request = v
             .request(body)
             .header("webhook-id", id)
@@ -430,12 +389,9 @@ pub unsafe extern "C" fn trust_webhook_verify_github(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let body = try_slice!(body, body_len);
         v.verify(
             Scheme::GitHub,
             v.request(body).header(github::HEADER, signature),
@@ -462,14 +418,10 @@ pub unsafe extern "C" fn trust_webhook_verify_slack(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let timestamp = unsafe { slice_in(timestamp, timestamp_len, "timestamp") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let timestamp = try_slice!(timestamp, timestamp_len);
+        let body = try_slice!(body, body_len);
         let request = v
             .request(body)
             .header(slack::HEADER, signature)

@@ -245,6 +245,12 @@ fn audit() {
     run_c("audit");
 }
 
+/// An empty path is an invalid argument everywhere, and creates nothing in the working directory.
+#[test]
+fn paths() {
+    run_c("paths");
+}
+
 #[test]
 fn gdpr() {
     run_c("gdpr");
