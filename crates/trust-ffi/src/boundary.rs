@@ -33,7 +33,7 @@
 //! * `err_out` is NULL or points to writable storage for one `trust_error *`.
 //!
 //! The argument macros below ([`try_ref!`], [`try_mut!`], [`try_slice!`], [`try_str!`],
-//! [`try_path!`], [`try_slices!`], [`try_out!`], [`try_buf_out!`],
+//! [`try_path!`], [`try_location!`], [`try_slices!`], [`try_out!`], [`try_opt_out!`], [`try_buf_out!`],
 //! [`ffi_free!`]) each do their one `unsafe` call on the strength of exactly that promise, after
 //! the helper has checked what can be checked (NULL, lengths above `isize::MAX`, buffer sizes).
 //! They name the argument after the parameter (`stringify!`), so error messages and the
@@ -319,17 +319,18 @@ pub(crate) unsafe fn slices_in<'a>(
         .collect()
 }
 
-/// Borrows a UTF-8 path argument. An empty path is refused (`TRUST_INVALID_ARGUMENT`, code
-/// `EMPTY_PATH`): the core would take it for the working directory, so a zero-length buffer
-/// from a host bug would create or read a home where the process happens to run.
+/// Borrows a UTF-8 path or store location (a directory, a `postgres://` URL). An empty one is
+/// refused (`TRUST_INVALID_ARGUMENT`, code `EMPTY_PATH`): the core would take it for the
+/// working directory, so a zero-length buffer from a host bug would create or read a home
+/// where the process happens to run.
 ///
 /// # Safety
 /// As for [`slice_in`].
-pub(crate) unsafe fn path_in<'a>(
+pub(crate) unsafe fn location_in<'a>(
     ptr: *const u8,
     len: usize,
     name: &'static str,
-) -> Result<&'a std::path::Path, Failure> {
+) -> Result<&'a str, Failure> {
     // SAFETY: forwarded caller contract.
     let text = unsafe { str_in(ptr, len, name) }?;
     if text.is_empty() {
@@ -339,7 +340,7 @@ pub(crate) unsafe fn path_in<'a>(
             format!("argument `{name}` is an empty path"),
         ));
     }
-    Ok(std::path::Path::new(text))
+    Ok(text)
 }
 
 /// `&T` from a `const` handle parameter; `TRUST_NULL_ARGUMENT` when NULL.
@@ -379,8 +380,15 @@ macro_rules! try_str {
 /// `&Path` from a UTF-8 path pointer and its length; an empty path is refused.
 macro_rules! try_path {
     ($ptr:ident, $len:expr) => {
+        ::std::path::Path::new($crate::boundary::try_location!($ptr, $len))
+    };
+}
+
+/// `&str` from a UTF-8 store location (a path or a URL); an empty one is refused.
+macro_rules! try_location {
+    ($ptr:ident, $len:expr) => {
         // SAFETY: the module's safety argument: `$len` readable bytes, per the contract.
-        unsafe { $crate::boundary::path_in($ptr, $len, stringify!($ptr)) }?
+        unsafe { $crate::boundary::location_in($ptr, $len, stringify!($ptr)) }?
     };
 }
 
@@ -399,6 +407,17 @@ macro_rules! try_out {
         // SAFETY: the module's safety argument: writable storage for one value, per the
         // contract.
         unsafe { $crate::boundary::out_ptr($ptr, stringify!($ptr)) }?
+    };
+}
+
+/// `Option<Out<T>>` for an optional output parameter: `None` when the caller passed NULL.
+macro_rules! try_opt_out {
+    ($ptr:ident) => {
+        if $ptr.is_null() {
+            None
+        } else {
+            Some($crate::boundary::try_out!($ptr))
+        }
     };
 }
 
@@ -422,5 +441,6 @@ macro_rules! ffi_free {
 }
 
 pub(crate) use {
-    ffi_free, try_buf_out, try_mut, try_out, try_path, try_ref, try_slice, try_slices, try_str,
+    ffi_free, try_buf_out, try_location, try_mut, try_opt_out, try_out, try_path, try_ref,
+    try_slice, try_slices, try_str,
 };

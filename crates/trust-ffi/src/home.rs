@@ -8,8 +8,10 @@
 //! authenticated key/value context (tenant, record, purpose) a message is bound to: opening
 //! needs the same context, so a ciphertext copied to another record does not decrypt.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
 use std::sync::Arc;
+use trust_backends::HomeLocation;
 
 use trust_core::envelope::{self, Context};
 use trust_core::kek::PassphraseParams;
@@ -18,8 +20,8 @@ use trust_core::keys::Suite;
 use trust_core::secret::SecretBytes;
 
 use crate::boundary::{
-    Failure, boundary, ffi_free, into_handle, try_mut, try_out, try_path, try_ref, try_slice,
-    try_str,
+    Failure, boundary, ffi_free, into_handle, try_location, try_mut, try_out, try_path, try_ref,
+    try_slice, try_str,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
@@ -111,12 +113,118 @@ pub unsafe extern "C" fn trust_context_free(context: *mut trust_context) {
 #[allow(non_camel_case_types)]
 pub struct trust_home {
     pub(crate) inner: Arc<Home>,
+    /// The home's directory; `None` for a home kept in a database. The vault and MFA stores of
+    /// a local home live under it (`vault/`, `mfa/users/`), where the CLI keeps them.
+    pub(crate) dir: Option<PathBuf>,
 }
 
-fn set_home(out: crate::boundary::Out<*mut trust_home>, home: Home) {
+impl trust_home {
+    /// The home's directory, for the stores that only exist on a local home so far.
+    pub(crate) fn local_dir(&self, what: &'static str) -> Result<&Path, Failure> {
+        self.dir.as_deref().ok_or_else(|| {
+            Failure::new(
+                trust_status::TrustInvalidArgument,
+                "STORE_URL_UNSUPPORTED",
+                format!("{what} of a database home is not available through the C ABI yet"),
+            )
+        })
+    }
+}
+
+fn set_home(out: crate::boundary::Out<*mut trust_home>, home: Home, dir: Option<&Path>) {
     out.set(into_handle(trust_home {
         inner: Arc::new(home),
+        dir: dir.map(Path::to_path_buf),
     }));
+}
+
+/// Where a home named by a store string lives: trust-backends tells a directory from a
+/// database URL (the one dispatcher the CLI and the packages share).
+fn home_location(store: &str) -> Result<HomeLocation, Failure> {
+    Ok(trust_backends::open_home(store)?)
+}
+
+/// Creates a home in `store`: a directory path (as `trust_home_init_key_file`) or a
+/// `postgres://`/`postgresql://` URL, whose database then holds the home record and keyrings
+/// (schema created or migrated first). The root key is the 32-byte file `key_file`, created
+/// with random bytes (mode `0600`) if missing; with a database home it is the only thing
+/// written locally. A URL's password never appears in an error.
+///
+/// Errors: `TRUST_INVALID_ARGUMENT` for an empty string (`EMPTY_PATH`), an unsupported scheme
+/// (`STORE_URL_UNSUPPORTED`, also for `redis://`, which cannot hold a home) or an existing
+/// home; `TRUST_INPUT_UNREADABLE` (`STORE_UNREACHABLE`) when the database cannot be reached.
+///
+/// # Safety
+/// `store` and `key_file` point to their lengths in readable bytes (UTF-8); `home_out` points
+/// to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_init_store(
+    store: *const u8,
+    store_len: usize,
+    key_file: *const u8,
+    key_file_len: usize,
+    home_out: *mut *mut trust_home,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let store = try_location!(store, store_len);
+        let key_file = try_path!(key_file, key_file_len);
+        let out = try_out!(home_out);
+        let source = InitSource::KeyFile(key_file.into());
+        match home_location(store)? {
+            HomeLocation::Local(dir) => set_home(out, Home::init(&dir, source)?, Some(&dir)),
+            HomeLocation::Postgres(db) => {
+                set_home(out, trust_postgres::init_home(&db, None, source)?, None);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Opens the home in `store` (a directory path or a `postgres://` URL) with its root key: the
+/// key file `key_file`, or the one recorded at creation when `key_file_len` is 0; or, when
+/// `passphrase_len` is not 0, the passphrase (for a home made with one). Give at most one of
+/// the two.
+///
+/// Errors: as `trust_home_init_store`; `TRUST_INPUT_UNREADABLE` when there is no home there,
+/// `TRUST_KEY_UNAVAILABLE` for a wrong key or passphrase.
+///
+/// # Safety
+/// `store`, `key_file` and `passphrase` point to their lengths in readable bytes (NULL with
+/// 0); `home_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_open_store(
+    store: *const u8,
+    store_len: usize,
+    key_file: *const u8,
+    key_file_len: usize,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    home_out: *mut *mut trust_home,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let store = try_location!(store, store_len);
+        let passphrase = try_slice!(passphrase, passphrase_len);
+        let unlock = match (key_file_len, passphrase.is_empty()) {
+            (0, true) => Unlock::Stored,
+            (_, true) => Unlock::KeyFile(try_path!(key_file, key_file_len).into()),
+            (0, false) => Unlock::Passphrase(SecretBytes::from(passphrase.to_vec())),
+            (_, false) => {
+                return Err(Failure::invalid(
+                    "give a key file or a passphrase, not both",
+                ));
+            }
+        };
+        let out = try_out!(home_out);
+        match home_location(store)? {
+            HomeLocation::Local(dir) => set_home(out, Home::open(&dir, unlock)?, Some(&dir)),
+            HomeLocation::Postgres(db) => {
+                set_home(out, trust_postgres::open_home(&db, unlock)?, None);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Creates a home in directory `dir` (created `0700` if missing; must not hold a home yet) whose
@@ -141,8 +249,8 @@ pub unsafe extern "C" fn trust_home_init_key_file(
         let dir = try_path!(dir, dir_len);
         let key_file = try_path!(key_file, key_file_len);
         let out = try_out!(home_out);
-        let home = Home::init(Path::new(dir), InitSource::KeyFile(key_file.into()))?;
-        set_home(out, home);
+        let home = Home::init(dir, InitSource::KeyFile(key_file.into()))?;
+        set_home(out, home, Some(dir));
         Ok(())
     })
 }
@@ -181,8 +289,8 @@ pub unsafe extern "C" fn trust_home_init_passphrase(
             passphrase: SecretBytes::from(passphrase.to_vec()),
             params,
         };
-        let home = Home::init(Path::new(dir), source)?;
-        set_home(out, home);
+        let home = Home::init(dir, source)?;
+        set_home(out, home, Some(dir));
         Ok(())
     })
 }
@@ -215,7 +323,7 @@ pub unsafe extern "C" fn trust_home_open_key_file(
             Unlock::KeyFile(try_path!(key_file, key_file_len).into())
         };
         let out = try_out!(home_out);
-        set_home(out, Home::open(Path::new(dir), unlock)?);
+        set_home(out, Home::open(dir, unlock)?, Some(dir));
         Ok(())
     })
 }
@@ -241,7 +349,7 @@ pub unsafe extern "C" fn trust_home_open_passphrase(
         let passphrase = try_slice!(passphrase, passphrase_len);
         let out = try_out!(home_out);
         let unlock = Unlock::Passphrase(SecretBytes::from(passphrase.to_vec()));
-        set_home(out, Home::open(Path::new(dir), unlock)?);
+        set_home(out, Home::open(dir, unlock)?, Some(dir));
         Ok(())
     })
 }

@@ -18,9 +18,10 @@ use trust_core::webhook::{
 };
 
 use crate::boundary::{
-    Failure, boundary, boundary_or, ffi_free, into_handle, try_out, try_ref, try_slice, try_slices,
-    try_str,
+    Failure, boundary, boundary_or, ffi_free, into_handle, try_opt_out, try_out, try_ref,
+    try_slice, try_slices, try_str,
 };
+use crate::bytes::trust_bytes;
 use crate::error::trust_error;
 use crate::status::trust_status;
 
@@ -427,5 +428,108 @@ pub unsafe extern "C" fn trust_webhook_verify_slack(
             .header(slack::HEADER, signature)
             .header(slack::TIMESTAMP_HEADER, timestamp);
         v.verify(Scheme::Slack, request, now)
+    })
+}
+
+/// Verifies a request under the scheme called `scheme` — the CLI's `--provider` names:
+/// `shopify`, `shopify-oauth`, `shopify-app-proxy`, `shopify-session-token`, `stripe`,
+/// `hubspot-v1`, `hubspot-v2`, `hubspot-v3`, `standard-webhooks`, `github`, `slack` — through
+/// trust-core's one dispatcher, the one the CLI and the packages call. The request is the raw
+/// `body` and `header_count` headers (`header_names[i]`/`header_values[i]` with their lengths;
+/// names match case-insensitively), plus what some schemes also sign: `method` (length 0:
+/// `POST`) and `url` (HubSpot v2/v3), `query` without `?` (Shopify OAuth and App Proxy), and
+/// `audience` (the app's API key, Shopify session tokens, which come in the `Authorization:
+/// Bearer` header). `now` is Unix seconds. Unused parameters may be NULL with length 0.
+///
+/// On success, `*result_out` (if not NULL) receives a JSON object: `scheme`, `secret_index`
+/// (0 = the current secret matched), and `timestamp`, `delivery_id`, `shop` (null when the
+/// scheme has none). The delivery id is the key for replay protection.
+///
+/// Errors: `TRUST_VERIFICATION_FAILED` with the core's code (`SIGNATURE_INVALID`,
+/// `TIMESTAMP_STALE`, `TIMESTAMP_FUTURE`, `MALFORMED`, …); `TRUST_INVALID_ARGUMENT`
+/// (`WEBHOOK_CONFIG`) for an unknown scheme or a missing URL, query or audience.
+///
+/// # Safety
+/// `verifier` is a live verifier; data pointers point to their lengths in readable bytes; the
+/// four header arrays point to `header_count` elements each (NULL when 0); `result_out` is NULL
+/// or points to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify(
+    verifier: *const trust_webhook_verifier,
+    scheme: *const u8,
+    scheme_len: usize,
+    body: *const u8,
+    body_len: usize,
+    header_names: *const *const u8,
+    header_name_lens: *const usize,
+    header_values: *const *const u8,
+    header_value_lens: *const usize,
+    header_count: usize,
+    method: *const u8,
+    method_len: usize,
+    url: *const u8,
+    url_len: usize,
+    query: *const u8,
+    query_len: usize,
+    audience: *const u8,
+    audience_len: usize,
+    now: i64,
+    result_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let verifier = try_ref!(verifier);
+        let scheme: Scheme = try_str!(scheme, scheme_len).parse()?;
+        let body = try_slice!(body, body_len);
+        let names = try_slices!(header_names, header_name_lens, header_count);
+        let values = try_slices!(header_values, header_value_lens, header_count);
+        let method = try_str!(method, method_len);
+        let url = try_str!(url, url_len);
+        let query = try_str!(query, query_len);
+        let audience = try_str!(audience, audience_len);
+        let result_out = try_opt_out!(result_out);
+        let names = names
+            .into_iter()
+            .map(|n| {
+                core::str::from_utf8(n).map_err(|_| {
+                    Failure::new(
+                        trust_status::TrustInvalidUtf8,
+                        "INVALID_UTF8",
+                        "a header name is not valid UTF-8",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut request = verifier.request(body);
+        for (name, value) in names.into_iter().zip(values) {
+            request = request.header(name, value);
+        }
+        if !method.is_empty() {
+            request = request.method(method);
+        }
+        if !url.is_empty() {
+            request = request.url(url);
+        }
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if !audience.is_empty() {
+            request = request.audience(audience);
+        }
+        if let Some(t) = verifier.tolerance {
+            request = request.tolerance(t);
+        }
+        let verified = webhook::verify(scheme, &request, now)?;
+        if let Some(out) = result_out {
+            let json = serde_json::json!({
+                "scheme": verified.scheme.name(),
+                "secret_index": verified.secret_index,
+                "timestamp": verified.timestamp,
+                "delivery_id": verified.delivery_id,
+                "shop": verified.shop,
+            });
+            out.set(trust_bytes::into_raw(json.to_string().as_bytes()));
+        }
+        Ok(())
     })
 }
