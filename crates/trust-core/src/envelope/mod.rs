@@ -19,6 +19,7 @@
 //! | move a message to the keyring's current Primary | [`rewrap`], [`rewrap_with`], [`rewrap_token`], [`rewrap_stream`] |
 //! | replace the DEK and the body (after a compromise, or to change suite) | [`reencrypt`] |
 //! | keys for tests, benches and single-key apps | [`StaticKeys`] |
+//! | seal and open many small records fast (a bounded reuse of data keys, format version 2) | [`DataKeyCache`] |
 //!
 //! ```
 //! use trust_core::envelope::{self, Context, StaticKeys};
@@ -78,6 +79,7 @@
 //! is authenticated; the streaming [`Opener`] releases whole authenticated chunks only.
 
 mod body;
+mod cache;
 mod context;
 mod error;
 mod header;
@@ -93,11 +95,12 @@ mod tests;
 use zeroize::Zeroizing;
 
 pub use body::{CHUNK_LEN, TAG_LEN};
+pub use cache::{CacheLimits, DataKeyCache};
 pub use context::{
     Context, MAX_ENCODED_LEN as MAX_CONTEXT_LEN, MAX_KEY_LEN, MAX_PAIRS, MAX_VALUE_LEN,
 };
 pub use error::EnvelopeError;
-pub use header::{MAX_HEADER_LEN, MAX_WRAPPED_KEYS, MAX_WRAPPED_LEN, VERSION};
+pub use header::{MAX_HEADER_LEN, MAX_WRAPPED_KEYS, MAX_WRAPPED_LEN, VERSION, VERSION_CACHED};
 pub use rewrap::{
     RewrapOutcome, Rewrapped, RewrappedToken, reencrypt, rewrap, rewrap_stream, rewrap_stream_with,
     rewrap_token, rewrap_token_with, rewrap_with,
@@ -105,7 +108,8 @@ pub use rewrap::{
 pub use static_keys::StaticKeys;
 pub use stream::{Opener, Sealer};
 pub use token::{
-    MAX_TOKEN_PLAINTEXT, TOKEN_PREFIX, inspect_token, open_token, seal_token, seal_token_with,
+    MAX_TOKEN_PLAINTEXT, TOKEN_PREFIX, TOKEN_PREFIX_CACHED, inspect_token, is_token, open_token,
+    seal_token, seal_token_with,
 };
 
 use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
@@ -183,7 +187,7 @@ pub struct HeaderInfo {
 impl HeaderInfo {
     fn from_header(header: &Header) -> Self {
         Self {
-            version: VERSION,
+            version: header.version,
             suite: header.suite,
             key_ref: header.key_ref.clone(),
             context: header.context.clone(),
@@ -271,7 +275,7 @@ fn begin_deterministic(
             + BODY_PREFIX_LEN
             + body_capacity,
     );
-    header::encode_immutable(key.suite, context, detached, &mut out);
+    header::encode_immutable(VERSION, key.suite, context, detached, &mut out);
     let binding = header::binding(&out, detached, context);
     let aad = schedule::wrap_aad(&binding, salt, &entry);
     let wrapped = schedule::wrap(&key.kek, wrap_nonce, dek, &aad, backend);
@@ -341,7 +345,13 @@ fn unwrap_dek<P: KeyProvider + ?Sized>(
     let binding = header::binding(immutable, header.detached, context);
     let mut salt = [0u8; SALT_LEN];
     salt.copy_from_slice(&body_prefix[..SALT_LEN]);
-    let aad = schedule::wrap_aad(&binding, &salt, &header.key_ref_entry);
+    let aad = schedule::wrap_aad_for(
+        header.version,
+        header.suite,
+        &binding,
+        &salt,
+        &header.key_ref_entry,
+    );
     let dek = schedule::unwrap(&kek, &header.wrapped, &aad, backend)?;
     Ok(Unwrapped {
         header,
@@ -358,10 +368,28 @@ fn open_inner<P: KeyProvider + ?Sized>(
     backend: Backend,
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     let header = header::parse_complete(envelope)?;
+    open_parsed(provider, context, header, envelope, backend)
+}
+
+/// [`open_inner`] after the header was parsed from the start of `envelope`.
+fn open_parsed<P: KeyProvider + ?Sized>(
+    provider: &P,
+    context: &Context,
+    header: Header,
+    envelope: &[u8],
+    backend: Backend,
+) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     let (immutable, rest) = (&envelope[..header.immutable_len], &envelope[header.len..]);
     let u = unwrap_dek(provider, context, header, immutable, rest, backend)?;
     let commitment = &rest[SALT_LEN..BODY_PREFIX_LEN];
-    let keys = schedule::derive_checked(u.header.suite, &u.dek, &u.salt, &u.binding, commitment)?;
+    let keys = schedule::derive_checked_for(
+        u.header.version,
+        u.header.suite,
+        &u.dek,
+        &u.salt,
+        &u.binding,
+        commitment,
+    )?;
     let cipher = ChunkCipher::new(u.header.suite, &keys, backend);
     body::open_chunks(&cipher, &rest[BODY_PREFIX_LEN..])
 }
