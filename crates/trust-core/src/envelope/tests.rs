@@ -1407,3 +1407,120 @@ fn cache_is_shared_across_threads() {
     let debug = format!("{cache:?}");
     assert!(debug.contains("seal_entries: 1"), "{debug}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Into-buffer and in-place APIs.
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Every way of sealing and opening agrees with `seal`/`open`, for lengths around chunk
+    /// boundaries and both suites (ring's in-place move and the copy-then-decrypt path).
+    #[test]
+    fn into_and_in_place_round_trip(
+        len in prop_oneof![0usize..100, 16_380usize..16_390, 32_760usize..32_780, 0usize..70_000],
+        xchacha in any::<bool>(),
+    ) {
+        let suite = if xchacha { Suite::XChaCha20Poly1305 } else { Suite::Aes256Gcm };
+        let k = keys_with(suite);
+        let plaintext = pattern(len);
+        let mut sealed = vec![0xeeu8; 7];
+        seal_into(&k, "orders", &ctx(), &plaintext, &mut sealed).unwrap();
+        prop_assert_eq!(&open(&k, &ctx(), &sealed).unwrap()[..], &plaintext[..]);
+        let mut out = Zeroizing::new(vec![1u8; 3]);
+        open_into(&k, &ctx(), &sealed, &mut out).unwrap();
+        prop_assert_eq!(&out[..], &plaintext[..]);
+        let mut buf = Zeroizing::new(sealed.clone());
+        open_in_place(&k, &ctx(), &mut buf).unwrap();
+        prop_assert_eq!(&buf[..], &plaintext[..]);
+        let mut buf = Zeroizing::new(plaintext.clone());
+        seal_in_place(&k, "orders", &ctx(), &mut buf).unwrap();
+        prop_assert_eq!(buf.len(), sealed.len());
+        prop_assert_eq!(&open(&k, &ctx(), &buf).unwrap()[..], &plaintext[..]);
+        // The cached (version 2) form opens in place too.
+        let v2 = DataKeyCache::default().seal(&k, "orders", &ctx(), &plaintext).unwrap();
+        let mut buf = Zeroizing::new(v2);
+        open_in_place(&k, &ctx(), &mut buf).unwrap();
+        prop_assert_eq!(&buf[..], &plaintext[..]);
+    }
+}
+
+#[test]
+fn reused_buffers_are_not_reallocated() {
+    let k = keys();
+    let plaintext = pattern(1 << 20);
+    let mut sealed = Vec::new();
+    let mut opened = Zeroizing::new(Vec::new());
+    seal_into(&k, "orders", &ctx(), &plaintext, &mut sealed).unwrap();
+    open_into(&k, &ctx(), &sealed, &mut opened).unwrap();
+    let (sp, op) = (sealed.as_ptr(), opened.as_ptr());
+    for _ in 0..3 {
+        seal_into(&k, "orders", &ctx(), &plaintext, &mut sealed).unwrap();
+        open_into(&k, &ctx(), &sealed, &mut opened).unwrap();
+        assert_eq!(&opened[..], &plaintext[..]);
+    }
+    assert_eq!(sealed.as_ptr(), sp);
+    assert_eq!(opened.as_ptr(), op);
+    // In place: with room for the envelope, the plaintext's buffer is the envelope's.
+    let mut buf = Zeroizing::new(Vec::with_capacity(sealed.len()));
+    buf.extend_from_slice(&plaintext);
+    let p = buf.as_ptr();
+    seal_in_place(&k, "orders", &ctx(), &mut buf).unwrap();
+    open_in_place(&k, &ctx(), &mut buf).unwrap();
+    assert_eq!(buf.as_ptr(), p);
+    assert_eq!(&buf[..], &plaintext[..]);
+}
+
+#[test]
+fn into_and_in_place_failures_leave_nothing_behind() {
+    let k = keys();
+    let plaintext = pattern(40_000);
+    let sealed = seal(&k, "orders", &ctx(), &plaintext).unwrap();
+    let h = header::parse_complete(&sealed).unwrap();
+    let other = Context::new().with("tenant", "other").unwrap();
+    let good = ctx();
+    let mut last_chunk_flipped = sealed.clone();
+    *last_chunk_flipped.last_mut().unwrap() ^= 1;
+    let cases: Vec<(&str, Vec<u8>, &Context, &StaticKeys)> = vec![
+        ("tag of the last chunk", last_chunk_flipped, &good, &k),
+        (
+            "truncated at a chunk boundary",
+            sealed[..h.len + BODY_PREFIX_LEN + 2 * 16_400].to_vec(),
+            &good,
+            &k,
+        ),
+        ("trailing byte", [&sealed[..], &[0]].concat(), &good, &k),
+        (
+            "body shorter than a tag",
+            sealed[..h.len + BODY_PREFIX_LEN + 15].to_vec(),
+            &good,
+            &k,
+        ),
+        ("inside the header", sealed[..h.len - 2].to_vec(), &good, &k),
+    ];
+    let empty = StaticKeys::new();
+    let mut all = cases;
+    all.push(("wrong context", sealed.clone(), &other, &k));
+    all.push(("key unavailable", sealed.clone(), &good, &empty));
+    for (what, bytes, c, provider) in all {
+        let mut out = Zeroizing::new(b"previous plaintext".to_vec());
+        assert!(open_into(provider, c, &bytes, &mut out).is_err(), "{what}");
+        assert!(out.is_empty(), "{what}: open_into left bytes");
+        let mut buf = Zeroizing::new(bytes.clone());
+        assert!(open_in_place(provider, c, &mut buf).is_err(), "{what}");
+        assert!(buf.is_empty(), "{what}: open_in_place left bytes");
+    }
+    // Sealing under a keyring the provider lacks: typed error, output emptied.
+    let mut out = b"old".to_vec();
+    assert!(matches!(
+        seal_into(&k, "nope", &ctx(), b"x", &mut out),
+        Err(EnvelopeError::KeyUnavailable(_))
+    ));
+    assert!(out.is_empty());
+    let mut buf = Zeroizing::new(b"plaintext".to_vec());
+    assert!(matches!(
+        seal_in_place(&k, "nope", &ctx(), &mut buf),
+        Err(EnvelopeError::KeyUnavailable(_))
+    ));
+    assert!(buf.is_empty());
+}
