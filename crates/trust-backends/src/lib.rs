@@ -27,14 +27,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use trust_core::error::{Category, TrustError};
-use trust_core::gdpr::GdprError;
-use trust_core::gdpr::register::{DirRegister, RequestRegister};
-use trust_core::gdpr::subject::{LocalStore, SubjectKeyRecord, SubjectKeyStore};
+use trust_core::gdpr::{
+    DirRegister, GdprError, LocalStore, RequestRegister, SubjectKeyRecord, SubjectKeyStore,
+};
 use trust_core::kek::RootKeyError;
 use trust_core::mfa::{DirMfaStore, MfaStore};
 use trust_core::store_url::{Scheme, StoreLocation, StoreUrl, StoreUrlError};
 use trust_core::vault::{DirVaultStore, VaultStore};
-use trust_core::webhook::replay::SeenStore;
+use trust_core::webhook::SeenStore;
 use trust_postgres::{
     Database, PgMfaStore, PgRequestRegister, PgSeenStore, PgSubjectStore, PgVaultStore,
 };

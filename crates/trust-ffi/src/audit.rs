@@ -9,9 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use trust_core::audit::log::{AuditLog, Entry, InitOptions};
-use trust_core::audit::note::Verifier;
-use trust_core::audit::verify::{VerifyOptions, verify_log};
+use trust_core::audit::{AuditLog, Entry, InitOptions, Verifier, VerifyOptions, verify_log};
 
 use crate::boundary::{
     Failure, boundary, ffi_free, into_handle, try_buf_out, try_out, try_path, try_ref, try_slice,

@@ -16,14 +16,11 @@ use trust_backends::SubjectStore;
 use trust_core::clock::{Clock, SystemClock};
 use trust_core::durable;
 use trust_core::event::{EventSink, NoSink};
-use trust_core::gdpr::export::{self, ExportWriter, Manifest};
-use trust_core::gdpr::receipt::ErasureReceipt;
-use trust_core::gdpr::register::RequestRegister;
-use trust_core::gdpr::request::{Regime, Request, RequestKind, RequestLog};
-use trust_core::gdpr::retention::{RetentionItem, RetentionPolicy, RetentionRule};
-use trust_core::gdpr::signing::Signer;
-use trust_core::gdpr::subject::{EraseOptions, SubjectKeys};
-use trust_core::gdpr::{self as core_gdpr, GdprError};
+use trust_core::gdpr::{
+    self as core_gdpr, EraseOptions, ErasureReceipt, ExportWriter, GdprError, Manifest, Regime,
+    Request, RequestKind, RequestLog, RequestRegister, RetentionItem, RetentionPolicy,
+    RetentionRule, Signer, SubjectKeys,
+};
 use trust_core::keyring::Home;
 
 use crate::Globals;
@@ -126,7 +123,6 @@ pub(crate) struct ExportArgs {
     #[command(flatten)]
     unlock: UnlockArgs,
 }
-
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example: trust gdpr verify-export jane.export.jsonl")]
@@ -513,7 +509,7 @@ fn expected_key(a: &VerifyArgs, globals: &Globals) -> Result<[u8; 32], CliError>
 fn verify_export(a: &VerifyArgs, globals: &Globals) -> Result<(), CliError> {
     let expected = expected_key(a, globals)?;
     let reader = BufReader::new(input::open("bundle", Some(&a.file))?);
-    let manifest: Manifest = export::verify_bundle(reader, &expected).map_err(|e| match e {
+    let manifest: Manifest = core_gdpr::verify_bundle(reader, &expected).map_err(|e| match e {
         GdprError::Io(err) => CliError::io("bundle", &a.file, &err),
         other => CliError::from(other),
     })?;

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
 use trust_backends::custody;
-use trust_core::audit::note::ExternalEd25519;
-use trust_core::audit::{AuditLog, ExternalSigner, SignerDescriptor};
+use trust_core::audit::{AuditLog, ExternalEd25519, ExternalSigner, SignerDescriptor};
 use trust_core::event::EventSink;
 use trust_core::kek::RootKey;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
@@ -253,8 +252,8 @@ struct GdprSignerRecord {
 pub(crate) fn gdpr_signer(
     gdpr_dir: &Path,
     pin_file: Option<&Path>,
-) -> Result<trust_core::gdpr::signing::Signer, CliError> {
-    use trust_core::gdpr::signing::Signer;
+) -> Result<trust_core::gdpr::Signer, CliError> {
+    use trust_core::gdpr::Signer;
     match read_gdpr_signer_record(gdpr_dir)? {
         Some(record) => {
             let (device, _) = open_external_signer(&record.kind, &record.uri, pin_file, false)?;
@@ -272,8 +271,8 @@ pub(crate) fn init_gdpr_device_signer(
     gdpr_dir: &Path,
     uri: &str,
     pin_file: Option<&Path>,
-) -> Result<trust_core::gdpr::signing::Signer, CliError> {
-    use trust_core::gdpr::signing::Signer;
+) -> Result<trust_core::gdpr::Signer, CliError> {
+    use trust_core::gdpr::Signer;
     let (device, canonical) = open_external_signer(custody::PKCS11, uri, pin_file, true)?;
     match read_gdpr_signer_record(gdpr_dir)? {
         Some(r) if r.kind == custody::PKCS11 && r.uri == canonical => {}
