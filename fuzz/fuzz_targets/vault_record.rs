@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trust_core::internal::vault_parse_record as parse_record;
+use trust_core::vault::parse_record;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(record) = parse_record(data) else {

@@ -389,6 +389,11 @@ impl BackendError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// What the operator should do about it, if the backend said.
+    pub fn hint(&self) -> Option<&'static str> {
+        self.hint
+    }
 }
 
 impl RootKeyError {

@@ -106,12 +106,12 @@ pub mod internal {
         HEADER_LEN as AUDIT_SEGMENT_HEADER_LEN, decode_header as audit_segment_decode_header,
         parse_records as audit_segment_parse_records,
     };
+    pub use crate::audit::store::list_segments as audit_list_segments;
     pub use crate::keyring::file::{
         check as keyring_file_check, parse as keyring_file_parse, seal as keyring_file_seal,
         verify as keyring_file_verify,
     };
     pub use crate::mfa::store::parse_user_file as mfa_parse_user_file;
-    pub use crate::vault::store::parse_record as vault_parse_record;
 
     /// Decodes a session-token claims body as `Tokens::verify` does after the tag verifies
     /// (a path otherwise unreachable without the key); true when it re-encodes to the same bytes.

@@ -37,7 +37,9 @@ fn webhook_error(e: &Error) -> WebhookError {
         Error::Unreachable { .. }
         | Error::ConnectionLost { .. }
         | Error::OutcomeUnknown { .. }
-        | Error::PoolTimeout { .. } => WebhookError::ReplayStore("the database is unreachable"),
+        | Error::PoolTimeout { .. } => {
+            WebhookError::ReplayStoreUnavailable("the database is unreachable")
+        }
         _ => WebhookError::ReplayStore("the database failed"),
     }
 }

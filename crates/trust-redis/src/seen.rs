@@ -76,6 +76,6 @@ impl SeenStore for RedisSeenStore {
                 }
                 Ok(false)
             })
-            .map_err(|_| WebhookError::ReplayStore("the Redis replay store is unreachable"))
+            .map_err(|_| WebhookError::ReplayStoreUnavailable("the Redis server is unreachable"))
     }
 }

@@ -275,8 +275,9 @@ fn a_restarted_server_gives_one_typed_error_then_reconnects() {
     drop(server);
     // Down: one typed error each, after the store's own retries.
     let e = seen.insert_if_absent("b", 100, 0).unwrap_err();
-    assert!(matches!(e, WebhookError::ReplayStore(_)));
-    assert_eq!(e.code(), "REPLAY_STORE");
+    assert!(matches!(e, WebhookError::ReplayStoreUnavailable(_)));
+    assert_eq!(e.code(), "REPLAY_STORE_UNAVAILABLE");
+    assert_eq!(e.category().exit_code(), 3);
     assert_eq!(
         limiter.check("t", "r", 1),
         Err(RateLimitError::StoreUnavailable)

@@ -131,6 +131,10 @@ fn reject(err: &WebhookError) -> (StatusCode, String) {
     match err {
         WebhookError::Replayed => (StatusCode::OK, "duplicate\n".to_owned()),
         WebhookError::ReplayStore(_) => (StatusCode::INTERNAL_SERVER_ERROR, "busy\n".to_owned()),
+        // Nothing was recorded: the provider should retry this delivery later.
+        WebhookError::ReplayStoreUnavailable(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable\n".to_owned())
+        }
         other => (StatusCode::UNAUTHORIZED, format!("{}\n", other.code())),
     }
 }

@@ -37,7 +37,7 @@ use super::merkle::{self, Hash};
 /// The only leaf version this build writes and reads.
 pub(crate) const LEAF_VERSION: u8 = 1;
 /// The largest encoded leaf.
-pub(crate) const MAX_LEAF_LEN: usize = 65_535;
+pub const MAX_LEAF_LEN: usize = 65_535;
 /// The longest event type.
 pub(crate) const MAX_EVENT_TYPE_LEN: usize = 128;
 /// The longest writer id.

@@ -86,10 +86,11 @@ pub(crate) mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use export::{DirExporter, ExportSummary, export_dir};
-pub use leaf::{Leaf, LeafError, LeafHead, PayloadRef};
+pub use leaf::{Leaf, LeafError, LeafHead, MAX_LEAF_LEN, PayloadRef};
 pub use log::{
-    AuditLog, DEFAULT_LOCK_WAIT, Entry, ExternalSigner, InitOptions, LogConfig, SignerDescriptor,
-    files, load_pseudonym_key,
+    AuditLog, DEFAULT_LOCK_WAIT, Entry, ExternalSigner, InitOptions, LogConfig, NewLog,
+    SignerDescriptor, decode_pseudonym_key, encode_pseudonym_key, files, load_pseudonym_key,
+    open_signer,
 };
 pub use note::{ExternalEd25519, Note, NoteError, SignatureLine, Signer, Verifier};
 pub use proof::{

@@ -106,6 +106,20 @@ pub trait LogStore: NodeSource + Send {
     /// # Errors
     /// Any storage failure.
     fn sync(&mut self) -> Result<(), StoreError>;
+    /// Every stored checkpoint note, as raw bytes, in any order (the caller verifies and
+    /// sorts them). Needs no lock: checkpoints are only ever added.
+    ///
+    /// # Errors
+    /// Any storage failure.
+    fn checkpoints(&self) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Called once when the log handle is dropped: best effort, never blocking. The default
+    /// takes the lock without waiting and makes derived data durable.
+    fn close(&mut self) {
+        if self.lock(Duration::ZERO).is_ok() {
+            let _ = self.sync();
+            self.unlock();
+        }
+    }
 }
 
 /// A storage failure.
@@ -135,6 +149,19 @@ pub enum StoreError {
         /// How long the caller waited.
         waited: Duration,
     },
+    /// The store's backend (a database server) failed; `code` and `category` are the
+    /// backend's own (`STORE_UNREACHABLE`, `STORE_CONNECTION_LOST`, … — exit 3), so callers
+    /// see the same error for a log as for any other store. The message never holds a password.
+    Backend {
+        /// The backend's stable error code.
+        code: &'static str,
+        /// The backend's exit-code category.
+        category: Category,
+        /// One line, already redacted.
+        message: String,
+        /// The backend's hint, if any.
+        hint: Option<&'static str>,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -151,6 +178,7 @@ impl fmt::Display for StoreError {
                 "another writer held the audit log's lock for more than {} ms",
                 waited.as_millis()
             ),
+            Self::Backend { message, .. } => f.write_str(message),
         }
     }
 }
@@ -172,6 +200,7 @@ impl TrustError for StoreError {
             Self::Poisoned => Category::Internal,
             Self::NoSuchEntry => Category::Usage,
             Self::Busy { .. } => Category::Input,
+            Self::Backend { category, .. } => *category,
         }
     }
     fn code(&self) -> &'static str {
@@ -181,6 +210,7 @@ impl TrustError for StoreError {
             Self::Poisoned => "AUDIT_LOG_POISONED",
             Self::NoSuchEntry => "NO_SUCH_ENTRY",
             Self::Busy { .. } => "AUDIT_LOG_BUSY",
+            Self::Backend { code, .. } => code,
         }
     }
     fn hint(&self) -> Option<&'static str> {
@@ -190,6 +220,7 @@ impl TrustError for StoreError {
             Self::Busy { .. } => Some(
                 "a writer holds the lock only while it appends; a long wait means a stuck process (see `fuser DIR/.lock`); raise the wait with TRUST_AUDIT_LOCK_WAIT=SECONDS",
             ),
+            Self::Backend { hint, .. } => *hint,
             _ => None,
         }
     }
@@ -222,7 +253,7 @@ pub(crate) fn segments_dir(dir: &Path) -> PathBuf {
 ///
 /// # Errors
 /// When the directory cannot be listed.
-pub(crate) fn list_segments(dir: &Path) -> io::Result<Vec<SegmentFile>> {
+pub fn list_segments(dir: &Path) -> io::Result<Vec<SegmentFile>> {
     let mut out = Vec::new();
     for entry in fs::read_dir(segments_dir(dir))? {
         let entry = entry?;
@@ -843,6 +874,12 @@ impl LogStore for DirStore {
 
     fn sync(&mut self) -> Result<(), StoreError> {
         self.sync_tree()
+    }
+
+    fn checkpoints(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let cdir = self.dir.join("checkpoints");
+        let list = list_checkpoints(&self.dir).map_err(io_err("read", &cdir))?;
+        Ok(list.into_iter().map(|(_, bytes)| bytes).collect())
     }
 }
 

@@ -197,7 +197,7 @@ impl<W: Write> ExportWriter<W> {
     /// Writes the signed manifest and returns the writer and the manifest.
     ///
     /// # Errors
-    /// [`GdprError::Io`].
+    /// [`GdprError::Io`]; [`GdprError::Signer`] when the signing device fails.
     pub fn finish(
         mut self,
         generated_at: Timestamp,
@@ -212,7 +212,7 @@ impl<W: Write> ExportWriter<W> {
             signer: hex::encode(signer.public_key()),
         };
         let body = serde_json::to_vec(&manifest).map_err(|_| GdprError::Malformed("manifest"))?;
-        let signature = STANDARD.encode(signer.sign(FORMAT, &body));
+        let signature = STANDARD.encode(signer.sign(FORMAT, &body)?);
         let line = serde_json::to_vec(&ManifestLine {
             manifest,
             signature,

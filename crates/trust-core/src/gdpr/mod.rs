@@ -120,6 +120,9 @@ pub enum GdprError {
     Store(String),
     /// A shared store could not be reached or dropped the connection; nothing was applied.
     StoreUnavailable(String),
+    /// The device holding the signing key (an HSM) refused or failed; carries its own code
+    /// (`PKCS11_WRONG_PIN`…) and exit code. Nothing was signed.
+    Signer(crate::kek::BackendError),
 }
 
 impl fmt::Display for GdprError {
@@ -148,6 +151,7 @@ impl fmt::Display for GdprError {
             Self::Io(e) => write!(f, "storage failed: {}", e.kind()),
             Self::Store(reason) => write!(f, "the store failed: {reason}"),
             Self::StoreUnavailable(reason) => write!(f, "the store is unavailable: {reason}"),
+            Self::Signer(e) => write!(f, "the signing key's device failed: {}", e.message()),
         }
     }
 }
@@ -183,6 +187,7 @@ impl TrustError for GdprError {
             Self::Random => Category::Internal,
             Self::Io(_) | Self::Store(_) => Category::Internal,
             Self::StoreUnavailable(_) => Category::Input,
+            Self::Signer(e) => e.category(),
         }
     }
 
@@ -204,6 +209,7 @@ impl TrustError for GdprError {
             Self::Random => "RANDOM_FAILED",
             Self::Io(_) | Self::Store(_) => "STORAGE_FAILED",
             Self::StoreUnavailable(_) => "STORE_UNAVAILABLE",
+            Self::Signer(e) => e.code(),
         }
     }
 
@@ -218,6 +224,7 @@ impl TrustError for GdprError {
             Self::BadSignature => {
                 Some("the document was altered or signed by another key; do not rely on it")
             }
+            Self::Signer(e) => e.hint(),
             _ => None,
         }
     }

@@ -97,11 +97,14 @@ struct Wire {
 
 impl ErasureReceipt {
     /// Signs `body` (whose `signer` field is set from `signer`).
-    pub fn sign(mut body: ReceiptBody, signer: &Signer) -> Self {
+    ///
+    /// # Errors
+    /// [`GdprError::Signer`] when the signing device fails.
+    pub fn sign(mut body: ReceiptBody, signer: &Signer) -> Result<Self, GdprError> {
         body.signer = hex::encode(signer.public_key());
         body.format = FORMAT.to_owned();
-        let signature = signer.sign(FORMAT, &canonical(&body));
-        Self { body, signature }
+        let signature = signer.sign(FORMAT, &canonical(&body))?;
+        Ok(Self { body, signature })
     }
 
     /// The receipt as a JSON document.
@@ -192,7 +195,7 @@ mod tests {
     #[test]
     fn round_trip_verifies() {
         let (s, _) = Signer::generate().unwrap();
-        let r = ErasureReceipt::sign(body(), &s);
+        let r = ErasureReceipt::sign(body(), &s).unwrap();
         let doc = r.to_json();
         let back = ErasureReceipt::parse_and_verify(doc.as_bytes(), &s.public_key()).unwrap();
         assert_eq!(back, r);
@@ -201,7 +204,7 @@ mod tests {
     #[test]
     fn any_alteration_fails() {
         let (s, _) = Signer::generate().unwrap();
-        let doc = ErasureReceipt::sign(body(), &s).to_json();
+        let doc = ErasureReceipt::sign(body(), &s).unwrap().to_json();
         let pk = s.public_key();
         for (from, to) in [
             ("p1-00112233", "p1-00112234"),
@@ -226,7 +229,7 @@ mod tests {
     #[test]
     fn malformed_receipts() {
         let (s, _) = Signer::generate().unwrap();
-        let doc = ErasureReceipt::sign(body(), &s).to_json();
+        let doc = ErasureReceipt::sign(body(), &s).unwrap().to_json();
         let extra = doc.replacen("{\"receipt\":{", "{\"receipt\":{\"x\":1,", 1);
         assert!(matches!(
             ErasureReceipt::parse(extra.as_bytes()),
@@ -270,7 +273,7 @@ mod tests {
                 .try_into()
                 .unwrap();
         let s = Signer::from_seed(&seed).unwrap();
-        let doc = ErasureReceipt::sign(body(), &s).to_json();
+        let doc = ErasureReceipt::sign(body(), &s).unwrap().to_json();
         if std::env::var_os("PRINT_VECTORS").is_some() {
             println!("{doc}");
         }
@@ -284,7 +287,7 @@ mod tests {
     #[test]
     fn receipts_hold_no_raw_identifiers() {
         let (s, _) = Signer::generate().unwrap();
-        let doc = ErasureReceipt::sign(body(), &s).to_json();
+        let doc = ErasureReceipt::sign(body(), &s).unwrap().to_json();
         assert!(doc.contains("backups_expire_by") && doc.contains("not a proof"));
     }
 }

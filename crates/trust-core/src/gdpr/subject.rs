@@ -790,10 +790,8 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
             created_at,
             state: RecordState::Erased { erased_at: opts.at },
         };
-        self.store.replace(&tombstone)?;
-        if let Ok(mut m) = self.keys.write() {
-            m.remove(&(keyring.to_owned(), tag.to_owned()));
-        }
+        // The receipt is signed before anything is destroyed: a signing device that fails (an
+        // HSM without its token) leaves the subject intact instead of erased without a receipt.
         let backups_expire_by = opts
             .at
             .checked_add(opts.backup_retention)
@@ -810,7 +808,11 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
                 signer: String::new(),
             },
             signer,
-        );
+        )?;
+        self.store.replace(&tombstone)?;
+        if let Ok(mut m) = self.keys.write() {
+            m.remove(&(keyring.to_owned(), tag.to_owned()));
+        }
         let mut event = Event::new(EventKind::GdprErase, opts.at.into())
             .subject(tag)
             .attr("keyring", keyring)
@@ -911,6 +913,66 @@ mod tests {
             at: "2026-02-01T00:00:00Z".parse().unwrap(),
             backup_retention: SignedDuration::from_hours(30 * 24),
         }
+    }
+
+    /// A signing device for tests: an in-memory seed behind the device trait, which can be
+    /// told to fail like an HSM whose token was pulled.
+    struct Device {
+        pair: ring::signature::Ed25519KeyPair,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    impl crate::audit::note::ExternalEd25519 for Device {
+        fn public_key(&self) -> [u8; 32] {
+            use ring::signature::KeyPair as _;
+            self.pair.public_key().as_ref().try_into().unwrap()
+        }
+        fn sign(&self, message: &[u8]) -> Result<[u8; 64], crate::kek::BackendError> {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(crate::kek::BackendError::new(
+                    "PKCS11_TOKEN_ABSENT",
+                    crate::error::Category::KeyUnavailable,
+                    "the token is absent",
+                ));
+            }
+            Ok(self.pair.sign(message).as_ref().try_into().unwrap())
+        }
+    }
+
+    #[test]
+    fn a_device_signer_signs_receipts_and_a_failing_one_erases_nothing() {
+        use crate::error::TrustError as _;
+        let dir = tempfile::tempdir().unwrap();
+        let device = Arc::new(Device {
+            pair: ring::signature::Ed25519KeyPair::from_seed_unchecked(&[5; 32]).unwrap(),
+            down: std::sync::atomic::AtomicBool::new(true),
+        });
+        let signer = Signer::external(device.clone());
+        assert!(signer.is_external());
+        let sink = MemorySink::new();
+        let sk = SubjectKeys::new(TestTenant::new(1), LocalStore::new(dir.path()));
+        let jane = sk.encryption_key_for("orders", "customer-1").unwrap();
+
+        let err = sk
+            .erase("orders", "customer-1", &opts(), &signer, &sink)
+            .unwrap_err();
+        assert_eq!(err.code(), "PKCS11_TOKEN_ABSENT");
+        assert_eq!(err.category().exit_code(), 4);
+        assert!(
+            sk.decryption_key(&jane.key_ref).is_ok(),
+            "erased without a receipt"
+        );
+        assert!(sink.events().is_empty());
+
+        device
+            .down
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let receipt = sk
+            .erase("orders", "customer-1", &opts(), &signer, &sink)
+            .unwrap();
+        receipt.verify(&signer.public_key()).unwrap();
+        let (other, _) = Signer::generate().unwrap();
+        assert!(receipt.verify(&other.public_key()).is_err());
     }
 
     #[test]

@@ -122,6 +122,13 @@ pub struct EnrollOptions {
     pub secret: Option<Zeroizing<Vec<u8>>>,
 }
 
+impl EnrollOptions {
+    /// A factor with `params`, over `secret` when migrating one (`None`: a fresh secret).
+    pub fn new(params: TotpParams, secret: Option<Zeroizing<Vec<u8>>>) -> Self {
+        Self { params, secret }
+    }
+}
+
 impl fmt::Debug for EnrollOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnrollOptions")

@@ -58,7 +58,7 @@ use std::time::{Duration, SystemTime};
 
 pub use store::{
     DirVaultStore, Kind, MAX_LABEL_LEN, MAX_READERS, MAX_RECORD_FILE, MAX_SCOPES, MAX_VERSIONS,
-    SecretRecord, VaultStore, VaultStoreError, VersionRecord, is_valid_label,
+    SecretRecord, VaultStore, VaultStoreError, VersionRecord, is_valid_label, parse_record,
 };
 
 use crate::clock::{Clock, SystemClock, from_unix_seconds, unix_seconds};
@@ -271,6 +271,21 @@ pub struct Refreshed {
     pub expires: Option<SystemTime>,
 }
 
+impl Refreshed {
+    /// A refreshed `value`, its new `refresh_token` (if the provider rotated it) and expiry.
+    pub fn new(
+        value: SecretBytes,
+        refresh_token: Option<SecretBytes>,
+        expires: Option<SystemTime>,
+    ) -> Self {
+        Self {
+            value,
+            refresh_token,
+            expires,
+        }
+    }
+}
+
 /// How [`Vault::refresh`] ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -286,7 +301,6 @@ pub enum RefreshOutcome {
 
 /// A [`Vault::refresh`] failure: the vault's, or the refresher's own.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum RefreshError<E> {
     /// The vault failed.
     Vault(VaultError),

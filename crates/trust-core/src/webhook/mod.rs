@@ -286,7 +286,8 @@ impl Verified {
 
 /// Why a request was not accepted.
 ///
-/// Every variant except [`WebhookError::Config`] and [`WebhookError::ReplayStore`] is a
+/// Every variant except [`WebhookError::Config`], [`WebhookError::ReplayStore`] and
+/// [`WebhookError::ReplayStoreUnavailable`] is a
 /// *rejection of the request*, in the [`Category::Verification`] family (CLI exit 1; an HTTP
 /// endpoint answers 401, or 200 for [`WebhookError::Replayed`] so the provider stops retrying an
 /// already processed delivery). Malformed requests are rejections too: a signature header that
@@ -313,6 +314,10 @@ pub enum WebhookError {
     Config(&'static str),
     /// The replay store cannot take another id (full of unexpired ids, or its backend failed).
     ReplayStore(&'static str),
+    /// A shared replay store (Redis, PostgreSQL) could not be reached or dropped the
+    /// connection, after its own retries: nothing was recorded, so the delivery was neither
+    /// admitted nor refused. Answer 503 and let the provider retry. CLI exit 3.
+    ReplayStoreUnavailable(&'static str),
 }
 
 impl fmt::Display for WebhookError {
@@ -330,6 +335,7 @@ impl fmt::Display for WebhookError {
             Self::Malformed(what) => write!(f, "malformed request: {what}"),
             Self::Config(what) => write!(f, "webhook verifier configuration: {what}"),
             Self::ReplayStore(what) => write!(f, "replay store: {what}"),
+            Self::ReplayStoreUnavailable(what) => write!(f, "replay store unavailable: {what}"),
         }
     }
 }
@@ -341,6 +347,7 @@ impl TrustError for WebhookError {
         match self {
             Self::Config(_) => Category::Usage,
             Self::ReplayStore(_) => Category::Internal,
+            Self::ReplayStoreUnavailable(_) => Category::Input,
             _ => Category::Verification,
         }
     }
@@ -355,6 +362,7 @@ impl TrustError for WebhookError {
             Self::Malformed(_) => "MALFORMED",
             Self::Config(_) => "WEBHOOK_CONFIG",
             Self::ReplayStore(_) => "REPLAY_STORE",
+            Self::ReplayStoreUnavailable(_) => "REPLAY_STORE_UNAVAILABLE",
         }
     }
 
@@ -368,6 +376,9 @@ impl TrustError for WebhookError {
             }
             Self::Replayed => Some("the delivery was processed before; answer 200 and skip it"),
             Self::ReplayStore(_) => Some("raise the store's capacity or use a shared store"),
+            Self::ReplayStoreUnavailable(_) => Some(
+                "nothing was recorded: answer 503 so the provider retries, and check the store",
+            ),
             _ => None,
         }
     }
@@ -632,6 +643,11 @@ mod tests {
             WebhookError::ReplayStore("x").category(),
             Category::Internal
         );
+        // An unreachable shared store is not "full": its own category (exit 3) and code.
+        let down = WebhookError::ReplayStoreUnavailable("x");
+        assert_eq!(down.category().exit_code(), 3);
+        assert_eq!(down.code(), "REPLAY_STORE_UNAVAILABLE");
+        assert_ne!(down.code(), WebhookError::ReplayStore("x").code());
         for s in Scheme::ALL {
             assert_eq!(Scheme::from_name(s.name()), Some(s));
         }
