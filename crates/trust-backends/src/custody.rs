@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use trust_core::audit::note::ExternalEd25519;
+use trust_core::audit::ExternalEd25519;
 use trust_core::kek::RootKey;
 
 use crate::BackendError;

@@ -7,7 +7,7 @@
 //!
 //! | string | store |
 //! |---|---|
-//! | `postgres://…`, `postgresql://…` | PostgreSQL ([`trust_postgres`]): the home, keyrings, subject keys, the GDPR register, seen ids |
+//! | `postgres://…`, `postgresql://…` | PostgreSQL ([`trust_postgres`]): the home, keyrings, subject keys, the GDPR register, the vault, MFA factors, seen ids, audit logs (`?log=NAME`) |
 //! | `redis://…`, `rediss://…` | Redis: seen ids and rate limits only |
 //! | anything without `scheme://` | a local directory, as before |
 //! | another `scheme://` | refused: [`BackendError`] with exit code 2, never taken for a relative path |
@@ -24,15 +24,20 @@ pub mod custody;
 
 use core::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use trust_core::error::{Category, TrustError};
-use trust_core::gdpr::GdprError;
-use trust_core::gdpr::register::{DirRegister, RequestRegister};
-use trust_core::gdpr::subject::{LocalStore, SubjectKeyRecord, SubjectKeyStore};
+use trust_core::gdpr::{
+    DirRegister, GdprError, LocalStore, RequestRegister, SubjectKeyRecord, SubjectKeyStore,
+};
 use trust_core::kek::RootKeyError;
+use trust_core::mfa::{DirMfaStore, MfaStore};
 use trust_core::store_url::{Scheme, StoreLocation, StoreUrl, StoreUrlError};
-use trust_core::webhook::replay::SeenStore;
-use trust_postgres::{Database, PgRequestRegister, PgSeenStore, PgSubjectStore};
+use trust_core::vault::{DirVaultStore, VaultStore};
+use trust_core::webhook::SeenStore;
+use trust_postgres::{
+    Database, PgMfaStore, PgRequestRegister, PgSeenStore, PgSubjectStore, PgVaultStore,
+};
 
 /// Where a store lives, parsed.
 #[derive(Clone, Debug)]
@@ -84,17 +89,20 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
-    /// The home: root-key record, keyrings, subject keys, GDPR register.
+    /// The home: root-key record, keyrings, subject keys, GDPR register, vault, MFA.
     Home,
     /// Webhook delivery ids already seen.
     SeenIds,
+    /// An audit log.
+    AuditLog,
 }
 
 impl Purpose {
     const fn as_str(self) -> &'static str {
         match self {
-            Self::Home => "the home (keyrings, subject keys, GDPR register)",
+            Self::Home => "the home (keyrings, subject keys, GDPR register, vault, MFA)",
             Self::SeenIds => "webhook seen ids",
+            Self::AuditLog => "an audit log",
         }
     }
 }
@@ -132,6 +140,24 @@ impl HomeLocation {
         match self {
             Self::Local(dir) => Box::new(DirRegister::new(dir.join("gdpr"))),
             Self::Postgres(db) => Box::new(PgRequestRegister::new(db.clone())),
+        }
+    }
+
+    /// The vault of this home: `HOME/vault/` for a local home, the `trust_vault_secrets`
+    /// table for a database.
+    pub fn vault_store(&self) -> Arc<dyn VaultStore> {
+        match self {
+            Self::Local(dir) => Arc::new(DirVaultStore::new(dir.join("vault"))),
+            Self::Postgres(db) => Arc::new(PgVaultStore::new(db.clone())),
+        }
+    }
+
+    /// The TOTP factors and recovery codes of this home: `HOME/mfa/users/` for a local home,
+    /// the `trust_mfa_factors` and `trust_mfa_recovery` tables for a database.
+    pub fn mfa_store(&self) -> Arc<dyn MfaStore> {
+        match self {
+            Self::Local(dir) => Arc::new(DirMfaStore::new(dir.join("mfa").join("users"))),
+            Self::Postgres(db) => Arc::new(PgMfaStore::new(db.clone())),
         }
     }
 
@@ -322,6 +348,8 @@ impl TrustError for BackendError {
         }
     }
 }
+
+pub mod audit;
 
 #[cfg(test)]
 mod tests {

@@ -17,7 +17,7 @@
 //! two [`RootKeySource`]s:
 //!
 //! * a **key file**: exactly 32 random bytes, created `0600` with
-//!   [`crate::durable::create_private`] and never overwritten;
+//!   `durable::create_private` and never overwritten;
 //! * a **passphrase**, stretched with argon2id under [`PassphraseParams`] and a random salt that
 //!   are stored with the home, so the same passphrase always yields the same key.
 //!

@@ -278,9 +278,51 @@ fn classify<E: ProvideErrorMetadata + fmt::Debug>(
     })
 }
 
+/// Runs `fut` to completion on `runtime`: here, or, when this thread already drives a tokio
+/// runtime (an axum handler opening a KMS-rooted home), on a scoped thread of its own, because
+/// tokio refuses to block a thread that drives another runtime. Callers keep one synchronous
+/// API either way (the same rule as trust-postgres).
+fn block_on<F>(runtime: &tokio::runtime::Runtime, fut: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_err() {
+        return runtime.block_on(fut);
+    }
+    std::thread::scope(|scope| match scope.spawn(|| runtime.block_on(fut)).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// The key's private runtime. Dropping a tokio runtime waits for its blocking pool, which tokio
+/// forbids inside another runtime; inside one, this shuts it down in the background instead.
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for OwnRuntime {
+    type Target = tokio::runtime::Runtime;
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        match &self.0 {
+            Some(runtime) => runtime,
+            None => unreachable!("the runtime is taken only by drop"),
+        }
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// A root key in AWS KMS (see the crate docs).
 pub struct KmsRootKey {
-    runtime: tokio::runtime::Runtime,
+    runtime: OwnRuntime,
     client: Client,
     config: KmsConfig,
     cache: UnwrapCache,
@@ -324,7 +366,7 @@ impl KmsRootKey {
         if let Some(region) = &config.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
-        let sdk = runtime.block_on(loader.load());
+        let sdk = block_on(&runtime, loader.load());
         // Without a region the SDK's endpoint resolver panics on the first request; without
         // credentials every request fails as if KMS were unreachable. Both are configuration
         // errors, reported as such before anything is sent.
@@ -336,8 +378,7 @@ impl KmsRootKey {
         let credentials = sdk
             .credentials_provider()
             .ok_or_else(|| KmsError::Config("no AWS credentials provider is configured".into()))?;
-        runtime
-            .block_on(credentials.provide_credentials())
+        block_on(&runtime, credentials.provide_credentials())
             .map_err(|_| {
                 KmsError::Config(
                     "no usable AWS credentials (environment, profile, web identity, container or instance metadata)"
@@ -347,7 +388,7 @@ impl KmsRootKey {
         let client = Client::new(&sdk);
         Ok(Self {
             cache: UnwrapCache::new(config.ttl),
-            runtime,
+            runtime: OwnRuntime(Some(runtime)),
             client,
             config,
             calls: AtomicU64::new(0),
@@ -401,9 +442,7 @@ impl RootKey for KmsRootKey {
             req = req.encryption_context(k, v);
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let out = self
-            .runtime
-            .block_on(req.send())
+        let out = block_on(&self.runtime, req.send())
             .map_err(|e| classify(&e).map_or(RootKeyError::Unwrap, RootKeyError::from))?;
         out.ciphertext_blob
             .map(Blob::into_inner)
@@ -425,9 +464,7 @@ impl RootKey for KmsRootKey {
                 req = req.encryption_context(k, v);
             }
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let out = self
-                .runtime
-                .block_on(req.send())
+            let out = block_on(&self.runtime, req.send())
                 .map_err(|e| classify(&e).map_or(RootKeyError::Unwrap, RootKeyError::from))?;
             let framed = Zeroizing::new(out.plaintext.ok_or(RootKeyError::Unwrap)?.into_inner());
             match framed.split_first() {

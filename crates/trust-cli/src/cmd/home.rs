@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
 use trust_backends::custody;
-use trust_core::audit::note::ExternalEd25519;
-use trust_core::audit::{AuditLog, ExternalSigner, SignerDescriptor};
+use trust_core::audit::{AuditLog, ExternalEd25519, ExternalSigner, SignerDescriptor};
 use trust_core::event::EventSink;
 use trust_core::kek::RootKey;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
@@ -196,16 +195,14 @@ pub(crate) fn pkcs11_log_signer(
 
 /// Opens an audit log for writing (waiting for other writers' appends), with its external signing key when its
 /// `log.json` names one (PIN from `TRUST_PKCS11_PIN`).
-pub(crate) fn open_audit_log(dir: &Path) -> Result<AuditLog, CliError> {
-    let signer = match AuditLog::signer_descriptor(dir)? {
+pub(crate) fn open_audit_log(log: &Path) -> Result<AuditLog, CliError> {
+    // A directory or a postgres:// URL: trust-backends tells them apart.
+    let location = trust_backends::audit::AuditLocation::parse(log)?;
+    let signer = match location.signer_descriptor()? {
         Some(d) => Some(open_external_signer(&d.kind, &d.uri, None, false)?.0),
         None => None,
     };
-    Ok(AuditLog::open_with_signer_and_lock_wait(
-        dir,
-        signer,
-        super::audit::lock_wait()?,
-    )?)
+    Ok(location.open(signer, super::audit::lock_wait()?)?)
 }
 
 /// The audit log named by `--audit-log`/`TRUST_AUDIT_LOG`, opened for writing, if any.
@@ -255,8 +252,8 @@ struct GdprSignerRecord {
 pub(crate) fn gdpr_signer(
     gdpr_dir: &Path,
     pin_file: Option<&Path>,
-) -> Result<trust_core::gdpr::signing::Signer, CliError> {
-    use trust_core::gdpr::signing::Signer;
+) -> Result<trust_core::gdpr::Signer, CliError> {
+    use trust_core::gdpr::Signer;
     match read_gdpr_signer_record(gdpr_dir)? {
         Some(record) => {
             let (device, _) = open_external_signer(&record.kind, &record.uri, pin_file, false)?;
@@ -274,8 +271,8 @@ pub(crate) fn init_gdpr_device_signer(
     gdpr_dir: &Path,
     uri: &str,
     pin_file: Option<&Path>,
-) -> Result<trust_core::gdpr::signing::Signer, CliError> {
-    use trust_core::gdpr::signing::Signer;
+) -> Result<trust_core::gdpr::Signer, CliError> {
+    use trust_core::gdpr::Signer;
     let (device, canonical) = open_external_signer(custody::PKCS11, uri, pin_file, true)?;
     match read_gdpr_signer_record(gdpr_dir)? {
         Some(r) if r.kind == custody::PKCS11 && r.uri == canonical => {}

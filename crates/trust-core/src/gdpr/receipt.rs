@@ -33,10 +33,10 @@ use super::GdprError;
 use super::signing::{Signer, verify};
 
 /// The signature domain label and format name.
-pub const FORMAT: &str = "trust-erasure-receipt/v1";
+pub(crate) const FORMAT: &str = "trust-erasure-receipt/v1";
 
 /// Largest receipt document accepted by [`ErasureReceipt::parse`].
-pub const MAX_RECEIPT_LEN: usize = 64 * 1024;
+pub(crate) const MAX_RECEIPT_LEN: usize = 64 * 1024;
 
 /// The standard caveat every receipt carries.
 pub const CAVEAT: &str = "Crypto-shredding: every record sealed for this subject is unreadable without the destroyed key. Backups that hold the wrapped subject key together with the tenant key that wraps it can restore readability until backups_expire_by; this receipt is the processor's signed attestation, not a proof of absence.";
@@ -57,7 +57,7 @@ pub struct Destroyed {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptBody {
-    /// Always [`FORMAT`].
+    /// Always `trust-erasure-receipt/v1`.
     pub format: String,
     /// The subject's pseudonym.
     pub subject: String,

@@ -185,7 +185,7 @@ fn message(label: &str, body: &[u8]) -> Vec<u8> {
 ///
 /// # Errors
 /// [`GdprError::BadSignature`], opaque.
-pub fn verify(
+pub(crate) fn verify(
     expected: &[u8; 32],
     claimed: &[u8],
     label: &str,

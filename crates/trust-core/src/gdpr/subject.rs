@@ -81,13 +81,13 @@ use crate::secret::{Key256, random_array};
 use zeroize::Zeroizing;
 
 /// The subject-key file format name; also the key-wrapping AAD label.
-pub const FORMAT: &str = "trust-subject-key/v1";
+pub(crate) const FORMAT: &str = "trust-subject-key/v1";
 
 /// The reserved record name of a keyring's pseudonym key.
-pub const PSEUDONYM_RECORD: &str = "_pseudonym";
+pub(crate) const PSEUDONYM_RECORD: &str = "_pseudonym";
 
 /// Largest subject-key record accepted from a store.
-pub const MAX_RECORD_LEN: usize = 4096;
+pub(crate) const MAX_RECORD_LEN: usize = 4096;
 
 /// The tag of a pseudonym: `p{version}-{hex of its first 24 bytes}`.
 pub fn subject_tag(p: &Pseudonym) -> String {
@@ -100,11 +100,11 @@ pub fn subject_tag(p: &Pseudonym) -> String {
 /// and the fields that matter are authenticated by the key wrap's associated data.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubjectKeyRecord {
-    /// Always [`FORMAT`].
+    /// Always `trust-subject-key/v1`.
     pub format: String,
     /// The tenant keyring.
     pub keyring: String,
-    /// The subject's pseudonym tag (or [`PSEUDONYM_RECORD`]).
+    /// The subject's pseudonym tag (or `_pseudonym` for the pseudonym key's own record).
     pub subject: String,
     /// The keyring version that wraps (or wrapped) the key.
     pub wrapped_by_version: u32,

@@ -1,10 +1,10 @@
 //! CLI tests of homes whose root key lives in a PKCS#11 token (SoftHSM2 under CI: source
 //! .ci/softhsm). Skipped with a printed reason when no token is configured; failed under CI=true.
 
-#![allow(clippy::unwrap_used)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use super::harness;
 
 struct Hsm {
     module: String,
@@ -61,12 +61,10 @@ impl Env {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_trust"));
+        let mut c = harness::trust();
         c.arg("--home")
             .arg(self.path("home"))
             .args(args)
-            .env_remove("TRUST_HOME")
-            .env_remove("TRUST_AUDIT_LOG")
             .env("TRUST_PKCS11_PIN", &self.hsm.pin)
             .stdin(Stdio::null());
         c
