@@ -24,6 +24,12 @@ runs=${CUSTODY_RUNS:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# Build first, so that every measurement below runs back to back under the same load.
+cargo bench -p trust-benches --bench custody --no-run >/dev/null 2>&1
+cargo build -q --release -p trust-cli
+trust=$PWD/target/release/trust
+[ -n "${CARGO_TARGET_DIR:-}" ] && trust=$CARGO_TARGET_DIR/release/trust
+
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 date -u +"date: %Y-%m-%dT%H:%M:%SZ"
@@ -52,9 +58,6 @@ p11 --encrypt --mechanism AES-CBC-PAD --iv "$iv" --label trust-bench-root \
 echo "pkcs11-tool --decrypt (AES-CBC-PAD, 48 B): $(mean_ms p11 --decrypt --mechanism AES-CBC-PAD --iv "$iv" --label trust-bench-root --input-file "$work/secret.enc" --output-file "$work/secret.dec") ms"
 cmp -s "$work/secret" "$work/secret.dec" || { echo "pkcs11-tool round trip mismatch" >&2; exit 1; }
 
-cargo build -q --release -p trust-cli
-trust=$PWD/target/release/trust
-[ -n "${CARGO_TARGET_DIR:-}" ] && trust=$CARGO_TARGET_DIR/release/trust
 home=$work/home
 uri="pkcs11:token=$token;object=trust-bench-cli-$$?module-path=$TRUST_TEST_PKCS11_MODULE"
 TRUST_PKCS11_PIN=$pin "$trust" --home "$home" init --root-pkcs11 "$uri" >/dev/null
