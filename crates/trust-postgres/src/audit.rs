@@ -45,8 +45,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use postgres::Client;
 use postgres::types::ToSql;
+use postgres::{Client, GenericClient};
 use trust_core::audit::checkpoint::SignedCheckpoint;
 use trust_core::audit::export::DirExporter;
 use trust_core::audit::leaf::Leaf;
@@ -168,7 +168,11 @@ struct LogRow {
     vkey: String,
 }
 
-fn load_log_row(db: &Database, client: &mut Client, name: &str) -> Result<LogRow, AuditError> {
+fn load_log_row(
+    db: &Database,
+    client: &mut impl GenericClient,
+    name: &str,
+) -> Result<LogRow, AuditError> {
     let row = client
         .query_opt(
             "SELECT id, config, vkey FROM trust_audit_logs WHERE name = $1",
@@ -240,10 +244,14 @@ pub fn signer_descriptor(
     db: &Database,
     name: &str,
 ) -> Result<Option<SignerDescriptor>, AuditError> {
-    let mut client = db.dedicated_client().map_err(|e| audit_error(&e))?;
-    let row = outside_async(|| load_log_row(db, &mut client, name));
-    outside_async(move || drop(client));
-    Ok(row?.config.signer)
+    // The log's own error (not a log, a bad row) is carried out beside the store's result.
+    let mut found = None;
+    db.transaction(|tx| {
+        found = Some(load_log_row(db, tx, name).map(|row| row.config.signer));
+        Ok(())
+    })
+    .map_err(|e| audit_error(&e))?;
+    found.unwrap_or(Err(AuditError::Poisoned))
 }
 
 /// Opens log `name` in `db` for writing, with `external` as its checkpoint key when its
