@@ -316,7 +316,7 @@ fn a_backend_killed_mid_batch_is_exit_3_and_nothing_half_applied() {
                         .query(
                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                              WHERE application_name = $1 AND state = 'active' \
-                             AND query LIKE 'INSERT INTO trust_audit_leaves%'",
+                             AND query LIKE 'WITH%INSERT INTO trust_audit_leaves%'",
                             &[&name],
                         )
                         .map_err(|e| admin.error(&e))?
