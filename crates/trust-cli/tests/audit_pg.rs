@@ -482,3 +482,74 @@ fn audit_log_urls_for_other_commands_and_every_error() {
         "NOT_AN_AUDIT_LOG",
     );
 }
+
+#[test]
+fn checkpoints_of_a_database_log_are_signed_in_the_hsm() {
+    let Some(schema) = TestSchema::create("cli_audit_hsm") else {
+        return;
+    };
+    let Ok(module) = std::env::var("TRUST_TEST_PKCS11_MODULE") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "TRUST_TEST_PKCS11_MODULE is unset under CI=true (source .ci/softhsm)"
+        );
+        eprintln!("skipping: TRUST_TEST_PKCS11_MODULE is unset (source .ci/softhsm)");
+        return;
+    };
+    let pin = std::env::var("TRUST_TEST_PKCS11_PIN").unwrap_or_else(|_| "1234".into());
+    let token = std::env::var("TRUST_TEST_PKCS11_TOKEN").unwrap_or_else(|_| "trust-ci".into());
+    let uri = format!(
+        "pkcs11:token={token};object=pg-{}?module-path={module}",
+        schema.name()
+    );
+    let url = format!("{}&log=hsm", schema.url());
+    let with_pin = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let out = cmd(&url, &a)
+            .env("TRUST_PKCS11_PIN", &pin)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["data"].clone()
+    };
+    let v = with_pin(&[
+        "audit",
+        "init",
+        "--origin",
+        "example.com/audit/hsm",
+        "--signing-pkcs11",
+        &uri,
+    ]);
+    let vkey = v["vkey"].as_str().unwrap().to_owned();
+    // No signing key reaches the database.
+    let keys: Option<String> = {
+        let db = schema.open();
+        db.transaction(|tx| {
+            Ok(tx
+                .query_one("SELECT signing_key FROM trust_audit_keys", &[])
+                .map_err(|e| db.error(&e))?
+                .get(0))
+        })
+        .unwrap()
+    };
+    assert_eq!(keys, None);
+    with_pin(&["audit", "append", "--event", "key.rotate"]);
+    let note = with_pin(&["audit", "checkpoint"]);
+    assert!(
+        note["note"]
+            .as_str()
+            .unwrap()
+            .contains("example.com/audit/hsm")
+    );
+    assert_eq!(verify(&url, &vkey)["latest_checkpoint"]["size"], 1);
+    // Without the PIN the key cannot be opened: exit 2 (PKCS11_NO_PIN), nothing appended.
+    let out = cmd(&url, &["audit", "append", "--json", "--event", "a.b"])
+        .env_remove("TRUST_PKCS11_PIN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("PKCS11_NO_PIN"), "{}", text(&out));
+    assert_eq!(verify(&url, &vkey)["entries"], 1);
+}
