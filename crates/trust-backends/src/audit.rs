@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use trust_core::audit::leaf::Leaf;
-use trust_core::audit::note::{ExternalEd25519, Verifier};
-use trust_core::audit::verify::OpenError;
+use trust_core::audit::Leaf;
+use trust_core::audit::OpenError;
 use trust_core::audit::{
     AuditError, AuditLog, ExportSummary, InitOptions, Query, Report, SignerDescriptor, StoreError,
     VerifyOptions, export_dir, search, verify_log,
 };
+use trust_core::audit::{ExternalEd25519, Verifier};
 use trust_core::error::TrustError;
 use trust_postgres::{Database, LogLocation, audit as pg};
 

@@ -47,15 +47,11 @@ use std::time::Duration;
 
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, Statement};
-use trust_core::audit::checkpoint::SignedCheckpoint;
-use trust_core::audit::export::DirExporter;
-use trust_core::audit::leaf::Leaf;
-use trust_core::audit::log::{decode_pseudonym_key, encode_pseudonym_key};
 use trust_core::audit::merkle::{self, CompactRange, Hash, MerkleError, NodeSource};
-use trust_core::audit::note::{ExternalEd25519, Verifier};
 use trust_core::audit::{
-    AuditError, AuditLog, ExportSummary, InitOptions, LogConfig, LogStore, NewLog, Query,
-    SignerDescriptor, StoreError, open_signer,
+    AuditError, AuditLog, DirExporter, ExportSummary, ExternalEd25519, InitOptions, Leaf,
+    LogConfig, LogStore, NewLog, Query, SignedCheckpoint, SignerDescriptor, StoreError, Verifier,
+    decode_pseudonym_key, encode_pseudonym_key, open_signer,
 };
 use trust_core::error::TrustError;
 use trust_core::store_url::StoreUrl;
@@ -70,7 +66,7 @@ const TILE_LEVELS: u32 = 8;
 /// Leaf rows read per query when streaming (export, search).
 const READ_CHUNK: i64 = 10_000;
 /// The largest leaf row accepted when reading (trust-core's own bound on a leaf).
-const MAX_LEAF_LEN: usize = trust_core::audit::leaf::MAX_LEAF_LEN;
+const MAX_LEAF_LEN: usize = trust_core::audit::MAX_LEAF_LEN;
 
 /// A log's place: the database URL (without `log=`) and the log's name.
 #[derive(Clone, Debug)]

@@ -48,6 +48,24 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/home_1.sql"),
     },
     Migration {
+        component: "home",
+        version: 2,
+        description: "the GDPR receipt signing key, sealed under the home",
+        sql: include_str!("../migrations/home_2.sql"),
+    },
+    Migration {
+        component: "vault",
+        version: 1,
+        description: "vault secrets (sealed values, compare-and-swap on the revision)",
+        sql: include_str!("../migrations/vault_1.sql"),
+    },
+    Migration {
+        component: "mfa",
+        version: 1,
+        description: "TOTP factors with their last accepted step, recovery codes, MFA policy",
+        sql: include_str!("../migrations/mfa_1.sql"),
+    },
+    Migration {
         component: "audit",
         version: 1,
         description: "audit logs: tree state, leaves, tree nodes, checkpoints, payloads, keys",

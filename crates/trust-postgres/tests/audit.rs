@@ -72,10 +72,10 @@ fn appends_prove_checkpoint_export_and_verify() {
     let to = tmp.path().join("copy");
     let s = audit::export_log(&db, "orders", &to).unwrap();
     assert_eq!((s.entries, s.checkpoints, s.payloads), (600, 4, 43));
-    for seg in trust_core::audit::store::list_segments(&to).unwrap() {
+    for seg in trust_core::internal::audit_list_segments(&to).unwrap() {
         let bytes = std::fs::read(&seg.path).unwrap();
-        for r in trust_core::audit::segment::parse_records(
-            &bytes[trust_core::audit::segment::HEADER_LEN..],
+        for r in trust_core::internal::audit_segment_parse_records(
+            &bytes[trust_core::internal::AUDIT_SEGMENT_HEADER_LEN..],
         )
         .0
         {

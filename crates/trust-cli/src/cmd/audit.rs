@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use trust_backends::audit::AuditLocation;
-use trust_core::audit::checkpoint::SignedCheckpoint;
-use trust_core::audit::log::load_pseudonym_key;
-use trust_core::audit::note::Verifier;
-use trust_core::audit::proof::{self, Receipt};
-use trust_core::audit::{AuditLog, Entry, InitOptions, Query, VerifyOptions};
+use trust_core::audit::{
+    self, AuditLog, Entry, InitOptions, Query, Receipt, SignedCheckpoint, Verifier, VerifyOptions,
+    load_pseudonym_key,
+};
 use trust_core::durable;
 use trust_core::error::Category;
 use trust_core::pseudonym::Domain;
@@ -349,7 +348,7 @@ fn location(log: &Path) -> Result<AuditLocation, CliError> {
 /// `TRUST_AUDIT_LOCK_WAIT`: seconds a command waits for the audit log's lock.
 pub(crate) fn lock_wait() -> Result<std::time::Duration, CliError> {
     match std::env::var("TRUST_AUDIT_LOCK_WAIT") {
-        Err(_) => Ok(trust_core::audit::DEFAULT_LOCK_WAIT),
+        Err(_) => Ok(audit::DEFAULT_LOCK_WAIT),
         Ok(v) => v
             .trim()
             .parse::<f64>()
@@ -601,7 +600,7 @@ fn verify_proof(a: &VerifyProofArgs, g: &Globals) -> Result<(), CliError> {
     let bytes = input::read_all(
         "the receipt",
         Some(&a.receipt),
-        proof::MAX_RECEIPT_LEN as u64,
+        audit::MAX_RECEIPT_LEN as u64,
     )?;
     let receipt = Receipt::parse(&bytes)?;
     let origin = a.origin.clone().unwrap_or_else(|| vkey.name().to_owned());
@@ -645,13 +644,13 @@ fn consistency(a: &ConsistencyArgs, g: &Globals) -> Result<(), CliError> {
             }
         }
         (None, Some(p)) => {
-            let text = input::read_all("the proof", Some(p), proof::MAX_RECEIPT_LEN as u64)?;
-            proof::parse_hash_lines(&text)?
+            let text = input::read_all("the proof", Some(p), audit::MAX_RECEIPT_LEN as u64)?;
+            audit::parse_hash_lines(&text)?
         }
         (None, None) => Vec::new(),
     };
-    let (o, n) = proof::verify_checkpoint_consistency(&old, &new, &known, &proof_hashes)?;
-    let lines = proof::format_hash_lines(&proof_hashes);
+    let (o, n) = audit::verify_checkpoint_consistency(&old, &new, &known, &proof_hashes)?;
+    let lines = audit::format_hash_lines(&proof_hashes);
     g.out.success(
         &json!({
             "old_size": o.checkpoint.size,
@@ -682,8 +681,8 @@ fn consistency_proof(a: &ConsistencyProofArgs, g: &Globals) -> Result<(), CliErr
         log.consistency_proof(s1, s2)?
     };
     // Never hand out a proof that fails for the auditor: check it as they will.
-    proof::verify_checkpoint_consistency(&old, &new, &known, &hashes)?;
-    let lines = proof::format_hash_lines(&hashes);
+    audit::verify_checkpoint_consistency(&old, &new, &known, &hashes)?;
+    let lines = audit::format_hash_lines(&hashes);
     g.out.success(
         &json!({"old_size": s1, "new_size": s2, "proof": lines}),
         || lines.trim_end().to_owned(),
@@ -764,7 +763,7 @@ fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
         let path = a.pseudonym_key_file.clone().unwrap_or_else(|| {
             loc.dir()
                 .unwrap_or(Path::new("."))
-                .join(trust_core::audit::log::files::PSEUDONYM_KEY)
+                .join(audit::files::PSEUDONYM_KEY)
         });
         let key = load_pseudonym_key(&path).map_err(|e| {
             CliError::from(e).hint(

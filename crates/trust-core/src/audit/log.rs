@@ -117,7 +117,7 @@ struct JsonEntry {
 }
 
 /// The longest JSONL line accepted by [`Entry::from_json_line`].
-pub const MAX_JSON_LINE: usize = 1 << 20;
+pub(crate) const MAX_JSON_LINE: usize = 1 << 20;
 
 impl Entry {
     /// Parses one JSONL import line.

@@ -244,7 +244,7 @@ pub struct SegmentFile {
 }
 
 /// The segments directory of a log.
-pub fn segments_dir(dir: &Path) -> PathBuf {
+pub(crate) fn segments_dir(dir: &Path) -> PathBuf {
     dir.join("segments")
 }
 
@@ -287,7 +287,7 @@ fn segment_path(dir: &Path, first_index: u64) -> PathBuf {
 ///
 /// # Errors
 /// When the directory or a file cannot be read.
-pub fn list_checkpoints(dir: &Path) -> io::Result<Vec<(PathBuf, Vec<u8>)>> {
+pub(crate) fn list_checkpoints(dir: &Path) -> io::Result<Vec<(PathBuf, Vec<u8>)>> {
     let cdir = dir.join("checkpoints");
     let mut names: Vec<PathBuf> = match fs::read_dir(&cdir) {
         Ok(rd) => rd
@@ -311,12 +311,12 @@ pub fn list_checkpoints(dir: &Path) -> io::Result<Vec<(PathBuf, Vec<u8>)>> {
 }
 
 /// The file name of the checkpoint of `size` entries with `root` in `DIR/checkpoints/`.
-pub fn checkpoint_file_name(size: u64, root: &Hash) -> String {
+pub(crate) fn checkpoint_file_name(size: u64, root: &Hash) -> String {
     format!("cp-{size:020}-{}.note", hex::encode(&root[..4]))
 }
 
 /// The payload file of entry `index`.
-pub fn payload_path(dir: &Path, index: u64) -> PathBuf {
+pub(crate) fn payload_path(dir: &Path, index: u64) -> PathBuf {
     dir.join("payloads").join(format!("{index:020}.bin"))
 }
 
@@ -354,7 +354,7 @@ pub struct DirStore {
 }
 
 /// The writers' lock file inside a log directory.
-pub const LOCK_FILE: &str = ".lock";
+pub(crate) const LOCK_FILE: &str = ".lock";
 
 /// Takes the exclusive lock on `path`, polling until `wait` has passed.
 ///
@@ -363,7 +363,7 @@ pub const LOCK_FILE: &str = ".lock";
 ///
 /// # Errors
 /// [`StoreError::Busy`] after `wait`; I/O errors opening the lock file.
-pub fn lock_with_wait(path: &Path, wait: Duration) -> Result<LockGuard, StoreError> {
+pub(crate) fn lock_with_wait(path: &Path, wait: Duration) -> Result<LockGuard, StoreError> {
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_millis(1);
     loop {
