@@ -11,7 +11,7 @@
 //! verdict never depends on which store held the log.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use trust_core::audit::Leaf;
@@ -31,15 +31,16 @@ use crate::{BackendError, Location, Purpose};
 pub enum AuditLocation {
     /// A log directory.
     Dir(PathBuf),
-    /// A log in a PostgreSQL database (the URL's `log=` parameter names it).
-    Postgres(LogLocation),
+    /// A log in a PostgreSQL database (the URL's `log=` parameter names it), and the database
+    /// once connected (one pool for every call through this value).
+    Postgres(LogLocation, OnceLock<Database>),
 }
 
 impl core::fmt::Display for AuditLocation {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::Dir(p) => write!(f, "{}", p.display()),
-            Self::Postgres(loc) => loc.fmt(f),
+            Self::Postgres(loc, _) => loc.fmt(f),
         }
     }
 }
@@ -67,6 +68,7 @@ impl AuditLocation {
             Location::Path(p) => Ok(Self::Dir(p)),
             Location::Postgres(url) => Ok(Self::Postgres(
                 LogLocation::parse(&url).map_err(|e| backend(&BackendError::Postgres(e)))?,
+                OnceLock::new(),
             )),
             Location::Redis(_) => Err(backend(&BackendError::WrongStore {
                 scheme: "redis",
@@ -75,8 +77,12 @@ impl AuditLocation {
         }
     }
 
-    fn database(loc: &LogLocation) -> Result<Database, AuditError> {
-        Database::open(&loc.url).map_err(|e| backend(&BackendError::Postgres(e)))
+    fn database(loc: &LogLocation, db: &OnceLock<Database>) -> Result<Database, AuditError> {
+        if let Some(db) = db.get() {
+            return Ok(db.clone());
+        }
+        let opened = Database::open(&loc.url).map_err(|e| backend(&BackendError::Postgres(e)))?;
+        Ok(db.get_or_init(|| opened).clone())
     }
 
     /// Creates the log (see [`AuditLog::init`] and [`trust_postgres::audit::init_log`]).
@@ -86,7 +92,7 @@ impl AuditLocation {
     pub fn init(&self, options: &InitOptions) -> Result<Verifier, AuditError> {
         match self {
             Self::Dir(dir) => AuditLog::init(dir, options),
-            Self::Postgres(loc) => pg::init_log(&Self::database(loc)?, &loc.name, options),
+            Self::Postgres(loc, db) => pg::init_log(&Self::database(loc, db)?, &loc.name, options),
         }
     }
 
@@ -97,7 +103,7 @@ impl AuditLocation {
     pub fn signer_descriptor(&self) -> Result<Option<SignerDescriptor>, AuditError> {
         match self {
             Self::Dir(dir) => AuditLog::signer_descriptor(dir),
-            Self::Postgres(loc) => pg::signer_descriptor(&Self::database(loc)?, &loc.name),
+            Self::Postgres(loc, db) => pg::signer_descriptor(&Self::database(loc, db)?, &loc.name),
         }
     }
 
@@ -113,7 +119,9 @@ impl AuditLocation {
     ) -> Result<AuditLog, AuditError> {
         match self {
             Self::Dir(dir) => AuditLog::open_with_signer_and_lock_wait(dir, signer, wait),
-            Self::Postgres(loc) => pg::open_log(&Self::database(loc)?, &loc.name, signer, wait),
+            Self::Postgres(loc, db) => {
+                pg::open_log(&Self::database(loc, db)?, &loc.name, signer, wait)
+            }
         }
     }
 
@@ -124,7 +132,7 @@ impl AuditLocation {
     pub fn export(&self, to: &Path) -> Result<ExportSummary, AuditError> {
         match self {
             Self::Dir(dir) => export_dir(dir, to),
-            Self::Postgres(loc) => pg::export_log(&Self::database(loc)?, &loc.name, to),
+            Self::Postgres(loc, db) => pg::export_log(&Self::database(loc, db)?, &loc.name, to),
         }
     }
 
@@ -136,7 +144,7 @@ impl AuditLocation {
     pub fn verify(&self, opts: &VerifyOptions<'_>) -> Result<Report, OpenError> {
         match self {
             Self::Dir(dir) => verify_log(dir, opts),
-            Self::Postgres(loc) => {
+            Self::Postgres(loc, db) => {
                 let tmp = tempfile::Builder::new()
                     .prefix("trust-audit-verify-")
                     .tempdir()
@@ -146,7 +154,7 @@ impl AuditLocation {
                         source,
                     })?;
                 let copy = tmp.path().join("log");
-                pg::export_log(&Self::database(loc)?, &loc.name, &copy)?;
+                pg::export_log(&Self::database(loc, db)?, &loc.name, &copy)?;
                 let mut report = verify_log(&copy, opts)?;
                 // Failures name segment files of the temporary copy; keep them meaningful.
                 for f in report
@@ -172,7 +180,9 @@ impl AuditLocation {
     ) -> Result<u64, AuditError> {
         match self {
             Self::Dir(dir) => search(dir, query, each),
-            Self::Postgres(loc) => pg::search_log(&Self::database(loc)?, &loc.name, query, each),
+            Self::Postgres(loc, db) => {
+                pg::search_log(&Self::database(loc, db)?, &loc.name, query, each)
+            }
         }
     }
 
@@ -180,7 +190,7 @@ impl AuditLocation {
     pub fn dir(&self) -> Option<&Path> {
         match self {
             Self::Dir(d) => Some(d),
-            Self::Postgres(_) => None,
+            Self::Postgres(..) => None,
         }
     }
 }

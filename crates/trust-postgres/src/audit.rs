@@ -45,8 +45,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use postgres::Client;
 use postgres::types::ToSql;
+use postgres::{Client, GenericClient, Statement};
 use trust_core::audit::merkle::{self, CompactRange, Hash, MerkleError, NodeSource};
 use trust_core::audit::{
     AuditError, AuditLog, DirExporter, ExportSummary, ExternalEd25519, InitOptions, Leaf,
@@ -164,7 +164,11 @@ struct LogRow {
     vkey: String,
 }
 
-fn load_log_row(db: &Database, client: &mut Client, name: &str) -> Result<LogRow, AuditError> {
+fn load_log_row(
+    db: &Database,
+    client: &mut impl GenericClient,
+    name: &str,
+) -> Result<LogRow, AuditError> {
     let row = client
         .query_opt(
             "SELECT id, config, vkey FROM trust_audit_logs WHERE name = $1",
@@ -236,10 +240,14 @@ pub fn signer_descriptor(
     db: &Database,
     name: &str,
 ) -> Result<Option<SignerDescriptor>, AuditError> {
-    let mut client = db.dedicated_client().map_err(|e| audit_error(&e))?;
-    let row = outside_async(|| load_log_row(db, &mut client, name));
-    outside_async(move || drop(client));
-    Ok(row?.config.signer)
+    // The log's own error (not a log, a bad row) is carried out beside the store's result.
+    let mut found = None;
+    db.transaction(|tx| {
+        found = Some(load_log_row(db, tx, name).map(|row| row.config.signer));
+        Ok(())
+    })
+    .map_err(|e| audit_error(&e))?;
+    found.unwrap_or(Err(AuditError::Poisoned))
 }
 
 /// Opens log `name` in `db` for writing, with `external` as its checkpoint key when its
@@ -295,6 +303,7 @@ pub fn open_log(
         conn: Mutex::new(Conn {
             client: Some(client),
             in_tx: false,
+            append: None,
         }),
         range: CompactRange::new(),
         last: None,
@@ -315,7 +324,22 @@ type TreeRow = (u64, Vec<u8>, Option<Vec<u8>>);
 struct Conn {
     client: Option<Client>,
     in_tx: bool,
+    /// [`APPEND_SQL`], prepared on `client`.
+    append: Option<Statement>,
 }
+
+/// The batch: leaves, payloads and the level-8k nodes it completed, and the new tree state,
+/// as one statement of data-modifying CTEs (empty arrays insert nothing).
+const APPEND_SQL: &str = "WITH \
+    l AS (INSERT INTO trust_audit_leaves (log_id, idx, hash, leaf) \
+          SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[])), \
+    p AS (INSERT INTO trust_audit_payloads (log_id, idx, salt, payload) \
+          SELECT $1, * FROM unnest($5::bigint[], $6::bytea[], $7::bytea[]) \
+          ON CONFLICT (log_id, idx) DO UPDATE SET salt = EXCLUDED.salt, \
+          payload = EXCLUDED.payload), \
+    n AS (INSERT INTO trust_audit_nodes (log_id, level, idx, hash) \
+          SELECT $1, * FROM unnest($8::integer[], $9::bigint[], $10::bytea[])) \
+    UPDATE trust_audit_tree SET size = $11, border = $12, last_hash = $13 WHERE log_id = $1";
 
 /// trust-core's [`LogStore`] on PostgreSQL; see the module docs. Built by [`open_log`].
 pub struct PgLogStore {
@@ -398,6 +422,7 @@ impl PgLogStore {
         });
         conn.in_tx = false;
         if !alive && let Some(client) = conn.client.take() {
+            conn.append = None;
             outside_async(move || drop(client));
         }
     }
@@ -408,6 +433,7 @@ impl PgLogStore {
             if let Some(old) = conn.client.take() {
                 outside_async(move || drop(old));
             }
+            conn.append = None;
             conn.client = Some(db.dedicated_client().map_err(|e| store_error(&e))?);
         }
         conn.client.as_mut().ok_or(StoreError::Poisoned)
@@ -644,51 +670,29 @@ impl LogStore for PgLogStore {
         let Some(client) = conn.client.as_mut() else {
             return Err(StoreError::Poisoned);
         };
-        let outcome = outside_async(|| -> Result<(), (postgres::Error, bool)> {
-            let leaf_params: [&(dyn ToSql + Sync); 4] = [&log_id, &idx, &hashes, &leaves];
-            client
-                .execute(
-                    "INSERT INTO trust_audit_leaves (log_id, idx, hash, leaf) \
-                     SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[])",
-                    &leaf_params,
-                )
-                .map_err(|e| (e, false))?;
-            if !payloads.is_empty() {
-                let p_idx: Vec<i64> = payloads.iter().map(|p| p.0).collect();
-                let p_salt: Vec<&[u8]> = payloads.iter().map(|p| p.1.as_slice()).collect();
-                let p_data: Vec<&[u8]> = payloads.iter().map(|p| p.2.as_slice()).collect();
-                client
-                    .execute(
-                        "INSERT INTO trust_audit_payloads (log_id, idx, salt, payload) \
-                         SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[]) \
-                         ON CONFLICT (log_id, idx) DO UPDATE SET salt = EXCLUDED.salt, \
-                         payload = EXCLUDED.payload",
-                        &[&log_id, &p_idx, &p_salt, &p_data],
-                    )
-                    .map_err(|e| (e, false))?;
-            }
-            if !n_level.is_empty() {
-                client
-                    .execute(
-                        "INSERT INTO trust_audit_nodes (log_id, level, idx, hash) \
-                         SELECT $1, * FROM unnest($2::integer[], $3::bigint[], $4::bytea[])",
-                        &[&log_id, &n_level, &n_idx, &n_hash],
-                    )
-                    .map_err(|e| (e, false))?;
-            }
-            client
-                .execute(
-                    "UPDATE trust_audit_tree SET size = $2, border = $3, last_hash = $4 \
-                     WHERE log_id = $1",
-                    &[&log_id, &size, &border, &last],
-                )
-                .map_err(|e| (e, false))?;
+        let cached = conn.append.clone();
+        let outcome = outside_async(|| -> Result<Statement, (postgres::Error, bool)> {
+            // One statement (prepared once per connection) writes the batch and advances the
+            // tree row; with the lock before it and the commit after it, three round trips.
+            let stmt = match cached {
+                Some(stmt) => stmt,
+                None => client.prepare(APPEND_SQL).map_err(|e| (e, false))?,
+            };
+            let p_idx: Vec<i64> = payloads.iter().map(|p| p.0).collect();
+            let p_salt: Vec<&[u8]> = payloads.iter().map(|p| p.1.as_slice()).collect();
+            let p_data: Vec<&[u8]> = payloads.iter().map(|p| p.2.as_slice()).collect();
+            let params: [&(dyn ToSql + Sync); 13] = [
+                &log_id, &idx, &hashes, &leaves, &p_idx, &p_salt, &p_data, &n_level, &n_idx,
+                &n_hash, &size, &border, &last,
+            ];
+            client.execute(&stmt, &params).map_err(|e| (e, false))?;
             client.batch_execute("COMMIT").map_err(|e| (e, true))?;
-            Ok(())
+            Ok(stmt)
         });
         conn.in_tx = false;
         match outcome {
-            Ok(()) => {
+            Ok(stmt) => {
+                conn.append = Some(stmt);
                 self.range = range;
                 self.last = records.last().map(|r| r.1);
                 Ok(())

@@ -242,7 +242,7 @@ fn a_dropped_connection_is_a_typed_error_and_the_next_call_reconnects() {
                         .query(
                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                              WHERE application_name = $1 AND state = 'active' \
-                             AND query LIKE 'INSERT INTO trust_audit_leaves%'",
+                             AND query LIKE 'WITH%INSERT INTO trust_audit_leaves%'",
                             &[&name],
                         )
                         .map_err(|e| admin.error(&e))?
