@@ -314,6 +314,12 @@ impl Database {
         self.inner.returned.notify_one();
     }
 
+    /// A connection of its own, outside the pool, for a caller that keeps one open across
+    /// several statements (an audit log's writer holds its lock transaction on it).
+    pub(crate) fn dedicated_client(&self) -> Result<Client, Error> {
+        outside_async(|| self.new_client())
+    }
+
     fn new_client(&self) -> Result<Client, Error> {
         self.inner
             .options
@@ -352,7 +358,7 @@ enum Attempt<T> {
 /// Runs `f` here, or, when this thread is driving an async runtime (an axum or tonic handler),
 /// on a scoped thread of its own: the synchronous `postgres` client blocks on a runtime of its
 /// own, which tokio forbids inside another one. Callers keep one synchronous API either way.
-fn outside_async<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn outside_async<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     if tokio::runtime::Handle::try_current().is_err() {
         return f();
     }

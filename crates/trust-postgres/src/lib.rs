@@ -13,6 +13,7 @@
 //! | the pool; one transaction per operation; reconnects and retries | [`Database`] |
 //! | the schema, created and migrated by the library | [`migrate`] |
 //! | what can go wrong, with exit-code categories | [`Error`] |
+//! | audit logs: group commit under a tree-row lock, export, search | [`audit`] |
 //! | the home record and keyrings (compare-and-swap) | [`home`] |
 //! | subject keys (creation race, final tombstones) | [`subject`] |
 //! | the GDPR request register (table lock, changed rows only) | [`register`] |
@@ -36,6 +37,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod config;
 mod database;
 mod error;
@@ -50,6 +52,7 @@ pub mod subject;
 pub mod testing;
 pub mod vault;
 
+pub use audit::{LogLocation, PgLogStore};
 pub use config::{ConnectOptions, SslMode, Verification};
 pub use database::Database;
 pub use error::Error;

@@ -65,6 +65,12 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "TOTP factors with their last accepted step, recovery codes, MFA policy",
         sql: include_str!("../migrations/mfa_1.sql"),
     },
+    Migration {
+        component: "audit",
+        version: 1,
+        description: "audit logs: tree state, leaves, tree nodes, checkpoints, payloads, keys",
+        sql: include_str!("../migrations/audit_1.sql"),
+    },
 ];
 
 /// What [`run`] did.

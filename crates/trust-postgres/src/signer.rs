@@ -12,8 +12,7 @@
 //! read back, so workers that race all use the one key that won.
 
 use trust_core::envelope::{self, Context};
-use trust_core::gdpr::GdprError;
-use trust_core::gdpr::signing::Signer;
+use trust_core::gdpr::{GdprError, Signer};
 use trust_core::keys::KeyProvider;
 
 use crate::Database;

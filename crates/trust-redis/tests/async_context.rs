@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use trust_core::ratelimit::{Quota, RateLimiter};
-use trust_core::webhook::replay::SeenStore;
+use trust_core::webhook::SeenStore;
 use trust_redis::Redis;
 
 fn url() -> Option<String> {

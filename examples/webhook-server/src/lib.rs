@@ -24,8 +24,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::post;
 use trust_core::clock::{Clock, SystemClock};
-use trust_core::webhook::replay::{MemorySeenStore, ReplayGuard, SeenStore};
-use trust_core::webhook::{SecretSet, Verified, WebhookError, hubspot, shopify, stripe};
+use trust_core::webhook::{
+    MemorySeenStore, ReplayGuard, SecretSet, SeenStore, Verified, WebhookError, hubspot, shopify,
+    stripe,
+};
 
 /// What the server needs: a secret set per provider, the public base URL, a clock.
 pub struct Config {

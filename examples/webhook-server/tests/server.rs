@@ -173,7 +173,7 @@ fn verifies_each_provider_before_processing() {
 /// A shared replay store whose server is down (after its own retries).
 struct Unreachable;
 
-impl trust_core::webhook::replay::SeenStore for Unreachable {
+impl trust_core::webhook::SeenStore for Unreachable {
     fn insert_if_absent(
         &self,
         _key: &str,

@@ -1,9 +1,10 @@
 //! `trust gdpr …`: erasure with receipts, export bundles, request deadlines, retention.
 //!
 //! State lives with the home. A local home keeps subject keys in `subjects/<keyring>/`, the
-//! receipt/manifest signing key in `gdpr/signing.p8` and the request register in
-//! `gdpr/requests.json`; a database home (`--store postgres://…`) keeps them in its tables,
-//! the signing key sealed under the home's `gdpr` keyring, so every worker signs with one key.
+//! receipt/manifest signing key in `gdpr/signing.p8` (or, with `gdpr/signer.json`, in an HSM)
+//! and the request register in `gdpr/requests.json`; a database home (`--store postgres://…`)
+//! keeps them in its tables, the signing key sealed under the home's `gdpr` keyring, so every
+//! worker signs with one key.
 
 use std::io::{BufRead, BufReader, BufWriter, Read as _};
 use std::path::PathBuf;
@@ -15,14 +16,11 @@ use trust_backends::SubjectStore;
 use trust_core::clock::{Clock, SystemClock};
 use trust_core::durable;
 use trust_core::event::{EventSink, NoSink};
-use trust_core::gdpr::export::{self, ExportWriter, Manifest};
-use trust_core::gdpr::receipt::ErasureReceipt;
-use trust_core::gdpr::register::RequestRegister;
-use trust_core::gdpr::request::{Regime, Request, RequestKind, RequestLog};
-use trust_core::gdpr::retention::{RetentionItem, RetentionPolicy, RetentionRule};
-use trust_core::gdpr::signing::Signer;
-use trust_core::gdpr::subject::{EraseOptions, SubjectKeys};
-use trust_core::gdpr::{self as core_gdpr, GdprError};
+use trust_core::gdpr::{
+    self as core_gdpr, EraseOptions, ErasureReceipt, ExportWriter, GdprError, Manifest, Regime,
+    Request, RequestKind, RequestLog, RequestRegister, RetentionItem, RetentionPolicy,
+    RetentionRule, Signer, SubjectKeys,
+};
 use trust_core::keyring::Home;
 
 use crate::Globals;
@@ -54,7 +52,8 @@ pub(crate) enum GdprCommand {
     ///
     /// Example: trust gdpr verify-receipt receipt.json
     VerifyReceipt(VerifyArgs),
-    /// Print the public key that signs receipts and bundles (pin it where they are verified).
+    /// Print the public key that signs receipts and bundles (pin it where they are verified);
+    /// with --signing-pkcs11, first make an Ed25519 key in an HSM this home's signer.
     ///
     /// Example: trust gdpr public-key
     PublicKey(PublicKeyArgs),
@@ -140,10 +139,20 @@ pub(crate) struct VerifyArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example: trust gdpr public-key
-Example: TRUST_STORE=\"$(cat /run/secrets/trust-db-url)\" trust gdpr public-key --root-key-file root.key")]
+#[command(after_help = "Examples:
+  trust gdpr public-key
+  TRUST_STORE=\"$(cat /run/secrets/trust-db-url)\" trust gdpr public-key --root-key-file root.key
+  TRUST_PKCS11_PIN=… trust gdpr public-key \\
+    --signing-pkcs11 'pkcs11:token=trust-prod;object=trust-gdpr?module-path=/usr/lib/softhsm/libsofthsm2.so'")]
 pub(crate) struct PublicKeyArgs {
-    /// Unlocks a database home (--store URL), whose signing key is sealed under it.
+    /// Sign this home's erasure receipts and export manifests from now on with an Ed25519 key
+    /// held in a PKCS#11 token (generated inside it when absent; no gdpr/signing.p8 is
+    /// written), recorded in gdpr/signer.json. The PIN comes from TRUST_PKCS11_PIN or
+    /// --pin-file, for this and every later signing command. Local homes only.
+    #[arg(long, value_name = "URI")]
+    signing_pkcs11: Option<String>,
+    /// Unlocks a database home (--store URL), whose signing key is sealed under it; its
+    /// --pin-file also serves --signing-pkcs11.
     #[command(flatten)]
     unlock: UnlockArgs,
 }
@@ -294,7 +303,22 @@ pub(crate) fn run(cmd: &GdprCommand, globals: &Globals) -> Result<(), CliError> 
         GdprCommand::VerifyExport(a) => verify_export(a, globals),
         GdprCommand::VerifyReceipt(a) => verify_receipt(a, globals),
         GdprCommand::PublicKey(a) => {
-            let pk = hex::encode(signer(globals, &a.unlock)?.public_key());
+            let signer = match &a.signing_pkcs11 {
+                Some(uri) => {
+                    if store::store_db(globals)?.is_some() {
+                        return Err(CliError::usage(
+                            "--signing-pkcs11 applies to a local home; a database home signs with its sealed key",
+                        ));
+                    }
+                    crate::cmd::home::init_gdpr_device_signer(
+                        &gdpr_dir(globals)?,
+                        uri,
+                        a.unlock.pin_file.as_deref(),
+                    )?
+                }
+                None => signer(globals, &a.unlock)?,
+            };
+            let pk = hex::encode(signer.public_key());
             globals
                 .out
                 .success(&serde_json::json!({ "public_key": pk }), || pk.clone());
@@ -328,13 +352,12 @@ fn gdpr_dir(globals: &Globals) -> Result<PathBuf, CliError> {
 /// The keyring a database home seals its GDPR signing key under (created on first use).
 const SIGNER_KEYRING: &str = "gdpr";
 
-/// The key that signs receipts and bundles: `HOME/gdpr/signing.p8` for a local home; for a
+/// The key that signs receipts and bundles: for a local home an HSM key when `gdpr/signer.json`
+/// names one, else `HOME/gdpr/signing.p8`; for a
 /// database home, the sealed row every worker shares (opening the home to unseal it).
 fn signer(globals: &Globals, unlock: &UnlockArgs) -> Result<Signer, CliError> {
     match store::store_db(globals)? {
-        None => Ok(Signer::load_or_create(
-            &gdpr_dir(globals)?.join("signing.p8"),
-        )?),
+        None => crate::cmd::home::gdpr_signer(&gdpr_dir(globals)?, unlock.pin_file.as_deref()),
         Some(db) => {
             let home = open_home(globals, unlock)?;
             crate::cmd::mfa::ensure_keyring(&home, SIGNER_KEYRING)?;
@@ -486,7 +509,7 @@ fn expected_key(a: &VerifyArgs, globals: &Globals) -> Result<[u8; 32], CliError>
 fn verify_export(a: &VerifyArgs, globals: &Globals) -> Result<(), CliError> {
     let expected = expected_key(a, globals)?;
     let reader = BufReader::new(input::open("bundle", Some(&a.file))?);
-    let manifest: Manifest = export::verify_bundle(reader, &expected).map_err(|e| match e {
+    let manifest: Manifest = core_gdpr::verify_bundle(reader, &expected).map_err(|e| match e {
         GdprError::Io(err) => CliError::io("bundle", &a.file, &err),
         other => CliError::from(other),
     })?;

@@ -16,7 +16,7 @@ use trust_core::error::Category;
 use trust_core::event::{Event, EventSink, NoSink};
 use trust_core::keyring::{Home, KeyringError, Policy};
 use trust_core::keys::{KeyError, Suite};
-use trust_core::mfa::{self, Algorithm, EnrollOptions, Mfa, TotpParams, totp};
+use trust_core::mfa::{self, Algorithm, EnrollOptions, Mfa, TotpParams};
 use trust_postgres::PgMfaStore;
 
 use crate::Globals;
@@ -310,7 +310,7 @@ fn enroll(a: &EnrollArgs, globals: &Globals) -> Result<(), CliError> {
                     "the secret is not base32 (A-Z, 2-7)",
                 ))
             })?;
-            Some(totp::base32_decode(text)?)
+            Some(mfa::base32_decode(text)?)
         }
         None => None,
     };

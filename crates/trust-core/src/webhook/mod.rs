@@ -39,7 +39,7 @@
 //! | GitHub `X-Hub-Signature-256` | [`github`] | body | none (dedupe on `X-GitHub-Delivery`) |
 //! | Slack `X-Slack-Signature` | [`slack`] | `v0:ts:body` | ±300 s |
 //!
-//! Replay protection beyond the timestamp window is [`replay`]: a seen-id store behind a trait,
+//! Replay protection beyond the timestamp window is [`ReplayGuard`]: a seen-id store behind a trait,
 //! with a bounded in-memory default. A duplicate delivery is [`WebhookError::Replayed`], distinct
 //! from a forgery.
 //!
@@ -71,7 +71,7 @@ use crate::secret::{ExposeSecret, SecretBytes, ct_eq};
 
 pub mod github;
 pub mod hubspot;
-pub mod replay;
+pub(crate) mod replay;
 mod request;
 pub mod shopify;
 pub mod slack;
@@ -81,6 +81,7 @@ pub mod stripe;
 mod encoding;
 
 pub use encoding::{decode_base64_mac, decode_hex_mac};
+pub use replay::{MAX_KEY_LEN as MAX_REPLAY_KEY_LEN, MemorySeenStore, ReplayGuard, SeenStore};
 pub use request::{Request, verify};
 
 /// The length of an HMAC-SHA256 or SHA-256 output, the only MAC length any scheme here uses.
@@ -262,9 +263,9 @@ pub struct Verified {
     /// milliseconds are reported as seconds, rounded down).
     pub timestamp: Option<i64>,
     /// The provider's delivery id, when it sends one (`X-Shopify-Webhook-Id`, `webhook-id`,
-    /// `X-GitHub-Delivery`, a session token's `jti`): the key for [`replay`] protection.
+    /// `X-GitHub-Delivery`, a session token's `jti`): the key for [`ReplayGuard`] protection.
     /// Unauthenticated for Shopify and GitHub (not covered by the MAC), so use it only after
-    /// verification, as [`replay::ReplayGuard`] does.
+    /// verification, as [`ReplayGuard`] does.
     pub delivery_id: Option<String>,
     /// The shop the request is for (Shopify OAuth, App Proxy and session tokens), validated and
     /// lower-cased (`name.myshopify.com`).
