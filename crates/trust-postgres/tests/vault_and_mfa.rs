@@ -655,3 +655,46 @@ fn an_erasure_stops_a_worker_holding_the_cached_key_within_the_documented_bound(
     );
     assert_eq!(err.category().exit_code(), 4);
 }
+
+#[test]
+fn a_database_from_the_previous_release_migrates_to_the_vault_and_mfa_tables() {
+    let Some(schema) = TestSchema::create("upgrade") else {
+        return;
+    };
+    // What the previous release left: the version table and `home` 1 only.
+    let first = &trust_postgres::migrate::MIGRATIONS[0];
+    assert_eq!((first.component, first.version), ("home", 1));
+    schema.execute(&format!(
+        "CREATE TABLE trust_schema (component text NOT NULL, version integer NOT NULL, \
+         description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), \
+         PRIMARY KEY (component, version)); {} \
+         INSERT INTO trust_schema (component, version, description) VALUES ('home', 1, 'x');",
+        first.sql
+    ));
+    let db = Database::connect(
+        trust_postgres::ConnectOptions::parse(&schema.store_url()).expect("options"),
+    )
+    .expect("connect");
+    let report = db.migrate().expect("migrate");
+    let applied: Vec<(&str, i32)> = report
+        .applied
+        .iter()
+        .map(|(c, v, _)| (c.as_str(), *v))
+        .collect();
+    // Every later step, in list order: the vault and MFA tables among them.
+    let expected: Vec<(&str, i32)> = trust_postgres::migrate::MIGRATIONS[1..]
+        .iter()
+        .map(|m| (m.component, m.version))
+        .collect();
+    assert_eq!(applied, expected);
+    assert!(applied.contains(&("vault", 1)) && applied.contains(&("mfa", 1)));
+    assert_eq!(db.migrate().expect("again").applied.len(), 0, "idempotent");
+    // The new tables are usable at once.
+    assert!(
+        PgVaultStore::new(db.clone())
+            .list(None)
+            .expect("vault")
+            .is_empty()
+    );
+    assert!(!PgMfaStore::new(db).any_enrolled().expect("mfa"));
+}

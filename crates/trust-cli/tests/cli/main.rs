@@ -16,6 +16,7 @@ mod demo;
 mod gdpr;
 mod keys;
 mod mfa;
+mod pg_stores;
 mod pkcs11;
 mod secrets;
 mod store;

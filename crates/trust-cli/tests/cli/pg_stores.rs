@@ -2,24 +2,29 @@
 //! against a real PostgreSQL (TRUST_TEST_POSTGRES_URL; skipped with a printed reason when
 //! unset, failing when CI=true). Two temporary directories play two hosts that share only the
 //! database and a copy of the root key file.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 use trust_postgres::testing::TestSchema;
 
-/// Starts `trust` in `cwd` with TRUST_STORE=`store` (never on argv: the URL holds a password)
-/// as actor `ops`.
-fn spawn(cwd: &Path, store: &str, args: &[&str], stdin: &[u8]) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trust"))
-        .current_dir(cwd)
+use super::harness::{self, code, json};
+
+/// `trust` in `cwd` with TRUST_STORE=`store` (never on argv: the URL holds a password), as
+/// actor `ops`.
+fn command(cwd: &Path, store: &str, args: &[&str]) -> Command {
+    let mut cmd = harness::trust();
+    cmd.current_dir(cwd)
         .env("TRUST_STORE", store)
         .env("TRUST_ACTOR", "ops")
-        .env_remove("TRUST_HOME")
-        .env_remove("TRUST_AUDIT_LOG")
         .env_remove("TRUST_ROOT_KEY_FILE")
-        .args(args)
+        .args(args);
+    cmd
+}
+
+/// Starts `trust` (for runs that must overlap) with `stdin` written and closed.
+fn spawn(cwd: &Path, store: &str, args: &[&str], stdin: &[u8]) -> Child {
+    let mut child = command(cwd, store, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -27,36 +32,18 @@ fn spawn(cwd: &Path, store: &str, args: &[&str], stdin: &[u8]) -> Child {
         .expect("spawn trust");
     {
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin)
-            .expect("stdin");
+        let mut input = child.stdin.take().expect("stdin");
+        let _ = input.write_all(stdin);
     }
     child
 }
 
 fn trust(cwd: &Path, store: &str, args: &[&str], stdin: &[u8]) -> Output {
-    spawn(cwd, store, args, stdin)
-        .wait_with_output()
-        .expect("wait")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
+    harness::run(&mut command(cwd, store, args), Some(stdin))
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("one JSON object: {}", text(out)))
+    format!("{}{}", harness::stdout(out), harness::stderr(out))
 }
 
 /// Two hosts sharing a database home: A made it (root.key), B has a copy of the key file.
