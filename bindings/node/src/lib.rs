@@ -649,7 +649,7 @@ pub fn webhook_verify(
 /// `postgres://` URL opened by trust-backends), so a replayed delivery is refused.
 #[napi]
 pub struct ReplayGuard {
-    inner: webhook::replay::ReplayGuard<Box<dyn webhook::replay::SeenStore>>,
+    inner: webhook::ReplayGuard<Box<dyn webhook::SeenStore>>,
 }
 
 #[napi]
@@ -657,14 +657,14 @@ impl ReplayGuard {
     /// Ids are kept `ttl` seconds; `store` is a URL, or none for this process only.
     #[napi(constructor)]
     pub fn new(ttl: u32, store: Option<String>, capacity: Option<u32>) -> Result<Self> {
-        let store: Box<dyn webhook::replay::SeenStore> = match store {
-            None => Box::new(webhook::replay::MemorySeenStore::new(
+        let store: Box<dyn webhook::SeenStore> = match store {
+            None => Box::new(webhook::MemorySeenStore::new(
                 capacity.map_or(100_000, |c| c as usize),
             )),
             Some(url) => trust_backends::open_seen_store(&url).map_err(core)?,
         };
         Ok(Self {
-            inner: webhook::replay::ReplayGuard::new(store, u64::from(ttl)),
+            inner: webhook::ReplayGuard::new(store, u64::from(ttl)),
         })
     }
 

@@ -10,7 +10,7 @@ use napi_derive::napi;
 use trust_backends::HomeLocation;
 use trust_core::keyring::{self, Policy};
 use trust_core::keys::Suite;
-use trust_core::mfa::{Algorithm, DirMfaStore, EnrollOptions, TotpParams, totp};
+use trust_core::mfa::{Algorithm, DirMfaStore, EnrollOptions, TotpParams, base32_decode};
 use trust_core::redact::LiveRedactor;
 use trust_core::secret::ExposeSecret;
 use trust_core::vault::{
@@ -406,7 +406,7 @@ impl Mfa {
         let secret = o
             .secret
             .as_deref()
-            .map(totp::base32_decode)
+            .map(base32_decode)
             .transpose()
             .map_err(core)?;
         let options = EnrollOptions {

@@ -11,9 +11,9 @@ use pyo3::types::PyBytes;
 use trust_backends::SubjectStore;
 use trust_core::durable::AtomicFile;
 use trust_core::event::{EventSink, NoSink};
-use trust_core::gdpr::export::ExportWriter;
-use trust_core::gdpr::signing::Signer;
-use trust_core::gdpr::subject::{EraseOptions, SubjectKeys};
+use trust_core::gdpr::ExportWriter;
+use trust_core::gdpr::Signer;
+use trust_core::gdpr::{EraseOptions, SubjectKeys};
 use trust_core::gdpr::{GdprError, timestamp};
 use trust_core::keyring;
 

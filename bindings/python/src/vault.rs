@@ -10,7 +10,7 @@ use trust_backends::HomeLocation;
 use trust_core::event::EventSink;
 use trust_core::keyring::{self, Policy};
 use trust_core::keys::Suite;
-use trust_core::mfa::{Algorithm, DirMfaStore, EnrollOptions, TotpParams, totp};
+use trust_core::mfa::{Algorithm, DirMfaStore, EnrollOptions, TotpParams, base32_decode};
 use trust_core::redact::LiveRedactor;
 use trust_core::secret::{ExposeSecret, SecretBytes};
 use trust_core::vault::{
@@ -455,7 +455,7 @@ impl Mfa {
     ) -> PyResult<String> {
         let algorithm = Algorithm::parse(algorithm)
             .ok_or_else(|| invalid("algorithm must be sha1, sha256 or sha512"))?;
-        let secret = secret.map(totp::base32_decode).transpose().map_err(core)?;
+        let secret = secret.map(base32_decode).transpose().map_err(core)?;
         let options = EnrollOptions {
             params: TotpParams {
                 algorithm,

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyList};
 use trust_core::clock::{Clock, SystemClock};
 use trust_core::secret::SecretBytes;
-use trust_core::webhook::{self, Scheme, SecretSet, replay, shopify};
+use trust_core::webhook::{self, Scheme, SecretSet, shopify};
 
 use crate::errors::{core, invalid, secret};
 
@@ -22,7 +22,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// `postgres://` URL (opened by trust-backends). Thread-safe.
 #[pyclass(frozen, module = "trust.webhook")]
 pub(crate) struct ReplayGuard {
-    inner: replay::ReplayGuard<Box<dyn replay::SeenStore>>,
+    inner: webhook::ReplayGuard<Box<dyn webhook::SeenStore>>,
 }
 
 #[pymethods]
@@ -32,14 +32,14 @@ impl ReplayGuard {
     #[new]
     #[pyo3(signature = (ttl, *, store=None, capacity=100_000))]
     fn new(py: Python<'_>, ttl: u64, store: Option<&str>, capacity: usize) -> PyResult<Self> {
-        let store: Box<dyn replay::SeenStore> = match store {
-            None => Box::new(replay::MemorySeenStore::new(capacity)),
+        let store: Box<dyn webhook::SeenStore> = match store {
+            None => Box::new(webhook::MemorySeenStore::new(capacity)),
             Some(url) => py
                 .detach(|| trust_backends::open_seen_store(url))
                 .map_err(core)?,
         };
         Ok(Self {
-            inner: replay::ReplayGuard::new(store, ttl),
+            inner: webhook::ReplayGuard::new(store, ttl),
         })
     }
 
