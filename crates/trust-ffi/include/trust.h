@@ -24,12 +24,43 @@
 // Size of a Merkle hash (leaf hash, node, root) in bytes.
 #define TRUST_MERKLE_HASH_BYTES 32
 
+// `algorithm` for `trust_mfa_enroll`: the default (SHA-1, what every authenticator app reads).
+#define TRUST_MFA_DEFAULT 0
+
+// `algorithm`: HMAC-SHA-1.
+#define TRUST_MFA_SHA1 1
+
+// `algorithm`: HMAC-SHA-256.
+#define TRUST_MFA_SHA256 2
+
+// `algorithm`: HMAC-SHA-512.
+#define TRUST_MFA_SHA512 3
+
 // Flag for `trust_redactor_new`: do not look for payment card numbers.
 #define TRUST_REDACT_NO_CARDS 1
 
 // Shortest secret value `trust_redactor_new` accepts, in bytes (shorter ones would redact
 // ordinary words).
 #define TRUST_REDACT_MIN_LITERAL_BYTES 6
+
+// `kind` for `trust_vault_put`/`_rotate`: keep the secret's kind (a new secret: API key).
+#define TRUST_VAULT_KIND_KEEP 0
+
+// `kind`: a static API key or access token.
+#define TRUST_VAULT_KIND_API_KEY 1
+
+// `kind`: an OAuth access token (usually with an expiry and a refresh token).
+#define TRUST_VAULT_KIND_OAUTH 2
+
+// `*outcome_out` of `trust_vault_refresh`: the stored token was still fresh; nothing stored.
+#define TRUST_VAULT_STILL_FRESH 1
+
+// `*outcome_out`: this call's token was stored as the next version.
+#define TRUST_VAULT_REFRESHED 2
+
+// `*outcome_out`: another worker stored a version after the one the caller read; its token is
+// returned and the caller's discarded.
+#define TRUST_VAULT_TOOK_WINNERS 3
 
 // Major version of the library (header macro; `trust_version()` at run time).
 #define TRUST_VERSION_MAJOR 0
@@ -130,6 +161,11 @@ typedef struct trust_error trust_error;
 // compare-and-swapped).
 typedef struct trust_home trust_home;
 
+// Second factors on a home. Opaque; made by `trust_mfa_new`, freed by `trust_mfa_free`.
+// Thread-safe: every function may be called from any number of threads (and processes) at
+// once.
+typedef struct trust_mfa trust_mfa;
+
 // A redactor with registered secret values.
 //
 // Opaque; made by `trust_redactor_new`, freed by `trust_redactor_free`. Immutable once made:
@@ -143,6 +179,11 @@ typedef struct trust_redactor trust_redactor;
 // cached in memory; `trust_subjects_erase` clears this handle's copy, other processes keep
 // theirs until they make a new handle.
 typedef struct trust_subjects trust_subjects;
+
+// A vault on a home. Opaque; made by `trust_vault_new`, freed by `trust_vault_free`.
+// Thread-safe: every function may be called from any number of threads (and processes) at
+// once; changes are compare-and-swapped.
+typedef struct trust_vault trust_vault;
 
 // A webhook verifier: an endpoint's secret set and freshness tolerance.
 //
@@ -468,6 +509,46 @@ trust_status trust_context_add(struct trust_context *context,
 // `context` is NULL or a live context, not used after this call.
 void trust_context_free(struct trust_context *context);
 
+// Creates a home in `store`: a directory path (as `trust_home_init_key_file`) or a
+// `postgres://`/`postgresql://` URL, whose database then holds the home record and keyrings
+// (schema created or migrated first). The root key is the 32-byte file `key_file`, created
+// with random bytes (mode `0600`) if missing; with a database home it is the only thing
+// written locally. A URL's password never appears in an error.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for an empty string (`EMPTY_PATH`), an unsupported scheme
+// (`STORE_URL_UNSUPPORTED`, also for `redis://`, which cannot hold a home) or an existing
+// home; `TRUST_INPUT_UNREADABLE` (`STORE_UNREACHABLE`) when the database cannot be reached.
+//
+// # Safety
+// `store` and `key_file` point to their lengths in readable bytes (UTF-8); `home_out` points
+// to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_home_init_store(const uint8_t *store,
+                                   size_t store_len,
+                                   const uint8_t *key_file,
+                                   size_t key_file_len,
+                                   struct trust_home **home_out,
+                                   struct trust_error **err_out);
+
+// Opens the home in `store` (a directory path or a `postgres://` URL) with its root key: the
+// key file `key_file`, or the one recorded at creation when `key_file_len` is 0; or, when
+// `passphrase_len` is not 0, the passphrase (for a home made with one). Give at most one of
+// the two.
+//
+// Errors: as `trust_home_init_store`; `TRUST_INPUT_UNREADABLE` when there is no home there,
+// `TRUST_KEY_UNAVAILABLE` for a wrong key or passphrase.
+//
+// # Safety
+// `store`, `key_file` and `passphrase` point to their lengths in readable bytes (NULL with
+// 0); `home_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_home_open_store(const uint8_t *store,
+                                   size_t store_len,
+                                   const uint8_t *key_file,
+                                   size_t key_file_len,
+                                   const uint8_t *passphrase,
+                                   size_t passphrase_len,
+                                   struct trust_home **home_out,
+                                   struct trust_error **err_out);
+
 // Creates a home in directory `dir` (created `0700` if missing; must not hold a home yet) whose
 // root key is the 32-byte file `key_file`, created with random bytes (mode `0600`) if it does
 // not exist. Keep the key file apart from the home (another disk, a secret mount).
@@ -759,6 +840,155 @@ trust_status trust_merkle_verify_consistency(uint64_t size1,
                                              size_t root2_len,
                                              struct trust_error **err_out);
 
+// Opens the second factors of `home`, recording enrollments, verifications (accepted and
+// rejected) and removals in `audit_log` (NULL: not recorded). `issuer` (length 0: `trust`) is
+// the name authenticator apps show beside the account. The handle keeps its own references to
+// the home and the log.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (code `STORE_URL_UNSUPPORTED`) for a home kept in a
+// database, whose factor table is not reachable through the C ABI yet.
+//
+// # Safety
+// `home` is a live home; `issuer` points to `issuer_len` readable bytes; `audit_log` is NULL
+// or a live log; `mfa_out` points to writable storage for one pointer; `err_out` is NULL or
+// writable.
+trust_status trust_mfa_new(const struct trust_home *home,
+                           const uint8_t *issuer,
+                           size_t issuer_len,
+                           const struct trust_audit_log *audit_log,
+                           struct trust_mfa **mfa_out,
+                           struct trust_error **err_out);
+
+// Frees the handle. NULL is a no-op.
+//
+// # Safety
+// `mfa` is NULL or a live handle, not used after this call.
+void trust_mfa_free(struct trust_mfa *mfa);
+
+// Enrolls a TOTP factor for `user` on `device` (length 0: `default`) and returns its
+// `otpauth://` URI in `*uri_out` (it holds the secret: show it once, as text or a QR code;
+// zeroized when freed). `secret` imports an existing secret (16 to 128 bytes; length 0
+// generates one); `algorithm` is a `TRUST_MFA_*` value, `digits` 6 or 8 (0: 6).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for a bad user, device, algorithm, digits or secret, and
+// (code `MFA_ALREADY_ENROLLED`) when the device already has a factor.
+//
+// # Safety
+// `mfa` is a live handle; data pointers point to their lengths in readable bytes; `uri_out`
+// points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_mfa_enroll(const struct trust_mfa *mfa,
+                              const uint8_t *user,
+                              size_t user_len,
+                              const uint8_t *device,
+                              size_t device_len,
+                              const uint8_t *secret,
+                              size_t secret_len,
+                              uint32_t algorithm,
+                              uint32_t digits,
+                              struct trust_bytes **uri_out,
+                              struct trust_error **err_out);
+
+// Checks `code` for `user` on `device` (length 0: `default`) at `now_unix` (Unix seconds; 0 =
+// the system clock) and, when it is accepted, burns its time step: the same code is refused
+// the second time, by any worker. Returns `TRUST_OK` and writes the accepted time step to
+// `*step_out` (if not NULL).
+//
+// Errors: `TRUST_VERIFICATION_FAILED` (code `MFA_REJECTED`) for a wrong, expired, already used
+// or malformed code; `TRUST_REFUSED` (`MFA_RATE_LIMITED`) after too many attempts;
+// `TRUST_KEY_UNAVAILABLE` (`MFA_NOT_ENROLLED`).
+//
+// # Safety
+// `mfa` is a live handle; data pointers point to their lengths in readable bytes; `step_out`
+// is NULL or a writable `uint64_t`; `err_out` is NULL or writable.
+trust_status trust_mfa_verify(const struct trust_mfa *mfa,
+                              const uint8_t *user,
+                              size_t user_len,
+                              const uint8_t *device,
+                              size_t device_len,
+                              const uint8_t *code,
+                              size_t code_len,
+                              int64_t now_unix,
+                              uint64_t *step_out,
+                              struct trust_error **err_out);
+
+// Makes a new set of single-use recovery codes for `user` (replacing any earlier set) and
+// returns them as a JSON array of strings in `*codes_out` (show them once; zeroized when
+// freed). Only their hashes are stored.
+//
+// Errors: `TRUST_KEY_UNAVAILABLE` (`MFA_NOT_ENROLLED`).
+//
+// # Safety
+// `mfa` is a live handle; `user` points to `user_len` readable bytes; `codes_out` points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_mfa_recovery_codes(const struct trust_mfa *mfa,
+                                      const uint8_t *user,
+                                      size_t user_len,
+                                      struct trust_bytes **codes_out,
+                                      struct trust_error **err_out);
+
+// Redeems one recovery code of `user` (instead of a TOTP code): accepted once, then burnt.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` (`MFA_REJECTED`) for an unknown or used code;
+// `TRUST_REFUSED` (`MFA_RATE_LIMITED`); `TRUST_KEY_UNAVAILABLE` (`MFA_NOT_ENROLLED`).
+//
+// # Safety
+// `mfa` is a live handle; data pointers point to their lengths in readable bytes; `err_out` is
+// NULL or writable.
+trust_status trust_mfa_redeem_recovery_code(const struct trust_mfa *mfa,
+                                            const uint8_t *user,
+                                            size_t user_len,
+                                            const uint8_t *code,
+                                            size_t code_len,
+                                            struct trust_error **err_out);
+
+// Removes every factor and recovery code of `user`; `*removed_out` (if not NULL) says whether
+// there was anything to remove. Recorded in the audit log.
+//
+// # Safety
+// `mfa` is a live handle; `user` points to `user_len` readable bytes; `removed_out` is NULL or
+// a writable `bool`; `err_out` is NULL or writable.
+trust_status trust_mfa_remove(const struct trust_mfa *mfa,
+                              const uint8_t *user,
+                              size_t user_len,
+                              bool *removed_out,
+                              struct trust_error **err_out);
+
+// Hashes `password` (UTF-8) with argon2id under OWASP's parameters and a random salt; the PHC
+// string (`$argon2id$v=19$…`) comes back in `*phc_out`. Takes tens of milliseconds by design:
+// call it off an event loop.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`PASSWORD_TOO_SHORT` under 8 characters,
+// `PASSWORD_TOO_LONG` over 1024 bytes); `TRUST_INVALID_UTF8`.
+//
+// # Safety
+// `password` points to `password_len` readable bytes; `phc_out` points to writable storage for
+// one pointer; `err_out` is NULL or writable.
+trust_status trust_password_hash(const uint8_t *password,
+                                 size_t password_len,
+                                 struct trust_bytes **phc_out,
+                                 struct trust_error **err_out);
+
+// Checks `password` against `stored` (an argon2 PHC string or a `$2a$/$2b$/$2y$` bcrypt hash),
+// in constant time. A wrong password is `TRUST_OK` with `*matches_out = false`. When it matches
+// and the stored hash is outdated (bcrypt, weaker parameters), `*rehash_out` (if not NULL)
+// receives a fresh argon2id PHC string to store in its place, else NULL.
+//
+// Errors: `TRUST_INPUT_UNREADABLE` (`HASH_MALFORMED`, `HASH_PARAMS_OUT_OF_BOUNDS`) for a stored
+// string that is neither format or has parameters out of bounds; `TRUST_INVALID_ARGUMENT`
+// (`PASSWORD_TOO_LONG`).
+//
+// # Safety
+// `stored` and `password` point to their lengths in readable bytes; `matches_out` points to a
+// writable `bool`; `rehash_out` is NULL or points to writable storage for one pointer;
+// `err_out` is NULL or writable.
+trust_status trust_password_verify(const uint8_t *stored,
+                                   size_t stored_len,
+                                   const uint8_t *password,
+                                   size_t password_len,
+                                   bool *matches_out,
+                                   struct trust_bytes **rehash_out,
+                                   struct trust_error **err_out);
+
 // Returns `TRUST_REDACT_MIN_LITERAL_BYTES`, for hosts that cannot read macros.
 size_t trust_redact_min_literal_bytes(void);
 
@@ -818,6 +1048,190 @@ void trust_redactor_free(struct trust_redactor *redactor);
 // `trust_error_message` for that. Takes a `uint32_t` rather than the enum so that any integer
 // a host passes is well-defined.
 const char *trust_status_str(uint32_t status);
+
+// Opens the vault of `home`, sealing new values under `keyring` (`vault` when `keyring_len` is
+// 0; created on first use) and recording every read, refused read and change in `audit_log`
+// (NULL: not recorded; production hosts should pass their log). The vault keeps its own
+// references to the home and the log: either may be freed first.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for a bad keyring name, or (code `STORE_URL_UNSUPPORTED`)
+// a home kept in a database, whose vault table is not reachable through the C ABI yet.
+//
+// # Safety
+// `home` is a live home; `keyring` points to `keyring_len` readable bytes; `audit_log` is
+// NULL or a live log; `vault_out` points to writable storage for one pointer; `err_out` is
+// NULL or writable.
+trust_status trust_vault_new(const struct trust_home *home,
+                             const uint8_t *keyring,
+                             size_t keyring_len,
+                             const struct trust_audit_log *audit_log,
+                             struct trust_vault **vault_out,
+                             struct trust_error **err_out);
+
+// Frees a vault. NULL is a no-op.
+//
+// # Safety
+// `vault` is NULL or a live vault, not used after this call.
+void trust_vault_free(struct trust_vault *vault);
+
+// Stores `value` as a new version of secret `name` (`tenant/name`), creating the secret if
+// needed, acting as `actor`; writes the new version number to `*version_out`. On an existing
+// secret the actor must be a reader. Optional metadata: `kind` (`TRUST_VAULT_KIND_*`),
+// `readers` (`reader_count` UTF-8 actor names; 0 keeps the list, for a new secret: just
+// `actor`), `expires_unix` (Unix seconds; 0 = no expiry), `refresh_token` (an OAuth refresh
+// token sealed as a second field; length 0 = none).
+//
+// Errors: `TRUST_REFUSED` (`SECRET_NOT_READER`), `TRUST_INVALID_ARGUMENT` for a bad name,
+// actor, reader, kind or value (empty or over 64 KiB).
+//
+// # Safety
+// `vault` is a live vault; data pointers point to their lengths in readable bytes;
+// `readers`/`reader_lens` point to `reader_count` elements each (NULL when 0);
+// `version_out` points to a writable `uint32_t`; `err_out` is NULL or writable.
+trust_status trust_vault_put(const struct trust_vault *vault,
+                             const uint8_t *actor,
+                             size_t actor_len,
+                             const uint8_t *name,
+                             size_t name_len,
+                             const uint8_t *value,
+                             size_t value_len,
+                             uint32_t kind,
+                             const uint8_t *const *readers,
+                             const size_t *reader_lens,
+                             size_t reader_count,
+                             int64_t expires_unix,
+                             const uint8_t *refresh_token,
+                             size_t refresh_token_len,
+                             uint32_t *version_out,
+                             struct trust_error **err_out);
+
+// As `trust_vault_put`, for a secret that must exist and not be deleted (`TRUST_KEY_UNAVAILABLE`,
+// `SECRET_NOT_FOUND`/`SECRET_DELETED`, otherwise): the rotation of an API key.
+//
+// # Safety
+// As for `trust_vault_put`.
+trust_status trust_vault_rotate(const struct trust_vault *vault,
+                                const uint8_t *actor,
+                                size_t actor_len,
+                                const uint8_t *name,
+                                size_t name_len,
+                                const uint8_t *value,
+                                size_t value_len,
+                                uint32_t kind,
+                                const uint8_t *const *readers,
+                                const size_t *reader_lens,
+                                size_t reader_count,
+                                int64_t expires_unix,
+                                const uint8_t *refresh_token,
+                                size_t refresh_token_len,
+                                uint32_t *version_out,
+                                struct trust_error **err_out);
+
+// Reads secret `name` for `actor`, stating `purpose` (recorded in the audit log as given: no
+// personal data), at `version` (0 = the current one). The value comes back in `*value_out`
+// (zeroized when freed); `*version_out` (if not NULL) receives the version read and
+// `*refresh_token_out` (if not NULL) the OAuth refresh token, or NULL when the version has
+// none.
+//
+// Errors: `TRUST_REFUSED` (`SECRET_NOT_READER`: the actor is not on the readers list; the
+// refusal is audited), `TRUST_KEY_UNAVAILABLE` (`SECRET_NOT_FOUND`, `SECRET_DELETED`,
+// `SECRET_VERSION_UNKNOWN`), `TRUST_INVALID_ARGUMENT` for a bad name, actor or purpose.
+//
+// # Safety
+// `vault` is a live vault; data pointers point to their lengths in readable bytes;
+// `value_out` points to writable storage for one pointer; `version_out` and
+// `refresh_token_out` are NULL or writable; `err_out` is NULL or writable.
+trust_status trust_vault_get(const struct trust_vault *vault,
+                             const uint8_t *actor,
+                             size_t actor_len,
+                             const uint8_t *name,
+                             size_t name_len,
+                             const uint8_t *purpose,
+                             size_t purpose_len,
+                             uint32_t version,
+                             struct trust_bytes **value_out,
+                             uint32_t *version_out,
+                             struct trust_bytes **refresh_token_out,
+                             struct trust_error **err_out);
+
+// Whether the current version of `name` expires within `margin_secs` of `now_unix` (Unix
+// seconds; 0 = the system clock), or has expired: time to refresh an OAuth token. A value
+// without an expiry never needs it. Reads metadata only (not audited, no key needed).
+//
+// # Safety
+// `vault` is a live vault; `name` points to `name_len` readable bytes; `needs_out` points to
+// a writable `bool`; `err_out` is NULL or writable.
+trust_status trust_vault_needs_refresh(const struct trust_vault *vault,
+                                       const uint8_t *name,
+                                       size_t name_len,
+                                       int64_t now_unix,
+                                       uint64_t margin_secs,
+                                       bool *needs_out,
+                                       struct trust_error **err_out);
+
+// Stores a refreshed OAuth token for `name` **only if** its current version is still
+// `expected_version` (the one the caller read before asking the provider) and it expires
+// within `margin_secs`. `value` is the new access token, `refresh_token` the new refresh token
+// (length 0 keeps the current one), `expires_unix` its expiry (0 = none). Nothing is stored
+// when the current version is fresh or is no longer `expected_version`. On return
+// `*value_out`/`*version_out` hold the token to use and `*outcome_out` says which:
+// `TRUST_VAULT_REFRESHED` (this token, stored), `TRUST_VAULT_TOOK_WINNERS` (another worker's,
+// newer; this one was discarded) or `TRUST_VAULT_STILL_FRESH` (the stored one; nothing
+// stored). Each read is audited with `purpose`.
+//
+// Errors: as `trust_vault_get` and `trust_vault_rotate`.
+//
+// # Safety
+// `vault` is a live vault; data pointers point to their lengths in readable bytes;
+// `value_out` points to writable storage for one pointer; `version_out` to a writable
+// `uint32_t`; `outcome_out` to a writable `uint32_t`; `err_out` is NULL or writable.
+trust_status trust_vault_refresh(const struct trust_vault *vault,
+                                 const uint8_t *actor,
+                                 size_t actor_len,
+                                 const uint8_t *name,
+                                 size_t name_len,
+                                 const uint8_t *purpose,
+                                 size_t purpose_len,
+                                 uint64_t margin_secs,
+                                 uint32_t expected_version,
+                                 const uint8_t *value,
+                                 size_t value_len,
+                                 const uint8_t *refresh_token,
+                                 size_t refresh_token_len,
+                                 int64_t expires_unix,
+                                 struct trust_bytes **value_out,
+                                 uint32_t *version_out,
+                                 uint32_t *outcome_out,
+                                 struct trust_error **err_out);
+
+// Lists the secrets (of `tenant`, or all when `tenant_len` is 0) as a JSON array of objects
+// with `name`, `kind`, `deleted`, `current_version`, `versions`, `readers`, `scopes`,
+// `expires` (RFC 3339 or null) and `expires_unix` — the objects `trust secrets list --json`
+// prints, plus the Unix time. Never values.
+//
+// # Safety
+// `vault` is a live vault; `tenant` points to `tenant_len` readable bytes; `json_out` points
+// to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_vault_list(const struct trust_vault *vault,
+                              const uint8_t *tenant,
+                              size_t tenant_len,
+                              struct trust_bytes **json_out,
+                              struct trust_error **err_out);
+
+// Deletes secret `name`, acting as `actor` (recorded): every stored version's sealed value is
+// dropped; a tombstone keeps the name so version numbers are never reused.
+//
+// Errors: `TRUST_KEY_UNAVAILABLE` (`SECRET_NOT_FOUND`, `SECRET_DELETED`).
+//
+// # Safety
+// `vault` is a live vault; data pointers point to their lengths in readable bytes; `err_out`
+// is NULL or writable.
+trust_status trust_vault_delete(const struct trust_vault *vault,
+                                const uint8_t *actor,
+                                size_t actor_len,
+                                const uint8_t *name,
+                                size_t name_len,
+                                struct trust_error **err_out);
 
 // The library version as a static NUL-terminated string, `"trust-ffi/MAJOR.MINOR.PATCH"`.
 // Never free it.
@@ -1024,6 +1438,50 @@ trust_status trust_webhook_verify_slack(const struct trust_webhook_verifier *ver
                                         size_t body_len,
                                         int64_t now,
                                         struct trust_error **err_out);
+
+// Verifies a request under the scheme called `scheme` — the CLI's `--provider` names:
+// `shopify`, `shopify-oauth`, `shopify-app-proxy`, `shopify-session-token`, `stripe`,
+// `hubspot-v1`, `hubspot-v2`, `hubspot-v3`, `standard-webhooks`, `github`, `slack` — through
+// trust-core's one dispatcher, the one the CLI and the packages call. The request is the raw
+// `body` and `header_count` headers (`header_names[i]`/`header_values[i]` with their lengths;
+// names match case-insensitively), plus what some schemes also sign: `method` (length 0:
+// `POST`) and `url` (HubSpot v2/v3), `query` without `?` (Shopify OAuth and App Proxy), and
+// `audience` (the app's API key, Shopify session tokens, which come in the `Authorization:
+// Bearer` header). `now` is Unix seconds. Unused parameters may be NULL with length 0.
+//
+// On success, `*result_out` (if not NULL) receives a JSON object: `scheme`, `secret_index`
+// (0 = the current secret matched), and `timestamp`, `delivery_id`, `shop` (null when the
+// scheme has none). The delivery id is the key for replay protection.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` with the core's code (`SIGNATURE_INVALID`,
+// `TIMESTAMP_STALE`, `TIMESTAMP_FUTURE`, `MALFORMED`, …); `TRUST_INVALID_ARGUMENT`
+// (`WEBHOOK_CONFIG`) for an unknown scheme or a missing URL, query or audience.
+//
+// # Safety
+// `verifier` is a live verifier; data pointers point to their lengths in readable bytes; the
+// four header arrays point to `header_count` elements each (NULL when 0); `result_out` is NULL
+// or points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_webhook_verify(const struct trust_webhook_verifier *verifier,
+                                  const uint8_t *scheme,
+                                  size_t scheme_len,
+                                  const uint8_t *body,
+                                  size_t body_len,
+                                  const uint8_t *const *header_names,
+                                  const size_t *header_name_lens,
+                                  const uint8_t *const *header_values,
+                                  const size_t *header_value_lens,
+                                  size_t header_count,
+                                  const uint8_t *method,
+                                  size_t method_len,
+                                  const uint8_t *url,
+                                  size_t url_len,
+                                  const uint8_t *query,
+                                  size_t query_len,
+                                  const uint8_t *audience,
+                                  size_t audience_len,
+                                  int64_t now,
+                                  struct trust_bytes **result_out,
+                                  struct trust_error **err_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,13 +9,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use trust_core::audit::log::{AuditLog, Entry, InitOptions};
-use trust_core::audit::note::Verifier;
-use trust_core::audit::verify::{VerifyOptions, verify_log};
+use trust_core::audit::{AuditLog, Entry, InitOptions, Verifier, VerifyOptions, verify_log};
 
 use crate::boundary::{
-    Failure, boundary, boundary_or, buf_out, free_handle, handle_ref, into_handle, out_ptr,
-    slice_in, str_in,
+    Failure, boundary, ffi_free, into_handle, try_buf_out, try_out, try_path, try_ref, try_slice,
+    try_str,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
@@ -53,12 +51,9 @@ pub unsafe extern "C" fn trust_audit_log_init(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: per the contract.
-        let origin = unsafe { str_in(origin, origin_len, "origin") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(vkey_out, "vkey_out") }?;
+        let dir = try_path!(dir, dir_len);
+        let origin = try_str!(origin, origin_len);
+        let out = try_out!(vkey_out);
         let verifier = AuditLog::init(Path::new(dir), &InitOptions::new(origin))?;
         out.set(trust_bytes::into_raw(verifier.vkey().as_bytes()));
         Ok(())
@@ -79,10 +74,8 @@ pub unsafe extern "C" fn trust_audit_log_open(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(log_out, "log_out") }?;
+        let dir = try_path!(dir, dir_len);
+        let out = try_out!(log_out);
         let log = AuditLog::open(Path::new(dir))?;
         out.set(into_handle(trust_audit_log {
             inner: Arc::new(log),
@@ -98,10 +91,7 @@ pub unsafe extern "C" fn trust_audit_log_open(
 /// `log` is NULL or a live handle, not used after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_audit_log_free(log: *mut trust_audit_log) {
-    boundary_or((), || {
-        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
-        unsafe { free_handle(log) }
-    });
+    ffi_free!(log);
 }
 
 /// Appends one entry durably (it survives a crash once this returns) and writes its index to
@@ -132,18 +122,12 @@ pub unsafe extern "C" fn trust_audit_log_append(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let log = unsafe { handle_ref(log, "log") }?;
-        // SAFETY: per the contract.
-        let event_type = unsafe { str_in(event_type, event_type_len, "event_type") }?;
-        // SAFETY: per the contract.
-        let actor = unsafe { str_in(actor, actor_len, "actor") }?;
-        // SAFETY: per the contract.
-        let subject = unsafe { str_in(subject, subject_len, "subject") }?;
-        // SAFETY: per the contract.
-        let payload = unsafe { slice_in(payload, payload_len, "payload") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(index_out, "index_out") }?;
+        let log = try_ref!(log);
+        let event_type = try_str!(event_type, event_type_len);
+        let actor = try_str!(actor, actor_len);
+        let subject = try_str!(subject, subject_len);
+        let payload = try_slice!(payload, payload_len);
+        let out = try_out!(index_out);
         let mut entry = Entry::new(event_type);
         entry.actor = (!actor.is_empty()).then(|| actor.to_owned());
         entry.subject = (!subject.is_empty()).then(|| subject.to_owned());
@@ -166,10 +150,8 @@ pub unsafe extern "C" fn trust_audit_log_size(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let log = unsafe { handle_ref(log, "log") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(size_out, "size_out") }?;
+        let log = try_ref!(log);
+        let out = try_out!(size_out);
         out.set(log.inner.size()?);
         Ok(())
     })
@@ -188,10 +170,8 @@ pub unsafe extern "C" fn trust_audit_log_root(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let log = unsafe { handle_ref(log, "log") }?;
-        // SAFETY: per the contract.
-        let out = unsafe { buf_out(out, out_len, TRUST_MERKLE_HASH_BYTES, "out") }?;
+        let log = try_ref!(log);
+        let out = try_buf_out!(out, out_len, TRUST_MERKLE_HASH_BYTES);
         out.copy_from_slice(&log.inner.root()?);
         Ok(())
     })
@@ -210,10 +190,8 @@ pub unsafe extern "C" fn trust_audit_log_checkpoint(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let log = unsafe { handle_ref(log, "log") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(note_out, "note_out") }?;
+        let log = try_ref!(log);
+        let out = try_out!(note_out);
         let signed = log.inner.checkpoint()?;
         out.set(trust_bytes::into_raw(signed.note.as_bytes()));
         Ok(())
@@ -245,12 +223,9 @@ pub unsafe extern "C" fn trust_audit_log_verify(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: per the contract.
-        let vkey = unsafe { str_in(vkey, vkey_len, "vkey") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(report_out, "report_out") }?;
+        let dir = try_path!(dir, dir_len);
+        let vkey = try_str!(vkey, vkey_len);
+        let out = try_out!(report_out);
         let verifier = Verifier::from_vkey(vkey.trim())?;
         let report = verify_log(Path::new(dir), &VerifyOptions::new(vec![verifier]))?;
         if let Some(failure) = &report.failure {

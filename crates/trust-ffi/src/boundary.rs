@@ -6,10 +6,11 @@
 //!
 //! ```text
 //! boundary(err_out, || {
-//!     let input = unsafe { slice_in(ptr, len, "input") }?; // NULL checks first
-//!     let out = unsafe { out_ptr(out, "out") }?;
-//!     let result = trust_core::…(input)?;                   // core errors map to a status
-//!     out.set(trust_bytes::new(result));                     // outputs last: only on success
+//!     let home = try_ref!(home);               // NULL checks first
+//!     let input = try_slice!(input, input_len);
+//!     let out = try_out!(out);
+//!     let result = home.inner.seal(input)?;   // core errors map to a status
+//!     out.set(trust_bytes::into_raw(&result)); // outputs last: only on success
 //!     Ok(())
 //! })
 //! ```
@@ -18,6 +19,27 @@
 //! manner of rustls-ffi's `ffi_panic_boundary!`. Arguments are validated before any work is
 //! done, and outputs are written only once the closure has nothing left that can fail, which is
 //! what makes "outputs are written only on success" hold.
+//!
+//! ## The safety argument, stated once
+//!
+//! Every entry point's `# Safety` section promises, for each pointer parameter `p` (with its
+//! length `p_len` or element count where it has one):
+//!
+//! * a data pointer is NULL or points to `p_len` readable bytes (elements) that stay valid and
+//!   unmodified for the duration of the call;
+//! * a handle is NULL or a live handle of that type made by this library and not yet freed (and,
+//!   for `*mut` handles, not used by another thread during the call);
+//! * an output pointer is NULL or points to writable, aligned storage for one value;
+//! * `err_out` is NULL or points to writable storage for one `trust_error *`.
+//!
+//! The argument macros below ([`try_ref!`], [`try_mut!`], [`try_slice!`], [`try_str!`],
+//! [`try_path!`], [`try_location!`], [`try_slices!`], [`try_out!`], [`try_opt_out!`], [`try_buf_out!`],
+//! [`ffi_free!`]) each do their one `unsafe` call on the strength of exactly that promise, after
+//! the helper has checked what can be checked (NULL, lengths above `isize::MAX`, buffer sizes).
+//! They name the argument after the parameter (`stringify!`), so error messages and the
+//! header's parameter names agree, and they return early with a [`Failure`] through `?`, so
+//! they are used inside a [`boundary`] closure. An entry point whose contract differs from the
+//! above (none today) must not use them.
 
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -273,3 +295,152 @@ pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
         drop(unsafe { Box::from_raw(ptr) });
     }
 }
+
+/// Borrows `count` byte strings given as parallel arrays of pointers and lengths (`secrets`,
+/// `secret_lens`), each checked as by [`slice_in`].
+///
+/// # Safety
+/// Unless NULL, `ptrs` and `lens` point to `count` elements each, and every `ptrs[i]` is NULL
+/// with `lens[i] == 0` or points to `lens[i]` readable bytes valid for `'a`.
+pub(crate) unsafe fn slices_in<'a>(
+    ptrs: *const *const u8,
+    lens: *const usize,
+    count: usize,
+    name: &'static str,
+) -> Result<Vec<&'a [u8]>, Failure> {
+    // SAFETY: forwarded caller contract (both arrays hold `count` elements).
+    let ptrs = unsafe { array_in(ptrs, count, name) }?;
+    // SAFETY: as above.
+    let lens = unsafe { array_in(lens, count, name) }?;
+    ptrs.iter()
+        .zip(lens)
+        // SAFETY: the caller guarantees `ptrs[i]` points to `lens[i]` readable bytes.
+        .map(|(&ptr, &len)| unsafe { slice_in(ptr, len, name) })
+        .collect()
+}
+
+/// Borrows a UTF-8 path or store location (a directory, a `postgres://` URL). An empty one is
+/// refused (`TRUST_INVALID_ARGUMENT`, code `EMPTY_PATH`): the core would take it for the
+/// working directory, so a zero-length buffer from a host bug would create or read a home
+/// where the process happens to run.
+///
+/// # Safety
+/// As for [`slice_in`].
+pub(crate) unsafe fn location_in<'a>(
+    ptr: *const u8,
+    len: usize,
+    name: &'static str,
+) -> Result<&'a str, Failure> {
+    // SAFETY: forwarded caller contract.
+    let text = unsafe { str_in(ptr, len, name) }?;
+    if text.is_empty() {
+        return Err(Failure::new(
+            trust_status::TrustInvalidArgument,
+            "EMPTY_PATH",
+            format!("argument `{name}` is an empty path"),
+        ));
+    }
+    Ok(text)
+}
+
+/// `&T` from a `const` handle parameter; `TRUST_NULL_ARGUMENT` when NULL.
+macro_rules! try_ref {
+    ($handle:ident) => {
+        // SAFETY: the module's safety argument: a non-NULL handle is live, per the contract.
+        unsafe { $crate::boundary::handle_ref($handle, stringify!($handle)) }?
+    };
+}
+
+/// `&mut T` from a `*mut` handle parameter the contract says no other thread uses meanwhile.
+macro_rules! try_mut {
+    ($handle:ident) => {
+        // SAFETY: the module's safety argument: a non-NULL handle is live and not shared
+        // during the call, per the contract.
+        unsafe { $handle.as_mut() }
+            .ok_or_else(|| $crate::boundary::Failure::null(stringify!($handle)))?
+    };
+}
+
+/// `&[u8]` from a data pointer and its length (NULL only with length 0).
+macro_rules! try_slice {
+    ($ptr:ident, $len:expr) => {
+        // SAFETY: the module's safety argument: `$len` readable bytes, per the contract.
+        unsafe { $crate::boundary::slice_in($ptr, $len, stringify!($ptr)) }?
+    };
+}
+
+/// `&str` from a UTF-8 text pointer and its length.
+macro_rules! try_str {
+    ($ptr:ident, $len:expr) => {
+        // SAFETY: the module's safety argument: `$len` readable bytes, per the contract.
+        unsafe { $crate::boundary::str_in($ptr, $len, stringify!($ptr)) }?
+    };
+}
+
+/// `&Path` from a UTF-8 path pointer and its length; an empty path is refused.
+macro_rules! try_path {
+    ($ptr:ident, $len:expr) => {
+        ::std::path::Path::new($crate::boundary::try_location!($ptr, $len))
+    };
+}
+
+/// `&str` from a UTF-8 store location (a path or a URL); an empty one is refused.
+macro_rules! try_location {
+    ($ptr:ident, $len:expr) => {
+        // SAFETY: the module's safety argument: `$len` readable bytes, per the contract.
+        unsafe { $crate::boundary::location_in($ptr, $len, stringify!($ptr)) }?
+    };
+}
+
+/// `Vec<&[u8]>` from parallel pointer and length arrays of `$count` elements.
+macro_rules! try_slices {
+    ($ptrs:ident, $lens:ident, $count:expr) => {
+        // SAFETY: the module's safety argument: two arrays of `$count` elements, each pointer
+        // with its length, per the contract.
+        unsafe { $crate::boundary::slices_in($ptrs, $lens, $count, stringify!($ptrs)) }?
+    };
+}
+
+/// An [`Out`] for an output parameter, written only at the end, on success.
+macro_rules! try_out {
+    ($ptr:ident) => {
+        // SAFETY: the module's safety argument: writable storage for one value, per the
+        // contract.
+        unsafe { $crate::boundary::out_ptr($ptr, stringify!($ptr)) }?
+    };
+}
+
+/// `Option<Out<T>>` for an optional output parameter: `None` when the caller passed NULL.
+macro_rules! try_opt_out {
+    ($ptr:ident) => {
+        if $ptr.is_null() {
+            None
+        } else {
+            Some($crate::boundary::try_out!($ptr))
+        }
+    };
+}
+
+/// `&mut [u8]` of exactly `$needed` bytes from a caller buffer of `$len` bytes.
+macro_rules! try_buf_out {
+    ($ptr:ident, $len:expr, $needed:expr) => {
+        // SAFETY: the module's safety argument: `$len` writable bytes, per the contract.
+        unsafe { $crate::boundary::buf_out($ptr, $len, $needed, stringify!($ptr)) }?
+    };
+}
+
+/// The whole body of a `trust_X_free` function: NULL is a no-op, a panic is contained.
+macro_rules! ffi_free {
+    ($handle:ident) => {
+        $crate::boundary::boundary_or((), || {
+            // SAFETY: NULL or a live handle made by `into_handle` for this type and freed once,
+            // per the contract of every `_free` function.
+            unsafe { $crate::boundary::free_handle($handle) }
+        })
+    };
+}
+
+pub(crate) use {
+    ffi_free, try_buf_out, try_location, try_mut, try_opt_out, try_out, try_path, try_ref,
+    try_slice, try_slices, try_str,
+};

@@ -9,7 +9,7 @@
 use core::ffi::c_char;
 use std::ffi::CString;
 
-use crate::boundary::{Failure, boundary_or, free_handle, into_handle};
+use crate::boundary::{Failure, boundary_or, ffi_free, into_handle};
 use crate::status::trust_status;
 
 /// Detail about a failed call: status, stable code, one-line message and optional hint.
@@ -114,10 +114,7 @@ pub unsafe extern "C" fn trust_error_hint(err: *const trust_error) -> *const c_c
 /// `err` is NULL or a live `trust_error` from this library, not used after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_error_free(err: *mut trust_error) {
-    boundary_or((), || {
-        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
-        unsafe { free_handle(err) }
-    });
+    ffi_free!(err);
 }
 
 #[cfg(test)]

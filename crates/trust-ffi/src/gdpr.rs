@@ -1,6 +1,6 @@
 //! GDPR subject keys: seal records for a data subject, erase the subject, get a signed receipt.
 //!
-//! A `trust_subjects` is trust-core's `gdpr::subject::SubjectKeys` over a home: each data
+//! A `trust_subjects` is trust-core's `gdpr::SubjectKeys` over a home: each data
 //! subject gets a key of their own, wrapped by a tenant keyring, so erasing the subject
 //! destroys that key and every record sealed for them becomes unreadable at once (crypto-
 //! shredding), in the database and in backups alike — except backups holding the wrapped key,
@@ -11,16 +11,13 @@ use std::sync::Arc;
 
 use jiff::SignedDuration;
 use trust_core::event::{EventSink, NoSink};
-use trust_core::gdpr::receipt::ErasureReceipt;
-use trust_core::gdpr::signing::Signer;
-use trust_core::gdpr::subject::{EraseOptions, LocalStore, SubjectKeys};
-use trust_core::gdpr::timestamp;
+use trust_core::gdpr::{EraseOptions, ErasureReceipt, LocalStore, Signer, SubjectKeys, timestamp};
 use trust_core::keyring::Home;
 
 use crate::audit::trust_audit_log;
 use crate::boundary::{
-    Failure, boundary, boundary_or, buf_out, free_handle, handle_ref, into_handle, out_ptr,
-    slice_in, str_in,
+    Failure, boundary, boundary_or, ffi_free, into_handle, try_buf_out, try_out, try_path, try_ref,
+    try_slice, try_str,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
@@ -70,15 +67,10 @@ pub unsafe extern "C" fn trust_subjects_new(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let store_dir = unsafe { str_in(store_dir, store_dir_len, "store_dir") }?;
-        // SAFETY: per the contract.
-        let key_file =
-            unsafe { str_in(signing_key_file, signing_key_file_len, "signing_key_file") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(subjects_out, "subjects_out") }?;
+        let home = try_ref!(home);
+        let store_dir = try_path!(store_dir, store_dir_len);
+        let key_file = try_path!(signing_key_file, signing_key_file_len);
+        let out = try_out!(subjects_out);
         let signer = Signer::load_or_create(Path::new(key_file))?;
         let keys = SubjectKeys::new(Arc::clone(&home.inner), LocalStore::new(store_dir));
         out.set(into_handle(trust_subjects { keys, signer }));
@@ -92,10 +84,7 @@ pub unsafe extern "C" fn trust_subjects_new(
 /// `subjects` is NULL or a live handle, not used after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_subjects_free(subjects: *mut trust_subjects) {
-    boundary_or((), || {
-        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
-        unsafe { free_handle(subjects) }
-    });
+    ffi_free!(subjects);
 }
 
 /// Writes the public key that verifies this store's erasure receipts
@@ -112,10 +101,8 @@ pub unsafe extern "C" fn trust_subjects_signer_public_key(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let subjects = unsafe { handle_ref(subjects, "subjects") }?;
-        // SAFETY: per the contract.
-        let out = unsafe { buf_out(out, out_len, TRUST_ED25519_PUBLIC_KEY_BYTES, "out") }?;
+        let subjects = try_ref!(subjects);
+        let out = try_buf_out!(out, out_len, TRUST_ED25519_PUBLIC_KEY_BYTES);
         out.copy_from_slice(&subjects.signer.public_key());
         Ok(())
     })
@@ -145,18 +132,12 @@ pub unsafe extern "C" fn trust_subjects_seal(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let subjects = unsafe { handle_ref(subjects, "subjects") }?;
-        // SAFETY: per the contract.
-        let keyring = unsafe { str_in(keyring, keyring_len, "keyring") }?;
-        // SAFETY: per the contract.
-        let subject_id = unsafe { str_in(subject_id, subject_id_len, "subject_id") }?;
-        // SAFETY: NULL or a live handle, per the contract.
-        let context = unsafe { handle_ref(context, "context") }?;
-        // SAFETY: per the contract.
-        let plaintext = unsafe { slice_in(plaintext, plaintext_len, "plaintext") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(envelope_out, "envelope_out") }?;
+        let subjects = try_ref!(subjects);
+        let keyring = try_str!(keyring, keyring_len);
+        let subject_id = try_str!(subject_id, subject_id_len);
+        let context = try_ref!(context);
+        let plaintext = try_slice!(plaintext, plaintext_len);
+        let out = try_out!(envelope_out);
         let sealed =
             subjects
                 .keys
@@ -184,14 +165,10 @@ pub unsafe extern "C" fn trust_subjects_open(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let subjects = unsafe { handle_ref(subjects, "subjects") }?;
-        // SAFETY: NULL or a live handle, per the contract.
-        let context = unsafe { handle_ref(context, "context") }?;
-        // SAFETY: per the contract.
-        let sealed = unsafe { slice_in(envelope, envelope_len, "envelope") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(plaintext_out, "plaintext_out") }?;
+        let subjects = try_ref!(subjects);
+        let context = try_ref!(context);
+        let sealed = try_slice!(envelope, envelope_len);
+        let out = try_out!(plaintext_out);
         let plaintext = subjects.keys.open_for_subject(context.inner(), sealed)?;
         out.set(trust_bytes::into_raw(&plaintext));
         Ok(())
@@ -229,18 +206,13 @@ pub unsafe extern "C" fn trust_subjects_erase(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let subjects = unsafe { handle_ref(subjects, "subjects") }?;
-        // SAFETY: per the contract.
-        let keyring = unsafe { str_in(keyring, keyring_len, "keyring") }?;
-        // SAFETY: per the contract.
-        let subject_id = unsafe { str_in(subject_id, subject_id_len, "subject_id") }?;
-        // SAFETY: per the contract.
-        let request = unsafe { str_in(request, request_len, "request") }?;
+        let subjects = try_ref!(subjects);
+        let keyring = try_str!(keyring, keyring_len);
+        let subject_id = try_str!(subject_id, subject_id_len);
+        let request = try_str!(request, request_len);
         // SAFETY: NULL (no audit) or a live handle, per the contract.
         let audit_log = unsafe { audit_log.as_ref() };
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(receipt_out, "receipt_out") }?;
+        let out = try_out!(receipt_out);
         let opts = EraseOptions {
             request: (!request.is_empty()).then_some(request),
             actor: None,
@@ -274,10 +246,8 @@ pub unsafe extern "C" fn trust_gdpr_verify_receipt(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let receipt = unsafe { slice_in(receipt, receipt_len, "receipt") }?;
-        // SAFETY: per the contract.
-        let key = unsafe { slice_in(public_key, public_key_len, "public_key") }?;
+        let receipt = try_slice!(receipt, receipt_len);
+        let key = try_slice!(public_key, public_key_len);
         let key: &[u8; TRUST_ED25519_PUBLIC_KEY_BYTES] = key.try_into().map_err(|_| {
             Failure::invalid(format!(
                 "`public_key` must be {TRUST_ED25519_PUBLIC_KEY_BYTES} bytes"

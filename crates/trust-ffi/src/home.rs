@@ -8,8 +8,10 @@
 //! authenticated key/value context (tenant, record, purpose) a message is bound to: opening
 //! needs the same context, so a ciphertext copied to another record does not decrypt.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
 use std::sync::Arc;
+use trust_backends::HomeLocation;
 
 use trust_core::envelope::{self, Context};
 use trust_core::kek::PassphraseParams;
@@ -18,7 +20,8 @@ use trust_core::keys::Suite;
 use trust_core::secret::SecretBytes;
 
 use crate::boundary::{
-    Failure, boundary, boundary_or, free_handle, handle_ref, into_handle, out_ptr, slice_in, str_in,
+    Failure, boundary, ffi_free, into_handle, try_location, try_mut, try_out, try_path, try_ref,
+    try_slice, try_str,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
@@ -57,8 +60,7 @@ pub unsafe extern "C" fn trust_context_new(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(context_out, "context_out") }?;
+        let out = try_out!(context_out);
         out.set(into_handle(trust_context {
             inner: Context::new(),
         }));
@@ -85,12 +87,9 @@ pub unsafe extern "C" fn trust_context_add(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle not used concurrently, per the contract.
-        let context = unsafe { context.as_mut() }.ok_or_else(|| Failure::null("context"))?;
-        // SAFETY: per the contract.
-        let key = unsafe { str_in(key, key_len, "key") }?;
-        // SAFETY: per the contract.
-        let value = unsafe { str_in(value, value_len, "value") }?;
+        let context = try_mut!(context);
+        let key = try_str!(key, key_len);
+        let value = try_str!(value, value_len);
         context.inner.insert(key, value)?;
         Ok(())
     })
@@ -102,10 +101,7 @@ pub unsafe extern "C" fn trust_context_add(
 /// `context` is NULL or a live context, not used after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_context_free(context: *mut trust_context) {
-    boundary_or((), || {
-        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
-        unsafe { free_handle(context) }
-    });
+    ffi_free!(context);
 }
 
 /// A home: keyrings under one root key, and the key provider for sealing and opening.
@@ -117,12 +113,118 @@ pub unsafe extern "C" fn trust_context_free(context: *mut trust_context) {
 #[allow(non_camel_case_types)]
 pub struct trust_home {
     pub(crate) inner: Arc<Home>,
+    /// The home's directory; `None` for a home kept in a database. The vault and MFA stores of
+    /// a local home live under it (`vault/`, `mfa/users/`), where the CLI keeps them.
+    pub(crate) dir: Option<PathBuf>,
 }
 
-fn set_home(out: crate::boundary::Out<*mut trust_home>, home: Home) {
+impl trust_home {
+    /// The home's directory, for the stores that only exist on a local home so far.
+    pub(crate) fn local_dir(&self, what: &'static str) -> Result<&Path, Failure> {
+        self.dir.as_deref().ok_or_else(|| {
+            Failure::new(
+                trust_status::TrustInvalidArgument,
+                "STORE_URL_UNSUPPORTED",
+                format!("{what} of a database home is not available through the C ABI yet"),
+            )
+        })
+    }
+}
+
+fn set_home(out: crate::boundary::Out<*mut trust_home>, home: Home, dir: Option<&Path>) {
     out.set(into_handle(trust_home {
         inner: Arc::new(home),
+        dir: dir.map(Path::to_path_buf),
     }));
+}
+
+/// Where a home named by a store string lives: trust-backends tells a directory from a
+/// database URL (the one dispatcher the CLI and the packages share).
+fn home_location(store: &str) -> Result<HomeLocation, Failure> {
+    Ok(trust_backends::open_home(store)?)
+}
+
+/// Creates a home in `store`: a directory path (as `trust_home_init_key_file`) or a
+/// `postgres://`/`postgresql://` URL, whose database then holds the home record and keyrings
+/// (schema created or migrated first). The root key is the 32-byte file `key_file`, created
+/// with random bytes (mode `0600`) if missing; with a database home it is the only thing
+/// written locally. A URL's password never appears in an error.
+///
+/// Errors: `TRUST_INVALID_ARGUMENT` for an empty string (`EMPTY_PATH`), an unsupported scheme
+/// (`STORE_URL_UNSUPPORTED`, also for `redis://`, which cannot hold a home) or an existing
+/// home; `TRUST_INPUT_UNREADABLE` (`STORE_UNREACHABLE`) when the database cannot be reached.
+///
+/// # Safety
+/// `store` and `key_file` point to their lengths in readable bytes (UTF-8); `home_out` points
+/// to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_init_store(
+    store: *const u8,
+    store_len: usize,
+    key_file: *const u8,
+    key_file_len: usize,
+    home_out: *mut *mut trust_home,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let store = try_location!(store, store_len);
+        let key_file = try_path!(key_file, key_file_len);
+        let out = try_out!(home_out);
+        let source = InitSource::KeyFile(key_file.into());
+        match home_location(store)? {
+            HomeLocation::Local(dir) => set_home(out, Home::init(&dir, source)?, Some(&dir)),
+            HomeLocation::Postgres(db) => {
+                set_home(out, trust_postgres::init_home(&db, None, source)?, None);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Opens the home in `store` (a directory path or a `postgres://` URL) with its root key: the
+/// key file `key_file`, or the one recorded at creation when `key_file_len` is 0; or, when
+/// `passphrase_len` is not 0, the passphrase (for a home made with one). Give at most one of
+/// the two.
+///
+/// Errors: as `trust_home_init_store`; `TRUST_INPUT_UNREADABLE` when there is no home there,
+/// `TRUST_KEY_UNAVAILABLE` for a wrong key or passphrase.
+///
+/// # Safety
+/// `store`, `key_file` and `passphrase` point to their lengths in readable bytes (NULL with
+/// 0); `home_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_open_store(
+    store: *const u8,
+    store_len: usize,
+    key_file: *const u8,
+    key_file_len: usize,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    home_out: *mut *mut trust_home,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let store = try_location!(store, store_len);
+        let passphrase = try_slice!(passphrase, passphrase_len);
+        let unlock = match (key_file_len, passphrase.is_empty()) {
+            (0, true) => Unlock::Stored,
+            (_, true) => Unlock::KeyFile(try_path!(key_file, key_file_len).into()),
+            (0, false) => Unlock::Passphrase(SecretBytes::from(passphrase.to_vec())),
+            (_, false) => {
+                return Err(Failure::invalid(
+                    "give a key file or a passphrase, not both",
+                ));
+            }
+        };
+        let out = try_out!(home_out);
+        match home_location(store)? {
+            HomeLocation::Local(dir) => set_home(out, Home::open(&dir, unlock)?, Some(&dir)),
+            HomeLocation::Postgres(db) => {
+                set_home(out, trust_postgres::open_home(&db, unlock)?, None);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Creates a home in directory `dir` (created `0700` if missing; must not hold a home yet) whose
@@ -144,14 +246,11 @@ pub unsafe extern "C" fn trust_home_init_key_file(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: per the contract.
-        let key_file = unsafe { str_in(key_file, key_file_len, "key_file") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out, "home_out") }?;
-        let home = Home::init(Path::new(dir), InitSource::KeyFile(key_file.into()))?;
-        set_home(out, home);
+        let dir = try_path!(dir, dir_len);
+        let key_file = try_path!(key_file, key_file_len);
+        let out = try_out!(home_out);
+        let home = Home::init(dir, InitSource::KeyFile(key_file.into()))?;
+        set_home(out, home, Some(dir));
         Ok(())
     })
 }
@@ -176,12 +275,9 @@ pub unsafe extern "C" fn trust_home_init_passphrase(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: per the contract.
-        let passphrase = unsafe { slice_in(passphrase, passphrase_len, "passphrase") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out, "home_out") }?;
+        let dir = try_path!(dir, dir_len);
+        let passphrase = try_slice!(passphrase, passphrase_len);
+        let out = try_out!(home_out);
         let default = PassphraseParams::DEFAULT;
         let pick = |v: u32, d: u32| if v == 0 { d } else { v };
         let params = PassphraseParams {
@@ -193,8 +289,8 @@ pub unsafe extern "C" fn trust_home_init_passphrase(
             passphrase: SecretBytes::from(passphrase.to_vec()),
             params,
         };
-        let home = Home::init(Path::new(dir), source)?;
-        set_home(out, home);
+        let home = Home::init(dir, source)?;
+        set_home(out, home, Some(dir));
         Ok(())
     })
 }
@@ -220,18 +316,14 @@ pub unsafe extern "C" fn trust_home_open_key_file(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: per the contract.
-        let key_file = unsafe { str_in(key_file, key_file_len, "key_file") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out, "home_out") }?;
-        let unlock = if key_file.is_empty() {
+        let dir = try_path!(dir, dir_len);
+        let unlock = if key_file_len == 0 {
             Unlock::Stored
         } else {
-            Unlock::KeyFile(key_file.into())
+            Unlock::KeyFile(try_path!(key_file, key_file_len).into())
         };
-        set_home(out, Home::open(Path::new(dir), unlock)?);
+        let out = try_out!(home_out);
+        set_home(out, Home::open(dir, unlock)?, Some(dir));
         Ok(())
     })
 }
@@ -253,14 +345,11 @@ pub unsafe extern "C" fn trust_home_open_passphrase(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let dir = unsafe { str_in(dir, dir_len, "dir") }?;
-        // SAFETY: per the contract.
-        let passphrase = unsafe { slice_in(passphrase, passphrase_len, "passphrase") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(home_out, "home_out") }?;
+        let dir = try_path!(dir, dir_len);
+        let passphrase = try_slice!(passphrase, passphrase_len);
+        let out = try_out!(home_out);
         let unlock = Unlock::Passphrase(SecretBytes::from(passphrase.to_vec()));
-        set_home(out, Home::open(Path::new(dir), unlock)?);
+        set_home(out, Home::open(dir, unlock)?, Some(dir));
         Ok(())
     })
 }
@@ -272,10 +361,7 @@ pub unsafe extern "C" fn trust_home_open_passphrase(
 /// `home` is NULL or a live home, not used after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_home_free(home: *mut trust_home) {
-    boundary_or((), || {
-        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
-        unsafe { free_handle(home) }
-    });
+    ffi_free!(home);
 }
 
 /// Creates keyring `name` (`[a-z0-9._-]`, 1–64 bytes) with version 1 as Primary, sealing with
@@ -296,10 +382,8 @@ pub unsafe extern "C" fn trust_home_create_keyring(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let name = unsafe { str_in(name, name_len, "name") }?;
+        let home = try_ref!(home);
+        let name = try_str!(name, name_len);
         let suite = u16::try_from(suite)
             .ok()
             .and_then(Suite::from_id)
@@ -328,12 +412,9 @@ pub unsafe extern "C" fn trust_home_rotate(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let name = unsafe { str_in(name, name_len, "name") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(version_out, "version_out") }?;
+        let home = try_ref!(home);
+        let name = try_str!(name, name_len);
+        let out = try_out!(version_out);
         let rollout = if promote {
             Rollout::Immediate
         } else {
@@ -368,10 +449,8 @@ pub unsafe extern "C" fn trust_home_keyrings(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(json_out, "json_out") }?;
+        let home = try_ref!(home);
+        let out = try_out!(json_out);
         let names = home.inner.keyring_names()?;
         out.set(to_json_bytes(&names)?);
         Ok(())
@@ -394,12 +473,9 @@ pub unsafe extern "C" fn trust_home_keyring_info(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let name = unsafe { str_in(name, name_len, "name") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(json_out, "json_out") }?;
+        let home = try_ref!(home);
+        let name = try_str!(name, name_len);
+        let out = try_out!(json_out);
         let summary = home.inner.summary(name)?;
         out.set(to_json_bytes(&summary)?);
         Ok(())
@@ -427,16 +503,11 @@ pub unsafe extern "C" fn trust_home_seal(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let keyring = unsafe { str_in(keyring, keyring_len, "keyring") }?;
-        // SAFETY: NULL or a live handle, per the contract.
-        let context = unsafe { handle_ref(context, "context") }?;
-        // SAFETY: per the contract.
-        let plaintext = unsafe { slice_in(plaintext, plaintext_len, "plaintext") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(envelope_out, "envelope_out") }?;
+        let home = try_ref!(home);
+        let keyring = try_str!(keyring, keyring_len);
+        let context = try_ref!(context);
+        let plaintext = try_slice!(plaintext, plaintext_len);
+        let out = try_out!(envelope_out);
         let sealed = envelope::seal(&*home.inner, keyring, &context.inner, plaintext)?;
         out.set(trust_bytes::into_raw(&sealed));
         Ok(())
@@ -464,14 +535,10 @@ pub unsafe extern "C" fn trust_home_open(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: NULL or a live handle, per the contract.
-        let context = unsafe { handle_ref(context, "context") }?;
-        // SAFETY: per the contract.
-        let sealed = unsafe { slice_in(envelope, envelope_len, "envelope") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(plaintext_out, "plaintext_out") }?;
+        let home = try_ref!(home);
+        let context = try_ref!(context);
+        let sealed = try_slice!(envelope, envelope_len);
+        let out = try_out!(plaintext_out);
         let plaintext = envelope::open(&*home.inner, &context.inner, sealed)?;
         out.set(trust_bytes::into_raw(&plaintext));
         Ok(())
@@ -496,16 +563,11 @@ pub unsafe extern "C" fn trust_home_seal_token(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: per the contract.
-        let keyring = unsafe { str_in(keyring, keyring_len, "keyring") }?;
-        // SAFETY: NULL or a live handle, per the contract.
-        let context = unsafe { handle_ref(context, "context") }?;
-        // SAFETY: per the contract.
-        let plaintext = unsafe { slice_in(plaintext, plaintext_len, "plaintext") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(token_out, "token_out") }?;
+        let home = try_ref!(home);
+        let keyring = try_str!(keyring, keyring_len);
+        let context = try_ref!(context);
+        let plaintext = try_slice!(plaintext, plaintext_len);
+        let out = try_out!(token_out);
         let token = envelope::seal_token(&*home.inner, keyring, &context.inner, plaintext)?;
         out.set(trust_bytes::into_raw(token.as_bytes()));
         Ok(())
@@ -527,14 +589,10 @@ pub unsafe extern "C" fn trust_home_open_token(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let home = unsafe { handle_ref(home, "home") }?;
-        // SAFETY: NULL or a live handle, per the contract.
-        let context = unsafe { handle_ref(context, "context") }?;
-        // SAFETY: per the contract.
-        let token = unsafe { str_in(token, token_len, "token") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(plaintext_out, "plaintext_out") }?;
+        let home = try_ref!(home);
+        let context = try_ref!(context);
+        let token = try_str!(token, token_len);
+        let out = try_out!(plaintext_out);
         let plaintext = envelope::open_token(&*home.inner, &context.inner, token)?;
         out.set(trust_bytes::into_raw(&plaintext));
         Ok(())

@@ -31,8 +31,11 @@
 //! | `trust_bytes_*` | [`bytes`] |
 //! | `trust_audit_log_*` | [`audit`] |
 //! | `trust_subjects_*`, `trust_gdpr_verify_receipt` | [`gdpr`] |
-//! | `trust_home_*`, `trust_context_*` (keyrings, seal/open, tokens) | [`home`] |
+//! | `trust_home_*` (directories and store URLs), `trust_context_*` (keyrings, seal/open, tokens) | [`home`] |
 //! | `trust_merkle_*` | [`merkle`] |
+//! | `trust_mfa_*` (TOTP enrollment, verification, recovery codes) | [`mfa`] |
+//! | `trust_password_*` | [`password`] |
+//! | `trust_vault_*` (named, versioned, audited secrets; OAuth refresh) | [`vault`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
 //! | `trust_webhook_*` | [`webhook`] |
 //! | `TRUST_VERSION_*`, `trust_version`, `trust_abi_version`, `trust_test_panic` | [`version`] |
@@ -58,7 +61,10 @@ pub mod error;
 pub mod gdpr;
 pub mod home;
 pub mod merkle;
+pub mod mfa;
+pub mod password;
 pub mod redact;
 pub mod status;
+pub mod vault;
 pub mod version;
 pub mod webhook;

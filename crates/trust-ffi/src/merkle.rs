@@ -8,7 +8,7 @@
 
 use trust_core::audit::merkle::{self, Hash};
 
-use crate::boundary::{Failure, boundary, boundary_or, buf_out, out_ptr, slice_in};
+use crate::boundary::{Failure, boundary, boundary_or, slice_in, try_buf_out, try_out, try_slice};
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
 use crate::status::trust_status;
@@ -72,10 +72,8 @@ pub unsafe extern "C" fn trust_merkle_leaf_hash(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: per the contract.
-        let data = unsafe { slice_in(data, data_len, "data") }?;
-        // SAFETY: per the contract.
-        let out = unsafe { buf_out(out, out_len, TRUST_MERKLE_HASH_BYTES, "out") }?;
+        let data = try_slice!(data, data_len);
+        let out = try_buf_out!(out, out_len, TRUST_MERKLE_HASH_BYTES);
         out.copy_from_slice(&merkle::leaf_hash(data));
         Ok(())
     })
@@ -102,8 +100,7 @@ pub unsafe extern "C" fn trust_merkle_root(
     boundary(err_out, || {
         // SAFETY: per the contract.
         let leaves = unsafe { hashes_in(leaf_hashes, leaf_hashes_len, "leaf_hashes") }?;
-        // SAFETY: per the contract.
-        let out = unsafe { buf_out(out, out_len, TRUST_MERKLE_HASH_BYTES, "out") }?;
+        let out = try_buf_out!(out, out_len, TRUST_MERKLE_HASH_BYTES);
         out.copy_from_slice(&merkle::root(&leaves));
         Ok(())
     })
@@ -129,8 +126,7 @@ pub unsafe extern "C" fn trust_merkle_inclusion_proof(
     boundary(err_out, || {
         // SAFETY: per the contract.
         let leaves = unsafe { hashes_in(leaf_hashes, leaf_hashes_len, "leaf_hashes") }?;
-        // SAFETY: per the contract.
-        let out = unsafe { out_ptr(proof_out, "proof_out") }?;
+        let out = try_out!(proof_out);
         let proof = merkle::inclusion_proof(&leaves, index)?;
         out.set(hashes_out(&proof));
         Ok(())
@@ -157,8 +153,7 @@ pub unsafe extern "C" fn trust_merkle_consistency_proof(
     boundary(err_out, || {
         // SAFETY: per the contract.
         let leaves = unsafe { hashes_in(leaf_hashes, leaf_hashes_len, "leaf_hashes") }?;
-        // SAFETY: per the contract.
-        let out = unsafe { out_ptr(proof_out, "proof_out") }?;
+        let out = try_out!(proof_out);
         let proof = merkle::consistency_proof(&leaves, size1)?;
         out.set(hashes_out(&proof));
         Ok(())

@@ -10,8 +10,7 @@ use std::sync::OnceLock;
 use trust_core::redact::Redactor;
 
 use crate::boundary::{
-    Failure, array_in, boundary, boundary_or, free_handle, handle_ref, into_handle, out_ptr,
-    slice_in,
+    Failure, boundary, boundary_or, ffi_free, into_handle, try_out, try_ref, try_slice, try_slices,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
@@ -69,19 +68,13 @@ pub unsafe extern "C" fn trust_redactor_new(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: `literal_count` readable elements in each array, per the contract.
-        let ptrs = unsafe { array_in(literals, literal_count, "literals") }?;
-        // SAFETY: as above.
-        let lens = unsafe { array_in(literal_lens, literal_count, "literal_lens") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(redactor_out, "redactor_out") }?;
+        let literals = try_slices!(literals, literal_lens, literal_count);
+        let out = try_out!(redactor_out);
         if flags & !TRUST_REDACT_NO_CARDS != 0 {
             return Err(Failure::invalid("unknown flags for trust_redactor_new"));
         }
         let mut builder = Redactor::builder();
-        for (&ptr, &len) in ptrs.iter().zip(lens) {
-            // SAFETY: the caller guarantees `literals[i]` points to `literal_lens[i]` bytes.
-            let literal = unsafe { slice_in(ptr, len, "literals[i]") }?;
+        for literal in literals {
             builder = builder.literal(literal)?;
         }
         if flags & TRUST_REDACT_NO_CARDS != 0 {
@@ -110,12 +103,9 @@ pub unsafe extern "C" fn trust_redactor_redact(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let redactor = unsafe { handle_ref(redactor, "redactor") }?;
-        // SAFETY: `text_len` readable bytes at `text`, per the contract.
-        let text = unsafe { slice_in(text, text_len, "text") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(out, "out") }?;
+        let redactor = try_ref!(redactor);
+        let text = try_slice!(text, text_len);
+        let out = try_out!(out);
         let redacted = redactor.inner.redact_bytes(text);
         out.set(trust_bytes::into_raw(&redacted));
         Ok(())
@@ -136,10 +126,8 @@ pub unsafe extern "C" fn trust_redact(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: `text_len` readable bytes at `text`, per the contract.
-        let text = unsafe { slice_in(text, text_len, "text") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(out, "out") }?;
+        let text = try_slice!(text, text_len);
+        let out = try_out!(out);
         let redacted = default_redactor().redact_bytes(text);
         out.set(trust_bytes::into_raw(&redacted));
         Ok(())
@@ -152,8 +140,5 @@ pub unsafe extern "C" fn trust_redact(
 /// `redactor` is NULL or a live `trust_redactor`, not used after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_redactor_free(redactor: *mut trust_redactor) {
-    boundary_or((), || {
-        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
-        unsafe { free_handle(redactor) }
-    });
+    ffi_free!(redactor);
 }

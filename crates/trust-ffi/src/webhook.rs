@@ -18,9 +18,10 @@ use trust_core::webhook::{
 };
 
 use crate::boundary::{
-    Failure, array_in, boundary, boundary_or, free_handle, handle_ref, into_handle, out_ptr,
-    slice_in, str_in,
+    Failure, boundary, boundary_or, ffi_free, into_handle, try_opt_out, try_out, try_ref,
+    try_slice, try_slices, try_str,
 };
+use crate::bytes::trust_bytes;
 use crate::error::trust_error;
 use crate::status::trust_status;
 
@@ -95,18 +96,12 @@ pub unsafe extern "C" fn trust_webhook_verifier_new(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: `secret_count` readable elements in each array, per the contract.
-        let ptrs = unsafe { array_in(secrets, secret_count, "secrets") }?;
-        // SAFETY: as above.
-        let lens = unsafe { array_in(secret_lens, secret_count, "secret_lens") }?;
-        // SAFETY: writable per the contract.
-        let out = unsafe { out_ptr(verifier_out, "verifier_out") }?;
-        let mut list: Vec<SecretBytes> = Vec::with_capacity(ptrs.len());
-        for (&ptr, &len) in ptrs.iter().zip(lens) {
-            // SAFETY: the caller guarantees `secrets[i]` points to `secret_lens[i]` bytes.
-            let secret = unsafe { slice_in(ptr, len, "secrets[i]") }?;
-            list.push(SecretBytes::from(secret.to_vec()));
-        }
+        let secrets = try_slices!(secrets, secret_lens, secret_count);
+        let out = try_out!(verifier_out);
+        let list: Vec<SecretBytes> = secrets
+            .iter()
+            .map(|secret| SecretBytes::from(secret.to_vec()))
+            .collect();
         let set = SecretSet::try_from_vec(list)?;
         let tolerance = (tolerance_secs != TRUST_WEBHOOK_SCHEME_DEFAULT).then_some(tolerance_secs);
         out.set(into_handle(trust_webhook_verifier::new(set, tolerance)));
@@ -120,10 +115,7 @@ pub unsafe extern "C" fn trust_webhook_verifier_new(
 /// `verifier` is NULL or a live `trust_webhook_verifier`, not used after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trust_webhook_verifier_free(verifier: *mut trust_webhook_verifier) {
-    boundary_or((), || {
-        // SAFETY: NULL or a live handle made by `into_handle`, freed once per the contract.
-        unsafe { free_handle(verifier) }
-    });
+    ffi_free!(verifier);
 }
 
 /// Verifies a Shopify webhook: `hmac` is the value of `X-Shopify-Hmac-Sha256` (or
@@ -143,12 +135,9 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let hmac = unsafe { slice_in(hmac, hmac_len, "hmac") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let hmac = try_slice!(hmac, hmac_len);
+        let body = try_slice!(body, body_len);
         v.verify(
             Scheme::ShopifyWebhook,
             v.request(body).header(shopify::HMAC_HEADER, hmac),
@@ -171,10 +160,8 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify_oauth(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let query = unsafe { str_in(query, query_len, "query") }?;
+        let v = try_ref!(verifier);
+        let query = try_str!(query, query_len);
         v.verify(Scheme::ShopifyOAuth, v.request(&[]).query(query), now)
     })
 }
@@ -193,10 +180,8 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify_app_proxy(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let query = unsafe { str_in(query, query_len, "query") }?;
+        let v = try_ref!(verifier);
+        let query = try_str!(query, query_len);
         v.verify(Scheme::ShopifyAppProxy, v.request(&[]).query(query), now)
     })
 }
@@ -218,12 +203,9 @@ pub unsafe extern "C" fn trust_webhook_verify_shopify_session_token(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let api_key = unsafe { str_in(api_key, api_key_len, "api_key") }?;
-        // SAFETY: per the contract.
-        let auth = unsafe { slice_in(authorization, authorization_len, "authorization") }?;
+        let v = try_ref!(verifier);
+        let api_key = try_str!(api_key, api_key_len);
+        let auth = try_slice!(authorization, authorization_len);
         let request = v
             .request(&[])
             .header("Authorization", auth)
@@ -248,12 +230,9 @@ pub unsafe extern "C" fn trust_webhook_verify_stripe(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let body = try_slice!(body, body_len);
         v.verify(
             Scheme::Stripe,
             v.request(body).header(stripe::HEADER, signature),
@@ -277,12 +256,9 @@ pub unsafe extern "C" fn trust_webhook_verify_hubspot_v1(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let body = try_slice!(body, body_len);
         v.verify(
             Scheme::HubSpotV1,
             v.request(body).header(hubspot::HEADER_V1_V2, signature),
@@ -310,16 +286,11 @@ pub unsafe extern "C" fn trust_webhook_verify_hubspot_v2(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let method = unsafe { str_in(method, method_len, "method") }?;
-        // SAFETY: per the contract.
-        let url = unsafe { str_in(url, url_len, "url") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let method = try_str!(method, method_len);
+        let url = try_str!(url, url_len);
+        let body = try_slice!(body, body_len);
         let request = v
             .request(body)
             .header(hubspot::HEADER_V1_V2, signature)
@@ -352,18 +323,12 @@ pub unsafe extern "C" fn trust_webhook_verify_hubspot_v3(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let timestamp = unsafe { slice_in(timestamp, timestamp_len, "timestamp") }?;
-        // SAFETY: per the contract.
-        let method = unsafe { str_in(method, method_len, "method") }?;
-        // SAFETY: per the contract.
-        let url = unsafe { str_in(url, url_len, "url") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let timestamp = try_slice!(timestamp, timestamp_len);
+        let method = try_str!(method, method_len);
+        let url = try_str!(url, url_len);
+        let body = try_slice!(body, body_len);
         let request = v
             .request(body)
             .header(hubspot::HEADER_V3, signature)
@@ -396,16 +361,11 @@ pub unsafe extern "C" fn trust_webhook_verify_standard(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let id = unsafe { slice_in(id, id_len, "id") }?;
-        // SAFETY: per the contract.
-        let timestamp = unsafe { slice_in(timestamp, timestamp_len, "timestamp") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let id = try_slice!(id, id_len);
+        let timestamp = try_slice!(timestamp, timestamp_len);
+        let signature = try_slice!(signature, signature_len);
+        let body = try_slice!(body, body_len);
         let request = v
             .request(body)
             .header("webhook-id", id)
@@ -430,12 +390,9 @@ pub unsafe extern "C" fn trust_webhook_verify_github(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let body = try_slice!(body, body_len);
         v.verify(
             Scheme::GitHub,
             v.request(body).header(github::HEADER, signature),
@@ -462,18 +419,117 @@ pub unsafe extern "C" fn trust_webhook_verify_slack(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        // SAFETY: NULL or a live handle, per the contract.
-        let v = unsafe { handle_ref(verifier, "verifier") }?;
-        // SAFETY: per the contract.
-        let signature = unsafe { slice_in(signature, signature_len, "signature") }?;
-        // SAFETY: per the contract.
-        let timestamp = unsafe { slice_in(timestamp, timestamp_len, "timestamp") }?;
-        // SAFETY: per the contract.
-        let body = unsafe { slice_in(body, body_len, "body") }?;
+        let v = try_ref!(verifier);
+        let signature = try_slice!(signature, signature_len);
+        let timestamp = try_slice!(timestamp, timestamp_len);
+        let body = try_slice!(body, body_len);
         let request = v
             .request(body)
             .header(slack::HEADER, signature)
             .header(slack::TIMESTAMP_HEADER, timestamp);
         v.verify(Scheme::Slack, request, now)
+    })
+}
+
+/// Verifies a request under the scheme called `scheme` — the CLI's `--provider` names:
+/// `shopify`, `shopify-oauth`, `shopify-app-proxy`, `shopify-session-token`, `stripe`,
+/// `hubspot-v1`, `hubspot-v2`, `hubspot-v3`, `standard-webhooks`, `github`, `slack` — through
+/// trust-core's one dispatcher, the one the CLI and the packages call. The request is the raw
+/// `body` and `header_count` headers (`header_names[i]`/`header_values[i]` with their lengths;
+/// names match case-insensitively), plus what some schemes also sign: `method` (length 0:
+/// `POST`) and `url` (HubSpot v2/v3), `query` without `?` (Shopify OAuth and App Proxy), and
+/// `audience` (the app's API key, Shopify session tokens, which come in the `Authorization:
+/// Bearer` header). `now` is Unix seconds. Unused parameters may be NULL with length 0.
+///
+/// On success, `*result_out` (if not NULL) receives a JSON object: `scheme`, `secret_index`
+/// (0 = the current secret matched), and `timestamp`, `delivery_id`, `shop` (null when the
+/// scheme has none). The delivery id is the key for replay protection.
+///
+/// Errors: `TRUST_VERIFICATION_FAILED` with the core's code (`SIGNATURE_INVALID`,
+/// `TIMESTAMP_STALE`, `TIMESTAMP_FUTURE`, `MALFORMED`, …); `TRUST_INVALID_ARGUMENT`
+/// (`WEBHOOK_CONFIG`) for an unknown scheme or a missing URL, query or audience.
+///
+/// # Safety
+/// `verifier` is a live verifier; data pointers point to their lengths in readable bytes; the
+/// four header arrays point to `header_count` elements each (NULL when 0); `result_out` is NULL
+/// or points to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_webhook_verify(
+    verifier: *const trust_webhook_verifier,
+    scheme: *const u8,
+    scheme_len: usize,
+    body: *const u8,
+    body_len: usize,
+    header_names: *const *const u8,
+    header_name_lens: *const usize,
+    header_values: *const *const u8,
+    header_value_lens: *const usize,
+    header_count: usize,
+    method: *const u8,
+    method_len: usize,
+    url: *const u8,
+    url_len: usize,
+    query: *const u8,
+    query_len: usize,
+    audience: *const u8,
+    audience_len: usize,
+    now: i64,
+    result_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let verifier = try_ref!(verifier);
+        let scheme: Scheme = try_str!(scheme, scheme_len).parse()?;
+        let body = try_slice!(body, body_len);
+        let names = try_slices!(header_names, header_name_lens, header_count);
+        let values = try_slices!(header_values, header_value_lens, header_count);
+        let method = try_str!(method, method_len);
+        let url = try_str!(url, url_len);
+        let query = try_str!(query, query_len);
+        let audience = try_str!(audience, audience_len);
+        let result_out = try_opt_out!(result_out);
+        let names = names
+            .into_iter()
+            .map(|n| {
+                core::str::from_utf8(n).map_err(|_| {
+                    Failure::new(
+                        trust_status::TrustInvalidUtf8,
+                        "INVALID_UTF8",
+                        "a header name is not valid UTF-8",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut request = verifier.request(body);
+        for (name, value) in names.into_iter().zip(values) {
+            request = request.header(name, value);
+        }
+        if !method.is_empty() {
+            request = request.method(method);
+        }
+        if !url.is_empty() {
+            request = request.url(url);
+        }
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if !audience.is_empty() {
+            request = request.audience(audience);
+        }
+        if let Some(t) = verifier.tolerance {
+            request = request.tolerance(t);
+        }
+        let verified = webhook::verify(scheme, &request, now)?;
+        if let Some(out) = result_out {
+            let json = serde_json::json!({
+                "scheme": verified.scheme.name(),
+                "secret_index": verified.secret_index,
+                "timestamp": verified.timestamp,
+                "delivery_id": verified.delivery_id,
+                "shop": verified.shop,
+            });
+            out.set(trust_bytes::into_raw(json.to_string().as_bytes()));
+        }
+        Ok(())
     })
 }

@@ -61,10 +61,10 @@ enum Link {
 
 /// Compiles `tests/c/<name>.c` and runs it; panics with its output if anything fails.
 fn run_c(name: &str) {
-    run_c_linked(name, Link::Dynamic);
+    run_c_linked(name, Link::Dynamic, &[]);
 }
 
-fn run_c_linked(name: &str, link: Link) {
+fn run_c_linked(name: &str, link: Link, envs: &[(&str, &str)]) {
     let sanitize = flag("TRUST_FFI_SANITIZE");
     let valgrind = flag("TRUST_FFI_VALGRIND");
     let cc = std::env::var("TRUST_FFI_CC").unwrap_or_else(|_| "cc".to_owned());
@@ -156,6 +156,9 @@ fn run_c_linked(name: &str, link: Link) {
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).expect("create scratch dir");
     run.env("TRUST_TEST_DIR", &scratch);
+    for (key, value) in envs {
+        run.env(key, value);
+    }
     if sanitize {
         run.env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=1");
         run.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
@@ -174,7 +177,7 @@ fn run_c_linked(name: &str, link: Link) {
 /// Linked statically: checks the documented static link line as well.
 #[test]
 fn core() {
-    run_c_linked("core", Link::Static);
+    run_c_linked("core", Link::Static, &[]);
 }
 
 /// Every function declared in the header is called by at least one C test program.
@@ -243,6 +246,44 @@ fn home() {
 #[test]
 fn audit() {
     run_c("audit");
+}
+
+#[test]
+fn vault() {
+    run_c("vault");
+}
+
+#[test]
+fn mfa() {
+    run_c("mfa");
+}
+
+#[test]
+fn password() {
+    run_c("password");
+}
+
+/// Homes by store string: a directory always, and PostgreSQL in a fresh schema of the test
+/// server (skipped with a printed reason without `TRUST_TEST_POSTGRES_URL`; failing under
+/// `CI=true`).
+#[test]
+fn store() {
+    match trust_postgres::testing::TestSchema::create("ffi_store") {
+        Some(schema) => {
+            run_c_linked(
+                "store",
+                Link::Dynamic,
+                &[("TRUST_TEST_STORE_URL", schema.url())],
+            );
+        }
+        None => run_c("store"),
+    }
+}
+
+/// An empty path is an invalid argument everywhere, and creates nothing in the working directory.
+#[test]
+fn paths() {
+    run_c("paths");
 }
 
 #[test]

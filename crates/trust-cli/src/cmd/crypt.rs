@@ -27,8 +27,7 @@ use trust_core::durable::{AtomicFile, OutputFile};
 use trust_core::envelope::{
     self, Context, EnvelopeError, MAX_HEADER_LEN, MAX_TOKEN_PLAINTEXT, Opener, Sealer,
 };
-use trust_core::keyring::Home;
-use trust_core::keyring::rewrap::{ItemStatus, Rewrapper, Sealed};
+use trust_core::keyring::{Home, ItemStatus, Rewrapper, Sealed};
 use trust_core::keys::{EncryptionKey, KeyProvider as _, KeyRef};
 
 use crate::Globals;

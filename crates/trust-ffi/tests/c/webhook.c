@@ -255,7 +255,73 @@ static void test_argument_errors(void) {
   trust_webhook_verifier_free(NULL);
 }
 
+/* The one dispatcher: scheme by name, headers as name/value arrays (GitHub's published vector,
+ * then Standard Webhooks with its timestamp). */
+static void test_dispatcher(void) {
+  trust_error *err = NULL;
+  trust_bytes *result = NULL;
+  trust_webhook_verifier *v = make("It's a Secret to Everybody", NULL, TRUST_WEBHOOK_SCHEME_DEFAULT);
+  const char *gh = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+  const uint8_t *names[2] = {(const uint8_t *)"Content-Type", (const uint8_t *)"x-hub-signature-256"};
+  size_t name_lens[2] = {12, 19};
+  const uint8_t *values[2] = {(const uint8_t *)"application/json", (const uint8_t *)gh};
+  size_t value_lens[2] = {16, strlen(gh)};
+  CHECK_OK(trust_webhook_verify(v, S("github"), S("Hello, World!"), names, name_lens, values, value_lens, 2,
+                                NULL, 0, NULL, 0, NULL, 0, NULL, 0, 1700000000, &result, &err),
+           err);
+  CHECK(contains(trust_bytes_data(result), trust_bytes_len(result), "\"scheme\":\"github\""));
+  CHECK(contains(trust_bytes_data(result), trust_bytes_len(result), "\"secret_index\":0"));
+  trust_bytes_free(result);
+  result = NULL;
+  /* Result is optional; a changed body, an unknown scheme, a missing header. */
+  CHECK_OK(trust_webhook_verify(v, S("github"), S("Hello, World!"), names, name_lens, values, value_lens, 2,
+                                NULL, 0, NULL, 0, NULL, 0, NULL, 0, 1700000000, NULL, &err),
+           err);
+  REJECTED(trust_webhook_verify(v, S("github"), S("Hello, World?"), names, name_lens, values, value_lens, 2,
+                                NULL, 0, NULL, 0, NULL, 0, NULL, 0, 1700000000, &result, &rej_err_),
+           "SIGNATURE_INVALID");
+  CHECK(result == NULL);
+  REJECTED(trust_webhook_verify(v, S("github"), S("Hello, World!"), names, name_lens, values, value_lens, 1,
+                                NULL, 0, NULL, 0, NULL, 0, NULL, 0, 1700000000, NULL, &rej_err_),
+           "MALFORMED");
+  CHECK_STATUS(trust_webhook_verify(v, S("gitlab"), S("Hello, World!"), names, name_lens, values, value_lens, 2,
+                                    NULL, 0, NULL, 0, NULL, 0, NULL, 0, 1700000000, NULL, &err),
+               TRUST_INVALID_ARGUMENT);
+  EXPECT_ERROR(err, TRUST_INVALID_ARGUMENT, "WEBHOOK_CONFIG");
+  err = NULL;
+  /* HubSpot v3 signs the URL: without one it is a configuration error. */
+  CHECK_STATUS(trust_webhook_verify(v, S("hubspot-v3"), S("{}"), NULL, 0, NULL, 0, 0, S("POST"), NULL, 0, NULL, 0,
+                                    NULL, 0, 1700000000, NULL, &err),
+               TRUST_INVALID_ARGUMENT);
+  EXPECT_ERROR(err, TRUST_INVALID_ARGUMENT, "WEBHOOK_CONFIG");
+  err = NULL;
+  /* NULL arrays with a count. */
+  CHECK_STATUS(trust_webhook_verify(v, S("github"), S("x"), NULL, name_lens, values, value_lens, 2, NULL, 0, NULL, 0,
+                                    NULL, 0, NULL, 0, 0, NULL, NULL),
+               TRUST_NULL_ARGUMENT);
+  trust_webhook_verifier_free(v);
+
+  v = make("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", NULL, TRUST_WEBHOOK_SCHEME_DEFAULT);
+  const uint8_t *sn[3] = {(const uint8_t *)"webhook-id", (const uint8_t *)"webhook-timestamp",
+                          (const uint8_t *)"webhook-signature"};
+  size_t snl[3] = {10, 17, 17};
+  const char *sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+  const uint8_t *sv[3] = {(const uint8_t *)"msg_p5jXN8AQM9LWM0D4loKWxJek", (const uint8_t *)"1614265330",
+                          (const uint8_t *)sig};
+  size_t svl[3] = {28, 10, strlen(sig)};
+  CHECK_OK(trust_webhook_verify(v, S("standard-webhooks"), S("{\"test\": 2432232314}"), sn, snl, sv, svl, 3, NULL, 0,
+                                NULL, 0, NULL, 0, NULL, 0, 1614265330, &result, &err),
+           err);
+  CHECK(contains(trust_bytes_data(result), trust_bytes_len(result), "\"delivery_id\":\"msg_p5jXN8AQM9LWM0D4loKWxJek\""));
+  trust_bytes_free(result);
+  REJECTED(trust_webhook_verify(v, S("standard-webhooks"), S("{\"test\": 2432232314}"), sn, snl, sv, svl, 3, NULL, 0,
+                                NULL, 0, NULL, 0, NULL, 0, 1614265631, NULL, &rej_err_),
+           "TIMESTAMP_STALE");
+  trust_webhook_verifier_free(v);
+}
+
 int main(void) {
+  test_dispatcher();
   test_shopify();
   test_shopify_queries();
   test_shopify_session_token();
