@@ -116,8 +116,9 @@ enum Command {
     ///
     /// Example: trust encrypt --key orders --context tenant=acme -i creds.json -o creds.json.tle
     Encrypt(cmd::crypt::EncryptArgs),
-    /// Decrypt a binary envelope or a `tle1.` token; -o FILE appears only once the whole message
-    /// authenticated, stdout streams authenticated 16 KiB chunks (exit 1 if the stream fails).
+    /// Decrypt a binary envelope or a `tle1.`/`tle2.` token; -o FILE appears only once the whole
+    /// message authenticated, stdout streams authenticated 16 KiB chunks (exit 1 if the stream
+    /// fails).
     ///
     /// Example: trust decrypt --context tenant=acme -i creds.json.tle -o creds.json
     Decrypt(cmd::crypt::DecryptArgs),

@@ -310,10 +310,48 @@ impl DataKeyCache {
         context: &Context,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, EnvelopeError> {
+        let mut out = Vec::new();
+        self.seal_with_into(key, context, plaintext, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`DataKeyCache::seal`] writing into `out` (cleared first, allocation kept), like
+    /// [`super::seal_into`]. On error `out` is left empty.
+    ///
+    /// # Errors
+    /// As [`super::seal`].
+    pub fn seal_into<P: KeyProvider + ?Sized>(
+        &self,
+        provider: &P,
+        keyring: &str,
+        context: &Context,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), EnvelopeError> {
+        out.clear();
+        let key = provider.encryption_key(keyring)?;
+        self.seal_with_into(&key, context, plaintext, out)
+    }
+
+    /// [`DataKeyCache::seal_into`] under an explicit key.
+    ///
+    /// # Errors
+    /// As [`super::seal`].
+    pub fn seal_with_into(
+        &self,
+        key: &EncryptionKey,
+        context: &Context,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), EnvelopeError> {
         if plaintext.len() > self.limits.max_message_len {
-            return super::seal_with(key, context, plaintext);
+            return super::seal_with_into(key, context, plaintext, out);
         }
-        self.seal_cached(key, context, plaintext, false)
+        let result = self.seal_cached(key, context, plaintext, false, out);
+        if result.is_err() {
+            out.clear();
+        }
+        result
     }
 
     /// Seals a text token (`tle2.` when the cache is used, `tle1.` for longer messages).
@@ -346,9 +384,9 @@ impl DataKeyCache {
         if plaintext.len() > self.limits.max_message_len {
             return super::seal_token_with(key, context, plaintext);
         }
-        Ok(token::encode(
-            &self.seal_cached(key, context, plaintext, true)?,
-        ))
+        let mut out = Vec::new();
+        self.seal_cached(key, context, plaintext, true, &mut out)?;
+        Ok(token::encode(&out))
     }
 
     /// Opens an envelope of either version, reusing a cached data key for version 2.
@@ -361,13 +399,36 @@ impl DataKeyCache {
         context: &Context,
         envelope: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        let mut out = Zeroizing::new(Vec::new());
+        self.open_into(provider, context, envelope, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`DataKeyCache::open`] writing the plaintext into `out` (cleared first, allocation
+    /// kept), like [`super::open_into`]: a caller that reuses `out` pays no allocation and no
+    /// wipe per message (the buffer is wiped when dropped). On error `out` is zeroized and
+    /// left empty.
+    ///
+    /// # Errors
+    /// As [`super::open`].
+    pub fn open_into<P: KeyProvider + ?Sized>(
+        &self,
+        provider: &P,
+        context: &Context,
+        envelope: &[u8],
+        out: &mut Zeroizing<Vec<u8>>,
+    ) -> Result<(), EnvelopeError> {
+        out.clear();
         // The stored context is compared as bytes below, not decoded into a map.
         let header = header::parse_complete_opts(envelope, false)?;
         if header.version != VERSION_CACHED {
-            let header = header::parse_complete(envelope)?;
-            return super::open_parsed(provider, context, header, envelope, Backend::default());
+            return super::open_into(provider, context, envelope, out);
         }
-        self.open_cached(provider, context, header, envelope)
+        let result = self.open_cached(provider, context, header, envelope, out);
+        if result.is_err() {
+            zeroize::Zeroize::zeroize(&mut **out);
+        }
+        result
     }
 
     /// Opens a text token of either version.
@@ -444,30 +505,32 @@ impl DataKeyCache {
         context: &Context,
         plaintext: &[u8],
         detached: bool,
-    ) -> Result<Vec<u8>, EnvelopeError> {
+        out: &mut Vec<u8>,
+    ) -> Result<(), EnvelopeError> {
+        out.clear();
         let (data, salt) = self.materials(key, plaintext.len() as u64)?;
-        let mut out = Vec::with_capacity(
+        out.reserve(
             12 + context.encoded_len()
                 + data.key_ref_entry.len()
                 + WRAPPED_LEN
                 + BODY_PREFIX_LEN
                 + body::sealed_len(plaintext.len()),
         );
-        header::encode_immutable(VERSION_CACHED, key.suite, context, detached, &mut out);
+        header::encode_immutable(VERSION_CACHED, key.suite, context, detached, out);
         let immutable_len = out.len();
         if detached {
             // The binding is the immutable header and the canonical context; build it in the
             // output buffer for the derivation and cut it off again.
-            context.encode_into(&mut out);
+            context.encode_into(out);
         }
-        let keys = data.key.derive(&salt, &out);
+        let keys = data.key.derive(&salt, out);
         out.truncate(immutable_len);
-        header::encode_wrap_section(&data.key_ref_entry, &data.wrapped, &mut out);
+        header::encode_wrap_section(&data.key_ref_entry, &data.wrapped, out);
         out.extend_from_slice(&salt);
         out.extend_from_slice(data.key.commitment());
         let cipher = ChunkCipher::new(key.suite, &keys, Backend::default());
-        body::seal_chunks(&cipher, plaintext, &mut out);
-        Ok(out)
+        body::seal_chunks(&cipher, plaintext, out);
+        Ok(())
     }
 
     /// The cached data key of a version-2 header, unwrapping (and caching) it on a miss.
@@ -513,7 +576,8 @@ impl DataKeyCache {
         context: &Context,
         header: Header,
         envelope: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        out: &mut Vec<u8>,
+    ) -> Result<(), EnvelopeError> {
         // `header` was parsed without decoding a stored context: compare its bytes, which is
         // the same test (one canonical encoding per context) and also rejects non-canonical
         // stored bytes.
@@ -539,7 +603,7 @@ impl DataKeyCache {
             data.key.derive_checked(&salt, immutable, commitment)?
         };
         let cipher = ChunkCipher::new(header.suite, &keys, Backend::default());
-        body::open_chunks(&cipher, &rest[BODY_PREFIX_LEN..])
+        body::open_chunks_into(&cipher, &rest[BODY_PREFIX_LEN..], out)
     }
 }
 

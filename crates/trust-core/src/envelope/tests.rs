@@ -1524,3 +1524,35 @@ fn into_and_in_place_failures_leave_nothing_behind() {
     ));
     assert!(buf.is_empty());
 }
+
+#[test]
+fn cached_into_buffers_round_trip_and_fail_clean() {
+    let k = keys();
+    let cache = DataKeyCache::new(CacheLimits::default().with_max_message_len(1000));
+    let mut sealed = b"old".to_vec();
+    let mut opened = Zeroizing::new(b"old plaintext".to_vec());
+    for len in [0usize, 64, 1000, 1001, 40_000] {
+        let plaintext = pattern(len);
+        cache
+            .seal_into(&k, "orders", &ctx(), &plaintext, &mut sealed)
+            .unwrap();
+        assert_eq!(sealed[3] == VERSION_CACHED, len <= 1000);
+        cache.open_into(&k, &ctx(), &sealed, &mut opened).unwrap();
+        assert_eq!(&opened[..], &plaintext[..]);
+    }
+    let mut bad = sealed.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    assert!(is_auth(cache.open_into(&k, &ctx(), &bad, &mut opened)));
+    assert!(opened.is_empty());
+    let v2 = cache.seal(&k, "orders", &ctx(), b"x").unwrap();
+    let mut bad = v2.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    opened.extend_from_slice(b"leftover");
+    assert!(is_auth(cache.open_into(&k, &ctx(), &bad, &mut opened)));
+    assert!(opened.is_empty());
+    assert!(matches!(
+        cache.seal_into(&k, "nope", &ctx(), b"x", &mut sealed),
+        Err(EnvelopeError::KeyUnavailable(_))
+    ));
+    assert!(sealed.is_empty());
+}
