@@ -26,7 +26,7 @@ use trust_core::kek::LocalRootKey;
 use trust_core::keyring::{Home, HomeOptions, InitSource, MemoryStore, Policy, Unlock};
 use trust_core::keys::Suite;
 use trust_core::secret::Key256;
-use trust_core::webhook::replay::SeenStore;
+use trust_core::webhook::SeenStore;
 
 fn var(name: &str, group: &str) -> Option<String> {
     match std::env::var(name) {
