@@ -8,11 +8,11 @@
 //! 1. `BEGIN; SET LOCAL lock_timeout …; SELECT … FROM trust_audit_tree … FOR UPDATE` — the
 //!    log's tree-state row, locked; it gives the size, the compact range and the last leaf hash,
 //!    so a handle that another process or host appended past catches up here;
-//! 2. trust-core assigns the indexes and chain links and builds the leaves; payload rows are
-//!    inserted;
-//! 3. one `INSERT … SELECT FROM unnest(…)` writes every leaf row, another the tree nodes the
-//!    batch completed at levels 8, 16, … (a leaf row already holds the level-0 hash);
-//! 4. `UPDATE trust_audit_tree` and `COMMIT`. The commit is the acknowledgement.
+//! 2. trust-core assigns the indexes and chain links and builds the leaves;
+//! 3. one prepared statement of data-modifying CTEs (`INSERT … SELECT FROM unnest(…)`) writes
+//!    every leaf row, the payload rows and the tree nodes the batch completed at levels 8, 16, …
+//!    (a leaf row already holds the level-0 hash), and updates `trust_audit_tree`;
+//! 4. `COMMIT`, which is the acknowledgement. Three round trips per batch.
 //!
 //! Writers on other hosts wait for the row lock (at most the log's lock wait, then
 //! `AUDIT_LOG_BUSY`); nothing is refused and nothing is lost. Checkpoints are signed outside
