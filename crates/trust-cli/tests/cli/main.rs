@@ -15,6 +15,7 @@ mod crypt;
 mod demo;
 mod gdpr;
 mod keys;
+mod kms;
 mod mfa;
 mod pkcs11;
 mod secrets;
