@@ -15,6 +15,7 @@ mod crypt;
 mod demo;
 mod gdpr;
 mod keys;
+mod kms;
 mod mfa;
 mod pg_stores;
 mod pkcs11;

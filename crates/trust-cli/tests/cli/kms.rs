@@ -1,4 +1,4 @@
-//! CLI tests of homes whose root key is an AWS KMS key, run against `moto_server`, an
+//! Homes whose root key is an AWS KMS key, run against `moto_server`, an
 //! EMULATOR of the KMS API (not AWS itself): `source .ci/moto` starts two of them. Skipped with
 //! a printed reason when TRUST_TEST_KMS_ENDPOINT is unset; failed under CI=true.
 //!
@@ -18,8 +18,6 @@
 //!   proxy in front of moto that answers chosen requests with the error document AWS documents
 //!   for throttling (`ThrottlingException`) and forwards the others, to show that the SDK's
 //!   retry policy absorbs it and that persistent throttling is exit 3.
-
-#![allow(clippy::unwrap_used, missing_docs)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
