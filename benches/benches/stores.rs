@@ -129,10 +129,7 @@ fn warm_seal(c: &mut Criterion) {
     // A home that seals in bulk reserves larger blocks: the same seal with 65 536 per block.
     let bulk = trust_postgres::open_home(&db, Unlock::KeyFile(dir.path().join("root.key")))
         .expect("home")
-        .with_options(HomeOptions {
-            usage_block: 65_536,
-            ..HomeOptions::default()
-        });
+        .with_options(HomeOptions::default().with_usage_block(65_536));
     envelope::seal(&bulk, "orders", &context, &message).expect("seal");
     let bulk_before = db.transactions();
     let mut bulk_seals = 0u64;

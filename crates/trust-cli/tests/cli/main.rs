@@ -10,6 +10,7 @@ mod harness;
 mod access;
 mod audit;
 mod audit_export;
+mod audit_pg;
 mod conventions;
 mod crypt;
 mod demo;

@@ -2,7 +2,6 @@
 //! a real server (TRUST_TEST_POSTGRES_URL; skipped with a printed reason when unset, failing
 //! when CI=true): many processes appending at once, `kill -9` of appenders, a backend killed in
 //! the middle of a batch, an edited row, export and offline verify, and every error's exit code.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -13,13 +12,10 @@ use std::time::Duration;
 use trust_core::audit::{Query, search};
 use trust_postgres::testing::TestSchema;
 
-const BIN: &str = env!("CARGO_BIN_EXE_trust");
-
 /// A command with the log in TRUST_AUDIT_LOG (the URL holds a password: never on argv).
 fn cmd(log: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = crate::harness::trust();
     c.env("TRUST_AUDIT_LOG", log)
-        .env_remove("TRUST_HOME")
         .env_remove("TRUST_STORE")
         .args(args)
         .stdin(Stdio::null());
@@ -136,8 +132,7 @@ fn processes_append_at_once_nothing_refused_nothing_lost() {
     let to = tmp.path().join("copy");
     assert_eq!(exported_entries(&url, &to).len(), 64);
     assert!(!to.join("signing.key").exists() && !to.join("pseudonym.key").exists());
-    let out = Command::new(BIN)
-        .env_remove("TRUST_AUDIT_LOG")
+    let out = crate::harness::trust()
         .args([
             "audit",
             "verify",
