@@ -31,7 +31,8 @@ pub(crate) fn sink(audit: Option<&AuditLog>) -> Arc<dyn EventSink> {
 /// Options of `new Subjects(home, options)`.
 #[napi(object)]
 pub struct SubjectsOptions {
-    /// The Ed25519 key (PKCS#8) that signs receipts; default `HOME/gdpr/signing.p8`.
+    /// The Ed25519 key (PKCS#8) that signs receipts; default: the one `trust gdpr` uses
+    /// (`HOME/gdpr/signing.p8`, or for a database home the key sealed in the database).
     pub signing_key_file: Option<String>,
 }
 
@@ -51,6 +52,9 @@ pub struct ExportRecord {
     pub json: String,
 }
 
+/// The keyring that seals a database home's shared GDPR signing key (as `trust gdpr`).
+const SIGNER_KEYRING: &str = "gdpr";
+
 /// Per-subject keys over a home.
 #[napi]
 pub struct Subjects {
@@ -69,23 +73,27 @@ impl Subjects {
         options: Option<SubjectsOptions>,
         audit: Option<&AuditLog>,
     ) -> Result<Self> {
-        let key_file = match (options.and_then(|o| o.signing_key_file), &home.location) {
-            (Some(file), _) => PathBuf::from(file),
+        let signer = match (options.and_then(|o| o.signing_key_file), &home.location) {
+            (Some(file), _) => Signer::load_or_create(&PathBuf::from(file)),
             (None, HomeLocation::Local(dir)) => {
                 // As `trust gdpr` does: the home's gdpr directory, private to this user.
                 let gdpr = dir.join("gdpr");
                 trust_core::durable::create_private_dir(&gdpr)
                     .map_err(GdprError::Io)
                     .map_err(core)?;
-                gdpr.join("signing.p8")
+                Signer::load_or_create(&gdpr.join("signing.p8"))
             }
-            (None, HomeLocation::Postgres(_)) => {
-                return Err(invalid("a database home needs signingKeyFile"));
+            // As `trust gdpr` does: the key every worker shares, sealed in the database under
+            // the home's `gdpr` keyring.
+            (None, HomeLocation::Postgres(db)) => {
+                crate::vault::ensure_keyring(&home.inner, SIGNER_KEYRING)?;
+                trust_postgres::load_or_create_signer(db, &*home.inner, SIGNER_KEYRING)
             }
-        };
+        }
+        .map_err(core)?;
         Ok(Self {
             keys: SubjectKeys::new(Arc::clone(&home.inner), home.location.subject_store()),
-            signer: Signer::load_or_create(&key_file).map_err(core)?,
+            signer,
             sink: sink(audit),
         })
     }

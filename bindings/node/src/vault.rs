@@ -7,14 +7,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use napi::Result;
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
-use trust_backends::HomeLocation;
 use trust_core::keyring::{self, Policy};
 use trust_core::keys::Suite;
-use trust_core::mfa::{Algorithm, DirMfaStore, EnrollOptions, TotpParams, base32_decode};
+use trust_core::mfa::{Algorithm, EnrollOptions, TotpParams, base32_decode};
 use trust_core::redact::LiveRedactor;
 use trust_core::secret::ExposeSecret;
 use trust_core::vault::{
-    DirVaultStore, Kind, PutOptions as CorePut, RefreshError, RefreshOutcome, Refreshed, Revealed,
+    Kind, PutOptions as CorePut, RefreshError, RefreshOutcome, Refreshed, Revealed,
     SecretInfo as CoreInfo, SecretName,
 };
 use trust_core::{mfa, vault};
@@ -41,17 +40,7 @@ fn seconds(v: i64, what: &str) -> Result<Duration> {
         .map_err(|_| invalid(&format!("{what} must be >= 0")))
 }
 
-/// The home's `sub` directory: the vault and MFA state sit beside the keyrings, as the CLI's.
-fn store_dir(home: &Home, sub: &str) -> Result<std::path::PathBuf> {
-    match &home.location {
-        HomeLocation::Local(dir) => Ok(dir.join(sub)),
-        HomeLocation::Postgres(_) => Err(invalid(&format!(
-            "the {sub} of a database home is not available in this package yet; use a directory home"
-        ))),
-    }
-}
-
-fn ensure_keyring(home: &keyring::Home, name: &str) -> Result<()> {
+pub(crate) fn ensure_keyring(home: &keyring::Home, name: &str) -> Result<()> {
     if !home
         .keyring_names()
         .map_err(core)?
@@ -198,11 +187,11 @@ impl Vault {
     #[napi(constructor)]
     pub fn new(home: &Home, keyring: Option<String>, audit: Option<&AuditLog>) -> Result<Self> {
         let keyring = keyring.unwrap_or_else(|| "vault".to_owned());
-        let dir = store_dir(home, "vault")?;
         ensure_keyring(&home.inner, &keyring)?;
         let redactor = Arc::new(LiveRedactor::new());
         let inner = vault::Vault::new(
-            Arc::new(DirVaultStore::new(dir)),
+            // `HOME/vault` or the database's vault tables, shared with `trust secrets`.
+            home.location.vault_store(),
             Arc::clone(&home.inner) as _,
             keyring,
         )
@@ -375,10 +364,10 @@ impl Mfa {
         audit: Option<&AuditLog>,
     ) -> Result<Self> {
         let keyring = keyring.unwrap_or_else(|| "mfa".to_owned());
-        let dir = store_dir(home, "mfa")?.join("users");
         ensure_keyring(&home.inner, &keyring)?;
         let inner = mfa::Mfa::new(
-            Arc::new(DirMfaStore::new(dir)),
+            // `HOME/mfa/users` or the database's MFA tables, shared with `trust mfa`.
+            home.location.mfa_store(),
             Arc::clone(&home.inner) as _,
             keyring,
         )

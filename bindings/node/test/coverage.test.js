@@ -84,8 +84,12 @@ test('a home in PostgreSQL by URL', { skip: !process.env.TRUST_TEST_POSTGRES_URL
     const sealed = subjects.seal('orders', 'c-1', Buffer.from('pii'))
     subjects.erase('orders', 'c-1')
     assert.throws(() => subjects.open(sealed), (e) => e.code === 'SUBJECT_ERASED')
-    assert.throws(() => new trust.Subjects(again), (e) => e instanceof trust.UsageError)
-    assert.throws(() => new trust.Vault(again), (e) => e instanceof trust.UsageError)
+    // Without signingKeyFile: the signing key every worker shares, sealed in the database.
+    assert.deepStrictEqual(new trust.Subjects(home).signerPublicKey, new trust.Subjects(again).signerPublicKey)
+    new trust.Vault(home).put('w', 'acme/shopify', 'shpat_in_the_database_01')
+    assert.strictEqual(new trust.Vault(again).get('w', 'acme/shopify', { purpose: 'sync' }).value.toString(), 'shpat_in_the_database_01')
+    new trust.Mfa(home).enroll('alice')
+    assert.strictEqual(new trust.Mfa(again).isEnrolled('alice'), true)
   } finally {
     spawnSync('psql', [base, '-q', '-c', `DROP SCHEMA ${schema} CASCADE`])
   }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use trust_backends::SubjectStore;
+use trust_backends::{HomeLocation, SubjectStore};
 use trust_core::durable::AtomicFile;
 use trust_core::event::{EventSink, NoSink};
 use trust_core::gdpr::ExportWriter;
@@ -42,6 +42,9 @@ pub(crate) fn sink(audit: Option<&Bound<'_, Log>>) -> Arc<dyn EventSink> {
     }
 }
 
+/// The keyring that seals a database home's shared GDPR signing key (as `trust gdpr`).
+const SIGNER_KEYRING: &str = "gdpr";
+
 /// Per-subject keys over a home. Thread-safe.
 #[pyclass(frozen, module = "trust")]
 pub(crate) struct Subjects {
@@ -54,7 +57,9 @@ pub(crate) struct Subjects {
 impl Subjects {
     /// Subject keys of `home`: in `HOME/subjects` for a directory home (shared with `trust
     /// gdpr`), in the database for a database home. Erasure receipts are signed with the
-    /// Ed25519 key in `signing_key_file` (default `HOME/gdpr/signing.p8`, created 0600).
+    /// Ed25519 key in `signing_key_file`; by default the one `trust gdpr` uses:
+    /// `HOME/gdpr/signing.p8` (created 0600), or for a database home the key sealed in the
+    /// database under keyring `gdpr` that every worker shares.
     /// With `audit`, erasures are recorded in that log.
     #[new]
     #[pyo3(signature = (home, *, signing_key_file=None, audit=None))]
@@ -66,20 +71,24 @@ impl Subjects {
     ) -> PyResult<Self> {
         let home = native_home(home)?;
         let home = home.get();
-        let key_file = match (signing_key_file, home.dir()) {
-            (Some(file), _) => file,
-            (None, Some(dir)) => {
-                // As `trust gdpr` does: the home's gdpr directory, private to this user.
-                let gdpr = dir.join("gdpr");
-                trust_core::durable::create_private_dir(&gdpr)
-                    .map_err(GdprError::Io)
-                    .map_err(core)?;
-                gdpr.join("signing.p8")
-            }
-            (None, None) => return Err(invalid("a database home needs signing_key_file=")),
-        };
+        if signing_key_file.is_none() && matches!(home.location, HomeLocation::Postgres(_)) {
+            py.detach(|| crate::vault::ensure_keyring(&home.inner, SIGNER_KEYRING))?;
+        }
         let signer = py
-            .detach(|| Signer::load_or_create(&key_file))
+            .detach(|| match (signing_key_file, &home.location) {
+                (Some(file), _) => Signer::load_or_create(&file),
+                (None, HomeLocation::Local(dir)) => {
+                    // As `trust gdpr` does: the home's gdpr directory, private to this user.
+                    let gdpr = dir.join("gdpr");
+                    trust_core::durable::create_private_dir(&gdpr).map_err(GdprError::Io)?;
+                    Signer::load_or_create(&gdpr.join("signing.p8"))
+                }
+                // As `trust gdpr` does: the key every worker shares, sealed in the database
+                // under the home's `gdpr` keyring.
+                (None, HomeLocation::Postgres(db)) => {
+                    trust_postgres::load_or_create_signer(db, &*home.inner, SIGNER_KEYRING)
+                }
+            })
             .map_err(core)?;
         Ok(Self {
             keys: SubjectKeys::new(Arc::clone(&home.inner), home.location.subject_store()),

@@ -6,22 +6,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use trust_backends::HomeLocation;
 use trust_core::event::EventSink;
 use trust_core::keyring::{self, Policy};
 use trust_core::keys::Suite;
-use trust_core::mfa::{Algorithm, DirMfaStore, EnrollOptions, TotpParams, base32_decode};
+use trust_core::mfa::{Algorithm, EnrollOptions, TotpParams, base32_decode};
 use trust_core::redact::LiveRedactor;
 use trust_core::secret::{ExposeSecret, SecretBytes};
 use trust_core::vault::{
-    DirVaultStore, Kind, PutOptions, RefreshError, RefreshOutcome, Refreshed, Revealed, SecretInfo,
-    SecretName,
+    Kind, PutOptions, RefreshError, RefreshOutcome, Refreshed, Revealed, SecretInfo, SecretName,
 };
 use trust_core::{mfa, vault};
 
 use crate::audit::Log;
 use crate::errors::{core, invalid, secret};
-use crate::home::{Home, native_home};
+use crate::home::native_home;
 use crate::subjects::sink;
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -43,20 +41,8 @@ fn from_unix(s: i64) -> PyResult<SystemTime> {
         .ok_or_else(|| invalid("a time must be Unix seconds at or after 1970"))
 }
 
-/// The directory of the home's `sub` store; the vault and MFA keep their state beside the
-/// home's keyrings, as `trust secrets` and `trust mfa` do.
-fn home_store_dir(home: &Home, sub: &str) -> PyResult<std::path::PathBuf> {
-    match &home.location {
-        HomeLocation::Local(dir) => Ok(dir.join(sub)),
-        HomeLocation::Postgres(_) => Err(invalid(format!(
-            "the {sub} of a database home is not available in this package yet; use a \
-             directory home"
-        ))),
-    }
-}
-
 /// Creates `name` when the home has no such keyring (as the CLI does on first use).
-fn ensure_keyring(home: &keyring::Home, name: &str) -> PyResult<()> {
+pub(crate) fn ensure_keyring(home: &keyring::Home, name: &str) -> PyResult<()> {
     if !home
         .keyring_names()
         .map_err(core)?
@@ -192,7 +178,8 @@ fn put_options(
 
 #[pymethods]
 impl Vault {
-    /// The vault of `home` (in `HOME/vault`, shared with `trust secrets`), sealing new values
+    /// The vault of `home` (`HOME/vault`, or the database of a database home; shared with
+    /// `trust secrets`), sealing new values
     /// under `keyring` (created on first use). With `audit`, every read, refused read and
     /// change is recorded there (`vault.read`, `vault.read_refused`, …).
     #[new]
@@ -205,12 +192,12 @@ impl Vault {
     ) -> PyResult<Self> {
         let home = native_home(home)?;
         let home = home.get();
-        let dir = home_store_dir(home, "vault")?;
         py.detach(|| ensure_keyring(&home.inner, keyring))?;
         let redactor = Arc::new(LiveRedactor::new());
         let sink: Arc<dyn EventSink> = sink(audit);
         let inner = vault::Vault::new(
-            Arc::new(DirVaultStore::new(dir)),
+            // `HOME/vault` or the database's vault tables, shared with `trust secrets`.
+            home.location.vault_store(),
             Arc::clone(&home.inner) as _,
             keyring,
         )
@@ -414,7 +401,8 @@ pub(crate) struct Mfa {
 
 #[pymethods]
 impl Mfa {
-    /// Factors of `home` (in `HOME/mfa/users`, shared with `trust mfa`), secrets sealed under
+    /// Factors of `home` (`HOME/mfa/users`, or the database of a database home; shared with
+    /// `trust mfa`), secrets sealed under
     /// `keyring` (created on first use). Attempts are limited to 5 per user per 30 s.
     #[new]
     #[pyo3(signature = (home, *, keyring="mfa", audit=None, issuer="trust"))]
@@ -427,10 +415,10 @@ impl Mfa {
     ) -> PyResult<Self> {
         let home = native_home(home)?;
         let home = home.get();
-        let dir = home_store_dir(home, "mfa")?.join("users");
         py.detach(|| ensure_keyring(&home.inner, keyring))?;
         let inner = mfa::Mfa::new(
-            Arc::new(DirMfaStore::new(dir)),
+            // `HOME/mfa/users` or the database's MFA tables, shared with `trust mfa`.
+            home.location.mfa_store(),
             Arc::clone(&home.inner) as _,
             keyring,
         )

@@ -47,9 +47,13 @@ def test_home_in_postgres(pg_url, tmp_path):
     subjects.erase("orders", "customer-1")
     with pytest.raises(trust.KeyUnavailableError):
         trust.Subjects(home, signing_key_file=tmp_path / "signing.p8").open(sealed)
-    with pytest.raises(trust.UsageError):
-        trust.Subjects(home)  # a database home has no default signing key path
-    with pytest.raises(trust.UsageError):
-        trust.Vault(home)
+    # Without signing_key_file: the signing key every worker shares, sealed in the database.
+    shared = trust.Subjects(home).signer_public_key
+    assert trust.Subjects(again).signer_public_key == shared
+    # The vault and MFA live in the database too: another worker (another Home) sees them.
+    trust.Vault(home).put("w", "acme/shopify", b"shpat_in_the_database_01")
+    assert trust.Vault(again).get("w", "acme/shopify", purpose="sync").value == b"shpat_in_the_database_01"
+    uri = trust.Mfa(home).enroll("alice")
+    assert "secret=" in uri and trust.Mfa(again).is_enrolled("alice")
     with pytest.raises(trust.TrustError):
         trust.Home.init(pg_url, root_key_file=tmp_path / "root.key")  # already there
