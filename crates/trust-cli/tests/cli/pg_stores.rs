@@ -2,22 +2,19 @@
 //! against a real PostgreSQL (TRUST_TEST_POSTGRES_URL; skipped with a printed reason when
 //! unset, failing when CI=true). Two temporary directories play two hosts that share only the
 //! database and a copy of the root key file.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 
 use trust_postgres::testing::TestSchema;
 
 /// Starts `trust` in `cwd` with TRUST_STORE=`store` (never on argv: the URL holds a password)
 /// as actor `ops`.
 fn spawn(cwd: &Path, store: &str, args: &[&str], stdin: &[u8]) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trust"))
+    let mut child = super::harness::trust()
         .current_dir(cwd)
         .env("TRUST_STORE", store)
         .env("TRUST_ACTOR", "ops")
-        .env_remove("TRUST_HOME")
-        .env_remove("TRUST_AUDIT_LOG")
         .env_remove("TRUST_ROOT_KEY_FILE")
         .args(args)
         .stdin(Stdio::piped())

@@ -19,7 +19,7 @@
 //!   for throttling (`ThrottlingException`) and forwards the others, to show that the SDK's
 //!   retry policy absorbs it and that persistent throttling is exit 3.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(missing_docs)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -161,12 +161,10 @@ impl Env {
 
     /// `trust` configured the AWS way: endpoint, region and credentials from the environment.
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_trust"));
+        let mut c = super::harness::trust();
         c.arg("--home")
             .arg(self.path("home"))
             .args(args)
-            .env_remove("TRUST_HOME")
-            .env_remove("TRUST_AUDIT_LOG")
             .env_remove("AWS_PROFILE")
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_REGION", "us-east-1")
