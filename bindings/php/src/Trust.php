@@ -314,6 +314,38 @@ final class Home
         return $version->cdata;
     }
 
+    /** Promotes Staged version `$version` of `$name` to Primary. */
+    public function promote(string $name, int $version): void
+    {
+        Lib::call('home_promote', $this->handle(), $name, strlen($name), $version);
+    }
+
+    /** Retires DecryptOnly version `$version` (it stops decrypting; `enable` reverses it). */
+    public function retire(string $name, int $version): void
+    {
+        Lib::call('home_retire', $this->handle(), $name, strlen($name), $version);
+    }
+
+    /** Re-enables a Disabled or PendingDestroy version. */
+    public function enable(string $name, int $version): void
+    {
+        Lib::call('home_enable', $this->handle(), $name, strlen($name), $version);
+    }
+
+    /**
+     * Destroys a Disabled version; refused (`KEY_STILL_IN_USE`) while it may still decrypt live
+     * data unless `$forceReason` says why (audited). Returns true when the key material is
+     * erased, or the Unix time its grace period ends when it was only scheduled.
+     */
+    public function destroy(string $name, int $version, ?string $forceReason = null): bool|int
+    {
+        $reason = $forceReason ?? '';
+        $destroyed = Lib::slot('bool');
+        $after = Lib::slot('int64_t');
+        Lib::call('home_destroy', $this->handle(), $name, strlen($name), $version, $reason, strlen($reason), \FFI::addr($destroyed), \FFI::addr($after));
+        return $destroyed->cdata ? true : $after->cdata;
+    }
+
     /** @return list<string> the keyring names */
     public function keyrings(): array
     {

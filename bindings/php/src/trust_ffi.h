@@ -177,6 +177,30 @@ trust_status trust_home_rotate(const struct trust_home *home,
                                bool promote,
                                uint32_t *version_out,
                                struct trust_error **err_out);
+trust_status trust_home_promote(const struct trust_home *home,
+                                const char *name,
+                                size_t name_len,
+                                uint32_t version,
+                                struct trust_error **err_out);
+trust_status trust_home_retire(const struct trust_home *home,
+                               const char *name,
+                               size_t name_len,
+                               uint32_t version,
+                               struct trust_error **err_out);
+trust_status trust_home_enable(const struct trust_home *home,
+                               const char *name,
+                               size_t name_len,
+                               uint32_t version,
+                               struct trust_error **err_out);
+trust_status trust_home_destroy(const struct trust_home *home,
+                                const char *name,
+                                size_t name_len,
+                                uint32_t version,
+                                const char *force_reason,
+                                size_t force_reason_len,
+                                bool *destroyed_out,
+                                int64_t *after_out,
+                                struct trust_error **err_out);
 trust_status trust_home_keyrings(const struct trust_home *home,
                                  struct trust_bytes **json_out,
                                  struct trust_error **err_out);

@@ -145,6 +145,14 @@ $token = $home->sealToken('orders', 'shpat_php', ['tenant' => 'acme']);
 check(str_starts_with($token, 'tle1.'), 'tle1 token');
 check($home->openToken($token, ['tenant' => 'acme']) === 'shpat_php', 'token round trip');
 throws(TrustException::class, 'UNKNOWN_KEYRING', fn () => $home->seal('nope', 'x'), 'unknown keyring');
+// Key lifecycle: a staged version promoted, an old one retired, re-enabled, retired, destroyed.
+check($home->rotate('tokens', false) === 2, 'staged rotation');
+$home->promote('tokens', 2);
+$home->retire('tokens', 1);
+throws(TrustException::class, 'INVALID_TRANSITION', fn () => $home->retire('tokens', 2), 'the primary cannot be retired');
+$home->enable('tokens', 1);
+$home->retire('tokens', 1);
+check($home->destroy('tokens', 1) === true, 'an unused disabled version is destroyed');
 $again = Home::open($homeDir);
 check($again->openToken($token, ['tenant' => 'acme']) === 'shpat_php', 'reopened home opens the token');
 $again->close();

@@ -652,6 +652,72 @@ trust_status trust_home_rotate(const struct trust_home *home,
                                uint32_t *version_out,
                                struct trust_error **err_out);
 
+// Promotes Staged version `version` of keyring `name` to Primary (after the keyring's minimum
+// staging time; the previous Primary becomes DecryptOnly). Recorded as `key.promote`.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`INVALID_TRANSITION` for a version that is not Staged,
+// `STAGING_TOO_SHORT`), `TRUST_KEY_UNAVAILABLE` for an unknown keyring or version.
+//
+// # Safety
+// `home` is a live home; `name` points to `name_len` readable bytes; `err_out` is NULL or
+// writable.
+trust_status trust_home_promote(const struct trust_home *home,
+                                const uint8_t *name,
+                                size_t name_len,
+                                uint32_t version,
+                                struct trust_error **err_out);
+
+// Retires DecryptOnly version `version` of keyring `name` (→ Disabled: it no longer decrypts;
+// reversible with `trust_home_enable`). Recorded as `key.retire`.
+//
+// Errors: as `trust_home_promote` (`INVALID_TRANSITION` for a Primary or Staged version).
+//
+// # Safety
+// As for `trust_home_promote`.
+trust_status trust_home_retire(const struct trust_home *home,
+                               const uint8_t *name,
+                               size_t name_len,
+                               uint32_t version,
+                               struct trust_error **err_out);
+
+// Re-enables a Disabled or PendingDestroy version (→ DecryptOnly: it decrypts again; a
+// scheduled destruction is cancelled). Recorded as `key.enable`.
+//
+// # Safety
+// As for `trust_home_promote`.
+trust_status trust_home_enable(const struct trust_home *home,
+                               const uint8_t *name,
+                               size_t name_len,
+                               uint32_t version,
+                               struct trust_error **err_out);
+
+// Destroys a Disabled (or an aborted Staged) version of keyring `name`, with the guard against
+// destroying a key that live data still needs. The key material is erased for good
+// (`*destroyed_out = true`) at once when the keyring has no grace period (the default);
+// with one, the first call schedules it (PendingDestroy; `*destroyed_out = false`,
+// `*after_out` = the Unix time the grace period ends) and a call after that erases it.
+// While the version may still decrypt live data (it sealed messages that rewrap has not moved
+// off it) the destruction is refused with `TRUST_REFUSED` (code `KEY_STILL_IN_USE`), unless
+// `force_reason` gives a reason (one line, no personal data: it goes into the audit log as a
+// forced destruction). Length 0: no override.
+//
+// Errors: `INVALID_TRANSITION` (`TRUST_INVALID_ARGUMENT`) for a version in another state,
+// `KEY_STILL_IN_USE` (`TRUST_REFUSED`), `DESTROY_GRACE_PERIOD` before the grace period ends.
+//
+// # Safety
+// `home` is a live home; `name` and `force_reason` point to their lengths in readable bytes;
+// `destroyed_out` points to a writable `bool`; `after_out` is NULL or a writable `int64_t`;
+// `err_out` is NULL or writable.
+trust_status trust_home_destroy(const struct trust_home *home,
+                                const uint8_t *name,
+                                size_t name_len,
+                                uint32_t version,
+                                const uint8_t *force_reason,
+                                size_t force_reason_len,
+                                bool *destroyed_out,
+                                int64_t *after_out,
+                                struct trust_error **err_out);
+
 // Lists the home's keyrings as a JSON array of names, sorted (`["orders","tokens"]`).
 //
 // # Safety

@@ -248,6 +248,12 @@ fn audit() {
     run_c("audit");
 }
 
+/// Promote, retire, enable, and destroy with its guard.
+#[test]
+fn lifecycle() {
+    run_c("lifecycle");
+}
+
 #[test]
 fn vault() {
     run_c("vault");
