@@ -619,12 +619,42 @@ final class AuditLog
         $this->close();
     }
 
-    /** Appends an entry (actor and subject are pseudonymized in the log); returns its index. */
-    public function append(string $event, string $actor = '', string $subject = '', string $payload = ''): int
+    /**
+     * Appends an entry (actor and subject are pseudonymized in the log) with searchable
+     * `$attributes` (key => value, stored in clear: no secrets or personal data); returns its
+     * index.
+     *
+     * @param array<string, string|int> $attributes
+     */
+    public function append(string $event, string $actor = '', string $subject = '', string $payload = '', array $attributes = []): int
     {
         $index = Lib::slot('uint64_t');
-        Lib::call('audit_log_append', $this->handle(), $event, strlen($event), $actor, strlen($actor), $subject, strlen($subject), $payload, strlen($payload), \FFI::addr($index));
+        [$kp, $kl, $n, $kb] = Lib::strings(array_map('strval', array_keys($attributes)));
+        [$vp, $vl, , $vb] = Lib::strings(array_map('strval', array_values($attributes)));
+        Lib::call('audit_log_append_attrs', $this->handle(), $event, strlen($event), $actor, strlen($actor), $subject, strlen($subject), $kp, $kl, $vp, $vl, $n, $payload, strlen($payload), \FFI::addr($index));
+        unset($kb, $vb);
         return $index->cdata;
+    }
+
+    /** An inclusion receipt (C2SP tlog-proof text) for entry `$index`; `$size` 0 = newest checkpoint. */
+    public function prove(int $index, int $size = 0): string
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('audit_log_prove', $this->handle(), $index, $size, \FFI::addr($out));
+        return Lib::take($out);
+    }
+
+    /**
+     * Verifies a receipt against the log's verifier key, without the log.
+     *
+     * @return array{index: int, checkpoint_size: int, event: string, time_unix_ms: int}
+     * @throws VerificationException when it does not verify
+     */
+    public static function verifyReceipt(string $receipt, string $vkey): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('audit_verify_receipt', $receipt, strlen($receipt), $vkey, strlen($vkey), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
     }
 
     /** Number of entries. */

@@ -63,6 +63,33 @@ trust_status trust_audit_log_verify(const char *dir,
                                     size_t vkey_len,
                                     struct trust_bytes **report_out,
                                     struct trust_error **err_out);
+trust_status trust_audit_log_append_attrs(const struct trust_audit_log *log,
+                                          const char *event_type,
+                                          size_t event_type_len,
+                                          const char *actor,
+                                          size_t actor_len,
+                                          const char *subject,
+                                          size_t subject_len,
+                                          const char *const *attr_keys,
+                                          const size_t *attr_key_lens,
+                                          const char *const *attr_values,
+                                          const size_t *attr_value_lens,
+                                          size_t attr_count,
+                                          const char *payload,
+                                          size_t payload_len,
+                                          uint64_t *index_out,
+                                          struct trust_error **err_out);
+trust_status trust_audit_log_prove(const struct trust_audit_log *log,
+                                   uint64_t index,
+                                   uint64_t size,
+                                   struct trust_bytes **receipt_out,
+                                   struct trust_error **err_out);
+trust_status trust_audit_verify_receipt(const char *receipt,
+                                        size_t receipt_len,
+                                        const char *vkey,
+                                        size_t vkey_len,
+                                        struct trust_bytes **result_out,
+                                        struct trust_error **err_out);
 const uint8_t *trust_bytes_data(const struct trust_bytes *bytes);
 size_t trust_bytes_len(const struct trust_bytes *bytes);
 void trust_bytes_free(struct trust_bytes *bytes);

@@ -170,7 +170,11 @@ $logDir = "$tmp/audit";
 $vkey = AuditLog::init($logDir, 'example.com/php-test');
 $log = AuditLog::open($logDir);
 check($log->append('user.login', 'alice', 'acct-1', '{"ip":"192.0.2.1"}') === 0, 'first append is index 0');
-check($log->append('key.rotate', 'ops') === 1, 'second append');
+check($log->append('key.rotate', 'ops', '', '', ['keyring' => 'orders', 'version' => 2]) === 1, 'append with attributes');
+$receipt = $log->prove(1);
+$proved = AuditLog::verifyReceipt($receipt, $vkey);
+check($proved['index'] === 1 && $proved['event'] === 'key.rotate', 'receipt verifies without the log');
+throws(VerificationException::class, 'INDEX_MISMATCH', fn () => AuditLog::verifyReceipt(str_replace("\nindex 1\n", "\nindex 0\n", $receipt), $vkey), 'altered receipt');
 check($log->size() === 2 && strlen($log->root()) === 32, 'size and root');
 check(str_contains($log->checkpoint(), 'example.com/php-test'), 'checkpoint names the origin');
 

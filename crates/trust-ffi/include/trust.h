@@ -307,6 +307,70 @@ trust_status trust_audit_log_verify(const uint8_t *dir,
                                     struct trust_bytes **report_out,
                                     struct trust_error **err_out);
 
+// As `trust_audit_log_append`, with `attr_count` key/value attributes (`attr_keys[i]` =
+// `attr_values[i]`, UTF-8, each with its length): structured fields an auditor can search
+// (`trust audit search`), stored in the leaf in clear — no secrets or personal data (put those
+// in the actor and subject, which are pseudonymized, or the payload, which can be redacted).
+//
+// Errors: as `trust_audit_log_append`; `TRUST_INVALID_ARGUMENT` for attributes the leaf format
+// refuses (empty or over-long keys, too many).
+//
+// # Safety
+// As for `trust_audit_log_append`; the four attribute arrays point to `attr_count` elements
+// each (NULL when 0).
+trust_status trust_audit_log_append_attrs(const struct trust_audit_log *log,
+                                          const uint8_t *event_type,
+                                          size_t event_type_len,
+                                          const uint8_t *actor,
+                                          size_t actor_len,
+                                          const uint8_t *subject,
+                                          size_t subject_len,
+                                          const uint8_t *const *attr_keys,
+                                          const size_t *attr_key_lens,
+                                          const uint8_t *const *attr_values,
+                                          const size_t *attr_value_lens,
+                                          size_t attr_count,
+                                          const uint8_t *payload,
+                                          size_t payload_len,
+                                          uint64_t *index_out,
+                                          struct trust_error **err_out);
+
+// An inclusion receipt for entry `index` (C2SP `tlog-proof` text with the leaf's bytes, so an
+// auditor verifies it with `trust audit verify-proof` or `trust_audit_verify_receipt`, without
+// the log) against the stored checkpoint of `size` entries (0: the newest checkpoint covering
+// the entry, signing a fresh one when none does). Returned as text in `*receipt_out`.
+//
+// Errors: `TRUST_INVALID_ARGUMENT`/`TRUST_INPUT_UNREADABLE` for an entry or checkpoint size the
+// log does not have (codes `NO_SUCH_ENTRY`, `NO_CHECKPOINT`).
+//
+// # Safety
+// `log` is a live log; `receipt_out` points to writable storage for one pointer; `err_out` is
+// NULL or writable.
+trust_status trust_audit_log_prove(const struct trust_audit_log *log,
+                                   uint64_t index,
+                                   uint64_t size,
+                                   struct trust_bytes **receipt_out,
+                                   struct trust_error **err_out);
+
+// Verifies an inclusion receipt (the text `trust_audit_log_prove` or `trust audit prove`
+// made) against the log's verifier key `vkey`: the checkpoint's signature and origin, then the
+// inclusion of the leaf. On success `*result_out` (if not NULL) receives JSON with `index`,
+// `checkpoint_size`, `event` and `time_unix_ms` — what `trust audit verify-proof --json`
+// prints.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` for a receipt that does not verify (altered leaf, proof
+// or checkpoint, another log's key); `TRUST_INVALID_ARGUMENT` for a malformed `vkey`.
+//
+// # Safety
+// `receipt` and `vkey` point to their lengths in readable bytes; `result_out` is NULL or points
+// to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_audit_verify_receipt(const uint8_t *receipt,
+                                        size_t receipt_len,
+                                        const uint8_t *vkey,
+                                        size_t vkey_len,
+                                        struct trust_bytes **result_out,
+                                        struct trust_error **err_out);
+
 // Pointer to the first byte of `bytes` (followed after `trust_bytes_len` bytes by a NUL that
 // is not counted), valid until `trust_bytes_free(bytes)`. Returns NULL when `bytes` is NULL.
 //
