@@ -522,6 +522,51 @@ final class Webhook
     }
 }
 
+/** Admits each webhook delivery id once: per process, or across workers through a shared store. */
+final class ReplayGuard
+{
+    private ?\FFI\CData $handle;
+
+    /**
+     * `$store`: a `redis://` or `postgres://` URL shared by every worker, or null for this
+     * process only; ids are remembered for `$ttl` seconds.
+     */
+    public function __construct(?string $store = null, int $ttl = 600)
+    {
+        $store ??= '';
+        $out = Lib::ffi()->new('trust_replay_guard*');
+        Lib::call('replay_guard_new', $store === '' ? null : $store, strlen($store), $ttl, \FFI::addr($out));
+        $this->handle = $out;
+    }
+
+    public function __destruct()
+    {
+        if ($this->handle !== null) {
+            Lib::ffi()->trust_replay_guard_free($this->handle);
+            $this->handle = null;
+        }
+    }
+
+    /**
+     * True the first time `$id` is seen under `$namespace` (use the scheme name and the
+     * `delivery_id` Webhook::verify returned), false for a duplicate (answer 200, skip the work).
+     *
+     * @throws TrustException `REPLAY_STORE` when the shared store cannot record it
+     */
+    public function firstTime(string $namespace, string $id, ?int $now = null): bool
+    {
+        try {
+            Lib::call('replay_guard_check', $this->handle, $namespace, strlen($namespace), $id, strlen($id), $now ?? time());
+            return true;
+        } catch (VerificationException $e) {
+            if ($e->trustCode === 'REPLAYED') {
+                return false;
+            }
+            throw $e;
+        }
+    }
+}
+
 /** Password hashing: argon2id, with bcrypt hashes verified and upgraded at login. */
 final class Password
 {

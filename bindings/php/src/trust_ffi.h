@@ -22,6 +22,7 @@ typedef struct trust_error trust_error;
 typedef struct trust_home trust_home;
 typedef struct trust_mfa trust_mfa;
 typedef struct trust_redactor trust_redactor;
+typedef struct trust_replay_guard trust_replay_guard;
 typedef struct trust_subjects trust_subjects;
 typedef struct trust_vault trust_vault;
 typedef struct trust_webhook_verifier trust_webhook_verifier;
@@ -580,3 +581,16 @@ trust_status trust_webhook_verify(const struct trust_webhook_verifier *verifier,
                                   int64_t now,
                                   struct trust_bytes **result_out,
                                   struct trust_error **err_out);
+trust_status trust_replay_guard_new(const char *store,
+                                    size_t store_len,
+                                    uint64_t ttl_secs,
+                                    struct trust_replay_guard **guard_out,
+                                    struct trust_error **err_out);
+void trust_replay_guard_free(struct trust_replay_guard *guard);
+trust_status trust_replay_guard_check(const struct trust_replay_guard *guard,
+                                      const char *namespace_,
+                                      size_t namespace_len,
+                                      const char *id,
+                                      size_t id_len,
+                                      int64_t now,
+                                      struct trust_error **err_out);

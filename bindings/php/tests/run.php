@@ -111,6 +111,20 @@ check(Webhook::verify('standard-webhooks', '{"test": 2432232314}', $std, $secret
 throws(VerificationException::class, 'TIMESTAMP_STALE', fn () => Webhook::verify('standard-webhooks', '{"test": 2432232314}', $std, $secret, ['now' => 1614265330 + 301]), 'stale');
 check(Webhook::verify('standard-webhooks', '{"test": 2432232314}', $std, $secret, ['now' => 1614265330 + 301, 'tolerance' => 600])['scheme'] === 'standard-webhooks', 'tolerance option');
 
+// Replay: a delivery id is admitted once (in-process; and through Redis when configured).
+$guard = new \Trust\ReplayGuard();
+check($guard->firstTime('shopify', 'b54557e4') && !$guard->firstTime('shopify', 'b54557e4'), 'replay refused in-process');
+throws(VerificationException::class, 'MALFORMED', fn () => $guard->firstTime('shopify', ''), 'empty delivery id');
+$redis = getenv('TRUST_TEST_REDIS_URL');
+if ($redis) {
+    $id = 'php-' . bin2hex(random_bytes(8));
+    [$w1, $w2] = [new \Trust\ReplayGuard($redis, 300), new \Trust\ReplayGuard($redis, 300)];
+    check($w1->firstTime('shopify', $id) && !$w2->firstTime('shopify', $id), 'replay refused across workers (Redis)');
+} else {
+    echo "replay through Redis skipped: TRUST_TEST_REDIS_URL unset\n";
+}
+throws(TrustException::class, 'STORE_URL_UNSUPPORTED', fn () => new \Trust\ReplayGuard('memcached://cache/'), 'unsupported replay store');
+
 // --- passwords ---------------------------------------------------------------------------------
 $phc = Password::hash('correct horse battery');
 check(str_starts_with($phc, '$argon2id$'), 'argon2id PHC');

@@ -172,6 +172,11 @@ typedef struct trust_mfa trust_mfa;
 // one redactor may be used from any number of threads at once.
 typedef struct trust_redactor trust_redactor;
 
+// Remembers webhook delivery ids so that a delivery is processed once: in this process, or
+// across every worker when the ids are kept in a shared store. Opaque; made by
+// `trust_replay_guard_new`, freed by `trust_replay_guard_free`. Thread-safe.
+typedef struct trust_replay_guard trust_replay_guard;
+
 // Per-subject keys over a home, with the key that signs erasure receipts.
 //
 // Opaque; made by `trust_subjects_new`, freed by `trust_subjects_free`. Thread-safe: every
@@ -1612,6 +1617,51 @@ trust_status trust_webhook_verify(const struct trust_webhook_verifier *verifier,
                                   int64_t now,
                                   struct trust_bytes **result_out,
                                   struct trust_error **err_out);
+
+// Makes a replay guard remembering each id for `ttl_secs` seconds (choose at least the
+// verification tolerance plus the senders' clock skew; 0 takes 600). `store` is a `redis://`
+// or `postgres://` URL shared by every worker (opened through trust-backends, the dispatcher
+// the CLI uses), or NULL with length 0 for a store in this process only (100 000 ids).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`STORE_URL_UNSUPPORTED`, `STORE_URL_INVALID`) for a
+// directory path or another scheme; `TRUST_INPUT_UNREADABLE` (`STORE_UNREACHABLE`) when a
+// PostgreSQL server cannot be reached. A URL's password never appears in an error.
+//
+// # Safety
+// `store` points to `store_len` readable bytes (NULL with 0); `guard_out` points to writable
+// storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_replay_guard_new(const uint8_t *store,
+                                    size_t store_len,
+                                    uint64_t ttl_secs,
+                                    struct trust_replay_guard **guard_out,
+                                    struct trust_error **err_out);
+
+// Frees a replay guard. NULL is a no-op.
+//
+// # Safety
+// `guard` is NULL or a live guard, not used after this call.
+void trust_replay_guard_free(struct trust_replay_guard *guard);
+
+// Records delivery `id` under `namespace` (use the scheme name, e.g. `shopify`, with the
+// `delivery_id` `trust_webhook_verify` returned; or `stripe` with the verified body's event
+// id) at `now` (Unix seconds). Call it only after the delivery verified. Returns `TRUST_OK` the
+// first time, and `TRUST_VERIFICATION_FAILED` with code `REPLAYED` for an id already seen and
+// not expired (answer the provider 200 and skip the work): atomically, so of two workers
+// receiving one delivery, exactly one gets `TRUST_OK`.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` (`MALFORMED`) for an empty id; `TRUST_INTERNAL`
+// (`REPLAY_STORE`) when the shared store cannot record it (do not process the delivery).
+//
+// # Safety
+// `guard` is a live guard; `namespace` and `id` point to their lengths in readable bytes;
+// `err_out` is NULL or writable.
+trust_status trust_replay_guard_check(const struct trust_replay_guard *guard,
+                                      const uint8_t *namespace_,
+                                      size_t namespace_len,
+                                      const uint8_t *id,
+                                      size_t id_len,
+                                      int64_t now,
+                                      struct trust_error **err_out);
 
 #ifdef __cplusplus
 }  // extern "C"

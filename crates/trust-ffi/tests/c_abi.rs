@@ -248,6 +248,27 @@ fn audit() {
     run_c("audit");
 }
 
+/// Delivery ids admitted once: in-process, and through Redis and PostgreSQL when the test
+/// servers are configured (`TRUST_TEST_REDIS_URL`, `TRUST_TEST_POSTGRES_URL`; the program says
+/// which it skipped, and under `CI=true` a missing server fails).
+#[test]
+fn replay() {
+    let redis = std::env::var("TRUST_TEST_REDIS_URL").unwrap_or_default();
+    if redis.is_empty() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but TRUST_TEST_REDIS_URL is unset: the replay test needs Redis");
+    }
+    match trust_postgres::testing::TestSchema::create("ffi_replay") {
+        Some(schema) => {
+            run_c_linked(
+                "replay",
+                Link::Dynamic,
+                &[("TRUST_TEST_STORE_URL", schema.url())],
+            );
+        }
+        None => run_c("replay"),
+    }
+}
+
 /// Promote, retire, enable, and destroy with its guard.
 #[test]
 fn lifecycle() {
