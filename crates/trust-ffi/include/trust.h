@@ -457,6 +457,21 @@ trust_status trust_subjects_new(const struct trust_home *home,
                                 struct trust_subjects **subjects_out,
                                 struct trust_error **err_out);
 
+// Makes a subject-key store in `home`'s own store, where the CLI keeps it: `HOME/subjects/`
+// for a home in a directory, the `trust_subject_keys` table for a home in PostgreSQL (shared
+// by every worker: a creation race returns the stored key, an erasure is final everywhere).
+// Erasure receipts are signed with the Ed25519 key in `signing_key_file` (PKCS#8), created
+// (`0600`) if missing; the CLI's is `HOME/gdpr/signing.p8`.
+//
+// # Safety
+// `home` is a live home; `signing_key_file` points to its length in readable bytes;
+// `subjects_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_subjects_in_home(const struct trust_home *home,
+                                    const uint8_t *signing_key_file,
+                                    size_t signing_key_file_len,
+                                    struct trust_subjects **subjects_out,
+                                    struct trust_error **err_out);
+
 // Frees the handle (cached subject keys are wiped). NULL is a no-op.
 //
 // # Safety

@@ -113,12 +113,23 @@ pub unsafe extern "C" fn trust_context_free(context: *mut trust_context) {
 #[allow(non_camel_case_types)]
 pub struct trust_home {
     pub(crate) inner: Arc<Home>,
+    /// The database of a home kept in PostgreSQL (for the stores that live beside it).
+    pub(crate) db: Option<trust_postgres::Database>,
 }
 
 impl trust_home {
     /// The home's directory, for the stores that only exist on a local home so far: the vault
     /// and MFA stores of a local home live under it (`vault/`, `mfa/users/`), where the CLI
     /// keeps them.
+    /// Where this home keeps its state, as trust-backends names it.
+    pub(crate) fn location(&self) -> Result<HomeLocation, Failure> {
+        match (&self.db, self.inner.dir()) {
+            (Some(db), _) => Ok(HomeLocation::Postgres(db.clone())),
+            (None, Some(dir)) => Ok(HomeLocation::Local(dir.to_path_buf())),
+            (None, None) => Err(Failure::invalid("this home has no store location")),
+        }
+    }
+
     pub(crate) fn local_dir(&self, what: &'static str) -> Result<&Path, Failure> {
         self.inner.dir().ok_or_else(|| {
             Failure::new(
@@ -131,8 +142,17 @@ impl trust_home {
 }
 
 fn set_home(out: crate::boundary::Out<*mut trust_home>, home: Home) {
+    set_home_in(out, home, None);
+}
+
+fn set_home_in(
+    out: crate::boundary::Out<*mut trust_home>,
+    home: Home,
+    db: Option<trust_postgres::Database>,
+) {
     out.set(into_handle(trust_home {
         inner: Arc::new(home),
+        db,
     }));
 }
 
@@ -172,7 +192,8 @@ pub unsafe extern "C" fn trust_home_init_store(
         match home_location(store)? {
             HomeLocation::Local(dir) => set_home(out, Home::init(&dir, source)?),
             HomeLocation::Postgres(db) => {
-                set_home(out, trust_postgres::init_home(&db, None, source)?);
+                let home = trust_postgres::init_home(&db, None, source)?;
+                set_home_in(out, home, Some(db));
             }
         }
         Ok(())
@@ -218,7 +239,8 @@ pub unsafe extern "C" fn trust_home_open_store(
         match home_location(store)? {
             HomeLocation::Local(dir) => set_home(out, Home::open(&dir, unlock)?),
             HomeLocation::Postgres(db) => {
-                set_home(out, trust_postgres::open_home(&db, unlock)?);
+                let home = trust_postgres::open_home(&db, unlock)?;
+                set_home_in(out, home, Some(db));
             }
         }
         Ok(())

@@ -26,6 +26,37 @@ static void round_trip(trust_home *a, trust_home *b) {
   trust_context_free(ctx);
 }
 
+/* Subject keys in the home's own store: sealed through one handle, opened through another made
+ * from a second home handle; after an erasure a fresh handle cannot open it. */
+static void subjects_shared(trust_home *a, trust_home *b, const char *signing) {
+  trust_error *err = NULL;
+  trust_subjects *sa = NULL, *sb = NULL, *sc = NULL;
+  CHECK_OK(trust_subjects_in_home(a, S(signing), &sa, &err), err);
+  CHECK_OK(trust_subjects_in_home(b, S(signing), &sb, &err), err);
+  trust_context *ctx = NULL;
+  CHECK_OK(trust_context_new(&ctx, &err), err);
+  trust_bytes *sealed = NULL, *opened = NULL, *receipt = NULL;
+  CHECK_OK(trust_subjects_seal(sa, S("orders"), S("alice@example.com"), ctx, S("alice's address"), &sealed, &err), err);
+  CHECK_OK(trust_subjects_open(sb, ctx, trust_bytes_data(sealed), trust_bytes_len(sealed), &opened, &err), err);
+  CHECK(bytes_eq_str(opened, "alice's address"));
+  trust_bytes_free(opened);
+  opened = NULL;
+  CHECK_OK(trust_subjects_erase(sa, S("orders"), S("alice@example.com"), NONE, 0, NULL, &receipt, &err), err);
+  trust_bytes_free(receipt);
+  CHECK_OK(trust_subjects_in_home(b, S(signing), &sc, &err), err);
+  CHECK_STATUS(trust_subjects_open(sc, ctx, trust_bytes_data(sealed), trust_bytes_len(sealed), &opened, &err),
+               TRUST_KEY_UNAVAILABLE);
+  trust_error_free(err);
+  CHECK(opened == NULL);
+  CHECK_STATUS(trust_subjects_in_home(a, NONE, &sc, NULL), TRUST_INVALID_ARGUMENT);
+  CHECK_STATUS(trust_subjects_in_home(NULL, S(signing), &sc, NULL), TRUST_NULL_ARGUMENT);
+  trust_bytes_free(sealed);
+  trust_context_free(ctx);
+  trust_subjects_free(sa);
+  trust_subjects_free(sb);
+  trust_subjects_free(sc);
+}
+
 static void expect_refused(trust_status got, trust_error *err, trust_status status, const char *code,
                            const char *secret, int line) {
   if (got != status) {
@@ -68,6 +99,12 @@ int main(void) {
   round_trip(b, a);
   trust_home_free(b);
   b = NULL;
+  CHECK_OK(trust_home_open_store(S(dir), NONE, NONE, &b, &err), err);
+  char signing[4096];
+  snprintf(signing, sizeof signing, "%s/signing.p8", base);
+  subjects_shared(a, b, signing);
+  trust_home_free(b);
+  b = NULL;
   /* Its vault works (a local home). */
   trust_vault *vault = NULL;
   CHECK_OK(trust_vault_new(a, NONE, NULL, &vault, &err), err);
@@ -100,6 +137,7 @@ int main(void) {
   CHECK_OK(trust_home_open_store(S(url), S(key2), NONE, &b, &err), err);
   round_trip(a, b);
   round_trip(b, a);
+  subjects_shared(a, b, signing);
   uint32_t version = 0;
   CHECK_OK(trust_home_rotate(b, S("orders"), true, &version, &err), err);
   CHECK(version == 2);
