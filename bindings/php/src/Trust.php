@@ -421,6 +421,12 @@ final class Home
         return Vault::open($this, $keyring, $audit);
     }
 
+    /** Per-subject keys in this home's store (GDPR), receipts signed with `$signingKeyFile`. */
+    public function subjects(string $signingKeyFile): Subjects
+    {
+        return Subjects::open($this, $signingKeyFile);
+    }
+
     /** The second factors of this home; `$issuer` is the name authenticator apps show. */
     public function mfa(string $issuer = '', ?AuditLog $audit = null): Mfa
     {
@@ -842,6 +848,67 @@ final class Vault
     public function delete(string $actor, string $name): void
     {
         Lib::call('vault_delete', $this->handle, $actor, strlen($actor), $name, strlen($name));
+    }
+}
+
+/** Data sealed per data subject, made unreadable everywhere by one erasure (GDPR). Thread-safe. */
+final class Subjects
+{
+    private function __construct(private ?\FFI\CData $handle, private Home $home)
+    {
+    }
+
+    /** @internal use Home::subjects() */
+    public static function open(Home $home, string $signingKeyFile): self
+    {
+        $out = Lib::ffi()->new('trust_subjects*');
+        Lib::call('subjects_in_home', $home->handle(), $signingKeyFile, strlen($signingKeyFile), \FFI::addr($out));
+        return new self($out, $home);
+    }
+
+    public function __destruct()
+    {
+        if ($this->handle !== null) {
+            Lib::ffi()->trust_subjects_free($this->handle);
+            $this->handle = null;
+        }
+    }
+
+    /** Seals `$data` for subject `$subjectId` under keyring `$keyring` (only its pseudonym is stored). */
+    public function seal(string $keyring, string $subjectId, string $data, array $context = []): string
+    {
+        $ctx = Lib::context($context);
+        try {
+            $out = Lib::bytesSlot();
+            Lib::call('subjects_seal', $this->handle, $keyring, strlen($keyring), $subjectId, strlen($subjectId), $ctx, $data, strlen($data), \FFI::addr($out));
+            return Lib::take($out);
+        } finally {
+            Lib::ffi()->trust_context_free($ctx);
+        }
+    }
+
+    /** Opens data sealed for a subject; `KEY_UNAVAILABLE` (status 400) once the subject is erased. */
+    public function unseal(string $blob, array $context = []): string
+    {
+        $ctx = Lib::context($context);
+        try {
+            $out = Lib::bytesSlot();
+            Lib::call('subjects_open', $this->handle, $ctx, $blob, strlen($blob), \FFI::addr($out));
+            return Lib::take($out);
+        } finally {
+            Lib::ffi()->trust_context_free($ctx);
+        }
+    }
+
+    /**
+     * Erases subject `$subjectId`'s key: everything sealed for them becomes unreadable, here and
+     * on every worker. Returns the signed erasure receipt (JSON) to keep as evidence.
+     */
+    public function erase(string $keyring, string $subjectId, string $request = '', int $backupRetentionDays = 0, ?AuditLog $audit = null): string
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('subjects_erase', $this->handle, $keyring, strlen($keyring), $subjectId, strlen($subjectId), $request, strlen($request), $backupRetentionDays, $audit?->handle(), \FFI::addr($out));
+        return Lib::take($out);
     }
 }
 

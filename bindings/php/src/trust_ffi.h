@@ -107,6 +107,11 @@ trust_status trust_subjects_new(const struct trust_home *home,
                                 size_t signing_key_file_len,
                                 struct trust_subjects **subjects_out,
                                 struct trust_error **err_out);
+trust_status trust_subjects_in_home(const struct trust_home *home,
+                                    const char *signing_key_file,
+                                    size_t signing_key_file_len,
+                                    struct trust_subjects **subjects_out,
+                                    struct trust_error **err_out);
 void trust_subjects_free(struct trust_subjects *subjects);
 trust_status trust_subjects_signer_public_key(const struct trust_subjects *subjects,
                                               char *out,

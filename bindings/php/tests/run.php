@@ -216,6 +216,15 @@ throws(TrustException::class, 'SECRET_DELETED', fn () => $vault->get('sync-worke
 [$code, $fromCli] = cli(['--home', $homeDir, '--actor', 'w', 'secrets', 'get', 'acme/hubspot', '--purpose', 'interop']);
 check($code === 0 && $fromCli === 'access-A', 'the CLI reads a secret PHP stored');
 
+// --- GDPR subjects: one erasure makes a subject's data unreadable ----------------------------
+$subjects = $home->subjects("$tmp/signing.p8");
+$sealedAlice = $subjects->seal('orders', 'alice@example.com', "alice's address", ['tenant' => 'acme']);
+check($subjects->unseal($sealedAlice, ['tenant' => 'acme']) === "alice's address", 'subject round trip');
+$receiptJson = $subjects->erase('orders', 'alice@example.com', 'req-1', 30, $log);
+check(str_contains($receiptJson, 'signature'), 'signed erasure receipt');
+$e = throws(TrustException::class, 'SUBJECT_ERASED', fn () => $home->subjects("$tmp/signing.p8")->unseal($sealedAlice, ['tenant' => 'acme']), 'erased subject');
+check($e->status === 400, 'erased is KEY_UNAVAILABLE');
+
 // --- MFA: RFC 6238 appendix B ------------------------------------------------------------------
 $mfa = $home->mfa('Acme Sync', $log);
 $uri = $mfa->enroll('alice@example.com', '', '12345678901234567890', 'sha1', 8);
