@@ -37,10 +37,6 @@ fn flag(name: &str) -> bool {
 /// `cargo rustc -p trust-ffi --lib --crate-type staticlib -- --print native-static-libs`
 /// and documented in docs/ffi.md.
 const NATIVE_STATIC_LIBS: &[&str] = &[
-    "-lc",
-    "-lm",
-    "-lrt",
-    "-lpthread",
     "-lgcc_s",
     "-lutil",
     "-lrt",
