@@ -421,6 +421,36 @@ final class Home
         return Vault::open($this, $keyring, $audit);
     }
 
+    /**
+     * Issues a scoped access token under `$keyring` for `$tenant` with `$scopes`, valid `$ttl`
+     * seconds, for `$audience` (null: none).
+     *
+     * @param list<string> $scopes
+     */
+    public function issueAccessToken(string $keyring, string $tenant, array $scopes, int $ttl, ?string $audience = null, int $now = 0): string
+    {
+        $audience ??= '';
+        [$sp, $sl, $sn, $sb] = Lib::strings(array_map('strval', $scopes));
+        $out = Lib::bytesSlot();
+        Lib::call('access_token_issue', $this->handle(), $keyring, strlen($keyring), $tenant, strlen($tenant), $sp, $sl, $sn, $audience, strlen($audience), $ttl, $now, \FFI::addr($out));
+        unset($sb);
+        return Lib::take($out);
+    }
+
+    /**
+     * Verifies an access token for `$tenant` and `$scope` (and `$audience`); returns its claims.
+     *
+     * @return array{tenant: string, scopes: list<string>, audience: ?string, issued_at: int, expires_at: int, id: string}
+     * @throws VerificationException for a forged, expired or unfitting token
+     */
+    public function verifyAccessToken(string $token, string $tenant, string $scope, ?string $audience = null, int $now = 0): array
+    {
+        $audience ??= '';
+        $out = Lib::bytesSlot();
+        Lib::call('access_token_verify', $this->handle(), $token, strlen($token), $tenant, strlen($tenant), $scope, strlen($scope), $audience, strlen($audience), $now, \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
     /** Per-subject keys in this home's store (GDPR), receipts signed with `$signingKeyFile`. */
     public function subjects(string $signingKeyFile): Subjects
     {

@@ -172,6 +172,14 @@ check($again->openToken($token, ['tenant' => 'acme']) === 'shpat_php', 'reopened
 $again->close();
 throws(TrustException::class, 'NULL_ARGUMENT', fn () => $again->keyrings(), 'closed home');
 
+// Scoped access tokens, and the CLI verifies one PHP issued.
+$home->createKeyring('session-tokens');
+$access = $home->issueAccessToken('session-tokens', 'acme', ['chat:write'], 900, 'chat-widget');
+check($home->verifyAccessToken($access, 'acme', 'chat:write', 'chat-widget')['tenant'] === 'acme', 'access token verifies');
+throws(VerificationException::class, 'TOKEN_WRONG_TENANT', fn () => $home->verifyAccessToken($access, 'globex', 'chat:write', 'chat-widget'), 'other tenant');
+[$code, ] = cli(['--home', $homeDir, 'token', 'verify', '--tenant', 'acme', '--scope', 'chat:write', '--audience', 'chat-widget'], $access);
+check($code === 0, 'the CLI verifies an access token issued from PHP');
+
 // --- interop with the CLI ----------------------------------------------------------------------
 [$code, $plain] = cli(['--home', $homeDir, 'decrypt', '--context', 'tenant=acme'], $token);
 check($code === 0 && $plain === 'shpat_php', 'a token sealed from PHP opens with the CLI');

@@ -1199,6 +1199,57 @@ void trust_redactor_free(struct trust_redactor *redactor);
 // a host passes is well-defined.
 const char *trust_status_str(uint32_t status);
 
+// Issues a token under keyring `keyring` of `home` for `tenant`, with `scope_count` scopes
+// (`scopes[i]`, `scope_lens[i]` bytes, e.g. `chat:write`), for `audience` (length 0: any),
+// valid `ttl_secs` seconds from `now_unix` (0: the system clock). The token text comes back in
+// `*token_out` (it is a bearer credential: zeroized when freed).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for an invalid tenant, scope, audience or lifetime;
+// `TRUST_KEY_UNAVAILABLE` for an unknown keyring.
+//
+// # Safety
+// `home` is a live home; data pointers point to their lengths in readable bytes; `scopes` and
+// `scope_lens` point to `scope_count` elements each; `token_out` points to writable storage
+// for one pointer; `err_out` is NULL or writable.
+trust_status trust_access_token_issue(const struct trust_home *home,
+                                      const uint8_t *keyring,
+                                      size_t keyring_len,
+                                      const uint8_t *tenant,
+                                      size_t tenant_len,
+                                      const uint8_t *const *scopes,
+                                      const size_t *scope_lens,
+                                      size_t scope_count,
+                                      const uint8_t *audience,
+                                      size_t audience_len,
+                                      uint64_t ttl_secs,
+                                      int64_t now_unix,
+                                      struct trust_bytes **token_out,
+                                      struct trust_error **err_out);
+
+// Verifies `token` at `now_unix` (0: the system clock): made with this home's key, not
+// expired, for `tenant`, carrying `scope`, and for `audience` when given (length 0: the
+// token must have none). On success `*claims_out` (if not NULL) receives JSON with `tenant`,
+// `scopes`, `audience`, `issued_at`, `expires_at` and `id`.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` for a forged, altered, expired or unfitting token (codes
+// such as `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_WRONG_TENANT`, `TOKEN_MISSING_SCOPE`).
+//
+// # Safety
+// `home` is a live home; data pointers point to their lengths in readable bytes; `claims_out`
+// is NULL or points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_access_token_verify(const struct trust_home *home,
+                                       const uint8_t *token,
+                                       size_t token_len,
+                                       const uint8_t *tenant,
+                                       size_t tenant_len,
+                                       const uint8_t *scope,
+                                       size_t scope_len,
+                                       const uint8_t *audience,
+                                       size_t audience_len,
+                                       int64_t now_unix,
+                                       struct trust_bytes **claims_out,
+                                       struct trust_error **err_out);
+
 // Opens the vault of `home`, sealing new values under `keyring` (`vault` when `keyring_len` is
 // 0; created on first use) and recording every read, refused read and change in `audit_log`
 // (NULL: not recorded; production hosts should pass their log). The vault keeps its own

@@ -284,6 +284,11 @@ fn mfa() {
 }
 
 #[test]
+fn token() {
+    run_c("token");
+}
+
+#[test]
 fn password() {
     run_c("password");
 }
