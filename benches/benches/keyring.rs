@@ -1,6 +1,6 @@
 //! Keyring benchmarks (figures in docs/PERFORMANCE.md, "Keyring and rewrap").
 //!
-//! * `rewrap_100k_tokens/rewrap_batch`: `keyring::rewrap::Rewrapper::batch` over 100 000 `tle1.`
+//! * `rewrap_100k_tokens/rewrap_batch`: `keyring::Rewrapper::batch` over 100 000 `tle1.`
 //!   tokens (64-byte credentials, each with its own context) after a rotation, beside
 //!   `baseline_open_then_seal`: opening each token and sealing it again under the new Primary
 //!   (what a rotation without rewrap costs), same tokens, same run.
@@ -19,8 +19,9 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use trust_benches::payload;
 use trust_core::envelope::{self, Context};
 use trust_core::kek::{LocalRootKey, RootKey};
-use trust_core::keyring::rewrap::{Rewrapper, Sealed};
-use trust_core::keyring::{Home, HomeOptions, MemoryStore, Policy, Rollout, file};
+use trust_core::keyring::{
+    Home, HomeOptions, MemoryStore, Policy, Rewrapper, Rollout, Sealed, material_aad,
+};
 use trust_core::keys::{KeyProvider, KeyRef, Suite};
 use trust_core::secret::Key256;
 
@@ -105,7 +106,7 @@ fn cache(c: &mut Criterion) {
             .decode(m)
             .expect("b64")
     };
-    let aad = file::material_aad("t", 1);
+    let aad = material_aad("t", 1);
 
     let mut g = c.benchmark_group("key_cache");
     g.bench_function("decryption_key_hit", |b| {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Independent check of docs/vectors/envelope-v1.json against docs/format-envelope.md.
+"""Independent check of docs/vectors/envelope-v1.json and envelope-v2.json against
+docs/format-envelope.md.
 
-A second implementation of the TLE1 seal, written from the format document (not from the Rust
+A second implementation of the TLE1 and TLE2 (cached data key) seals, written from the format document (not from the Rust
 code) with the `cryptography` package: it rebuilds every vector's envelope from its inputs and
 compares the bytes (and the text token). XChaCha20 is HChaCha20 (draft-irtf-cfrg-xchacha §2.2,
 implemented below) followed by ChaCha20-Poly1305.
@@ -10,6 +11,7 @@ implemented below) followed by ChaCha20-Poly1305.
 """
 import base64
 import hashlib
+import hmac
 import json
 import struct
 import sys
@@ -64,11 +66,11 @@ def aead(suite, key, nonce):
     return ChaCha20Poly1305(hchacha20(key, nonce[:16])), b"\0\0\0\0" + nonce[16:]
 
 
-def seal(v, plaintext):
+def seal(v, plaintext, version=1):
     suite_id, aead_name, nonce_len = SUITES[v["suite"]]
     ctx = encode_context(v["context"])
     flags = 1 if v["detached"] else 0
-    immutable = b"TLE" + b"\x01" + u16(suite_id) + bytes([flags])
+    immutable = b"TLE" + bytes([version]) + u16(suite_id) + bytes([flags])
     immutable += u16(0) if v["detached"] else u16(len(ctx)) + ctx
     binding = immutable + (ctx if v["detached"] else b"")
     kek, dek = bytes.fromhex(v["kek"]), bytes.fromhex(v["dek"])
@@ -76,11 +78,20 @@ def seal(v, plaintext):
     subject = (v["subject"] or "").encode()
     entry = b"\x01" + bytes([len(v["keyring"])]) + v["keyring"].encode()
     entry += struct.pack(">L", v["version"]) + bytes([len(subject)]) + subject
-    aad = b"trust.envelope.v1.wrap" + struct.pack(">L", len(binding)) + binding + salt + entry
+    if version == 1:
+        aad = b"trust.envelope.v1.wrap" + struct.pack(">L", len(binding)) + binding + salt + entry
+    else:
+        # Version 2: the wrap names the suite and the key reference, not the message.
+        aad = b"trust.envelope.v2.wrap" + u16(suite_id) + entry
     wrap_key = hkdf_expand(kek, b"trust.envelope.v1.wrap-key" + wrap_nonce, 32)
     wrapped = wrap_nonce + AESGCM(wrap_key).encrypt(b"\0" * 12, dek, aad)
-    okm = hkdf_expand(dek, b"c2sp.org/chunked-encryption@v1+" + aead_name + b"\0" + salt + binding, 32 + nonce_len + 32)
-    key, base_nonce, commitment = okm[:32], okm[32:32 + nonce_len], okm[32 + nonce_len:]
+    if version == 1:
+        okm = hkdf_expand(dek, b"c2sp.org/chunked-encryption@v1+" + aead_name + b"\0" + salt + binding, 32 + nonce_len + 32)
+        key, base_nonce, commitment = okm[:32], okm[32:32 + nonce_len], okm[32 + nonce_len:]
+    else:
+        commitment = hmac.new(dek, b"trust.envelope.v2.commitment", hashlib.sha256).digest()
+        key = hmac.new(dek, b"trust.envelope.v2.key" + salt + binding, hashlib.sha256).digest()
+        base_nonce = bytes(nonce_len)
     out = immutable + b"\x01" + entry + u16(len(wrapped)) + wrapped + salt + commitment
     i = 0
     while True:
@@ -94,22 +105,27 @@ def seal(v, plaintext):
 
 
 def main():
-    doc = json.loads((Path(__file__).parent / "envelope-v1.json").read_text())
+    for version in (1, 2):
+        check(version)
+    return 0
+
+
+def check(version):
+    doc = json.loads((Path(__file__).parent / f"envelope-v{version}.json").read_text())
     for v in doc["vectors"]:
         if "plaintext_pattern" in v:
             plaintext = bytes(i % 251 for i in range(v["plaintext_pattern"]))
         else:
             plaintext = bytes.fromhex(v["plaintext"])
-        env = seal(v, plaintext)
+        env = seal(v, plaintext, version)
         if "envelope" in v:
             assert env.hex() == v["envelope"], v["name"]
         else:
             assert hashlib.sha256(env).hexdigest() == v["envelope_sha256"], v["name"]
         if "token" in v:
-            token = "tle1." + base64.urlsafe_b64encode(env).decode().rstrip("=")
+            token = f"tle{version}." + base64.urlsafe_b64encode(env).decode().rstrip("=")
             assert token == v["token"], v["name"]
-        print("ok:", v["name"])
-    return 0
+        print(f"ok: v{version}", v["name"])
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 //! allocation-free checker agrees with the decoder.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use trust_core::audit::leaf::{self, Leaf};
+use trust_core::audit::Leaf;
+use trust_core::internal::audit_leaf_check;
 
 fuzz_target!(|data: &[u8]| {
     let decoded = Leaf::decode(data);
-    let checked = leaf::check(data);
+    let checked = audit_leaf_check(data);
     match (&decoded, &checked) {
         (Ok(l), Ok(h)) => {
             assert_eq!(l.encode().unwrap(), data);

@@ -2,8 +2,7 @@
 //! re-serializes to its text when it has no extension lines; vkey parsing never panics.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use trust_core::audit::checkpoint::{Checkpoint, SignedCheckpoint};
-use trust_core::audit::note::{Note, Signer, Verifier};
+use trust_core::audit::{Checkpoint, Note, SignedCheckpoint, Signer, Verifier};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(note) = Note::parse(data) {

@@ -2,9 +2,7 @@
 //! receipt round-trips through its text form; verification of garbage never panics.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use trust_core::audit::merkle;
-use trust_core::audit::note::Signer;
-use trust_core::audit::proof::{self, Receipt};
+use trust_core::audit::{self, Receipt, Signer, merkle};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(r) = Receipt::parse(data) {
@@ -13,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         let signer = Signer::from_seed("example.com/fuzz", &[7; 32]).unwrap();
         let _ = r.verify(&[signer.verifier().clone()], None, None);
     }
-    if let Ok(hashes) = proof::parse_hash_lines(data) {
+    if let Ok(hashes) = audit::parse_hash_lines(data) {
         if hashes.len() >= 2 {
             let _ = merkle::verify_inclusion(3, 9, &hashes[0], &hashes[1..], &hashes[0]);
             let _ = merkle::verify_consistency(3, 9, &hashes[1..], &hashes[0], &hashes[0]);

@@ -2,12 +2,14 @@
 //! the reader returns lies inside the input.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use trust_core::audit::segment;
+use trust_core::internal::{
+    AUDIT_SEGMENT_HEADER_LEN, audit_segment_decode_header, audit_segment_parse_records,
+};
 
 fuzz_target!(|data: &[u8]| {
-    let _ = segment::decode_header(data);
-    let body = data.get(segment::HEADER_LEN..).unwrap_or(&[]);
-    let (records, stop) = segment::parse_records(body);
+    let _ = audit_segment_decode_header(data);
+    let body = data.get(AUDIT_SEGMENT_HEADER_LEN..).unwrap_or(&[]);
+    let (records, stop) = audit_segment_parse_records(body);
     let mut end = 0;
     for r in &records {
         assert_eq!(r.offset, end);

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trust_core::gdpr::export::verify_bundle;
+use trust_core::gdpr::verify_bundle;
 
 fuzz_target!(|data: &[u8]| {
     let key = [0x11u8; 32];

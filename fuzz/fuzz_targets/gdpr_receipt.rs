@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trust_core::gdpr::receipt::ErasureReceipt;
+use trust_core::gdpr::ErasureReceipt;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(r) = ErasureReceipt::parse(data) {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trust_core::gdpr::request::ShopifyCompliance;
+use trust_core::gdpr::ShopifyCompliance;
 
 fuzz_target!(|data: &[u8]| {
     for topic in ["customers/data_request", "customers/redact", "shop/redact"] {

@@ -4,21 +4,23 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use trust_core::internal::{
+    keyring_file_check, keyring_file_parse, keyring_file_seal, keyring_file_verify,
+};
 use trust_core::kek::LocalRootKey;
-use trust_core::keyring::file;
 use trust_core::secret::Key256;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(parsed) = file::parse(data) else {
+    let Ok(parsed) = keyring_file_parse(data) else {
         return;
     };
     let record = parsed.record.clone();
-    assert!(file::check(&record).is_ok());
+    assert!(keyring_file_check(&record).is_ok());
     let root = LocalRootKey::new(&Key256::from_bytes([0x42; 32]));
     // An input from the outside was not sealed by this key: it must not verify.
-    assert!(file::verify(parsed, &root, &record.name).is_err());
-    let sealed = file::seal(&record, &root).expect("a checked record seals");
-    let again = file::parse(&sealed).expect("sealed output parses");
-    let verified = file::verify(again, &root, &record.name).expect("and verifies");
+    assert!(keyring_file_verify(parsed, &root, &record.name).is_err());
+    let sealed = keyring_file_seal(&record, &root).expect("a checked record seals");
+    let again = keyring_file_parse(&sealed).expect("sealed output parses");
+    let verified = keyring_file_verify(again, &root, &record.name).expect("and verifies");
     assert_eq!(verified, record);
 });

@@ -10,6 +10,10 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(uri) = Pkcs11Uri::parse(text) {
         let canonical = uri.to_string();
-        assert_eq!(Pkcs11Uri::parse(&canonical).as_ref(), Ok(&uri), "{canonical}");
+        assert_eq!(
+            Pkcs11Uri::parse(&canonical).as_ref(),
+            Ok(&uri),
+            "{canonical}"
+        );
     }
 });

@@ -21,7 +21,7 @@ static TOKENS: LazyLock<Tokens<StaticKeys>> = LazyLock::new(|| {
 
 fuzz_target!(|data: &[u8]| {
     // The claims layout is only reached after a valid tag; exercise it directly too.
-    let _ = token::decode_claims_for_fuzzing(data);
+    let _ = trust_core::internal::token_claims_round_trip(data);
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = token::peek_key_ref(text);
         let clock = FixedClock::at_unix(1_700_000_000);

@@ -15,8 +15,10 @@ use std::sync::{Arc, OnceLock};
 use napi::bindgen_prelude::{AsyncTask, Buffer, Either};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
+use trust_backends::HomeLocation;
 use trust_core::clock::{Clock, SystemClock};
-use trust_core::envelope::{self, Context};
+use trust_core::durable::AtomicFile;
+use trust_core::envelope::{self, Context, EnvelopeError, Opener, Sealer};
 use trust_core::error::{Category, TrustError};
 use trust_core::keyring::{self, InitSource, Policy, Rollout, Unlock};
 use trust_core::keys::{KeyRef, Suite};
@@ -27,22 +29,27 @@ use trust_core::webhook::{self, Scheme, SecretSet, shopify};
 
 const SEP: char = '\u{1f}';
 
-fn fail(category: Category, code: &str, message: &str) -> Error {
+pub(crate) fn fail(category: Category, code: &str, message: &str) -> Error {
     Error::new(
         Status::GenericFailure,
         format!("{code}{SEP}{}{SEP}{message}", category.as_str()),
     )
 }
 
-fn core<E: TrustError>(err: E) -> Error {
+pub mod audit;
+pub mod session;
+pub mod subjects;
+pub mod vault;
+
+pub(crate) fn core<E: TrustError>(err: E) -> Error {
     fail(err.category(), err.code(), &err.to_string())
 }
 
-fn invalid(message: &str) -> Error {
+pub(crate) fn invalid(message: &str) -> Error {
     fail(Category::Usage, "INVALID_ARGUMENT", message)
 }
 
-fn context(pairs: Option<HashMap<String, String>>) -> Result<Context> {
+pub(crate) fn context(pairs: Option<HashMap<String, String>>) -> Result<Context> {
     let mut ctx = Context::new();
     // Sorted insertion is not needed: the context encodes its pairs canonically.
     for (k, v) in pairs.iter().flatten() {
@@ -51,7 +58,7 @@ fn context(pairs: Option<HashMap<String, String>>) -> Result<Context> {
     Ok(ctx)
 }
 
-fn secret(value: Either<String, Buffer>) -> SecretBytes {
+pub(crate) fn secret(value: Either<String, Buffer>) -> SecretBytes {
     match value {
         Either::A(s) => SecretBytes::from(s.into_bytes()),
         Either::B(b) => SecretBytes::from(b.to_vec()),
@@ -67,44 +74,196 @@ pub struct HomeOptions {
     pub passphrase: Option<Either<String, Buffer>>,
 }
 
-/// Keyrings under one root key; seals and opens data bound to a context.
+/// Options of `Home.destroy`.
+#[napi(object)]
+pub struct DestroyOptions {
+    /// Destroy even though something known still needs the key (audited).
+    pub force: Option<bool>,
+    /// Why, one line (required with `force`).
+    pub reason: Option<String>,
+}
+
+/// What `Home.destroy` did.
+#[napi(object)]
+pub struct DestroyResult {
+    pub destroyed: bool,
+    pub forced: bool,
+    /// When only scheduled: the end of the grace period, Unix seconds.
+    pub after: Option<i64>,
+}
+
+/// Keyrings under one root key, in a directory or a PostgreSQL database; seals and opens data
+/// bound to a context.
 #[napi]
 pub struct Home {
-    inner: Arc<keyring::Home>,
+    pub(crate) inner: Arc<keyring::Home>,
+    pub(crate) location: HomeLocation,
+}
+
+fn init_source(options: HomeOptions) -> Result<InitSource> {
+    match (options.root_key_file, options.passphrase) {
+        (Some(file), None) => Ok(InitSource::KeyFile(PathBuf::from(file))),
+        (None, Some(pass)) => Ok(InitSource::Passphrase {
+            passphrase: secret(pass),
+            params: trust_core::kek::PassphraseParams::DEFAULT,
+        }),
+        _ => Err(invalid("give exactly one of rootKeyFile or passphrase")),
+    }
+}
+
+fn unlock(options: Option<HomeOptions>) -> Result<Unlock> {
+    let (file, pass) = options.map_or((None, None), |o| (o.root_key_file, o.passphrase));
+    match (file, pass) {
+        (None, None) => Ok(Unlock::Stored),
+        (Some(file), None) => Ok(Unlock::KeyFile(PathBuf::from(file))),
+        (None, Some(pass)) => Ok(Unlock::Passphrase(secret(pass))),
+        _ => Err(invalid("give at most one of rootKeyFile or passphrase")),
+    }
+}
+
+/// Creates or opens the home named by `path`: trust-backends decides whether it is a
+/// directory or a `postgres://` URL (the rule lives there only).
+fn make_home(path: &str, how: Make) -> Result<Home> {
+    let location = trust_backends::open_home(path).map_err(core)?;
+    let home = match (&location, how) {
+        (HomeLocation::Local(dir), Make::Init(source)) => keyring::Home::init(dir, source),
+        (HomeLocation::Local(dir), Make::Open(unlock)) => keyring::Home::open(dir, unlock),
+        (HomeLocation::Postgres(db), Make::Init(source)) => {
+            trust_postgres::init_home(db, None, source)
+        }
+        (HomeLocation::Postgres(db), Make::Open(unlock)) => trust_postgres::open_home(db, unlock),
+    }
+    .map_err(core)?;
+    Ok(Home {
+        inner: Arc::new(home),
+        location,
+    })
+}
+
+/// Create a home, or open one.
+pub enum Make {
+    Init(InitSource),
+    Open(Unlock),
+}
+
+/// `Home.initAsync` / `Home.openAsync`: argon2 (a passphrase), HSM/KMS and database work on
+/// libuv's pool.
+pub struct HomeTask {
+    path: String,
+    how: Option<Make>,
+}
+
+impl Task for HomeTask {
+    type Output = Home;
+    type JsValue = Home;
+    fn compute(&mut self) -> Result<Home> {
+        let how = self
+            .how
+            .take()
+            .ok_or_else(|| invalid("the task already ran"))?;
+        make_home(&self.path, how)
+    }
+    fn resolve(&mut self, _env: Env, output: Home) -> Result<Home> {
+        Ok(output)
+    }
+}
+
+/// Runs `body` from `src` into an atomic file staged for `dst`, committed only on success.
+fn stream_file(
+    src: &str,
+    dst: &str,
+    body: impl FnOnce(
+        &mut std::io::BufReader<std::fs::File>,
+        &mut AtomicFile,
+    ) -> std::result::Result<u64, EnvelopeError>,
+) -> Result<f64> {
+    let io_err = |what: &str, path: &str, e: std::io::Error| {
+        fail(Category::Input, "IO_ERROR", &format!("{what} {path}: {e}"))
+    };
+    let input = std::fs::File::open(src).map_err(|e| io_err("input", src, e))?;
+    let mut input = std::io::BufReader::with_capacity(1 << 16, input);
+    let mut output =
+        AtomicFile::create(std::path::Path::new(dst)).map_err(|e| io_err("output", dst, e))?;
+    let n = body(&mut input, &mut output).map_err(core)?;
+    output.commit().map_err(|e| io_err("output", dst, e))?;
+    // Byte counts stay exact as a JS number up to 2^53.
+    #[allow(clippy::cast_precision_loss)]
+    Ok(n as f64)
 }
 
 #[napi]
 impl Home {
-    /// Creates a home in `path`.
+    /// Creates a home in `path` (a directory or a `postgres://` URL).
     #[napi(factory)]
     pub fn init(path: String, options: HomeOptions) -> Result<Self> {
-        let source = match (options.root_key_file, options.passphrase) {
-            (Some(file), None) => InitSource::KeyFile(PathBuf::from(file)),
-            (None, Some(pass)) => InitSource::Passphrase {
-                passphrase: secret(pass),
-                params: trust_core::kek::PassphraseParams::DEFAULT,
-            },
-            _ => return Err(invalid("give exactly one of rootKeyFile or passphrase")),
-        };
-        let home = keyring::Home::init(&PathBuf::from(path), source).map_err(core)?;
-        Ok(Self {
-            inner: Arc::new(home),
-        })
+        make_home(&path, Make::Init(init_source(options)?))
     }
 
     /// Opens the home in `path` (with the key file it recorded unless one is given).
     #[napi(factory)]
     pub fn open(path: String, options: Option<HomeOptions>) -> Result<Self> {
-        let (file, pass) = options.map_or((None, None), |o| (o.root_key_file, o.passphrase));
-        let unlock = match (file, pass) {
-            (None, None) => Unlock::Stored,
-            (Some(file), None) => Unlock::KeyFile(PathBuf::from(file)),
-            (None, Some(pass)) => Unlock::Passphrase(secret(pass)),
-            _ => return Err(invalid("give at most one of rootKeyFile or passphrase")),
-        };
-        let home = keyring::Home::open(&PathBuf::from(path), unlock).map_err(core)?;
-        Ok(Self {
-            inner: Arc::new(home),
+        make_home(&path, Make::Open(unlock(options)?))
+    }
+
+    /// As `init`, off the event loop.
+    #[napi(ts_return_type = "Promise<Home>")]
+    pub fn init_async(path: String, options: HomeOptions) -> Result<AsyncTask<HomeTask>> {
+        Ok(AsyncTask::new(HomeTask {
+            path,
+            how: Some(Make::Init(init_source(options)?)),
+        }))
+    }
+
+    /// As `open`, off the event loop.
+    #[napi(ts_return_type = "Promise<Home>")]
+    pub fn open_async(path: String, options: Option<HomeOptions>) -> Result<AsyncTask<HomeTask>> {
+        Ok(AsyncTask::new(HomeTask {
+            path,
+            how: Some(Make::Open(unlock(options)?)),
+        }))
+    }
+
+    /// The home's directory (null for a database home).
+    #[napi(getter)]
+    pub fn path(&self) -> Option<String> {
+        match &self.location {
+            HomeLocation::Local(dir) => Some(dir.display().to_string()),
+            HomeLocation::Postgres(_) => None,
+        }
+    }
+
+    /// Encrypts file `src` into `dst` in chunks (flat memory); `dst` appears whole or not at
+    /// all. Returns the plaintext length.
+    #[napi]
+    pub fn encrypt_file(
+        &self,
+        name: String,
+        src: String,
+        dst: String,
+        context: Option<HashMap<String, String>>,
+    ) -> Result<f64> {
+        let ctx = self::context(context)?;
+        stream_file(&src, &dst, |input, output| {
+            let mut sealer = Sealer::new(&*self.inner, &name, &ctx, output)?;
+            let n = std::io::copy(input, &mut sealer).map_err(EnvelopeError::from_io)?;
+            sealer.finish()?;
+            Ok(n)
+        })
+    }
+
+    /// Decrypts file `src` into `dst`; `dst` is put in place only once the whole message
+    /// authenticated. Returns the plaintext length.
+    #[napi]
+    pub fn decrypt_file(
+        &self,
+        src: String,
+        dst: String,
+        context: Option<HashMap<String, String>>,
+    ) -> Result<f64> {
+        let ctx = self::context(context)?;
+        stream_file(&src, &dst, |input, output| {
+            let mut opener = Opener::new(&*self.inner, &ctx, input)?;
+            std::io::copy(&mut opener, output).map_err(EnvelopeError::from_io)
         })
     }
 
@@ -175,6 +334,64 @@ impl Home {
             .map_err(core)
     }
 
+    /// Schedules `version` for destruction.
+    #[napi]
+    pub fn schedule_destroy(&self, name: String, version: u32) -> Result<()> {
+        self.inner
+            .schedule_destroy(&KeyRef::new(name, version))
+            .map(drop)
+            .map_err(core)
+    }
+
+    /// Cancels a scheduled destruction.
+    #[napi]
+    pub fn cancel_destroy(&self, name: String, version: u32) -> Result<()> {
+        self.inner
+            .cancel_destroy(&KeyRef::new(name, version))
+            .map(drop)
+            .map_err(core)
+    }
+
+    /// Destroys `version`'s key material; refused (`RefusedError`) while something known still
+    /// needs it, unless `force` with a one-line `reason` (recorded in the audit log). A
+    /// Disabled version is first scheduled: `after` says when to ask again (Unix seconds).
+    #[napi]
+    pub fn destroy(
+        &self,
+        name: String,
+        version: u32,
+        options: Option<DestroyOptions>,
+    ) -> Result<DestroyResult> {
+        let (force, reason) =
+            options.map_or((false, None), |o| (o.force.unwrap_or(false), o.reason));
+        let mode = if force {
+            keyring::Destroy::force(reason.unwrap_or_default()).map_err(core)?
+        } else {
+            keyring::Destroy::IfUnused
+        };
+        let outcome = self
+            .inner
+            .destroy(&KeyRef::new(name, version), &mode)
+            .map_err(core)?;
+        Ok(match outcome {
+            keyring::DestroyOutcome::Destroyed { forced } => DestroyResult {
+                destroyed: true,
+                forced,
+                after: None,
+            },
+            keyring::DestroyOutcome::Scheduled { after } => DestroyResult {
+                destroyed: false,
+                forced: false,
+                after: Some(after),
+            },
+            _ => DestroyResult {
+                destroyed: false,
+                forced: false,
+                after: None,
+            },
+        })
+    }
+
     /// Encrypts `data` under keyring `name`, bound to `context`.
     #[napi]
     pub fn seal(
@@ -224,12 +441,32 @@ impl Home {
         Ok(plain.to_vec().into())
     }
 
-    /// Re-wraps an envelope's data key under the current Primary.
+    /// Re-wraps an envelope's data key under the current Primary (the body is not
+    /// re-encrypted).
     #[napi]
     pub fn rewrap(&self, blob: Buffer) -> Result<Buffer> {
         let r = envelope::rewrap(&*self.inner, &blob).map_err(core)?;
         Ok(r.envelope.into())
     }
+
+    /// As `rewrap`, for a `tle1.` token (its context is needed).
+    #[napi]
+    pub fn rewrap_token(
+        &self,
+        token: String,
+        context: Option<HashMap<String, String>>,
+    ) -> Result<String> {
+        let ctx = self::context(context)?;
+        let r = envelope::rewrap_token(&*self.inner, &ctx, &token).map_err(core)?;
+        Ok(r.token)
+    }
+}
+
+/// The addon's version; `index.js` refuses an addon built from another release (a stale
+/// `trust.*.node` left beside the package, or a wrong `TRUST_NODE_ADDON`).
+#[napi]
+pub fn native_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
 }
 
 fn hasher() -> &'static PasswordHasher {
@@ -406,4 +643,35 @@ pub fn webhook_verify(
         delivery_id: v.delivery_id,
         shop: v.shop,
     })
+}
+
+/// Remembers accepted delivery ids (in this process, or shared through a `redis://` or
+/// `postgres://` URL opened by trust-backends), so a replayed delivery is refused.
+#[napi]
+pub struct ReplayGuard {
+    inner: webhook::ReplayGuard<Box<dyn webhook::SeenStore>>,
+}
+
+#[napi]
+impl ReplayGuard {
+    /// Ids are kept `ttl` seconds; `store` is a URL, or none for this process only.
+    #[napi(constructor)]
+    pub fn new(ttl: u32, store: Option<String>, capacity: Option<u32>) -> Result<Self> {
+        let store: Box<dyn webhook::SeenStore> = match store {
+            None => Box::new(webhook::MemorySeenStore::new(
+                capacity.map_or(100_000, |c| c as usize),
+            )),
+            Some(url) => trust_backends::open_seen_store(&url).map_err(core)?,
+        };
+        Ok(Self {
+            inner: webhook::ReplayGuard::new(store, u64::from(ttl)),
+        })
+    }
+
+    /// Records `id` in `namespace` (the scheme name); throws `REPLAYED` when already seen.
+    #[napi]
+    pub fn check_id(&self, namespace: String, id: String, now: Option<i64>) -> Result<()> {
+        let now = now.unwrap_or_else(|| SystemClock.now_unix());
+        self.inner.check_id(&namespace, &id, now).map_err(core)
+    }
 }

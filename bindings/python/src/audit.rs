@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use trust_core::audit::{
@@ -25,7 +26,7 @@ fn verifier(vkey: &str) -> PyResult<Verifier> {
 /// An audit log directory opened for appending. Thread-safe.
 #[pyclass(frozen, module = "trust.audit")]
 pub(crate) struct Log {
-    inner: AuditLog,
+    pub(crate) inner: Arc<AuditLog>,
 }
 
 #[pymethods]
@@ -40,14 +41,18 @@ impl Log {
                 AuditLog::open(&path)
             })
             .map_err(core)?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Opens an existing log for appending.
     #[staticmethod]
     fn open(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let inner = py.detach(|| AuditLog::open(&path)).map_err(core)?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The verifier key auditors need (`trust audit verify --vkey`).

@@ -1,12 +1,16 @@
 //! `trust.Home`: keyrings under one root key; seal and open of blobs and text tokens.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use trust_core::envelope::{self, Context};
+use trust_backends::HomeLocation;
+use trust_core::durable::AtomicFile;
+use trust_core::envelope::{self, Context, EnvelopeError, Opener, Sealer};
 use trust_core::kek::PassphraseParams;
 use trust_core::keyring::{
     self, Change, Destroy, DestroyOutcome, InitSource, Policy, Rollout, Unlock,
@@ -44,24 +48,49 @@ fn transition(
     Ok((c.version, c.from.map(|s| s.to_string()), c.to.to_string()))
 }
 
-/// A home: a directory of keyrings whose keys are wrapped by one root key. Thread-safe; share
-/// one per process.
+/// A home: keyrings whose keys are wrapped by one root key, in a directory or a PostgreSQL
+/// database. Thread-safe; share one per process.
 #[pyclass(frozen, module = "trust")]
 pub(crate) struct Home {
     pub(crate) inner: Arc<keyring::Home>,
+    /// Where the home's other stores (subject keys, vault, MFA) live.
+    pub(crate) location: HomeLocation,
+}
+
+/// `path` as trust-backends reads it: a directory, or a `postgres://` URL (connected, schema
+/// migrated). The rule that tells a URL from a path lives in trust-backends only.
+fn locate(path: &Path) -> PyResult<HomeLocation> {
+    match path.to_str() {
+        Some(text) => trust_backends::open_home(text).map_err(core),
+        None => Ok(HomeLocation::Local(path.to_path_buf())),
+    }
+}
+
+/// The native home behind `obj`: a `trust.Home` (the Python wrapper) or the native class.
+pub(crate) fn native_home<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Home>> {
+    if let Ok(home) = obj.cast::<Home>() {
+        return Ok(home.clone());
+    }
+    match obj.getattr("_native") {
+        Ok(inner) => inner.cast_into::<Home>().map_err(Into::into),
+        Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(
+            "home must be a trust.Home",
+        )),
+    }
 }
 
 impl Home {
-    fn new(home: keyring::Home) -> Self {
-        Self {
-            inner: Arc::new(home),
+    pub(crate) fn dir(&self) -> Option<&Path> {
+        match &self.location {
+            HomeLocation::Local(dir) => Some(dir),
+            HomeLocation::Postgres(_) => None,
         }
     }
 }
 
 #[pymethods]
 impl Home {
-    /// Creates a home in `path` with a root key file (created if missing) or a passphrase.
+    /// Creates a home in `path` (a directory, or a `postgres://` URL) with a root key file (created if missing) or a passphrase.
     #[staticmethod]
     #[pyo3(signature = (path, *, root_key_file=None, passphrase=None, m_kib=None, t=None, p=None))]
     fn init(
@@ -88,13 +117,21 @@ impl Home {
             }
             _ => return Err(invalid("give exactly one of root_key_file= or passphrase=")),
         };
-        let home = py
-            .detach(|| keyring::Home::init(&path, source))
+        py.detach(|| {
+            let location = locate(&path)?;
+            let home = match &location {
+                HomeLocation::Local(dir) => keyring::Home::init(dir, source),
+                HomeLocation::Postgres(db) => trust_postgres::init_home(db, None, source),
+            }
             .map_err(core)?;
-        Ok(Self::new(home))
+            Ok(Self {
+                inner: Arc::new(home),
+                location,
+            })
+        })
     }
 
-    /// Opens the home in `path`: with the key file it recorded (default), another path to the
+    /// Opens the home in `path` (a directory or a `postgres://` URL): with the key file it recorded (default), another path to the
     /// same key, or its passphrase.
     #[staticmethod]
     #[pyo3(signature = (path, *, root_key_file=None, passphrase=None))]
@@ -110,16 +147,24 @@ impl Home {
             (None, Some(pass)) => Unlock::Passphrase(secret(pass, "passphrase")?),
             _ => return Err(invalid("give at most one of root_key_file= or passphrase=")),
         };
-        let home = py
-            .detach(|| keyring::Home::open(&path, unlock))
+        py.detach(|| {
+            let location = locate(&path)?;
+            let home = match &location {
+                HomeLocation::Local(dir) => keyring::Home::open(dir, unlock),
+                HomeLocation::Postgres(db) => trust_postgres::open_home(db, unlock),
+            }
             .map_err(core)?;
-        Ok(Self::new(home))
+            Ok(Self {
+                inner: Arc::new(home),
+                location,
+            })
+        })
     }
 
-    /// The home's directory.
+    /// The home's directory (None for a database home).
     #[getter]
     fn path(&self) -> Option<PathBuf> {
-        self.inner.dir().map(PathBuf::from)
+        self.dir().map(PathBuf::from)
     }
 
     /// Creates keyring `name` with version 1 as Primary.
@@ -329,10 +374,78 @@ impl Home {
         Ok((r.token, r.changed))
     }
 
+    /// Encrypts file `src` into `dst` in 16 KiB chunks under keyring `name` (memory stays
+    /// flat for any size). `dst` appears whole or not at all: it is staged beside itself and
+    /// renamed into place only after the last chunk is written and synced.
+    #[pyo3(signature = (name, src, dst, context=None))]
+    fn encrypt_file(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        src: PathBuf,
+        dst: PathBuf,
+        context: Option<BTreeMap<String, String>>,
+    ) -> PyResult<u64> {
+        let ctx = self::context(context)?;
+        py.detach(|| {
+            stream_file(&src, &dst, |input, output| {
+                let mut sealer = Sealer::new(&*self.inner, name, &ctx, output)?;
+                let n = io::copy(input, &mut sealer).map_err(EnvelopeError::from_io)?;
+                sealer.finish()?;
+                Ok(n)
+            })
+        })
+    }
+
+    /// Decrypts file `src` (made by `encrypt_file` or `trust encrypt`) into `dst`. Every chunk
+    /// is authenticated before it is written; `dst` is put in place only once the whole
+    /// message authenticated, so a tampered or truncated file leaves no plaintext behind.
+    /// Returns the number of plaintext bytes.
+    #[pyo3(signature = (src, dst, context=None))]
+    fn decrypt_file(
+        &self,
+        py: Python<'_>,
+        src: PathBuf,
+        dst: PathBuf,
+        context: Option<BTreeMap<String, String>>,
+    ) -> PyResult<u64> {
+        let ctx = self::context(context)?;
+        py.detach(|| {
+            stream_file(&src, &dst, |input, output| {
+                let mut opener = Opener::new(&*self.inner, &ctx, input)?;
+                io::copy(&mut opener, output).map_err(EnvelopeError::from_io)
+            })
+        })
+    }
+
     fn __repr__(&self) -> String {
-        match self.inner.dir() {
-            Some(d) => format!("<trust.Home {}>", d.display()),
-            None => "<trust.Home>".to_owned(),
+        match &self.location {
+            HomeLocation::Local(d) => format!("<trust.Home {}>", d.display()),
+            HomeLocation::Postgres(_) => "<trust.Home (database)>".to_owned(),
         }
     }
+}
+
+/// Runs `body` from `src` into an [`AtomicFile`] staged for `dst`, committing only on success
+/// (a failure, or a crash, leaves `dst` as it was).
+fn stream_file(
+    src: &Path,
+    dst: &Path,
+    body: impl FnOnce(&mut BufReader<File>, &mut AtomicFile) -> Result<u64, EnvelopeError>,
+) -> PyResult<u64> {
+    let input = File::open(src).map_err(|e| io_error("input", src, &e))?;
+    let mut input = BufReader::with_capacity(1 << 16, input);
+    let mut output = AtomicFile::create(dst).map_err(|e| io_error("output", dst, &e))?;
+    let n = body(&mut input, &mut output).map_err(core)?;
+    output.commit().map_err(|e| io_error("output", dst, &e))?;
+    Ok(n)
+}
+
+fn io_error(what: &str, path: &Path, err: &io::Error) -> PyErr {
+    crate::errors::raise(
+        trust_core::error::Category::Input,
+        "IO_ERROR",
+        format!("{what} {}: {err}", path.display()),
+        None,
+    )
 }

@@ -12,6 +12,9 @@ mod errors;
 mod home;
 mod password;
 mod redact;
+mod session;
+mod subjects;
+mod vault;
 mod webhook;
 
 use pyo3::prelude::*;
@@ -25,5 +28,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     password::register(m)?;
     redact::register(m)?;
     audit::register(m)?;
+    subjects::register(m)?;
+    session::register(m)?;
+    vault::register(m)?;
     Ok(())
 }

@@ -12,7 +12,58 @@ use crate::errors::{core, invalid, secret};
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<WebhookResult>()?;
     m.add_function(wrap_pyfunction!(webhook_verify, m)?)?;
+    m.add_class::<ReplayGuard>()?;
     Ok(())
+}
+
+/// Remembers the delivery ids already accepted, so a captured delivery replayed inside the
+/// signature's time window is refused (`VerificationError`, code `REPLAYED`: answer 200 and
+/// skip it). In this process by default, or shared by every worker through a `redis://` or
+/// `postgres://` URL (opened by trust-backends). Thread-safe.
+#[pyclass(frozen, module = "trust.webhook")]
+pub(crate) struct ReplayGuard {
+    inner: webhook::ReplayGuard<Box<dyn webhook::SeenStore>>,
+}
+
+#[pymethods]
+impl ReplayGuard {
+    /// Ids are kept `ttl` seconds: at least the scheme's tolerance plus clock skew, or the
+    /// provider's retry schedule for schemes without a signed timestamp (Shopify: 48 hours).
+    #[new]
+    #[pyo3(signature = (ttl, *, store=None, capacity=100_000))]
+    fn new(py: Python<'_>, ttl: u64, store: Option<&str>, capacity: usize) -> PyResult<Self> {
+        let store: Box<dyn webhook::SeenStore> = match store {
+            None => Box::new(webhook::MemorySeenStore::new(capacity)),
+            Some(url) => py
+                .detach(|| trust_backends::open_seen_store(url))
+                .map_err(core)?,
+        };
+        Ok(Self {
+            inner: webhook::ReplayGuard::new(store, ttl),
+        })
+    }
+
+    /// Records a verified delivery (`trust.webhook.verify`'s result); raises
+    /// `VerificationError` (`REPLAYED`) when its id was seen, `MALFORMED` when it has none.
+    #[pyo3(signature = (result, *, now=None))]
+    fn check(&self, py: Python<'_>, result: &WebhookResult, now: Option<i64>) -> PyResult<()> {
+        let id = result.delivery_id.as_deref().unwrap_or("");
+        self.check_id(py, result.scheme, id, now)
+    }
+
+    /// As `check`, for an id taken from elsewhere, in `namespace` (e.g. the scheme name).
+    #[pyo3(signature = (namespace, id, *, now=None))]
+    fn check_id(
+        &self,
+        py: Python<'_>,
+        namespace: &str,
+        id: &str,
+        now: Option<i64>,
+    ) -> PyResult<()> {
+        let now = now.unwrap_or_else(|| SystemClock.now_unix());
+        py.detach(|| self.inner.check_id(namespace, id, now))
+            .map_err(core)
+    }
 }
 
 /// A verified delivery.

@@ -1,4 +1,5 @@
 import base64
+import os
 import hashlib
 import hmac
 import time
@@ -110,3 +111,50 @@ def test_every_cli_scheme_name_is_accepted():
         with pytest.raises(trust.TrustError) as e:
             trust.webhook.verify(scheme, BODY, {}, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", now=1, url="https://x.example/", query="a=b", api_key="k")
         assert not isinstance(e.value, trust.UsageError) or e.value.code != "INVALID_ARGUMENT", scheme
+
+
+def _github_delivery(delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958"):
+    body = b'{"action":"opened"}'
+    sig = "sha256=" + hmac.new(b"whsec_x", body, hashlib.sha256).hexdigest()
+    return body, {"X-Hub-Signature-256": sig, "X-GitHub-Delivery": delivery}
+
+
+def test_replay_guard_in_memory():
+    now = 1_700_000_000
+    body, headers = _github_delivery()
+    guard = trust.webhook.ReplayGuard(600)
+    result = trust.webhook.verify("github", body, headers, "whsec_x", now=now)
+    assert result.delivery_id == headers["X-GitHub-Delivery"]
+    guard.check(result, now=now)
+    with pytest.raises(trust.VerificationError) as e:
+        guard.check(result, now=now + 1)
+    assert e.value.code == "REPLAYED"
+    guard.check_id("github", "another-delivery", now=now)
+    with pytest.raises(trust.VerificationError) as e:
+        guard.check_id("github", "", now=now)
+    assert e.value.code == "MALFORMED"
+    full = trust.webhook.ReplayGuard(600, capacity=1)
+    full.check_id("x", "1", now=now)
+    with pytest.raises(trust.TrustError) as e:
+        full.check_id("x", "2", now=now)
+    assert e.value.code == "REPLAY_STORE"
+
+
+def test_replay_guard_store_urls(monkeypatch):
+    with pytest.raises(trust.UsageError):
+        trust.webhook.ReplayGuard(600, store="mysql://db/x")
+    with pytest.raises(trust.TrustError):
+        trust.webhook.ReplayGuard(600, store="/a/path")  # the in-process store needs no location
+    url = os.environ.get("TRUST_TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("TRUST_TEST_REDIS_URL is required under CI=true")
+        pytest.skip("TRUST_TEST_REDIS_URL unset: shared replay store test skipped")
+    now = int(__import__("time").time())
+    ns = "pytest-" + os.urandom(6).hex()
+    a = trust.webhook.ReplayGuard(600, store=url)
+    b = trust.webhook.ReplayGuard(600, store=url)  # another worker
+    a.check_id(ns, "evt_1", now=now)
+    with pytest.raises(trust.VerificationError) as e:
+        b.check_id(ns, "evt_1", now=now)
+    assert e.value.code == "REPLAYED"

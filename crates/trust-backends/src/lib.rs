@@ -7,25 +7,37 @@
 //!
 //! | string | store |
 //! |---|---|
-//! | `postgres://…`, `postgresql://…` | PostgreSQL ([`trust_postgres`]): the home, keyrings, subject keys, the GDPR register, seen ids |
+//! | `postgres://…`, `postgresql://…` | PostgreSQL ([`trust_postgres`]): the home, keyrings, subject keys, the GDPR register, the vault, MFA factors, seen ids, audit logs (`?log=NAME`) |
 //! | `redis://…`, `rediss://…` | Redis: seen ids and rate limits only |
 //! | anything without `scheme://` | a local directory, as before |
 //! | another `scheme://` | refused: [`BackendError`] with exit code 2, never taken for a relative path |
 //!
 //! Displaying a [`Location`] never shows a URL's password.
+//!
+//! Root keys and signing keys held outside the process (an HSM, AWS KMS) are opened from the
+//! descriptor a home or a log records in [`custody`], for the same reason: one resolver for
+//! every front end.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod custody;
+
 use core::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use trust_core::error::{Category, TrustError};
-use trust_core::gdpr::GdprError;
-use trust_core::gdpr::register::{DirRegister, RequestRegister};
-use trust_core::gdpr::subject::{LocalStore, SubjectKeyRecord, SubjectKeyStore};
+use trust_core::gdpr::{
+    DirRegister, GdprError, LocalStore, RequestRegister, SubjectKeyRecord, SubjectKeyStore,
+};
+use trust_core::kek::RootKeyError;
+use trust_core::mfa::{DirMfaStore, MfaStore};
 use trust_core::store_url::{Scheme, StoreLocation, StoreUrl, StoreUrlError};
-use trust_core::webhook::replay::SeenStore;
-use trust_postgres::{Database, PgRequestRegister, PgSeenStore, PgSubjectStore};
+use trust_core::vault::{DirVaultStore, VaultStore};
+use trust_core::webhook::SeenStore;
+use trust_postgres::{
+    Database, PgMfaStore, PgRequestRegister, PgSeenStore, PgSubjectStore, PgVaultStore,
+};
 
 /// Where a store lives, parsed.
 #[derive(Clone, Debug)]
@@ -77,17 +89,20 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
-    /// The home: root-key record, keyrings, subject keys, GDPR register.
+    /// The home: root-key record, keyrings, subject keys, GDPR register, vault, MFA.
     Home,
     /// Webhook delivery ids already seen.
     SeenIds,
+    /// An audit log.
+    AuditLog,
 }
 
 impl Purpose {
     const fn as_str(self) -> &'static str {
         match self {
-            Self::Home => "the home (keyrings, subject keys, GDPR register)",
+            Self::Home => "the home (keyrings, subject keys, GDPR register, vault, MFA)",
             Self::SeenIds => "webhook seen ids",
+            Self::AuditLog => "an audit log",
         }
     }
 }
@@ -125,6 +140,24 @@ impl HomeLocation {
         match self {
             Self::Local(dir) => Box::new(DirRegister::new(dir.join("gdpr"))),
             Self::Postgres(db) => Box::new(PgRequestRegister::new(db.clone())),
+        }
+    }
+
+    /// The vault of this home: `HOME/vault/` for a local home, the `trust_vault_secrets`
+    /// table for a database.
+    pub fn vault_store(&self) -> Arc<dyn VaultStore> {
+        match self {
+            Self::Local(dir) => Arc::new(DirVaultStore::new(dir.join("vault"))),
+            Self::Postgres(db) => Arc::new(PgVaultStore::new(db.clone())),
+        }
+    }
+
+    /// The TOTP factors and recovery codes of this home: `HOME/mfa/users/` for a local home,
+    /// the `trust_mfa_factors` and `trust_mfa_recovery` tables for a database.
+    pub fn mfa_store(&self) -> Arc<dyn MfaStore> {
+        match self {
+            Self::Local(dir) => Arc::new(DirMfaStore::new(dir.join("mfa").join("users"))),
+            Self::Postgres(db) => Arc::new(PgMfaStore::new(db.clone())),
         }
     }
 
@@ -234,6 +267,17 @@ pub enum BackendError {
     Postgres(trust_postgres::Error),
     /// Redis failed (its message never holds the URL).
     Redis(trust_redis::RedisError),
+    /// An external root or signing key (HSM, KMS) could not be opened; carries the device's
+    /// own stable code (`PKCS11_WRONG_PIN`, `KMS_KEY_DISABLED`…) and exit code.
+    Custody(RootKeyError),
+    /// A recorded root or signing key kind this build cannot open (unknown, or compiled out:
+    /// the `pkcs11` and `aws-kms` features).
+    UnsupportedKind {
+        /// The recorded kind (printable, at most 32 characters).
+        kind: String,
+        /// "root key" or "signing key".
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for BackendError {
@@ -247,6 +291,11 @@ impl fmt::Display for BackendError {
             ),
             Self::Postgres(e) => e.fmt(f),
             Self::Redis(e) => e.fmt(f),
+            Self::Custody(e) => e.fmt(f),
+            Self::UnsupportedKind { kind, what } => write!(
+                f,
+                "a {what} of kind `{kind}` cannot be opened by this build of trust"
+            ),
         }
     }
 }
@@ -272,6 +321,8 @@ impl TrustError for BackendError {
             Self::WrongStore { .. } => Category::Usage,
             Self::Postgres(e) => e.category(),
             Self::Redis(e) => e.category(),
+            Self::Custody(e) => e.category(),
+            Self::UnsupportedKind { .. } => Category::Usage,
         }
     }
     fn code(&self) -> &'static str {
@@ -280,6 +331,8 @@ impl TrustError for BackendError {
             Self::WrongStore { .. } => "STORE_URL_UNSUPPORTED",
             Self::Postgres(e) => e.code(),
             Self::Redis(e) => e.code(),
+            Self::Custody(e) => e.code(),
+            Self::UnsupportedKind { .. } => "ROOT_KIND_UNSUPPORTED",
         }
     }
     fn hint(&self) -> Option<&'static str> {
@@ -288,9 +341,15 @@ impl TrustError for BackendError {
             Self::WrongStore { .. } => None,
             Self::Postgres(e) => e.hint(),
             Self::Redis(e) => e.hint(),
+            Self::Custody(e) => e.hint(),
+            Self::UnsupportedKind { .. } => Some(
+                "use a build of trust with the `pkcs11` and `aws-kms` features (the default), or check the recorded kind",
+            ),
         }
     }
 }
+
+pub mod audit;
 
 #[cfg(test)]
 mod tests {

@@ -80,9 +80,10 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
-    /// Record every key and GDPR state change in this audit log (see `trust audit init`).
-    /// Set it in the operator's environment so that no change goes unaudited.
-    #[arg(long, env = "TRUST_AUDIT_LOG", global = true, value_name = "DIR")]
+    /// Record every key and GDPR state change in this audit log: a directory or a postgres://
+    /// URL (…?log=NAME; see `trust audit init`). Set it in the operator's environment so that
+    /// no change goes unaudited.
+    #[arg(long, env = "TRUST_AUDIT_LOG", global = true, value_name = "LOG")]
     audit_log: Option<PathBuf>,
 
     /// Who is acting, as recorded (pseudonymized) in the audit log. Default: $USER.

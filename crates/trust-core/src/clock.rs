@@ -76,7 +76,7 @@ impl<T: Clock + ?Sized> Clock for &T {
 }
 
 /// Whole seconds since the Unix epoch, rounding toward negative infinity.
-pub fn unix_seconds(t: SystemTime) -> i64 {
+pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => {

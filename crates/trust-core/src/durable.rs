@@ -24,7 +24,7 @@
 //! revision whose wrapped keys a later `destroy` must not let survive, so it is swept:
 //! every writer holds an exclusive lock ([`File::lock`]) on its temporary file for as long as
 //! it lives, and the kernel drops that lock when the writer dies. A temporary file whose lock
-//! can be taken therefore belongs to a dead writer; [`sweep_temps`] truncates and removes
+//! can be taken therefore belongs to a dead writer; `sweep_temps` truncates and removes
 //! exactly those (and the unlocked temporary names that earlier versions of this crate used).
 //! [`AtomicFile::create`] sweeps the leftovers of its own target before replacing it, so the
 //! next write of a keyring — a `destroy`, say — removes every stale copy of it.
@@ -299,7 +299,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 ///
 /// # Errors
 /// [`io::ErrorKind::AlreadyExists`] when `path` exists, or any other I/O error.
-pub fn create_private(path: &Path, contents: &[u8]) -> io::Result<()> {
+pub(crate) fn create_private(path: &Path, contents: &[u8]) -> io::Result<()> {
     if fs::symlink_metadata(path).is_ok() {
         return Err(io::ErrorKind::AlreadyExists.into());
     }
@@ -317,7 +317,7 @@ pub fn create_private(path: &Path, contents: &[u8]) -> io::Result<()> {
 ///
 /// # Errors
 /// Any I/O error listing the directory or removing a file.
-pub fn sweep_temps(dir: &Path) -> io::Result<usize> {
+pub(crate) fn sweep_temps(dir: &Path) -> io::Result<usize> {
     sweep(dir, None)
 }
 /// Creates `path` (and missing parents) as a directory private to the current user.
@@ -345,7 +345,7 @@ pub fn create_private_dir(path: &Path) -> io::Result<()> {
 ///
 /// # Errors
 /// Any I/O error.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         File::open(dir)?.sync_all()
@@ -560,7 +560,7 @@ mod linux {
 /// Serializes writers of one piece of state across threads *and* processes (a keyring's
 /// compare-and-swap, an audit log's appends). The lock file itself holds nothing.
 #[derive(Debug)]
-pub struct LockGuard {
+pub(crate) struct LockGuard {
     file: File,
 }
 
@@ -569,7 +569,7 @@ impl LockGuard {
     ///
     /// # Errors
     /// Any I/O error opening or locking the file.
-    pub fn acquire(path: &Path) -> io::Result<Self> {
+    pub(crate) fn acquire(path: &Path) -> io::Result<Self> {
         let file = open_private(path, false)?;
         file.lock()?;
         Ok(Self { file })
@@ -579,7 +579,7 @@ impl LockGuard {
     ///
     /// # Errors
     /// Any I/O error other than the lock being held elsewhere.
-    pub fn try_acquire(path: &Path) -> io::Result<Option<Self>> {
+    pub(crate) fn try_acquire(path: &Path) -> io::Result<Option<Self>> {
         let file = open_private(path, false)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(Self { file })),

@@ -17,7 +17,7 @@
 //! two [`RootKeySource`]s:
 //!
 //! * a **key file**: exactly 32 random bytes, created `0600` with
-//!   [`crate::durable::create_private`] and never overwritten;
+//!   `durable::create_private` and never overwritten;
 //! * a **passphrase**, stretched with argon2id under [`PassphraseParams`] and a random salt that
 //!   are stored with the home, so the same passphrase always yields the same key.
 //!
@@ -381,6 +381,11 @@ impl BackendError {
     /// The one-line message.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// What the operator should do about it, if the backend said.
+    pub fn hint(&self) -> Option<&'static str> {
+        self.hint
     }
 }
 

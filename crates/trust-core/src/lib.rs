@@ -36,6 +36,27 @@
 //! The first six rows are the foundations every other module builds on; each module opens with
 //! chapter-style docs of its own.
 //!
+//! ## One path per item
+//!
+//! Each concept module is flat: what it offers is re-exported at its root and its files are
+//! private, so there is one name for everything — `trust_core::audit::Receipt`,
+//! `trust_core::gdpr::ErasureReceipt`, `trust_core::keyring::Rewrapper`,
+//! `trust_core::webhook::ReplayGuard`. Two kinds of submodule stay public because they are
+//! namespaces of their own: the providers under [`webhook`] (`webhook::stripe::Verifier`,
+//! `webhook::shopify::WebhookVerifier`, …, each with its own `HEADER` and `sign`), and
+//! [`audit::merkle`], the RFC 9162 tree functions a second implementation checks itself against.
+//!
+//! ```
+//! use trust_core::audit::{AuditLog, Entry, InitOptions, Receipt};
+//! use trust_core::gdpr::{ErasureReceipt, SubjectKeys};
+//! use trust_core::keyring::{Home, Policy, Rewrapper, Rollout};
+//! use trust_core::webhook::{ReplayGuard, SecretSet, stripe};
+//! ```
+//!
+//! Whatever is not reachable this way is an implementation detail and may change in any
+//! release. The `internal` module, hidden from these docs, exists only for the fuzz targets in
+//! `fuzz/`; it is not part of the API either.
+//!
 //! ## Conventions every module follows
 //!
 //! * **Opaque failures.** A failed MAC, tag, commitment or signature check says only that it
@@ -73,3 +94,28 @@ pub mod tls;
 pub mod token;
 pub mod vault;
 pub mod webhook;
+
+/// Entry points for the fuzz targets in `fuzz/`: parsers that the public API reaches only
+/// behind a key or a MAC check, exposed so the fuzzers can drive them directly.
+///
+/// Not part of the API: anything here may change or disappear in any release, as in rustls.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::audit::leaf::check as audit_leaf_check;
+    pub use crate::audit::segment::{
+        HEADER_LEN as AUDIT_SEGMENT_HEADER_LEN, decode_header as audit_segment_decode_header,
+        parse_records as audit_segment_parse_records,
+    };
+    pub use crate::audit::store::list_segments as audit_list_segments;
+    pub use crate::keyring::file::{
+        check as keyring_file_check, parse as keyring_file_parse, seal as keyring_file_seal,
+        verify as keyring_file_verify,
+    };
+    pub use crate::mfa::store::parse_user_file as mfa_parse_user_file;
+
+    /// Decodes a session-token claims body as `Tokens::verify` does after the tag verifies
+    /// (a path otherwise unreachable without the key); true when it re-encodes to the same bytes.
+    pub fn token_claims_round_trip(bytes: &[u8]) -> bool {
+        crate::token::decode_claims_for_fuzzing(bytes)
+    }
+}

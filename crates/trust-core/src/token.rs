@@ -604,7 +604,7 @@ pub fn peek_key_ref(token: &str) -> Result<KeyRef, TokenError> {
 /// Decodes a claims body as [`Tokens::verify`] does after the tag verifies; for the fuzz target
 /// only (that code path is otherwise unreachable without the key).
 #[doc(hidden)]
-pub fn decode_claims_for_fuzzing(bytes: &[u8]) -> bool {
+pub(crate) fn decode_claims_for_fuzzing(bytes: &[u8]) -> bool {
     Body::decode(bytes).is_some_and(|b| b.encode() == bytes)
 }
 

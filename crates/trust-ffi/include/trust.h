@@ -995,8 +995,8 @@ trust_status trust_merkle_verify_consistency(uint64_t size1,
 // the name authenticator apps show beside the account. The handle keeps its own references to
 // the home and the log.
 //
-// Errors: `TRUST_INVALID_ARGUMENT` (code `STORE_URL_UNSUPPORTED`) for a home kept in a
-// database, whose factor table is not reachable through the C ABI yet.
+// Factors live in the home's own store: `HOME/mfa/users/` for a home in a directory, the
+// `trust_mfa_factors` and `trust_mfa_recovery` tables for a home in PostgreSQL.
 //
 // # Safety
 // `home` is a live home; `issuer` points to `issuer_len` readable bytes; `audit_log` is NULL
@@ -1255,8 +1255,10 @@ trust_status trust_access_token_verify(const struct trust_home *home,
 // (NULL: not recorded; production hosts should pass their log). The vault keeps its own
 // references to the home and the log: either may be freed first.
 //
-// Errors: `TRUST_INVALID_ARGUMENT` for a bad keyring name, or (code `STORE_URL_UNSUPPORTED`)
-// a home kept in a database, whose vault table is not reachable through the C ABI yet.
+// The secrets live in the home's own store: `HOME/vault/` for a home in a directory, the
+// `trust_vault_secrets` table for a home in PostgreSQL (shared by every worker).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for a bad keyring name.
 //
 // # Safety
 // `home` is a live home; `keyring` points to `keyring_len` readable bytes; `audit_log` is

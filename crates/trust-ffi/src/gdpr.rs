@@ -1,6 +1,6 @@
 //! GDPR subject keys: seal records for a data subject, erase the subject, get a signed receipt.
 //!
-//! A `trust_subjects` is trust-core's `gdpr::subject::SubjectKeys` over a home: each data
+//! A `trust_subjects` is trust-core's `gdpr::SubjectKeys` over a home: each data
 //! subject gets a key of their own, wrapped by a tenant keyring, so erasing the subject
 //! destroys that key and every record sealed for them becomes unreadable at once (crypto-
 //! shredding), in the database and in backups alike — except backups holding the wrapped key,
@@ -12,10 +12,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use trust_backends::SubjectStore;
 use trust_core::event::{EventSink, NoSink};
-use trust_core::gdpr::receipt::ErasureReceipt;
-use trust_core::gdpr::signing::Signer;
-use trust_core::gdpr::subject::{EraseOptions, LocalStore, SubjectKeys};
-use trust_core::gdpr::timestamp;
+use trust_core::gdpr::{EraseOptions, ErasureReceipt, LocalStore, Signer, SubjectKeys, timestamp};
 use trust_core::keyring::Home;
 
 use crate::audit::trust_audit_log;

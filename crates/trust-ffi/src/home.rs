@@ -8,8 +8,6 @@
 //! authenticated key/value context (tenant, record, purpose) a message is bound to: opening
 //! needs the same context, so a ciphertext copied to another record does not decrypt.
 
-use std::path::Path;
-
 use std::sync::Arc;
 use trust_backends::HomeLocation;
 
@@ -118,26 +116,14 @@ pub struct trust_home {
 }
 
 impl trust_home {
-    /// The home's directory, for the stores that only exist on a local home so far: the vault
-    /// and MFA stores of a local home live under it (`vault/`, `mfa/users/`), where the CLI
-    /// keeps them.
-    /// Where this home keeps its state, as trust-backends names it.
+    /// Where this home keeps its state, as trust-backends names it: the stores that live beside
+    /// the keyrings (subject keys, vault, MFA) come from it, where the CLI keeps them.
     pub(crate) fn location(&self) -> Result<HomeLocation, Failure> {
         match (&self.db, self.inner.dir()) {
             (Some(db), _) => Ok(HomeLocation::Postgres(db.clone())),
             (None, Some(dir)) => Ok(HomeLocation::Local(dir.to_path_buf())),
             (None, None) => Err(Failure::invalid("this home has no store location")),
         }
-    }
-
-    pub(crate) fn local_dir(&self, what: &'static str) -> Result<&Path, Failure> {
-        self.inner.dir().ok_or_else(|| {
-            Failure::new(
-                trust_status::TrustInvalidArgument,
-                "STORE_URL_UNSUPPORTED",
-                format!("{what} of a database home is not available through the C ABI yet"),
-            )
-        })
     }
 }
 

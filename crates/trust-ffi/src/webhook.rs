@@ -13,9 +13,9 @@
 //! host's job; the rules are in trust-core's `webhook` module docs.
 
 use trust_core::secret::SecretBytes;
-use trust_core::webhook::replay::{DEFAULT_CAPACITY, MemorySeenStore, ReplayGuard, SeenStore};
 use trust_core::webhook::{
-    self, Request, Scheme, SecretSet, github, hubspot, shopify, slack, stripe,
+    self, MemorySeenStore, ReplayGuard, Request, Scheme, SecretSet, SeenStore, github, hubspot,
+    shopify, slack, stripe,
 };
 
 use crate::boundary::{
@@ -566,7 +566,7 @@ pub unsafe extern "C" fn trust_replay_guard_new(
     boundary(err_out, || {
         let out = try_out!(guard_out);
         let store: Box<dyn SeenStore> = if store_len == 0 {
-            Box::new(MemorySeenStore::new(DEFAULT_CAPACITY))
+            Box::new(MemorySeenStore::default())
         } else {
             trust_backends::open_seen_store(try_location!(store, store_len))?
         };

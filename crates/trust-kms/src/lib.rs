@@ -37,6 +37,8 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_kms::Client;
+use aws_sdk_kms::config::ProvideCredentials as _;
+use aws_sdk_kms::config::http::HttpResponse;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use trust_core::error::Category;
@@ -47,6 +49,8 @@ use crate::cache::UnwrapCache;
 
 /// How long an unwrapped key is trusted before KMS is asked again.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+/// The first byte of every plaintext this crate gives KMS to encrypt (the layout version).
+pub const WRAP_FORMAT: u8 = 0x01;
 /// Longest key id, alias or ARN accepted.
 pub const MAX_KEY_ID_LEN: usize = 2048;
 
@@ -220,10 +224,26 @@ impl From<KmsError> for RootKeyError {
     }
 }
 
-fn classify<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
-    e: &SdkError<E, R>,
+fn classify<E: ProvideErrorMetadata + fmt::Debug>(
+    e: &SdkError<E, HttpResponse>,
 ) -> Option<KmsError> {
     Some(match e {
+        // A 403 whose body is not a KMS error document: an authorization layer in front of the
+        // key (an IAM check answering in the query protocol's XML, a proxy) refused the caller.
+        SdkError::ServiceError(se)
+            if se.raw().status().as_u16() == 403
+                && !matches!(
+                    se.err().code(),
+                    Some(
+                        "DisabledException"
+                            | "KMSInvalidStateException"
+                            | "KeyUnavailableException"
+                            | "NotFoundException"
+                    )
+                ) =>
+        {
+            KmsError::AccessDenied
+        }
         SdkError::ServiceError(se) => match se.err().code() {
             Some("DisabledException" | "KMSInvalidStateException" | "KeyUnavailableException") => {
                 KmsError::Disabled
@@ -232,7 +252,9 @@ fn classify<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
             Some(
                 "AccessDeniedException"
                 | "UnrecognizedClientException"
-                | "InvalidSignatureException",
+                | "InvalidSignatureException"
+                | "InvalidClientTokenId"
+                | "AccessDenied",
             ) => KmsError::AccessDenied,
             Some("ThrottlingException" | "LimitExceededException") => KmsError::Throttled,
             Some("InvalidCiphertextException" | "IncorrectKeyException") => return None,
@@ -256,9 +278,51 @@ fn classify<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
     })
 }
 
+/// Runs `fut` to completion on `runtime`: here, or, when this thread already drives a tokio
+/// runtime (an axum handler opening a KMS-rooted home), on a scoped thread of its own, because
+/// tokio refuses to block a thread that drives another runtime. Callers keep one synchronous
+/// API either way (the same rule as trust-postgres).
+fn block_on<F>(runtime: &tokio::runtime::Runtime, fut: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_err() {
+        return runtime.block_on(fut);
+    }
+    std::thread::scope(|scope| match scope.spawn(|| runtime.block_on(fut)).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// The key's private runtime. Dropping a tokio runtime waits for its blocking pool, which tokio
+/// forbids inside another runtime; inside one, this shuts it down in the background instead.
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for OwnRuntime {
+    type Target = tokio::runtime::Runtime;
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        match &self.0 {
+            Some(runtime) => runtime,
+            None => unreachable!("the runtime is taken only by drop"),
+        }
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// A root key in AWS KMS (see the crate docs).
 pub struct KmsRootKey {
-    runtime: tokio::runtime::Runtime,
+    runtime: OwnRuntime,
     client: Client,
     config: KmsConfig,
     cache: UnwrapCache,
@@ -275,11 +339,13 @@ impl fmt::Debug for KmsRootKey {
 }
 
 impl KmsRootKey {
-    /// A client for `config`, loading region and credentials from the environment. Makes no
-    /// KMS call (the first wrap or unwrap does).
+    /// A client for `config`, loading region and credentials from the environment (resolving
+    /// the credentials once, so that missing ones are a configuration error now rather than a
+    /// failed request later). Makes no KMS call (the first wrap or unwrap does).
     ///
     /// # Errors
-    /// [`KmsError::BadKeyId`], [`KmsError::Runtime`].
+    /// [`KmsError::BadKeyId`], [`KmsError::Runtime`], [`KmsError::Config`] without a region or
+    /// credentials.
     pub fn connect(config: KmsConfig) -> Result<Self, KmsError> {
         check_key_id(&config.key_id)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -300,11 +366,29 @@ impl KmsRootKey {
         if let Some(region) = &config.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
-        let sdk = runtime.block_on(loader.load());
+        let sdk = block_on(&runtime, loader.load());
+        // Without a region the SDK's endpoint resolver panics on the first request; without
+        // credentials every request fails as if KMS were unreachable. Both are configuration
+        // errors, reported as such before anything is sent.
+        if sdk.region().is_none() {
+            return Err(KmsError::Config(
+                "no AWS region (set AWS_REGION, or a region in the AWS profile)".into(),
+            ));
+        }
+        let credentials = sdk
+            .credentials_provider()
+            .ok_or_else(|| KmsError::Config("no AWS credentials provider is configured".into()))?;
+        block_on(&runtime, credentials.provide_credentials())
+            .map_err(|_| {
+                KmsError::Config(
+                    "no usable AWS credentials (environment, profile, web identity, container or instance metadata)"
+                        .into(),
+                )
+            })?;
         let client = Client::new(&sdk);
         Ok(Self {
             cache: UnwrapCache::new(config.ttl),
-            runtime,
+            runtime: OwnRuntime(Some(runtime)),
             client,
             config,
             calls: AtomicU64::new(0),
@@ -344,18 +428,21 @@ impl RootKey for KmsRootKey {
     }
 
     fn wrap(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, RootKeyError> {
+        // KMS refuses an empty plaintext (1 to 4096 bytes), and a home's check value wraps an
+        // empty one: KMS encrypts `WRAP_FORMAT ‖ plaintext`, which also versions the layout.
+        let mut framed = Zeroizing::new(Vec::with_capacity(1 + plaintext.len()));
+        framed.push(WRAP_FORMAT);
+        framed.extend_from_slice(plaintext);
         let mut req = self
             .client
             .encrypt()
             .key_id(&self.config.key_id)
-            .plaintext(Blob::new(plaintext.to_vec()));
+            .plaintext(Blob::new(framed.to_vec()));
         for (k, v) in self.context(aad) {
             req = req.encryption_context(k, v);
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let out = self
-            .runtime
-            .block_on(req.send())
+        let out = block_on(&self.runtime, req.send())
             .map_err(|e| classify(&e).map_or(RootKeyError::Unwrap, RootKeyError::from))?;
         out.ciphertext_blob
             .map(Blob::into_inner)
@@ -377,13 +464,13 @@ impl RootKey for KmsRootKey {
                 req = req.encryption_context(k, v);
             }
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let out = self
-                .runtime
-                .block_on(req.send())
+            let out = block_on(&self.runtime, req.send())
                 .map_err(|e| classify(&e).map_or(RootKeyError::Unwrap, RootKeyError::from))?;
-            out.plaintext
-                .map(|b| Zeroizing::new(b.into_inner()))
-                .ok_or(RootKeyError::Unwrap)
+            let framed = Zeroizing::new(out.plaintext.ok_or(RootKeyError::Unwrap)?.into_inner());
+            match framed.split_first() {
+                Some((&WRAP_FORMAT, rest)) => Ok(Zeroizing::new(rest.to_vec())),
+                _ => Err(RootKeyError::Unwrap),
+            }
         })?;
         Ok(Zeroizing::new(value.as_slice().to_vec()))
     }

@@ -8,7 +8,7 @@ use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use cryptoki::types::AuthPin;
-use trust_core::audit::note::ExternalEd25519;
+use trust_core::audit::ExternalEd25519;
 use trust_core::kek::BackendError;
 
 use crate::error::Pkcs11Error;

@@ -15,6 +15,7 @@
 //! * At most [`ConnectOptions::pool_size`] connections are open; a caller waits up to
 //!   [`ConnectOptions::pool_wait`] for one.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -40,6 +41,10 @@ struct Inner {
     tls: MakeRustlsConnect,
     pool: Mutex<Pool>,
     returned: Condvar,
+    /// Transactions begun (every round trip to the server starts one): what
+    /// [`Database::transactions`] reports, so tests and benchmarks can prove that a hot path
+    /// (sealing with a warm keyring) does not touch the database.
+    transactions: AtomicU64,
 }
 
 struct Pool {
@@ -108,6 +113,7 @@ impl Database {
                     open: 0,
                 }),
                 returned: Condvar::new(),
+                transactions: AtomicU64::new(0),
             }),
         };
         let (client, _) = db.checkout()?;
@@ -118,6 +124,13 @@ impl Database {
     /// The redacted URL (for messages).
     pub fn url(&self) -> &StoreUrl {
         &self.inner.options.url
+    }
+
+    /// How many transactions this handle (and its clones) has begun, retries included. Every
+    /// query runs in one, so an unchanged count over a span of calls proves that they made no
+    /// round trip to the server.
+    pub fn transactions(&self) -> u64 {
+        self.inner.transactions.load(Ordering::Relaxed)
     }
 
     /// The options the pool was built with.
@@ -188,6 +201,7 @@ impl Database {
         client: &mut Client,
         work: &mut impl FnMut(&mut Transaction<'_>) -> Result<T, Error>,
     ) -> Attempt<T> {
+        self.inner.transactions.fetch_add(1, Ordering::Relaxed);
         let mut tx = match client.transaction() {
             Ok(tx) => tx,
             Err(e) => return self.classified(&e),
@@ -300,6 +314,12 @@ impl Database {
         self.inner.returned.notify_one();
     }
 
+    /// A connection of its own, outside the pool, for a caller that keeps one open across
+    /// several statements (an audit log's writer holds its lock transaction on it).
+    pub(crate) fn dedicated_client(&self) -> Result<Client, Error> {
+        outside_async(|| self.new_client())
+    }
+
     fn new_client(&self) -> Result<Client, Error> {
         self.inner
             .options
@@ -338,7 +358,7 @@ enum Attempt<T> {
 /// Runs `f` here, or, when this thread is driving an async runtime (an axum or tonic handler),
 /// on a scoped thread of its own: the synchronous `postgres` client blocks on a runtime of its
 /// own, which tokio forbids inside another one. Callers keep one synchronous API either way.
-fn outside_async<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn outside_async<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     if tokio::runtime::Handle::try_current().is_err() {
         return f();
     }

@@ -14,9 +14,9 @@
 
 use std::sync::Arc;
 
-use trust_core::keyring::file::{self, FileError};
 use trust_core::keyring::{
-    Home, HomeRecordStore, InitSource, KeyringError, KeyringStore, StoreError, Unlock,
+    self, FileError, Home, HomeRecordStore, InitSource, KeyringError, KeyringStore, StoreError,
+    Unlock,
 };
 use trust_core::secret::random_array;
 
@@ -98,7 +98,7 @@ impl PgKeyringStore {
 /// The revision inside keyring bytes (structure checked, not authenticity: that needs the root
 /// key and is the home's job).
 fn revision_of(contents: &[u8]) -> Result<u64, StoreError> {
-    Ok(file::parse(contents)
+    Ok(keyring::parse_file(contents)
         .map_err(StoreError::Corrupt)?
         .record
         .revision)

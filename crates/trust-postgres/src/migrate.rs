@@ -40,12 +40,38 @@ pub struct Migration {
 }
 
 /// Every schema step, in the order they are applied. Append only; never edit a released step.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    component: "home",
-    version: 1,
-    description: "home record, keyrings, subject keys, GDPR requests, webhook seen ids",
-    sql: include_str!("../migrations/home_1.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "home",
+        version: 1,
+        description: "home record, keyrings, subject keys, GDPR requests, webhook seen ids",
+        sql: include_str!("../migrations/home_1.sql"),
+    },
+    Migration {
+        component: "home",
+        version: 2,
+        description: "the GDPR receipt signing key, sealed under the home",
+        sql: include_str!("../migrations/home_2.sql"),
+    },
+    Migration {
+        component: "vault",
+        version: 1,
+        description: "vault secrets (sealed values, compare-and-swap on the revision)",
+        sql: include_str!("../migrations/vault_1.sql"),
+    },
+    Migration {
+        component: "mfa",
+        version: 1,
+        description: "TOTP factors with their last accepted step, recovery codes, MFA policy",
+        sql: include_str!("../migrations/mfa_1.sql"),
+    },
+    Migration {
+        component: "audit",
+        version: 1,
+        description: "audit logs: tree state, leaves, tree nodes, checkpoints, payloads, keys",
+        sql: include_str!("../migrations/audit_1.sql"),
+    },
+];
 
 /// What [`run`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -7,9 +7,7 @@
 //! events are handed back after the commit, so none describes a change that was not stored.
 
 use trust_core::event::{Event, MemorySink};
-use trust_core::gdpr::GdprError;
-use trust_core::gdpr::register::{Change, RequestRegister};
-use trust_core::gdpr::request::{Request, RequestLog};
+use trust_core::gdpr::{Change, GdprError, Request, RequestLog, RequestRegister};
 
 use crate::subject::gdpr_error;
 use crate::{Database, Error, Transaction};

@@ -15,8 +15,7 @@
 //! caller's time-to-live (`expires_at - now`), so workers' clock skew does not shorten or
 //! stretch it. Expired rows are deleted in small batches by one call in 256.
 
-use trust_core::webhook::WebhookError;
-use trust_core::webhook::replay::{MAX_KEY_LEN, SeenStore};
+use trust_core::webhook::{MAX_REPLAY_KEY_LEN, SeenStore, WebhookError};
 
 use crate::{Database, Error};
 
@@ -38,14 +37,16 @@ fn webhook_error(e: &Error) -> WebhookError {
         Error::Unreachable { .. }
         | Error::ConnectionLost { .. }
         | Error::OutcomeUnknown { .. }
-        | Error::PoolTimeout { .. } => WebhookError::ReplayStore("the database is unreachable"),
+        | Error::PoolTimeout { .. } => {
+            WebhookError::ReplayStoreUnavailable("the database is unreachable")
+        }
         _ => WebhookError::ReplayStore("the database failed"),
     }
 }
 
 impl SeenStore for PgSeenStore {
     fn insert_if_absent(&self, key: &str, expires_at: i64, now: i64) -> Result<bool, WebhookError> {
-        if key.len() > MAX_KEY_LEN {
+        if key.len() > MAX_REPLAY_KEY_LEN {
             return Err(WebhookError::ReplayStore("delivery id too long"));
         }
         let ttl = expires_at.saturating_sub(now).max(1);

@@ -9,8 +9,7 @@
 //!   tenant keyring (bound to the keyring, version and subject), so the database cannot forge
 //!   or move one.
 
-use trust_core::gdpr::GdprError;
-use trust_core::gdpr::subject::{RecordState, SubjectKeyRecord, SubjectKeyStore};
+use trust_core::gdpr::{GdprError, RecordState, SubjectKeyRecord, SubjectKeyStore};
 
 use crate::{Database, Error};
 

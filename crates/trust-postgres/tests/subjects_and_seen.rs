@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use trust_core::error::TrustError;
 use trust_core::event::MemorySink;
-use trust_core::gdpr::GdprError;
-use trust_core::gdpr::signing::Signer;
-use trust_core::gdpr::subject::{EraseOptions, RecordState, SubjectKeyStore, SubjectKeys};
+use trust_core::gdpr::{
+    EraseOptions, GdprError, RecordState, Signer, SubjectKeyStore, SubjectKeys,
+};
 use trust_core::keyring::{Home, InitSource, Policy, Unlock};
 use trust_core::keys::{KeyError, Suite};
-use trust_core::webhook::replay::SeenStore;
+use trust_core::webhook::SeenStore;
 use trust_postgres::testing::TestSchema;
 use trust_postgres::{Database, PgSeenStore, PgSubjectStore, init_home, open_home};
 
@@ -220,8 +220,8 @@ fn an_unreachable_database_fails_closed() {
 
 #[test]
 fn the_request_register_loses_no_concurrent_change_and_refuses_duplicates() {
-    use trust_core::gdpr::register::RequestRegister;
-    use trust_core::gdpr::request::{Regime, Request, RequestKind};
+    use trust_core::gdpr::RequestRegister;
+    use trust_core::gdpr::{Regime, Request, RequestKind};
     use trust_postgres::PgRequestRegister;
     let Some(schema) = TestSchema::create("register") else {
         return;

@@ -4,7 +4,7 @@
 //! minutes or hours, which is what Redis is for:
 //!
 //! * **Webhook delivery ids** ([`RedisSeenStore`], trust-core's
-//!   [`SeenStore`](trust_core::webhook::replay::SeenStore)): a delivery that reaches two workers
+//!   [`SeenStore`](trust_core::webhook::SeenStore)): a delivery that reaches two workers
 //!   is admitted by exactly one. One `SET key token NX PX ttl` per delivery: Redis executes
 //!   commands one at a time, so of two racing `SET … NX` exactly one finds the key absent.
 //! * **Rate limits** ([`RedisLimiter`], trust-core's
@@ -15,7 +15,7 @@
 //!
 //! ```no_run
 //! use trust_core::ratelimit::{Quota, RateLimiter};
-//! use trust_core::webhook::replay::ReplayGuard;
+//! use trust_core::webhook::ReplayGuard;
 //!
 //! let redis = trust_redis::Redis::open("redis://127.0.0.1:6379/")?;
 //! let guard = ReplayGuard::new(redis.seen_store(), 48 * 3600);
@@ -29,7 +29,7 @@
 //! opens one, so threads do not queue behind each other. A connection that fails (server
 //! restart, idle timeout, a failover) is dropped and the call is retried on a fresh one, a few
 //! times over about a second; the caller sees success or one typed error
-//! ([`WebhookError::ReplayStore`](trust_core::webhook::WebhookError::ReplayStore),
+//! ([`WebhookError::ReplayStoreUnavailable`](trust_core::webhook::WebhookError::ReplayStoreUnavailable),
 //! [`RateLimitError::StoreUnavailable`](trust_core::ratelimit::RateLimitError::StoreUnavailable)).
 //! A retried `SET NX` cannot mistake its own earlier, unacknowledged write for a duplicate:
 //! each write stores a random token, and a retry that finds the key compares it.

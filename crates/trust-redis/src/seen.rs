@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use redis::Connection;
-use trust_core::webhook::WebhookError;
-use trust_core::webhook::replay::{MAX_KEY_LEN, SeenStore};
+use trust_core::webhook::{MAX_REPLAY_KEY_LEN, SeenStore, WebhookError};
 
 use crate::pool::{Attempt, Pool};
 
@@ -55,7 +54,7 @@ fn set_nx(con: &mut Connection, key: &str, token: &str, ttl_ms: i64) -> redis::R
 
 impl SeenStore for RedisSeenStore {
     fn insert_if_absent(&self, key: &str, expires_at: i64, now: i64) -> Result<bool, WebhookError> {
-        if key.len() > MAX_KEY_LEN {
+        if key.len() > MAX_REPLAY_KEY_LEN {
             return Err(WebhookError::Malformed("delivery id too long"));
         }
         let full = format!("{}{key}", self.prefix);
@@ -77,6 +76,6 @@ impl SeenStore for RedisSeenStore {
                 }
                 Ok(false)
             })
-            .map_err(|_| WebhookError::ReplayStore("the Redis replay store is unreachable"))
+            .map_err(|_| WebhookError::ReplayStoreUnavailable("the Redis server is unreachable"))
     }
 }

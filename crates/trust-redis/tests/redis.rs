@@ -11,8 +11,7 @@ use proptest::prelude::*;
 use trust_core::clock::FixedClock;
 use trust_core::error::TrustError;
 use trust_core::ratelimit::{MemoryLimiter, Quota, RateLimitError, RateLimiter};
-use trust_core::webhook::WebhookError;
-use trust_core::webhook::replay::{ReplayGuard, SeenStore};
+use trust_core::webhook::{ReplayGuard, SeenStore, WebhookError};
 use trust_redis::{Redis, RedisError};
 
 fn url() -> Option<String> {
@@ -93,7 +92,7 @@ fn an_id_is_admitted_again_after_expiry() {
 #[test]
 fn overlong_ids_are_refused_before_any_round_trip() {
     let Some(r) = redis() else { return };
-    let long = "k".repeat(trust_core::webhook::replay::MAX_KEY_LEN + 1);
+    let long = "k".repeat(trust_core::webhook::MAX_REPLAY_KEY_LEN + 1);
     assert!(matches!(
         r.seen_store().insert_if_absent(&long, 10, 0),
         Err(WebhookError::Malformed(_))
@@ -276,8 +275,9 @@ fn a_restarted_server_gives_one_typed_error_then_reconnects() {
     drop(server);
     // Down: one typed error each, after the store's own retries.
     let e = seen.insert_if_absent("b", 100, 0).unwrap_err();
-    assert!(matches!(e, WebhookError::ReplayStore(_)));
-    assert_eq!(e.code(), "REPLAY_STORE");
+    assert!(matches!(e, WebhookError::ReplayStoreUnavailable(_)));
+    assert_eq!(e.code(), "REPLAY_STORE_UNAVAILABLE");
+    assert_eq!(e.category().exit_code(), 3);
     assert_eq!(
         limiter.check("t", "r", 1),
         Err(RateLimitError::StoreUnavailable)

@@ -24,8 +24,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::post;
 use trust_core::clock::{Clock, SystemClock};
-use trust_core::webhook::replay::{MemorySeenStore, ReplayGuard, SeenStore};
-use trust_core::webhook::{SecretSet, Verified, WebhookError, hubspot, shopify, stripe};
+use trust_core::webhook::{
+    MemorySeenStore, ReplayGuard, SecretSet, SeenStore, Verified, WebhookError, hubspot, shopify,
+    stripe,
+};
 
 /// What the server needs: a secret set per provider, the public base URL, a clock.
 pub struct Config {
@@ -129,6 +131,10 @@ fn reject(err: &WebhookError) -> (StatusCode, String) {
     match err {
         WebhookError::Replayed => (StatusCode::OK, "duplicate\n".to_owned()),
         WebhookError::ReplayStore(_) => (StatusCode::INTERNAL_SERVER_ERROR, "busy\n".to_owned()),
+        // Nothing was recorded: the provider should retry this delivery later.
+        WebhookError::ReplayStoreUnavailable(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable\n".to_owned())
+        }
         other => (StatusCode::UNAUTHORIZED, format!("{}\n", other.code())),
     }
 }

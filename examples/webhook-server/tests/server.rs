@@ -169,3 +169,58 @@ fn verifies_each_provider_before_processing() {
         (401, "SIGNATURE_INVALID\n".to_owned())
     );
 }
+
+/// A shared replay store whose server is down (after its own retries).
+struct Unreachable;
+
+impl trust_core::webhook::SeenStore for Unreachable {
+    fn insert_if_absent(
+        &self,
+        _key: &str,
+        _expires_at: i64,
+        _now: i64,
+    ) -> Result<bool, trust_core::webhook::WebhookError> {
+        Err(trust_core::webhook::WebhookError::ReplayStoreUnavailable(
+            "the Redis server is unreachable",
+        ))
+    }
+}
+
+#[test]
+fn an_unreachable_replay_store_answers_503_so_the_provider_retries() {
+    let config = webhook_server::Config {
+        shopify: SecretSet::new(b"shpss_current".to_vec()),
+        stripe: SecretSet::new(b"whsec_test_secret".to_vec()),
+        hubspot: SecretSet::new(b"hubspot-secret".to_vec()),
+        public_base_url: "https://hooks.example.com".to_owned(),
+        clock: Arc::new(FixedClock::at_unix(NOW)),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let app = webhook_server::app_with_seen_store(config, Box::new(Unreachable));
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    let addr = rx.recv().unwrap();
+    let body = br#"{"id":1}"#;
+    let h = [
+        (
+            "X-Shopify-Hmac-Sha256",
+            shopify::sign_webhook(b"shpss_current", body),
+        ),
+        ("X-Shopify-Webhook-Id", "wh-down".to_owned()),
+    ];
+    // Not 200 (nothing was recorded, so it must not be acknowledged) and not 401 (it is
+    // authentic): 503, which every provider retries.
+    assert_eq!(
+        post(addr, "/webhooks/shopify", &h, body),
+        (503, "unavailable\n".to_owned())
+    );
+}

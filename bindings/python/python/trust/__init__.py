@@ -1,8 +1,12 @@
 """trust: the trust layer for SaaS connector apps, over the Rust library trust-core.
 
-Envelope encryption under rotatable keyrings (:class:`Home`), webhook verification
-(:mod:`trust.webhook`), password hashing (:mod:`trust.password`), a signed append-only audit log
-(:mod:`trust.audit`) and log redaction (:func:`redact`, :class:`RedactingFilter`).
+Envelope encryption under rotatable keyrings (:class:`Home`, in a directory or PostgreSQL),
+per-data-subject keys with erasure and export (:class:`Subjects`), session tokens
+(:class:`SessionTokens`), access control (:class:`AccessControl`), rate limiting
+(:class:`RateLimiter`), a credential vault (:class:`Vault`), TOTP second factors (:class:`Mfa`),
+webhook verification (:mod:`trust.webhook`), password hashing (:mod:`trust.password`), a signed
+append-only audit log (:mod:`trust.audit`) and log redaction (:func:`redact`,
+:class:`RedactingFilter`).
 
 Every failure raises a :class:`TrustError` subclass whose ``.code`` is the same stable string the
 ``trust`` CLI prints with ``--json`` and the C ABI returns from ``trust_error_code``.
@@ -18,12 +22,20 @@ from typing import Any, Optional, Union
 
 from . import _native
 from ._native import (
+    AccessControl,
+    Claims,
     InputError,
     KeyUnavailableError,
+    Mfa,
+    RateLimiter,
     Redactor,
     RefusedError,
+    Secret,
+    SessionTokens,
+    Subjects,
     TrustError,
     UsageError,
+    Vault,
     VerificationError,
     redact,
 )
@@ -32,6 +44,14 @@ __version__: str = _native.__version__
 
 __all__ = [
     "Home",
+    "Subjects",
+    "SessionTokens",
+    "Claims",
+    "AccessControl",
+    "RateLimiter",
+    "Vault",
+    "Secret",
+    "Mfa",
     "Redactor",
     "RedactingFilter",
     "redact",
@@ -81,6 +101,8 @@ class Home:
         self.destroy = native.destroy
         self.rewrap = native.rewrap
         self.rewrap_token = native.rewrap_token
+        self.encrypt_file = native.encrypt_file
+        self.decrypt_file = native.decrypt_file
 
     @staticmethod
     def init(
@@ -92,7 +114,7 @@ class Home:
         t: Optional[int] = None,
         p: Optional[int] = None,
     ) -> "Home":
-        """Creates a home in ``path`` whose root key is ``root_key_file`` (32 random bytes,
+        """Creates a home in ``path`` (a directory or a ``postgres://`` URL) whose root key is ``root_key_file`` (32 random bytes,
         created mode 0600 if missing; keep it apart from the home) or a passphrase stretched
         with argon2id (``m_kib``/``t``/``p`` override the cost)."""
         return Home(
@@ -108,7 +130,7 @@ class Home:
         root_key_file: Optional[_Path] = None,
         passphrase: Optional[_Secret] = None,
     ) -> "Home":
-        """Opens the home in ``path`` with the key file it recorded, another path to the same
+        """Opens the home in ``path`` (a directory or a ``postgres://`` URL) with the key file it recorded, another path to the same
         key (``root_key_file``), or its ``passphrase``."""
         return Home(_native.Home.open(path, root_key_file=root_key_file, passphrase=passphrase))
 
@@ -137,7 +159,7 @@ class RedactingFilter(logging.Filter):
         handler.addFilter(trust.RedactingFilter(trust.Redactor([api_token])))
     """
 
-    def __init__(self, redactor: Optional[Redactor] = None, name: str = "") -> None:
+    def __init__(self, redactor: Optional[Union[Redactor, Vault]] = None, name: str = "") -> None:
         super().__init__(name)
         self._redact = redact if redactor is None else redactor.redact
 

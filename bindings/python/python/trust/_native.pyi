@@ -1,7 +1,7 @@
 # Type stubs for the native module (Rust, PyO3). Public names are re-exported by `trust`,
 # `trust.webhook`, `trust.password` and `trust.audit`.
 from os import PathLike
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union, final
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union, final
 
 _Path = Union[str, PathLike[str]]
 _Secret = Union[str, bytes]
@@ -57,6 +57,8 @@ class Home:
     def open_token(self, token: str, context: _Context = ...) -> bytes: ...
     def rewrap(self, blob: bytes) -> tuple[bytes, bool]: ...
     def rewrap_token(self, token: str, context: _Context = ...) -> tuple[str, bool]: ...
+    def encrypt_file(self, name: str, src: _Path, dst: _Path, context: _Context = ...) -> int: ...
+    def decrypt_file(self, src: _Path, dst: _Path, context: _Context = ...) -> int: ...
 
 @final
 class Result:
@@ -80,6 +82,12 @@ def webhook_verify(
     tolerance: Optional[int] = ...,
     lenient: bool = ...,
 ) -> Result: ...
+@final
+class ReplayGuard:
+    def __init__(self, ttl: int, *, store: Optional[str] = ..., capacity: int = ...) -> None: ...
+    def check(self, result: Result, *, now: Optional[int] = ...) -> None: ...
+    def check_id(self, namespace: str, id: str, *, now: Optional[int] = ...) -> None: ...
+
 def password_hash(password: str) -> str: ...
 def password_verify(phc: str, password: str) -> bool: ...
 def password_verify_and_upgrade(phc: str, password: str) -> tuple[bool, Optional[str]]: ...
@@ -120,3 +128,181 @@ def audit_verify_json(path: _Path, vkey: str, *, check_payloads: bool = ...) -> 
 def audit_verify_proof(
     receipt: str, vkey: str, *, origin: Optional[str] = ...
 ) -> tuple[int, int, str, int]: ...
+
+_AnyHome = Any  # trust.Home or the native Home
+
+@final
+class Subjects:
+    def __init__(
+        self, home: _AnyHome, *, signing_key_file: Optional[_Path] = ..., audit: Optional[Log] = ...
+    ) -> None: ...
+    @property
+    def signer_public_key(self) -> bytes: ...
+    def tag(self, keyring: str, subject: str) -> str: ...
+    def seal(self, keyring: str, subject: str, data: bytes, context: _Context = ...) -> bytes: ...
+    def open(self, blob: bytes, context: _Context = ...) -> bytes: ...
+    def erase(
+        self,
+        keyring: str,
+        subject: str,
+        *,
+        request: Optional[str] = ...,
+        actor: Optional[str] = ...,
+        backup_retention_days: int = ...,
+    ) -> dict[str, Any]: ...
+    def export(
+        self,
+        keyring: str,
+        subject: str,
+        records: Sequence[tuple[str, str]],
+        out: _Path,
+        *,
+        request: Optional[str] = ...,
+    ) -> dict[str, Any]: ...
+
+@final
+class Claims:
+    tenant: str
+    scopes: list[str]
+    audience: Optional[str]
+    issued_at: int
+    expires_at: int
+    id: str
+    keyring: str
+    version: int
+    def has_scope(self, scope: str) -> bool: ...
+
+@final
+class SessionTokens:
+    def __init__(self, home: _AnyHome) -> None: ...
+    def issue(
+        self,
+        keyring: str,
+        tenant: str,
+        scopes: Sequence[str],
+        *,
+        ttl: int,
+        audience: Optional[str] = ...,
+        now: Optional[int] = ...,
+    ) -> str: ...
+    def verify(
+        self,
+        token: str,
+        *,
+        tenant: Optional[str] = ...,
+        scope: Optional[str] = ...,
+        audience: Optional[str] = ...,
+        leeway: Optional[int] = ...,
+        now: Optional[int] = ...,
+    ) -> Claims: ...
+
+@final
+class AccessControl:
+    def __init__(self, roles_json: Optional[str] = ...) -> None: ...
+    def add_member(self, tenant: str, member: str, roles: Sequence[str]) -> None: ...
+    def remove_member(self, tenant: str, member: str) -> None: ...
+    def revoke_role(self, tenant: str, member: str, role: str) -> None: ...
+    def allow(self, tenant: str, member: str, pattern: str) -> None: ...
+    def deny(self, tenant: str, member: str, pattern: str) -> None: ...
+    def authorize(
+        self, tenant: str, member: str, action: str, resource_tenant: str, kind: str, id: str
+    ) -> None: ...
+    def is_allowed(
+        self, tenant: str, member: str, action: str, resource_tenant: str, kind: str, id: str
+    ) -> bool: ...
+
+@final
+class RateLimiter:
+    def __init__(
+        self, rate: int, *, period: float = ..., burst: Optional[int] = ..., now: Optional[int] = ...
+    ) -> None: ...
+    def check(self, tenant: str, route: str, cost: int = ...) -> float: ...
+
+@final
+class Secret:
+    name: str
+    version: int
+    expires: Optional[int]
+    kind: str
+    scopes: list[str]
+    @property
+    def value(self) -> bytes: ...
+    @property
+    def refresh_token(self) -> Optional[bytes]: ...
+    def needs_refresh(self, margin: int, now: Optional[int] = ...) -> bool: ...
+
+@final
+class Vault:
+    def __init__(
+        self, home: _AnyHome, *, keyring: str = ..., audit: Optional[Log] = ...
+    ) -> None: ...
+    def put(
+        self,
+        actor: str,
+        name: str,
+        value: _Secret,
+        *,
+        kind: Optional[str] = ...,
+        readers: Optional[Sequence[str]] = ...,
+        scopes: Optional[Sequence[str]] = ...,
+        expires: Optional[int] = ...,
+        refresh_token: Optional[_Secret] = ...,
+    ) -> int: ...
+    def rotate(
+        self,
+        actor: str,
+        name: str,
+        value: _Secret,
+        *,
+        readers: Optional[Sequence[str]] = ...,
+        scopes: Optional[Sequence[str]] = ...,
+        expires: Optional[int] = ...,
+        refresh_token: Optional[_Secret] = ...,
+    ) -> int: ...
+    def get(
+        self, actor: str, name: str, *, purpose: str, version: Optional[int] = ...
+    ) -> Secret: ...
+    def list(self, tenant: Optional[str] = ...) -> list[dict[str, Any]]: ...
+    def info(self, name: str) -> dict[str, Any]: ...
+    def needs_refresh(self, name: str, margin: int, now: Optional[int] = ...) -> bool: ...
+    def delete(self, actor: str, name: str) -> None: ...
+    def prune(self, actor: str, name: str, keep: int) -> int: ...
+    def refresh(
+        self,
+        actor: str,
+        name: str,
+        *,
+        purpose: str,
+        margin: int,
+        refresher: Callable[[Secret], tuple[_Secret, Optional[_Secret], Optional[int]]],
+    ) -> tuple[Secret, str]: ...
+    def redact(self, text: str) -> str: ...
+
+@final
+class Mfa:
+    def __init__(
+        self,
+        home: _AnyHome,
+        *,
+        keyring: str = ...,
+        audit: Optional[Log] = ...,
+        issuer: str = ...,
+    ) -> None: ...
+    def enroll(
+        self,
+        user: str,
+        device: str = ...,
+        *,
+        digits: int = ...,
+        algorithm: str = ...,
+        period: int = ...,
+        secret: Optional[str] = ...,
+    ) -> str: ...
+    def verify(
+        self, user: str, code: str, *, device: str = ..., now: Optional[int] = ...
+    ) -> int: ...
+    def recovery_codes(self, user: str) -> list[str]: ...
+    def redeem_recovery_code(self, user: str, code: str) -> None: ...
+    def remaining_recovery_codes(self, user: str) -> int: ...
+    def is_enrolled(self, user: str) -> bool: ...
+    def remove(self, user: str) -> bool: ...

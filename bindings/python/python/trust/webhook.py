@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Optional, Union
 
 from ._native import VerificationError
+from ._native import ReplayGuard
 from ._native import Result as _Result
 from ._native import webhook_verify as _verify
 
 Result = _Result
 
-__all__ = ["verify", "Result", "SCHEMES", "VerificationError"]
+__all__ = ["verify", "Result", "ReplayGuard", "SCHEMES", "VerificationError"]
 
 SCHEMES = (
     "shopify",

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use trust_core::audit::checkpoint::SignedCheckpoint;
-use trust_core::audit::log::load_pseudonym_key;
-use trust_core::audit::note::Verifier;
-use trust_core::audit::proof::{self, Receipt};
-use trust_core::audit::{AuditLog, Entry, InitOptions, Query, VerifyOptions, search, verify_log};
+use trust_backends::audit::AuditLocation;
+use trust_core::audit::{
+    self, AuditLog, Entry, InitOptions, Query, Receipt, SignedCheckpoint, Verifier, VerifyOptions,
+    load_pseudonym_key,
+};
 use trust_core::durable;
 use trust_core::error::Category;
 use trust_core::pseudonym::Domain;
@@ -44,6 +44,11 @@ pub(crate) enum AuditCommand {
     /// subjects into keyed hashes; back both keys up with the log.
     ///
     /// With --signing-pkcs11 the checkpoint key is generated and kept in an HSM instead.
+    ///
+    /// A log in PostgreSQL: --log 'postgres://app@db.internal/app?sslmode=verify-full&log=orders'
+    /// (any number of logs per database, named by log=, default `audit`; the password from
+    /// PGPASSWORD-free URLs is best kept in TRUST_AUDIT_LOG, never on argv in shared shells).
+    /// Its keys are kept in the database's trust_audit_keys table.
     ///
     /// Example: trust audit init --log /var/lib/app/audit --origin app.example.com/audit
     Init(InitArgs),
@@ -105,14 +110,18 @@ pub(crate) enum AuditCommand {
     /// The target must be missing or empty. The log may keep being appended to meanwhile; the
     /// copy holds what was acknowledged when it was taken.
     ///
+    /// A log in PostgreSQL is exported from one consistent snapshot into the same directory
+    /// format, byte for byte what a directory log with those entries holds.
+    ///
     /// Example: trust audit export --log ./audit --to ./audit-2026-q4
+    /// Example: trust audit export --log "$TRUST_AUDIT_LOG" --to ./audit-2026-q4
     Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
-    /// The log to copy.
-    #[arg(long, value_name = "LOG")]
+    /// The log: a directory, or a postgres:// URL (…?log=NAME).
+    #[arg(long, value_name = "LOG", env = "TRUST_AUDIT_LOG")]
     log: PathBuf,
     /// The directory to write (created; must be empty).
     #[arg(long, value_name = "DIR")]
@@ -121,15 +130,16 @@ pub(crate) struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct LogArg {
-    /// The log directory.
-    #[arg(long, value_name = "DIR")]
+    /// The log: a directory, or a postgres:// URL (…?log=NAME).
+    #[arg(long, value_name = "LOG", env = "TRUST_AUDIT_LOG")]
     log: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
-    /// The log directory (created; must not already hold a log).
-    #[arg(long, value_name = "DIR")]
+    /// The log: a directory (created; must not already hold a log), or a postgres:// URL
+    /// (…?log=NAME; the schema is created or migrated).
+    #[arg(long, value_name = "LOG", env = "TRUST_AUDIT_LOG")]
     log: PathBuf,
     /// The log's identity, also the key name: a schema-less URL such as example.com/audit.
     #[arg(long)]
@@ -146,8 +156,8 @@ pub(crate) struct InitArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct AppendArgs {
-    /// The log directory.
-    #[arg(long, value_name = "DIR")]
+    /// The log: a directory, or a postgres:// URL (…?log=NAME).
+    #[arg(long, value_name = "LOG", env = "TRUST_AUDIT_LOG")]
     log: PathBuf,
     /// Event type, [a-z0-9._-], e.g. key.rotate.
     #[arg(long, value_name = "TYPE")]
@@ -168,8 +178,8 @@ pub(crate) struct AppendArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
-    /// The log directory.
-    #[arg(long, value_name = "DIR")]
+    /// The log: a directory, or a postgres:// URL (…?log=NAME).
+    #[arg(long, value_name = "LOG", env = "TRUST_AUDIT_LOG")]
     log: PathBuf,
     /// Entries per group commit (one fsync each).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -180,8 +190,8 @@ pub(crate) struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// The log directory.
-    #[arg(long, value_name = "DIR")]
+    /// The log: a directory, or a postgres:// URL (…?log=NAME).
+    #[arg(long, value_name = "LOG", env = "TRUST_AUDIT_LOG")]
     log: PathBuf,
     /// The log's verifier key (vkey text, or a file holding it).
     #[arg(long, value_name = "VKEY")]
@@ -196,8 +206,8 @@ pub(crate) struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ProveArgs {
-    /// The log directory.
-    #[arg(long, value_name = "DIR")]
+    /// The log: a directory, or a postgres:// URL (…?log=NAME).
+    #[arg(long, value_name = "LOG", env = "TRUST_AUDIT_LOG")]
     log: PathBuf,
     /// Entry index.
     #[arg(long, value_name = "I")]
@@ -231,8 +241,8 @@ pub(crate) struct ConsistencyArgs {
     /// The newer checkpoint note.
     #[arg(long, value_name = "FILE")]
     new: PathBuf,
-    /// Compute the proof from this log.
-    #[arg(long, value_name = "DIR", conflicts_with = "proof")]
+    /// Compute the proof from this log (a directory or a postgres:// URL).
+    #[arg(long, value_name = "LOG", conflicts_with = "proof")]
     log: Option<PathBuf>,
     /// Read the proof (one base64 hash per line) from this file.
     #[arg(long, value_name = "FILE")]
@@ -241,8 +251,8 @@ pub(crate) struct ConsistencyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ConsistencyProofArgs {
-    /// The log directory.
-    #[arg(long, value_name = "DIR")]
+    /// The log: a directory, or a postgres:// URL (…?log=NAME).
+    #[arg(long, value_name = "LOG", env = "TRUST_AUDIT_LOG")]
     log: PathBuf,
     /// The older checkpoint note (signed by this log).
     #[arg(long, value_name = "FILE")]
@@ -254,8 +264,8 @@ pub(crate) struct ConsistencyProofArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
-    /// The log directory.
-    #[arg(long, value_name = "DIR")]
+    /// The log: a directory, or a postgres:// URL (…?log=NAME).
+    #[arg(long, value_name = "LOG", env = "TRUST_AUDIT_LOG")]
     log: PathBuf,
     /// One entry, or a range FIRST..LAST (inclusive).
     #[arg(long, value_name = "I|FIRST..LAST")]
@@ -326,14 +336,19 @@ fn load_vkey(arg: &str) -> Result<Verifier, CliError> {
 /// waits (up to `TRUST_AUDIT_LOCK_WAIT` seconds, default 30) for another writer's append rather
 /// than failing; a lock held longer than that is a stuck process and exits 3
 /// (`AUDIT_LOG_BUSY`).
-pub(crate) fn open_log(dir: &Path) -> Result<AuditLog, CliError> {
-    crate::cmd::home::open_audit_log(dir)
+pub(crate) fn open_log(log: &Path) -> Result<AuditLog, CliError> {
+    crate::cmd::home::open_audit_log(log)
+}
+
+/// `--log`: a directory or a database URL, told apart by trust-backends (never here).
+fn location(log: &Path) -> Result<AuditLocation, CliError> {
+    Ok(AuditLocation::parse(log)?)
 }
 
 /// `TRUST_AUDIT_LOCK_WAIT`: seconds a command waits for the audit log's lock.
 pub(crate) fn lock_wait() -> Result<std::time::Duration, CliError> {
     match std::env::var("TRUST_AUDIT_LOCK_WAIT") {
-        Err(_) => Ok(trust_core::audit::DEFAULT_LOCK_WAIT),
+        Err(_) => Ok(audit::DEFAULT_LOCK_WAIT),
         Ok(v) => v
             .trim()
             .parse::<f64>()
@@ -361,14 +376,16 @@ fn init(a: &InitArgs, g: &Globals) -> Result<(), CliError> {
             "--pin-file only goes with --signing-pkcs11",
         ));
     }
-    let vkey = AuditLog::init(&a.log, &options)?;
+    let loc = location(&a.log)?;
+    let vkey = loc.init(&options)?;
     let v = vkey.vkey();
+    // The location as displayed: a URL without its password.
+    let shown = loc.to_string();
     g.out.success(
-        &json!({"log": a.log, "origin": a.origin, "vkey": v}),
+        &json!({"log": shown, "origin": a.origin, "vkey": v}),
         || {
             format!(
-                "created audit log {} (origin {})\nverifier key (give this to auditors):\n{v}",
-                a.log.display(),
+                "created audit log {shown} (origin {})\nverifier key (give this to auditors):\n{v}",
                 a.origin
             )
         },
@@ -488,7 +505,7 @@ fn verify(a: &VerifyArgs, g: &Globals) -> Result<(), CliError> {
     opts.pinned = pinned;
     opts.check_payloads = !a.skip_payloads;
     opts.progress = Some(&progress);
-    let report = verify_log(&a.log, &opts)?;
+    let report = location(&a.log)?.verify(&opts)?;
     bar.finish_and_clear();
     let Some(failure) = &report.failure else {
         // Only a fully successful run may advance the auditor's pin.
@@ -583,7 +600,7 @@ fn verify_proof(a: &VerifyProofArgs, g: &Globals) -> Result<(), CliError> {
     let bytes = input::read_all(
         "the receipt",
         Some(&a.receipt),
-        proof::MAX_RECEIPT_LEN as u64,
+        audit::MAX_RECEIPT_LEN as u64,
     )?;
     let receipt = Receipt::parse(&bytes)?;
     let origin = a.origin.clone().unwrap_or_else(|| vkey.name().to_owned());
@@ -627,13 +644,13 @@ fn consistency(a: &ConsistencyArgs, g: &Globals) -> Result<(), CliError> {
             }
         }
         (None, Some(p)) => {
-            let text = input::read_all("the proof", Some(p), proof::MAX_RECEIPT_LEN as u64)?;
-            proof::parse_hash_lines(&text)?
+            let text = input::read_all("the proof", Some(p), audit::MAX_RECEIPT_LEN as u64)?;
+            audit::parse_hash_lines(&text)?
         }
         (None, None) => Vec::new(),
     };
-    let (o, n) = proof::verify_checkpoint_consistency(&old, &new, &known, &proof_hashes)?;
-    let lines = proof::format_hash_lines(&proof_hashes);
+    let (o, n) = audit::verify_checkpoint_consistency(&old, &new, &known, &proof_hashes)?;
+    let lines = audit::format_hash_lines(&proof_hashes);
     g.out.success(
         &json!({
             "old_size": o.checkpoint.size,
@@ -664,8 +681,8 @@ fn consistency_proof(a: &ConsistencyProofArgs, g: &Globals) -> Result<(), CliErr
         log.consistency_proof(s1, s2)?
     };
     // Never hand out a proof that fails for the auditor: check it as they will.
-    proof::verify_checkpoint_consistency(&old, &new, &known, &hashes)?;
-    let lines = proof::format_hash_lines(&hashes);
+    audit::verify_checkpoint_consistency(&old, &new, &known, &hashes)?;
+    let lines = audit::format_hash_lines(&hashes);
     g.out.success(
         &json!({"old_size": s1, "new_size": s2, "proof": lines}),
         || lines.trim_end().to_owned(),
@@ -733,11 +750,21 @@ fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
         .as_deref()
         .map(|h| pseudonym_arg("--subject-pseudonym", h))
         .transpose()?;
-    if a.actor.is_some() || a.subject.is_some() {
-        let path = a
-            .pseudonym_key_file
-            .clone()
-            .unwrap_or_else(|| a.log.join(trust_core::audit::log::files::PSEUDONYM_KEY));
+    let loc = location(&a.log)?;
+    if (a.actor.is_some() || a.subject.is_some())
+        && a.pseudonym_key_file.is_none()
+        && loc.dir().is_none()
+    {
+        // A database log keeps its pseudonym key in the database: the writer's handle has it.
+        let log = open_log(&a.log)?;
+        q.actor = a.actor.as_deref().map(|id| log.actor_pseudonym(id));
+        q.subject = a.subject.as_deref().map(|id| log.subject_pseudonym(id));
+    } else if a.actor.is_some() || a.subject.is_some() {
+        let path = a.pseudonym_key_file.clone().unwrap_or_else(|| {
+            loc.dir()
+                .unwrap_or(Path::new("."))
+                .join(audit::files::PSEUDONYM_KEY)
+        });
         let key = load_pseudonym_key(&path).map_err(|e| {
             CliError::from(e).hint(
                 "--actor/--subject need the log's pseudonym key; without it, ask the operator for the pseudonym and use --actor-pseudonym/--subject-pseudonym",
@@ -753,7 +780,7 @@ fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
     let mut shown: Vec<serde_json::Value> = Vec::new();
     let mut more = false;
     let limit = usize::try_from(a.limit).unwrap_or(usize::MAX);
-    search(&a.log, &q, |leaf| {
+    loc.search(&q, |leaf| {
         if shown.len() >= limit {
             more = true;
             return false;
@@ -820,7 +847,7 @@ fn show(a: &ShowArgs, g: &Globals) -> Result<(), CliError> {
 }
 
 fn export(a: &ExportArgs, g: &Globals) -> Result<(), CliError> {
-    let s = trust_core::audit::export_dir(&a.log, &a.to)?;
+    let s = location(&a.log)?.export(&a.to)?;
     g.out.success(&json!({"to": a.to, "export": s}), || {
         format!(
             "exported {} entries, {} checkpoints, {} payloads to {} (no keys: verify with `trust audit verify --log {} --vkey …`)",

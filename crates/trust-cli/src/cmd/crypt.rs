@@ -25,10 +25,9 @@ use serde::Serialize;
 use serde_json::json;
 use trust_core::durable::{AtomicFile, OutputFile};
 use trust_core::envelope::{
-    self, Context, EnvelopeError, MAX_HEADER_LEN, MAX_TOKEN_PLAINTEXT, Opener, Sealer, TOKEN_PREFIX,
+    self, Context, EnvelopeError, MAX_HEADER_LEN, MAX_TOKEN_PLAINTEXT, Opener, Sealer,
 };
-use trust_core::keyring::Home;
-use trust_core::keyring::rewrap::{ItemStatus, Rewrapper, Sealed};
+use trust_core::keyring::{Home, ItemStatus, Rewrapper, Sealed};
 use trust_core::keys::{EncryptionKey, KeyProvider as _, KeyRef};
 
 use crate::Globals;
@@ -377,7 +376,7 @@ pub(crate) fn decrypt(a: &DecryptArgs, globals: &Globals) -> Result<(), CliError
         read_prefix(&mut reader, MAX_HEADER_LEN).map_err(|e| CliError::io("input", in_p, &e))?;
     let home = open_home_with_block(globals, &a.unlock, 1)?;
 
-    if prefix.starts_with(TOKEN_PREFIX.as_bytes()) {
+    if envelope::is_token(&prefix) {
         let mut text = zeroize::Zeroizing::new(prefix);
         reader
             .take(TOKEN_INPUT_LIMIT)
@@ -637,7 +636,7 @@ fn rewrap_file(
     let mut file = File::open(path).map_err(|e| CliError::io("envelope", path, &e))?;
     let prefix =
         read_prefix(&mut file, MAX_HEADER_LEN).map_err(|e| CliError::io("envelope", path, &e))?;
-    if prefix.starts_with(TOKEN_PREFIX.as_bytes()) {
+    if envelope::is_token(&prefix) {
         let mut text = prefix;
         file.take(TOKEN_INPUT_LIMIT)
             .read_to_end(&mut text)
@@ -750,7 +749,7 @@ fn rewrap_check(a: &RewrapArgs, globals: &Globals) -> Result<(), CliError> {
                 let io_err = |e: io::Error| CliError::io("envelope", path, &e);
                 let mut f = File::open(path).map_err(io_err)?;
                 let mut head = read_prefix(&mut f, MAX_HEADER_LEN).map_err(io_err)?;
-                let info = if head.starts_with(TOKEN_PREFIX.as_bytes()) {
+                let info = if envelope::is_token(&head) {
                     f.take(TOKEN_INPUT_LIMIT)
                         .read_to_end(&mut head)
                         .map_err(io_err)?;
@@ -1040,7 +1039,7 @@ pub(crate) fn inspect(a: &InspectArgs, globals: &Globals) -> Result<(), CliError
     let mut reader = input::open("envelope", Some(path))?;
     let prefix =
         read_prefix(&mut reader, MAX_HEADER_LEN).map_err(|e| CliError::io("envelope", path, &e))?;
-    let (info, format, total) = if prefix.starts_with(TOKEN_PREFIX.as_bytes()) {
+    let (info, format, total) = if envelope::is_token(&prefix) {
         let mut text = prefix;
         reader
             .take(TOKEN_INPUT_LIMIT)

@@ -1,7 +1,10 @@
 //! `trust gdpr …`: erasure with receipts, export bundles, request deadlines, retention.
 //!
-//! State lives under the home: subject keys in `subjects/<keyring>/`, the receipt/manifest
-//! signing key in `gdpr/signing.p8`, the request register in `gdpr/requests.json`.
+//! State lives with the home. A local home keeps subject keys in `subjects/<keyring>/`, the
+//! receipt/manifest signing key in `gdpr/signing.p8` (or, with `gdpr/signer.json`, in an HSM)
+//! and the request register in `gdpr/requests.json`; a database home (`--store postgres://…`)
+//! keeps them in its tables, the signing key sealed under the home's `gdpr` keyring, so every
+//! worker signs with one key.
 
 use std::io::{BufRead, BufReader, BufWriter, Read as _};
 use std::path::PathBuf;
@@ -9,18 +12,15 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use trust_backends::{HomeLocation, SubjectStore};
+use trust_backends::SubjectStore;
 use trust_core::clock::{Clock, SystemClock};
 use trust_core::durable;
 use trust_core::event::{EventSink, NoSink};
-use trust_core::gdpr::export::{self, ExportWriter, Manifest};
-use trust_core::gdpr::receipt::ErasureReceipt;
-use trust_core::gdpr::register::RequestRegister;
-use trust_core::gdpr::request::{Regime, Request, RequestKind, RequestLog};
-use trust_core::gdpr::retention::{RetentionItem, RetentionPolicy, RetentionRule};
-use trust_core::gdpr::signing::Signer;
-use trust_core::gdpr::subject::{EraseOptions, SubjectKeys};
-use trust_core::gdpr::{self as core_gdpr, GdprError};
+use trust_core::gdpr::{
+    self as core_gdpr, EraseOptions, ErasureReceipt, ExportWriter, GdprError, Manifest, Regime,
+    Request, RequestKind, RequestLog, RequestRegister, RetentionItem, RetentionPolicy,
+    RetentionRule, Signer, SubjectKeys,
+};
 use trust_core::keyring::Home;
 
 use crate::Globals;
@@ -52,10 +52,11 @@ pub(crate) enum GdprCommand {
     ///
     /// Example: trust gdpr verify-receipt receipt.json
     VerifyReceipt(VerifyArgs),
-    /// Print the public key that signs receipts and bundles (pin it where they are verified).
+    /// Print the public key that signs receipts and bundles (pin it where they are verified);
+    /// with --signing-pkcs11, first make an Ed25519 key in an HSM this home's signer.
     ///
     /// Example: trust gdpr public-key
-    PublicKey,
+    PublicKey(PublicKeyArgs),
     /// Data-subject requests and their deadlines (one month, extendable by two).
     ///
     /// Example: trust gdpr requests list --overdue
@@ -131,6 +132,29 @@ pub(crate) struct VerifyArgs {
     /// The expected signer's public key (64 hex digits); default: this home's signing key.
     #[arg(long, value_name = "HEX")]
     public_key: Option<String>,
+    /// Unlocks a database home (--store URL), whose signing key is sealed under it; needed
+    /// only without --public-key.
+    #[command(flatten)]
+    unlock: UnlockArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  trust gdpr public-key
+  TRUST_STORE=\"$(cat /run/secrets/trust-db-url)\" trust gdpr public-key --root-key-file root.key
+  TRUST_PKCS11_PIN=… trust gdpr public-key \\
+    --signing-pkcs11 'pkcs11:token=trust-prod;object=trust-gdpr?module-path=/usr/lib/softhsm/libsofthsm2.so'")]
+pub(crate) struct PublicKeyArgs {
+    /// Sign this home's erasure receipts and export manifests from now on with an Ed25519 key
+    /// held in a PKCS#11 token (generated inside it when absent; no gdpr/signing.p8 is
+    /// written), recorded in gdpr/signer.json. The PIN comes from TRUST_PKCS11_PIN or
+    /// --pin-file, for this and every later signing command. Local homes only.
+    #[arg(long, value_name = "URI")]
+    signing_pkcs11: Option<String>,
+    /// Unlocks a database home (--store URL), whose signing key is sealed under it; its
+    /// --pin-file also serves --signing-pkcs11.
+    #[command(flatten)]
+    unlock: UnlockArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -278,8 +302,23 @@ pub(crate) fn run(cmd: &GdprCommand, globals: &Globals) -> Result<(), CliError> 
         GdprCommand::Export(a) => export_cmd(a, globals),
         GdprCommand::VerifyExport(a) => verify_export(a, globals),
         GdprCommand::VerifyReceipt(a) => verify_receipt(a, globals),
-        GdprCommand::PublicKey => {
-            let pk = hex::encode(signer(globals)?.public_key());
+        GdprCommand::PublicKey(a) => {
+            let signer = match &a.signing_pkcs11 {
+                Some(uri) => {
+                    if store::store_db(globals)?.is_some() {
+                        return Err(CliError::usage(
+                            "--signing-pkcs11 applies to a local home; a database home signs with its sealed key",
+                        ));
+                    }
+                    crate::cmd::home::init_gdpr_device_signer(
+                        &gdpr_dir(globals)?,
+                        uri,
+                        a.unlock.pin_file.as_deref(),
+                    )?
+                }
+                None => signer(globals, &a.unlock)?,
+            };
+            let pk = hex::encode(signer.public_key());
             globals
                 .out
                 .success(&serde_json::json!({ "public_key": pk }), || pk.clone());
@@ -310,10 +349,25 @@ fn gdpr_dir(globals: &Globals) -> Result<PathBuf, CliError> {
     Ok(dir)
 }
 
-fn signer(globals: &Globals) -> Result<Signer, CliError> {
-    Ok(Signer::load_or_create(
-        &gdpr_dir(globals)?.join("signing.p8"),
-    )?)
+/// The keyring a database home seals its GDPR signing key under (created on first use).
+const SIGNER_KEYRING: &str = "gdpr";
+
+/// The key that signs receipts and bundles: for a local home an HSM key when `gdpr/signer.json`
+/// names one, else `HOME/gdpr/signing.p8`; for a
+/// database home, the sealed row every worker shares (opening the home to unseal it).
+fn signer(globals: &Globals, unlock: &UnlockArgs) -> Result<Signer, CliError> {
+    match store::store_db(globals)? {
+        None => crate::cmd::home::gdpr_signer(&gdpr_dir(globals)?, unlock.pin_file.as_deref()),
+        Some(db) => {
+            let home = open_home(globals, unlock)?;
+            crate::cmd::mfa::ensure_keyring(&home, SIGNER_KEYRING)?;
+            Ok(trust_postgres::load_or_create_signer(
+                &db,
+                &home,
+                SIGNER_KEYRING,
+            )?)
+        }
+    }
 }
 
 fn subject_keys(
@@ -331,7 +385,7 @@ pub(crate) fn with_subjects(
 ) -> Result<SubjectKeys<Home, SubjectStore>, CliError> {
     Ok(SubjectKeys::new(
         home,
-        home_location(globals)?.subject_store(),
+        store::home_location(globals)?.subject_store(),
     ))
 }
 
@@ -346,7 +400,7 @@ fn erase(a: &EraseArgs, globals: &Globals) -> Result<(), CliError> {
     crate::cmd::mfa::second_factor(globals, &a.mfa, &a.unlock, "gdpr erase")?;
     let sink = sink(globals)?;
     let keys = subject_keys(globals, &a.unlock)?;
-    let signer = signer(globals)?;
+    let signer = signer(globals, &a.unlock)?;
     let opts = EraseOptions {
         request: a.request.as_deref(),
         actor: globals.actor.as_deref(),
@@ -379,7 +433,7 @@ struct InputRecord {
 fn export_cmd(a: &ExportArgs, globals: &Globals) -> Result<(), CliError> {
     let keys = subject_keys(globals, &a.unlock)?;
     let tag = keys.subject_tag(&a.key, &a.subject)?;
-    let signer = signer(globals)?;
+    let signer = signer(globals, &a.unlock)?;
     // Progress in bytes of the records file, on a terminal only (hidden for stdin and --json).
     let total = if input::is_stdin(Some(&a.records)) {
         0
@@ -448,14 +502,14 @@ fn expected_key(a: &VerifyArgs, globals: &Globals) -> Result<[u8; 32], CliError>
             .ok()
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or_else(|| CliError::usage("--public-key must be 64 hex digits")),
-        None => Ok(signer(globals)?.public_key()),
+        None => Ok(signer(globals, &a.unlock)?.public_key()),
     }
 }
 
 fn verify_export(a: &VerifyArgs, globals: &Globals) -> Result<(), CliError> {
     let expected = expected_key(a, globals)?;
     let reader = BufReader::new(input::open("bundle", Some(&a.file))?);
-    let manifest: Manifest = export::verify_bundle(reader, &expected).map_err(|e| match e {
+    let manifest: Manifest = core_gdpr::verify_bundle(reader, &expected).map_err(|e| match e {
         GdprError::Io(err) => CliError::io("bundle", &a.file, &err),
         other => CliError::from(other),
     })?;
@@ -490,15 +544,7 @@ fn verify_receipt(a: &VerifyArgs, globals: &Globals) -> Result<(), CliError> {
 
 /// The request register of the home: `HOME/gdpr/requests.json`, or the database of `--store`.
 fn register(globals: &Globals) -> Result<Box<dyn RequestRegister>, CliError> {
-    Ok(home_location(globals)?.request_register())
-}
-
-/// The home's location: the database of `--store`, else the home directory.
-fn home_location(globals: &Globals) -> Result<HomeLocation, CliError> {
-    Ok(match store::store_db(globals)? {
-        Some(db) => HomeLocation::Postgres(db),
-        None => HomeLocation::Local(home_dir(globals)?.to_path_buf()),
-    })
+    Ok(store::home_location(globals)?.request_register())
 }
 
 #[derive(Serialize)]

@@ -4,12 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
-use trust_core::audit::note::ExternalEd25519;
-use trust_core::audit::{AuditLog, ExternalSigner, SignerDescriptor};
+use trust_backends::custody;
+use trust_core::audit::{AuditLog, ExternalEd25519, ExternalSigner, SignerDescriptor};
 use trust_core::event::EventSink;
 use trust_core::kek::RootKey;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
-use trust_pkcs11::{PIN_ENV, Pkcs11Error, Pkcs11RootKey, Pkcs11Signer, Pkcs11Uri};
 
 use crate::Globals;
 use crate::cmd::store;
@@ -106,12 +105,9 @@ fn unlock_kind(kind: RootKind, unlock: &UnlockArgs) -> Result<Unlock, CliError> 
                 None => Unlock::Stored,
             }
         }
-        RootKind::External { kind, uri } => Unlock::Root(open_external_root(
-            &kind,
-            &uri,
-            unlock.pin_file.as_deref(),
-            false,
-        )?),
+        RootKind::External { kind, uri } => {
+            Unlock::Root(open_external_root(&kind, &uri, unlock.pin_file.as_deref())?)
+        }
         RootKind::Passphrase => Unlock::Passphrase(input::read_secret(
             "passphrase",
             "passphrase",
@@ -124,79 +120,61 @@ fn unlock_kind(kind: RootKind, unlock: &UnlockArgs) -> Result<Unlock, CliError> 
     })
 }
 
-/// The HSM user PIN: from `--pin-file` (- for stdin), else from `TRUST_PKCS11_PIN`. Never argv.
-pub(crate) fn pkcs11_pin(pin_file: Option<&Path>) -> Result<SecretString, CliError> {
-    let env = std::env::var_os(PIN_ENV).is_some().then_some(PIN_ENV);
-    if pin_file.is_none() && env.is_none() {
-        return Err(Pkcs11Error::NoPin.into());
-    }
+/// The HSM user PIN from `--pin-file` (- for stdin), if one was given; without it the
+/// resolver in trust-backends reads `TRUST_PKCS11_PIN`. Never argv.
+pub(crate) fn pin_from_file(pin_file: Option<&Path>) -> Result<Option<SecretString>, CliError> {
+    let Some(file) = pin_file else {
+        return Ok(None);
+    };
     let pin = input::read_secret(
         "PKCS#11 PIN",
         "pin",
         SecretSource {
-            file: pin_file,
-            env: if pin_file.is_some() { None } else { env },
+            file: Some(file),
+            env: None,
         },
         false,
     )?;
     let text = std::str::from_utf8(pin.expose_secret())
         .map_err(|_| CliError::usage("the PKCS#11 PIN is not UTF-8 text"))?;
-    Ok(SecretString::from(text.to_owned()))
+    Ok(Some(SecretString::from(text.to_owned())))
 }
 
-/// Opens the external root key a home's descriptor names (`kind` and `uri` as recorded in
-/// `home.json`, or as given to `trust init`); with `create`, an absent key is generated inside
-/// the device first.
-///
-/// This is the one place the CLI turns a root descriptor into a [`RootKey`]; keep it that way
-/// (and small) so that every front end can share it.
+/// Opens the external root key a home records (`kind` and descriptor, from `home.json` or the
+/// database's home row). The resolution itself lives in trust-backends, shared with the C ABI
+/// and the packages; the CLI only adds where the PIN comes from.
 pub(crate) fn open_external_root(
     kind: &str,
     uri: &str,
     pin_file: Option<&Path>,
-    create: bool,
 ) -> Result<Arc<dyn RootKey>, CliError> {
-    match kind {
-        "pkcs11" => {
-            let uri = Pkcs11Uri::parse(uri).map_err(Pkcs11Error::from)?;
-            let pin = pkcs11_pin(pin_file)?;
-            let root = if create {
-                Pkcs11RootKey::create_or_open(&uri, pin)?
-            } else {
-                Pkcs11RootKey::open(&uri, pin)?
-            };
-            Ok(Arc::new(root))
-        }
-        other => Err(CliError::usage(format!(
-            "this home's root key is of kind `{other}`, which this build of trust cannot open"
-        ))),
-    }
+    Ok(custody::open_root(kind, uri, pin_from_file(pin_file)?)?)
 }
 
-/// Opens the external checkpoint signing key an audit log's descriptor names (`kind`, `uri`);
-/// with `create`, an absent key pair is generated inside the device first. The signing-key
-/// twin of [`open_external_root`].
+/// A new external root for `trust init --root-…` / `trust keys rewrap-root --to-…` (`kind` is
+/// `pkcs11` or `aws-kms`), and the descriptor the home records.
+pub(crate) fn new_external_root(
+    kind: &str,
+    target: &str,
+    pin_file: Option<&Path>,
+) -> Result<(Arc<dyn RootKey>, String), CliError> {
+    Ok(custody::new_root(kind, target, pin_from_file(pin_file)?)?)
+}
+
+/// Opens the external signing key a log (or the GDPR signer record) names (`kind`, `uri`); with
+/// `create`, an absent key pair is generated inside the device first.
 pub(crate) fn open_external_signer(
     kind: &str,
     uri: &str,
     pin_file: Option<&Path>,
     create: bool,
-) -> Result<Arc<dyn ExternalEd25519>, CliError> {
-    match kind {
-        "pkcs11" => {
-            let uri = Pkcs11Uri::parse(uri).map_err(Pkcs11Error::from)?;
-            let pin = pkcs11_pin(pin_file)?;
-            let signer = if create {
-                Pkcs11Signer::create_or_open(&uri, pin)?
-            } else {
-                Pkcs11Signer::open(&uri, pin)?
-            };
-            Ok(Arc::new(signer))
-        }
-        other => Err(CliError::usage(format!(
-            "this audit log's signing key is of kind `{other}`, which this build of trust cannot open"
-        ))),
-    }
+) -> Result<(Arc<dyn ExternalEd25519>, String), CliError> {
+    Ok(custody::open_signer(
+        kind,
+        uri,
+        pin_from_file(pin_file)?,
+        create,
+    )?)
 }
 
 /// The HSM checkpoint key for `trust audit init --signing-pkcs11 URI`, created when absent, with
@@ -205,14 +183,11 @@ pub(crate) fn pkcs11_log_signer(
     uri: &str,
     pin_file: Option<&Path>,
 ) -> Result<ExternalSigner, CliError> {
-    let canonical = Pkcs11Uri::parse(uri)
-        .map_err(Pkcs11Error::from)?
-        .to_string();
-    let key = open_external_signer("pkcs11", &canonical, pin_file, true)?;
+    let (key, canonical) = open_external_signer(custody::PKCS11, uri, pin_file, true)?;
     Ok(ExternalSigner {
         key,
         descriptor: SignerDescriptor {
-            kind: "pkcs11".into(),
+            kind: custody::PKCS11.into(),
             uri: canonical,
         },
     })
@@ -220,16 +195,14 @@ pub(crate) fn pkcs11_log_signer(
 
 /// Opens an audit log for writing (waiting for other writers' appends), with its external signing key when its
 /// `log.json` names one (PIN from `TRUST_PKCS11_PIN`).
-pub(crate) fn open_audit_log(dir: &Path) -> Result<AuditLog, CliError> {
-    let signer = match AuditLog::signer_descriptor(dir)? {
-        Some(d) => Some(open_external_signer(&d.kind, &d.uri, None, false)?),
+pub(crate) fn open_audit_log(log: &Path) -> Result<AuditLog, CliError> {
+    // A directory or a postgres:// URL: trust-backends tells them apart.
+    let location = trust_backends::audit::AuditLocation::parse(log)?;
+    let signer = match location.signer_descriptor()? {
+        Some(d) => Some(open_external_signer(&d.kind, &d.uri, None, false)?.0),
         None => None,
     };
-    Ok(AuditLog::open_with_signer_and_lock_wait(
-        dir,
-        signer,
-        super::audit::lock_wait()?,
-    )?)
+    Ok(location.open(signer, super::audit::lock_wait()?)?)
 }
 
 /// The audit log named by `--audit-log`/`TRUST_AUDIT_LOG`, opened for writing, if any.
@@ -258,4 +231,105 @@ pub(crate) fn warn_if_exposed(key_file: &Path) {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }
+}
+
+/// The file under `HOME/gdpr/` that names a device-held receipt signing key (its kind and
+/// descriptor; never a PIN). Its absence means the key file `signing.p8`.
+pub(crate) const GDPR_SIGNER_FILE: &str = "signer.json";
+/// The in-memory receipt signing key's file under `HOME/gdpr/`.
+pub(crate) const GDPR_KEY_FILE: &str = "signing.p8";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GdprSignerRecord {
+    kind: String,
+    uri: String,
+}
+
+/// The key that signs erasure receipts and export manifests of the home whose GDPR directory is
+/// `gdpr_dir`: the device key `signer.json` names (PIN from `pin_file`, else
+/// `TRUST_PKCS11_PIN`), else `signing.p8` (created on first use).
+pub(crate) fn gdpr_signer(
+    gdpr_dir: &Path,
+    pin_file: Option<&Path>,
+) -> Result<trust_core::gdpr::Signer, CliError> {
+    use trust_core::gdpr::Signer;
+    match read_gdpr_signer_record(gdpr_dir)? {
+        Some(record) => {
+            let (device, _) = open_external_signer(&record.kind, &record.uri, pin_file, false)?;
+            Ok(Signer::external(device))
+        }
+        None => Ok(Signer::load_or_create(&gdpr_dir.join(GDPR_KEY_FILE))?),
+    }
+}
+
+/// `trust gdpr public-key --signing-pkcs11 URI`: receipts and manifests of this home are signed
+/// from now on by an Ed25519 key in the token (generated there when absent), recorded in
+/// `signer.json`. Refused when the home already signs with another key, so that no receipt is
+/// ever signed by a key the operator did not choose.
+pub(crate) fn init_gdpr_device_signer(
+    gdpr_dir: &Path,
+    uri: &str,
+    pin_file: Option<&Path>,
+) -> Result<trust_core::gdpr::Signer, CliError> {
+    use trust_core::gdpr::Signer;
+    let (device, canonical) = open_external_signer(custody::PKCS11, uri, pin_file, true)?;
+    match read_gdpr_signer_record(gdpr_dir)? {
+        Some(r) if r.kind == custody::PKCS11 && r.uri == canonical => {}
+        Some(r) => {
+            return Err(CliError::usage(format!(
+                "this home's receipts are already signed by the {} key {}",
+                r.kind, r.uri
+            ))
+            .hint("receipts signed so far verify only with that key: keep using it, or move gdpr/signer.json away deliberately"));
+        }
+        None if gdpr_dir.join(GDPR_KEY_FILE).exists() => {
+            return Err(CliError::usage(
+                "this home's receipts are already signed by the key file gdpr/signing.p8",
+            )
+            .hint("note its public key (trust gdpr public-key) for the receipts it signed, then move gdpr/signing.p8 away and run this again"));
+        }
+        None => {
+            let record = GdprSignerRecord {
+                kind: custody::PKCS11.into(),
+                uri: canonical,
+            };
+            let bytes = serde_json::to_vec_pretty(&record).map_err(|_| {
+                CliError::new(
+                    trust_core::error::Category::Internal,
+                    "INTERNAL",
+                    "cannot encode the signer record",
+                )
+            })?;
+            let path = gdpr_dir.join(GDPR_SIGNER_FILE);
+            trust_core::durable::write_atomic(&path, &bytes)
+                .map_err(|e| CliError::write("signer record", &path, &e))?;
+        }
+    }
+    Ok(Signer::external(device))
+}
+
+fn read_gdpr_signer_record(gdpr_dir: &Path) -> Result<Option<GdprSignerRecord>, CliError> {
+    let path = gdpr_dir.join(GDPR_SIGNER_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(CliError::io("signer record", &path, &e)),
+    };
+    // A record is a kind and a URI: anything long is not one.
+    if bytes.len() > 8 << 10 {
+        return Err(CliError::new(
+            trust_core::error::Category::Input,
+            "SIGNER_RECORD_INVALID",
+            format!("{} is not a signer record (too long)", path.display()),
+        ));
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(|_| {
+        CliError::new(
+            trust_core::error::Category::Input,
+            "SIGNER_RECORD_INVALID",
+            format!("{} is not a signer record", path.display()),
+        )
+        .hint("it holds {\"kind\":\"pkcs11\",\"uri\":\"pkcs11:…\"}; restore it from a backup")
+    })
 }

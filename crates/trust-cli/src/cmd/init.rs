@@ -7,7 +7,9 @@ use trust_core::kek::PassphraseParams;
 use trust_core::keyring::{Home, InitSource};
 
 use crate::Globals;
-use crate::cmd::home::{UnlockArgs, audit_sink, home_dir, open_external_root, unlock_for};
+use trust_backends::custody;
+
+use crate::cmd::home::{UnlockArgs, audit_sink, home_dir, new_external_root, unlock_for};
 use crate::cmd::store;
 use crate::exit::CliError;
 use crate::input::{self, SecretSource};
@@ -16,7 +18,9 @@ use crate::input::{self, SecretSource};
 #[command(after_help = "Examples:
   trust --home /srv/trust init --root-key-file /srv/trust-root.key
   TRUST_PKCS11_PIN=… trust --home /srv/trust init \\
-    --root-pkcs11 'pkcs11:token=trust-prod;object=trust-root?module-path=/usr/lib/softhsm/libsofthsm2.so'")]
+    --root-pkcs11 'pkcs11:token=trust-prod;object=trust-root?module-path=/usr/lib/softhsm/libsofthsm2.so'
+  AWS_REGION=eu-west-1 trust --home /srv/trust init \\
+    --root-aws-kms arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")]
 pub(crate) struct InitArgs {
     /// Protect the home with the passphrase in this file (- for stdin), stretched with argon2id.
     #[arg(long, value_name = "FILE", group = "source")]
@@ -36,6 +40,12 @@ pub(crate) struct InitArgs {
     /// Read the HSM user PIN from this file (- for stdin) instead of $TRUST_PKCS11_PIN.
     #[arg(long, value_name = "FILE")]
     pin_file: Option<PathBuf>,
+    /// Protect the home with an AWS KMS key (key id, alias/NAME or ARN): keyring keys are
+    /// wrapped by KMS Encrypt with an encryption context naming the keyring and this home.
+    /// Region, endpoint and credentials come from the environment as for the AWS CLI
+    /// (AWS_REGION, AWS_ENDPOINT_URL, the default credentials chain).
+    #[arg(long, value_name = "KEY_ID_OR_ARN", group = "source")]
+    root_aws_kms: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -54,22 +64,26 @@ pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
         None => Some(home_dir(globals)?),
     };
     if args.pin_file.is_some() && args.root_pkcs11.is_none() {
+        // Also with --root-aws-kms: KMS takes no PIN.
         return Err(CliError::usage("--pin-file only goes with --root-pkcs11"));
     }
     let mut root_uri = None;
-    let (source, root, key_file) = if let Some(uri) = &args.root_pkcs11 {
-        // Recorded in its canonical form, so the home never depends on how it was typed.
-        let canonical = trust_pkcs11::Pkcs11Uri::parse(uri)
-            .map_err(trust_pkcs11::Pkcs11Error::from)?
-            .to_string();
-        let root = open_external_root("pkcs11", &canonical, args.pin_file.as_deref(), true)?;
-        root_uri = Some(canonical.clone());
+    let external = match (&args.root_pkcs11, &args.root_aws_kms) {
+        (Some(uri), _) => Some((custody::PKCS11, uri)),
+        (None, Some(key)) => Some((custody::AWS_KMS, key)),
+        (None, None) => None,
+    };
+    let (source, root, key_file) = if let Some((kind, target)) = external {
+        // Recorded as the resolver canonicalizes it, so the home never depends on how it was
+        // typed.
+        let (root, descriptor) = new_external_root(kind, target, args.pin_file.as_deref())?;
+        root_uri = Some(descriptor.clone());
         (
             InitSource::External {
                 root,
-                uri: canonical,
+                uri: descriptor,
             },
-            "pkcs11",
+            kind,
             None,
         )
     } else if let Some(path) = &args.root_key_file {
@@ -128,6 +142,9 @@ pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
                 "\nroot key file: {} (back it up; without it nothing here can be decrypted)",
                 p.display()
             )),
+            (None, Some(uri)) if data.root == custody::AWS_KMS => text.push_str(&format!(
+                "\nroot key in AWS KMS: {uri}\n(disabling or deleting that KMS key makes everything here undecryptable; see docs/key-custody.md)"
+            )),
             (None, Some(uri)) => text.push_str(&format!(
                 "\nroot key in the HSM: {uri}\n(it cannot be copied out: keep the token and its backups safe; see docs/operator-guide.md)"
             )),
@@ -140,13 +157,18 @@ pub(crate) fn run(args: &InitArgs, globals: &Globals) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `trust keys rewrap-root`: move a home to an HSM root without touching any ciphertext.
+/// `trust keys rewrap-root`: move a home to an HSM or KMS root without touching any ciphertext.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true)))]
 pub(crate) struct RewrapRootArgs {
     /// The HSM key to move to: an RFC 7512 URI with module-path (generated in the token when
     /// absent). The PIN comes from TRUST_PKCS11_PIN or --pin-file.
-    #[arg(long, value_name = "URI")]
-    to_pkcs11: String,
+    #[arg(long, value_name = "URI", group = "target")]
+    to_pkcs11: Option<String>,
+    /// The AWS KMS key to move to (key id, alias/NAME or ARN), configured from the environment
+    /// (AWS_REGION, AWS_ENDPOINT_URL, the default credentials chain).
+    #[arg(long, value_name = "KEY_ID_OR_ARN", group = "target")]
+    to_aws_kms: Option<String>,
     /// Confirm (required when not on a terminal): the old root will no longer open the home.
     #[arg(long)]
     yes: bool,
@@ -165,9 +187,15 @@ struct Rewrapped<'a> {
 
 pub(crate) fn rewrap_root(args: &RewrapRootArgs, globals: &Globals) -> Result<(), CliError> {
     let dir = home_dir(globals)?;
-    let canonical = trust_pkcs11::Pkcs11Uri::parse(&args.to_pkcs11)
-        .map_err(trust_pkcs11::Pkcs11Error::from)?
-        .to_string();
+    let (kind, target) = match (&args.to_pkcs11, &args.to_aws_kms) {
+        (Some(uri), _) => (custody::PKCS11, uri),
+        (None, Some(key)) => (custody::AWS_KMS, key),
+        (None, None) => {
+            return Err(CliError::usage(
+                "give the root to move to: --to-pkcs11 URI or --to-aws-kms KEY_ID",
+            ));
+        }
+    };
     let old_key_file = match Home::root_kind(dir)? {
         trust_core::keyring::RootKind::KeyFile(p) => Some(p),
         _ => None,
@@ -175,9 +203,24 @@ pub(crate) fn rewrap_root(args: &RewrapRootArgs, globals: &Globals) -> Result<()
     let old = unlock_for(dir, &args.unlock)?;
     input::confirm(
         args.yes,
-        "move this home's root key into the HSM (the current key file or passphrase will no longer open it)",
+        "move this home's root key into the HSM or KMS (the current root will no longer open it)",
     )?;
-    let new_root = open_external_root("pkcs11", &canonical, args.unlock.pin_file.as_deref(), true)?;
+    // An interrupted move is finished with the root it started with (a KMS root's store id is
+    // random, so it cannot be made again from the key id alone).
+    let resumed = match Home::pending_root_kind(dir)? {
+        Some(trust_core::keyring::RootKind::External { kind: k, uri }) => custody::resume_root(
+            kind,
+            target,
+            &k,
+            &uri,
+            crate::cmd::home::pin_from_file(args.unlock.pin_file.as_deref())?,
+        )?,
+        _ => None,
+    };
+    let (new_root, canonical) = match resumed {
+        Some(r) => r,
+        None => new_external_root(kind, target, args.unlock.pin_file.as_deref())?,
+    };
     let keyrings = Home::rewrap_root(
         dir,
         old,
@@ -189,13 +232,13 @@ pub(crate) fn rewrap_root(args: &RewrapRootArgs, globals: &Globals) -> Result<()
     let data = Rewrapped {
         home: dir,
         keyrings,
-        root: "pkcs11",
+        root: kind,
         root_uri: &canonical,
         old_root_key_file: old_key_file,
     };
     globals.out.success(&data, || {
         let mut text = format!(
-            "moved {keyrings} keyring(s) of {} to the HSM root {canonical}; no ciphertext was changed",
+            "moved {keyrings} keyring(s) of {} to the {kind} root {canonical}; no ciphertext was changed",
             dir.display()
         );
         if let Some(p) = &data.old_root_key_file {

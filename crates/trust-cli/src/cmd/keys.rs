@@ -56,11 +56,13 @@ pub(crate) enum KeysCommand {
     ///
     /// Example: trust keys destroy orders 1 --yes
     Destroy(DestroyArgs),
-    /// Move the home's root key into an HSM (PKCS#11): only the keyrings' wrapping changes,
-    /// no ciphertext is touched; afterwards the old key file or passphrase no longer opens the
-    /// home. Crash-safe: if interrupted, run it again with the same target.
+    /// Move the home's root key into an HSM (PKCS#11) or AWS KMS: only the keyrings' wrapping
+    /// changes, no ciphertext is touched; afterwards the old key file or passphrase no longer
+    /// opens the home. Crash-safe: if interrupted, run it again with the same target.
     ///
     /// Example: TRUST_PKCS11_PIN=… trust keys rewrap-root --to-pkcs11 'pkcs11:token=prod;object=trust-root?module-path=/usr/lib/softhsm/libsofthsm2.so' --yes
+    ///
+    /// Example: AWS_REGION=eu-west-1 trust keys rewrap-root --to-aws-kms alias/trust-prod --yes
     RewrapRoot(crate::cmd::init::RewrapRootArgs),
 }
 

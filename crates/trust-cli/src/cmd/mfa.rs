@@ -16,10 +16,12 @@ use trust_core::error::Category;
 use trust_core::event::{Event, EventSink, NoSink};
 use trust_core::keyring::{Home, KeyringError, Policy};
 use trust_core::keys::{KeyError, Suite};
-use trust_core::mfa::{self, Algorithm, DirMfaStore, EnrollOptions, Mfa, TotpParams, totp};
+use trust_core::mfa::{self, Algorithm, EnrollOptions, Mfa, TotpParams};
+use trust_postgres::PgMfaStore;
 
 use crate::Globals;
 use crate::cmd::home::{UnlockArgs, audit_sink, home_dir, open_home};
+use crate::cmd::store;
 use crate::exit::CliError;
 use crate::input::{self, SecretSource};
 
@@ -167,6 +169,9 @@ fn policy_path(globals: &Globals) -> Result<PathBuf, CliError> {
 
 /// Whether the home requires a second factor for destructive commands.
 fn required(globals: &Globals) -> Result<bool, CliError> {
+    if let Some(db) = store::store_db(globals)? {
+        return Ok(PgMfaStore::new(db).require_for_destructive()?);
+    }
     let path = policy_path(globals)?;
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -207,8 +212,8 @@ fn sink(globals: &Globals) -> Result<Arc<dyn EventSink>, CliError> {
 }
 
 fn service(globals: &Globals, home: Arc<Home>) -> Result<Mfa, CliError> {
-    let store = DirMfaStore::new(mfa_dir(globals)?.join("users"));
-    Ok(Mfa::new(Arc::new(store), home, MFA_KEYRING).with_sink(sink(globals)?))
+    let store = store::home_location(globals)?.mfa_store();
+    Ok(Mfa::new(store, home, MFA_KEYRING).with_sink(sink(globals)?))
 }
 
 /// Reads a code: from the file, else a no-echo prompt on a terminal, else stdin.
@@ -305,7 +310,7 @@ fn enroll(a: &EnrollArgs, globals: &Globals) -> Result<(), CliError> {
                     "the secret is not base32 (A-Z, 2-7)",
                 ))
             })?;
-            Some(totp::base32_decode(text)?)
+            Some(mfa::base32_decode(text)?)
         }
         None => None,
     };
@@ -455,14 +460,17 @@ fn remove(a: &RemoveArgs, globals: &Globals) -> Result<(), CliError> {
 
 fn require(a: &RequireArgs, globals: &Globals) -> Result<(), CliError> {
     let on = a.state == "on";
+    let db = store::store_db(globals)?;
     if on {
-        let users = mfa_dir(globals)?.join("users");
-        let any = std::fs::read_dir(&users)
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .any(|e| e.file_name().to_string_lossy().ends_with(".json"))
-            })
-            .unwrap_or(false);
+        let any = match &db {
+            Some(db) => PgMfaStore::new(db.clone()).any_enrolled()?,
+            None => std::fs::read_dir(mfa_dir(globals)?.join("users"))
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .any(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                })
+                .unwrap_or(false),
+        };
         if !any {
             return Err(CliError::usage("no operator has a second factor yet")
                 .hint("enroll one first with `trust mfa enroll USER`, or destructive commands could not run"));
@@ -473,19 +481,10 @@ fn require(a: &RequireArgs, globals: &Globals) -> Result<(), CliError> {
         // Turning the gate off is itself gated.
         second_factor(globals, &a.gate, &a.unlock, "mfa require off")?;
     }
-    let dir = mfa_dir(globals)?;
-    durable::create_private_dir(&dir).map_err(|e| CliError::write("directory", &dir, &e))?;
-    let policy = PolicyFile {
-        format: "trust-mfa-policy".into(),
-        format_version: 1,
-        require_for_destructive: on,
-    };
-    let mut bytes = serde_json::to_vec_pretty(&policy)
-        .map_err(|_| CliError::new(Category::Internal, "INTERNAL", "unserializable policy"))?;
-    bytes.push(b'\n');
-    let path = policy_path(globals)?;
-    durable::write_atomic(&path, &bytes)
-        .map_err(|e| CliError::write("the MFA policy", &path, &e))?;
+    match &db {
+        Some(db) => PgMfaStore::new(db.clone()).set_require_for_destructive(on)?,
+        None => write_policy(globals, on)?,
+    }
     let mut event = Event::new("mfa.policy", trust_core::clock::Clock::now(&SystemClock))
         .attr("require_for_destructive", on);
     if let Some(actor) = &globals.actor {
@@ -504,6 +503,22 @@ fn require(a: &RequireArgs, globals: &Globals) -> Result<(), CliError> {
         },
     );
     Ok(())
+}
+
+/// Writes the local home's `mfa/policy.json` atomically.
+fn write_policy(globals: &Globals, on: bool) -> Result<(), CliError> {
+    let dir = mfa_dir(globals)?;
+    durable::create_private_dir(&dir).map_err(|e| CliError::write("directory", &dir, &e))?;
+    let policy = PolicyFile {
+        format: "trust-mfa-policy".into(),
+        format_version: 1,
+        require_for_destructive: on,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&policy)
+        .map_err(|_| CliError::new(Category::Internal, "INTERNAL", "unserializable policy"))?;
+    bytes.push(b'\n');
+    let path = policy_path(globals)?;
+    durable::write_atomic(&path, &bytes).map_err(|e| CliError::write("the MFA policy", &path, &e))
 }
 
 #[cfg(test)]

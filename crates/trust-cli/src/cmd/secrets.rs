@@ -1,7 +1,8 @@
 //! `trust secrets …`: the credential vault (named, versioned, sealed, access-listed, audited).
 //!
-//! Records live under the home in `vault/<tenant>/<name>.json`; values are sealed under the
-//! keyring `vault` (created on first put) unless `--key` names another.
+//! Records live with the home: `vault/<tenant>/<name>.json` in a local home, the
+//! `trust_vault_secrets` table in a database home (`--store postgres://…`). Values are sealed
+//! under the keyring `vault` (created on first put) unless `--key` names another.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -12,13 +13,12 @@ use serde::Serialize;
 use trust_core::event::{EventSink, NoSink};
 use trust_core::keyring::Home;
 use trust_core::secret::SecretBytes;
-use trust_core::vault::{
-    DirVaultStore, Kind, MAX_VALUE_LEN, PutOptions, SecretInfo, SecretName, Vault,
-};
+use trust_core::vault::{Kind, MAX_VALUE_LEN, PutOptions, SecretInfo, SecretName, Vault};
 
 use crate::Globals;
-use crate::cmd::home::{UnlockArgs, audit_sink, home_dir, open_home};
+use crate::cmd::home::{UnlockArgs, audit_sink, open_home};
 use crate::cmd::mfa::{MfaGate, ensure_keyring, second_factor};
+use crate::cmd::store;
 use crate::exit::CliError;
 use crate::input;
 
@@ -156,9 +156,9 @@ fn actor(globals: &Globals) -> Result<&str, CliError> {
 }
 
 fn vault(globals: &Globals, home: Arc<Home>, keyring: &str) -> Result<Vault, CliError> {
-    let store = DirVaultStore::new(home_dir(globals)?.join("vault"));
+    let store = store::home_location(globals)?.vault_store();
     let sink: Arc<dyn EventSink> = audit_sink(globals)?.unwrap_or_else(|| Arc::new(NoSink));
-    Ok(Vault::new(Arc::new(store), home, keyring).with_sink(sink))
+    Ok(Vault::new(store, home, keyring).with_sink(sink))
 }
 
 fn parse_name(name: &str) -> Result<SecretName, CliError> {
@@ -294,9 +294,9 @@ impl Listed {
 
 fn list(a: &ListArgs, globals: &Globals) -> Result<(), CliError> {
     // Metadata only: no key is needed, so the home is not unlocked.
-    let store = DirVaultStore::new(home_dir(globals)?.join("vault"));
+    let store = store::home_location(globals)?.vault_store();
     let vault = Vault::new(
-        Arc::new(store),
+        store,
         Arc::new(trust_core::envelope::StaticKeys::new()),
         VAULT_KEYRING,
     );

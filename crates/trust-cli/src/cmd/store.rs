@@ -29,6 +29,16 @@ pub(crate) fn store_db(globals: &Globals) -> Result<Option<Database>, CliError> 
     })
 }
 
+/// Where the home lives: the database of `--store`, else the home directory. Commands that
+/// keep per-home state (subject keys, the GDPR register, the vault, MFA factors) open their
+/// stores from it, so a database home works the same as a local one.
+pub(crate) fn home_location(globals: &Globals) -> Result<HomeLocation, CliError> {
+    Ok(match store_db(globals)? {
+        Some(db) => HomeLocation::Postgres(db),
+        None => HomeLocation::Local(crate::cmd::home::home_dir(globals)?.to_path_buf()),
+    })
+}
+
 /// The root-key kind of the home in `db`.
 pub(crate) fn root_kind(db: &Database) -> Result<RootKind, CliError> {
     Ok(Home::root_kind_in(&PgHomeRecords::new(db.clone()))?)

@@ -21,7 +21,7 @@ use super::note::{self, Note, NoteError, Signer, Verifier};
 use crate::error::{Category, TrustError};
 
 /// The most extension lines accepted.
-pub const MAX_EXTENSIONS: usize = 16;
+pub(crate) const MAX_EXTENSIONS: usize = 16;
 
 /// A checkpoint body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,7 +84,7 @@ impl From<NoteError> for CheckpointError {
 }
 
 /// A valid origin: a valid note key name (non-empty, no whitespace, no `+`), at most 255 bytes.
-pub fn valid_origin(origin: &str) -> bool {
+pub(crate) fn valid_origin(origin: &str) -> bool {
     origin.len() <= 255 && note::valid_key_name(origin)
 }
 

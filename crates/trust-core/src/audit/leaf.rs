@@ -35,19 +35,19 @@ use sha2::{Digest, Sha256};
 use super::merkle::{self, Hash};
 
 /// The only leaf version this build writes and reads.
-pub const LEAF_VERSION: u8 = 1;
+pub(crate) const LEAF_VERSION: u8 = 1;
 /// The largest encoded leaf.
 pub const MAX_LEAF_LEN: usize = 65_535;
 /// The longest event type.
-pub const MAX_EVENT_TYPE_LEN: usize = 128;
+pub(crate) const MAX_EVENT_TYPE_LEN: usize = 128;
 /// The longest writer id.
-pub const MAX_WRITER_ID_LEN: usize = 64;
+pub(crate) const MAX_WRITER_ID_LEN: usize = 64;
 /// The longest attribute key.
-pub const MAX_ATTR_KEY_LEN: usize = 64;
+pub(crate) const MAX_ATTR_KEY_LEN: usize = 64;
 /// The longest attribute value.
-pub const MAX_ATTR_VALUE_LEN: usize = 1024;
+pub(crate) const MAX_ATTR_VALUE_LEN: usize = 1024;
 /// The most attributes on one leaf.
-pub const MAX_ATTRS: usize = 64;
+pub(crate) const MAX_ATTRS: usize = 64;
 
 const FLAG_ACTOR: u8 = 1;
 const FLAG_SUBJECT: u8 = 2;
@@ -58,7 +58,7 @@ const PAYLOAD_TAG: &[u8] = b"trust-layer/audit/v1 payload\n";
 
 /// The `prev_leaf_hash` of leaf 0: `SHA-256("trust-layer/audit/v1 genesis\n" ‖ origin)`, so the
 /// chain of one log cannot be spliced onto another's.
-pub fn genesis_hash(origin: &str) -> Hash {
+pub(crate) fn genesis_hash(origin: &str) -> Hash {
     let mut h = Sha256::new();
     h.update(GENESIS_TAG);
     h.update(origin.as_bytes());
@@ -67,7 +67,7 @@ pub fn genesis_hash(origin: &str) -> Hash {
 
 /// `SHA-256("trust-layer/audit/v1 payload\n" ‖ salt ‖ payload)`: a hiding commitment to a
 /// payload stored outside the leaf.
-pub fn payload_commitment(salt: &[u8; 32], payload: &[u8]) -> Hash {
+pub(crate) fn payload_commitment(salt: &[u8; 32], payload: &[u8]) -> Hash {
     let mut h = Sha256::new();
     h.update(PAYLOAD_TAG);
     h.update(salt);
@@ -78,7 +78,7 @@ pub fn payload_commitment(salt: &[u8; 32], payload: &[u8]) -> Hash {
 /// A commitment to a payload stored apart from the leaf.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PayloadRef {
-    /// [`payload_commitment`] of the payload and its salt.
+    /// Commitment (`payload_commitment`) of the payload and its salt.
     pub commitment: Hash,
     /// The payload length in bytes.
     pub len: u64,
@@ -125,7 +125,7 @@ pub enum LeafError {
     BadWriterId,
     /// An attribute key or value is invalid, or keys are not strictly ascending.
     BadAttribute,
-    /// The encoded leaf would exceed [`MAX_LEAF_LEN`].
+    /// The encoded leaf would exceed `MAX_LEAF_LEN` (65 535 bytes).
     TooLarge,
 }
 
@@ -165,7 +165,7 @@ impl crate::error::TrustError for LeafError {
 }
 
 /// True for a valid event type.
-pub fn valid_event_type(s: &str) -> bool {
+pub(crate) fn valid_event_type(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_EVENT_TYPE_LEN
         && s.bytes()
@@ -179,7 +179,7 @@ fn valid_writer_id(s: &str) -> bool {
 }
 
 /// True for a valid attribute key.
-pub fn valid_attr_key(s: &str) -> bool {
+pub(crate) fn valid_attr_key(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ATTR_KEY_LEN
         && s.bytes()
@@ -187,7 +187,7 @@ pub fn valid_attr_key(s: &str) -> bool {
 }
 
 /// True for a valid attribute value.
-pub fn valid_attr_value(s: &str) -> bool {
+pub(crate) fn valid_attr_value(s: &str) -> bool {
     s.len() <= MAX_ATTR_VALUE_LEN && !s.chars().any(char::is_control)
 }
 

@@ -117,7 +117,7 @@ struct JsonEntry {
 }
 
 /// The longest JSONL line accepted by [`Entry::from_json_line`].
-pub const MAX_JSON_LINE: usize = 1 << 20;
+pub(crate) const MAX_JSON_LINE: usize = 1 << 20;
 
 impl Entry {
     /// Parses one JSONL import line.
@@ -259,20 +259,13 @@ impl LogConfig {
     pub fn load(dir: &Path) -> Result<Self, AuditError> {
         let path = dir.join(files::CONFIG);
         let bytes = fs::read(&path).map_err(|_| AuditError::NotALog(dir.to_path_buf()))?;
-        let cfg: Self =
-            serde_json::from_slice(&bytes).map_err(|_| AuditError::NotALog(dir.to_path_buf()))?;
-        if cfg.format != CONFIG_FORMAT
-            || !valid_origin(&cfg.origin)
-            || cfg.segment_bytes == 0
-            || cfg.signer.as_ref().is_some_and(|s| !s.valid())
-        {
-            return Err(AuditError::NotALog(dir.to_path_buf()));
-        }
-        Ok(cfg)
+        Self::from_json(&bytes).ok_or_else(|| AuditError::NotALog(dir.to_path_buf()))
     }
 }
 
-fn encode_pseudonym_key(key: &PseudonymKey) -> Zeroizing<String> {
+/// The text form of a pseudonymization key (the contents of `DIR/pseudonym.key`), for a
+/// store that keeps it elsewhere (a database row).
+pub fn encode_pseudonym_key(key: &PseudonymKey) -> Zeroizing<String> {
     Zeroizing::new(format!(
         "{PSEUDONYM_HEADER}\n{}\n{}\n",
         key.version(),
@@ -280,7 +273,8 @@ fn encode_pseudonym_key(key: &PseudonymKey) -> Zeroizing<String> {
     ))
 }
 
-fn decode_pseudonym_key(text: &str) -> Option<PseudonymKey> {
+/// Parses the text form written by [`encode_pseudonym_key`]; `None` when malformed.
+pub fn decode_pseudonym_key(text: &str) -> Option<PseudonymKey> {
     let mut lines = text.lines();
     if lines.next()? != PSEUDONYM_HEADER {
         return None;
@@ -304,7 +298,7 @@ pub fn load_pseudonym_key(path: &Path) -> Result<PseudonymKey, AuditError> {
 }
 
 struct Writer {
-    store: DirStore,
+    store: Box<dyn LogStore>,
 }
 
 /// The writer with the store's lock held and its view refreshed; unlocks on drop, so every
@@ -353,6 +347,8 @@ struct Pending {
 /// appended. Within a process, share one handle in an `Arc`: its appends are group-committed.
 pub struct AuditLog {
     dir: PathBuf,
+    /// Where the log lives, for messages: the directory, or a redacted URL.
+    location: String,
     config: LogConfig,
     signer: Signer,
     pseudonyms: PseudonymKey,
@@ -367,7 +363,7 @@ pub struct AuditLog {
 impl core::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AuditLog")
-            .field("dir", &self.dir)
+            .field("location", &self.location)
             .field("origin", &self.config.origin)
             .finish_non_exhaustive()
     }
@@ -384,6 +380,13 @@ impl AuditLog {
         if !valid_origin(&options.origin) {
             return Err(AuditError::BadOrigin);
         }
+        if options
+            .external_signer
+            .as_ref()
+            .is_some_and(|e| !e.descriptor.valid())
+        {
+            return Err(AuditError::BadKeyFile(dir.join(files::CONFIG)));
+        }
         durable::create_private_dir(dir).map_err(AuditError::io("create", dir))?;
         let cfg_path = dir.join(files::CONFIG);
         if cfg_path.exists() {
@@ -391,23 +394,16 @@ impl AuditLog {
         }
         let _lock = LockGuard::acquire(&dir.join(files::LOCK))
             .map_err(AuditError::io("lock", &dir.join(files::LOCK)))?;
-        let signer = match &options.external_signer {
-            Some(ext) => {
-                if !ext.descriptor.valid() {
-                    return Err(AuditError::BadKeyFile(dir.join(files::CONFIG)));
-                }
-                Signer::external(&options.origin, Arc::clone(&ext.key)).map_err(AuditError::Note)?
-            }
-            None => {
-                let signer = Signer::generate(&options.origin).map_err(AuditError::Note)?;
-                let key_path = dir.join(files::SIGNING_KEY);
-                let skey = signer.skey().ok_or(AuditError::Random)?;
-                durable::create_private(&key_path, format!("{}\n", &*skey).as_bytes())
-                    .map_err(AuditError::io("create", &key_path))?;
-                signer
-            }
-        };
-        let pseudo = PseudonymKey::generate(1).map_err(|_| AuditError::Random)?;
+        let NewLog {
+            config: cfg,
+            signer,
+            pseudonyms: pseudo,
+        } = NewLog::generate(options)?;
+        if let Some(skey) = signer.skey() {
+            let key_path = dir.join(files::SIGNING_KEY);
+            durable::create_private(&key_path, format!("{}\n", &*skey).as_bytes())
+                .map_err(AuditError::io("create", &key_path))?;
+        }
         let pk_path = dir.join(files::PSEUDONYM_KEY);
         durable::create_private(&pk_path, encode_pseudonym_key(&pseudo).as_bytes())
             .map_err(AuditError::io("create", &pk_path))?;
@@ -418,15 +414,6 @@ impl AuditLog {
         )
         .map_err(AuditError::io("write", &vkey_path))?;
         DirStore::create(dir).map_err(AuditError::Store)?;
-        let cfg = LogConfig {
-            format: CONFIG_FORMAT.into(),
-            origin: options.origin.clone(),
-            segment_bytes: options.segment_bytes,
-            signer: options
-                .external_signer
-                .as_ref()
-                .map(|e| e.descriptor.clone()),
-        };
         let json = serde_json::to_vec_pretty(&cfg).map_err(|_| AuditError::Random)?;
         // Written last: a directory without log.json is not a log, so a crash mid-init leaves
         // nothing that could be mistaken for one.
@@ -498,15 +485,11 @@ impl AuditLog {
     ) -> Result<Self, AuditError> {
         let signer = match (&config.signer, external) {
             (Some(_), Some(key)) => {
-                let signer = Signer::external(&config.origin, key).map_err(AuditError::Note)?;
                 // The vkey auditors hold must keep verifying: a different key is refused.
                 let vkey_path = dir.join(files::VKEY);
                 let vkey =
                     fs::read_to_string(&vkey_path).map_err(AuditError::io("read", &vkey_path))?;
-                if vkey.trim_end() != signer.verifier().vkey() {
-                    return Err(AuditError::SignerMismatch);
-                }
-                signer
+                open_signer(&config, None, vkey.trim_end(), Some(key), &vkey_path)?
             }
             (Some(_), None) | (None, Some(_)) => return Err(AuditError::SignerMismatch),
             (None, None) => {
@@ -514,12 +497,7 @@ impl AuditLog {
                 let skey = Zeroizing::new(
                     fs::read_to_string(&key_path).map_err(AuditError::io("read", &key_path))?,
                 );
-                let signer = Signer::from_skey(skey.trim_end())
-                    .map_err(|_| AuditError::BadKeyFile(key_path))?;
-                if signer.verifier().name() != config.origin {
-                    return Err(AuditError::BadKeyFile(dir.join(files::SIGNING_KEY)));
-                }
-                signer
+                open_signer(&config, Some(skey.trim_end()), "", None, &key_path)?
             }
         };
         let pseudonyms = load_pseudonym_key(&dir.join(files::PSEUDONYM_KEY))?;
@@ -530,8 +508,31 @@ impl AuditLog {
             store::lock_with_wait(&dir.join(files::LOCK), wait).map_err(AuditError::Store)?;
         let store = DirStore::open(dir, config.segment_bytes).map_err(AuditError::Store)?;
         drop(lock);
-        Ok(Self {
-            dir: dir.to_path_buf(),
+        let mut log = Self::from_store(
+            Box::new(store),
+            dir.display().to_string(),
+            config,
+            signer,
+            pseudonyms,
+        );
+        log.dir = dir.to_path_buf();
+        log.lock_wait = wait;
+        Ok(log)
+    }
+
+    /// A log over any [`LogStore`] (a database, for instance), with its configuration and keys
+    /// already loaded by the caller: what a store crate's `open` returns. `location` names the
+    /// log in messages (a redacted URL); [`Self::dir`] is empty for such a log.
+    pub fn from_store(
+        store: Box<dyn LogStore>,
+        location: String,
+        config: LogConfig,
+        signer: Signer,
+        pseudonyms: PseudonymKey,
+    ) -> Self {
+        Self {
+            dir: PathBuf::new(),
+            location,
             config,
             signer,
             pseudonyms,
@@ -540,8 +541,18 @@ impl AuditLog {
             inner: Mutex::new(Writer { store }),
             pending: Mutex::new(Pending::default()),
             committed: std::sync::Condvar::new(),
-            lock_wait: wait,
-        })
+            lock_wait: DEFAULT_LOCK_WAIT,
+        }
+    }
+
+    /// The log's configuration (origin, external signer descriptor).
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// Where the log lives, for messages: its directory or a redacted URL.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
     /// Sets how long each write waits for the log's lock before failing with
@@ -591,7 +602,7 @@ impl AuditLog {
         self.signer.verifier()
     }
 
-    /// The directory.
+    /// The directory (empty for a log kept elsewhere; see [`Self::location`]).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -795,13 +806,13 @@ impl AuditLog {
         w.store.sync().map_err(AuditError::Store)?;
         let size = w.store.size();
         let root = w.store.compact_range().root();
-        if let Some(prev) = self.latest_checkpoint()? {
+        if let Some(prev) = self.verified_checkpoints(&*w.store)?.pop() {
             let p = &prev.checkpoint;
             if p.size > size {
                 return Err(AuditError::Inconsistent);
             }
             if p.size > 0 {
-                let proof = merkle::consistency_proof_from(&w.store, p.size, size)
+                let proof = merkle::consistency_proof_from(&*w.store, p.size, size)
                     .map_err(|_| AuditError::Inconsistent)?;
                 merkle::verify_consistency(p.size, size, &proof, &p.root, &root)
                     .map_err(|_| AuditError::Inconsistent)?;
@@ -827,19 +838,22 @@ impl AuditLog {
     /// # Errors
     /// I/O errors reading the checkpoint directory.
     pub fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, AuditError> {
+        let w = self.writer()?;
+        self.verified_checkpoints(&*w.store)
+    }
+
+    fn verified_checkpoints(
+        &self,
+        store: &dyn LogStore,
+    ) -> Result<Vec<SignedCheckpoint>, AuditError> {
         let known = [self.signer.verifier().clone()];
-        let list = store::list_checkpoints(&self.dir)
-            .map_err(AuditError::io("read", &self.dir.join("checkpoints")))?;
+        let list = store.checkpoints().map_err(AuditError::Store)?;
         let mut out: Vec<SignedCheckpoint> = list
             .into_iter()
-            .filter_map(|(_, b)| SignedCheckpoint::open(&b, &known, Some(self.origin())).ok())
+            .filter_map(|b| SignedCheckpoint::open(&b, &known, Some(self.origin())).ok())
             .collect();
         out.sort_by_key(|c| c.checkpoint.size);
         Ok(out)
-    }
-
-    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, AuditError> {
-        Ok(self.checkpoints()?.pop())
     }
 
     /// An inclusion receipt (C2SP tlog-proof, leaf bytes in `extra`) for `index` against the
@@ -865,7 +879,7 @@ impl AuditLog {
         if index >= cp.checkpoint.size {
             return Err(AuditError::NoSuchEntry(index));
         }
-        let proof = merkle::inclusion_proof_from(&w.store, index, cp.checkpoint.size)
+        let proof = merkle::inclusion_proof_from(&*w.store, index, cp.checkpoint.size)
             .map_err(AuditError::Merkle)?;
         let leaf = w.store.read_leaf(index).map_err(AuditError::Store)?;
         let receipt = Receipt {
@@ -895,7 +909,7 @@ impl AuditLog {
         if size2 > w.store.size() {
             return Err(AuditError::NoSuchEntry(size2));
         }
-        merkle::consistency_proof_from(&w.store, size1, size2).map_err(AuditError::Merkle)
+        merkle::consistency_proof_from(&*w.store, size1, size2).map_err(AuditError::Merkle)
     }
 
     /// Deletes the payload of entry `index` (GDPR erasure of the payload; the leaf and its
@@ -931,12 +945,109 @@ impl AuditLog {
 impl Drop for AuditLog {
     fn drop(&mut self) {
         // Best effort and never blocking: unsynced derived data is rebuilt on the next open.
-        if let Ok(mut w) = self.inner.lock()
-            && w.store.lock(Duration::ZERO).is_ok()
-        {
-            let _ = w.store.sync();
-            w.store.unlock();
+        if let Ok(mut w) = self.inner.lock() {
+            w.store.close();
         }
+    }
+}
+
+/// A new log's configuration and keys, before anything is stored: what [`AuditLog::init`]
+/// writes into a directory and a store crate writes into its rows.
+pub struct NewLog {
+    /// The configuration (`log.json`).
+    pub config: LogConfig,
+    /// The checkpoint signer: a fresh Ed25519 key, or the external key of the options.
+    pub signer: Signer,
+    /// A fresh pseudonymization key.
+    pub pseudonyms: PseudonymKey,
+}
+
+impl NewLog {
+    /// Checks `options` and generates the keys.
+    ///
+    /// # Errors
+    /// [`AuditError::BadOrigin`]; [`AuditError::SignerMismatch`] for an invalid external
+    /// signer descriptor; [`AuditError::Random`].
+    pub fn generate(options: &InitOptions) -> Result<Self, AuditError> {
+        if !valid_origin(&options.origin) {
+            return Err(AuditError::BadOrigin);
+        }
+        let signer = match &options.external_signer {
+            Some(ext) => {
+                if !ext.descriptor.valid() {
+                    return Err(AuditError::SignerMismatch);
+                }
+                Signer::external(&options.origin, Arc::clone(&ext.key)).map_err(AuditError::Note)?
+            }
+            None => Signer::generate(&options.origin).map_err(AuditError::Note)?,
+        };
+        let pseudonyms = PseudonymKey::generate(1).map_err(|_| AuditError::Random)?;
+        let config = LogConfig {
+            format: CONFIG_FORMAT.into(),
+            origin: options.origin.clone(),
+            segment_bytes: options.segment_bytes,
+            signer: options
+                .external_signer
+                .as_ref()
+                .map(|e| e.descriptor.clone()),
+        };
+        Ok(Self {
+            config,
+            signer,
+            pseudonyms,
+        })
+    }
+}
+
+impl LogConfig {
+    /// Parses and checks `log.json` bytes (from a file or a database row); `None` when invalid.
+    pub fn from_json(bytes: &[u8]) -> Option<Self> {
+        let cfg: Self = serde_json::from_slice(bytes).ok()?;
+        (cfg.format == CONFIG_FORMAT
+            && valid_origin(&cfg.origin)
+            && cfg.segment_bytes != 0
+            && cfg.signer.as_ref().is_none_or(SignerDescriptor::valid))
+        .then_some(cfg)
+    }
+
+    /// The `log.json` bytes.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+}
+
+/// The checkpoint signer of a log with `config`: from `skey` (a key file's text) when the log
+/// signs with a key of its own, or the `external` key, which must match the recorded `vkey`.
+/// `what` names where the key came from in errors.
+///
+/// # Errors
+/// [`AuditError::BadKeyFile`] for a malformed key or one of another origin;
+/// [`AuditError::SignerMismatch`] when the external key is not the log's (or is missing, or
+/// was given for a log that signs with its own key).
+pub fn open_signer(
+    config: &LogConfig,
+    skey: Option<&str>,
+    vkey: &str,
+    external: Option<Arc<dyn ExternalEd25519>>,
+    what: &Path,
+) -> Result<Signer, AuditError> {
+    match (&config.signer, external, skey) {
+        (Some(_), Some(key), _) => {
+            let signer = Signer::external(&config.origin, key).map_err(AuditError::Note)?;
+            if vkey != signer.verifier().vkey() {
+                return Err(AuditError::SignerMismatch);
+            }
+            Ok(signer)
+        }
+        (None, None, Some(skey)) => {
+            let signer =
+                Signer::from_skey(skey).map_err(|_| AuditError::BadKeyFile(what.to_path_buf()))?;
+            if signer.verifier().name() != config.origin {
+                return Err(AuditError::BadKeyFile(what.to_path_buf()));
+            }
+            Ok(signer)
+        }
+        _ => Err(AuditError::SignerMismatch),
     }
 }
 

@@ -3,12 +3,12 @@
 //! Connector apps promise an "immutable audit trail of administrative actions". This module makes
 //! the promise checkable by someone who does not trust the operator:
 //!
-//! * Every entry is a canonical binary [`leaf::Leaf`] that carries its own `index` and the hash of
+//! * Every entry is a canonical binary [`Leaf`] that carries its own `index` and the hash of
 //!   the previous leaf, so a single streaming pass pinpoints the **first bad entry**.
 //! * The leaf hashes form an RFC 9162 Merkle tree ([`merkle`]), which gives O(log n) inclusion
 //!   receipts and consistency ("append-only") proofs that third-party tooling understands.
-//! * [`checkpoint`]s — C2SP `tlog-checkpoint` bodies signed as C2SP `signed-note`s with Ed25519
-//!   ([`note`]) — commit to the tree; an auditor pins the last one they verified, so a later
+//! * [`Checkpoint`]s — C2SP `tlog-checkpoint` bodies signed as C2SP `signed-note`s with Ed25519
+//!   ([`Note`]) — commit to the tree; an auditor pins the last one they verified, so a later
 //!   truncation or rewrite (a fork) is detected.
 //! * Nothing personal is hashed: actors and subjects are keyed [`crate::pseudonym`]s, payloads
 //!   are salted commitments with the bytes stored apart, where erasure can delete them; the
@@ -34,7 +34,7 @@
 //!
 //! Appends are durable when they return (one `fsync` per [`AuditLog::append_batch`]; batches
 //! from concurrent threads are coalesced into one `fsync`: group commit), serialized by one lock
-//! per log directory, and survive `kill -9` and torn writes ([`store`]). The lock is held only
+//! per log directory, and survive `kill -9` and torn writes ([`DirStore`]). The lock is held only
 //! around each write, so several processes (operators' CLI commands next to an application)
 //! append to one log; a writer waits for it at most [`DEFAULT_LOCK_WAIT`] unless told otherwise.
 //!
@@ -58,10 +58,10 @@
 //!
 //! ## Verifying
 //!
-//! [`verify::verify_log`] streams the segments in O(log n) memory, checking framing → index
+//! [`verify_log`] streams the segments in O(log n) memory, checking framing → index
 //! continuity → leaf hash → chain link → root at every checkpoint → signatures → consistency with
-//! the auditor's pinned checkpoint, and returns a [`verify::Report`] with a stable
-//! [`verify::FailureKind`] and `first_bad_index`.
+//! the auditor's pinned checkpoint, and returns a [`Report`] with a stable
+//! [`FailureKind`] and `first_bad_index`.
 //!
 //! Byte layouts and test vectors: `docs/format-audit.md`; the auditor's walk-through:
 //! `docs/auditor-guide.md`.
@@ -72,27 +72,37 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Category, TrustError};
 
-pub mod checkpoint;
-pub mod export;
-pub mod leaf;
-pub mod log;
+pub(crate) mod checkpoint;
+pub(crate) mod export;
+pub(crate) mod leaf;
+pub(crate) mod log;
 pub mod merkle;
-pub mod note;
-pub mod proof;
-pub mod search;
-pub mod segment;
-pub mod store;
-pub mod verify;
+pub(crate) mod note;
+pub(crate) mod proof;
+pub(crate) mod search;
+pub(crate) mod segment;
+pub(crate) mod store;
+pub(crate) mod verify;
 
-pub use export::{ExportSummary, export_dir};
+pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
+pub use export::{DirExporter, ExportSummary, export_dir};
+pub use leaf::{Leaf, LeafError, LeafHead, MAX_LEAF_LEN, PayloadRef};
 pub use log::{
-    AuditLog, DEFAULT_LOCK_WAIT, Entry, ExternalSigner, InitOptions, LogConfig, SignerDescriptor,
+    AuditLog, DEFAULT_LOCK_WAIT, Entry, ExternalSigner, InitOptions, LogConfig, NewLog,
+    SignerDescriptor, decode_pseudonym_key, encode_pseudonym_key, files, load_pseudonym_key,
+    open_signer,
+};
+pub use note::{ExternalEd25519, Note, NoteError, SignatureLine, Signer, Verifier};
+pub use proof::{
+    ConsistencyError, MAX_RECEIPT_LEN, Receipt, ReceiptError, format_hash_lines, parse_hash_lines,
+    verify_checkpoint_consistency,
 };
 pub use search::{Query, search};
-pub use verify::{FailureKind, Report, VerifyOptions, verify_log};
-// For front ends that only import from this module's root (the language packages).
-pub use note::Verifier;
-pub use proof::Receipt;
+pub use segment::{Frame, HeaderError, Record};
+pub use store::{DEFAULT_SEGMENT_BYTES, DirStore, LogStore, SegmentFile, StoreError};
+pub use verify::{
+    CheckpointSummary, Failure, FailureKind, OpenError, Report, VerifyOptions, verify_log,
+};
 
 /// A failure of a log operation (opening, appending, checkpointing, proving).
 #[derive(Debug)]
@@ -116,13 +126,13 @@ pub enum AuditError {
         source: io::Error,
     },
     /// A storage failure.
-    Store(store::StoreError),
+    Store(StoreError),
     /// An invalid entry.
-    Leaf(leaf::LeafError),
+    Leaf(LeafError),
     /// A note key problem.
-    Note(note::NoteError),
+    Note(NoteError),
     /// A checkpoint problem.
-    Checkpoint(checkpoint::CheckpointError),
+    Checkpoint(CheckpointError),
     /// A proof request that cannot be served.
     Merkle(merkle::MerkleError),
     /// The tree disagrees with the newest checkpoint: the log refuses to sign.
@@ -139,7 +149,7 @@ pub enum AuditError {
     BadImportLine(String),
     /// A receipt the log just built does not verify: its derived tree files are damaged.
     /// The log checks every receipt before handing it out.
-    BadReceipt(proof::ReceiptError),
+    BadReceipt(ReceiptError),
     /// The log's checkpoint key is external and the key given is not it (or none was given,
     /// or one was given for a log that signs with a key file).
     SignerMismatch,

@@ -30,11 +30,11 @@ use crate::error::{Category, TrustError};
 use crate::kek::BackendError;
 
 /// Signature type byte of an Ed25519 note key.
-pub const ALG_ED25519: u8 = 0x01;
+pub(crate) const ALG_ED25519: u8 = 0x01;
 /// The largest note accepted by the parser.
-pub const MAX_NOTE_LEN: usize = 1 << 16;
+pub(crate) const MAX_NOTE_LEN: usize = 1 << 16;
 /// The most signature lines accepted (Go accepts at most 100).
-pub const MAX_SIGNATURES: usize = 100;
+pub(crate) const MAX_SIGNATURES: usize = 100;
 
 const SIG_PREFIX: &str = "\u{2014} ";
 
@@ -96,12 +96,12 @@ impl TrustError for NoteError {
 }
 
 /// A valid key name: non-empty, no Unicode whitespace, no `+`.
-pub fn valid_key_name(name: &str) -> bool {
+pub(crate) fn valid_key_name(name: &str) -> bool {
     !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
 }
 
 /// `SHA-256(name ‖ "\n" ‖ alg ‖ key)[:4]` as a big-endian u32.
-pub fn key_id(name: &str, alg_and_key: &[u8]) -> u32 {
+pub(crate) fn key_id(name: &str, alg_and_key: &[u8]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");

@@ -22,16 +22,16 @@ use super::leaf::MAX_LEAF_LEN;
 use super::merkle::{Hash, leaf_hash};
 
 /// Segment file magic.
-pub const MAGIC: &[u8; 8] = b"TRUSTLOG";
+pub(crate) const MAGIC: &[u8; 8] = b"TRUSTLOG";
 /// Segment format version.
-pub const SEGMENT_VERSION: u8 = 1;
+pub(crate) const SEGMENT_VERSION: u8 = 1;
 /// Header length in bytes.
 pub const HEADER_LEN: usize = 24;
 /// Bytes of framing around each leaf (length + hash).
-pub const FRAME_OVERHEAD: usize = 4 + 32;
+pub(crate) const FRAME_OVERHEAD: usize = 4 + 32;
 
 /// Encodes a segment header.
-pub fn encode_header(first_index: u64) -> [u8; HEADER_LEN] {
+pub(crate) fn encode_header(first_index: u64) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[..8].copy_from_slice(MAGIC);
     h[8] = SEGMENT_VERSION;
@@ -42,7 +42,7 @@ pub fn encode_header(first_index: u64) -> [u8; HEADER_LEN] {
 /// Why a header is invalid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeaderError {
-    /// Fewer than [`HEADER_LEN`] bytes.
+    /// Fewer than `HEADER_LEN` (24) bytes.
     Short,
     /// Wrong magic, version or reserved bytes.
     Invalid,
@@ -63,7 +63,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<u64, HeaderError> {
 }
 
 /// Appends the record for `leaf` (with its hash) to `out`.
-pub fn encode_record(out: &mut Vec<u8>, leaf: &[u8], hash: &Hash) {
+pub(crate) fn encode_record(out: &mut Vec<u8>, leaf: &[u8], hash: &Hash) {
     // Leaves are at most MAX_LEAF_LEN (checked by the encoder), so the length fits.
     out.extend_from_slice(&u32::try_from(leaf.len()).unwrap_or(u32::MAX).to_be_bytes());
     out.extend_from_slice(leaf);
@@ -100,12 +100,12 @@ pub enum Frame<'a> {
     Record(Record<'a>),
     /// The bytes end inside a record: need more input, or a torn tail at end of file.
     Incomplete,
-    /// The length field exceeds [`MAX_LEAF_LEN`] or is zero: not a record boundary.
+    /// The length field exceeds `MAX_LEAF_LEN` (65 535) or is zero: not a record boundary.
     BadLength,
 }
 
 /// Parses the frame at the start of `bytes` (`offset` is only reported back).
-pub fn parse_frame(bytes: &[u8], offset: usize) -> Frame<'_> {
+pub(crate) fn parse_frame(bytes: &[u8], offset: usize) -> Frame<'_> {
     let Some(len) = bytes.get(..4) else {
         return Frame::Incomplete;
     };

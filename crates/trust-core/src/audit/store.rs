@@ -106,6 +106,20 @@ pub trait LogStore: NodeSource + Send {
     /// # Errors
     /// Any storage failure.
     fn sync(&mut self) -> Result<(), StoreError>;
+    /// Every stored checkpoint note, as raw bytes, in any order (the caller verifies and
+    /// sorts them). Needs no lock: checkpoints are only ever added.
+    ///
+    /// # Errors
+    /// Any storage failure.
+    fn checkpoints(&self) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Called once when the log handle is dropped: best effort, never blocking. The default
+    /// takes the lock without waiting and makes derived data durable.
+    fn close(&mut self) {
+        if self.lock(Duration::ZERO).is_ok() {
+            let _ = self.sync();
+            self.unlock();
+        }
+    }
 }
 
 /// A storage failure.
@@ -135,6 +149,19 @@ pub enum StoreError {
         /// How long the caller waited.
         waited: Duration,
     },
+    /// The store's backend (a database server) failed; `code` and `category` are the
+    /// backend's own (`STORE_UNREACHABLE`, `STORE_CONNECTION_LOST`, … — exit 3), so callers
+    /// see the same error for a log as for any other store. The message never holds a password.
+    Backend {
+        /// The backend's stable error code.
+        code: &'static str,
+        /// The backend's exit-code category.
+        category: Category,
+        /// One line, already redacted.
+        message: String,
+        /// The backend's hint, if any.
+        hint: Option<&'static str>,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -151,6 +178,7 @@ impl fmt::Display for StoreError {
                 "another writer held the audit log's lock for more than {} ms",
                 waited.as_millis()
             ),
+            Self::Backend { message, .. } => f.write_str(message),
         }
     }
 }
@@ -172,6 +200,7 @@ impl TrustError for StoreError {
             Self::Poisoned => Category::Internal,
             Self::NoSuchEntry => Category::Usage,
             Self::Busy { .. } => Category::Input,
+            Self::Backend { category, .. } => *category,
         }
     }
     fn code(&self) -> &'static str {
@@ -181,6 +210,7 @@ impl TrustError for StoreError {
             Self::Poisoned => "AUDIT_LOG_POISONED",
             Self::NoSuchEntry => "NO_SUCH_ENTRY",
             Self::Busy { .. } => "AUDIT_LOG_BUSY",
+            Self::Backend { code, .. } => code,
         }
     }
     fn hint(&self) -> Option<&'static str> {
@@ -190,6 +220,7 @@ impl TrustError for StoreError {
             Self::Busy { .. } => Some(
                 "a writer holds the lock only while it appends; a long wait means a stuck process (see `fuser DIR/.lock`); raise the wait with TRUST_AUDIT_LOCK_WAIT=SECONDS",
             ),
+            Self::Backend { hint, .. } => *hint,
             _ => None,
         }
     }
@@ -213,7 +244,7 @@ pub struct SegmentFile {
 }
 
 /// The segments directory of a log.
-pub fn segments_dir(dir: &Path) -> PathBuf {
+pub(crate) fn segments_dir(dir: &Path) -> PathBuf {
     dir.join("segments")
 }
 
@@ -256,7 +287,7 @@ fn segment_path(dir: &Path, first_index: u64) -> PathBuf {
 ///
 /// # Errors
 /// When the directory or a file cannot be read.
-pub fn list_checkpoints(dir: &Path) -> io::Result<Vec<(PathBuf, Vec<u8>)>> {
+pub(crate) fn list_checkpoints(dir: &Path) -> io::Result<Vec<(PathBuf, Vec<u8>)>> {
     let cdir = dir.join("checkpoints");
     let mut names: Vec<PathBuf> = match fs::read_dir(&cdir) {
         Ok(rd) => rd
@@ -280,12 +311,12 @@ pub fn list_checkpoints(dir: &Path) -> io::Result<Vec<(PathBuf, Vec<u8>)>> {
 }
 
 /// The file name of the checkpoint of `size` entries with `root` in `DIR/checkpoints/`.
-pub fn checkpoint_file_name(size: u64, root: &Hash) -> String {
+pub(crate) fn checkpoint_file_name(size: u64, root: &Hash) -> String {
     format!("cp-{size:020}-{}.note", hex::encode(&root[..4]))
 }
 
 /// The payload file of entry `index`.
-pub fn payload_path(dir: &Path, index: u64) -> PathBuf {
+pub(crate) fn payload_path(dir: &Path, index: u64) -> PathBuf {
     dir.join("payloads").join(format!("{index:020}.bin"))
 }
 
@@ -323,7 +354,7 @@ pub struct DirStore {
 }
 
 /// The writers' lock file inside a log directory.
-pub const LOCK_FILE: &str = ".lock";
+pub(crate) const LOCK_FILE: &str = ".lock";
 
 /// Takes the exclusive lock on `path`, polling until `wait` has passed.
 ///
@@ -332,7 +363,7 @@ pub const LOCK_FILE: &str = ".lock";
 ///
 /// # Errors
 /// [`StoreError::Busy`] after `wait`; I/O errors opening the lock file.
-pub fn lock_with_wait(path: &Path, wait: Duration) -> Result<LockGuard, StoreError> {
+pub(crate) fn lock_with_wait(path: &Path, wait: Duration) -> Result<LockGuard, StoreError> {
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_millis(1);
     loop {
@@ -842,6 +873,12 @@ impl LogStore for DirStore {
 
     fn sync(&mut self) -> Result<(), StoreError> {
         self.sync_tree()
+    }
+
+    fn checkpoints(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let cdir = self.dir.join("checkpoints");
+        let list = list_checkpoints(&self.dir).map_err(io_err("read", &cdir))?;
+        Ok(list.into_iter().map(|(_, bytes)| bytes).collect())
     }
 }
 

@@ -67,7 +67,7 @@ fn record_offsets(dir: &Path) -> Vec<(usize, usize)> {
 
 #[test]
 fn intact_log_verifies_and_pins() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 50, 20);
     let r = verify(&dir, &vkey, None);
     assert!(r.is_ok(), "{r:?}");
@@ -84,7 +84,7 @@ fn intact_log_verifies_and_pins() {
 
 #[test]
 fn event_sink_records_pseudonymized_events() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     let log = AuditLog::open(&dir).unwrap();
     let sink: &dyn EventSink = &log;
     sink.record(
@@ -130,7 +130,7 @@ fn event_sink_records_pseudonymized_events() {
 fn flip_any_byte_of_any_record_is_caught_at_its_index() {
     // Every byte of every record (four records: first, middle, last are all covered) and of the
     // header.
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 4, 4);
     let seg = segment_file(&dir);
     let original = fs::read(&seg).unwrap();
@@ -167,7 +167,7 @@ fn flip_any_byte_of_any_record_is_caught_at_its_index() {
 
 /// Rewrites entries `from..` of a single-segment log with a forger that does not have the
 /// signing key: re-encodes leaves with fixed index/prev links and recomputed stored hashes.
-fn relink(dir: &Path, leaves: Vec<leaf::Leaf>) {
+fn relink(dir: &Path, leaves: Vec<Leaf>) {
     let seg = segment_file(dir);
     let mut out = segment::encode_header(0).to_vec();
     let mut prev = leaf::genesis_hash(ORIGIN);
@@ -182,17 +182,15 @@ fn relink(dir: &Path, leaves: Vec<leaf::Leaf>) {
     fs::write(seg, out).unwrap();
 }
 
-fn read_leaves(dir: &Path) -> Vec<leaf::Leaf> {
+fn read_leaves(dir: &Path) -> Vec<Leaf> {
     let bytes = fs::read(segment_file(dir)).unwrap();
     let (recs, _) = segment::parse_records(&bytes[segment::HEADER_LEN..]);
-    recs.iter()
-        .map(|r| leaf::Leaf::decode(r.leaf).unwrap())
-        .collect()
+    recs.iter().map(|r| Leaf::decode(r.leaf).unwrap()).collect()
 }
 
 #[test]
 fn deleted_entry_with_relinked_chain_is_root_mismatch_or_index_gap() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 8, 2);
     // Delete entry 5 and re-link everything after it (renumbered): chain is perfect, the tree
     // is not.
@@ -203,7 +201,7 @@ fn deleted_entry_with_relinked_chain_is_root_mismatch_or_index_gap() {
     assert_eq!(kind(&r), Some(FailureKind::RootMismatch), "{r:?}");
     assert_eq!(r.first_bad_index, Some(4)); // after the last good checkpoint (size 4)
     // Delete entry 5, keep index numbers (only re-link prev): INDEX_GAP at 5.
-    let (_t2, dir2, vkey2) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t2, dir2, vkey2) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir2, 8, 8);
     let leaves = read_leaves(&dir2);
     let seg = segment_file(&dir2);
@@ -227,7 +225,7 @@ fn deleted_entry_with_relinked_chain_is_root_mismatch_or_index_gap() {
 
 #[test]
 fn swapped_entries_are_detected() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 8, 8);
     let seg = segment_file(&dir);
     let bytes = fs::read(&seg).unwrap();
@@ -245,7 +243,7 @@ fn swapped_entries_are_detected() {
 
 #[test]
 fn altered_entry_with_recomputed_hash_is_a_chain_break() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 8, 8);
     let mut leaves = read_leaves(&dir);
     leaves[3].event_type = "forged.event".into();
@@ -264,7 +262,7 @@ fn altered_entry_with_recomputed_hash_is_a_chain_break() {
 
 #[test]
 fn truncation_after_a_pinned_checkpoint_is_truncated() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 8, 8);
     let pin = verify(&dir, &vkey, None).pin.unwrap();
     // Truncate to 6 entries and delete the log's own checkpoints (an attacker would).
@@ -283,12 +281,12 @@ fn truncation_after_a_pinned_checkpoint_is_truncated() {
 
 #[test]
 fn two_checkpoints_same_size_different_roots_is_a_fork() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 8, 8);
     // The log key signs a second, different size-8 checkpoint (a split view).
     let skey = fs::read_to_string(dir.join("signing.key")).unwrap();
-    let signer = note::Signer::from_skey(skey.trim()).unwrap();
-    let other = checkpoint::Checkpoint {
+    let signer = Signer::from_skey(skey.trim()).unwrap();
+    let other = Checkpoint {
         origin: ORIGIN.into(),
         size: 8,
         root: [0x42; 32],
@@ -305,7 +303,7 @@ fn two_checkpoints_same_size_different_roots_is_a_fork() {
     assert!(r.counts.contains_key("FORK"), "{r:?}");
     assert!(!r.is_ok());
     // And against a pinned checkpoint: a rewritten log re-signed with the same key.
-    let (_t2, dir2, vkey2) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t2, dir2, vkey2) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir2, 8, 8);
     let pin = verify(&dir2, &vkey2, None).pin.unwrap();
     let mut leaves = read_leaves(&dir2);
@@ -323,9 +321,9 @@ fn two_checkpoints_same_size_different_roots_is_a_fork() {
 
 #[test]
 fn bad_signature_and_unknown_key() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 4, 4);
-    let other = note::Signer::generate(ORIGIN).unwrap();
+    let other = Signer::generate(ORIGIN).unwrap();
     let r = verify(&dir, other.verifier(), None);
     assert_eq!(kind(&r), Some(FailureKind::BadSignature));
     let cp = fs::read_dir(dir.join("checkpoints"))
@@ -345,7 +343,7 @@ fn bad_signature_and_unknown_key() {
 
 #[test]
 fn torn_last_record_is_recovered_on_open() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 8, 8);
     let seg = segment_file(&dir);
     let mut bytes = fs::read(&seg).unwrap();
@@ -369,7 +367,7 @@ fn torn_last_record_is_recovered_on_open() {
 
 #[test]
 fn payloads_commit_and_redaction_is_not_tampering() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     let log = AuditLog::open(&dir).unwrap();
     let mut e = Entry::new("gdpr.export");
     e.subject = Some("customer-7".into());
@@ -455,7 +453,7 @@ fn open_errors_are_distinct_from_findings() {
         AuditLog::init(tmp.path(), &InitOptions::new("bad origin")),
         Err(AuditError::BadOrigin)
     ));
-    let (_t, dir, _) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, _) = new_log(DEFAULT_SEGMENT_BYTES);
     assert!(matches!(
         AuditLog::init(&dir, &InitOptions::new(ORIGIN)),
         Err(AuditError::AlreadyExists(_))
@@ -466,7 +464,7 @@ fn open_errors_are_distinct_from_findings() {
 #[test]
 fn key_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     for f in ["signing.key", "pseudonym.key"] {
         let mode = fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{f}");
@@ -477,7 +475,7 @@ fn key_files_are_private() {
 
 #[test]
 fn concurrent_event_sinks_share_one_log() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     let log = std::sync::Arc::new(AuditLog::open(&dir).unwrap());
     std::thread::scope(|s| {
         for t in 0..4 {
@@ -503,7 +501,7 @@ fn concurrent_event_sinks_share_one_log() {
 
 #[test]
 fn parallel_and_sequential_verification_agree() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 5000, 777);
     let run = |threads: usize| {
         let mut o = VerifyOptions::new(vec![vkey.clone()]);
@@ -529,7 +527,7 @@ fn parallel_and_sequential_verification_agree() {
 
 #[test]
 fn concurrent_batches_get_disjoint_contiguous_ranges() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     let log = std::sync::Arc::new(AuditLog::open(&dir).unwrap());
     let ranges = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -566,7 +564,7 @@ fn concurrent_batches_get_disjoint_contiguous_ranges() {
 fn several_handles_share_one_log() {
     // Two handles stand for two processes (flock locks are per open file, so they exclude each
     // other exactly as processes do). Each must see the other's appends before writing.
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     let a = AuditLog::open(&dir).unwrap();
     let b = AuditLog::open(&dir).unwrap();
     for i in 0..10u64 {
@@ -586,17 +584,17 @@ fn several_handles_share_one_log() {
 
 #[test]
 fn a_held_lock_is_waited_for_then_reported_busy() {
-    let (_t, dir, _) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, _) = new_log(DEFAULT_SEGMENT_BYTES);
     let log = AuditLog::open(&dir)
         .unwrap()
         .with_lock_wait(std::time::Duration::from_millis(50));
-    let held = crate::durable::LockGuard::acquire(&dir.join(log::files::LOCK)).unwrap();
+    let held = crate::durable::LockGuard::acquire(&dir.join(files::LOCK)).unwrap();
     let err = log.append(&Entry::new("x.y")).unwrap_err();
     assert_eq!(err.code(), "AUDIT_LOG_BUSY");
     assert_eq!(err.category(), Category::Input);
     assert!(matches!(
         AuditLog::open_with_lock_wait(&dir, std::time::Duration::ZERO),
-        Err(AuditError::Store(store::StoreError::Busy { .. }))
+        Err(AuditError::Store(StoreError::Busy { .. }))
     ));
     drop(held);
     assert_eq!(log.append(&Entry::new("x.y")).unwrap(), 0);
@@ -604,7 +602,7 @@ fn a_held_lock_is_waited_for_then_reported_busy() {
 
 #[test]
 fn a_torn_tail_left_by_another_writer_is_repaired_before_appending() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     let log = AuditLog::open(&dir).unwrap();
     log.append(&Entry::new("x.y")).unwrap();
     // Another process was killed halfway through writing a record.
@@ -622,7 +620,7 @@ fn a_torn_tail_left_by_another_writer_is_repaired_before_appending() {
 
 #[test]
 fn prove_refuses_a_receipt_that_does_not_verify() {
-    let (_t, dir, vkey) = new_log(store::DEFAULT_SEGMENT_BYTES);
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 8, 8);
     let good = AuditLog::open(&dir).unwrap().prove(0, None).unwrap();
     good.verify(&[vkey], Some(ORIGIN), None).unwrap();
@@ -668,7 +666,7 @@ fn search_filters_by_index_event_pseudonym_and_time() {
         ..Query::all()
     };
     assert_eq!(collect(&q), vec![0, 5, 10, 15, 20, 25]);
-    let key = log::load_pseudonym_key(&dir.join(log::files::PSEUDONYM_KEY)).unwrap();
+    let key = load_pseudonym_key(&dir.join(files::PSEUDONYM_KEY)).unwrap();
     let actor = |id: &str| {
         *key.pseudonym(crate::pseudonym::Domain::Actor, id)
             .as_bytes()

@@ -68,7 +68,7 @@ fn an_hsm_key_signs_checkpoints_and_no_key_file_exists() {
     let mut options = InitOptions::new(ORIGIN);
     options.external_signer = Some(external(&key));
     let vkey = AuditLog::init(&log_dir, &options).unwrap();
-    assert!(!log_dir.join(log::files::SIGNING_KEY).exists());
+    assert!(!log_dir.join(files::SIGNING_KEY).exists());
     // The same public key as a software signer over the same seed: auditors cannot tell.
     let software = Signer::from_seed(ORIGIN, &[7; 32]).unwrap();
     assert_eq!(vkey.vkey(), software.verifier().vkey());
@@ -143,5 +143,5 @@ fn a_key_file_log_refuses_an_external_key_and_descriptors_are_checked() {
     ext.descriptor.uri = "pkcs11:\u{1b}[31m".into();
     options.external_signer = Some(ext);
     assert!(AuditLog::init(&bad, &options).is_err());
-    assert!(!bad.join(log::files::CONFIG).exists());
+    assert!(!bad.join(files::CONFIG).exists());
 }

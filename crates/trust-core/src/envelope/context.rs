@@ -163,6 +163,35 @@ impl Context {
         }
     }
 
+    /// Whether `bytes` is exactly this context's canonical encoding (what [`Context::decode`]
+    /// followed by `==` decides, without building a map).
+    pub(crate) fn encodes_as(&self, bytes: &[u8]) -> bool {
+        fn field(bytes: &[u8], p: &mut usize, value: &[u8]) -> bool {
+            let len = u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes();
+            let end = *p + 2 + value.len();
+            let ok =
+                bytes.get(*p..*p + 2) == Some(&len[..]) && bytes.get(*p + 2..end) == Some(value);
+            *p = end;
+            ok
+        }
+        if bytes.len() != self.encoded_len {
+            return false;
+        }
+        let count = u16::try_from(self.pairs.len())
+            .unwrap_or(u16::MAX)
+            .to_be_bytes();
+        if bytes[..2] != count {
+            return false;
+        }
+        let mut p = 2;
+        for (key, value) in &self.pairs {
+            if !field(bytes, &mut p, key.as_bytes()) || !field(bytes, &mut p, value.as_bytes()) {
+                return false;
+            }
+        }
+        p == bytes.len()
+    }
+
     /// Parses a canonical encoding; rejects anything [`Context::encode`] would not produce.
     ///
     /// # Errors
@@ -385,5 +414,31 @@ mod tests {
             Context::decode(&vec![0; MAX_ENCODED_LEN + 1]),
             Err(EnvelopeError::TooLarge { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod encodes_as_tests {
+    use super::*;
+
+    #[test]
+    fn encodes_as_agrees_with_decode_and_eq() {
+        let a = Context::new()
+            .with("tenant", "acme")
+            .and_then(|c| c.with("record", "order-1042"))
+            .unwrap();
+        let enc = a.encode();
+        assert!(a.encodes_as(&enc));
+        assert!(Context::new().encodes_as(&Context::new().encode()));
+        assert!(!Context::new().encodes_as(&enc));
+        for i in 0..enc.len() {
+            let mut bad = enc.clone();
+            bad[i] ^= 1;
+            assert!(!a.encodes_as(&bad), "byte {i}");
+        }
+        assert!(!a.encodes_as(&enc[..enc.len() - 1]));
+        let mut longer = enc.clone();
+        longer.push(0);
+        assert!(!a.encodes_as(&longer));
     }
 }

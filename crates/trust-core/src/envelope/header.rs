@@ -32,8 +32,12 @@ use crate::keys::{KeyRef, Suite};
 
 /// The four bytes every version-1 envelope starts with.
 pub(crate) const MAGIC: &[u8; 3] = b"TLE";
-/// The format version this library writes and reads.
+/// The format version [`super::seal`] writes (one fresh data key per message).
 pub const VERSION: u8 = 1;
+/// The format version of messages sealed with a cached data key ([`super::DataKeyCache`]):
+/// the same layout as version 1, a wrap that is not bound to one message, and a one-HMAC key
+/// schedule. Readers open both.
+pub const VERSION_CACHED: u8 = 2;
 /// Flag bit: the context is not stored, the caller supplies it (text tokens).
 pub(crate) const FLAG_DETACHED: u8 = 0x01;
 /// Wrap algorithm 1: XChaCha20-Poly1305 under a local key-encryption key.
@@ -46,7 +50,7 @@ pub const MAX_WRAPPED_KEYS: usize = 1;
 const WRAPPED_LEN_BE: [u8; 2] = [0, 72];
 const _: () = assert!(WRAPPED_LEN == 72);
 /// Fixed part of the immutable header.
-const FIXED_LEN: usize = 9;
+pub(crate) const FIXED_LEN: usize = 9;
 /// Largest header (immutable part and wrap section) the parser accepts.
 pub const MAX_HEADER_LEN: usize = FIXED_LEN
     + MAX_ENCODED_LEN
@@ -60,6 +64,8 @@ pub const MAX_HEADER_LEN: usize = FIXED_LEN
 /// A parsed header.
 #[derive(Clone, Debug)]
 pub(crate) struct Header {
+    /// [`VERSION`] or [`VERSION_CACHED`].
+    pub(crate) version: u8,
     pub(crate) suite: Suite,
     pub(crate) detached: bool,
     /// The stored context (None when detached).
@@ -86,9 +92,15 @@ pub(crate) enum Parse {
 }
 
 /// Encodes the immutable header.
-pub(crate) fn encode_immutable(suite: Suite, context: &Context, detached: bool, out: &mut Vec<u8>) {
+pub(crate) fn encode_immutable(
+    version: u8,
+    suite: Suite,
+    context: &Context,
+    detached: bool,
+    out: &mut Vec<u8>,
+) {
     out.extend_from_slice(MAGIC);
-    out.push(VERSION);
+    out.push(version);
     out.extend_from_slice(&suite.id().to_be_bytes());
     if detached {
         out.push(FLAG_DETACHED);
@@ -161,6 +173,13 @@ fn malformed(what: &'static str) -> EnvelopeError {
 /// [`EnvelopeError::UnsupportedVersion`] or [`EnvelopeError::UnknownSuite`] as soon as the bytes
 /// seen so far break a rule.
 pub(crate) fn parse(buf: &[u8]) -> Result<Parse, EnvelopeError> {
+    parse_opts(buf, true)
+}
+
+/// [`parse`]; with `decode_context` false a stored context is left undecoded (`context` is
+/// `None` although `detached` is false) for a caller that compares the bytes itself with
+/// [`Context::encodes_as`].
+pub(crate) fn parse_opts(buf: &[u8], decode_context: bool) -> Result<Parse, EnvelopeError> {
     // Check the magic on whatever prefix we have, so non-envelopes fail on the first bytes.
     let seen = buf.len().min(MAGIC.len());
     if buf[..seen] != MAGIC[..seen] {
@@ -169,8 +188,9 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parse, EnvelopeError> {
     if buf.len() < FIXED_LEN {
         return Ok(Parse::Need(FIXED_LEN));
     }
-    if buf[3] != VERSION {
-        return Err(EnvelopeError::UnsupportedVersion { version: buf[3] });
+    let version = buf[3];
+    if version != VERSION && version != VERSION_CACHED {
+        return Err(EnvelopeError::UnsupportedVersion { version });
     }
     let suite_id = u16::from_be_bytes([buf[4], buf[5]]);
     let suite = Suite::from_id(suite_id).ok_or(EnvelopeError::UnknownSuite { id: suite_id })?;
@@ -195,7 +215,7 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parse, EnvelopeError> {
     if buf.len() < need {
         return Ok(Parse::Need(need));
     }
-    let context = if detached {
+    let context = if detached || !decode_context {
         None
     } else {
         Some(Context::decode(&buf[FIXED_LEN..immutable_len])?)
@@ -230,8 +250,8 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parse, EnvelopeError> {
         .ok_or_else(|| malformed("keyring name"))?
         .to_owned();
     p += kr_len;
-    let version = u32::from_be_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]);
-    if version == 0 {
+    let key_version = u32::from_be_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]);
+    if key_version == 0 {
         return Err(malformed("key version 0"));
     }
     p += 4;
@@ -275,13 +295,14 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parse, EnvelopeError> {
     let mut wrapped = [0u8; WRAPPED_LEN];
     wrapped.copy_from_slice(&buf[p..need]);
     Ok(Parse::Done(Header {
+        version,
         suite,
         detached,
         context,
         immutable_len,
         key_ref: KeyRef {
             keyring,
-            version,
+            version: key_version,
             subject,
         },
         key_ref_entry: buf[entry_start..entry_end].to_vec(),
@@ -295,7 +316,18 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parse, EnvelopeError> {
 /// # Errors
 /// As [`parse`], and [`EnvelopeError::Malformed`] when `buf` ends inside the header.
 pub(crate) fn parse_complete(buf: &[u8]) -> Result<Header, EnvelopeError> {
-    match parse(buf)? {
+    parse_complete_opts(buf, true)
+}
+
+/// [`parse_complete`] with [`parse_opts`]'s choice.
+///
+/// # Errors
+/// As [`parse_complete`].
+pub(crate) fn parse_complete_opts(
+    buf: &[u8],
+    decode_context: bool,
+) -> Result<Header, EnvelopeError> {
+    match parse_opts(buf, decode_context)? {
         Parse::Done(header) => Ok(header),
         Parse::Need(_) => Err(malformed("input ends inside the header")),
     }
@@ -308,7 +340,7 @@ mod tests {
     fn sample(detached: bool, subject: Option<&str>) -> Vec<u8> {
         let ctx = Context::new().with("tenant", "acme").unwrap();
         let mut out = Vec::new();
-        encode_immutable(Suite::Aes256Gcm, &ctx, detached, &mut out);
+        encode_immutable(VERSION, Suite::Aes256Gcm, &ctx, detached, &mut out);
         let key_ref = KeyRef {
             keyring: "orders".into(),
             version: 7,
@@ -354,7 +386,7 @@ mod tests {
         let wrap = FIXED_LEN + ctx_len;
         let cases: Vec<(usize, u8, &str)> = vec![
             (0, b'X', "magic"),
-            (3, 2, "version"),
+            (3, 3, "version"),
             (5, 9, "suite"),
             (6, 0x02, "flags"),
             (6, 0x01, "detached with context"),
@@ -375,11 +407,16 @@ mod tests {
             "short prefix asks for more"
         );
         let mut v2 = good.clone();
-        v2[3] = 2;
-        assert!(matches!(
-            parse(&v2),
-            Err(EnvelopeError::UnsupportedVersion { version: 2 })
-        ));
+        v2[3] = VERSION_CACHED;
+        assert!(matches!(parse(&v2), Ok(Parse::Done(h)) if h.version == VERSION_CACHED));
+        for version in [0u8, 3, 0xff] {
+            let mut unknown = good.clone();
+            unknown[3] = version;
+            assert!(matches!(
+                parse(&unknown),
+                Err(EnvelopeError::UnsupportedVersion { version: v }) if v == version
+            ));
+        }
         let mut suite = good.clone();
         suite[4..6].copy_from_slice(&0x0000u16.to_be_bytes());
         assert!(matches!(

@@ -13,12 +13,14 @@
 //! |---|---|
 //! | encrypt a blob or a file in memory | [`seal`] (or [`seal_with`] given an [`EncryptionKey`]) |
 //! | decrypt it | [`open`] |
+//! | seal or open large messages into a buffer you reuse, or in place | [`seal_into`], [`open_into`], [`seal_in_place`], [`open_in_place`] |
 //! | store a secret in a database column | [`seal_token`] / [`open_token`] (`tle1.` + base64url) |
 //! | encrypt or decrypt a large file in constant memory | [`Sealer`] (a `Write`) / [`Opener`] (a `Read`) |
 //! | show what an envelope is sealed under, without keys | [`inspect`] / [`inspect_token`] |
 //! | move a message to the keyring's current Primary | [`rewrap`], [`rewrap_with`], [`rewrap_token`], [`rewrap_stream`] |
 //! | replace the DEK and the body (after a compromise, or to change suite) | [`reencrypt`] |
 //! | keys for tests, benches and single-key apps | [`StaticKeys`] |
+//! | seal and open many small records fast (a bounded reuse of data keys, format version 2) | [`DataKeyCache`] |
 //!
 //! ```
 //! use trust_core::envelope::{self, Context, StaticKeys};
@@ -78,6 +80,7 @@
 //! is authenticated; the streaming [`Opener`] releases whole authenticated chunks only.
 
 mod body;
+mod cache;
 mod context;
 mod error;
 mod header;
@@ -93,11 +96,12 @@ mod tests;
 use zeroize::Zeroizing;
 
 pub use body::{CHUNK_LEN, TAG_LEN};
+pub use cache::{CacheLimits, DataKeyCache};
 pub use context::{
     Context, MAX_ENCODED_LEN as MAX_CONTEXT_LEN, MAX_KEY_LEN, MAX_PAIRS, MAX_VALUE_LEN,
 };
 pub use error::EnvelopeError;
-pub use header::{MAX_HEADER_LEN, MAX_WRAPPED_KEYS, MAX_WRAPPED_LEN, VERSION};
+pub use header::{MAX_HEADER_LEN, MAX_WRAPPED_KEYS, MAX_WRAPPED_LEN, VERSION, VERSION_CACHED};
 pub use rewrap::{
     RewrapOutcome, Rewrapped, RewrappedToken, reencrypt, rewrap, rewrap_stream, rewrap_stream_with,
     rewrap_token, rewrap_token_with, rewrap_with,
@@ -105,7 +109,8 @@ pub use rewrap::{
 pub use static_keys::StaticKeys;
 pub use stream::{Opener, Sealer};
 pub use token::{
-    MAX_TOKEN_PLAINTEXT, TOKEN_PREFIX, inspect_token, open_token, seal_token, seal_token_with,
+    MAX_TOKEN_PLAINTEXT, TOKEN_PREFIX, TOKEN_PREFIX_CACHED, inspect_token, is_token, open_token,
+    seal_token, seal_token_with,
 };
 
 use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
@@ -183,7 +188,7 @@ pub struct HeaderInfo {
 impl HeaderInfo {
     fn from_header(header: &Header) -> Self {
         Self {
-            version: VERSION,
+            version: header.version,
             suite: header.suite,
             key_ref: header.key_ref.clone(),
             context: header.context.clone(),
@@ -259,28 +264,245 @@ fn begin_deterministic(
     wrap_nonce: &[u8; WRAP_NONCE_LEN],
     body_capacity: usize,
 ) -> Result<Begun, EnvelopeError> {
+    let mut out = Vec::new();
+    let cipher = begin_into(
+        key,
+        context,
+        detached,
+        backend,
+        (dek, salt, wrap_nonce),
+        body_capacity,
+        &mut out,
+    )?;
+    Ok(Begun { out, cipher })
+}
+
+/// The message's random inputs: data key, salt, wrap nonce.
+type Randomness<'a> = (
+    &'a [u8; DEK_LEN],
+    &'a [u8; SALT_LEN],
+    &'a [u8; WRAP_NONCE_LEN],
+);
+
+/// Clears `out` (keeping its allocation), writes header, wrap section, salt and commitment
+/// into it with room for `body_capacity` more bytes, and returns the body cipher.
+fn begin_into(
+    key: &EncryptionKey,
+    context: &Context,
+    detached: bool,
+    backend: Backend,
+    (dek, salt, wrap_nonce): Randomness<'_>,
+    body_capacity: usize,
+    out: &mut Vec<u8>,
+) -> Result<ChunkCipher, EnvelopeError> {
     let entry = header::encode_key_ref_entry(&key.key_ref).map_err(|_| {
         EnvelopeError::KeyUnavailable(KeyError::Backend {
             reason: "the key provider returned an invalid key reference".into(),
         })
     })?;
-    let mut out = Vec::with_capacity(
+    out.clear();
+    out.reserve(
         16 + context.encoded_len()
             + entry.len()
             + schedule::WRAPPED_LEN
             + BODY_PREFIX_LEN
             + body_capacity,
     );
-    header::encode_immutable(key.suite, context, detached, &mut out);
-    let binding = header::binding(&out, detached, context);
+    header::encode_immutable(VERSION, key.suite, context, detached, out);
+    let binding = header::binding(out, detached, context);
     let aad = schedule::wrap_aad(&binding, salt, &entry);
     let wrapped = schedule::wrap(&key.kek, wrap_nonce, dek, &aad, backend);
-    header::encode_wrap_section(&entry, &wrapped, &mut out);
+    header::encode_wrap_section(&entry, &wrapped, out);
     let keys = schedule::derive(key.suite, dek, salt, &binding);
     out.extend_from_slice(salt);
     out.extend_from_slice(&keys.commitment);
-    let cipher = ChunkCipher::new(key.suite, &keys, backend);
-    Ok(Begun { out, cipher })
+    Ok(ChunkCipher::new(key.suite, &keys, backend))
+}
+
+/// [`begin_into`] with fresh randomness.
+fn begin_random_into(
+    key: &EncryptionKey,
+    context: &Context,
+    backend: Backend,
+    body_capacity: usize,
+    out: &mut Vec<u8>,
+) -> Result<ChunkCipher, EnvelopeError> {
+    let mut random = Zeroizing::new([0u8; DEK_LEN + SALT_LEN + WRAP_NONCE_LEN]);
+    fill_random(random.as_mut_slice())?;
+    let mut dek = Zeroizing::new([0u8; DEK_LEN]);
+    dek.copy_from_slice(&random[..DEK_LEN]);
+    let mut salt = [0u8; SALT_LEN];
+    salt.copy_from_slice(&random[DEK_LEN..DEK_LEN + SALT_LEN]);
+    let mut wrap_nonce = [0u8; WRAP_NONCE_LEN];
+    wrap_nonce.copy_from_slice(&random[DEK_LEN + SALT_LEN..]);
+    begin_into(
+        key,
+        context,
+        false,
+        backend,
+        (&dek, &salt, &wrap_nonce),
+        body_capacity,
+        out,
+    )
+}
+
+/// Seals `plaintext` as [`seal`] does, writing the envelope into `out` (cleared first) instead
+/// of a new vector: a caller that reuses `out` across messages pays no allocation and no page
+/// faults for it. On error `out` is left empty.
+///
+/// # Errors
+/// As [`seal`].
+pub fn seal_into<P: KeyProvider + ?Sized>(
+    provider: &P,
+    keyring: &str,
+    context: &Context,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), EnvelopeError> {
+    out.clear();
+    let key = provider.encryption_key(keyring)?;
+    seal_with_into(&key, context, plaintext, out)
+}
+
+/// [`seal_into`] under an explicit key.
+///
+/// # Errors
+/// As [`seal`].
+pub fn seal_with_into(
+    key: &EncryptionKey,
+    context: &Context,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), EnvelopeError> {
+    out.clear();
+    check_len(plaintext.len())?;
+    let sealed = body::sealed_len(plaintext.len());
+    match begin_random_into(key, context, Backend::default(), sealed, out) {
+        Ok(cipher) => {
+            body::seal_chunks(&cipher, plaintext, out);
+            Ok(())
+        }
+        Err(e) => {
+            out.clear();
+            Err(e)
+        }
+    }
+}
+
+/// Seals the plaintext held in `buf` in place: on success `buf` holds the envelope (the
+/// plaintext is overwritten). The chunks are moved to their final offsets inside `buf` and
+/// encrypted there, so a `buf` with enough capacity (plaintext length + [`MAX_HEADER_LEN`] +
+/// 56 + 16 per 16 KiB) is never reallocated. On error `buf` is zeroized and left empty.
+///
+/// # Errors
+/// As [`seal`].
+pub fn seal_in_place<P: KeyProvider + ?Sized>(
+    provider: &P,
+    keyring: &str,
+    context: &Context,
+    buf: &mut Zeroizing<Vec<u8>>,
+) -> Result<(), EnvelopeError> {
+    let result = provider
+        .encryption_key(keyring)
+        .map_err(EnvelopeError::from)
+        .and_then(|key| seal_in_place_with(&key, context, buf));
+    if result.is_err() {
+        zeroize::Zeroize::zeroize(&mut **buf);
+    }
+    result
+}
+
+fn seal_in_place_with(
+    key: &EncryptionKey,
+    context: &Context,
+    buf: &mut Vec<u8>,
+) -> Result<(), EnvelopeError> {
+    let len = buf.len();
+    check_len(len)?;
+    // Build the header in a small buffer, then open a gap of its length plus one tag per
+    // chunk, moving chunks from the last to the first so none is overwritten before it moved.
+    let mut head = Vec::new();
+    let cipher = begin_random_into(key, context, Backend::default(), 0, &mut head)?;
+    let chunks = len / CHUNK_LEN + 1;
+    let total = head.len() + body::sealed_len(len);
+    buf.resize(total, 0);
+    for i in (0..chunks).rev() {
+        let start = i * CHUNK_LEN;
+        let take = (len - start).min(CHUNK_LEN);
+        let dest = head.len() + i * body::SEALED_CHUNK_LEN;
+        buf.copy_within(start..start + take, dest);
+    }
+    buf[..head.len()].copy_from_slice(&head);
+    for i in 0..chunks {
+        let dest = head.len() + i * body::SEALED_CHUNK_LEN;
+        let take = (len - i * CHUNK_LEN).min(CHUNK_LEN);
+        let tag = cipher.seal(i as u64, &mut buf[dest..dest + take]);
+        buf[dest + take..dest + take + TAG_LEN].copy_from_slice(&tag);
+    }
+    Ok(())
+}
+
+/// Opens an envelope as [`open`] does, writing the plaintext into `out` (cleared first,
+/// allocation kept). Reusing one `out` across messages avoids an allocation, page faults and a
+/// wipe per message; the buffer is wiped when the caller drops it (it is [`Zeroizing`]). On
+/// error `out` is zeroized and left empty: no unauthenticated plaintext stays in it.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_into<P: KeyProvider + ?Sized>(
+    provider: &P,
+    context: &Context,
+    envelope: &[u8],
+    out: &mut Zeroizing<Vec<u8>>,
+) -> Result<(), EnvelopeError> {
+    out.clear();
+    let result = open_cipher(provider, context, envelope, Backend::default())
+        .and_then(|(cipher, start)| body::open_chunks_into(&cipher, &envelope[start..], out));
+    if result.is_err() {
+        zeroize::Zeroize::zeroize(&mut **out);
+    }
+    result
+}
+
+/// Opens the envelope held in `buf` in place: on success `buf` holds the plaintext (each
+/// chunk is decrypted and moved down over the header and tags, so nothing is allocated for
+/// the body). On error `buf` is zeroized and left empty.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_in_place<P: KeyProvider + ?Sized>(
+    provider: &P,
+    context: &Context,
+    buf: &mut Zeroizing<Vec<u8>>,
+) -> Result<(), EnvelopeError> {
+    let result = open_cipher(provider, context, buf, Backend::default())
+        .and_then(|(cipher, start)| body::open_chunks_in_place(&cipher, buf, start));
+    if result.is_err() {
+        zeroize::Zeroize::zeroize(&mut **buf);
+    }
+    result
+}
+
+/// Parses, unwraps and checks the commitment; the body cipher and the offset of chunk 0.
+fn open_cipher<P: KeyProvider + ?Sized>(
+    provider: &P,
+    context: &Context,
+    envelope: &[u8],
+    backend: Backend,
+) -> Result<(ChunkCipher, usize), EnvelopeError> {
+    let header = header::parse_complete(envelope)?;
+    let start = header.len + BODY_PREFIX_LEN;
+    let (immutable, rest) = (&envelope[..header.immutable_len], &envelope[header.len..]);
+    let u = unwrap_dek(provider, context, header, immutable, rest, backend)?;
+    let keys = schedule::derive_checked_for(
+        u.header.version,
+        u.header.suite,
+        &u.dek,
+        &u.salt,
+        &u.binding,
+        &rest[SALT_LEN..BODY_PREFIX_LEN],
+    )?;
+    Ok((ChunkCipher::new(u.header.suite, &keys, backend), start))
 }
 
 fn check_len(len: usize) -> Result<(), EnvelopeError> {
@@ -341,7 +563,13 @@ fn unwrap_dek<P: KeyProvider + ?Sized>(
     let binding = header::binding(immutable, header.detached, context);
     let mut salt = [0u8; SALT_LEN];
     salt.copy_from_slice(&body_prefix[..SALT_LEN]);
-    let aad = schedule::wrap_aad(&binding, &salt, &header.key_ref_entry);
+    let aad = schedule::wrap_aad_for(
+        header.version,
+        header.suite,
+        &binding,
+        &salt,
+        &header.key_ref_entry,
+    );
     let dek = schedule::unwrap(&kek, &header.wrapped, &aad, backend)?;
     Ok(Unwrapped {
         header,
@@ -358,10 +586,28 @@ fn open_inner<P: KeyProvider + ?Sized>(
     backend: Backend,
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     let header = header::parse_complete(envelope)?;
+    open_parsed(provider, context, header, envelope, backend)
+}
+
+/// [`open_inner`] after the header was parsed from the start of `envelope`.
+fn open_parsed<P: KeyProvider + ?Sized>(
+    provider: &P,
+    context: &Context,
+    header: Header,
+    envelope: &[u8],
+    backend: Backend,
+) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     let (immutable, rest) = (&envelope[..header.immutable_len], &envelope[header.len..]);
     let u = unwrap_dek(provider, context, header, immutable, rest, backend)?;
     let commitment = &rest[SALT_LEN..BODY_PREFIX_LEN];
-    let keys = schedule::derive_checked(u.header.suite, &u.dek, &u.salt, &u.binding, commitment)?;
+    let keys = schedule::derive_checked_for(
+        u.header.version,
+        u.header.suite,
+        &u.dek,
+        &u.salt,
+        &u.binding,
+        commitment,
+    )?;
     let cipher = ChunkCipher::new(u.header.suite, &keys, backend);
     body::open_chunks(&cipher, &rest[BODY_PREFIX_LEN..])
 }

@@ -155,6 +155,7 @@ fn new_wrap_section<P: KeyProvider + ?Sized>(
     };
     let immutable_len = parsed.immutable_len;
     let suite = parsed.suite;
+    let version = parsed.version;
     let u = unwrap_dek(
         provider,
         &context,
@@ -164,7 +165,8 @@ fn new_wrap_section<P: KeyProvider + ?Sized>(
         Backend::default(),
     )?;
     // The data key must belong to this body: check it against the commitment.
-    schedule::derive_checked(
+    schedule::derive_checked_for(
+        version,
         suite,
         &u.dek,
         &u.salt,
@@ -172,7 +174,7 @@ fn new_wrap_section<P: KeyProvider + ?Sized>(
         &body[SALT_LEN..BODY_PREFIX_LEN],
     )?;
     let entry = header::encode_key_ref_entry(&target.key_ref)?;
-    let aad = schedule::wrap_aad(&u.binding, &u.salt, &entry);
+    let aad = schedule::wrap_aad_for(version, suite, &u.binding, &u.salt, &entry);
     let nonce: [u8; WRAP_NONCE_LEN] = random_array()?;
     let wrapped = schedule::wrap(&target.kek, &nonce, &u.dek, &aad, Backend::default());
     let mut section = Vec::with_capacity(4 + entry.len() + wrapped.len());

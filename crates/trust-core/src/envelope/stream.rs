@@ -243,7 +243,8 @@ impl<R: Read> Opener<R> {
             &prefix[..got],
             backend,
         )?;
-        let keys = schedule::derive_checked(
+        let keys = schedule::derive_checked_for(
+            u.header.version,
             u.header.suite,
             &u.dek,
             &u.salt,

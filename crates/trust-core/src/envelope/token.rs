@@ -2,7 +2,10 @@
 //!
 //! ```text
 //! token = "tle1." ‖ base64url-without-padding(envelope with a detached context)
+//! token = "tle2." ‖ …                          (version 2: sealed with a cached data key)
 //! ```
+//! The digit is the envelope's format version; a token whose prefix and envelope disagree is
+//! refused.
 //! The token is the binary envelope with flag bit 0 set: the context is *not* stored (the row
 //! already knows its tenant and record id) but it is still bound, so the caller supplies it
 //! again to open, and a token copied to another row fails authentication. Decoding accepts only
@@ -20,8 +23,10 @@ use super::header::{self, MAX_HEADER_LEN};
 use super::{HeaderInfo, open_inner, seal_inner};
 use crate::keys::{EncryptionKey, KeyProvider};
 
-/// Every token starts with this prefix (format version 1).
+/// Every version-1 token starts with this prefix.
 pub const TOKEN_PREFIX: &str = "tle1.";
+/// Every version-2 token (sealed with a [`super::DataKeyCache`]) starts with this prefix.
+pub const TOKEN_PREFIX_CACHED: &str = "tle2.";
 /// Largest plaintext a token may carry (tokens are for column values, not files).
 pub const MAX_TOKEN_PLAINTEXT: usize = 1 << 20;
 
@@ -83,6 +88,12 @@ pub fn open_token<P: KeyProvider + ?Sized>(
     open_inner(provider, context, &envelope, Backend::default())
 }
 
+/// Whether `bytes` starts like a text token of either version (`tle1.` or `tle2.`): how a
+/// reader tells a token from a binary envelope, which starts with `TLE`.
+pub fn is_token(bytes: &[u8]) -> bool {
+    bytes.starts_with(TOKEN_PREFIX.as_bytes()) || bytes.starts_with(TOKEN_PREFIX_CACHED.as_bytes())
+}
+
 /// Reads a token's header (suite, key reference; its context is detached so `None`).
 ///
 /// # Errors
@@ -93,7 +104,7 @@ pub fn inspect_token(token: &str) -> Result<HeaderInfo, EnvelopeError> {
     Ok(HeaderInfo::from_header(&header))
 }
 
-fn check_plaintext(plaintext: &[u8]) -> Result<(), EnvelopeError> {
+pub(crate) fn check_plaintext(plaintext: &[u8]) -> Result<(), EnvelopeError> {
     if plaintext.len() > MAX_TOKEN_PLAINTEXT {
         return Err(EnvelopeError::MessageTooLong {
             limit: MAX_TOKEN_PLAINTEXT as u64,
@@ -102,10 +113,16 @@ fn check_plaintext(plaintext: &[u8]) -> Result<(), EnvelopeError> {
     Ok(())
 }
 
-/// `tle1.` + canonical base64url of a detached-context envelope.
+/// `tle1.` (or `tle2.` for a version-2 envelope) + canonical base64url of a detached-context
+/// envelope.
 pub(crate) fn encode(envelope: &[u8]) -> String {
-    let mut token = String::with_capacity(TOKEN_PREFIX.len() + envelope.len().div_ceil(3) * 4);
-    token.push_str(TOKEN_PREFIX);
+    let prefix = if envelope.get(3) == Some(&header::VERSION_CACHED) {
+        TOKEN_PREFIX_CACHED
+    } else {
+        TOKEN_PREFIX
+    };
+    let mut token = String::with_capacity(prefix.len() + envelope.len().div_ceil(3) * 4);
+    token.push_str(prefix);
     CANONICAL.encode_string(envelope, &mut token);
     token
 }
@@ -113,11 +130,15 @@ pub(crate) fn encode(envelope: &[u8]) -> String {
 /// Decodes a token to its envelope bytes; checks prefix, size, canonical encoding, and that
 /// the envelope's context is detached.
 pub(crate) fn decode(token: &str) -> Result<Vec<u8>, EnvelopeError> {
-    let encoded = token
-        .strip_prefix(TOKEN_PREFIX)
-        .ok_or(EnvelopeError::BadToken {
-            reason: "missing tle1. prefix",
-        })?;
+    let (version, encoded) = if let Some(rest) = token.strip_prefix(TOKEN_PREFIX) {
+        (header::VERSION, rest)
+    } else if let Some(rest) = token.strip_prefix(TOKEN_PREFIX_CACHED) {
+        (header::VERSION_CACHED, rest)
+    } else {
+        return Err(EnvelopeError::BadToken {
+            reason: "missing tle1. or tle2. prefix",
+        });
+    };
     if token.len() > MAX_TOKEN_LEN {
         return Err(EnvelopeError::TooLarge {
             what: "token",
@@ -129,6 +150,11 @@ pub(crate) fn decode(token: &str) -> Result<Vec<u8>, EnvelopeError> {
         .map_err(|_| EnvelopeError::BadToken {
             reason: "not canonical unpadded base64url",
         })?;
+    if envelope.len() > 3 && envelope.starts_with(header::MAGIC) && envelope[3] != version {
+        return Err(EnvelopeError::BadToken {
+            reason: "token prefix does not match the envelope version",
+        });
+    }
     // A token always carries a detached context; a stored-context envelope in a token is not
     // something this library writes.
     if envelope.len() > 6

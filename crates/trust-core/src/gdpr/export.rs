@@ -38,13 +38,13 @@ use super::signing::{Signer, verify};
 use super::{GdprError, is_label};
 
 /// The format name and signature domain label.
-pub const FORMAT: &str = "trust-export/v1";
+pub(crate) const FORMAT: &str = "trust-export/v1";
 
 /// Longest line (one record, or the manifest) accepted by the verifier: 16 MiB.
-pub const MAX_LINE: usize = 16 << 20;
+pub(crate) const MAX_LINE: usize = 16 << 20;
 
 /// Most categories a bundle may hold.
-pub const MAX_PARTS: usize = 1024;
+pub(crate) const MAX_PARTS: usize = 1024;
 
 /// One category in the manifest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +62,7 @@ pub struct Part {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
-    /// Always [`FORMAT`].
+    /// Always `trust-export/v1`.
     pub format: String,
     /// The subject's pseudonym.
     pub subject: String,
@@ -159,7 +159,7 @@ impl<W: Write> ExportWriter<W> {
     ///
     /// # Errors
     /// [`GdprError::BadName`] for an invalid category; [`GdprError::TooLarge`] for a record
-    /// over [`MAX_LINE`] or more than [`MAX_PARTS`] categories; [`GdprError::Io`].
+    /// over 16 MiB or more than 1024 categories; [`GdprError::Io`].
     pub fn record<T: Serialize + ?Sized>(
         &mut self,
         category: &str,
@@ -195,7 +195,7 @@ impl<W: Write> ExportWriter<W> {
     /// Writes the signed manifest and returns the writer and the manifest.
     ///
     /// # Errors
-    /// [`GdprError::Io`].
+    /// [`GdprError::Io`]; [`GdprError::Signer`] when the signing device fails.
     pub fn finish(
         mut self,
         generated_at: Timestamp,
@@ -210,7 +210,7 @@ impl<W: Write> ExportWriter<W> {
             signer: hex::encode(signer.public_key()),
         };
         let body = serde_json::to_vec(&manifest).map_err(|_| GdprError::Malformed("manifest"))?;
-        let signature = STANDARD.encode(signer.sign(FORMAT, &body));
+        let signature = STANDARD.encode(signer.sign(FORMAT, &body)?);
         let line = serde_json::to_vec(&ManifestLine {
             manifest,
             signature,

@@ -6,12 +6,12 @@
 //!
 //! | promise | module | legal anchor |
 //! |---|---|---|
-//! | erasure is one call, and says honestly what it did | [`subject`] + [`receipt`] | Art. 17, ICO "beyond use" |
-//! | the subject gets a machine-readable copy | [`export`] | Art. 15, Art. 20 |
-//! | every request is answered within a month | [`request`] | Art. 12(3), Reg. 1182/71 |
-//! | data is not kept longer than the policy says | [`retention`] | Art. 5(1)(e) |
-//! | the authority hears of a breach within 72 hours | [`breach`] | Art. 33 |
-//! | receipts and exports are attributable | [`signing`] | — |
+//! | erasure is one call, and says honestly what it did | [`SubjectKeys`] + [`ErasureReceipt`] | Art. 17, ICO "beyond use" |
+//! | the subject gets a machine-readable copy | [`ExportWriter`], [`verify_bundle`] | Art. 15, Art. 20 |
+//! | every request is answered within a month | [`RequestLog`] | Art. 12(3), Reg. 1182/71 |
+//! | data is not kept longer than the policy says | [`RetentionPolicy`] | Art. 5(1)(e) |
+//! | the authority hears of a breach within 72 hours | [`BreachRecord`] | Art. 33 |
+//! | receipts and exports are attributable | [`Signer`] | — |
 //!
 //! Pseudonyms of subjects come from [`crate::pseudonym`]; nothing in this module writes a raw
 //! subject identifier to disk, to an event or to a receipt.
@@ -27,14 +27,29 @@
 //! Times are [`jiff::Timestamp`]s (UTC instants). Every deadline is computed in UTC, so a
 //! daylight-saving change in any time zone cannot move it.
 
-pub mod breach;
-pub mod export;
-pub mod receipt;
-pub mod register;
-pub mod request;
-pub mod retention;
-pub mod signing;
-pub mod subject;
+pub(crate) mod breach;
+pub(crate) mod export;
+pub(crate) mod receipt;
+pub(crate) mod register;
+pub(crate) mod request;
+pub(crate) mod retention;
+pub(crate) mod signing;
+pub(crate) mod subject;
+
+pub use breach::{BreachRecord, CONTROLLER_DEADLINE_SECS, Notification, Role};
+pub use export::{ExportWriter, Manifest, Part, verify_bundle, write_bundle};
+pub use receipt::{CAVEAT, Destroyed, ErasureReceipt, ReceiptBody};
+pub use register::{Change, DirRegister, RequestRegister};
+pub use request::{
+    Extension, MAX_REASON_LEN, MAX_REQUESTS, MAX_SHOPIFY_BODY, Regime, Request, RequestKind,
+    RequestLog, RequestStatus, ShopifyCompliance, ShopifyTopic, end_of_day_utc,
+};
+pub use retention::{Action, Due, RetentionItem, RetentionPolicy, RetentionRule};
+pub use signing::Signer;
+pub use subject::{
+    DEFAULT_CACHE_TTL, EraseOptions, LocalStore, MemoryStore, RecordState, SubjectKeyRecord,
+    SubjectKeyStore, SubjectKeys, subject_tag,
+};
 
 use core::fmt;
 use std::time::SystemTime;
@@ -105,6 +120,9 @@ pub enum GdprError {
     Store(String),
     /// A shared store could not be reached or dropped the connection; nothing was applied.
     StoreUnavailable(String),
+    /// The device holding the signing key (an HSM) refused or failed; carries its own code
+    /// (`PKCS11_WRONG_PIN`…) and exit code. Nothing was signed.
+    Signer(crate::kek::BackendError),
 }
 
 impl fmt::Display for GdprError {
@@ -133,6 +151,7 @@ impl fmt::Display for GdprError {
             Self::Io(e) => write!(f, "storage failed: {}", e.kind()),
             Self::Store(reason) => write!(f, "the store failed: {reason}"),
             Self::StoreUnavailable(reason) => write!(f, "the store is unavailable: {reason}"),
+            Self::Signer(e) => write!(f, "the signing key's device failed: {}", e.message()),
         }
     }
 }
@@ -168,6 +187,7 @@ impl TrustError for GdprError {
             Self::Random => Category::Internal,
             Self::Io(_) | Self::Store(_) => Category::Internal,
             Self::StoreUnavailable(_) => Category::Input,
+            Self::Signer(e) => e.category(),
         }
     }
 
@@ -189,6 +209,7 @@ impl TrustError for GdprError {
             Self::Random => "RANDOM_FAILED",
             Self::Io(_) | Self::Store(_) => "STORAGE_FAILED",
             Self::StoreUnavailable(_) => "STORE_UNAVAILABLE",
+            Self::Signer(e) => e.code(),
         }
     }
 
@@ -203,6 +224,7 @@ impl TrustError for GdprError {
             Self::BadSignature => {
                 Some("the document was altered or signed by another key; do not rely on it")
             }
+            Self::Signer(e) => e.hint(),
             _ => None,
         }
     }

@@ -33,10 +33,10 @@ use super::GdprError;
 use super::signing::{Signer, verify};
 
 /// The signature domain label and format name.
-pub const FORMAT: &str = "trust-erasure-receipt/v1";
+pub(crate) const FORMAT: &str = "trust-erasure-receipt/v1";
 
 /// Largest receipt document accepted by [`ErasureReceipt::parse`].
-pub const MAX_RECEIPT_LEN: usize = 64 * 1024;
+pub(crate) const MAX_RECEIPT_LEN: usize = 64 * 1024;
 
 /// The standard caveat every receipt carries.
 pub const CAVEAT: &str = "Crypto-shredding: every record sealed for this subject is unreadable without the destroyed key. Backups that hold the wrapped subject key together with the tenant key that wraps it can restore readability until backups_expire_by; this receipt is the processor's signed attestation, not a proof of absence.";
@@ -57,7 +57,7 @@ pub struct Destroyed {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptBody {
-    /// Always [`FORMAT`].
+    /// Always `trust-erasure-receipt/v1`.
     pub format: String,
     /// The subject's pseudonym.
     pub subject: String,
@@ -94,11 +94,14 @@ struct Wire {
 
 impl ErasureReceipt {
     /// Signs `body` (whose `signer` field is set from `signer`).
-    pub fn sign(mut body: ReceiptBody, signer: &Signer) -> Self {
+    ///
+    /// # Errors
+    /// [`GdprError::Signer`] when the signing device fails.
+    pub fn sign(mut body: ReceiptBody, signer: &Signer) -> Result<Self, GdprError> {
         body.signer = hex::encode(signer.public_key());
         body.format = FORMAT.to_owned();
-        let signature = signer.sign(FORMAT, &canonical(&body));
-        Self { body, signature }
+        let signature = signer.sign(FORMAT, &canonical(&body))?;
+        Ok(Self { body, signature })
     }
 
     /// The receipt as a JSON document.
@@ -189,7 +192,7 @@ mod tests {
     #[test]
     fn round_trip_verifies() {
         let (s, _) = Signer::generate().unwrap();
-        let r = ErasureReceipt::sign(body(), &s);
+        let r = ErasureReceipt::sign(body(), &s).unwrap();
         let doc = r.to_json();
         let back = ErasureReceipt::parse_and_verify(doc.as_bytes(), &s.public_key()).unwrap();
         assert_eq!(back, r);
@@ -198,7 +201,7 @@ mod tests {
     #[test]
     fn any_alteration_fails() {
         let (s, _) = Signer::generate().unwrap();
-        let doc = ErasureReceipt::sign(body(), &s).to_json();
+        let doc = ErasureReceipt::sign(body(), &s).unwrap().to_json();
         let pk = s.public_key();
         for (from, to) in [
             ("p1-00112233", "p1-00112234"),
@@ -223,7 +226,7 @@ mod tests {
     #[test]
     fn malformed_receipts() {
         let (s, _) = Signer::generate().unwrap();
-        let doc = ErasureReceipt::sign(body(), &s).to_json();
+        let doc = ErasureReceipt::sign(body(), &s).unwrap().to_json();
         let extra = doc.replacen("{\"receipt\":{", "{\"receipt\":{\"x\":1,", 1);
         assert!(matches!(
             ErasureReceipt::parse(extra.as_bytes()),
@@ -267,7 +270,7 @@ mod tests {
                 .try_into()
                 .unwrap();
         let s = Signer::from_seed(&seed).unwrap();
-        let doc = ErasureReceipt::sign(body(), &s).to_json();
+        let doc = ErasureReceipt::sign(body(), &s).unwrap().to_json();
         if std::env::var_os("PRINT_VECTORS").is_some() {
             println!("{doc}");
         }
@@ -281,7 +284,7 @@ mod tests {
     #[test]
     fn receipts_hold_no_raw_identifiers() {
         let (s, _) = Signer::generate().unwrap();
-        let doc = ErasureReceipt::sign(body(), &s).to_json();
+        let doc = ErasureReceipt::sign(body(), &s).unwrap().to_json();
         assert!(doc.contains("backups_expire_by") && doc.contains("not a proof"));
     }
 }

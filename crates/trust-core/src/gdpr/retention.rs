@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 use super::{GdprError, is_label};
 
 /// Most rules a policy may hold.
-pub const MAX_RULES: usize = 1024;
+pub(crate) const MAX_RULES: usize = 1024;
 
 /// Longest retention period accepted, in days (100 years).
-pub const MAX_DAYS: u32 = 36_525;
+pub(crate) const MAX_DAYS: u32 = 36_525;
 
 /// What to do with an expired item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,25 +8,45 @@
 //! The trust anchor is the signer's public key, which the verifier must already know (pinned in
 //! its configuration, published by the processor). Documents carry the signer's public key only
 //! to say which key to expect; [`verify`] checks it against the expected key, never trusts it.
+//!
+//! The private key is either a PKCS#8 file / seed held in memory, or an Ed25519 key that never
+//! leaves a device ([`Signer::external`]: `trust-pkcs11` signs with `CKM_EDDSA` in the HSM, the
+//! same key type audit checkpoints use). Receipts and manifests are byte-for-byte the same
+//! either way; only where the signature is computed changes, so verifiers need nothing new.
 
 use core::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use zeroize::Zeroizing;
 
 use super::GdprError;
+use crate::audit::note::ExternalEd25519;
 use crate::durable;
 use crate::secret::ct_eq;
 
-/// An Ed25519 signing key (PKCS#8 v2 document held in zeroizing memory by `ring`).
+/// An Ed25519 signing key: in memory (PKCS#8 v2 document held by `ring`), or held in a device.
 pub struct Signer {
-    pair: Ed25519KeyPair,
+    key: Key,
+}
+
+enum Key {
+    Local(Ed25519KeyPair),
+    External {
+        device: Arc<dyn ExternalEd25519>,
+        public: [u8; 32],
+    },
 }
 
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signer({})", hex::encode(self.public_key()))
+        let place = if self.is_external() {
+            "device"
+        } else {
+            "memory"
+        };
+        write!(f, "Signer({}, {place})", hex::encode(self.public_key()))
     }
 }
 
@@ -49,7 +69,7 @@ impl Signer {
     /// [`GdprError::Malformed`] when it is not an Ed25519 PKCS#8 document.
     pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, GdprError> {
         Ed25519KeyPair::from_pkcs8(pkcs8)
-            .map(|pair| Self { pair })
+            .map(Self::local)
             .map_err(|_| GdprError::Malformed("Ed25519 signing key"))
     }
 
@@ -60,7 +80,7 @@ impl Signer {
     /// [`GdprError::Malformed`] if `ring` rejects the seed.
     pub fn from_seed(seed: &[u8; 32]) -> Result<Self, GdprError> {
         Ed25519KeyPair::from_seed_unchecked(seed)
-            .map(|pair| Self { pair })
+            .map(Self::local)
             .map_err(|_| GdprError::Malformed("Ed25519 seed"))
     }
 
@@ -86,19 +106,69 @@ impl Signer {
         }
     }
 
+    fn local(pair: Ed25519KeyPair) -> Self {
+        Self {
+            key: Key::Local(pair),
+        }
+    }
+
+    /// A signer whose private key stays in a device (an HSM): no key file exists for it. The
+    /// public key is read once, here.
+    pub fn external(device: Arc<dyn ExternalEd25519>) -> Self {
+        let public = device.public_key();
+        Self {
+            key: Key::External { device, public },
+        }
+    }
+
+    /// True when the private key is held outside this process.
+    pub fn is_external(&self) -> bool {
+        matches!(self.key, Key::External { .. })
+    }
+
     /// The 32-byte public key.
     pub fn public_key(&self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        out.copy_from_slice(self.pair.public_key().as_ref());
-        out
+        match &self.key {
+            Key::Local(pair) => {
+                let mut out = [0u8; 32];
+                out.copy_from_slice(pair.public_key().as_ref());
+                out
+            }
+            Key::External { public, .. } => *public,
+        }
     }
 
     /// Signs `label ‖ "\n" ‖ body`.
-    pub fn sign(&self, label: &str, body: &[u8]) -> [u8; 64] {
-        let sig = self.pair.sign(&message(label, body));
-        let mut out = [0u8; 64];
-        out.copy_from_slice(sig.as_ref());
-        out
+    ///
+    /// A device's signature is checked against the public key before it is returned: a
+    /// misbehaving token must not produce receipts that fail verification later.
+    ///
+    /// # Errors
+    /// [`GdprError::Signer`] when the device is unavailable or returns a bad signature
+    /// (in-memory keys cannot fail).
+    pub fn sign(&self, label: &str, body: &[u8]) -> Result<[u8; 64], GdprError> {
+        let msg = message(label, body);
+        match &self.key {
+            Key::Local(pair) => {
+                let sig = pair.sign(&msg);
+                let mut out = [0u8; 64];
+                out.copy_from_slice(sig.as_ref());
+                Ok(out)
+            }
+            Key::External { device, public } => {
+                let sig = device.sign(&msg).map_err(GdprError::Signer)?;
+                UnparsedPublicKey::new(&ED25519, public)
+                    .verify(&msg, &sig)
+                    .map_err(|_| {
+                        GdprError::Signer(crate::kek::BackendError::new(
+                            "SIGNER_BAD_SIGNATURE",
+                            crate::error::Category::Internal,
+                            "the signing device returned a signature that does not verify",
+                        ))
+                    })?;
+                Ok(sig)
+            }
+        }
     }
 }
 
@@ -115,7 +185,7 @@ fn message(label: &str, body: &[u8]) -> Vec<u8> {
 ///
 /// # Errors
 /// [`GdprError::BadSignature`], opaque.
-pub fn verify(
+pub(crate) fn verify(
     expected: &[u8; 32],
     claimed: &[u8],
     label: &str,
@@ -155,7 +225,7 @@ mod tests {
     fn sign_verify_and_domain_separation() {
         let (s, pkcs8) = Signer::generate().unwrap();
         let pk = s.public_key();
-        let sig = s.sign("a", b"body");
+        let sig = s.sign("a", b"body").unwrap();
         verify(&pk, &pk, "a", b"body", &sig).unwrap();
         assert!(verify(&pk, &pk, "b", b"body", &sig).is_err());
         assert!(verify(&pk, &pk, "a", b"bodY", &sig).is_err());

@@ -81,13 +81,13 @@ use crate::secret::{Key256, random_array};
 use zeroize::Zeroizing;
 
 /// The subject-key file format name; also the key-wrapping AAD label.
-pub const FORMAT: &str = "trust-subject-key/v1";
+pub(crate) const FORMAT: &str = "trust-subject-key/v1";
 
 /// The reserved record name of a keyring's pseudonym key.
-pub const PSEUDONYM_RECORD: &str = "_pseudonym";
+pub(crate) const PSEUDONYM_RECORD: &str = "_pseudonym";
 
 /// Largest subject-key record accepted from a store.
-pub const MAX_RECORD_LEN: usize = 4096;
+pub(crate) const MAX_RECORD_LEN: usize = 4096;
 
 /// The tag of a pseudonym: `p{version}-{hex of its first 24 bytes}`.
 pub fn subject_tag(p: &Pseudonym) -> String {
@@ -100,11 +100,11 @@ pub fn subject_tag(p: &Pseudonym) -> String {
 /// and the fields that matter are authenticated by the key wrap's associated data.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubjectKeyRecord {
-    /// Always [`FORMAT`].
+    /// Always `trust-subject-key/v1`.
     pub format: String,
     /// The tenant keyring.
     pub keyring: String,
-    /// The subject's pseudonym tag (or [`PSEUDONYM_RECORD`]).
+    /// The subject's pseudonym tag (or `_pseudonym` for the pseudonym key's own record).
     pub subject: String,
     /// The keyring version that wraps (or wrapped) the key.
     pub wrapped_by_version: u32,
@@ -775,10 +775,8 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
             created_at,
             state: RecordState::Erased { erased_at: opts.at },
         };
-        self.store.replace(&tombstone)?;
-        if let Ok(mut m) = self.keys.write() {
-            m.remove(&(keyring.to_owned(), tag.to_owned()));
-        }
+        // The receipt is signed before anything is destroyed: a signing device that fails (an
+        // HSM without its token) leaves the subject intact instead of erased without a receipt.
         let backups_expire_by = opts
             .at
             .checked_add(opts.backup_retention)
@@ -795,7 +793,11 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectKeys<P, S> {
                 signer: String::new(),
             },
             signer,
-        );
+        )?;
+        self.store.replace(&tombstone)?;
+        if let Ok(mut m) = self.keys.write() {
+            m.remove(&(keyring.to_owned(), tag.to_owned()));
+        }
         let mut event = Event::new(EventKind::GdprErase, opts.at.into())
             .subject(tag)
             .attr("keyring", keyring)
@@ -896,6 +898,66 @@ mod tests {
             at: "2026-02-01T00:00:00Z".parse().unwrap(),
             backup_retention: SignedDuration::from_hours(30 * 24),
         }
+    }
+
+    /// A signing device for tests: an in-memory seed behind the device trait, which can be
+    /// told to fail like an HSM whose token was pulled.
+    struct Device {
+        pair: ring::signature::Ed25519KeyPair,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    impl crate::audit::note::ExternalEd25519 for Device {
+        fn public_key(&self) -> [u8; 32] {
+            use ring::signature::KeyPair as _;
+            self.pair.public_key().as_ref().try_into().unwrap()
+        }
+        fn sign(&self, message: &[u8]) -> Result<[u8; 64], crate::kek::BackendError> {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(crate::kek::BackendError::new(
+                    "PKCS11_TOKEN_ABSENT",
+                    crate::error::Category::KeyUnavailable,
+                    "the token is absent",
+                ));
+            }
+            Ok(self.pair.sign(message).as_ref().try_into().unwrap())
+        }
+    }
+
+    #[test]
+    fn a_device_signer_signs_receipts_and_a_failing_one_erases_nothing() {
+        use crate::error::TrustError as _;
+        let dir = tempfile::tempdir().unwrap();
+        let device = Arc::new(Device {
+            pair: ring::signature::Ed25519KeyPair::from_seed_unchecked(&[5; 32]).unwrap(),
+            down: std::sync::atomic::AtomicBool::new(true),
+        });
+        let signer = Signer::external(device.clone());
+        assert!(signer.is_external());
+        let sink = MemorySink::new();
+        let sk = SubjectKeys::new(TestTenant::new(1), LocalStore::new(dir.path()));
+        let jane = sk.encryption_key_for("orders", "customer-1").unwrap();
+
+        let err = sk
+            .erase("orders", "customer-1", &opts(), &signer, &sink)
+            .unwrap_err();
+        assert_eq!(err.code(), "PKCS11_TOKEN_ABSENT");
+        assert_eq!(err.category().exit_code(), 4);
+        assert!(
+            sk.decryption_key(&jane.key_ref).is_ok(),
+            "erased without a receipt"
+        );
+        assert!(sink.events().is_empty());
+
+        device
+            .down
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let receipt = sk
+            .erase("orders", "customer-1", &opts(), &signer, &sink)
+            .unwrap();
+        receipt.verify(&signer.public_key()).unwrap();
+        let (other, _) = Signer::generate().unwrap();
+        assert!(receipt.verify(&other.public_key()).is_err());
     }
 
     #[test]

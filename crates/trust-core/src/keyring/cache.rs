@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use crate::secret::Key256;
 
 /// The default number of cached version keys.
-pub const DEFAULT_CAPACITY: usize = 256;
+pub(crate) const DEFAULT_CAPACITY: usize = 256;
 
 #[derive(Debug)]
 struct Entry {

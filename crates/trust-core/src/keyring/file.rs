@@ -37,17 +37,17 @@ use crate::keys::{KeyRef, Suite};
 use crate::secret::ct_eq;
 
 /// The `format` string of every keyring file.
-pub const FORMAT: &str = "trust-keyring";
+pub(crate) const FORMAT: &str = "trust-keyring";
 /// The newest `format_version` this code reads and writes. Version 2 adds optional fields
 /// (the minimum decryption and encryption versions, the rewrap census `moved`); a record that
 /// uses none of them is written as version 1, byte for byte as before.
-pub const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 /// Largest keyring file accepted (1 MiB): thousands of versions fit; a runaway file does not.
-pub const MAX_FILE_LEN: usize = 1 << 20;
+pub(crate) const MAX_FILE_LEN: usize = 1 << 20;
 /// Most versions a keyring may hold (tombstones included).
-pub const MAX_VERSIONS: usize = 4096;
+pub(crate) const MAX_VERSIONS: usize = 4096;
 /// Largest wrapped version key accepted (base64-decoded), leaving room for KMS blobs.
-pub const MAX_WRAPPED_LEN: usize = 1024;
+pub(crate) const MAX_WRAPPED_LEN: usize = 1024;
 
 /// A keyring's complete state: what `auth` authenticates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,7 +119,7 @@ pub struct ParsedFile {
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileError {
-    /// Larger than [`MAX_FILE_LEN`].
+    /// Larger than `MAX_FILE_LEN` (1 MiB).
     TooLarge,
     /// Not a keyring file at all, or torn (half-written, truncated): the JSON does not parse.
     Malformed(String),

@@ -398,6 +398,25 @@ impl Home {
         })
     }
 
+    /// The root an unfinished [`Home::rewrap_root`] of the home in `dir` is moving to, if one is
+    /// pending (`home.next.json`): a front end resumes with the same descriptor, since some
+    /// descriptors (a KMS root's store id) cannot be derived again from the operator's target.
+    ///
+    /// # Errors
+    /// As [`Home::root_kind`].
+    pub fn pending_root_kind(dir: &Path) -> Result<Option<RootKind>, KeyringError> {
+        if !dir.join(NEXT_HOME_FILE).exists() {
+            return Ok(None);
+        }
+        Ok(match Self::read_config_file(dir, NEXT_HOME_FILE)?.root {
+            RootConfig::External { backend, uri } => {
+                Some(RootKind::External { kind: backend, uri })
+            }
+            RootConfig::KeyFile { path } => Some(RootKind::KeyFile(path)),
+            RootConfig::Passphrase { .. } => Some(RootKind::Passphrase),
+        })
+    }
+
     /// Opens the home in `dir`, unlocking its root key.
     ///
     /// # Errors

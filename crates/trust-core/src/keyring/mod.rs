@@ -14,21 +14,21 @@
 //!    erases the material and keeps a **Destroyed** tombstone — without an override only
 //!    when every seal the version counted was moved off it by rewrap.
 //!
-//! See [`state`] for the transition table and [`Keyring::destroy`] for exactly what guards a
+//! See [`VersionState`] for the transition table and [`Keyring::destroy`] for exactly what guards a
 //! destruction.
 //!
 //! ## Pieces
 //!
 //! | piece | module |
 //! |---|---|
-//! | life-cycle states and transitions | [`state`] |
-//! | a version's record, the policy | [`version`] |
+//! | life-cycle states and transitions | [`VersionState`], [`Transition`] |
+//! | a version's record, the policy | [`VersionRecord`], [`Policy`] |
 //! | the rules (one Primary, staging, grace, live-ciphertext guard, usage ceiling) | [`Keyring`] |
-//! | the authenticated on-disk format | [`file`](mod@file) (docs/format-keyring.md) |
-//! | storage with compare-and-swap | [`store`] |
-//! | the bounded cache of unwrapped keys | [`cache`] |
+//! | the authenticated on-disk format | [`KeyringRecord`], [`parse_file`] (docs/format-keyring.md) |
+//! | storage with compare-and-swap | [`KeyringStore`] |
+//! | the bounded cache of unwrapped keys | [`KeyCache`] |
 //! | all of it with a root key, an event sink and a clock | [`Home`] |
-//! | moving many messages to the Primary | [`rewrap`] |
+//! | moving many messages to the Primary | [`Rewrapper`] |
 //!
 //! ## Example
 //!
@@ -55,14 +55,14 @@
 //! ```
 
 mod bound;
-pub mod cache;
-pub mod file;
+pub(crate) mod cache;
+pub(crate) mod file;
 mod home;
-pub mod rewrap;
+pub(crate) mod rewrap;
 mod ring;
-pub mod state;
-pub mod store;
-pub mod version;
+pub(crate) mod state;
+pub(crate) mod store;
+pub(crate) mod version;
 
 use core::fmt;
 use std::path::{Path, PathBuf};
@@ -71,8 +71,12 @@ use serde::Serialize;
 
 pub use bound::{MAX_STORE_NAME, StoreBoundRoot};
 pub use cache::KeyCache;
+pub use file::{FileError, KeyringRecord, ParsedFile, material_aad, parse as parse_file};
 pub use home::{
     Home, HomeOptions, HomeRecordStore, InitSource, MAX_ROOT_URI, RootKind, RotateIfDue, Unlock,
+};
+pub use rewrap::{
+    BatchSummary, ItemResult, ItemStatus, Rewrapper, Sealed, SubjectRewrap, rewrap_item,
 };
 pub use ring::{Change, ConfigChange, Destroy, DestroyOutcome, Keyring, Rollout, RotationStep};
 pub use state::{Transition, VersionState};
@@ -83,7 +87,6 @@ use crate::error::{Category, TrustError};
 use crate::event::EventError;
 use crate::kek::RootKeyError;
 use crate::keys::{KeyError, KeyRef};
-use file::FileError;
 
 /// A keyring operation failed.
 #[non_exhaustive]

@@ -235,7 +235,7 @@ impl Keyring {
         })
     }
 
-    /// Wraps a record that passed [`file::verify`] (or [`file::check`]).
+    /// Wraps a record that passed the file checks (`file::verify` or `file::check`).
     pub(crate) fn from_record(record: KeyringRecord) -> Self {
         Self { record }
     }
@@ -454,7 +454,7 @@ impl Keyring {
     /// Adds a new Staged version holding `material` (wrapped, base64). Returns its number.
     ///
     /// # Errors
-    /// [`KeyringError::InvalidPolicy`] when the keyring holds [`file::MAX_VERSIONS`] already or
+    /// [`KeyringError::InvalidPolicy`] when the keyring holds `MAX_VERSIONS` (4096) already or
     /// the version numbers are exhausted.
     pub fn add_version(&mut self, now: i64, material: String) -> Result<Change, KeyringError> {
         if self.record.versions.len() >= file::MAX_VERSIONS {

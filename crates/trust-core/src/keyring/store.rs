@@ -72,7 +72,7 @@ pub trait KeyringStore: Send + Sync {
 }
 
 /// The embedded default: one `NAME.json` per keyring in a directory, replaced with
-/// [`durable::write_atomic`] under a per-keyring [`LockGuard`] (`.NAME.lock`), which serializes
+/// [`durable::write_atomic`] under a per-keyring lock (`.NAME.lock`), which serializes
 /// writers across threads and processes.
 #[derive(Debug)]
 pub struct DirStore {

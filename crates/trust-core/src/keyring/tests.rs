@@ -372,7 +372,7 @@ fn published_vector_verifies() {
         "f786279ac6420357fd121dcb810629152f887ba8ee01457e49399485ddbafa38"
     );
     assert_eq!(
-        hex::encode(file::material_aad("orders", 2)),
+        hex::encode(material_aad("orders", 2)),
         "74727573742e6b657972696e672e76657273696f6e2e7631006f72646572730000000002"
     );
     let record = file::verify(parsed, &root, "orders").unwrap();
@@ -382,18 +382,13 @@ fn published_vector_verifies() {
         let wrapped = base64::engine::general_purpose::STANDARD
             .decode(v.material.as_ref().unwrap())
             .unwrap();
-        let key =
-            crate::kek::RootKey::unwrap(&root, &file::material_aad("orders", v.version), &wrapped)
-                .unwrap();
+        let key = crate::kek::RootKey::unwrap(&root, &material_aad("orders", v.version), &wrapped)
+            .unwrap();
         assert_eq!(key.len(), 32);
         // Bound to its version: the other version's AAD does not open it.
         assert!(
-            crate::kek::RootKey::unwrap(
-                &root,
-                &file::material_aad("orders", v.version + 1),
-                &wrapped
-            )
-            .is_err()
+            crate::kek::RootKey::unwrap(&root, &material_aad("orders", v.version + 1), &wrapped)
+                .is_err()
         );
     }
     // Under another name, or with the revision bumped, it does not verify.
@@ -664,13 +659,13 @@ fn released_reservations_let_the_census_clear() {
     home.release_unused().unwrap(); // nothing left to release
     assert_eq!(home.keyring("a").unwrap().primary().uses, 1);
     home.rotate("a", Rollout::Immediate).unwrap();
-    let mut job = rewrap::Rewrapper::new(&home);
-    let (status, replacement) = job.item(&rewrap::Sealed::Token {
+    let mut job = Rewrapper::new(&home);
+    let (status, replacement) = job.item(&Sealed::Token {
         token,
         context: ctx,
     });
     assert!(replacement.is_some());
-    if let rewrap::ItemStatus::Rewrapped { from, .. } = status {
+    if let ItemStatus::Rewrapped { from, .. } = status {
         job.stored(&from);
     }
     job.finish().unwrap();

@@ -64,8 +64,8 @@
 //! stored as SHA-256 hashes bound to the user. With 80 bits of entropy a fast hash is enough:
 //! brute force of one code costs 2^79 hashes on average, so no password hash is needed.
 
-mod store;
-pub mod totp;
+pub(crate) mod store;
+pub(crate) mod totp;
 
 #[cfg(test)]
 mod tests;
@@ -79,9 +79,11 @@ use zeroize::Zeroizing;
 
 pub use store::{
     DirMfaStore, Factor, MAX_DEVICES, MAX_RECOVERY_CODES, MAX_USER_FILE, MfaStore, MfaStoreError,
-    parse_user_file,
 };
-pub use totp::{Algorithm, TotpParams};
+pub use totp::{
+    Algorithm, MAX_SECRET_LEN, MAX_SECRET_TEXT, MIN_SECRET_LEN, TotpParams, base32_decode,
+    base32_encode, code_at_step, hotp, otpauth_uri,
+};
 
 use crate::clock::{Clock, SystemClock, unix_seconds};
 use crate::envelope::{self, Context, EnvelopeError};
@@ -242,7 +244,7 @@ impl Mfa {
         options.params.validate()?;
         let secret = match options.secret {
             Some(s) => {
-                if !(totp::MIN_SECRET_LEN..=totp::MAX_SECRET_LEN).contains(&s.len()) {
+                if !(MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&s.len()) {
                     return Err(MfaError::InvalidSecret(
                         "the secret must be 16 to 128 bytes",
                     ));
@@ -282,7 +284,7 @@ impl Mfa {
                 .attr("digits", options.params.digits),
         )?;
         Ok(Enrollment {
-            uri: totp::otpauth_uri(&self.issuer, user, &secret, &options.params),
+            uri: otpauth_uri(&self.issuer, user, &secret, &options.params),
             params: options.params,
         })
     }
@@ -378,7 +380,7 @@ impl Mfa {
             current,
             current.saturating_add(1),
         ] {
-            let candidate = totp::code_at_step(&secret, &params, step);
+            let candidate = code_at_step(&secret, &params, step);
             let matches = ct_eq(candidate.as_bytes(), code.as_bytes());
             let fresh = factor.last_step.is_none_or(|last| step > last);
             if matches && fresh {

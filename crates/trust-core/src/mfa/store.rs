@@ -53,6 +53,23 @@ impl fmt::Debug for Factor {
     }
 }
 
+impl Factor {
+    /// A factor from its parts (what a store rebuilds from its rows).
+    pub fn new(
+        params: TotpParams,
+        sealed_secret: String,
+        last_step: Option<u64>,
+        created: i64,
+    ) -> Self {
+        Self {
+            params,
+            sealed_secret,
+            last_step,
+            created,
+        }
+    }
+}
+
 /// Storage for TOTP factors and recovery codes. Every method is atomic on its own.
 pub trait MfaStore: Send + Sync {
     /// Stores a new factor; [`MfaStoreError::AlreadyExists`] when (user, device) has one.

@@ -3,6 +3,7 @@ use std::sync::{Arc, Barrier};
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
+use super::store::parse_user_file;
 use super::*;
 use crate::clock::from_unix_seconds;
 use crate::envelope::StaticKeys;
@@ -65,7 +66,7 @@ fn code(step: u64, digits: u8) -> Zeroizing<String> {
         digits,
         period: 30,
     };
-    totp::code_at_step(SEED, &p, step)
+    code_at_step(SEED, &p, step)
 }
 
 fn at_step(step: u64) -> SystemTime {

@@ -46,7 +46,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod store;
+pub(crate) mod store;
 
 #[cfg(test)]
 mod tests;

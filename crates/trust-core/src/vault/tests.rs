@@ -2,6 +2,7 @@ use std::sync::{Arc, Barrier};
 
 use secrecy::ExposeSecret;
 
+use super::store::parse_record;
 use super::*;
 use crate::clock::FixedClock;
 use crate::envelope::StaticKeys;

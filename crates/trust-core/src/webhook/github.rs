@@ -1,7 +1,7 @@
 //! GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, raw body)>`.
 //!
 //! No timestamp is signed, so a captured delivery can be replayed: deduplicate on
-//! `X-GitHub-Delivery` (reported as [`Verified::delivery_id`]) with [`super::replay`].
+//! `X-GitHub-Delivery` (reported as [`Verified::delivery_id`]) with [`super::ReplayGuard`].
 //! The legacy SHA-1 header `X-Hub-Signature` is never used (no downgrade).
 //! Source: <https://docs.github.com/webhooks/using-webhooks/validating-webhook-deliveries>.
 //!

@@ -39,7 +39,7 @@
 //! | GitHub `X-Hub-Signature-256` | [`github`] | body | none (dedupe on `X-GitHub-Delivery`) |
 //! | Slack `X-Slack-Signature` | [`slack`] | `v0:ts:body` | ±300 s |
 //!
-//! Replay protection beyond the timestamp window is [`replay`]: a seen-id store behind a trait,
+//! Replay protection beyond the timestamp window is [`ReplayGuard`]: a seen-id store behind a trait,
 //! with a bounded in-memory default. A duplicate delivery is [`WebhookError::Replayed`], distinct
 //! from a forgery.
 //!
@@ -71,7 +71,7 @@ use crate::secret::{ExposeSecret, SecretBytes, ct_eq};
 
 pub mod github;
 pub mod hubspot;
-pub mod replay;
+pub(crate) mod replay;
 mod request;
 pub mod shopify;
 pub mod slack;
@@ -81,6 +81,7 @@ pub mod stripe;
 mod encoding;
 
 pub use encoding::{decode_base64_mac, decode_hex_mac};
+pub use replay::{MAX_KEY_LEN as MAX_REPLAY_KEY_LEN, MemorySeenStore, ReplayGuard, SeenStore};
 pub use request::{Request, verify};
 
 /// The length of an HMAC-SHA256 or SHA-256 output, the only MAC length any scheme here uses.
@@ -262,9 +263,9 @@ pub struct Verified {
     /// milliseconds are reported as seconds, rounded down).
     pub timestamp: Option<i64>,
     /// The provider's delivery id, when it sends one (`X-Shopify-Webhook-Id`, `webhook-id`,
-    /// `X-GitHub-Delivery`, a session token's `jti`): the key for [`replay`] protection.
+    /// `X-GitHub-Delivery`, a session token's `jti`): the key for [`ReplayGuard`] protection.
     /// Unauthenticated for Shopify and GitHub (not covered by the MAC), so use it only after
-    /// verification, as [`replay::ReplayGuard`] does.
+    /// verification, as [`ReplayGuard`] does.
     pub delivery_id: Option<String>,
     /// The shop the request is for (Shopify OAuth, App Proxy and session tokens), validated and
     /// lower-cased (`name.myshopify.com`).
@@ -285,7 +286,8 @@ impl Verified {
 
 /// Why a request was not accepted.
 ///
-/// Every variant except [`WebhookError::Config`] and [`WebhookError::ReplayStore`] is a
+/// Every variant except [`WebhookError::Config`], [`WebhookError::ReplayStore`] and
+/// [`WebhookError::ReplayStoreUnavailable`] is a
 /// *rejection of the request*, in the [`Category::Verification`] family (CLI exit 1; an HTTP
 /// endpoint answers 401, or 200 for [`WebhookError::Replayed`] so the provider stops retrying an
 /// already processed delivery). Malformed requests are rejections too: a signature header that
@@ -312,6 +314,10 @@ pub enum WebhookError {
     Config(&'static str),
     /// The replay store cannot take another id (full of unexpired ids, or its backend failed).
     ReplayStore(&'static str),
+    /// A shared replay store (Redis, PostgreSQL) could not be reached or dropped the
+    /// connection, after its own retries: nothing was recorded, so the delivery was neither
+    /// admitted nor refused. Answer 503 and let the provider retry. CLI exit 3.
+    ReplayStoreUnavailable(&'static str),
 }
 
 impl fmt::Display for WebhookError {
@@ -329,6 +335,7 @@ impl fmt::Display for WebhookError {
             Self::Malformed(what) => write!(f, "malformed request: {what}"),
             Self::Config(what) => write!(f, "webhook verifier configuration: {what}"),
             Self::ReplayStore(what) => write!(f, "replay store: {what}"),
+            Self::ReplayStoreUnavailable(what) => write!(f, "replay store unavailable: {what}"),
         }
     }
 }
@@ -340,6 +347,7 @@ impl TrustError for WebhookError {
         match self {
             Self::Config(_) => Category::Usage,
             Self::ReplayStore(_) => Category::Internal,
+            Self::ReplayStoreUnavailable(_) => Category::Input,
             _ => Category::Verification,
         }
     }
@@ -354,6 +362,7 @@ impl TrustError for WebhookError {
             Self::Malformed(_) => "MALFORMED",
             Self::Config(_) => "WEBHOOK_CONFIG",
             Self::ReplayStore(_) => "REPLAY_STORE",
+            Self::ReplayStoreUnavailable(_) => "REPLAY_STORE_UNAVAILABLE",
         }
     }
 
@@ -367,6 +376,9 @@ impl TrustError for WebhookError {
             }
             Self::Replayed => Some("the delivery was processed before; answer 200 and skip it"),
             Self::ReplayStore(_) => Some("raise the store's capacity or use a shared store"),
+            Self::ReplayStoreUnavailable(_) => Some(
+                "nothing was recorded: answer 503 so the provider retries, and check the store",
+            ),
             _ => None,
         }
     }
@@ -630,6 +642,11 @@ mod tests {
             WebhookError::ReplayStore("x").category(),
             Category::Internal
         );
+        // An unreachable shared store is not "full": its own category (exit 3) and code.
+        let down = WebhookError::ReplayStoreUnavailable("x");
+        assert_eq!(down.category().exit_code(), 3);
+        assert_eq!(down.code(), "REPLAY_STORE_UNAVAILABLE");
+        assert_ne!(down.code(), WebhookError::ReplayStore("x").code());
         for s in Scheme::ALL {
             assert_eq!(Scheme::from_name(s.name()), Some(s));
         }

@@ -44,7 +44,7 @@ impl<S: SeenStore + ?Sized> SeenStore for Box<S> {
 }
 
 /// The default capacity of [`MemorySeenStore`]: 100 000 ids (a few MiB).
-pub const DEFAULT_CAPACITY: usize = 100_000;
+pub(crate) const DEFAULT_CAPACITY: usize = 100_000;
 
 /// The longest key stored; longer ids are hashed by nobody and refused.
 pub const MAX_KEY_LEN: usize = 512;

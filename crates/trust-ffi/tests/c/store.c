@@ -151,9 +151,31 @@ int main(void) {
   trust_error_free(err);
   err = NULL;
   CHECK(c == NULL);
-  /* The vault of a database home is not reachable through the C ABI yet: said so, typed. */
-  CHECK_STATUS(trust_vault_new(a, NONE, NULL, &vault, &err), TRUST_INVALID_ARGUMENT);
-  EXPECT_ERROR(err, TRUST_INVALID_ARGUMENT, "STORE_URL_UNSUPPORTED");
+  /* The vault and MFA of a database home: what one worker stores, another reads. */
+  trust_vault *va = NULL, *vb = NULL;
+  CHECK_OK(trust_vault_new(a, NONE, NULL, &va, &err), err);
+  CHECK_OK(trust_vault_new(b, NONE, NULL, &vb, &err), err);
+  uint32_t sv = 0;
+  CHECK_OK(trust_vault_put(va, S("w"), S("acme/shopify"), S("shpat_db"), 0, NULL, NULL, 0, 0, NONE, &sv, &err), err);
+  trust_bytes *value = NULL;
+  CHECK_OK(trust_vault_get(vb, S("w"), S("acme/shopify"), S("db interop"), 0, &value, NULL, NULL, &err), err);
+  CHECK(bytes_eq_str(value, "shpat_db"));
+  trust_bytes_free(value);
+  trust_vault_free(va);
+  trust_vault_free(vb);
+  trust_mfa *ma = NULL, *mb = NULL;
+  CHECK_OK(trust_mfa_new(a, NONE, NULL, &ma, &err), err);
+  CHECK_OK(trust_mfa_new(b, NONE, NULL, &mb, &err), err);
+  trust_bytes *uri = NULL;
+  CHECK_OK(trust_mfa_enroll(ma, S("alice"), NONE, S("12345678901234567890"), TRUST_MFA_SHA1, 8, &uri, &err), err);
+  trust_bytes_free(uri);
+  CHECK_OK(trust_mfa_verify(mb, S("alice"), NONE, S("94287082"), 59, NULL, &err), err);
+  /* The code was burnt in the database: the other worker refuses it. */
+  CHECK_STATUS(trust_mfa_verify(ma, S("alice"), NONE, S("94287082"), 59, NULL, &err), TRUST_VERIFICATION_FAILED);
+  EXPECT_ERROR(err, TRUST_VERIFICATION_FAILED, "MFA_REJECTED");
+  err = NULL;
+  trust_mfa_free(ma);
+  trust_mfa_free(mb);
   trust_home_free(a);
   trust_home_free(b);
   puts("store: ok (directory and PostgreSQL)");

@@ -13,7 +13,7 @@
 //!
 //! Webhooks sign **no timestamp**: a captured delivery can be replayed at any time. Deduplicate
 //! on `X-Shopify-Webhook-Id` (reported as [`super::Verified::delivery_id`]) with
-//! [`super::replay`], and process idempotently.
+//! [`super::ReplayGuard`], and process idempotently.
 //! Source: <https://shopify.dev/docs/apps/build/webhooks/verify-deliveries>.
 
 mod domain;

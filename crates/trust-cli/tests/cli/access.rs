@@ -1,51 +1,27 @@
 //! CLI tests for `trust password`, `trust token` and `trust tls`: every exit code each command
 //! can produce, `--json` output, and `--help` examples.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use trust_core::tls::{self, rustls};
 
+use super::harness::{self, code, json, run, stderr, stdout};
+
 fn trust(args: &[&str], stdin: &str) -> Output {
     trust_env(args, stdin, &[])
 }
 
 fn trust_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trust"));
-    cmd.args(args)
-        .env_remove("TRUST_HOME")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    // A command that exits before reading stdin (a usage error) closes the pipe: not a failure.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap()
+    run(
+        harness::trust().args(args).envs(env.iter().copied()),
+        Some(stdin.as_bytes()),
+    )
 }
 
 // --- password ---------------------------------------------------------------------------------

@@ -1,21 +1,14 @@
 //! CLI tests of `trust audit`: every exit code and every tamper case of issue 4.
-#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // test code: a failed setup should panic
+#![allow(clippy::cast_possible_truncation)] // record lengths in test logs are small
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-const BIN: &str = env!("CARGO_BIN_EXE_trust");
 const ORIGIN: &str = "example.com/audit/cli";
 
-fn trust(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("TRUST_HOME")
-        .output()
-        .unwrap()
-}
+use super::harness::{self, run_args as trust};
 
 fn ok(args: &[&str]) -> String {
     let out = trust(args);
@@ -443,7 +436,7 @@ fn kill_nine_during_import_keeps_every_acknowledged_entry() {
         writeln!(f, r#"{{"event":"bulk.event","attrs":{{"n":"{i}"}}}}"#).unwrap();
     }
     drop(f);
-    let mut child = Command::new(BIN)
+    let mut child = harness::trust()
         .args([
             "audit",
             "import",
@@ -719,7 +712,7 @@ fn a_held_lock_is_waited_for_then_exit_3_and_verify_needs_no_lock() {
         .open(log.dir.join(".lock"))
         .unwrap();
     lock.lock().unwrap();
-    let out = Command::new(BIN)
+    let out = harness::trust()
         .args([
             "--json",
             "audit",
@@ -744,7 +737,7 @@ fn a_held_lock_is_waited_for_then_exit_3_and_verify_needs_no_lock() {
     );
     assert_eq!(verify_json(&log, None).0, 0);
     // A writer that releases the lock in time is simply waited for.
-    let child = Command::new(BIN)
+    let child = harness::trust()
         .args(["audit", "append", "--log", log.p(), "--event", "x.y"])
         .stdout(Stdio::piped())
         .spawn()
@@ -757,7 +750,7 @@ fn a_held_lock_is_waited_for_then_exit_3_and_verify_needs_no_lock() {
         String::from_utf8_lossy(&out.stdout).trim(),
         "appended entry 3"
     );
-    let bad = Command::new(BIN)
+    let bad = harness::trust()
         .args([
             "--json",
             "audit",
@@ -783,7 +776,7 @@ fn parallel_appenders_lose_nothing() {
             std::thread::spawn(move || {
                 (0..per)
                     .map(|i| {
-                        let out = Command::new(BIN)
+                        let out = harness::trust()
                             .args(["--json", "audit", "append", "--log"])
                             .arg(&dir)
                             .args(["--event", "ops.append", "--attr"])
@@ -820,7 +813,7 @@ fn parallel_rotations_with_an_audit_log_all_succeed() {
     let home = log.path("home");
     let key = log.path("root.key");
     let run = |args: &[&str]| {
-        Command::new(BIN)
+        harness::trust()
             .arg("--home")
             .arg(&home)
             .args(args)
@@ -841,7 +834,7 @@ fn parallel_rotations_with_an_audit_log_all_succeed() {
         .map(|_| {
             let (home, dir) = (home.clone(), log.dir.clone());
             std::thread::spawn(move || {
-                Command::new(BIN)
+                harness::trust()
                     .arg("--home")
                     .arg(&home)
                     .args(["keys", "rotate", "orders"])

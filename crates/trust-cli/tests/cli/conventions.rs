@@ -1,28 +1,20 @@
 //! CLI tests of the rules every command shares: one JSON object with `--json`, quiet ends on a
 //! closed pipe, the exit-code table, the one time format.
 
-// Test code: a failed unwrap is a failed test, which is what we want.
-#![allow(clippy::unwrap_used)]
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use super::harness;
+
 fn trust(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_trust"));
-    c.arg("--home").arg(home).env_remove("TRUST_HOME");
+    let mut c = harness::trust();
+    c.arg("--home").arg(home);
     c
 }
 
 fn run_stdin(cmd: &mut Command, input: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
+    harness::run(cmd, Some(input))
 }
 
 /// Runs with stdout a pipe whose reader is already gone: every write fails with EPIPE.

@@ -1,21 +1,28 @@
 //! CLI tests of `trust encrypt`, `decrypt`, `rewrap` and `inspect`: every failure gives its
 //! documented exit code, and a failure never writes OUT nor releases plaintext on stdout.
 
-// Test code: a failed unwrap is a failed test, which is what we want.
-#![allow(clippy::unwrap_used)]
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use super::harness;
+
+/// The shared harness's home with a keyring `orders`.
 struct Env {
-    dir: tempfile::TempDir,
+    h: harness::Env,
+}
+
+impl std::ops::Deref for Env {
+    type Target = harness::Env;
+    fn deref(&self) -> &harness::Env {
+        &self.h
+    }
 }
 
 impl Env {
     fn new() -> Self {
         let env = Self {
-            dir: tempfile::tempdir().unwrap(),
+            h: harness::Env::bare(),
         };
         let key = env.path("root.key");
         env.ok(&["init", "--root-key-file", s(&key)]);
@@ -23,37 +30,12 @@ impl Env {
         env
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn home(&self) -> PathBuf {
-        self.path("home")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_trust"));
-        c.arg("--home")
-            .arg(self.home())
-            .args(args)
-            .env_remove("TRUST_HOME");
-        c
-    }
-
     fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
+        harness::run(&mut self.cmd(args), None)
     }
 
     fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        child.wait_with_output().unwrap()
+        harness::run(&mut self.cmd(args), Some(input))
     }
 
     fn ok(&self, args: &[&str]) -> Vec<u8> {

@@ -1,19 +1,7 @@
 //! CLI tests of `trust audit export`: a key-free copy an auditor verifies offline, and every
 //! exit code of the command.
-#![allow(clippy::unwrap_used)] // test code: a failed setup should panic
 
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_trust");
-
-fn trust(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("TRUST_HOME")
-        .env_remove("TRUST_AUDIT_LOG")
-        .output()
-        .unwrap()
-}
+use super::harness::run_args as trust;
 
 fn json(args: &[&str]) -> (i32, serde_json::Value) {
     let mut all = vec!["--json"];

@@ -1,18 +1,6 @@
 //! CLI tests of `trust demo`, the README's first command.
 
-// Test code: a failed unwrap is a failed test, which is what we want.
-#![allow(clippy::unwrap_used)]
-
-use std::process::{Command, Output};
-
-fn trust(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trust"))
-        .args(args)
-        .env_remove("TRUST_HOME")
-        .env_remove("TRUST_AUDIT_LOG")
-        .output()
-        .unwrap()
-}
+use super::harness::run_args as trust;
 
 #[test]
 fn demo_runs_every_step_and_reports_json() {

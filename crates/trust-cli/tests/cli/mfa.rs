@@ -1,11 +1,8 @@
 //! CLI tests of `trust mfa …` and the second-factor gate: every exit code each command can give.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails
 
-mod common;
+use super::harness::{Env, code, expect, json, stdout};
 
-use common::{Env, code, expect, json, stdout};
-
-use trust_core::mfa::totp::{self, Algorithm, TotpParams};
+use trust_core::mfa::{self, Algorithm, TotpParams};
 
 /// RFC 6238's SHA-1 seed, base32.
 const SECRET_B32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
@@ -17,7 +14,7 @@ fn totp_code(unix: u64, digits: u8, algorithm: Algorithm, seed: &[u8]) -> String
         digits,
         period: 30,
     };
-    totp::code_at_step(seed, &p, unix / 30).to_string()
+    mfa::code_at_step(seed, &p, unix / 30).to_string()
 }
 
 /// Now, as the gate verifies at the real time.

@@ -1,13 +1,20 @@
 //! CLI tests of `trust init` and `trust keys …`: every exit code of the keyring contract.
 
-// Test code: a failed unwrap is a failed test, which is what we want.
-#![allow(clippy::unwrap_used)]
-
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
+use super::harness;
+
+/// The shared harness's home, with the checks the keys tests repeat.
 struct Env {
-    dir: tempfile::TempDir,
+    h: harness::Env,
+}
+
+impl std::ops::Deref for Env {
+    type Target = harness::Env;
+    fn deref(&self) -> &harness::Env {
+        &self.h
+    }
 }
 
 impl Env {
@@ -21,30 +28,12 @@ impl Env {
 
     fn bare() -> Self {
         Self {
-            dir: tempfile::tempdir().unwrap(),
+            h: harness::Env::bare(),
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn home(&self) -> PathBuf {
-        self.path("home")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_trust"));
-        c.arg("--home")
-            .arg(self.home())
-            .args(args)
-            .env_remove("TRUST_HOME")
-            .stdin(Stdio::null());
-        c
-    }
-
     fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
+        harness::run(&mut self.cmd(args), None)
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -436,7 +425,7 @@ fn two_processes_rotating_at_once_lose_nothing() {
             let home = env.home();
             std::thread::spawn(move || {
                 for _ in 0..per {
-                    let out = Command::new(env!("CARGO_BIN_EXE_trust"))
+                    let out = harness::trust()
                         .arg("--home")
                         .arg(&home)
                         .args(["keys", "rotate", "orders"])
@@ -532,7 +521,7 @@ fn every_command_has_an_example() {
 fn key_changes_are_recorded_in_the_audit_log_when_one_is_configured() {
     let env = Env::new();
     let log = env.path("audit");
-    let init = Command::new(env!("CARGO_BIN_EXE_trust"))
+    let init = harness::trust()
         .args(["--json", "audit", "init", "--log"])
         .arg(&log)
         .args(["--origin", "ops.example/audit"])
@@ -566,7 +555,7 @@ fn key_changes_are_recorded_in_the_audit_log_when_one_is_configured() {
     // Without the flag nothing is recorded (the operator guide says to set TRUST_AUDIT_LOG).
     env.ok(&["keys", "create", "other"]);
 
-    let verify = Command::new(env!("CARGO_BIN_EXE_trust"))
+    let verify = harness::trust()
         .args(["--json", "audit", "verify", "--log"])
         .arg(&log)
         .args(["--vkey", &vkey])

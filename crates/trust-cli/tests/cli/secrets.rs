@@ -1,11 +1,8 @@
 //! CLI tests of `trust secrets …`: every exit code each command can give.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails
-
-mod common;
 
 use std::path::PathBuf;
 
-use common::{Env, expect, json, stdout};
+use super::harness::{Env, expect, json, stdout};
 
 const TOKEN: &[u8] = b"shpat_0123456789abcdef0123456789ab";
 

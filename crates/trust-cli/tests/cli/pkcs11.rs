@@ -1,10 +1,10 @@
 //! CLI tests of homes whose root key lives in a PKCS#11 token (SoftHSM2 under CI: source
 //! .ci/softhsm). Skipped with a printed reason when no token is configured; failed under CI=true.
 
-#![allow(clippy::unwrap_used)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use super::harness;
 
 struct Hsm {
     module: String,
@@ -61,12 +61,10 @@ impl Env {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_trust"));
+        let mut c = harness::trust();
         c.arg("--home")
             .arg(self.path("home"))
             .args(args)
-            .env_remove("TRUST_HOME")
-            .env_remove("TRUST_AUDIT_LOG")
             .env("TRUST_PKCS11_PIN", &self.hsm.pin)
             .stdin(Stdio::null());
         c
@@ -396,4 +394,148 @@ fn rewrap_root_moves_a_key_file_home_into_the_hsm_without_touching_ciphertext() 
         "--vkey",
         std::fs::read_to_string(log.join("vkey")).unwrap().trim(),
     ]);
+}
+
+/// `trust gdpr public-key --signing-pkcs11 URI`: erasure receipts and export manifests are
+/// signed by an Ed25519 key in the token; no key file is written, and the documents verify with
+/// the printed public key.
+#[test]
+fn gdpr_receipts_and_exports_signed_in_the_hsm_verify_with_the_printed_key() {
+    let Some(h) = hsm("gdpr_receipts_and_exports_signed_in_the_hsm_verify_with_the_printed_key")
+    else {
+        return;
+    };
+    let env = Env::new(h);
+    let root = env.path("root.key");
+    env.ok(&["init", "--root-key-file", p(&root)]);
+    env.ok(&["keys", "create", "customers"]);
+    let uri = format!(
+        "pkcs11:token={};object={}-gdpr?module-path={}",
+        env.hsm.token, env.object, env.hsm.module
+    );
+
+    // No PIN: refused before anything is recorded.
+    let v = env.json_fail(
+        env.cmd(&["--json", "gdpr", "public-key", "--signing-pkcs11", &uri])
+            .env_remove("TRUST_PKCS11_PIN"),
+        2,
+    );
+    assert_eq!(v["code"], "PKCS11_NO_PIN");
+    assert!(!env.path("home/gdpr/signer.json").exists());
+
+    let out = env.ok(&["--json", "gdpr", "public-key", "--signing-pkcs11", &uri]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let pk = v["data"]["public_key"].as_str().unwrap().to_owned();
+    assert_eq!(pk.len(), 64);
+    let record = std::fs::read_to_string(env.path("home/gdpr/signer.json")).unwrap();
+    assert!(record.contains(r#""kind": "pkcs11""#), "{record}");
+    assert!(!record.contains(&env.hsm.pin) || env.hsm.pin.len() < 6);
+    // Again with the same URI: the same key; the plain command prints it from the token.
+    env.ok(&["gdpr", "public-key", "--signing-pkcs11", &uri]);
+    assert_eq!(env.ok(&["gdpr", "public-key"]).trim(), pk);
+
+    // An erasure receipt signed in the token.
+    let out = env.ok(&[
+        "--json",
+        "gdpr",
+        "erase",
+        "--key",
+        "customers",
+        "--subject",
+        "c-1",
+        "--yes",
+    ]);
+    let receipt: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(receipt["data"]["receipt"]["signer"], pk.as_str());
+    let receipt_file = env.path("receipt.json");
+    std::fs::write(&receipt_file, receipt["data"].to_string()).unwrap();
+    env.ok(&["gdpr", "verify-receipt", p(&receipt_file)]);
+    env.ok(&[
+        "gdpr",
+        "verify-receipt",
+        "--public-key",
+        &pk,
+        p(&receipt_file),
+    ]);
+
+    // An export bundle signed in the token.
+    let records = env.path("records.jsonl");
+    std::fs::write(
+        &records,
+        "{\"subject\":\"c-2\",\"category\":\"orders\",\"record\":{\"id\":7}}\n",
+    )
+    .unwrap();
+    let bundle = env.path("c-2.export.jsonl");
+    env.ok(&[
+        "gdpr",
+        "export",
+        "--key",
+        "customers",
+        "--subject",
+        "c-2",
+        "--records",
+        p(&records),
+        "--out",
+        p(&bundle),
+    ]);
+    env.ok(&["gdpr", "verify-export", "--public-key", &pk, p(&bundle)]);
+    assert!(
+        !env.path("home/gdpr/signing.p8").exists(),
+        "a signing key file was written"
+    );
+
+    // A wrong PIN: no receipt can be signed, so nothing is erased (exit 4); the same erasure
+    // succeeds afterwards with the right PIN.
+    let v = env.json_fail(
+        env.cmd(&[
+            "--json",
+            "gdpr",
+            "erase",
+            "--key",
+            "customers",
+            "--subject",
+            "c-3",
+            "--yes",
+        ])
+        .env("TRUST_PKCS11_PIN", "wrong-pin-0000"),
+        4,
+    );
+    assert_eq!(v["code"], "PKCS11_WRONG_PIN");
+    env.ok(&[
+        "gdpr",
+        "erase",
+        "--key",
+        "customers",
+        "--subject",
+        "c-3",
+        "--yes",
+    ]);
+
+    // Another signer cannot be swapped in silently.
+    let other = format!(
+        "pkcs11:token={};object={}-other?module-path={}",
+        env.hsm.token, env.object, env.hsm.module
+    );
+    let v = env.json_fail(
+        &mut env.cmd(&["--json", "gdpr", "public-key", "--signing-pkcs11", &other]),
+        2,
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains("already signed"),
+        "{v}"
+    );
+
+    // A home that already signs with a key file refuses to switch without a deliberate move.
+    let plain = Env::new(Hsm {
+        module: env.hsm.module.clone(),
+        pin: env.hsm.pin.clone(),
+        token: env.hsm.token.clone(),
+    });
+    plain.ok(&["init", "--root-key-file", p(&plain.path("root.key"))]);
+    plain.ok(&["gdpr", "public-key"]);
+    let v = plain.json_fail(
+        &mut plain.cmd(&["--json", "gdpr", "public-key", "--signing-pkcs11", &uri]),
+        2,
+    );
+    assert!(v["message"].as_str().unwrap().contains("signing.p8"), "{v}");
 }

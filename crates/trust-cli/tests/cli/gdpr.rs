@@ -1,19 +1,27 @@
 //! CLI tests of `trust gdpr …` and `trust redact`: every exit code each command can give.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test fails
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use super::harness::{self, code, json, stdout};
+
+/// The shared harness's home with a keyring `customers`.
 struct Env {
-    dir: tempfile::TempDir,
+    h: harness::Env,
+}
+
+impl std::ops::Deref for Env {
+    type Target = harness::Env;
+    fn deref(&self) -> &harness::Env {
+        &self.h
+    }
 }
 
 impl Env {
     /// A home with a key-file root and a keyring `customers`.
     fn new() -> Self {
         let env = Self {
-            dir: tempfile::tempdir().unwrap(),
+            h: harness::Env::bare(),
         };
         let root = env.path("root.key");
         let out = env.run(&["init", "--root-key-file", root.to_str().unwrap()], None);
@@ -31,10 +39,6 @@ impl Env {
         env
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
     fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path(name);
         std::fs::write(&p, text).unwrap();
@@ -47,35 +51,11 @@ impl Env {
 }
 
 fn run_in(home: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trust"));
-    cmd.env_remove("TRUST_HOME");
+    let mut cmd = harness::trust();
     if let Some(h) = home {
         cmd.arg("--home").arg(h);
     }
-    cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    {
-        let mut input = child.stdin.take().unwrap();
-        if let Some(bytes) = stdin {
-            input.write_all(bytes).unwrap();
-        }
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", stdout(out)))
+    harness::run(cmd.args(args), stdin)
 }
 
 const RECORDS: &str = r#"{"subject":"191167","category":"orders","record":{"id":1,"total":"12.00"}}

@@ -1,39 +1,22 @@
 //! CLI tests of `--store URL` / TRUST_STORE and `trust store migrate` against a real PostgreSQL
 //! (TRUST_TEST_POSTGRES_URL; skipped with a printed reason when unset, failing when CI=true).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use trust_postgres::testing::{TestSchema, require_env};
 
+use super::harness::{self, code};
+
 /// Runs `trust` in `cwd` with TRUST_STORE=`store` (never on argv: the URL holds a password).
 fn trust(cwd: &Path, store: &str, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trust"))
-        .current_dir(cwd)
-        .env("TRUST_STORE", store)
-        .env_remove("TRUST_HOME")
-        .env_remove("TRUST_AUDIT_LOG")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn trust");
-    {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin)
-            .expect("stdin");
-    }
-    child.wait_with_output().expect("wait")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
+    harness::run(
+        harness::trust()
+            .current_dir(cwd)
+            .env("TRUST_STORE", store)
+            .args(args),
+        Some(stdin),
+    )
 }
 
 fn text(out: &Output) -> String {

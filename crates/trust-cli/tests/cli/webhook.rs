@@ -1,35 +1,17 @@
 //! `trust webhook verify|sign`: every exit code, the JSON contract, and sign → verify round
 //! trips for every provider.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 const T: &str = "1700000000";
 
+use super::harness::{self, code, json};
+
 fn trust(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trust"));
-    cmd.args(args)
-        .env_remove("TRUST_HOME")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    // The command may exit before reading stdin (usage errors): a broken pipe is expected then.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    harness::run(
+        harness::trust().args(args).envs(env.iter().copied()),
+        Some(stdin),
+    )
 }
 
 /// docs/webhooks.md published Stripe vector.

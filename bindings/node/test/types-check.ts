@@ -1,0 +1,18 @@
+// Type-checked (never run) by .ci/packages: `tsc --noEmit --strict` against index.d.ts, so the
+// hand-written declarations keep matching the API the tests exercise.
+import * as trust from '../index.js'
+async function main (): Promise<void> {
+  const home = await trust.Home.openAsync('/x')
+  const v = new trust.Vault(home, {})
+  const s = v.get('a', 'b/c', { purpose: 'p' })
+  const n: number = s.version
+  const r = await v.refresh('a', 'b/c', { purpose: 'p', margin: 1, refresher: async () => ({ value: 'x' }) })
+  const o: string = r.outcome
+  const log = trust.audit.Log.init('/x', { origin: 'o' })
+  const i: number = log.append('e', { attrs: { a: 'b' } })
+  new trust.Mfa(home).verify('u', '123456', { now: 1 })
+  new trust.AccessControl({ a: ['b'] }).authorize('t', 'm', 'a.b', { tenant: 't', kind: 'k', id: '1' })
+  new trust.webhook.ReplayGuard(600, { store: 'redis://127.0.0.1/' }).checkId('github', 'd1', { now: 1 })
+  console.log(n, o, i)
+}
+void main()
