@@ -172,6 +172,11 @@ typedef struct trust_mfa trust_mfa;
 // one redactor may be used from any number of threads at once.
 typedef struct trust_redactor trust_redactor;
 
+// Remembers webhook delivery ids so that a delivery is processed once: in this process, or
+// across every worker when the ids are kept in a shared store. Opaque; made by
+// `trust_replay_guard_new`, freed by `trust_replay_guard_free`. Thread-safe.
+typedef struct trust_replay_guard trust_replay_guard;
+
 // Per-subject keys over a home, with the key that signs erasure receipts.
 //
 // Opaque; made by `trust_subjects_new`, freed by `trust_subjects_free`. Thread-safe: every
@@ -307,6 +312,70 @@ trust_status trust_audit_log_verify(const uint8_t *dir,
                                     struct trust_bytes **report_out,
                                     struct trust_error **err_out);
 
+// As `trust_audit_log_append`, with `attr_count` key/value attributes (`attr_keys[i]` =
+// `attr_values[i]`, UTF-8, each with its length): structured fields an auditor can search
+// (`trust audit search`), stored in the leaf in clear — no secrets or personal data (put those
+// in the actor and subject, which are pseudonymized, or the payload, which can be redacted).
+//
+// Errors: as `trust_audit_log_append`; `TRUST_INVALID_ARGUMENT` for attributes the leaf format
+// refuses (empty or over-long keys, too many).
+//
+// # Safety
+// As for `trust_audit_log_append`; the four attribute arrays point to `attr_count` elements
+// each (NULL when 0).
+trust_status trust_audit_log_append_attrs(const struct trust_audit_log *log,
+                                          const uint8_t *event_type,
+                                          size_t event_type_len,
+                                          const uint8_t *actor,
+                                          size_t actor_len,
+                                          const uint8_t *subject,
+                                          size_t subject_len,
+                                          const uint8_t *const *attr_keys,
+                                          const size_t *attr_key_lens,
+                                          const uint8_t *const *attr_values,
+                                          const size_t *attr_value_lens,
+                                          size_t attr_count,
+                                          const uint8_t *payload,
+                                          size_t payload_len,
+                                          uint64_t *index_out,
+                                          struct trust_error **err_out);
+
+// An inclusion receipt for entry `index` (C2SP `tlog-proof` text with the leaf's bytes, so an
+// auditor verifies it with `trust audit verify-proof` or `trust_audit_verify_receipt`, without
+// the log) against the stored checkpoint of `size` entries (0: the newest checkpoint covering
+// the entry, signing a fresh one when none does). Returned as text in `*receipt_out`.
+//
+// Errors: `TRUST_INVALID_ARGUMENT`/`TRUST_INPUT_UNREADABLE` for an entry or checkpoint size the
+// log does not have (codes `NO_SUCH_ENTRY`, `NO_CHECKPOINT`).
+//
+// # Safety
+// `log` is a live log; `receipt_out` points to writable storage for one pointer; `err_out` is
+// NULL or writable.
+trust_status trust_audit_log_prove(const struct trust_audit_log *log,
+                                   uint64_t index,
+                                   uint64_t size,
+                                   struct trust_bytes **receipt_out,
+                                   struct trust_error **err_out);
+
+// Verifies an inclusion receipt (the text `trust_audit_log_prove` or `trust audit prove`
+// made) against the log's verifier key `vkey`: the checkpoint's signature and origin, then the
+// inclusion of the leaf. On success `*result_out` (if not NULL) receives JSON with `index`,
+// `checkpoint_size`, `event` and `time_unix_ms` — what `trust audit verify-proof --json`
+// prints.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` for a receipt that does not verify (altered leaf, proof
+// or checkpoint, another log's key); `TRUST_INVALID_ARGUMENT` for a malformed `vkey`.
+//
+// # Safety
+// `receipt` and `vkey` point to their lengths in readable bytes; `result_out` is NULL or points
+// to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_audit_verify_receipt(const uint8_t *receipt,
+                                        size_t receipt_len,
+                                        const uint8_t *vkey,
+                                        size_t vkey_len,
+                                        struct trust_bytes **result_out,
+                                        struct trust_error **err_out);
+
 // Pointer to the first byte of `bytes` (followed after `trust_bytes_len` bytes by a NUL that
 // is not counted), valid until `trust_bytes_free(bytes)`. Returns NULL when `bytes` is NULL.
 //
@@ -387,6 +456,21 @@ trust_status trust_subjects_new(const struct trust_home *home,
                                 size_t signing_key_file_len,
                                 struct trust_subjects **subjects_out,
                                 struct trust_error **err_out);
+
+// Makes a subject-key store in `home`'s own store, where the CLI keeps it: `HOME/subjects/`
+// for a home in a directory, the `trust_subject_keys` table for a home in PostgreSQL (shared
+// by every worker: a creation race returns the stored key, an erasure is final everywhere).
+// Erasure receipts are signed with the Ed25519 key in `signing_key_file` (PKCS#8), created
+// (`0600`) if missing; the CLI's is `HOME/gdpr/signing.p8`.
+//
+// # Safety
+// `home` is a live home; `signing_key_file` points to its length in readable bytes;
+// `subjects_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_subjects_in_home(const struct trust_home *home,
+                                    const uint8_t *signing_key_file,
+                                    size_t signing_key_file_len,
+                                    struct trust_subjects **subjects_out,
+                                    struct trust_error **err_out);
 
 // Frees the handle (cached subject keys are wiped). NULL is a no-op.
 //
@@ -652,6 +736,72 @@ trust_status trust_home_rotate(const struct trust_home *home,
                                uint32_t *version_out,
                                struct trust_error **err_out);
 
+// Promotes Staged version `version` of keyring `name` to Primary (after the keyring's minimum
+// staging time; the previous Primary becomes DecryptOnly). Recorded as `key.promote`.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`INVALID_TRANSITION` for a version that is not Staged,
+// `STAGING_TOO_SHORT`), `TRUST_KEY_UNAVAILABLE` for an unknown keyring or version.
+//
+// # Safety
+// `home` is a live home; `name` points to `name_len` readable bytes; `err_out` is NULL or
+// writable.
+trust_status trust_home_promote(const struct trust_home *home,
+                                const uint8_t *name,
+                                size_t name_len,
+                                uint32_t version,
+                                struct trust_error **err_out);
+
+// Retires DecryptOnly version `version` of keyring `name` (→ Disabled: it no longer decrypts;
+// reversible with `trust_home_enable`). Recorded as `key.retire`.
+//
+// Errors: as `trust_home_promote` (`INVALID_TRANSITION` for a Primary or Staged version).
+//
+// # Safety
+// As for `trust_home_promote`.
+trust_status trust_home_retire(const struct trust_home *home,
+                               const uint8_t *name,
+                               size_t name_len,
+                               uint32_t version,
+                               struct trust_error **err_out);
+
+// Re-enables a Disabled or PendingDestroy version (→ DecryptOnly: it decrypts again; a
+// scheduled destruction is cancelled). Recorded as `key.enable`.
+//
+// # Safety
+// As for `trust_home_promote`.
+trust_status trust_home_enable(const struct trust_home *home,
+                               const uint8_t *name,
+                               size_t name_len,
+                               uint32_t version,
+                               struct trust_error **err_out);
+
+// Destroys a Disabled (or an aborted Staged) version of keyring `name`, with the guard against
+// destroying a key that live data still needs. The key material is erased for good
+// (`*destroyed_out = true`) at once when the keyring has no grace period (the default);
+// with one, the first call schedules it (PendingDestroy; `*destroyed_out = false`,
+// `*after_out` = the Unix time the grace period ends) and a call after that erases it.
+// While the version may still decrypt live data (it sealed messages that rewrap has not moved
+// off it) the destruction is refused with `TRUST_REFUSED` (code `KEY_STILL_IN_USE`), unless
+// `force_reason` gives a reason (one line, no personal data: it goes into the audit log as a
+// forced destruction). Length 0: no override.
+//
+// Errors: `INVALID_TRANSITION` (`TRUST_INVALID_ARGUMENT`) for a version in another state,
+// `KEY_STILL_IN_USE` (`TRUST_REFUSED`), `DESTROY_GRACE_PERIOD` before the grace period ends.
+//
+// # Safety
+// `home` is a live home; `name` and `force_reason` point to their lengths in readable bytes;
+// `destroyed_out` points to a writable `bool`; `after_out` is NULL or a writable `int64_t`;
+// `err_out` is NULL or writable.
+trust_status trust_home_destroy(const struct trust_home *home,
+                                const uint8_t *name,
+                                size_t name_len,
+                                uint32_t version,
+                                const uint8_t *force_reason,
+                                size_t force_reason_len,
+                                bool *destroyed_out,
+                                int64_t *after_out,
+                                struct trust_error **err_out);
+
 // Lists the home's keyrings as a JSON array of names, sorted (`["orders","tokens"]`).
 //
 // # Safety
@@ -845,8 +995,8 @@ trust_status trust_merkle_verify_consistency(uint64_t size1,
 // the name authenticator apps show beside the account. The handle keeps its own references to
 // the home and the log.
 //
-// Errors: `TRUST_INVALID_ARGUMENT` (code `STORE_URL_UNSUPPORTED`) for a home kept in a
-// database, whose factor table is not reachable through the C ABI yet.
+// Factors live in the home's own store: `HOME/mfa/users/` for a home in a directory, the
+// `trust_mfa_factors` and `trust_mfa_recovery` tables for a home in PostgreSQL.
 //
 // # Safety
 // `home` is a live home; `issuer` points to `issuer_len` readable bytes; `audit_log` is NULL
@@ -1049,13 +1199,66 @@ void trust_redactor_free(struct trust_redactor *redactor);
 // a host passes is well-defined.
 const char *trust_status_str(uint32_t status);
 
+// Issues a token under keyring `keyring` of `home` for `tenant`, with `scope_count` scopes
+// (`scopes[i]`, `scope_lens[i]` bytes, e.g. `chat:write`), for `audience` (length 0: any),
+// valid `ttl_secs` seconds from `now_unix` (0: the system clock). The token text comes back in
+// `*token_out` (it is a bearer credential: zeroized when freed).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for an invalid tenant, scope, audience or lifetime;
+// `TRUST_KEY_UNAVAILABLE` for an unknown keyring.
+//
+// # Safety
+// `home` is a live home; data pointers point to their lengths in readable bytes; `scopes` and
+// `scope_lens` point to `scope_count` elements each; `token_out` points to writable storage
+// for one pointer; `err_out` is NULL or writable.
+trust_status trust_access_token_issue(const struct trust_home *home,
+                                      const uint8_t *keyring,
+                                      size_t keyring_len,
+                                      const uint8_t *tenant,
+                                      size_t tenant_len,
+                                      const uint8_t *const *scopes,
+                                      const size_t *scope_lens,
+                                      size_t scope_count,
+                                      const uint8_t *audience,
+                                      size_t audience_len,
+                                      uint64_t ttl_secs,
+                                      int64_t now_unix,
+                                      struct trust_bytes **token_out,
+                                      struct trust_error **err_out);
+
+// Verifies `token` at `now_unix` (0: the system clock): made with this home's key, not
+// expired, for `tenant`, carrying `scope`, and for `audience` when given (length 0: the
+// token must have none). On success `*claims_out` (if not NULL) receives JSON with `tenant`,
+// `scopes`, `audience`, `issued_at`, `expires_at` and `id`.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` for a forged, altered, expired or unfitting token (codes
+// such as `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_WRONG_TENANT`, `TOKEN_MISSING_SCOPE`).
+//
+// # Safety
+// `home` is a live home; data pointers point to their lengths in readable bytes; `claims_out`
+// is NULL or points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_access_token_verify(const struct trust_home *home,
+                                       const uint8_t *token,
+                                       size_t token_len,
+                                       const uint8_t *tenant,
+                                       size_t tenant_len,
+                                       const uint8_t *scope,
+                                       size_t scope_len,
+                                       const uint8_t *audience,
+                                       size_t audience_len,
+                                       int64_t now_unix,
+                                       struct trust_bytes **claims_out,
+                                       struct trust_error **err_out);
+
 // Opens the vault of `home`, sealing new values under `keyring` (`vault` when `keyring_len` is
 // 0; created on first use) and recording every read, refused read and change in `audit_log`
 // (NULL: not recorded; production hosts should pass their log). The vault keeps its own
 // references to the home and the log: either may be freed first.
 //
-// Errors: `TRUST_INVALID_ARGUMENT` for a bad keyring name, or (code `STORE_URL_UNSUPPORTED`)
-// a home kept in a database, whose vault table is not reachable through the C ABI yet.
+// The secrets live in the home's own store: `HOME/vault/` for a home in a directory, the
+// `trust_vault_secrets` table for a home in PostgreSQL (shared by every worker).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for a bad keyring name.
 //
 // # Safety
 // `home` is a live home; `keyring` points to `keyring_len` readable bytes; `audit_log` is
@@ -1482,6 +1685,51 @@ trust_status trust_webhook_verify(const struct trust_webhook_verifier *verifier,
                                   int64_t now,
                                   struct trust_bytes **result_out,
                                   struct trust_error **err_out);
+
+// Makes a replay guard remembering each id for `ttl_secs` seconds (choose at least the
+// verification tolerance plus the senders' clock skew; 0 takes 600). `store` is a `redis://`
+// or `postgres://` URL shared by every worker (opened through trust-backends, the dispatcher
+// the CLI uses), or NULL with length 0 for a store in this process only (100 000 ids).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`STORE_URL_UNSUPPORTED`, `STORE_URL_INVALID`) for a
+// directory path or another scheme; `TRUST_INPUT_UNREADABLE` (`STORE_UNREACHABLE`) when a
+// PostgreSQL server cannot be reached. A URL's password never appears in an error.
+//
+// # Safety
+// `store` points to `store_len` readable bytes (NULL with 0); `guard_out` points to writable
+// storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_replay_guard_new(const uint8_t *store,
+                                    size_t store_len,
+                                    uint64_t ttl_secs,
+                                    struct trust_replay_guard **guard_out,
+                                    struct trust_error **err_out);
+
+// Frees a replay guard. NULL is a no-op.
+//
+// # Safety
+// `guard` is NULL or a live guard, not used after this call.
+void trust_replay_guard_free(struct trust_replay_guard *guard);
+
+// Records delivery `id` under `namespace` (use the scheme name, e.g. `shopify`, with the
+// `delivery_id` `trust_webhook_verify` returned; or `stripe` with the verified body's event
+// id) at `now` (Unix seconds). Call it only after the delivery verified. Returns `TRUST_OK` the
+// first time, and `TRUST_VERIFICATION_FAILED` with code `REPLAYED` for an id already seen and
+// not expired (answer the provider 200 and skip the work): atomically, so of two workers
+// receiving one delivery, exactly one gets `TRUST_OK`.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` (`MALFORMED`) for an empty id; `TRUST_INTERNAL`
+// (`REPLAY_STORE`) when the shared store cannot record it (do not process the delivery).
+//
+// # Safety
+// `guard` is a live guard; `namespace` and `id` point to their lengths in readable bytes;
+// `err_out` is NULL or writable.
+trust_status trust_replay_guard_check(const struct trust_replay_guard *guard,
+                                      const uint8_t *namespace_,
+                                      size_t namespace_len,
+                                      const uint8_t *id,
+                                      size_t id_len,
+                                      int64_t now,
+                                      struct trust_error **err_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,11 +9,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use trust_core::audit::{AuditLog, Entry, InitOptions, Verifier, VerifyOptions, verify_log};
+use trust_core::audit::{
+    AuditLog, Entry, InitOptions, Receipt, Verifier, VerifyOptions, verify_log,
+};
 
 use crate::boundary::{
-    Failure, boundary, ffi_free, into_handle, try_buf_out, try_out, try_path, try_ref, try_slice,
-    try_str,
+    Failure, boundary, ffi_free, into_handle, try_buf_out, try_opt_out, try_out, try_path, try_ref,
+    try_slice, try_slices, try_str,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
@@ -250,6 +252,137 @@ pub unsafe extern "C" fn trust_audit_log_verify(
             )
         })?;
         out.set(trust_bytes::into_raw(&json));
+        Ok(())
+    })
+}
+
+/// As `trust_audit_log_append`, with `attr_count` key/value attributes (`attr_keys[i]` =
+/// `attr_values[i]`, UTF-8, each with its length): structured fields an auditor can search
+/// (`trust audit search`), stored in the leaf in clear — no secrets or personal data (put those
+/// in the actor and subject, which are pseudonymized, or the payload, which can be redacted).
+///
+/// Errors: as `trust_audit_log_append`; `TRUST_INVALID_ARGUMENT` for attributes the leaf format
+/// refuses (empty or over-long keys, too many).
+///
+/// # Safety
+/// As for `trust_audit_log_append`; the four attribute arrays point to `attr_count` elements
+/// each (NULL when 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_append_attrs(
+    log: *const trust_audit_log,
+    event_type: *const u8,
+    event_type_len: usize,
+    actor: *const u8,
+    actor_len: usize,
+    subject: *const u8,
+    subject_len: usize,
+    attr_keys: *const *const u8,
+    attr_key_lens: *const usize,
+    attr_values: *const *const u8,
+    attr_value_lens: *const usize,
+    attr_count: usize,
+    payload: *const u8,
+    payload_len: usize,
+    index_out: *mut u64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let log = try_ref!(log);
+        let event_type = try_str!(event_type, event_type_len);
+        let actor = try_str!(actor, actor_len);
+        let subject = try_str!(subject, subject_len);
+        let keys = try_slices!(attr_keys, attr_key_lens, attr_count);
+        let values = try_slices!(attr_values, attr_value_lens, attr_count);
+        let payload = try_slice!(payload, payload_len);
+        let out = try_out!(index_out);
+        let text = |b: &[u8]| {
+            core::str::from_utf8(b).map(str::to_owned).map_err(|_| {
+                Failure::new(
+                    trust_status::TrustInvalidUtf8,
+                    "INVALID_UTF8",
+                    "an attribute is not valid UTF-8",
+                )
+            })
+        };
+        let mut entry = Entry::new(event_type);
+        entry.actor = (!actor.is_empty()).then(|| actor.to_owned());
+        entry.subject = (!subject.is_empty()).then(|| subject.to_owned());
+        entry.payload = (!payload.is_empty()).then(|| payload.to_vec());
+        for (key, value) in keys.into_iter().zip(values) {
+            entry.attrs.insert(text(key)?, text(value)?);
+        }
+        let index = log.inner.append(&entry)?;
+        out.set(index);
+        Ok(())
+    })
+}
+
+/// An inclusion receipt for entry `index` (C2SP `tlog-proof` text with the leaf's bytes, so an
+/// auditor verifies it with `trust audit verify-proof` or `trust_audit_verify_receipt`, without
+/// the log) against the stored checkpoint of `size` entries (0: the newest checkpoint covering
+/// the entry, signing a fresh one when none does). Returned as text in `*receipt_out`.
+///
+/// Errors: `TRUST_INVALID_ARGUMENT`/`TRUST_INPUT_UNREADABLE` for an entry or checkpoint size the
+/// log does not have (codes `NO_SUCH_ENTRY`, `NO_CHECKPOINT`).
+///
+/// # Safety
+/// `log` is a live log; `receipt_out` points to writable storage for one pointer; `err_out` is
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_prove(
+    log: *const trust_audit_log,
+    index: u64,
+    size: u64,
+    receipt_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let log = try_ref!(log);
+        let out = try_out!(receipt_out);
+        let receipt = log.inner.prove(index, (size != 0).then_some(size))?;
+        out.set(trust_bytes::into_raw(receipt.to_text().as_bytes()));
+        Ok(())
+    })
+}
+
+/// Verifies an inclusion receipt (the text `trust_audit_log_prove` or `trust audit prove`
+/// made) against the log's verifier key `vkey`: the checkpoint's signature and origin, then the
+/// inclusion of the leaf. On success `*result_out` (if not NULL) receives JSON with `index`,
+/// `checkpoint_size`, `event` and `time_unix_ms` — what `trust audit verify-proof --json`
+/// prints.
+///
+/// Errors: `TRUST_VERIFICATION_FAILED` for a receipt that does not verify (altered leaf, proof
+/// or checkpoint, another log's key); `TRUST_INVALID_ARGUMENT` for a malformed `vkey`.
+///
+/// # Safety
+/// `receipt` and `vkey` point to their lengths in readable bytes; `result_out` is NULL or points
+/// to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_verify_receipt(
+    receipt: *const u8,
+    receipt_len: usize,
+    vkey: *const u8,
+    vkey_len: usize,
+    result_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let receipt = try_slice!(receipt, receipt_len);
+        let vkey = try_str!(vkey, vkey_len);
+        let result_out = try_opt_out!(result_out);
+        let verifier = Verifier::from_vkey(vkey.trim())?;
+        let origin = verifier.name().to_owned();
+        let receipt = Receipt::parse(receipt)?;
+        let (cp, leaf) = receipt.verify(&[verifier], Some(&origin), None)?;
+        if let Some(out) = result_out {
+            let json = serde_json::json!({
+                "index": receipt.index,
+                "checkpoint_size": cp.checkpoint.size,
+                "event": leaf.event_type,
+                "time_unix_ms": leaf.time_unix_ms,
+            });
+            out.set(trust_bytes::into_raw(json.to_string().as_bytes()));
+        }
         Ok(())
     })
 }

@@ -444,3 +444,44 @@ pub(crate) use {
     ffi_free, try_buf_out, try_location, try_mut, try_opt_out, try_out, try_path, try_ref,
     try_slice, try_slices, try_str,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_location_is_refused_with_its_own_code() {
+        // SAFETY: a valid pointer to 0 bytes, and NULL with 0.
+        let err = unsafe { location_in(b"x".as_ptr(), 0, "dir") }.expect_err("empty");
+        assert_eq!(err.code, "EMPTY_PATH");
+        assert_eq!(err.status, trust_status::TrustInvalidArgument);
+        // SAFETY: NULL with length 0.
+        let err = unsafe { location_in(core::ptr::null(), 0, "dir") }.expect_err("NULL, 0");
+        assert_eq!(err.code, "EMPTY_PATH");
+        // SAFETY: 4 readable bytes.
+        let ok = unsafe { location_in(b"home".as_ptr(), 4, "dir") }.expect("a path");
+        assert_eq!(ok, "home");
+    }
+
+    #[test]
+    fn slices_check_every_element() {
+        let a = b"first";
+        let ptrs = [a.as_ptr(), core::ptr::null()];
+        // SAFETY: both arrays hold 2 elements; the second pointer is NULL with length 0.
+        let got = unsafe { slices_in(ptrs.as_ptr(), [5, 0].as_ptr(), 2, "secrets") }.expect("ok");
+        assert_eq!(got, vec![&a[..], &[][..]]);
+        // SAFETY: as above; now the NULL element claims 3 bytes.
+        let err = unsafe { slices_in(ptrs.as_ptr(), [5, 3].as_ptr(), 2, "secrets") }
+            .expect_err("NULL with a length");
+        assert_eq!(err.status, trust_status::TrustNullArgument);
+        // SAFETY: NULL arrays with a count of 0 are an empty list; with a count, refused.
+        let none = unsafe { slices_in(core::ptr::null(), core::ptr::null(), 0, "secrets") };
+        assert_eq!(none.expect("empty").len(), 0);
+        // SAFETY: NULL arrays.
+        let err = unsafe { slices_in(core::ptr::null(), core::ptr::null(), 1, "secrets") };
+        assert_eq!(
+            err.expect_err("NULL with a count").status,
+            trust_status::TrustNullArgument
+        );
+    }
+}

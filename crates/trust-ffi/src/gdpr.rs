@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use jiff::SignedDuration;
+use trust_backends::SubjectStore;
 use trust_core::event::{EventSink, NoSink};
 use trust_core::gdpr::{EraseOptions, ErasureReceipt, LocalStore, Signer, SubjectKeys, timestamp};
 use trust_core::keyring::Home;
@@ -43,7 +44,7 @@ pub extern "C" fn trust_ed25519_public_key_bytes() -> usize {
 /// theirs until they make a new handle.
 #[allow(non_camel_case_types)]
 pub struct trust_subjects {
-    keys: SubjectKeys<Arc<Home>, LocalStore>,
+    keys: SubjectKeys<Arc<Home>, SubjectStore>,
     signer: Signer,
 }
 
@@ -72,7 +73,39 @@ pub unsafe extern "C" fn trust_subjects_new(
         let key_file = try_path!(signing_key_file, signing_key_file_len);
         let out = try_out!(subjects_out);
         let signer = Signer::load_or_create(Path::new(key_file))?;
-        let keys = SubjectKeys::new(Arc::clone(&home.inner), LocalStore::new(store_dir));
+        let keys = SubjectKeys::new(
+            Arc::clone(&home.inner),
+            SubjectStore::Local(LocalStore::new(store_dir)),
+        );
+        out.set(into_handle(trust_subjects { keys, signer }));
+        Ok(())
+    })
+}
+
+/// Makes a subject-key store in `home`'s own store, where the CLI keeps it: `HOME/subjects/`
+/// for a home in a directory, the `trust_subject_keys` table for a home in PostgreSQL (shared
+/// by every worker: a creation race returns the stored key, an erasure is final everywhere).
+/// Erasure receipts are signed with the Ed25519 key in `signing_key_file` (PKCS#8), created
+/// (`0600`) if missing; the CLI's is `HOME/gdpr/signing.p8`.
+///
+/// # Safety
+/// `home` is a live home; `signing_key_file` points to its length in readable bytes;
+/// `subjects_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_subjects_in_home(
+    home: *const trust_home,
+    signing_key_file: *const u8,
+    signing_key_file_len: usize,
+    subjects_out: *mut *mut trust_subjects,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let home = try_ref!(home);
+        let key_file = try_path!(signing_key_file, signing_key_file_len);
+        let out = try_out!(subjects_out);
+        let store = home.location()?.subject_store();
+        let signer = Signer::load_or_create(key_file)?;
+        let keys = SubjectKeys::new(Arc::clone(&home.inner), store);
         out.set(into_handle(trust_subjects { keys, signer }));
         Ok(())
     })

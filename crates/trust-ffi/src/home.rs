@@ -8,20 +8,18 @@
 //! authenticated key/value context (tenant, record, purpose) a message is bound to: opening
 //! needs the same context, so a ciphertext copied to another record does not decrypt.
 
-use std::path::{Path, PathBuf};
-
 use std::sync::Arc;
 use trust_backends::HomeLocation;
 
 use trust_core::envelope::{self, Context};
 use trust_core::kek::PassphraseParams;
-use trust_core::keyring::{Home, InitSource, Policy, Rollout, Unlock};
-use trust_core::keys::Suite;
+use trust_core::keyring::{Destroy, DestroyOutcome, Home, InitSource, Policy, Rollout, Unlock};
+use trust_core::keys::{KeyRef, Suite};
 use trust_core::secret::SecretBytes;
 
 use crate::boundary::{
-    Failure, boundary, ffi_free, into_handle, try_location, try_mut, try_out, try_path, try_ref,
-    try_slice, try_str,
+    Failure, boundary, ffi_free, into_handle, try_location, try_mut, try_opt_out, try_out,
+    try_path, try_ref, try_slice, try_str,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
@@ -113,28 +111,34 @@ pub unsafe extern "C" fn trust_context_free(context: *mut trust_context) {
 #[allow(non_camel_case_types)]
 pub struct trust_home {
     pub(crate) inner: Arc<Home>,
-    /// The home's directory; `None` for a home kept in a database. The vault and MFA stores of
-    /// a local home live under it (`vault/`, `mfa/users/`), where the CLI keeps them.
-    pub(crate) dir: Option<PathBuf>,
+    /// The database of a home kept in PostgreSQL (for the stores that live beside it).
+    pub(crate) db: Option<trust_postgres::Database>,
 }
 
 impl trust_home {
-    /// The home's directory, for the stores that only exist on a local home so far.
-    pub(crate) fn local_dir(&self, what: &'static str) -> Result<&Path, Failure> {
-        self.dir.as_deref().ok_or_else(|| {
-            Failure::new(
-                trust_status::TrustInvalidArgument,
-                "STORE_URL_UNSUPPORTED",
-                format!("{what} of a database home is not available through the C ABI yet"),
-            )
-        })
+    /// Where this home keeps its state, as trust-backends names it: the stores that live beside
+    /// the keyrings (subject keys, vault, MFA) come from it, where the CLI keeps them.
+    pub(crate) fn location(&self) -> Result<HomeLocation, Failure> {
+        match (&self.db, self.inner.dir()) {
+            (Some(db), _) => Ok(HomeLocation::Postgres(db.clone())),
+            (None, Some(dir)) => Ok(HomeLocation::Local(dir.to_path_buf())),
+            (None, None) => Err(Failure::invalid("this home has no store location")),
+        }
     }
 }
 
-fn set_home(out: crate::boundary::Out<*mut trust_home>, home: Home, dir: Option<&Path>) {
+fn set_home(out: crate::boundary::Out<*mut trust_home>, home: Home) {
+    set_home_in(out, home, None);
+}
+
+fn set_home_in(
+    out: crate::boundary::Out<*mut trust_home>,
+    home: Home,
+    db: Option<trust_postgres::Database>,
+) {
     out.set(into_handle(trust_home {
         inner: Arc::new(home),
-        dir: dir.map(Path::to_path_buf),
+        db,
     }));
 }
 
@@ -172,9 +176,10 @@ pub unsafe extern "C" fn trust_home_init_store(
         let out = try_out!(home_out);
         let source = InitSource::KeyFile(key_file.into());
         match home_location(store)? {
-            HomeLocation::Local(dir) => set_home(out, Home::init(&dir, source)?, Some(&dir)),
+            HomeLocation::Local(dir) => set_home(out, Home::init(&dir, source)?),
             HomeLocation::Postgres(db) => {
-                set_home(out, trust_postgres::init_home(&db, None, source)?, None);
+                let home = trust_postgres::init_home(&db, None, source)?;
+                set_home_in(out, home, Some(db));
             }
         }
         Ok(())
@@ -218,9 +223,10 @@ pub unsafe extern "C" fn trust_home_open_store(
         };
         let out = try_out!(home_out);
         match home_location(store)? {
-            HomeLocation::Local(dir) => set_home(out, Home::open(&dir, unlock)?, Some(&dir)),
+            HomeLocation::Local(dir) => set_home(out, Home::open(&dir, unlock)?),
             HomeLocation::Postgres(db) => {
-                set_home(out, trust_postgres::open_home(&db, unlock)?, None);
+                let home = trust_postgres::open_home(&db, unlock)?;
+                set_home_in(out, home, Some(db));
             }
         }
         Ok(())
@@ -250,7 +256,7 @@ pub unsafe extern "C" fn trust_home_init_key_file(
         let key_file = try_path!(key_file, key_file_len);
         let out = try_out!(home_out);
         let home = Home::init(dir, InitSource::KeyFile(key_file.into()))?;
-        set_home(out, home, Some(dir));
+        set_home(out, home);
         Ok(())
     })
 }
@@ -290,7 +296,7 @@ pub unsafe extern "C" fn trust_home_init_passphrase(
             params,
         };
         let home = Home::init(dir, source)?;
-        set_home(out, home, Some(dir));
+        set_home(out, home);
         Ok(())
     })
 }
@@ -323,7 +329,7 @@ pub unsafe extern "C" fn trust_home_open_key_file(
             Unlock::KeyFile(try_path!(key_file, key_file_len).into())
         };
         let out = try_out!(home_out);
-        set_home(out, Home::open(dir, unlock)?, Some(dir));
+        set_home(out, Home::open(dir, unlock)?);
         Ok(())
     })
 }
@@ -349,7 +355,7 @@ pub unsafe extern "C" fn trust_home_open_passphrase(
         let passphrase = try_slice!(passphrase, passphrase_len);
         let out = try_out!(home_out);
         let unlock = Unlock::Passphrase(SecretBytes::from(passphrase.to_vec()));
-        set_home(out, Home::open(dir, unlock)?, Some(dir));
+        set_home(out, Home::open(dir, unlock)?);
         Ok(())
     })
 }
@@ -422,6 +428,141 @@ pub unsafe extern "C" fn trust_home_rotate(
         };
         let version = home.inner.rotate(name, rollout)?.version;
         out.set(version);
+        Ok(())
+    })
+}
+
+/// One version of a keyring, as the lifecycle functions name it.
+fn version_ref(name: &str, version: u32) -> KeyRef {
+    KeyRef::new(name, version)
+}
+
+/// Promotes Staged version `version` of keyring `name` to Primary (after the keyring's minimum
+/// staging time; the previous Primary becomes DecryptOnly). Recorded as `key.promote`.
+///
+/// Errors: `TRUST_INVALID_ARGUMENT` (`INVALID_TRANSITION` for a version that is not Staged,
+/// `STAGING_TOO_SHORT`), `TRUST_KEY_UNAVAILABLE` for an unknown keyring or version.
+///
+/// # Safety
+/// `home` is a live home; `name` points to `name_len` readable bytes; `err_out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_promote(
+    home: *const trust_home,
+    name: *const u8,
+    name_len: usize,
+    version: u32,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let home = try_ref!(home);
+        let name = try_str!(name, name_len);
+        home.inner.promote(&version_ref(name, version))?;
+        Ok(())
+    })
+}
+
+/// Retires DecryptOnly version `version` of keyring `name` (→ Disabled: it no longer decrypts;
+/// reversible with `trust_home_enable`). Recorded as `key.retire`.
+///
+/// Errors: as `trust_home_promote` (`INVALID_TRANSITION` for a Primary or Staged version).
+///
+/// # Safety
+/// As for `trust_home_promote`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_retire(
+    home: *const trust_home,
+    name: *const u8,
+    name_len: usize,
+    version: u32,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let home = try_ref!(home);
+        let name = try_str!(name, name_len);
+        home.inner.retire(&version_ref(name, version))?;
+        Ok(())
+    })
+}
+
+/// Re-enables a Disabled or PendingDestroy version (→ DecryptOnly: it decrypts again; a
+/// scheduled destruction is cancelled). Recorded as `key.enable`.
+///
+/// # Safety
+/// As for `trust_home_promote`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_enable(
+    home: *const trust_home,
+    name: *const u8,
+    name_len: usize,
+    version: u32,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let home = try_ref!(home);
+        let name = try_str!(name, name_len);
+        home.inner.enable(&version_ref(name, version))?;
+        Ok(())
+    })
+}
+
+/// Destroys a Disabled (or an aborted Staged) version of keyring `name`, with the guard against
+/// destroying a key that live data still needs. The key material is erased for good
+/// (`*destroyed_out = true`) at once when the keyring has no grace period (the default);
+/// with one, the first call schedules it (PendingDestroy; `*destroyed_out = false`,
+/// `*after_out` = the Unix time the grace period ends) and a call after that erases it.
+/// While the version may still decrypt live data (it sealed messages that rewrap has not moved
+/// off it) the destruction is refused with `TRUST_REFUSED` (code `KEY_STILL_IN_USE`), unless
+/// `force_reason` gives a reason (one line, no personal data: it goes into the audit log as a
+/// forced destruction). Length 0: no override.
+///
+/// Errors: `INVALID_TRANSITION` (`TRUST_INVALID_ARGUMENT`) for a version in another state,
+/// `KEY_STILL_IN_USE` (`TRUST_REFUSED`), `DESTROY_GRACE_PERIOD` before the grace period ends.
+///
+/// # Safety
+/// `home` is a live home; `name` and `force_reason` point to their lengths in readable bytes;
+/// `destroyed_out` points to a writable `bool`; `after_out` is NULL or a writable `int64_t`;
+/// `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_destroy(
+    home: *const trust_home,
+    name: *const u8,
+    name_len: usize,
+    version: u32,
+    force_reason: *const u8,
+    force_reason_len: usize,
+    destroyed_out: *mut bool,
+    after_out: *mut i64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let home = try_ref!(home);
+        let name = try_str!(name, name_len);
+        let reason = try_str!(force_reason, force_reason_len);
+        let destroyed_out = try_out!(destroyed_out);
+        let after_out = try_opt_out!(after_out);
+        let mode = if reason.is_empty() {
+            Destroy::IfUnused
+        } else {
+            Destroy::Force {
+                reason: reason.to_owned(),
+            }
+        };
+        let (destroyed, after) = match home.inner.destroy(&version_ref(name, version), &mode)? {
+            DestroyOutcome::Destroyed { .. } => (true, 0),
+            DestroyOutcome::Scheduled { after } => (false, after),
+            _ => {
+                return Err(Failure::new(
+                    trust_status::TrustInternal,
+                    "INTERNAL",
+                    "unknown destruction outcome",
+                ));
+            }
+        };
+        if let Some(out) = after_out {
+            out.set(after);
+        }
+        destroyed_out.set(destroyed);
         Ok(())
     })
 }

@@ -35,6 +35,7 @@
 //! | `trust_merkle_*` | [`merkle`] |
 //! | `trust_mfa_*` (TOTP enrollment, verification, recovery codes) | [`mfa`] |
 //! | `trust_password_*` | [`password`] |
+//! | `trust_access_token_*` (scoped session tokens) | [`token`] |
 //! | `trust_vault_*` (named, versioned, audited secrets; OAuth refresh) | [`vault`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
 //! | `trust_webhook_*` | [`webhook`] |
@@ -65,6 +66,7 @@ pub mod mfa;
 pub mod password;
 pub mod redact;
 pub mod status;
+pub mod token;
 pub mod vault;
 pub mod version;
 pub mod webhook;

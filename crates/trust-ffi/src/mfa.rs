@@ -2,15 +2,14 @@
 //!
 //! A `trust_mfa` is trust-core's `mfa::Mfa` on a home: each factor's secret is sealed under the
 //! home's `mfa` keyring (created on first use) and stored where the CLI keeps it
-//! (`HOME/mfa/users/`), so `trust mfa verify` checks a factor a C host enrolled and the reverse.
+//! (`HOME/mfa/users/`, or the database of a home in PostgreSQL), so `trust mfa verify` checks a factor a C host enrolled and the reverse.
 //! A code is accepted once: the last accepted time step per user and device advances by
 //! compare-and-swap, so two workers racing the same code see one success. Attempts are limited
 //! (5 per user per 30 seconds, per process); recovery codes are stored hashed.
 
-use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use trust_core::mfa::{self, Algorithm, DirMfaStore, EnrollOptions, Mfa, TotpParams};
+use trust_core::mfa::{self, Algorithm, EnrollOptions, Mfa, TotpParams};
 use trust_core::secret::ExposeSecret;
 use zeroize::Zeroizing;
 
@@ -49,8 +48,8 @@ pub struct trust_mfa {
 /// the name authenticator apps show beside the account. The handle keeps its own references to
 /// the home and the log.
 ///
-/// Errors: `TRUST_INVALID_ARGUMENT` (code `STORE_URL_UNSUPPORTED`) for a home kept in a
-/// database, whose factor table is not reachable through the C ABI yet.
+/// Factors live in the home's own store: `HOME/mfa/users/` for a home in a directory, the
+/// `trust_mfa_factors` and `trust_mfa_recovery` tables for a home in PostgreSQL.
 ///
 /// # Safety
 /// `home` is a live home; `issuer` points to `issuer_len` readable bytes; `audit_log` is NULL
@@ -71,10 +70,10 @@ pub unsafe extern "C" fn trust_mfa_new(
         // SAFETY: NULL (no audit) or a live handle, per the contract.
         let audit_log = unsafe { audit_log.as_ref() };
         let out = try_out!(mfa_out);
-        let store = DirMfaStore::new(home.local_dir("MFA")?.join("mfa").join("users"));
+        let store = home.location()?.mfa_store();
         ensure_keyring(&home.inner, KEYRING)?;
         let mut service =
-            Mfa::new(Arc::new(store), home.inner.clone(), KEYRING).with_sink(sink_of(audit_log));
+            Mfa::new(store, home.inner.clone(), KEYRING).with_sink(sink_of(audit_log));
         if !issuer.is_empty() {
             service = service.with_issuer(issuer);
         }

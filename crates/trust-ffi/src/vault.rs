@@ -3,7 +3,7 @@
 //! A `trust_vault` is trust-core's `vault::Vault` on a home: values are sealed under one of
 //! its keyrings (`vault` by default, created on first use, as the CLI does) with the tenant, the
 //! name and the version as authenticated context, and kept where the CLI keeps them
-//! (`HOME/vault/`), so `trust secrets get` reads what a C host put and the reverse. Every read
+//! (`HOME/vault/`, or the database of a home in PostgreSQL), so `trust secrets get` reads what a C host put and the reverse. Every read
 //! and every refused read is recorded in the audit log given to `trust_vault_new` with the
 //! actor, the secret's name and version, and the stated purpose.
 //!
@@ -21,8 +21,8 @@ use trust_core::keyring::{Home, KeyringError, Policy};
 use trust_core::keys::{KeyError, Suite};
 use trust_core::secret::{ExposeSecret, SecretBytes};
 use trust_core::vault::{
-    DirVaultStore, Kind, PutOptions, RefreshError, RefreshOutcome, Refreshed, Revealed, SecretInfo,
-    SecretName, Vault,
+    Kind, PutOptions, RefreshError, RefreshOutcome, Refreshed, Revealed, SecretInfo, SecretName,
+    Vault,
 };
 
 use crate::audit::trust_audit_log;
@@ -89,8 +89,10 @@ pub(crate) fn sink_of(audit_log: Option<&trust_audit_log>) -> Arc<dyn EventSink>
 /// (NULL: not recorded; production hosts should pass their log). The vault keeps its own
 /// references to the home and the log: either may be freed first.
 ///
-/// Errors: `TRUST_INVALID_ARGUMENT` for a bad keyring name, or (code `STORE_URL_UNSUPPORTED`)
-/// a home kept in a database, whose vault table is not reachable through the C ABI yet.
+/// The secrets live in the home's own store: `HOME/vault/` for a home in a directory, the
+/// `trust_vault_secrets` table for a home in PostgreSQL (shared by every worker).
+///
+/// Errors: `TRUST_INVALID_ARGUMENT` for a bad keyring name.
 ///
 /// # Safety
 /// `home` is a live home; `keyring` points to `keyring_len` readable bytes; `audit_log` is
@@ -116,10 +118,9 @@ pub unsafe extern "C" fn trust_vault_new(
         } else {
             keyring
         };
-        let store = DirVaultStore::new(home.local_dir("the vault")?.join("vault"));
+        let store = home.location()?.vault_store();
         ensure_keyring(&home.inner, keyring)?;
-        let vault =
-            Vault::new(Arc::new(store), home.inner.clone(), keyring).with_sink(sink_of(audit_log));
+        let vault = Vault::new(store, home.inner.clone(), keyring).with_sink(sink_of(audit_log));
         out.set(into_handle(trust_vault { inner: vault }));
         Ok(())
     })

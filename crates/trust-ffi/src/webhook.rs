@@ -14,12 +14,13 @@
 
 use trust_core::secret::SecretBytes;
 use trust_core::webhook::{
-    self, Request, Scheme, SecretSet, github, hubspot, shopify, slack, stripe,
+    self, MemorySeenStore, ReplayGuard, Request, Scheme, SecretSet, SeenStore, github, hubspot,
+    shopify, slack, stripe,
 };
 
 use crate::boundary::{
-    Failure, boundary, boundary_or, ffi_free, into_handle, try_opt_out, try_out, try_ref,
-    try_slice, try_slices, try_str,
+    Failure, boundary, boundary_or, ffi_free, into_handle, try_location, try_opt_out, try_out,
+    try_ref, try_slice, try_slices, try_str,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
@@ -530,6 +531,90 @@ pub unsafe extern "C" fn trust_webhook_verify(
             });
             out.set(trust_bytes::into_raw(json.to_string().as_bytes()));
         }
+        Ok(())
+    })
+}
+
+/// Remembers webhook delivery ids so that a delivery is processed once: in this process, or
+/// across every worker when the ids are kept in a shared store. Opaque; made by
+/// `trust_replay_guard_new`, freed by `trust_replay_guard_free`. Thread-safe.
+#[allow(non_camel_case_types)]
+pub struct trust_replay_guard {
+    inner: ReplayGuard<Box<dyn SeenStore>>,
+}
+
+/// Makes a replay guard remembering each id for `ttl_secs` seconds (choose at least the
+/// verification tolerance plus the senders' clock skew; 0 takes 600). `store` is a `redis://`
+/// or `postgres://` URL shared by every worker (opened through trust-backends, the dispatcher
+/// the CLI uses), or NULL with length 0 for a store in this process only (100 000 ids).
+///
+/// Errors: `TRUST_INVALID_ARGUMENT` (`STORE_URL_UNSUPPORTED`, `STORE_URL_INVALID`) for a
+/// directory path or another scheme; `TRUST_INPUT_UNREADABLE` (`STORE_UNREACHABLE`) when a
+/// PostgreSQL server cannot be reached. A URL's password never appears in an error.
+///
+/// # Safety
+/// `store` points to `store_len` readable bytes (NULL with 0); `guard_out` points to writable
+/// storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_replay_guard_new(
+    store: *const u8,
+    store_len: usize,
+    ttl_secs: u64,
+    guard_out: *mut *mut trust_replay_guard,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let out = try_out!(guard_out);
+        let store: Box<dyn SeenStore> = if store_len == 0 {
+            Box::new(MemorySeenStore::default())
+        } else {
+            trust_backends::open_seen_store(try_location!(store, store_len))?
+        };
+        let ttl = if ttl_secs == 0 { 600 } else { ttl_secs };
+        out.set(into_handle(trust_replay_guard {
+            inner: ReplayGuard::new(store, ttl),
+        }));
+        Ok(())
+    })
+}
+
+/// Frees a replay guard. NULL is a no-op.
+///
+/// # Safety
+/// `guard` is NULL or a live guard, not used after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_replay_guard_free(guard: *mut trust_replay_guard) {
+    ffi_free!(guard);
+}
+
+/// Records delivery `id` under `namespace` (use the scheme name, e.g. `shopify`, with the
+/// `delivery_id` `trust_webhook_verify` returned; or `stripe` with the verified body's event
+/// id) at `now` (Unix seconds). Call it only after the delivery verified. Returns `TRUST_OK` the
+/// first time, and `TRUST_VERIFICATION_FAILED` with code `REPLAYED` for an id already seen and
+/// not expired (answer the provider 200 and skip the work): atomically, so of two workers
+/// receiving one delivery, exactly one gets `TRUST_OK`.
+///
+/// Errors: `TRUST_VERIFICATION_FAILED` (`MALFORMED`) for an empty id; `TRUST_INTERNAL`
+/// (`REPLAY_STORE`) when the shared store cannot record it (do not process the delivery).
+///
+/// # Safety
+/// `guard` is a live guard; `namespace` and `id` point to their lengths in readable bytes;
+/// `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_replay_guard_check(
+    guard: *const trust_replay_guard,
+    namespace: *const u8,
+    namespace_len: usize,
+    id: *const u8,
+    id_len: usize,
+    now: i64,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let guard = try_ref!(guard);
+        let namespace = try_str!(namespace, namespace_len);
+        let id = try_str!(id, id_len);
+        guard.inner.check_id(namespace, id, now)?;
         Ok(())
     })
 }

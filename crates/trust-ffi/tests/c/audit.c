@@ -108,6 +108,65 @@ int main(void) {
   trust_error_free(err);
   err = NULL;
 
+  /* Attributes, then an inclusion receipt an auditor verifies without the log. */
+  const uint8_t *keys[2] = {(const uint8_t *)"keyring", (const uint8_t *)"version"};
+  size_t key_lens[2] = {7, 7};
+  const uint8_t *values[2] = {(const uint8_t *)"orders", (const uint8_t *)"2"};
+  size_t value_lens[2] = {6, 1};
+  CHECK_OK(trust_audit_log_append_attrs(log, S("key.rotate"), S("ops@example.com"), NULL, 0, keys, key_lens, values,
+                                        value_lens, 2, NULL, 0, &index, &err),
+           err);
+  CHECK(index == 3);
+  CHECK_STATUS(trust_audit_log_append_attrs(log, S("key.rotate"), NULL, 0, NULL, 0, keys, NULL, values, value_lens, 2,
+                                            NULL, 0, &index, NULL),
+               TRUST_NULL_ARGUMENT);
+  trust_bytes *receipt = NULL, *result = NULL;
+  CHECK_OK(trust_audit_log_prove(log, 3, 0, &receipt, &err), err);
+  CHECK(strncmp((const char *)trust_bytes_data(receipt), "c2sp.org/tlog-proof@v1\n", 23) == 0);
+  CHECK_OK(trust_audit_verify_receipt(trust_bytes_data(receipt), trust_bytes_len(receipt), trust_bytes_data(vkey),
+                                      trust_bytes_len(vkey), &result, &err),
+           err);
+  CHECK(contains(trust_bytes_data(result), trust_bytes_len(result), "\"index\":3"));
+  CHECK(contains(trust_bytes_data(result), trust_bytes_len(result), "\"event\":\"key.rotate\""));
+  trust_bytes_free(result);
+  result = NULL;
+  /* Another log's key, an altered receipt, garbage: refused, nothing written. */
+  trust_bytes *other_key = NULL;
+  char third_dir[4200];
+  snprintf(third_dir, sizeof third_dir, "%s/third", base);
+  CHECK_OK(trust_audit_log_init(S(third_dir), S("example.com/audit/orders"), &other_key, &err), err);
+  CHECK_STATUS(trust_audit_verify_receipt(trust_bytes_data(receipt), trust_bytes_len(receipt),
+                                          trust_bytes_data(other_key), trust_bytes_len(other_key), &result, &err),
+               TRUST_VERIFICATION_FAILED);
+  trust_error_free(err);
+  err = NULL;
+  trust_bytes_free(other_key);
+  size_t rlen = trust_bytes_len(receipt);
+  uint8_t *altered = malloc(rlen);
+  CHECK(altered != NULL);
+  memcpy(altered, trust_bytes_data(receipt), rlen);
+  char *idx = strstr((char *)altered, "\nindex 3\n");
+  CHECK(idx != NULL);
+  idx[7] = '2'; /* claim the receipt is for entry 2 */
+  CHECK_STATUS(trust_audit_verify_receipt(altered, rlen, trust_bytes_data(vkey), trust_bytes_len(vkey), &result, &err),
+               TRUST_VERIFICATION_FAILED);
+  trust_error_free(err);
+  err = NULL;
+  free(altered);
+  CHECK(result == NULL);
+  CHECK_STATUS(trust_audit_verify_receipt(S("not a receipt"), trust_bytes_data(vkey), trust_bytes_len(vkey), NULL, NULL),
+               TRUST_VERIFICATION_FAILED);
+  CHECK_OK(trust_audit_verify_receipt(trust_bytes_data(receipt), trust_bytes_len(receipt), trust_bytes_data(vkey),
+                                      trust_bytes_len(vkey), NULL, &err),
+           err);
+  trust_bytes_free(receipt);
+  receipt = NULL;
+  CHECK_STATUS(trust_audit_log_prove(log, 99, 0, &receipt, &err), trust_error_status(err));
+  CHECK(err != NULL && receipt == NULL);
+  trust_error_free(err);
+  err = NULL;
+  CHECK_STATUS(trust_audit_log_prove(NULL, 0, 0, &receipt, NULL), TRUST_NULL_ARGUMENT);
+
   /* Tamper with a stored entry: flip one byte in the middle of the segment. */
   trust_audit_log_free(log);
   char segment[8192];

@@ -1,0 +1,257 @@
+<?php
+/*
+ * The PHP package's test script (run by .ci/ffi): every class against the real library, with
+ * published vectors, the exceptions and their codes, and interop with the `trust` CLI (a token
+ * sealed here opens with `trust decrypt`, and one made by `trust encrypt --armor` opens here).
+ *
+ *   TRUST_LIB=target/release/libtrust.so TRUST_BIN=target/debug/trust php bindings/php/tests/run.php
+ *
+ * Exits 1 on the first failed check, naming it.
+ */
+
+declare(strict_types=1);
+
+require __DIR__ . '/../src/Trust.php';
+
+use Trust\AuditLog;
+use Trust\Home;
+use Trust\Password;
+use Trust\Redact;
+use Trust\TrustException;
+use Trust\VerificationException;
+use Trust\Version;
+use Trust\Webhook;
+
+$checks = 0;
+
+function check(bool $ok, string $what): void
+{
+    global $checks;
+    $checks++;
+    if (!$ok) {
+        fwrite(STDERR, "FAILED: $what\n");
+        exit(1);
+    }
+}
+
+/** Runs `$body`, which must throw `$class` with `$code`. */
+function throws(string $class, string $code, callable $body, string $what): TrustException
+{
+    try {
+        $body();
+    } catch (TrustException $e) {
+        check($e instanceof $class, "$what: " . get_class($e) . " is a $class");
+        check($e->trustCode === $code, "$what: trustCode {$e->trustCode} is $code");
+        check($e->getMessage() !== '', "$what: has a message");
+        return $e;
+    }
+    check(false, "$what: threw nothing");
+    throw new LogicException('unreachable');
+}
+
+function tempdir(): string
+{
+    $dir = sys_get_temp_dir() . '/trust-php-' . bin2hex(random_bytes(6));
+    mkdir($dir, 0700);
+    register_shutdown_function(fn () => exec('rm -rf ' . escapeshellarg($dir)));
+    return $dir;
+}
+
+/** Runs the CLI with `$args` and `$stdin`; returns [exit code, stdout]. */
+function cli(array $args, string $stdin = ''): array
+{
+    $bin = getenv('TRUST_BIN') ?: __DIR__ . '/../../../target/debug/trust';
+    $cmd = escapeshellarg($bin) . ' ' . implode(' ', array_map('escapeshellarg', $args));
+    $proc = proc_open($cmd, [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+    fwrite($pipes[0], $stdin);
+    fclose($pipes[0]);
+    $out = stream_get_contents($pipes[1]);
+    $err = stream_get_contents($pipes[2]);
+    fclose($pipes[1]);
+    fclose($pipes[2]);
+    $code = proc_close($proc);
+    if ($code !== 0) {
+        fwrite(STDERR, "trust " . implode(' ', $args) . " exited $code: $err\n");
+    }
+    return [$code, $out];
+}
+
+// --- loading: the ABI version is checked -------------------------------------------------------
+check(Version::abi() === \Trust\Lib::ABI_VERSION, 'ABI version matches');
+check(str_starts_with(Version::library(), 'trust-ffi/'), 'library version string');
+// A library that cannot be loaded is a TrustException naming TRUST_LIB (in a child process:
+// the library is loaded once per process).
+$php = PHP_BINARY;
+$probe = 'require ' . var_export(__DIR__ . '/../src/Trust.php', true) . ';'
+    . 'try { \Trust\Version::abi(); echo "loaded"; } catch (\Trust\TrustException $e) { echo $e->trustCode; }';
+$child = shell_exec('TRUST_LIB=/nonexistent/libtrust.so ' . escapeshellarg($php) . ' -r ' . escapeshellarg($probe));
+check($child === 'LIBRARY_UNAVAILABLE', "a missing library is LIBRARY_UNAVAILABLE (got $child)");
+
+// --- webhooks: the fixed entry point ----------------------------------------------------------
+// Shopify's vector (secret "hush"; checked with shopify-api-js), see docs/webhooks.md.
+$body = "{\"id\":1,\"email\":\"a@b.c\",\"note\":\"caf\u{e9}\"}";
+$hmac = 'y6QjIArjFx3gEoeTLJw77ufusmczpg61ege7jjodI/E=';
+$ok = Webhook::verify('shopify', $body, ['X-Shopify-Hmac-Sha256' => $hmac, 'X-Shopify-Webhook-Id' => 'b54557e4'], ['hush']);
+check($ok['scheme'] === 'shopify' && $ok['secret_index'] === 0, 'shopify verifies');
+check($ok['delivery_id'] === 'b54557e4', 'delivery id returned');
+$ok = Webhook::verify('shopify', $body, [['x-shopify-hmac-sha256', $hmac]], ['new-secret', 'hush']);
+check($ok['secret_index'] === 1, 'previous secret still accepted, index 1');
+$e = throws(VerificationException::class, 'SIGNATURE_INVALID', fn () => Webhook::verify('shopify', $body . ' ', ['X-Shopify-Hmac-Sha256' => $hmac], 'hush'), 'tampered body');
+check($e->status === 100, 'status 100');
+throws(VerificationException::class, 'MALFORMED', fn () => Webhook::verify('shopify', $body, [], 'hush'), 'no signature header');
+throws(TrustException::class, 'WEBHOOK_CONFIG', fn () => Webhook::verify('gitlab', $body, [], 'hush'), 'unknown scheme');
+$e = throws(TrustException::class, 'WEBHOOK_CONFIG', fn () => Webhook::verify('gitlab', $body, [], 'hush'), 'unknown scheme again');
+check(!($e instanceof VerificationException), 'configuration errors are not verification failures');
+// GitHub's published vector; Standard Webhooks' with its timestamp window.
+$gh = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
+check(Webhook::verify('github', 'Hello, World!', ['X-Hub-Signature-256' => $gh], "It's a Secret to Everybody")['scheme'] === 'github', 'github verifies');
+$std = ['webhook-id' => 'msg_p5jXN8AQM9LWM0D4loKWxJek', 'webhook-timestamp' => '1614265330', 'webhook-signature' => 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='];
+$secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+check(Webhook::verify('standard-webhooks', '{"test": 2432232314}', $std, $secret, ['now' => 1614265330])['timestamp'] === 1614265330, 'standard webhooks verifies');
+throws(VerificationException::class, 'TIMESTAMP_STALE', fn () => Webhook::verify('standard-webhooks', '{"test": 2432232314}', $std, $secret, ['now' => 1614265330 + 301]), 'stale');
+check(Webhook::verify('standard-webhooks', '{"test": 2432232314}', $std, $secret, ['now' => 1614265330 + 301, 'tolerance' => 600])['scheme'] === 'standard-webhooks', 'tolerance option');
+
+// Replay: a delivery id is admitted once (in-process; and through Redis when configured).
+$guard = new \Trust\ReplayGuard();
+check($guard->firstTime('shopify', 'b54557e4') && !$guard->firstTime('shopify', 'b54557e4'), 'replay refused in-process');
+throws(VerificationException::class, 'MALFORMED', fn () => $guard->firstTime('shopify', ''), 'empty delivery id');
+$redis = getenv('TRUST_TEST_REDIS_URL');
+if ($redis) {
+    $id = 'php-' . bin2hex(random_bytes(8));
+    [$w1, $w2] = [new \Trust\ReplayGuard($redis, 300), new \Trust\ReplayGuard($redis, 300)];
+    check($w1->firstTime('shopify', $id) && !$w2->firstTime('shopify', $id), 'replay refused across workers (Redis)');
+} else {
+    echo "replay through Redis skipped: TRUST_TEST_REDIS_URL unset\n";
+}
+throws(TrustException::class, 'STORE_URL_UNSUPPORTED', fn () => new \Trust\ReplayGuard('memcached://cache/'), 'unsupported replay store');
+
+// --- passwords ---------------------------------------------------------------------------------
+$phc = Password::hash('correct horse battery');
+check(str_starts_with($phc, '$argon2id$'), 'argon2id PHC');
+check(Password::verify($phc, 'correct horse battery'), 'password matches');
+check(!Password::verify($phc, 'correct horse batterY'), 'wrong password');
+// crypt_blowfish's test vector (Openwall): bcrypt verifies and is upgraded.
+[$match, $rehash] = Password::verifyAndUpgrade('$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW', 'U*U');
+check($match && is_string($rehash) && Password::verify($rehash, 'U*U'), 'bcrypt upgraded to argon2id');
+throws(TrustException::class, 'PASSWORD_TOO_SHORT', fn () => Password::hash('short'), 'short password');
+
+// --- redaction ---------------------------------------------------------------------------------
+$red = Redact::text('token=shpat_0123456789abcdef0123456789abcdef for card 4111 1111 1111 1111');
+check(!str_contains($red, 'shpat_0123456789abcdef') && !str_contains($red, '4111 1111 1111 1111'), "redacted: $red");
+
+// --- homes, keyrings, seal/open, tokens --------------------------------------------------------
+$tmp = tempdir();
+$homeDir = "$tmp/home";
+$key = "$tmp/root.key";
+throws(TrustException::class, 'EMPTY_PATH', fn () => Home::init('', $key), 'empty path');
+throws(TrustException::class, 'STORE_URL_UNSUPPORTED', fn () => Home::open('mysql://u:Secret-Pw-9@db/x'), 'unsupported scheme');
+$home = Home::init($homeDir, $key);
+$home->createKeyring('orders');
+$home->createKeyring('tokens', 'xchacha20-poly1305');
+check($home->keyrings() === ['orders', 'tokens'], 'keyrings listed');
+check($home->rotate('orders') === 2, 'rotated to version 2');
+check($home->keyringInfo('orders')['primary'] === 2, 'info shows the primary');
+$ctx = ['tenant' => 'acme', 'record' => 'order-1042'];
+$blob = $home->seal('orders', "shpat_\x00binary", $ctx);
+check($home->unseal($blob, $ctx) === "shpat_\x00binary", 'binary round trip with a NUL byte');
+throws(VerificationException::class, 'CONTEXT_MISMATCH', fn () => $home->unseal($blob, ['tenant' => 'acme', 'record' => 'order-9']), 'other context');
+$token = $home->sealToken('orders', 'shpat_php', ['tenant' => 'acme']);
+check(str_starts_with($token, 'tle1.'), 'tle1 token');
+check($home->openToken($token, ['tenant' => 'acme']) === 'shpat_php', 'token round trip');
+throws(TrustException::class, 'UNKNOWN_KEYRING', fn () => $home->seal('nope', 'x'), 'unknown keyring');
+// Key lifecycle: a staged version promoted, an old one retired, re-enabled, retired, destroyed.
+check($home->rotate('tokens', false) === 2, 'staged rotation');
+$home->promote('tokens', 2);
+$home->retire('tokens', 1);
+throws(TrustException::class, 'INVALID_TRANSITION', fn () => $home->retire('tokens', 2), 'the primary cannot be retired');
+$home->enable('tokens', 1);
+$home->retire('tokens', 1);
+check($home->destroy('tokens', 1) === true, 'an unused disabled version is destroyed');
+$again = Home::open($homeDir);
+check($again->openToken($token, ['tenant' => 'acme']) === 'shpat_php', 'reopened home opens the token');
+$again->close();
+throws(TrustException::class, 'NULL_ARGUMENT', fn () => $again->keyrings(), 'closed home');
+
+// Scoped access tokens, and the CLI verifies one PHP issued.
+$home->createKeyring('session-tokens');
+$access = $home->issueAccessToken('session-tokens', 'acme', ['chat:write'], 900, 'chat-widget');
+check($home->verifyAccessToken($access, 'acme', 'chat:write', 'chat-widget')['tenant'] === 'acme', 'access token verifies');
+throws(VerificationException::class, 'TOKEN_WRONG_TENANT', fn () => $home->verifyAccessToken($access, 'globex', 'chat:write', 'chat-widget'), 'other tenant');
+[$code, ] = cli(['--home', $homeDir, 'token', 'verify', '--tenant', 'acme', '--scope', 'chat:write', '--audience', 'chat-widget'], $access);
+check($code === 0, 'the CLI verifies an access token issued from PHP');
+
+// --- interop with the CLI ----------------------------------------------------------------------
+[$code, $plain] = cli(['--home', $homeDir, 'decrypt', '--context', 'tenant=acme'], $token);
+check($code === 0 && $plain === 'shpat_php', 'a token sealed from PHP opens with the CLI');
+[$code, $cliToken] = cli(['--home', $homeDir, 'encrypt', '--key', 'orders', '--context', 'tenant=acme', '--armor'], 'from-the-cli');
+check($code === 0, 'the CLI seals a token');
+check($home->openToken(trim($cliToken), ['tenant' => 'acme']) === 'from-the-cli', 'a token sealed by the CLI opens in PHP');
+
+// --- audit log ---------------------------------------------------------------------------------
+$logDir = "$tmp/audit";
+$vkey = AuditLog::init($logDir, 'example.com/php-test');
+$log = AuditLog::open($logDir);
+check($log->append('user.login', 'alice', 'acct-1', '{"ip":"192.0.2.1"}') === 0, 'first append is index 0');
+check($log->append('key.rotate', 'ops', '', '', ['keyring' => 'orders', 'version' => 2]) === 1, 'append with attributes');
+$receipt = $log->prove(1);
+$proved = AuditLog::verifyReceipt($receipt, $vkey);
+check($proved['index'] === 1 && $proved['event'] === 'key.rotate', 'receipt verifies without the log');
+throws(VerificationException::class, 'INDEX_MISMATCH', fn () => AuditLog::verifyReceipt(str_replace("\nindex 1\n", "\nindex 0\n", $receipt), $vkey), 'altered receipt');
+check($log->size() === 2 && strlen($log->root()) === 32, 'size and root');
+check(str_contains($log->checkpoint(), 'example.com/php-test'), 'checkpoint names the origin');
+
+// --- vault -------------------------------------------------------------------------------------
+$vault = $home->vault(null, $log);
+check($vault->put('sync-worker', 'acme/shopify', 'shpat_vault', ['readers' => ['sync-worker', 'billing']]) === 1, 'vault put');
+$got = $vault->get('billing', 'acme/shopify', 'nightly sync');
+check($got['value'] === 'shpat_vault' && $got['version'] === 1 && $got['refresh_token'] === null, 'vault get by a reader');
+$e = throws(TrustException::class, 'SECRET_NOT_READER', fn () => $vault->get('intern', 'acme/shopify', 'curious'), 'not a reader');
+check($e->status === 500, 'refused is status 500');
+check($vault->rotate('sync-worker', 'acme/shopify', 'shpat_vault_2') === 2, 'vault rotate');
+$listed = $vault->list('acme');
+check($listed[0]['name'] === 'acme/shopify' && $listed[0]['versions'] === [1, 2], 'vault list');
+check(!str_contains(json_encode($listed), 'shpat_'), 'no values in the listing');
+$now = time();
+$vault->put('w', 'acme/hubspot', 'access-1', ['kind' => 'oauth', 'expires' => $now + 60, 'refresh_token' => 'refresh-1']);
+check($vault->needsRefresh('acme/hubspot', 300), 'needs refresh within the margin');
+$read = $vault->get('w', 'acme/hubspot', 'refresh');
+$a = $vault->refresh('w', 'acme/hubspot', 'refresh', 300, $read['version'], 'access-A', 'refresh-A', $now + 3600);
+$b = $vault->refresh('w', 'acme/hubspot', 'refresh', 300, $read['version'], 'access-B', 'refresh-B', $now + 3600);
+check($a['outcome'] === 'refreshed' && $b['outcome'] === 'took-winners' && $b['value'] === 'access-A', 'one refresh wins, the other takes its token');
+$vault->delete('sync-worker', 'acme/shopify');
+throws(TrustException::class, 'SECRET_DELETED', fn () => $vault->get('sync-worker', 'acme/shopify', 'after'), 'deleted');
+// The CLI reads what PHP stored.
+[$code, $fromCli] = cli(['--home', $homeDir, '--actor', 'w', 'secrets', 'get', 'acme/hubspot', '--purpose', 'interop']);
+check($code === 0 && $fromCli === 'access-A', 'the CLI reads a secret PHP stored');
+
+// --- GDPR subjects: one erasure makes a subject's data unreadable ----------------------------
+$subjects = $home->subjects("$tmp/signing.p8");
+$sealedAlice = $subjects->seal('orders', 'alice@example.com', "alice's address", ['tenant' => 'acme']);
+check($subjects->unseal($sealedAlice, ['tenant' => 'acme']) === "alice's address", 'subject round trip');
+$receiptJson = $subjects->erase('orders', 'alice@example.com', 'req-1', 30, $log);
+check(str_contains($receiptJson, 'signature'), 'signed erasure receipt');
+$e = throws(TrustException::class, 'SUBJECT_ERASED', fn () => $home->subjects("$tmp/signing.p8")->unseal($sealedAlice, ['tenant' => 'acme']), 'erased subject');
+check($e->status === 400, 'erased is KEY_UNAVAILABLE');
+
+// --- MFA: RFC 6238 appendix B ------------------------------------------------------------------
+$mfa = $home->mfa('Acme Sync', $log);
+$uri = $mfa->enroll('alice@example.com', '', '12345678901234567890', 'sha1', 8);
+check(str_starts_with($uri, 'otpauth://totp/') && str_contains($uri, 'issuer=Acme'), 'otpauth URI');
+check($mfa->verify('alice@example.com', '94287082', '', 59), 'RFC 6238 T=59 accepted');
+check(!$mfa->verify('alice@example.com', '94287082', '', 59), 'the same code is refused the second time');
+check($mfa->verify('alice@example.com', '07081804', '', 1111111109), 'RFC 6238 T=1111111109');
+$codes = $mfa->recoveryCodes('alice@example.com');
+check(count($codes) >= 8, 'recovery codes');
+check($mfa->redeemRecoveryCode('alice@example.com', $codes[0]), 'recovery code accepted');
+check(!$mfa->redeemRecoveryCode('alice@example.com', $codes[0]), 'recovery code used once');
+check($mfa->remove('alice@example.com'), 'removed');
+throws(TrustException::class, 'MFA_NOT_ENROLLED', fn () => $mfa->recoveryCodes('alice@example.com'), 'not enrolled');
+
+// The audit log recorded the vault's reads and refusals and the MFA events, and verifies.
+unset($vault, $mfa);
+$log->close();
+$report = AuditLog::verify($logDir, $vkey);
+check($report['entries'] > 10, 'the log holds the vault and MFA events: ' . json_encode($report));
+check(AuditLog::verify($logDir, $vkey)['entries'] === $report['entries'], 'verify is repeatable');
+
+echo "php: ok ($checks checks)\n";
