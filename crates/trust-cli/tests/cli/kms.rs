@@ -12,8 +12,9 @@
 //! * DisableKey / ScheduleKeyDeletion: moto (5.2.1 installed, 5.2.5 the newest on PyPI) records
 //!   the key state but keeps decrypting under a disabled or pending-deletion key, so the
 //!   `DisabledException` / `KMSInvalidStateException` answer of AWS (KMS_KEY_DISABLED, exit 4)
-//!   cannot be shown against a server here. The nearest states moto does enforce, an alias
-//!   deleted and a principal denied, are what `a_key_taken_away_is_exit_4` uses.
+//!   cannot come from a server here. The nearest states moto does enforce, an alias deleted and
+//!   a principal denied, are what `a_key_taken_away_is_exit_4` uses; the proxy below gives AWS's
+//!   documented answers in `a_disabled_or_pending_deletion_key_is_exit_4_without_retries`.
 //! * Throttling: moto never throttles. `throttling_is_retried_then_reported` puts a loopback
 //!   proxy in front of moto that answers chosen requests with the error document AWS documents
 //!   for throttling (`ThrottlingException`) and forwards the others, to show that the SDK's
@@ -549,6 +550,16 @@ fn an_unreachable_endpoint_is_exit_3() {
 /// A loopback proxy in front of moto: requests whose 0-based index `throttle` says yes are
 /// answered with AWS's documented throttling error, the others are forwarded to moto.
 fn throttling_proxy(upstream: &str, throttle: fn(usize) -> bool) -> (String, Arc<AtomicUsize>) {
+    fault_proxy(upstream, "ThrottlingException", throttle)
+}
+
+/// A loopback proxy in front of moto: requests whose 0-based index `fault` says yes are
+/// answered with the AWS error `error_type` (a documented KMS error), the others are forwarded.
+fn fault_proxy(
+    upstream: &str,
+    error_type: &'static str,
+    fault: fn(usize) -> bool,
+) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(AtomicUsize::new(0));
@@ -561,7 +572,7 @@ fn throttling_proxy(upstream: &str, throttle: fn(usize) -> bool) -> (String, Arc
         for conn in listener.incoming() {
             let Ok(conn) = conn else { return };
             let (upstream, counter) = (upstream.clone(), counter.clone());
-            std::thread::spawn(move || serve(conn, &upstream, &counter, throttle));
+            std::thread::spawn(move || serve(conn, &upstream, &counter, error_type, fault));
         }
     });
     (format!("http://{addr}"), seen)
@@ -593,16 +604,23 @@ fn read_message(r: &mut impl BufRead) -> Option<(String, Vec<u8>)> {
     Some((head, body))
 }
 
-fn serve(conn: TcpStream, upstream: &str, counter: &AtomicUsize, throttle: fn(usize) -> bool) {
+fn serve(
+    conn: TcpStream,
+    upstream: &str,
+    counter: &AtomicUsize,
+    error_type: &str,
+    fault: fn(usize) -> bool,
+) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut writer = conn;
     while let Some((head, body)) = read_message(&mut reader) {
         let n = counter.fetch_add(1, Ordering::SeqCst);
-        if throttle(n) {
-            let doc = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+        if fault(n) {
+            let doc =
+                format!(r#"{{"__type":"{error_type}","message":"refused by the test proxy"}}"#);
             let _ = write!(
                 writer,
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: ThrottlingException\r\nx-amzn-RequestId: 00000000-0000-0000-0000-00000000000{}\r\nContent-Length: {}\r\n\r\n{doc}",
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: {error_type}\r\nx-amzn-RequestId: 00000000-0000-0000-0000-00000000000{}\r\nContent-Length: {}\r\n\r\n{doc}",
                 n % 10,
                 doc.len()
             );
@@ -656,4 +674,34 @@ fn throttling_is_retried_then_reported() {
         5,
         "five attempts, then the error"
     );
+}
+
+/// AWS answers Decrypt under a disabled key with `DisabledException` and under a key pending
+/// deletion with `KMSInvalidStateException`. moto does not (it keeps decrypting), so the proxy
+/// gives AWS's documented answers: this shows our mapping (exit 4, not retried), not moto's.
+#[test]
+fn a_disabled_or_pending_deletion_key_is_exit_4_without_retries() {
+    let Some(ep) = endpoint(
+        "TRUST_TEST_KMS_ENDPOINT",
+        "a_disabled_or_pending_deletion_key_is_exit_4_without_retries",
+    ) else {
+        return;
+    };
+    let key = create_key(&ep);
+    let env = Env::new(&ep);
+    env.ok(&["init", "--root-aws-kms", &key]);
+    env.ok(&["keys", "create", "orders"]);
+    let sealed = env.seal("a", "locked away");
+    for error_type in ["DisabledException", "KMSInvalidStateException"] {
+        let (proxy, seen) = fault_proxy(&ep, error_type, |_| true);
+        env.via(&proxy)
+            .fails(&Env::decrypt_args(&sealed), 4, "KMS_KEY_DISABLED");
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            1,
+            "{error_type} is final, not retried"
+        );
+    }
+    // The key enabled again (the proxy gone): the same data opens.
+    assert_eq!(env.ok(&Env::decrypt_args(&sealed)), "locked away");
 }
