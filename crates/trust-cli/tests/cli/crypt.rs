@@ -12,12 +12,7 @@ struct Env {
     h: harness::Env,
 }
 
-impl std::ops::Deref for Env {
-    type Target = harness::Env;
-    fn deref(&self) -> &harness::Env {
-        &self.h
-    }
-}
+harness::wraps_env!(Env);
 
 impl Env {
     fn new() -> Self {

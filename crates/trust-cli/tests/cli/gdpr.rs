@@ -10,12 +10,7 @@ struct Env {
     h: harness::Env,
 }
 
-impl std::ops::Deref for Env {
-    type Target = harness::Env;
-    fn deref(&self) -> &harness::Env {
-        &self.h
-    }
-}
+harness::wraps_env!(Env);
 
 impl Env {
     /// A home with a key-file root and a keyring `customers`.

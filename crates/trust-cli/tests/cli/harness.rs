@@ -5,6 +5,20 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+/// A test area's own `Env`, holding the shared [`Env`] in a field `h`, derefs to it (so the
+/// area adds its own checks and keeps every harness method).
+macro_rules! wraps_env {
+    ($ty:ident) => {
+        impl std::ops::Deref for $ty {
+            type Target = $crate::harness::Env;
+            fn deref(&self) -> &$crate::harness::Env {
+                &self.h
+            }
+        }
+    };
+}
+pub(crate) use wraps_env;
+
 /// `trust`, without the caller's `TRUST_HOME` and `TRUST_AUDIT_LOG` (a developer's own settings
 /// must not leak into a test).
 pub(crate) fn trust() -> Command {
