@@ -224,7 +224,7 @@ fn same_kek(a: &Arc<Key256>, b: &Arc<Key256>) -> bool {
 }
 
 /// A bounded cache of data keys for sealing and opening small messages quickly (format
-/// version 2); see the [module documentation](self) for the trade-off.
+/// version 2); docs/format-envelope.md §3.3 states the trade-off.
 ///
 /// Share one cache per process (it is `Send + Sync`; a mutex guards it, held for a few hundred
 /// nanoseconds per message). `Debug` shows the limits and entry counts, never key material.
