@@ -333,10 +333,10 @@ pub fn create_private_dir(path: &Path) -> io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(path)?;
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        sync_dir(parent)?;
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            sync_dir(parent)?;
+        }
     }
     Ok(())
 }
@@ -377,9 +377,11 @@ fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
 /// The file a new version of `path` goes to, locked for the writer's lifetime.
 fn stage(dir: &Path, target: &Path, anonymous: bool) -> io::Result<(File, Staging)> {
     #[cfg(target_os = "linux")]
-    if anonymous && let Some(file) = linux::open_anonymous(dir)? {
-        file.lock()?;
-        return Ok((file, Staging::Anonymous));
+    if anonymous {
+        if let Some(file) = linux::open_anonymous(dir)? {
+            file_lock::lock(&file)?;
+            return Ok((file, Staging::Anonymous));
+        }
     }
     let _ = (dir, anonymous);
     // A sweeper may take the lock of a file created a moment ago, before its writer locked
@@ -387,7 +389,7 @@ fn stage(dir: &Path, target: &Path, anonymous: bool) -> io::Result<(File, Stagin
     for _ in 0..4 {
         let tmp = temp_path(target)?;
         let file = open_private(&tmp, true)?;
-        file.lock()?;
+        file_lock::lock(&file)?;
         if same_file(&file, &tmp) {
             return Ok((file, Staging::Named(tmp)));
         }
@@ -497,11 +499,9 @@ fn sweep(dir: &Path, only: Option<&OsStr>) -> io::Result<usize> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        match file.try_lock() {
-            Ok(()) => {}
-            // Its writer is alive.
-            Err(fs::TryLockError::WouldBlock) => continue,
-            Err(fs::TryLockError::Error(e)) => return Err(e),
+        // Busy: its writer is alive.
+        if !file_lock::try_lock(&file)? {
+            continue;
         }
         file.set_len(0)?;
         file.sync_all()?;
@@ -555,6 +555,66 @@ mod linux {
     }
 }
 
+/// Exclusive advisory locks on open files: `flock(2)` on Unix, as `std::fs::File::lock` does
+/// since Rust 1.89. Through rustix here so that trust-core keeps building with the Rust that
+/// Debian stable ships (the MSRV policy in CONTRIBUTING.md).
+#[cfg(unix)]
+mod file_lock {
+    use std::fs::File;
+    use std::io;
+
+    use rustix::fs::{FlockOperation, flock};
+    use rustix::io::Errno;
+
+    /// Blocks until the exclusive lock on `file` is held.
+    pub(super) fn lock(file: &File) -> io::Result<()> {
+        loop {
+            match flock(file, FlockOperation::LockExclusive) {
+                Err(Errno::INTR) => {}
+                done => return done.map_err(io::Error::from),
+            }
+        }
+    }
+
+    /// Takes the exclusive lock on `file` if no one holds it; `false` when it is busy.
+    pub(super) fn try_lock(file: &File) -> io::Result<bool> {
+        match flock(file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(true),
+            Err(Errno::WOULDBLOCK) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Releases the lock (closing the file would too; this frees it before the drop).
+    pub(super) fn unlock(file: &File) {
+        let _ = flock(file, FlockOperation::Unlock);
+    }
+}
+
+/// Elsewhere std's own file locks (Rust 1.89 or later): the MSRV below 1.89 holds on Unix.
+#[cfg(not(unix))]
+#[allow(clippy::incompatible_msrv)]
+mod file_lock {
+    use std::fs::{File, TryLockError};
+    use std::io;
+
+    pub(super) fn lock(file: &File) -> io::Result<()> {
+        file.lock()
+    }
+
+    pub(super) fn try_lock(file: &File) -> io::Result<bool> {
+        match file.try_lock() {
+            Ok(()) => Ok(true),
+            Err(TryLockError::WouldBlock) => Ok(false),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    pub(super) fn unlock(file: &File) {
+        let _ = file.unlock();
+    }
+}
+
 /// An exclusive advisory lock on a file, held until dropped.
 ///
 /// Serializes writers of one piece of state across threads *and* processes (a keyring's
@@ -571,7 +631,7 @@ impl LockGuard {
     /// Any I/O error opening or locking the file.
     pub(crate) fn acquire(path: &Path) -> io::Result<Self> {
         let file = open_private(path, false)?;
-        file.lock()?;
+        file_lock::lock(&file)?;
         Ok(Self { file })
     }
 
@@ -581,17 +641,13 @@ impl LockGuard {
     /// Any I/O error other than the lock being held elsewhere.
     pub(crate) fn try_acquire(path: &Path) -> io::Result<Option<Self>> {
         let file = open_private(path, false)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(Self { file })),
-            Err(fs::TryLockError::WouldBlock) => Ok(None),
-            Err(fs::TryLockError::Error(e)) => Err(e),
-        }
+        Ok(file_lock::try_lock(&file)?.then_some(Self { file }))
     }
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let _ = self.file.unlock();
+        file_lock::unlock(&self.file);
     }
 }
 

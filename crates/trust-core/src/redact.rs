@@ -477,7 +477,7 @@ fn is_basic_credential(b64: &[u8]) -> bool {
     use base64::Engine as _;
     let engine = &base64::engine::general_purpose::STANDARD;
     let padded;
-    let input = if b64.len().is_multiple_of(4) {
+    let input = if b64.len() % 4 == 0 {
         b64
     } else {
         padded = [b64, &b"==="[..(4 - b64.len() % 4)]].concat();
@@ -601,7 +601,7 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    !digits.is_empty() && sum.is_multiple_of(10)
+    !digits.is_empty() && sum % 10 == 0
 }
 
 /// An [`io::Write`] that redacts each complete line before writing it to the inner writer.
@@ -641,22 +641,22 @@ impl<W: Write> Write for RedactingWriter<W> {
         // Nothing held back: redact the complete lines straight from `data` and keep only
         // the unfinished last line, instead of copying everything through `buf` (a copy and a
         // move per block, a third of `trust redact`'s time beside the scan).
-        if self.buf.is_empty()
-            && let Some(last_nl) = data.iter().rposition(|&b| b == b'\n')
-        {
-            self.redactor
-                .redact_to(&data[..=last_nl], &mut self.inner)?;
-            self.buf.extend_from_slice(&data[last_nl + 1..]);
-            if self.buf.len() <= MAX_LINE {
+        if self.buf.is_empty() {
+            if let Some(last_nl) = data.iter().rposition(|&b| b == b'\n') {
+                self.redactor
+                    .redact_to(&data[..=last_nl], &mut self.inner)?;
+                self.buf.extend_from_slice(&data[last_nl + 1..]);
+                if self.buf.len() <= MAX_LINE {
+                    return Ok(data.len());
+                }
+                let cut = self
+                    .buf
+                    .iter()
+                    .rposition(|b| b.is_ascii_whitespace())
+                    .map_or(self.buf.len(), |p| p + 1);
+                self.emit(cut)?;
                 return Ok(data.len());
             }
-            let cut = self
-                .buf
-                .iter()
-                .rposition(|b| b.is_ascii_whitespace())
-                .map_or(self.buf.len(), |p| p + 1);
-            self.emit(cut)?;
-            return Ok(data.len());
         }
         self.buf.extend_from_slice(data);
         if let Some(last_nl) = self.buf.iter().rposition(|&b| b == b'\n') {

@@ -143,19 +143,19 @@ impl StoreUrl {
         let mut builder = Redactor::builder();
         // The passwords, wiped when parsing is done (the redactor keeps its own copy to match).
         let mut secrets: Vec<Zeroizing<String>> = Vec::new();
-        if let Some(at) = authority.rfind('@')
-            && let Some((_, password)) = authority[..at].split_once(':')
-        {
-            secrets.push(Zeroizing::new(password.to_owned()));
+        if let Some(at) = authority.rfind('@') {
+            if let Some((_, password)) = authority[..at].split_once(':') {
+                secrets.push(Zeroizing::new(password.to_owned()));
+            }
         }
         let query = rest[authority_end..]
             .split_once('?')
             .map(|(_, q)| q.split('#').next().unwrap_or(""));
         for pair in query.unwrap_or("").split('&') {
-            if let Some((key, value)) = pair.split_once('=')
-                && key.eq_ignore_ascii_case("password")
-            {
-                secrets.push(Zeroizing::new(value.to_owned()));
+            if let Some((key, value)) = pair.split_once('=') {
+                if key.eq_ignore_ascii_case("password") {
+                    secrets.push(Zeroizing::new(value.to_owned()));
+                }
             }
         }
         for secret in &secrets {

@@ -319,12 +319,13 @@ impl<P: KeyProvider> Tokens<P> {
     /// The HMAC state keyed with the token MAC key of `key_ref`, from the cache when `kek` is
     /// the same key the cache was filled with.
     fn mac_for(&self, key_ref: &KeyRef, kek: &Arc<Key256>) -> Arc<MacKey> {
-        if let Ok(cache) = self.cache.lock()
-            && let Some(hit) = cache
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(hit) = cache
                 .iter()
                 .find(|c| Arc::ptr_eq(&c.kek, kek) && c.key_ref == *key_ref)
-        {
-            return Arc::clone(&hit.mac);
+            {
+                return Arc::clone(&hit.mac);
+            }
         }
         let mac = Arc::new(derive_mac(key_ref, kek));
         if let Ok(mut cache) = self.cache.lock() {
@@ -389,12 +390,12 @@ fn validate_request(r: &TokenRequest) -> Result<(), TokenError> {
             "each scope must be 1 to 64 printable ASCII characters",
         ));
     }
-    if let Some(a) = &r.audience
-        && !valid_id(a, MAX_ID_LEN)
-    {
-        return Err(TokenError::BadRequest(
-            "the audience must be 1 to 128 printable ASCII characters",
-        ));
+    if let Some(a) = &r.audience {
+        if !valid_id(a, MAX_ID_LEN) {
+            return Err(TokenError::BadRequest(
+                "the audience must be 1 to 128 printable ASCII characters",
+            ));
+        }
     }
     if r.ttl < Duration::from_secs(1) || r.ttl > MAX_TTL {
         return Err(TokenError::BadRequest(
@@ -405,15 +406,15 @@ fn validate_request(r: &TokenRequest) -> Result<(), TokenError> {
 }
 
 fn check_claims(c: &Body<'_>, expect: &Expect, now: i64) -> Result<(), TokenError> {
-    if let Some(tenant) = &expect.tenant
-        && c.tenant != tenant
-    {
-        return Err(TokenError::WrongTenant);
+    if let Some(tenant) = &expect.tenant {
+        if c.tenant != tenant {
+            return Err(TokenError::WrongTenant);
+        }
     }
-    if let Some(scope) = &expect.scope
-        && !c.scopes.iter().any(|s| s == scope)
-    {
-        return Err(TokenError::MissingScope);
+    if let Some(scope) = &expect.scope {
+        if !c.scopes.iter().any(|s| s == scope) {
+            return Err(TokenError::MissingScope);
+        }
     }
     if c.audience != expect.audience.as_deref().unwrap_or("") {
         return Err(TokenError::WrongAudience);

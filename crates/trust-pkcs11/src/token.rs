@@ -278,10 +278,10 @@ impl TokenKey {
             .map_err(|e| Pkcs11Error::from_ck(&e))?;
         let mut found = None;
         for slot in slots {
-            if let Some(id) = self.uri.slot_id
-                && slot.id() != id
-            {
-                continue;
+            if let Some(id) = self.uri.slot_id {
+                if slot.id() != id {
+                    continue;
+                }
             }
             let Ok(info) = self.ctx.get_token_info(slot) else {
                 continue;
@@ -357,11 +357,11 @@ impl TokenKey {
     }
 
     fn put(&self, pooled: Pooled) {
-        if let Ok(mut pool) = self.pool.lock()
-            && pool.len() < MAX_IDLE
-        {
-            pool.push(pooled);
-            return;
+        if let Ok(mut pool) = self.pool.lock() {
+            if pool.len() < MAX_IDLE {
+                pool.push(pooled);
+                return;
+            }
         }
         let _ = pooled.session.close();
     }

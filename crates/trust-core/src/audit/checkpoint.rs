@@ -175,10 +175,10 @@ impl SignedCheckpoint {
         let note = Note::parse(bytes)?;
         let checkpoint = Checkpoint::parse_text(&note.text)?;
         note.verify(known)?;
-        if let Some(o) = origin
-            && o != checkpoint.origin
-        {
-            return Err(CheckpointError::WrongOrigin);
+        if let Some(o) = origin {
+            if o != checkpoint.origin {
+                return Err(CheckpointError::WrongOrigin);
+            }
         }
         let note = String::from_utf8(bytes.to_vec()).map_err(|_| CheckpointError::Malformed)?;
         Ok(Self { checkpoint, note })

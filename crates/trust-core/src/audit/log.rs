@@ -795,12 +795,12 @@ impl AuditLog {
                     Ok(b) => b,
                     Err(e) => return fail_all(AuditError::Leaf(e)),
                 };
-                if let Some((salt, p)) = &item.payload
-                    && let Err(e) = w.store.put_payload(next, salt, p)
-                {
-                    // Payloads first: an acknowledged entry never commits to a payload that
-                    // was not stored.
-                    return fail_all(AuditError::Store(e));
+                if let Some((salt, p)) = &item.payload {
+                    if let Err(e) = w.store.put_payload(next, salt, p) {
+                        // Payloads first: an acknowledged entry never commits to a payload that
+                        // was not stored.
+                        return fail_all(AuditError::Store(e));
+                    }
                 }
                 let hash = merkle::leaf_hash(&bytes);
                 prev = hash;

@@ -296,7 +296,7 @@ impl NodeSource for [Hash] {
 /// tree of size `end`'s right edge or a perfect subtree: folded from its perfect parts.
 fn range_hash<S: NodeSource + ?Sized>(src: &S, start: u64, end: u64) -> Result<Hash, MerkleError> {
     let n = end - start;
-    if n.is_power_of_two() && start.is_multiple_of(n) {
+    if n.is_power_of_two() && start % n == 0 {
         return src.node(n.trailing_zeros(), start / n);
     }
     // A ragged right-edge subtree: its perfect parts are the binary decomposition of its size,
@@ -467,7 +467,7 @@ impl CompactRange {
         let Some(width) = 1u64.checked_shl(level) else {
             return false;
         };
-        if !self.size.is_multiple_of(width) || self.size.checked_add(width).is_none() {
+        if self.size % width != 0 || self.size.checked_add(width).is_none() {
             return false;
         }
         let mut hash = root;

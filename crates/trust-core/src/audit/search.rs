@@ -92,20 +92,20 @@ pub fn search(
         {
             break;
         }
-        if let (Some(r), Some(next)) = (&query.indexes, next_first)
-            && next <= *r.start()
-        {
-            continue;
+        if let (Some(r), Some(next)) = (&query.indexes, next_first) {
+            if next <= *r.start() {
+                continue;
+            }
         }
         let bytes = fs::read(&seg.path).map_err(AuditError::io("read", &seg.path))?;
         let first = segment::decode_header(&bytes).map_err(|_| damaged(seg.first_index))?;
         let (records, stop) = segment::parse_records(bytes.get(HEADER_LEN..).unwrap_or(&[]));
         // Only the last segment may end in an unfinished append.
         let last_segment = next_first.is_none();
-        if let Some((_, frame)) = stop
-            && (!last_segment || !matches!(frame, Frame::Incomplete))
-        {
-            return Err(damaged(first + records.len() as u64));
+        if let Some((_, frame)) = stop {
+            if !last_segment || !matches!(frame, Frame::Incomplete) {
+                return Err(damaged(first + records.len() as u64));
+            }
         }
         for (i, r) in records.iter().enumerate() {
             let index = first + i as u64;

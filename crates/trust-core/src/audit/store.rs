@@ -680,10 +680,10 @@ impl DirStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err("stat", p)(e)),
         };
-        if let Some(last) = self.segments.last()
-            && len_of(&last.path)? != Some(self.current_len)
-        {
-            return Ok(false);
+        if let Some(last) = self.segments.last() {
+            if len_of(&last.path)? != Some(self.current_len) {
+                return Ok(false);
+            }
         }
         if len_of(&segment_path(&self.dir, self.size))?.is_some() {
             return Ok(false);
@@ -766,11 +766,11 @@ impl LogStore for DirStore {
         if records.is_empty() {
             return Ok(());
         }
-        if (self.current.is_none() || self.current_len >= self.segment_bytes)
-            && let Err(e) = self.start_segment()
-        {
-            self.poisoned = true;
-            return Err(e);
+        if self.current.is_none() || self.current_len >= self.segment_bytes {
+            if let Err(e) = self.start_segment() {
+                self.poisoned = true;
+                return Err(e);
+            }
         }
         let mut buf = Vec::with_capacity(records.iter().map(|r| r.0.len() + 36).sum());
         let mut offsets = Vec::with_capacity(records.len() * 8);

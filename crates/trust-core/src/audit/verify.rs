@@ -332,17 +332,17 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
                     size: c.size,
                     root: b64(&c.root),
                 });
-                if let Some(r) = st.roots.get(&c.size)
-                    && *r != c.root
-                {
-                    st.fail(failure(
-                        FailureKind::Fork,
-                        None,
-                        format!(
-                            "the log's checkpoint of size {} differs from the pinned one",
-                            c.size
-                        ),
-                    ));
+                if let Some(r) = st.roots.get(&c.size) {
+                    if *r != c.root {
+                        st.fail(failure(
+                            FailureKind::Fork,
+                            None,
+                            format!(
+                                "the log's checkpoint of size {} differs from the pinned one",
+                                c.size
+                            ),
+                        ));
+                    }
                 }
                 st.pinned = Some((c.size, c.root));
             }
@@ -536,17 +536,17 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
                 )
             });
         }
-        if let Some((ps, _)) = st.pinned
-            && ps > n
-        {
-            st.fail(Failure {
-                range: Some((n, ps)),
-                ..failure(
-                    FailureKind::Truncated,
-                    Some(n),
-                    format!("the pinned checkpoint has {ps} entries but the log has {n}"),
-                )
-            });
+        if let Some((ps, _)) = st.pinned {
+            if ps > n {
+                st.fail(Failure {
+                    range: Some((n, ps)),
+                    ..failure(
+                        FailureKind::Truncated,
+                        Some(n),
+                        format!("the pinned checkpoint has {ps} entries but the log has {n}"),
+                    )
+                });
+            }
         }
     }
     let pinned_size = st.pinned.map_or(0, |p| p.0);
@@ -559,10 +559,10 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
             st.report.pin = Some(note);
         }
     }
-    if st.report.pin.is_none()
-        && let Some(p) = &opts.pinned
-    {
-        st.report.pin = String::from_utf8(p.clone()).ok();
+    if st.report.pin.is_none() {
+        if let Some(p) = &opts.pinned {
+            st.report.pin = String::from_utf8(p.clone()).ok();
+        }
     }
     st.report.first_bad_index = first_bad_index(&st.report);
     if st.report.failure.is_some() {
@@ -575,10 +575,10 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
 /// pinpointed entry of any later failure, else the start of the earliest suspect range.
 fn first_bad_index(r: &Report) -> Option<u64> {
     let first = r.failure.as_ref()?;
-    if first.range.is_none()
-        && let Some(i) = first.index
-    {
-        return Some(i);
+    if first.range.is_none() {
+        if let Some(i) = first.index {
+            return Some(i);
+        }
     }
     let all = r.failure.iter().chain(r.more_failures.iter());
     let exact = all
@@ -755,8 +755,10 @@ fn check_run(
                             ),
                         );
                     }
-                    if check_payloads && let Some(p) = head.payload {
-                        out.payloads.push((pos, p));
+                    if check_payloads {
+                        if let Some(p) = head.payload {
+                            out.payloads.push((pos, p));
+                        }
                     }
                 }
             }
@@ -923,18 +925,17 @@ fn check_roots(st: &mut State) {
             });
         }
     }
-    if let Some((ps, proot)) = st.pinned
-        && ps == size
-        && st.range.root() != proot
-    {
-        st.fail(Failure {
-            range: Some((0, size)),
-            ..failure(
-                FailureKind::Fork,
-                None,
-                format!("the log no longer extends the pinned checkpoint of size {size}"),
-            )
-        });
+    if let Some((ps, proot)) = st.pinned {
+        if ps == size && st.range.root() != proot {
+            st.fail(Failure {
+                range: Some((0, size)),
+                ..failure(
+                    FailureKind::Fork,
+                    None,
+                    format!("the log no longer extends the pinned checkpoint of size {size}"),
+                )
+            });
+        }
     }
 }
 

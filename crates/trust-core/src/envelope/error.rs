@@ -79,10 +79,10 @@ impl EnvelopeError {
     /// I/O errors become [`EnvelopeError::Io`].
     pub fn from_io(error: io::Error) -> Self {
         if error.get_ref().is_some_and(|inner| inner.is::<Self>()) {
-            if let Some(inner) = error.into_inner()
-                && let Ok(envelope) = inner.downcast::<Self>()
-            {
-                return *envelope;
+            if let Some(inner) = error.into_inner() {
+                if let Ok(envelope) = inner.downcast::<Self>() {
+                    return *envelope;
+                }
             }
             return Self::Io(io::Error::other("envelope stream failed"));
         }

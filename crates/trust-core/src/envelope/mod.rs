@@ -551,10 +551,10 @@ fn unwrap_dek<P: KeyProvider + ?Sized>(
     body_prefix: &[u8],
     backend: Backend,
 ) -> Result<Unwrapped, EnvelopeError> {
-    if let Some(stored) = &header.context
-        && stored != context
-    {
-        return Err(EnvelopeError::ContextMismatch);
+    if let Some(stored) = &header.context {
+        if stored != context {
+            return Err(EnvelopeError::ContextMismatch);
+        }
     }
     if body_prefix.len() < BODY_PREFIX_LEN {
         return Err(EnvelopeError::Authentication);

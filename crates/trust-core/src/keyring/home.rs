@@ -942,10 +942,10 @@ impl Home {
 
     /// The current keyring `name`, from memory when fresh enough.
     fn snapshot(&self, name: &str) -> Result<Arc<Keyring>, KeyringError> {
-        if let Some(l) = self.loaded()?.get(name)
-            && l.at.elapsed() < self.options.refresh
-        {
-            return Ok(Arc::clone(&l.ring));
+        if let Some(l) = self.loaded()?.get(name) {
+            if l.at.elapsed() < self.options.refresh {
+                return Ok(Arc::clone(&l.ring));
+            }
         }
         let ring = self.read(name)?;
         self.remember(ring)
@@ -1433,13 +1433,13 @@ impl Home {
         }
         {
             let mut loaded = self.loaded()?;
-            if let Some(l) = loaded.get_mut(name)
-                && let Some(lease) = l.lease.as_mut()
-                && lease.version == primary
-                && lease.next < lease.end
-            {
-                lease.next += 1;
-                return Ok((ring, primary));
+            if let Some(l) = loaded.get_mut(name) {
+                if let Some(lease) = l.lease.as_mut() {
+                    if lease.version == primary && lease.next < lease.end {
+                        lease.next += 1;
+                        return Ok((ring, primary));
+                    }
+                }
             }
         }
         let block = self.options.usage_block;

@@ -175,6 +175,9 @@ impl<P: KeyProvider, S: SubjectKeyStore> SubjectRewrap for SubjectKeys<P, S> {
 pub struct Rewrapper<'a> {
     home: &'a Home,
     subjects: Option<&'a dyn SubjectRewrap>,
+    /// The same `subjects`, as the provider that opens their messages (kept apart because
+    /// coercing `dyn SubjectRewrap` to its supertrait needs Rust 1.86; see the MSRV policy).
+    subjects_provider: Option<&'a dyn KeyProvider>,
     moved: BTreeMap<String, BTreeMap<u32, u64>>,
     /// Keyrings whose own records (the pseudonym key) this job has moved already.
     swept: RefCell<BTreeSet<String>>,
@@ -196,6 +199,7 @@ impl<'a> Rewrapper<'a> {
         Self {
             home,
             subjects: None,
+            subjects_provider: None,
             moved: BTreeMap::new(),
             swept: RefCell::new(BTreeSet::new()),
         }
@@ -204,14 +208,15 @@ impl<'a> Rewrapper<'a> {
     /// Also rewraps messages sealed for data subjects, through `subjects` (built over the
     /// same home).
     #[must_use]
-    pub fn with_subjects(mut self, subjects: &'a dyn SubjectRewrap) -> Self {
+    pub fn with_subjects<S: SubjectRewrap>(mut self, subjects: &'a S) -> Self {
         self.subjects = Some(subjects);
+        self.subjects_provider = Some(subjects);
         self
     }
 
     fn provider(&self) -> &dyn KeyProvider {
-        match self.subjects {
-            Some(s) => s as &dyn KeyProvider,
+        match self.subjects_provider {
+            Some(s) => s,
             None => self.home,
         }
     }

@@ -588,10 +588,10 @@ impl Keyring {
                 op: Transition::Destroy.name(),
             });
         }
-        if let Some(after) = v.destroy_after
-            && now < after
-        {
-            return Err(KeyringError::GraceNotElapsed { key_ref, after });
+        if let Some(after) = v.destroy_after {
+            if now < after {
+                return Err(KeyringError::GraceNotElapsed { key_ref, after });
+            }
         }
         Self::live_guard(v, &key_ref, mode)?;
         let live = v.may_have_live_ciphertexts();

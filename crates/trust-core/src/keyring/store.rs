@@ -161,10 +161,10 @@ impl KeyringStore for DirStore {
             let Some(s) = file_name.to_str() else {
                 continue;
             };
-            if let Some(name) = s.strip_suffix(".json")
-                && crate::provider::KeyRef::is_valid_name(name)
-            {
-                names.push(name.to_owned());
+            if let Some(name) = s.strip_suffix(".json") {
+                if crate::provider::KeyRef::is_valid_name(name) {
+                    names.push(name.to_owned());
+                }
             }
         }
         names.sort();

@@ -710,10 +710,10 @@ impl Vault {
     /// # Errors
     /// Store failures.
     pub fn list(&self, tenant: Option<&str>) -> Result<Vec<SecretInfo>, VaultError> {
-        if let Some(t) = tenant
-            && !valid_part(t)
-        {
-            return Err(VaultError::InvalidName);
+        if let Some(t) = tenant {
+            if !valid_part(t) {
+                return Err(VaultError::InvalidName);
+            }
         }
         self.store
             .list(tenant)?

@@ -346,10 +346,10 @@ impl VaultStore for DirVaultStore {
     fn load(&self, name: &SecretName) -> Result<Option<SecretRecord>, VaultStoreError> {
         let (_, file, _) = self.paths(name);
         let record = Self::read(&file)?;
-        if let Some(r) = &record
-            && (r.tenant != name.tenant() || r.name != name.name())
-        {
-            return Err(VaultStoreError::Corrupt("the record names another secret"));
+        if let Some(r) = &record {
+            if r.tenant != name.tenant() || r.name != name.name() {
+                return Err(VaultStoreError::Corrupt("the record names another secret"));
+            }
         }
         Ok(record)
     }

@@ -142,11 +142,12 @@ impl Verifier {
             headers,
             VERSION_HEADER,
             "duplicated X-HubSpot-Signature-Version header",
-        )? && !v.eq_ignore_ascii_case(version)
-        {
-            return Err(WebhookError::Malformed(
-                "X-HubSpot-Signature-Version names another version",
-            ));
+        )? {
+            if !v.eq_ignore_ascii_case(version) {
+                return Err(WebhookError::Malformed(
+                    "X-HubSpot-Signature-Version names another version",
+                ));
+            }
         }
         let sig = required_header(
             headers,

@@ -180,10 +180,10 @@ pub fn parse_signatures(value: &str) -> Result<Vec<[u8; MAC_LEN]>, WebhookError>
                 "too many webhook-signature entries",
             ));
         }
-        if let Some(("v1", sig)) = token.split_once(',')
-            && let Ok(mac) = decode_base64_mac(sig, "webhook-signature v1 entry")
-        {
-            macs.push(mac);
+        if let Some(("v1", sig)) = token.split_once(',') {
+            if let Ok(mac) = decode_base64_mac(sig, "webhook-signature v1 entry") {
+                macs.push(mac);
+            }
         }
     }
     if macs.is_empty() {

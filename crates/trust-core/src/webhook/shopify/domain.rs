@@ -62,10 +62,10 @@ pub fn validate_shop_domain(shop: &str, mode: ShopDomainMode) -> Result<String, 
                 ".myshopify.io",
                 ".shop.dev",
             ] {
-                if let Some(name) = trimmed.strip_suffix(suffix)
-                    && valid_name(name, true)
-                {
-                    return Ok(trimmed.to_owned());
+                if let Some(name) = trimmed.strip_suffix(suffix) {
+                    if valid_name(name, true) {
+                        return Ok(trimmed.to_owned());
+                    }
                 }
             }
             Err(BAD)
