@@ -30,7 +30,7 @@
 //! restart, idle timeout, a failover) is dropped and the call is retried on a fresh one, a few
 //! times over about a second; the caller sees success or one typed error
 //! ([`WebhookError::ReplayStoreUnavailable`](trust_core::webhook::WebhookError::ReplayStoreUnavailable),
-//! [`RateLimitError::StoreUnavailable`](trust_core::ratelimit::RateLimitError::StoreUnavailable)).
+//! [`RateLimitError::StoreUnavailable`]).
 //! A retried `SET NX` cannot mistake its own earlier, unacknowledged write for a duplicate:
 //! each write stores a random token, and a retry that finds the key compares it.
 //!
