@@ -34,9 +34,10 @@ Examples:
   Example: trust webhook sign --provider stripe --secret-env STRIPE_WHSEC --body-file body.json --now 1700000000
   Example: echo -n '{}' | trust webhook sign --provider standard-webhooks --secret-env WHSEC --id msg_1
   Example: trust webhook sign --provider shopify-session-token --secret-env SHOPIFY_SECRET --api-key KEY --shop x.myshopify.com
+  Example: trust webhook sign --provider github --secret-env GH_SECRET --id 72d3162e --body-file body.json
 
 Prints the header lines a sender attaches (for shopify-oauth and shopify-app-proxy: the signed
-query string). Several secrets give several signatures where the scheme allows it (Stripe,
+query string), through trust-core's signing dispatcher, the one the C ABI and the packages use. Several secrets give several signatures where the scheme allows it (Stripe,
 Standard Webhooks); otherwise the first secret signs.";
 
 /// `trust webhook …`
