@@ -220,6 +220,28 @@ export namespace webhook {
     checkId (namespace: string, id: string, options?: { now?: number }): void
   }
   function verify (scheme: string, body: Buffer, headers: Record<string, string | string[]>, secrets: SecretInput | SecretInput[], options?: VerifyOptions): WebhookResult
+  /**
+   * Signs a delivery as the provider would (for tests): the headers it sends, which `verify`
+   * accepts under the same scheme, secrets and options. Throws `UsageError` (`WEBHOOK_CONFIG`)
+   * for the query schemes (`shopify-oauth`, `shopify-app-proxy`: use `signQuery`), an unknown
+   * scheme, a bad secret or a missing option.
+   */
+  function sign (scheme: string, body: Buffer, secrets: SecretInput | SecretInput[], options?: SignOptions): Record<string, string>
+  /** Appends `hmac` (`shopify-oauth`) or `signature` (`shopify-app-proxy`) to a raw query string. */
+  function signQuery (scheme: string, query: string, secrets: SecretInput | SecretInput[]): string
+}
+
+export interface SignOptions {
+  /** Unix seconds; default: now. */
+  now?: number
+  /** HubSpot v2/v3: the full URL and the method (default POST). */
+  url?: string
+  method?: string
+  /** Delivery id: Standard Webhooks' webhook-id (random by default); X-Shopify-Webhook-Id / X-GitHub-Delivery when given. */
+  id?: string
+  /** Shopify session tokens: the app's API key and the shop domain. */
+  apiKey?: string
+  shop?: string
 }
 
 export namespace password {

@@ -208,6 +208,11 @@ class ReplayGuard {
   checkId (namespace, id, { now } = {}) { call(() => this._inner.checkId(namespace, id, now)) }
 }
 
+const QUERY_SCHEMES = ['shopify-oauth', 'shopify-app-proxy']
+function wrongFunction (message) {
+  return new UsageError(message, 'WEBHOOK_CONFIG', 'USAGE')
+}
+
 const webhook = {
   ReplayGuard,
   verify (scheme, body, headers, secrets, options) {
@@ -215,6 +220,23 @@ const webhook = {
     const lower = {}
     for (const [k, v] of Object.entries(headers || {})) lower[k] = Array.isArray(v) ? v.join(', ') : String(v)
     return call(() => native.webhookVerify(scheme, body, lower, list, options))
+  },
+  // Signs a delivery as the provider would (for tests): its headers, name -> value in the
+  // provider's order, which verify() accepts under the same scheme, secrets and options.
+  // Shopify OAuth and App Proxy sign a query string instead: signQuery().
+  sign (scheme, body, secrets, options) {
+    if (QUERY_SCHEMES.includes(scheme)) throw wrongFunction(`${scheme} signs a query string: use webhook.signQuery`)
+    const list = Array.isArray(secrets) ? secrets : [secrets]
+    const signed = call(() => native.webhookSign(scheme, body, list, options))
+    const headers = {}
+    for (const { name, value } of signed.headers) headers[name] = value
+    return headers
+  },
+  // Appends `hmac` (shopify-oauth) or `signature` (shopify-app-proxy) to a raw query string.
+  signQuery (scheme, query, secrets) {
+    if (!QUERY_SCHEMES.includes(scheme)) throw wrongFunction(`${scheme} signs headers: use webhook.sign`)
+    const list = Array.isArray(secrets) ? secrets : [secrets]
+    return call(() => native.webhookSign(scheme, Buffer.alloc(0), list, { query })).query
   }
 }
 

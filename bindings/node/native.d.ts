@@ -427,9 +427,38 @@ export interface SecretValue {
   scopes: Array<string>
 }
 
+/**
+ * What `webhookSign` produced: the headers in the provider's order, and the signed query
+ * (Shopify OAuth and App Proxy).
+ */
+export interface SignedDelivery {
+  headers: Array<SignedHeader>
+  query?: string
+}
+
+/** One signed header. */
+export interface SignedHeader {
+  name: string
+  value: string
+}
+
+/** Options of `webhook.sign`. */
+export interface SignOptions {
+  now?: number
+  url?: string
+  method?: string
+  id?: string
+  query?: string
+  apiKey?: string
+  shop?: string
+}
+
 /** Options of `new Subjects(home, options)`. */
 export interface SubjectsOptions {
-  /** The Ed25519 key (PKCS#8) that signs receipts; default `HOME/gdpr/signing.p8`. */
+  /**
+   * The Ed25519 key (PKCS#8) that signs receipts; default: the one `trust gdpr` uses
+   * (`HOME/gdpr/signing.p8`, or for a database home the key sealed in the database).
+   */
   signingKeyFile?: string
 }
 
@@ -460,6 +489,9 @@ export interface WebhookResult {
   deliveryId?: string
   shop?: string
 }
+
+/** Signs as the provider would; throws a `TrustError` (`WEBHOOK_CONFIG`, `MALFORMED`, …). */
+export declare function webhookSign(scheme: string, body: Buffer, secrets: Array<string | Buffer>, options?: SignOptions | undefined | null): SignedDelivery
 
 /** Verifies a webhook delivery; throws a `TrustError` (code `SIGNATURE_INVALID`, …) otherwise. */
 export declare function webhookVerify(scheme: string, body: Buffer, headers: Record<string, string>, secrets: Array<string | Buffer>, options?: VerifyOptions | undefined | null): WebhookResult

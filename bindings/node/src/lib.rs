@@ -40,6 +40,7 @@ pub mod audit;
 pub mod session;
 pub mod subjects;
 pub mod vault;
+pub mod webhook_sign;
 
 pub(crate) fn core<E: TrustError>(err: E) -> Error {
     fail(err.category(), err.code(), &err.to_string())

@@ -13,6 +13,8 @@ async function main (): Promise<void> {
   new trust.Mfa(home).verify('u', '123456', { now: 1 })
   new trust.AccessControl({ a: ['b'] }).authorize('t', 'm', 'a.b', { tenant: 't', kind: 'k', id: '1' })
   new trust.webhook.ReplayGuard(600, { store: 'redis://127.0.0.1/' }).checkId('github', 'd1', { now: 1 })
-  console.log(n, o, i)
+  const signed: Record<string, string> = trust.webhook.sign('stripe', Buffer.from('{}'), ['whsec_x'], { now: 1, id: 'd' })
+  const q: string = trust.webhook.signQuery('shopify-oauth', 'shop=x.myshopify.com', 'k')
+  console.log(n, o, i, signed, q)
 }
 void main()

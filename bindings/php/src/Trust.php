@@ -537,6 +537,118 @@ final class Webhook
         }
     }
 
+    /**
+     * Signs a delivery as the provider would, for tests: returns the headers it sends, name =>
+     * value in the provider's order, which `verify` accepts under the same scheme, secrets and
+     * time. Through the C ABI's `trust_webhook_sign`, trust-core's one signing dispatcher (the
+     * CLI's `trust webhook sign` uses it too). Stripe and Standard Webhooks send one signature
+     * per secret; the other schemes sign with the first (current) secret.
+     *
+     * `$options`: `now` (Unix seconds; default time()), `url` and `method` (HubSpot v2/v3),
+     * `id` (the delivery id: Standard Webhooks' signed `webhook-id`, random when absent; sent
+     * as `X-Shopify-Webhook-Id` / `X-GitHub-Delivery` when given), `audience` and `shop`
+     * (Shopify session tokens: the app's API key and `name.myshopify.com`). Shopify OAuth and
+     * App Proxy sign a query string, not headers: use `signQuery` for them.
+     *
+     * @param string|list<string> $secrets
+     * @return array<string, string>
+     * @throws TrustException `WEBHOOK_CONFIG` for an unknown scheme, a bad secret or a missing
+     *         option; `MALFORMED` for a shop or id a verifier would refuse
+     */
+    public static function sign(string $scheme, string $body, string|array $secrets, array $options = []): array
+    {
+        if ($scheme === 'shopify-oauth' || $scheme === 'shopify-app-proxy') {
+            throw new TrustException("$scheme signs a query string: use Webhook::signQuery", 'WEBHOOK_CONFIG', 200);
+        }
+        return self::signed($scheme, $body, $secrets, $options)[0];
+    }
+
+    /**
+     * Signs the raw query string `$query` (without `?`) of a Shopify OAuth callback
+     * (`shopify-oauth`: appends `hmac`) or App Proxy request (`shopify-app-proxy`: appends
+     * `signature`) with the first secret; `verify` accepts the result as its `query` option.
+     *
+     * @param string|list<string> $secrets
+     * @throws TrustException `WEBHOOK_CONFIG` for another scheme; `MALFORMED` for a query that
+     *         does not parse or is already signed
+     */
+    public static function signQuery(string $scheme, string $query, string|array $secrets): string
+    {
+        if ($scheme !== 'shopify-oauth' && $scheme !== 'shopify-app-proxy') {
+            throw new TrustException("$scheme signs headers: use Webhook::sign", 'WEBHOOK_CONFIG', 200);
+        }
+        return (string)self::signed($scheme, '', $secrets, ['query' => $query])[1];
+    }
+
+    /** @return array{0: array<string, string>, 1: ?string} */
+    private static function signed(string $scheme, string $body, string|array $secrets, array $options): array
+    {
+        $secrets = is_string($secrets) ? [$secrets] : array_values($secrets);
+        $ffi = Lib::ffi();
+        $text = [];
+        foreach (['method', 'url', 'query', 'id', 'audience', 'shop'] as $key) {
+            $text[$key] = (string)($options[$key] ?? '');
+        }
+        $now = (int)($options['now'] ?? time());
+        $signed = $ffi->new('trust_webhook_signed*');
+        [$sp, $sl, $sn, $sbufs] = Lib::strings($secrets);
+        try {
+            Lib::call(
+                'webhook_sign',
+                $scheme,
+                strlen($scheme),
+                $sp,
+                $sl,
+                $sn,
+                $body,
+                strlen($body),
+                $text['method'],
+                strlen($text['method']),
+                $text['url'],
+                strlen($text['url']),
+                $text['query'],
+                strlen($text['query']),
+                $text['id'],
+                strlen($text['id']),
+                $text['audience'],
+                strlen($text['audience']),
+                $text['shop'],
+                strlen($text['shop']),
+                $now,
+                \FFI::addr($signed)
+            );
+        } finally {
+            Lib::wipe($sbufs);
+        }
+        try {
+            $names = $ffi->new('char**');
+            $nameLens = $ffi->new('size_t*');
+            $values = $ffi->new('char**');
+            $valueLens = $ffi->new('size_t*');
+            $count = $ffi->new('size_t');
+            Lib::call(
+                'webhook_signed_headers',
+                $signed,
+                \FFI::addr($names),
+                \FFI::addr($nameLens),
+                \FFI::addr($values),
+                \FFI::addr($valueLens),
+                \FFI::addr($count)
+            );
+            $headers = [];
+            for ($i = 0; $i < $count->cdata; $i++) {
+                $headers[\FFI::string($names[$i], $nameLens[$i])] = \FFI::string($values[$i], $valueLens[$i]);
+            }
+            $q = $ffi->new('char*');
+            $qLen = $ffi->new('size_t');
+            Lib::call('webhook_signed_query', $signed, \FFI::addr($q), \FFI::addr($qLen));
+            $query = \FFI::isNull($q) ? null : \FFI::string($q, $qLen->cdata);
+            return [$headers, $query];
+        } finally {
+            $ffi->trust_webhook_signed_free($signed);
+        }
+    }
+
     /** @return array{0: list<string>, 1: list<string>} */
     private static function flatten(array $headers): array
     {

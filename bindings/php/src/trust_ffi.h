@@ -25,6 +25,7 @@ typedef struct trust_redactor trust_redactor;
 typedef struct trust_replay_guard trust_replay_guard;
 typedef struct trust_subjects trust_subjects;
 typedef struct trust_vault trust_vault;
+typedef struct trust_webhook_signed trust_webhook_signed;
 typedef struct trust_webhook_verifier trust_webhook_verifier;
 trust_status trust_audit_log_init(const char *dir,
                                   size_t dir_len,
@@ -625,3 +626,37 @@ trust_status trust_replay_guard_check(const struct trust_replay_guard *guard,
                                       size_t id_len,
                                       int64_t now,
                                       struct trust_error **err_out);
+trust_status trust_webhook_sign(const char *scheme,
+                                size_t scheme_len,
+                                const char *const *secrets,
+                                const size_t *secret_lens,
+                                size_t secret_count,
+                                const char *body,
+                                size_t body_len,
+                                const char *method,
+                                size_t method_len,
+                                const char *url,
+                                size_t url_len,
+                                const char *query,
+                                size_t query_len,
+                                const char *id,
+                                size_t id_len,
+                                const char *audience,
+                                size_t audience_len,
+                                const char *shop,
+                                size_t shop_len,
+                                int64_t now,
+                                struct trust_webhook_signed **signed_out,
+                                struct trust_error **err_out);
+trust_status trust_webhook_signed_headers(const struct trust_webhook_signed *result,
+                                          const char *const **names_out,
+                                          const size_t **name_lens_out,
+                                          const char *const **values_out,
+                                          const size_t **value_lens_out,
+                                          size_t *count_out,
+                                          struct trust_error **err_out);
+trust_status trust_webhook_signed_query(const struct trust_webhook_signed *result,
+                                        const char **query_out,
+                                        size_t *query_len_out,
+                                        struct trust_error **err_out);
+void trust_webhook_signed_free(struct trust_webhook_signed *result);

@@ -111,6 +111,37 @@ check(Webhook::verify('standard-webhooks', '{"test": 2432232314}', $std, $secret
 throws(VerificationException::class, 'TIMESTAMP_STALE', fn () => Webhook::verify('standard-webhooks', '{"test": 2432232314}', $std, $secret, ['now' => 1614265330 + 301]), 'stale');
 check(Webhook::verify('standard-webhooks', '{"test": 2432232314}', $std, $secret, ['now' => 1614265330 + 301, 'tolerance' => 600])['scheme'] === 'standard-webhooks', 'tolerance option');
 
+// Signing (for tests), through trust_webhook_sign: Stripe's published vector (stripe-python
+// generate_signature_header), a round trip for every header scheme, the OAuth query vector
+// (shopify.dev "authorization code grant"), error paths, and PHP-signed → CLI-verified.
+$stripeBody = '{"id":"evt_test_webhook","object":"event"}';
+$h = Webhook::sign('stripe', $stripeBody, 'whsec_test_secret', ['now' => 1700000000]);
+check($h === ['Stripe-Signature' => 't=1700000000,v1=d95c6b7477fbd7e9f90b1b0ef5f9c7ac25abca5382460e0d988c2b2a5b71b990'], 'stripe sign vector');
+$url = 'https://app.example.com/hooks?x=%2Fy';
+foreach (['shopify', 'shopify-session-token', 'stripe', 'hubspot-v1', 'hubspot-v2', 'hubspot-v3', 'standard-webhooks', 'github', 'slack'] as $scheme) {
+    $key = $scheme === 'standard-webhooks' ? $secret : 'hush-current';
+    $opts = ['now' => 1700000000, 'url' => $url, 'method' => 'PUT', 'audience' => 'app-key', 'shop' => 's.myshopify.com', 'id' => 'delivery-1'];
+    $signed = Webhook::sign($scheme, $stripeBody, $key, $opts);
+    check(Webhook::verify($scheme, $stripeBody, $signed, $key, $opts)['scheme'] === $scheme, "$scheme: sign then verify");
+    if ($scheme !== 'shopify-session-token') {
+        throws(VerificationException::class, 'SIGNATURE_INVALID', fn () => Webhook::verify($scheme, $stripeBody . ' ', $signed, $key, $opts), "$scheme: changed body");
+    }
+}
+$unsignedQ = 'code=0907a61c0c8d55e99db179b68161bc00&shop=some-shop.myshopify.com&state=0.6784241404160823&timestamp=1337178173';
+$signedQ = Webhook::signQuery('shopify-oauth', $unsignedQ, 'hush');
+check($signedQ === $unsignedQ . '&hmac=700e2dadb827fcc8609e9d5ce208b2e9cdaab9df07390d2cbca10d7c328fc4bf', 'oauth query sign vector');
+check(Webhook::verify('shopify-oauth', '', [], 'hush', ['query' => $signedQ, 'now' => 1337178173])['shop'] === 'some-shop.myshopify.com', 'signed query verifies');
+throws(TrustException::class, 'WEBHOOK_CONFIG', fn () => Webhook::sign('hubspot-v3', '{}', 'k'), 'sign without url');
+throws(TrustException::class, 'WEBHOOK_CONFIG', fn () => Webhook::sign('standard-webhooks', '{}', 'not-whsec'), 'sign with a non-whsec secret');
+throws(TrustException::class, 'WEBHOOK_CONFIG', fn () => Webhook::sign('gitlab', '{}', 'k'), 'sign an unknown scheme');
+throws(TrustException::class, 'WEBHOOK_CONFIG', fn () => Webhook::sign('shopify-oauth', '', 'k'), 'sign for a query scheme');
+throws(TrustException::class, 'WEBHOOK_CONFIG', fn () => Webhook::signQuery('stripe', 'a=1', 'k'), 'signQuery for a header scheme');
+throws(VerificationException::class, 'MALFORMED', fn () => Webhook::signQuery('shopify-oauth', 'a=1&hmac=00', 'k'), 'query already signed');
+$gh = Webhook::sign('github', $stripeBody, 'hush-current');
+putenv('TRUST_PHP_SIGN_SECRET=hush-current');
+[$code, $out] = cli(['--json', 'webhook', 'verify', '--provider', 'github', '--secret-env', 'TRUST_PHP_SIGN_SECRET', '-H', 'X-Hub-Signature-256: ' . $gh['X-Hub-Signature-256']], $stripeBody);
+check($code === 0 && json_decode($out, true)['data']['verdict'] === 'valid', 'PHP-signed delivery verifies with the CLI');
+
 // Replay: a delivery id is admitted once (in-process; and through Redis when configured).
 $guard = new \Trust\ReplayGuard();
 check($guard->firstTime('shopify', 'b54557e4') && !$guard->firstTime('shopify', 'b54557e4'), 'replay refused in-process');

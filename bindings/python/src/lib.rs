@@ -16,6 +16,7 @@ mod session;
 mod subjects;
 mod vault;
 mod webhook;
+mod webhook_sign;
 
 use pyo3::prelude::*;
 
@@ -25,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     home::register(m)?;
     webhook::register(m)?;
+    webhook_sign::register(m)?;
     password::register(m)?;
     redact::register(m)?;
     audit::register(m)?;

@@ -116,7 +116,7 @@ fn headers(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Vec<u8>)>> {
 }
 
 /// Secrets: one `str`/`bytes`, or a list of them (current first).
-fn secrets(obj: &Bound<'_, PyAny>) -> PyResult<SecretSet> {
+pub(crate) fn secrets(obj: &Bound<'_, PyAny>) -> PyResult<SecretSet> {
     let list: Vec<SecretBytes> = if let Ok(list) = obj.cast::<PyList>() {
         list.iter()
             .map(|s| secret(&s, "each secret"))

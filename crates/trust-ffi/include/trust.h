@@ -190,6 +190,13 @@ typedef struct trust_subjects trust_subjects;
 // once; changes are compare-and-swapped.
 typedef struct trust_vault trust_vault;
 
+// What `trust_webhook_sign` produced: the headers a provider sends (in its order) and, for
+// Shopify OAuth and App Proxy, the signed query string.
+//
+// Opaque; made by `trust_webhook_sign`, freed by `trust_webhook_signed_free`. Immutable: the
+// arrays and bytes it hands out stay valid, unchanged, until it is freed.
+typedef struct trust_webhook_signed trust_webhook_signed;
+
 // A webhook verifier: an endpoint's secret set and freshness tolerance.
 //
 // Opaque; made by `trust_webhook_verifier_new`, freed by `trust_webhook_verifier_free`.
@@ -1730,6 +1737,92 @@ trust_status trust_replay_guard_check(const struct trust_replay_guard *guard,
                                       size_t id_len,
                                       int64_t now,
                                       struct trust_error **err_out);
+
+// Signs a request under the scheme called `scheme` (the CLI's `--provider` names, as for
+// `trust_webhook_verify`) at `now` (Unix seconds), as the provider would: the result verifies
+// with `trust_webhook_verify` under the same scheme, secrets, method, URL and time.
+//
+// `secret_count` secrets (`secrets[i]`, `secret_lens[i]` bytes; current first, at most
+// `TRUST_WEBHOOK_MAX_SECRETS`): Stripe and Standard Webhooks send one signature per secret, as
+// during a rotation; the other schemes sign with the current one. `body` is the raw body.
+// What some schemes also sign (unused ones NULL with length 0): `method` (length 0: `POST`)
+// and `url` (HubSpot v2/v3); `query` without `?` (Shopify OAuth and App Proxy: the result is
+// that query with `hmac`/`signature` appended); `id`, the delivery id (Standard Webhooks'
+// signed `webhook-id`, random `msg_…` when empty; sent as `X-Shopify-Webhook-Id` /
+// `X-GitHub-Delivery` when given; a session token's `jti`); `audience` (the app's API key) and
+// `shop` (`name.myshopify.com`) for Shopify session tokens.
+//
+// On success `*signed_out` receives a handle; read it with `trust_webhook_signed_headers` and
+// `trust_webhook_signed_query`, free it with `trust_webhook_signed_free`.
+//
+// Errors: `TRUST_NULL_ARGUMENT`; `TRUST_INVALID_ARGUMENT` (`WEBHOOK_CONFIG`) for an unknown
+// scheme, no/too many/empty secrets, a Standard Webhooks secret that is not `whsec_…`, or a
+// missing URL, query, audience or shop; `TRUST_VERIFICATION_FAILED` (`MALFORMED`) for a query
+// that does not parse or is already signed, a shop that is not a `*.myshopify.com` domain, or
+// an id a verifier would refuse; `TRUST_INVALID_UTF8` for a non-UTF-8 text argument;
+// `TRUST_INTERNAL` (`RANDOM_FAILED`) when a random id was needed and the OS gave none.
+//
+// # Safety
+// Data pointers point to their lengths in readable bytes (NULL only with length 0);
+// `secrets` and `secret_lens` point to `secret_count` elements; `signed_out` points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_webhook_sign(const uint8_t *scheme,
+                                size_t scheme_len,
+                                const uint8_t *const *secrets,
+                                const size_t *secret_lens,
+                                size_t secret_count,
+                                const uint8_t *body,
+                                size_t body_len,
+                                const uint8_t *method,
+                                size_t method_len,
+                                const uint8_t *url,
+                                size_t url_len,
+                                const uint8_t *query,
+                                size_t query_len,
+                                const uint8_t *id,
+                                size_t id_len,
+                                const uint8_t *audience,
+                                size_t audience_len,
+                                const uint8_t *shop,
+                                size_t shop_len,
+                                int64_t now,
+                                struct trust_webhook_signed **signed_out,
+                                struct trust_error **err_out);
+
+// The signed headers as the four parallel arrays `trust_webhook_verify` takes
+// (`header_names`, `header_name_lens`, `header_values`, `header_value_lens`) and their count
+// (0 for Shopify OAuth and App Proxy, which sign the query instead). Names are spelled as the
+// provider sends them; no byte is NUL-terminated. The arrays belong to `result` and stay valid
+// until `trust_webhook_signed_free`.
+//
+// # Safety
+// `result` is a live handle; each out pointer points to writable storage for one value;
+// `err_out` is NULL or writable.
+trust_status trust_webhook_signed_headers(const struct trust_webhook_signed *result,
+                                          const uint8_t *const **names_out,
+                                          const size_t **name_lens_out,
+                                          const uint8_t *const **values_out,
+                                          const size_t **value_lens_out,
+                                          size_t *count_out,
+                                          struct trust_error **err_out);
+
+// The signed query string (Shopify OAuth and App Proxy: the input query with `&hmac=…` or
+// `&signature=…` appended), not NUL-terminated, owned by `result`. For every other scheme
+// `*query_out` is NULL and `*query_len_out` 0.
+//
+// # Safety
+// `result` is a live handle; `query_out` and `query_len_out` point to writable storage for
+// one value each; `err_out` is NULL or writable.
+trust_status trust_webhook_signed_query(const struct trust_webhook_signed *result,
+                                        const uint8_t **query_out,
+                                        size_t *query_len_out,
+                                        struct trust_error **err_out);
+
+// Frees a signed result (the arrays and bytes it handed out become invalid). NULL is a no-op.
+//
+// # Safety
+// `result` is NULL or a live handle, not used after this call.
+void trust_webhook_signed_free(struct trust_webhook_signed *result);
 
 #ifdef __cplusplus
 }  // extern "C"

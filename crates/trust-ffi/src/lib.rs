@@ -38,7 +38,8 @@
 //! | `trust_access_token_*` (scoped session tokens) | [`token`] |
 //! | `trust_vault_*` (named, versioned, audited secrets; OAuth refresh) | [`vault`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
-//! | `trust_webhook_*` | [`webhook`] |
+//! | `trust_webhook_*` (verification, replay guard) | [`webhook`] |
+//! | `trust_webhook_sign`, `trust_webhook_signed_*` (signing, for tests) | [`webhook_sign`] |
 //! | `TRUST_VERSION_*`, `trust_version`, `trust_abi_version`, `trust_test_panic` | [`version`] |
 //!
 //! The header is generated from these sources by cbindgen (`crates/trust-ffi/cbindgen.toml`,
@@ -70,3 +71,4 @@ pub mod token;
 pub mod vault;
 pub mod version;
 pub mod webhook;
+pub mod webhook_sign;

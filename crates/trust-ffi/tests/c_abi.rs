@@ -235,6 +235,11 @@ fn webhook() {
 }
 
 #[test]
+fn webhook_sign() {
+    run_c("webhook_sign");
+}
+
+#[test]
 fn home() {
     run_c("home");
 }

@@ -82,6 +82,19 @@ def webhook_verify(
     tolerance: Optional[int] = ...,
     lenient: bool = ...,
 ) -> Result: ...
+def webhook_sign(
+    scheme: str,
+    body: bytes,
+    secrets: Union[_Secret, Sequence[_Secret]],
+    *,
+    now: Optional[int] = ...,
+    url: Optional[str] = ...,
+    method: str = ...,
+    id: Optional[str] = ...,
+    query: Optional[str] = ...,
+    api_key: Optional[str] = ...,
+    shop: Optional[str] = ...,
+) -> tuple[list[tuple[str, str]], Optional[str]]: ...
 @final
 class ReplayGuard:
     def __init__(self, ttl: int, *, store: Optional[str] = ..., capacity: int = ...) -> None: ...

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Optional, Union
 
-from ._native import VerificationError
+from ._native import UsageError, VerificationError
 from ._native import ReplayGuard
 from ._native import Result as _Result
 from ._native import webhook_verify as _verify
+from ._native import webhook_sign as _sign
 
 Result = _Result
 
-__all__ = ["verify", "Result", "ReplayGuard", "SCHEMES", "VerificationError"]
+__all__ = ["verify", "sign", "sign_query", "Result", "ReplayGuard", "SCHEMES", "VerificationError"]
 
 SCHEMES = (
     "shopify",
@@ -76,3 +77,65 @@ def verify(
         tolerance=tolerance,
         lenient=lenient,
     )
+
+
+_QUERY_SCHEMES = ("shopify-oauth", "shopify-app-proxy")
+
+
+def _wrong_function(message: str) -> UsageError:
+    # The same shape the native module gives its errors: code, category, hint.
+    err = UsageError(message)
+    err.code = "WEBHOOK_CONFIG"
+    err.category = "USAGE"
+    err.hint = None
+    return err
+
+
+def sign(
+    scheme: str,
+    body: bytes,
+    secrets: Union[_Secret, Sequence[_Secret]],
+    *,
+    now: Optional[int] = None,
+    url: Optional[str] = None,
+    method: str = "POST",
+    id: Optional[str] = None,
+    api_key: Optional[str] = None,
+    shop: Optional[str] = None,
+) -> dict[str, str]:
+    """Signs a delivery as the provider would, for tests; returns its headers.
+
+    The result (header name to value, in the provider's order) passes :func:`verify` under the
+    same scheme, secrets, ``url``, ``method`` and ``now``. Stripe and Standard Webhooks send one
+    signature per secret (as during a rotation); the other schemes sign with the first
+    (current) secret. ``url`` and ``method`` are signed by HubSpot v2/v3; ``id`` is the delivery
+    id (Standard Webhooks' signed ``webhook-id``, random when ``None``; sent as
+    ``X-Shopify-Webhook-Id`` / ``X-GitHub-Delivery`` when given); ``api_key`` and ``shop`` make
+    a Shopify session token (``Authorization: Bearer …``). Shopify OAuth and App Proxy sign a
+    query string instead: use :func:`sign_query`.
+
+    Raises :class:`trust.UsageError` (``WEBHOOK_CONFIG``) for an unknown scheme, a bad secret
+    or a missing argument, :class:`trust.VerificationError` (``MALFORMED``) for a shop or id
+    that a verifier would refuse.
+    """
+    if scheme in _QUERY_SCHEMES:
+        raise _wrong_function(f"{scheme} signs a query string: use trust.webhook.sign_query")
+    headers, _ = _sign(
+        scheme, body, secrets, now=now, url=url, method=method, id=id, api_key=api_key, shop=shop
+    )
+    return dict(headers)
+
+
+def sign_query(scheme: str, query: str, secrets: Union[_Secret, Sequence[_Secret]]) -> str:
+    """Signs the raw ``query`` (without ``?``) of a Shopify OAuth callback (``shopify-oauth``:
+    appends ``hmac``) or App Proxy request (``shopify-app-proxy``: appends ``signature``) with
+    the first secret; :func:`verify` accepts the result as its ``query=``.
+
+    Raises :class:`trust.UsageError` for another scheme, :class:`trust.VerificationError`
+    (``MALFORMED``) for a query that does not parse or is already signed.
+    """
+    if scheme not in _QUERY_SCHEMES:
+        raise _wrong_function(f"{scheme} signs headers: use trust.webhook.sign")
+    _, signed = _sign(scheme, b"", secrets, query=query)
+    assert signed is not None  # the query schemes always return the signed query
+    return signed

@@ -8,11 +8,8 @@ use clap::builder::TypedValueParser as _;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use trust_core::clock::{Clock, SystemClock};
-use trust_core::secret::{ExposeSecret, SecretBytes};
-use trust_core::webhook::{
-    self, Scheme, SecretSet, Verified, WebhookError, github, hubspot, shopify, slack, standard,
-    stripe,
-};
+use trust_core::secret::SecretBytes;
+use trust_core::webhook::{self, Scheme, SecretSet, Verified, WebhookError, shopify};
 
 use crate::Globals;
 use crate::exit::CliError;
@@ -37,9 +34,10 @@ Examples:
   Example: trust webhook sign --provider stripe --secret-env STRIPE_WHSEC --body-file body.json --now 1700000000
   Example: echo -n '{}' | trust webhook sign --provider standard-webhooks --secret-env WHSEC --id msg_1
   Example: trust webhook sign --provider shopify-session-token --secret-env SHOPIFY_SECRET --api-key KEY --shop x.myshopify.com
+  Example: trust webhook sign --provider github --secret-env GH_SECRET --id 72d3162e --body-file body.json
 
 Prints the header lines a sender attaches (for shopify-oauth and shopify-app-proxy: the signed
-query string). Several secrets give several signatures where the scheme allows it (Stripe,
+query string), through trust-core's signing dispatcher, the one the C ABI and the packages use. Several secrets give several signatures where the scheme allows it (Stripe,
 Standard Webhooks); otherwise the first secret signs.";
 
 /// `trust webhook …`
@@ -142,7 +140,9 @@ struct SignArgs {
     #[command(flatten)]
     common: CommonArgs,
 
-    /// standard-webhooks: the webhook-id (default: random msg_…).
+    /// The delivery id: standard-webhooks' webhook-id (signed; default: random msg_…), sent as
+    /// X-Shopify-Webhook-Id (shopify) or X-GitHub-Delivery (github) when given, a session
+    /// token's jti (default: random). Example: --id msg_1
     #[arg(long, value_name = "ID")]
     id: Option<String>,
 
@@ -211,10 +211,6 @@ fn body(req: &CommonArgs) -> Result<Vec<u8>, CliError> {
         return Ok(Vec::new());
     }
     input::read_all("the body", req.body_file.as_deref(), BODY_LIMIT)
-}
-
-fn need<'a>(value: Option<&'a str>, flag: &str, provider: &str) -> Result<&'a str, CliError> {
-    value.ok_or_else(|| CliError::usage(format!("--provider {provider} needs {flag}")))
 }
 
 fn now(req: &CommonArgs) -> i64 {
@@ -326,81 +322,43 @@ fn sign(args: &SignArgs, globals: &Globals) -> Result<(), CliError> {
     let req = &args.common;
     let secrets = secrets(req)?;
     let body = body(req)?;
-    let now = now(req);
-    let name = req.provider.name();
-    let current = secrets.current().expose_secret();
-    let mut headers: Vec<(String, String)> = Vec::new();
-    let mut query = None;
-    let mut add = |n: &str, v: String| headers.push((n.to_owned(), v));
-    match req.provider {
-        Scheme::ShopifyWebhook => add(shopify::HMAC_HEADER, shopify::sign_webhook(current, &body)),
-        Scheme::ShopifyOAuth => {
-            let q = need(req.query.as_deref(), "--query", name)?;
-            query = Some(shopify::sign_oauth_query(&secrets, q)?);
-        }
-        Scheme::ShopifyAppProxy => {
-            let q = need(req.query.as_deref(), "--query", name)?;
-            query = Some(shopify::sign_app_proxy_query(&secrets, q)?);
-        }
-        Scheme::ShopifySessionToken => {
-            let api_key = need(req.api_key.as_deref(), "--api-key", name)?;
-            let shop = need(args.shop.as_deref(), "--shop", name)?;
-            let shop = shopify::validate_shop_domain(shop, shopify::ShopDomainMode::Strict)?;
-            let jti = random_id("")?;
-            let claims = shopify::SessionClaims::new(&shop, api_key, "1", &jti, now);
-            add(
-                "Authorization",
-                format!("Bearer {}", shopify::sign_session_token(&secrets, &claims)),
-            );
-        }
-        Scheme::Stripe => add(stripe::HEADER, stripe::sign_header(&secrets, &body, now)),
-        Scheme::HubSpotV1 => {
-            add(hubspot::VERSION_HEADER, "v1".to_owned());
-            add(hubspot::HEADER_V1_V2, hubspot::sign_v1(current, &body));
-        }
-        Scheme::HubSpotV2 => {
-            let url = need(req.url.as_deref(), "--url", name)?;
-            add(hubspot::VERSION_HEADER, "v2".to_owned());
-            add(
-                hubspot::HEADER_V1_V2,
-                hubspot::sign_v2(current, &req.method, url, &body),
-            );
-        }
-        Scheme::HubSpotV3 => {
-            let url = need(req.url.as_deref(), "--url", name)?;
-            let ms = now.saturating_mul(1000);
-            add(
-                hubspot::HEADER_V3,
-                hubspot::sign_v3(current, &req.method, url, &body, ms),
-            );
-            add(hubspot::TIMESTAMP_HEADER, ms.to_string());
-        }
-        Scheme::StandardWebhooks => {
-            let id = match &args.id {
-                Some(id) => id.clone(),
-                None => random_id("msg_")?,
-            };
-            let sig = standard::sign_header(&secrets, &id, now, &body)?;
-            add("webhook-id", id);
-            add("webhook-timestamp", now.to_string());
-            add("webhook-signature", sig);
-        }
-        Scheme::GitHub => add(github::HEADER, github::sign(current, &body)),
-        Scheme::Slack => {
-            add(slack::TIMESTAMP_HEADER, now.to_string());
-            add(slack::HEADER, slack::sign(current, &body, now));
-        }
-        // A scheme added to trust-core before this command learns to sign it.
-        _ => {
-            return Err(CliError::usage(format!(
-                "trust webhook sign does not sign {name} requests yet"
-            )));
-        }
+    let mut outgoing = webhook::Outgoing::new(&secrets, &body).method(&req.method);
+    if let Some(url) = &req.url {
+        outgoing = outgoing.url(url);
     }
+    if let Some(query) = &req.query {
+        outgoing = outgoing.query(query);
+    }
+    if let Some(key) = &req.api_key {
+        outgoing = outgoing.audience(key);
+    }
+    if let Some(id) = &args.id {
+        outgoing = outgoing.id(id);
+    }
+    if let Some(shop) = &args.shop {
+        outgoing = outgoing.shop(shop);
+    }
+    // trust-core's one signing dispatcher, the mirror of `webhook::verify`: the C ABI and the
+    // packages sign through it too.
+    let signed = webhook::sign(req.provider, &outgoing, now(req)).map_err(|e| {
+        let hint = match &e {
+            WebhookError::Config(_) => Some(sign_config_hint(req.provider)),
+            _ => None,
+        };
+        let e = CliError::from(e);
+        match hint {
+            Some(h) => e.hint(h),
+            None => e,
+        }
+    })?;
     let report = SignReport {
-        provider: name,
-        headers,
-        query,
+        provider: req.provider.name(),
+        headers: signed
+            .headers()
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), v.clone()))
+            .collect(),
+        query: signed.query().map(str::to_owned),
     };
     globals.out.success(&report, || match &report.query {
         Some(q) => q.clone(),
@@ -414,8 +372,12 @@ fn sign(args: &SignArgs, globals: &Globals) -> Result<(), CliError> {
     Ok(())
 }
 
-fn random_id(prefix: &str) -> Result<String, CliError> {
-    let bytes: [u8; 16] = trust_core::secret::random_array()?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("{prefix}{hex}"))
+/// Which flag supplies what a scheme signs, for a `WEBHOOK_CONFIG` error of `sign`.
+fn sign_config_hint(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::ShopifySessionToken => {
+            "pass --api-key with the app's API key and --shop with the shop domain"
+        }
+        _ => config_hint(scheme),
+    }
 }

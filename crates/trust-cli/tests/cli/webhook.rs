@@ -497,3 +497,90 @@ fn each_subcommand_lists_only_its_own_options() {
     );
     assert_eq!(code(&out), 2);
 }
+
+/// `webhook sign` goes through trust-core's signing dispatcher: the published Stripe vector
+/// comes out byte for byte, `--id` becomes the delivery id header verify reports, and what a
+/// scheme needs but lacks is exit 2 with `WEBHOOK_CONFIG` (a bad id: exit 1 `MALFORMED`, as a
+/// verifier would refuse it).
+#[test]
+fn sign_through_the_dispatcher_and_its_error_paths() {
+    let env = [("S", "whsec_test_secret")];
+    let out = trust(
+        &[
+            "webhook",
+            "sign",
+            "--provider",
+            "stripe",
+            "--secret-env",
+            "S",
+            "--now",
+            T,
+        ],
+        &env,
+        STRIPE_BODY,
+    );
+    assert_eq!(code(&out), 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), STRIPE_SIG);
+
+    let gh = [
+        "--json",
+        "webhook",
+        "sign",
+        "--provider",
+        "github",
+        "--secret-env",
+        "S",
+        "--id",
+        "delivery-7",
+    ];
+    let out = trust(&gh, &env, b"{}");
+    assert_eq!(code(&out), 0);
+    let doc = json(&out);
+    assert_eq!(doc["data"]["headers"][1][0], "X-GitHub-Delivery");
+    let sig = format!(
+        "X-Hub-Signature-256: {}",
+        doc["data"]["headers"][0][1].as_str().unwrap()
+    );
+    let out = trust(
+        &[
+            "--json",
+            "webhook",
+            "verify",
+            "--provider",
+            "github",
+            "--secret-env",
+            "S",
+            "-H",
+            &sig,
+            "-H",
+            "X-GitHub-Delivery: delivery-7",
+        ],
+        &env,
+        b"{}",
+    );
+    assert_eq!(code(&out), 0);
+    assert_eq!(json(&out)["data"]["delivery_id"], "delivery-7");
+
+    let missing: [&[&str]; 3] = [
+        &["--provider", "hubspot-v3"],
+        &["--provider", "shopify-oauth"],
+        &[
+            "--provider",
+            "shopify-session-token",
+            "--shop",
+            "s.myshopify.com",
+        ],
+    ];
+    for extra in missing {
+        let mut args = vec!["--json", "webhook", "sign", "--secret-env", "S"];
+        args.extend_from_slice(extra);
+        let out = trust(&args, &env, b"{}");
+        assert_eq!(code(&out), 2, "{extra:?}");
+        assert_eq!(json(&out)["code"], "WEBHOOK_CONFIG", "{extra:?}");
+    }
+    let mut bad_id = gh.to_vec();
+    bad_id[8] = "two words";
+    let out = trust(&bad_id, &env, b"{}");
+    assert_eq!(code(&out), 1);
+    assert_eq!(json(&out)["code"], "MALFORMED");
+}

@@ -39,6 +39,10 @@
 //! | GitHub `X-Hub-Signature-256` | [`github`] | body | none (dedupe on `X-GitHub-Delivery`) |
 //! | Slack `X-Slack-Signature` | [`slack`] | `v0:ts:body` | ±300 s |
 //!
+//! Signing, for tests and local tooling, is the mirror image: [`sign`]`(scheme, &outgoing, now)`
+//! returns the headers (or signed query) a provider would send, for every scheme above, such
+//! that [`verify`] accepts them.
+//!
 //! Replay protection beyond the timestamp window is [`ReplayGuard`]: a seen-id store behind a trait,
 //! with a bounded in-memory default. A duplicate delivery is [`WebhookError::Replayed`], distinct
 //! from a forgery.
@@ -74,6 +78,7 @@ pub mod hubspot;
 pub(crate) mod replay;
 mod request;
 pub mod shopify;
+mod sign;
 pub mod slack;
 pub mod standard;
 pub mod stripe;
@@ -83,6 +88,7 @@ mod encoding;
 pub use encoding::{decode_base64_mac, decode_hex_mac};
 pub use replay::{MAX_KEY_LEN as MAX_REPLAY_KEY_LEN, MemorySeenStore, ReplayGuard, SeenStore};
 pub use request::{Request, verify};
+pub use sign::{Outgoing, Signed, sign};
 
 /// The length of an HMAC-SHA256 or SHA-256 output, the only MAC length any scheme here uses.
 pub const MAC_LEN: usize = 32;
@@ -318,6 +324,9 @@ pub enum WebhookError {
     /// connection, after its own retries: nothing was recorded, so the delivery was neither
     /// admitted nor refused. Answer 503 and let the provider retry. CLI exit 3.
     ReplayStoreUnavailable(&'static str),
+    /// Signing needed a random delivery id and the operating system's random number generator
+    /// failed (an environment fault; code `RANDOM_FAILED`, as everywhere else).
+    Random,
 }
 
 impl fmt::Display for WebhookError {
@@ -336,6 +345,7 @@ impl fmt::Display for WebhookError {
             Self::Config(what) => write!(f, "webhook verifier configuration: {what}"),
             Self::ReplayStore(what) => write!(f, "replay store: {what}"),
             Self::ReplayStoreUnavailable(what) => write!(f, "replay store unavailable: {what}"),
+            Self::Random => f.write_str("the operating system's random number generator failed"),
         }
     }
 }
@@ -346,7 +356,7 @@ impl TrustError for WebhookError {
     fn category(&self) -> Category {
         match self {
             Self::Config(_) => Category::Usage,
-            Self::ReplayStore(_) => Category::Internal,
+            Self::ReplayStore(_) | Self::Random => Category::Internal,
             Self::ReplayStoreUnavailable(_) => Category::Input,
             _ => Category::Verification,
         }
@@ -363,6 +373,7 @@ impl TrustError for WebhookError {
             Self::Config(_) => "WEBHOOK_CONFIG",
             Self::ReplayStore(_) => "REPLAY_STORE",
             Self::ReplayStoreUnavailable(_) => "REPLAY_STORE_UNAVAILABLE",
+            Self::Random => "RANDOM_FAILED",
         }
     }
 
