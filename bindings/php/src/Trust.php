@@ -452,6 +452,12 @@ final class Home
     }
 
     /** Per-subject keys in this home's store (GDPR), receipts signed with `$signingKeyFile`. */
+    /** A rewrap job over this home (with `$subjects`, subjects' messages are moved too). */
+    public function rewrapper(?Subjects $subjects = null): Rewrapper
+    {
+        return Rewrapper::open($this, $subjects);
+    }
+
     public function subjects(string $signingKeyFile): Subjects
     {
         return Subjects::open($this, $signingKeyFile);
@@ -647,14 +653,17 @@ final class Redact
     }
 }
 
-/** A tamper-evident audit log in a directory (Merkle tree, signed checkpoints). Thread-safe. */
+/**
+ * A tamper-evident audit log (Merkle tree, signed checkpoints) in a directory or in PostgreSQL
+ * (`postgres://…?log=NAME`, written by any number of workers at once). Thread-safe.
+ */
 final class AuditLog
 {
     private function __construct(private ?\FFI\CData $handle)
     {
     }
 
-    /** Creates a log in `$dir` named `$origin` (e.g. `example.com/audit`); returns its verifier key. */
+    /** Creates a log at `$dir` (a directory or a `postgres://…?log=NAME` URL) named `$origin` (e.g. `example.com/audit`); returns its verifier key. */
     public static function init(string $dir, string $origin): string
     {
         $out = Lib::bytesSlot();
@@ -662,7 +671,7 @@ final class AuditLog
         return Lib::take($out);
     }
 
-    /** Opens the log in `$dir` for appending. */
+    /** Opens the log at `$dir` (a directory or a `postgres://` URL) for appending. */
     public static function open(string $dir): self
     {
         $out = Lib::ffi()->new('trust_audit_log*');
@@ -670,7 +679,7 @@ final class AuditLog
         return new self($out);
     }
 
-    /** Verifies the log in `$dir` against `$vkey`; returns the report (VerificationException when tampered). */
+    /** Verifies the log at `$dir` (a directory or a `postgres://` URL) against `$vkey`; returns the report (VerificationException when tampered). */
     public static function verify(string $dir, string $vkey): array
     {
         $out = Lib::bytesSlot();
@@ -904,6 +913,15 @@ final class Subjects
         }
     }
 
+    /** @internal */
+    public function handle(): \FFI\CData
+    {
+        if ($this->handle === null) {
+            throw new TrustException('the subjects handle was freed', 'NULL_ARGUMENT', 201);
+        }
+        return $this->handle;
+    }
+
     /** Seals `$data` for subject `$subjectId` under keyring `$keyring` (only its pseudonym is stored). */
     public function seal(string $keyring, string $subjectId, string $data, array $context = []): string
     {
@@ -1024,5 +1042,69 @@ final class Mfa
         $removed = Lib::slot('bool');
         Lib::call('mfa_remove', $this->handle, $user, strlen($user), \FFI::addr($removed));
         return (bool)$removed->cdata;
+    }
+}
+
+/**
+ * Moves stored ciphertexts to their keyring's current Primary (bodies untouched) and keeps the
+ * census that lets `Home::destroy` clear the old version without a forced reason: call
+ * `stored($replacement)` once each replacement is saved in place of the old item, then
+ * `finish()`. Thread-safe.
+ */
+final class Rewrapper
+{
+    private function __construct(private ?\FFI\CData $handle, private Home $home, private ?Subjects $subjects)
+    {
+    }
+
+    /** @internal use Home::rewrapper() */
+    public static function open(Home $home, ?Subjects $subjects = null): self
+    {
+        $out = Lib::ffi()->new('trust_rewrapper*');
+        Lib::call('rewrapper_new', $home->handle(), $subjects?->handle(), \FFI::addr($out));
+        return new self($out, $home, $subjects);
+    }
+
+    public function __destruct()
+    {
+        if ($this->handle !== null) {
+            Lib::ffi()->trust_rewrapper_free($this->handle);
+            $this->handle = null;
+        }
+    }
+
+    /** The envelope under the current Primary, or null when it is already (nothing to store). */
+    public function blob(string $envelope): ?string
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('rewrapper_blob', $this->handle, $envelope, strlen($envelope), \FFI::addr($out));
+        return Lib::takeOrNull($out);
+    }
+
+    /** As `blob`, for a `tle1.` token and the context it was sealed with. */
+    public function token(string $token, array $context = []): ?string
+    {
+        $ctx = Lib::context($context);
+        try {
+            $out = Lib::bytesSlot();
+            Lib::call('rewrapper_token', $this->handle, $ctx, $token, strlen($token), \FFI::addr($out));
+            return Lib::takeOrNull($out);
+        } finally {
+            Lib::ffi()->trust_context_free($ctx);
+        }
+    }
+
+    /** Confirms that `$replacement` is stored (`REWRAP_NOT_ISSUED` for one this job did not hand out). */
+    public function stored(string $replacement): void
+    {
+        Lib::call('rewrapper_stored', $this->handle, $replacement, strlen($replacement));
+    }
+
+    /** Records the confirmed counts in the keyrings; returns how many were recorded. */
+    public function finish(): int
+    {
+        $n = Lib::slot('uint64_t');
+        Lib::call('rewrapper_finish', $this->handle, \FFI::addr($n));
+        return $n->cdata;
     }
 }

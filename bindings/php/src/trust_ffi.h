@@ -23,6 +23,7 @@ typedef struct trust_home trust_home;
 typedef struct trust_mfa trust_mfa;
 typedef struct trust_redactor trust_redactor;
 typedef struct trust_replay_guard trust_replay_guard;
+typedef struct trust_rewrapper trust_rewrapper;
 typedef struct trust_subjects trust_subjects;
 typedef struct trust_vault trust_vault;
 typedef struct trust_webhook_verifier trust_webhook_verifier;
@@ -381,6 +382,29 @@ trust_status trust_redact(const char *text,
                           struct trust_bytes **out,
                           struct trust_error **err_out);
 void trust_redactor_free(struct trust_redactor *redactor);
+trust_status trust_rewrapper_new(const struct trust_home *home,
+                                 const struct trust_subjects *subjects,
+                                 struct trust_rewrapper **rewrapper_out,
+                                 struct trust_error **err_out);
+void trust_rewrapper_free(struct trust_rewrapper *rewrapper);
+trust_status trust_rewrapper_blob(const struct trust_rewrapper *rewrapper,
+                                  const char *envelope,
+                                  size_t envelope_len,
+                                  struct trust_bytes **replacement_out,
+                                  struct trust_error **err_out);
+trust_status trust_rewrapper_token(const struct trust_rewrapper *rewrapper,
+                                   const struct trust_context *context,
+                                   const char *token,
+                                   size_t token_len,
+                                   struct trust_bytes **replacement_out,
+                                   struct trust_error **err_out);
+trust_status trust_rewrapper_stored(const struct trust_rewrapper *rewrapper,
+                                    const char *replacement,
+                                    size_t replacement_len,
+                                    struct trust_error **err_out);
+trust_status trust_rewrapper_finish(const struct trust_rewrapper *rewrapper,
+                                    uint64_t *recorded_out,
+                                    struct trust_error **err_out);
 const char *trust_status_str(uint32_t status);
 trust_status trust_access_token_issue(const struct trust_home *home,
                                       const char *keyring,

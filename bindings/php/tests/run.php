@@ -199,6 +199,28 @@ check($proved['index'] === 1 && $proved['event'] === 'key.rotate', 'receipt veri
 throws(VerificationException::class, 'INDEX_MISMATCH', fn () => AuditLog::verifyReceipt(str_replace("\nindex 1\n", "\nindex 0\n", $receipt), $vkey), 'altered receipt');
 check($log->size() === 2 && strlen($log->root()) === 32, 'size and root');
 check(str_contains($log->checkpoint(), 'example.com/php-test'), 'checkpoint names the origin');
+throws(TrustException::class, 'EMPTY_PATH', fn () => AuditLog::open(''), 'empty log path');
+throws(TrustException::class, 'STORE_URL_UNSUPPORTED', fn () => AuditLog::open('redis://:Secret-Pw-8@127.0.0.1:6379/'), 'a Redis URL holds no audit log');
+// A log in PostgreSQL: two workers append at once, and it verifies through its URL.
+$pg = getenv('TRUST_TEST_POSTGRES_URL');
+if ($pg) {
+    $pgLog = $pg . (str_contains($pg, '?') ? '&' : '?') . 'log=php-' . bin2hex(random_bytes(6));
+    $pgKey = AuditLog::init($pgLog, 'example.com/php-pg');
+    [$w1, $w2] = [AuditLog::open($pgLog), AuditLog::open($pgLog)];
+    $i1 = $w1->append('order.sync', 'worker-1', 'acct-1');
+    $i2 = $w2->append('order.sync', 'worker-2', 'acct-2');
+    check([$i1, $i2] === [0, 1], 'two workers append to one PostgreSQL log');
+    check(str_contains($w2->checkpoint(), "example.com/php-pg\n2\n"), 'checkpoint of the PostgreSQL log');
+    check(AuditLog::verifyReceipt($w1->prove(1), $pgKey)['index'] === 1, 'receipt from the PostgreSQL log');
+    check(AuditLog::verify($pgLog, $pgKey)['entries'] === 2, 'the PostgreSQL log verifies through its URL');
+    throws(VerificationException::class, 'BAD_SIGNATURE', fn () => AuditLog::verify($pgLog, $vkey), "another log's key");
+    $w1->close();
+    $w2->close();
+} elseif (getenv('CI') === 'true') {
+    check(false, 'CI=true but TRUST_TEST_POSTGRES_URL is unset');
+} else {
+    echo "audit log in PostgreSQL skipped: TRUST_TEST_POSTGRES_URL unset\n";
+}
 
 // --- vault -------------------------------------------------------------------------------------
 $vault = $home->vault(null, $log);
@@ -232,6 +254,30 @@ $receiptJson = $subjects->erase('orders', 'alice@example.com', 'req-1', 30, $log
 check(str_contains($receiptJson, 'signature'), 'signed erasure receipt');
 $e = throws(TrustException::class, 'SUBJECT_ERASED', fn () => $home->subjects("$tmp/signing.p8")->unseal($sealedAlice, ['tenant' => 'acme']), 'erased subject');
 check($e->status === 400, 'erased is KEY_UNAVAILABLE');
+
+// --- rewrap: moved to the new Primary, confirmed, recorded; then destroyed without a reason --
+$home->createKeyring('rewrap');
+$rwCtx = ['tenant' => 'acme'];
+$oldBlob = $home->seal('rewrap', 'blob-1', $rwCtx);
+$oldToken = $home->sealToken('rewrap', 'token-1', $rwCtx);
+$home->rotate('rewrap');
+$job = $home->rewrapper($subjects);
+$newBlob = $job->blob($oldBlob);
+$newToken = $job->token($oldToken, $rwCtx);
+check(is_string($newBlob) && $home->unseal($newBlob, $rwCtx) === 'blob-1', 'rewrapped blob opens');
+check(is_string($newToken) && $home->openToken($newToken, $rwCtx) === 'token-1', 'rewrapped token opens');
+check($job->blob($newBlob) === null, 'a current blob needs nothing stored');
+throws(VerificationException::class, 'AUTHENTICATION_FAILED', fn () => $job->token($oldToken, ['tenant' => 'globex']), 'token with the wrong context');
+$job->stored($newBlob);
+throws(TrustException::class, 'REWRAP_NOT_ISSUED', fn () => $job->stored($newBlob), 'confirmed twice');
+$home->retire('rewrap', 1);
+throws(TrustException::class, 'KEY_STILL_IN_USE', fn () => $home->destroy('rewrap', 1), 'token not moved yet');
+$home->enable('rewrap', 1);
+$job->stored($newToken);
+check($job->finish() === 2, 'census recorded');
+$home->retire('rewrap', 1);
+check($home->destroy('rewrap', 1) === true, 'old version destroyed without a forced reason');
+unset($job);
 
 // --- MFA: RFC 6238 appendix B ------------------------------------------------------------------
 $mfa = $home->mfa('Acme Sync', $log);

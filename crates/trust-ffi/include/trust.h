@@ -127,7 +127,7 @@ typedef uint32_t trust_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// The writer's handle on an audit log directory.
+// The writer's handle on an audit log (a directory or a PostgreSQL log).
 //
 // Opaque; made by `trust_audit_log_open`, freed by `trust_audit_log_free` (which releases the
 // log's lock). Thread-safe: appends from several threads are serialized by the log (one lock
@@ -177,6 +177,14 @@ typedef struct trust_redactor trust_redactor;
 // `trust_replay_guard_new`, freed by `trust_replay_guard_free`. Thread-safe.
 typedef struct trust_replay_guard trust_replay_guard;
 
+// A rewrap job over a home: rewraps items and keeps the census of what the host stored.
+//
+// Opaque; made by `trust_rewrapper_new`, freed by `trust_rewrapper_free` (counts confirmed but
+// not yet recorded by `trust_rewrapper_finish` are dropped: the census stays short, which only
+// makes destroy more cautious). Thread-safe: every function may be called from any number of
+// threads at once.
+typedef struct trust_rewrapper trust_rewrapper;
+
 // Per-subject keys over a home, with the key that signs erasure receipts.
 //
 // Opaque; made by `trust_subjects_new`, freed by `trust_subjects_free`. Thread-safe: every
@@ -200,13 +208,17 @@ typedef struct trust_webhook_verifier trust_webhook_verifier;
 extern "C" {
 #endif // __cplusplus
 
-// Creates an audit log in `dir` (created if missing; must not hold a log yet) named `origin`
-// (the checkpoint's first line, e.g. `example.com/audit/orders`), with a new Ed25519
-// checkpoint key and pseudonymization key (both `0600`). Returns, in `*vkey_out`, the
-// verifier key (C2SP note `vkey` text) to hand to auditors for `trust_audit_log_verify`.
+// Creates an audit log at `dir` named `origin` (the checkpoint's first line, e.g.
+// `example.com/audit/orders`), with a new Ed25519 checkpoint key and pseudonymization key.
+// `dir` is a directory (created if missing; must not hold a log yet; keys written `0600`) or a
+// `postgres://` URL with `?log=NAME` (schema created or migrated first; the keys are kept in
+// the database). Returns, in `*vkey_out`, the verifier key (C2SP note `vkey` text) to hand to
+// auditors for `trust_audit_log_verify`.
 //
-// Errors: `TRUST_INVALID_ARGUMENT` (`BAD_ORIGIN`, `AUDIT_LOG_EXISTS`),
-// `TRUST_INPUT_UNREADABLE` for I/O.
+// Errors: `TRUST_INVALID_ARGUMENT` (`EMPTY_PATH`, `BAD_ORIGIN`, `AUDIT_LOG_EXISTS`,
+// `STORE_URL_UNSUPPORTED` for another scheme or `redis://`), `TRUST_INPUT_UNREADABLE` for I/O
+// and an unreachable database (`STORE_UNREACHABLE`; the URL's password is never in the
+// message).
 //
 // # Safety
 // `dir` and `origin` point to their lengths in readable bytes (UTF-8); `vkey_out` points to
@@ -218,8 +230,12 @@ trust_status trust_audit_log_init(const uint8_t *dir,
                                   struct trust_bytes **vkey_out,
                                   struct trust_error **err_out);
 
-// Opens the log in `dir` for appending: waits for the log's lock (one writer per log) and
-// repairs a torn tail left by a crash.
+// Opens the log at `dir` (a directory or a `postgres://…?log=NAME` URL, as for
+// `trust_audit_log_init`) for appending. A directory log has one writer at a time: this waits
+// (up to 30 s) for its lock and repairs a torn tail left by a crash. A database log takes any
+// number of writers on any number of hosts; their appends are grouped into one transaction.
+//
+// Errors: as `trust_audit_log_init`; `TRUST_INPUT_UNREADABLE` when there is no log there.
 //
 // # Safety
 // `dir` points to `dir_len` readable bytes; `log_out` points to writable storage for one
@@ -290,7 +306,9 @@ trust_status trust_audit_log_checkpoint(const struct trust_audit_log *log,
                                         struct trust_bytes **note_out,
                                         struct trust_error **err_out);
 
-// Verifies the whole log in `dir` as an auditor would: the chain, every leaf hash, the tree,
+// Verifies the whole log at `dir` (a directory or a `postgres://…?log=NAME` URL; a database
+// log is verified through a key-free copy in a private temporary directory) as an auditor
+// would: the chain, every leaf hash, the tree,
 // every stored checkpoint's signature under `vkey` (the text `trust_audit_log_init` returned)
 // and its consistency with the tree, and the stored payloads against their commitments. The
 // log may be open by a writer meanwhile; entries appended during the run may or may not be
@@ -1190,6 +1208,89 @@ trust_status trust_redact(const uint8_t *text,
 // # Safety
 // `redactor` is NULL or a live `trust_redactor`, not used after this call.
 void trust_redactor_free(struct trust_redactor *redactor);
+
+// Makes a rewrap job over `home`. With `subjects` (NULL for none; made over the same home),
+// messages sealed for a data subject are rewrapped too and keep their subject; without it they
+// fail with `SUBJECT_MISMATCH`.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` when `subjects` was made over another home handle.
+//
+// # Safety
+// `home` is a live home, `subjects` NULL or a live handle; `rewrapper_out` points to writable
+// storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_rewrapper_new(const struct trust_home *home,
+                                 const struct trust_subjects *subjects,
+                                 struct trust_rewrapper **rewrapper_out,
+                                 struct trust_error **err_out);
+
+// Frees the job. NULL is a no-op. Confirmed counts not yet recorded are dropped (see the type).
+//
+// # Safety
+// `rewrapper` is NULL or a live handle, not used after this call.
+void trust_rewrapper_free(struct trust_rewrapper *rewrapper);
+
+// Rewraps a binary envelope (from `trust_home_seal` or `trust_subjects_seal`) under its
+// keyring's current Primary. `*replacement_out` receives the new envelope to store in place of
+// the old one, or NULL when the envelope is already under the Primary (nothing to store).
+// After storing a replacement, confirm it with `trust_rewrapper_stored`.
+//
+// Errors (the envelope is unchanged): `TRUST_VERIFICATION_FAILED` (`AUTHENTICATION_FAILED`,
+// `KEY_COMMITMENT_MISMATCH`: it does not authenticate), `TRUST_KEY_UNAVAILABLE` (its version
+// is disabled or destroyed, the keyring unknown, the subject erased), `TRUST_INVALID_ARGUMENT`
+// for bytes that are not an envelope.
+//
+// # Safety
+// `rewrapper` is a live handle; `envelope` points to `envelope_len` readable bytes;
+// `replacement_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_rewrapper_blob(const struct trust_rewrapper *rewrapper,
+                                  const uint8_t *envelope,
+                                  size_t envelope_len,
+                                  struct trust_bytes **replacement_out,
+                                  struct trust_error **err_out);
+
+// As `trust_rewrapper_blob`, for a `tle1.` text token; tokens do not store their context, so
+// give the `context` it was sealed with (`AUTHENTICATION_FAILED` otherwise).
+//
+// # Safety
+// As for `trust_rewrapper_blob`; `context` is a live context; `token` points to `token_len`
+// readable bytes.
+trust_status trust_rewrapper_token(const struct trust_rewrapper *rewrapper,
+                                   const struct trust_context *context,
+                                   const uint8_t *token,
+                                   size_t token_len,
+                                   struct trust_bytes **replacement_out,
+                                   struct trust_error **err_out);
+
+// Confirms that `replacement` (the bytes `trust_rewrapper_blob` or `_token` returned) is now
+// stored in place of the old item, so it counts in the census of the version it moved off.
+// Each replacement counts once.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (code `REWRAP_NOT_ISSUED`) for bytes this job did not hand
+// out, or already confirmed: nothing is counted.
+//
+// # Safety
+// `rewrapper` is a live handle; `replacement` points to `replacement_len` readable bytes;
+// `err_out` is NULL or writable.
+trust_status trust_rewrapper_stored(const struct trust_rewrapper *rewrapper,
+                                    const uint8_t *replacement,
+                                    size_t replacement_len,
+                                    struct trust_error **err_out);
+
+// Records the confirmed counts in each keyring (one compare-and-swap per keyring, a
+// `key.census` event per version), so `trust_home_destroy` can tell when nothing known still
+// needs an old version, and gives back the seals the home handle reserved but did not use
+// (seals are counted in blocks; other processes that sealed under the old version give theirs
+// back when they wind down, or keep the guard refusing, which is safe). Call it at the end of the job, and at checkpoints of a long one.
+// `*recorded_out` (NULL allowed) receives the number of replacements recorded by this call.
+//
+// Errors: store failures; the counts not recorded stay pending and the next call retries them.
+//
+// # Safety
+// `rewrapper` is a live handle; `recorded_out` is NULL or a writable `uint64_t`; `err_out` is
+// NULL or writable.
+trust_status trust_rewrapper_finish(const struct trust_rewrapper *rewrapper,
+                                    uint64_t *recorded_out,
+                                    struct trust_error **err_out);
 
 // The stable name of `status` (for example `"TRUST_VERIFICATION_FAILED"`), or
 // `"TRUST_UNKNOWN_STATUS"` for a value this version does not define.

@@ -5,24 +5,30 @@
 //! tree; checkpoints are C2SP signed notes an auditor verifies with the log's verifier key.
 //! Actors and subjects are stored only as keyed pseudonyms; payloads are stored apart, under a
 //! salted commitment, so they can be deleted without breaking the chain.
+//!
+//! A log lives in a directory or in PostgreSQL (`postgres://…?log=NAME`): every function that
+//! takes a log's location hands the string to trust-backends' `AuditLocation`, the dispatcher
+//! the CLI uses, so a URL is never taken for a relative path and both stores hold the same
+//! leaves, tree and checkpoints.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use trust_backends::audit::AuditLocation;
 use trust_core::audit::{
-    AuditLog, Entry, InitOptions, Receipt, Verifier, VerifyOptions, verify_log,
+    AuditLog, DEFAULT_LOCK_WAIT, Entry, InitOptions, Receipt, Verifier, VerifyOptions,
 };
 
 use crate::boundary::{
-    Failure, boundary, ffi_free, into_handle, try_buf_out, try_opt_out, try_out, try_path, try_ref,
-    try_slice, try_slices, try_str,
+    Failure, boundary, ffi_free, into_handle, try_buf_out, try_location, try_opt_out, try_out,
+    try_ref, try_slice, try_slices, try_str,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
 use crate::merkle::TRUST_MERKLE_HASH_BYTES;
 use crate::status::trust_status;
 
-/// The writer's handle on an audit log directory.
+/// The writer's handle on an audit log (a directory or a PostgreSQL log).
 ///
 /// Opaque; made by `trust_audit_log_open`, freed by `trust_audit_log_free` (which releases the
 /// log's lock). Thread-safe: appends from several threads are serialized by the log (one lock
@@ -32,13 +38,23 @@ pub struct trust_audit_log {
     pub(crate) inner: Arc<AuditLog>,
 }
 
-/// Creates an audit log in `dir` (created if missing; must not hold a log yet) named `origin`
-/// (the checkpoint's first line, e.g. `example.com/audit/orders`), with a new Ed25519
-/// checkpoint key and pseudonymization key (both `0600`). Returns, in `*vkey_out`, the
-/// verifier key (C2SP note `vkey` text) to hand to auditors for `trust_audit_log_verify`.
+/// Parses a log location: a `postgres://`/`postgresql://` URL (`?log=NAME` picks one of the
+/// database's logs, default `default`) or a directory path.
+fn location(text: &str) -> Result<AuditLocation, Failure> {
+    Ok(AuditLocation::parse(Path::new(text))?)
+}
+
+/// Creates an audit log at `dir` named `origin` (the checkpoint's first line, e.g.
+/// `example.com/audit/orders`), with a new Ed25519 checkpoint key and pseudonymization key.
+/// `dir` is a directory (created if missing; must not hold a log yet; keys written `0600`) or a
+/// `postgres://` URL with `?log=NAME` (schema created or migrated first; the keys are kept in
+/// the database). Returns, in `*vkey_out`, the verifier key (C2SP note `vkey` text) to hand to
+/// auditors for `trust_audit_log_verify`.
 ///
-/// Errors: `TRUST_INVALID_ARGUMENT` (`BAD_ORIGIN`, `AUDIT_LOG_EXISTS`),
-/// `TRUST_INPUT_UNREADABLE` for I/O.
+/// Errors: `TRUST_INVALID_ARGUMENT` (`EMPTY_PATH`, `BAD_ORIGIN`, `AUDIT_LOG_EXISTS`,
+/// `STORE_URL_UNSUPPORTED` for another scheme or `redis://`), `TRUST_INPUT_UNREADABLE` for I/O
+/// and an unreachable database (`STORE_UNREACHABLE`; the URL's password is never in the
+/// message).
 ///
 /// # Safety
 /// `dir` and `origin` point to their lengths in readable bytes (UTF-8); `vkey_out` points to
@@ -53,17 +69,21 @@ pub unsafe extern "C" fn trust_audit_log_init(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        let dir = try_path!(dir, dir_len);
+        let dir = try_location!(dir, dir_len);
         let origin = try_str!(origin, origin_len);
         let out = try_out!(vkey_out);
-        let verifier = AuditLog::init(Path::new(dir), &InitOptions::new(origin))?;
+        let verifier = location(dir)?.init(&InitOptions::new(origin))?;
         out.set(trust_bytes::into_raw(verifier.vkey().as_bytes()));
         Ok(())
     })
 }
 
-/// Opens the log in `dir` for appending: waits for the log's lock (one writer per log) and
-/// repairs a torn tail left by a crash.
+/// Opens the log at `dir` (a directory or a `postgres://…?log=NAME` URL, as for
+/// `trust_audit_log_init`) for appending. A directory log has one writer at a time: this waits
+/// (up to 30 s) for its lock and repairs a torn tail left by a crash. A database log takes any
+/// number of writers on any number of hosts; their appends are grouped into one transaction.
+///
+/// Errors: as `trust_audit_log_init`; `TRUST_INPUT_UNREADABLE` when there is no log there.
 ///
 /// # Safety
 /// `dir` points to `dir_len` readable bytes; `log_out` points to writable storage for one
@@ -76,9 +96,9 @@ pub unsafe extern "C" fn trust_audit_log_open(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        let dir = try_path!(dir, dir_len);
+        let dir = try_location!(dir, dir_len);
         let out = try_out!(log_out);
-        let log = AuditLog::open(Path::new(dir))?;
+        let log = location(dir)?.open(None, DEFAULT_LOCK_WAIT)?;
         out.set(into_handle(trust_audit_log {
             inner: Arc::new(log),
         }));
@@ -200,7 +220,9 @@ pub unsafe extern "C" fn trust_audit_log_checkpoint(
     })
 }
 
-/// Verifies the whole log in `dir` as an auditor would: the chain, every leaf hash, the tree,
+/// Verifies the whole log at `dir` (a directory or a `postgres://…?log=NAME` URL; a database
+/// log is verified through a key-free copy in a private temporary directory) as an auditor
+/// would: the chain, every leaf hash, the tree,
 /// every stored checkpoint's signature under `vkey` (the text `trust_audit_log_init` returned)
 /// and its consistency with the tree, and the stored payloads against their commitments. The
 /// log may be open by a writer meanwhile; entries appended during the run may or may not be
@@ -225,11 +247,11 @@ pub unsafe extern "C" fn trust_audit_log_verify(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        let dir = try_path!(dir, dir_len);
+        let dir = try_location!(dir, dir_len);
         let vkey = try_str!(vkey, vkey_len);
         let out = try_out!(report_out);
         let verifier = Verifier::from_vkey(vkey.trim())?;
-        let report = verify_log(Path::new(dir), &VerifyOptions::new(vec![verifier]))?;
+        let report = location(dir)?.verify(&VerifyOptions::new(vec![verifier]))?;
         if let Some(failure) = &report.failure {
             let at = report
                 .first_bad_index

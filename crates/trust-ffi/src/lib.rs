@@ -38,6 +38,7 @@
 //! | `trust_access_token_*` (scoped session tokens) | [`token`] |
 //! | `trust_vault_*` (named, versioned, audited secrets; OAuth refresh) | [`vault`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
+//! | `trust_rewrapper_*` (rewrap with the census destroy relies on) | [`rewrap`] |
 //! | `trust_webhook_*` | [`webhook`] |
 //! | `TRUST_VERSION_*`, `trust_version`, `trust_abi_version`, `trust_test_panic` | [`version`] |
 //!
@@ -65,6 +66,7 @@ pub mod merkle;
 pub mod mfa;
 pub mod password;
 pub mod redact;
+pub mod rewrap;
 pub mod status;
 pub mod token;
 pub mod vault;

@@ -167,6 +167,8 @@ fn run_c_linked(name: &str, link: Link, envs: &[(&str, &str)]) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    // Each program ends by saying what it covered (and what it skipped, and why).
+    eprint!("{}", String::from_utf8_lossy(&output.stdout));
     let _ = std::fs::remove_dir_all(&scratch);
 }
 
@@ -244,6 +246,23 @@ fn audit() {
     run_c("audit");
 }
 
+/// Audit logs by location: refusals always, a log in PostgreSQL in a fresh schema of the test
+/// server (skipped with a printed reason without `TRUST_TEST_POSTGRES_URL`; failing under
+/// `CI=true`).
+#[test]
+fn audit_store() {
+    match database_schema("ffi_audit") {
+        Some(schema) => {
+            run_c_linked(
+                "audit_store",
+                Link::Dynamic,
+                &[("TRUST_TEST_STORE_URL", schema.url())],
+            );
+        }
+        None => run_c("audit_store"),
+    }
+}
+
 /// Delivery ids admitted once: in-process, and through Redis and PostgreSQL when the test
 /// servers are configured (`TRUST_TEST_REDIS_URL`, `TRUST_TEST_POSTGRES_URL`; the program says
 /// which it skipped, and under `CI=true` a missing server fails).
@@ -271,6 +290,12 @@ fn replay() {
 #[test]
 fn lifecycle() {
     run_c("lifecycle");
+}
+
+/// Rewrap of blobs, tokens and subject messages, with the census destroy relies on.
+#[test]
+fn rewrap() {
+    run_c("rewrap");
 }
 
 #[test]
