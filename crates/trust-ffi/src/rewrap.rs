@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 use trust_core::keyring::{Home, ItemStatus, Rewrapper, Sealed};
-use trust_core::keys::KeyRef;
+use trust_core::provider::KeyRef;
 
 use crate::boundary::{
     Failure, boundary, ffi_free, into_handle, try_opt_out, try_out, try_ref, try_slice, try_str,
