@@ -458,6 +458,45 @@ final class Home
         return Rewrapper::open($this, $subjects);
     }
 
+    /**
+     * The GDPR request register (where `trust gdpr requests` keeps it), each request with
+     * `due` and `overdue` at `$at` (Unix seconds, 0 = now).
+     *
+     * @return list<array<string, mixed>>
+     */
+    public function gdprRequests(int $at = 0, bool $overdueOnly = false): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('gdpr_requests_list', $this->handle(), $at, $overdueOnly, \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
+    /**
+     * Records request `$id` of `$kind` (access, export, erasure, rectification) from a data
+     * subject (stored as their pseudonym under `$keyring`, through `$subjects`); returns it.
+     *
+     * @return array<string, mixed>
+     */
+    public function addGdprRequest(Subjects $subjects, string $id, string $kind, string $keyring, string $subjectId, int $received = 0, string $regime = 'eu-gdpr', bool $weekendRollsForward = false, ?AuditLog $audit = null): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('gdpr_request_add', $this->handle(), $subjects->handle(), $id, strlen($id), $kind, strlen($kind), $keyring, strlen($keyring), $subjectId, strlen($subjectId), $received, $regime, strlen($regime), $weekendRollsForward, $audit?->handle(), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
+    /**
+     * Moves request `$id` on: `start`, `complete`, `reject` (with `$reason`) or `extend` (by
+     * `$months`, with `$reason`); returns it.
+     *
+     * @return array<string, mixed>
+     */
+    public function updateGdprRequest(string $id, string $action, int $months = 0, string $reason = '', int $at = 0, ?AuditLog $audit = null): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('gdpr_request_update', $this->handle(), $id, strlen($id), $action, strlen($action), $months, $reason, strlen($reason), $at, $audit?->handle(), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
     public function subjects(string $signingKeyFile): Subjects
     {
         return Subjects::open($this, $signingKeyFile);
@@ -920,6 +959,58 @@ final class Subjects
             throw new TrustException('the subjects handle was freed', 'NULL_ARGUMENT', 201);
         }
         return $this->handle;
+    }
+
+    /** The Ed25519 public key (32 bytes) that verifies this store's receipts and export bundles. */
+    public function publicKey(): string
+    {
+        $buf = Lib::ffi()->new('char[32]');
+        Lib::call('subjects_signer_public_key', $this->handle(), $buf, 32);
+        return \FFI::string($buf, 32);
+    }
+
+    /**
+     * Writes the signed export bundle (`trust-export/v1`) of subject `$subjectId` to `$out`
+     * (mode 0600, in place only once complete): `$records` is a list of `[category, record]`
+     * pairs, each record any JSON-encodable value. Returns the manifest.
+     *
+     * @param list<array{0: string, 1: mixed}> $records
+     * @return array<string, mixed>
+     */
+    public function export(string $keyring, string $subjectId, array $records, string $out, string $request = ''): array
+    {
+        $cats = [];
+        $texts = [];
+        foreach (array_values($records) as $i => $pair) {
+            if (!is_array($pair) || count($pair) !== 2) {
+                throw new TrustException("record $i is not a [category, record] pair", 'INVALID_ARGUMENT', 200);
+            }
+            [$cats[], $value] = array_values($pair);
+            $texts[] = json_encode($value, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+        }
+        [$cp, $cl, $n, $cb] = Lib::strings($cats);
+        [$rp, $rl, , $rb] = Lib::strings($texts);
+        $slot = Lib::bytesSlot();
+        try {
+            Lib::call('subjects_export', $this->handle(), $keyring, strlen($keyring), $subjectId, strlen($subjectId), $request, strlen($request), $cp, $cl, $rp, $rl, $n, $out, strlen($out), \FFI::addr($slot));
+        } finally {
+            Lib::wipe($rb);
+            unset($cb);
+        }
+        return Lib::json(Lib::take($slot));
+    }
+
+    /**
+     * Verifies an export bundle file against the signer's `$publicKey` (32 bytes); returns its
+     * manifest, or throws VerificationException for an altered or foreign bundle.
+     *
+     * @return array<string, mixed>
+     */
+    public static function verifyExport(string $path, string $publicKey): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('gdpr_verify_export', $path, strlen($path), $publicKey, strlen($publicKey), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
     }
 
     /** Seals `$data` for subject `$subjectId` under keyring `$keyring` (only its pseudonym is stored). */

@@ -17,6 +17,7 @@ use Trust\AuditLog;
 use Trust\Home;
 use Trust\Password;
 use Trust\Redact;
+use Trust\Subjects;
 use Trust\TrustException;
 use Trust\VerificationException;
 use Trust\Version;
@@ -254,6 +255,29 @@ $receiptJson = $subjects->erase('orders', 'alice@example.com', 'req-1', 30, $log
 check(str_contains($receiptJson, 'signature'), 'signed erasure receipt');
 $e = throws(TrustException::class, 'SUBJECT_ERASED', fn () => $home->subjects("$tmp/signing.p8")->unseal($sealedAlice, ['tenant' => 'acme']), 'erased subject');
 check($e->status === 400, 'erased is KEY_UNAVAILABLE');
+
+// --- GDPR export bundles (verified by the CLI) and the request register ---------------------
+$bundle = "$tmp/jane.export.jsonl";
+$manifest = $subjects->export('orders', '191167', [['orders', ['id' => 1042]], ['orders', ['id' => 1043]], ['profile', ['email' => 'jane@example.com']]], $bundle, 'T-1');
+check($manifest['format'] === 'trust-export/v1' && $manifest['parts'][0]['records'] === 2, 'export manifest');
+check(Subjects::verifyExport($bundle, $subjects->publicKey())['subject'] === $manifest['subject'], 'export verifies');
+[$code, ] = cli(['gdpr', 'verify-export', $bundle, '--public-key', bin2hex($subjects->publicKey())]);
+check($code === 0, 'the CLI verifies an export bundle written from PHP');
+throws(VerificationException::class, 'BAD_SIGNATURE', fn () => Subjects::verifyExport($bundle, str_repeat("\x01", 32)), 'foreign signer');
+throws(TrustException::class, 'BAD_NAME', fn () => $subjects->export('orders', '191167', [['Not A Category', 1]], "$tmp/never.jsonl"), 'bad category');
+check(!file_exists("$tmp/never.jsonl"), 'a refused export leaves no file');
+$jan1 = 1767225600;
+$req = $home->addGdprRequest($subjects, 'T-1', 'erasure', 'orders', '191167', $jan1, 'eu-gdpr', false, $log);
+check($req['due'] === '2026-02-01' && !str_contains(json_encode($req), '191167'), 'request recorded with its deadline, by pseudonym');
+throws(TrustException::class, 'DUPLICATE_REQUEST', fn () => $home->addGdprRequest($subjects, 'T-1', 'erasure', 'orders', '191167'), 'duplicate request');
+check($home->gdprRequests($jan1 + 40 * 86400, true)[0]['id'] === 'T-1', 'overdue request listed');
+check($home->updateGdprRequest('T-1', 'extend', 2, 'records in three systems', $jan1 + 86400, $log)['due'] === '2026-04-01', 'extended by two months');
+$home->updateGdprRequest('T-1', 'start');
+check($home->updateGdprRequest('T-1', 'complete')['status'] === 'completed', 'completed');
+throws(TrustException::class, 'INVALID_TRANSITION', fn () => $home->updateGdprRequest('T-1', 'start'), 'no start after completion');
+throws(TrustException::class, 'UNKNOWN_REQUEST', fn () => $home->updateGdprRequest('T-404', 'start'), 'unknown request');
+[$code, $listed] = cli(['--home', $homeDir, '--json', 'gdpr', 'requests', 'list']);
+check($code === 0 && str_contains($listed, '"T-1"'), 'the CLI lists a request recorded from PHP');
 
 // --- rewrap: moved to the new Primary, confirmed, recorded; then destroyed without a reason --
 $home->createKeyring('rewrap');

@@ -583,6 +583,129 @@ trust_status trust_gdpr_verify_receipt(const uint8_t *receipt,
                                        size_t public_key_len,
                                        struct trust_error **err_out);
 
+// Writes the signed export bundle of data subject `subject_id` (named in the manifest only by
+// their pseudonym under `keyring`) to the file `out_path` and returns the manifest as JSON in
+// `*manifest_out`. The subject's records are `record_count` pairs: `categories[i]` (a label
+// such as `orders`) and `records[i]`, the record as JSON text. `request` (length 0 for none) is
+// the request id the export answers. The file is private (`0600`) and appears under its name
+// only once complete and signed; on any error nothing is left there.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for an empty path (`EMPTY_PATH`), a record that is not JSON,
+// a bad category or request id (`BAD_NAME`), `TOO_LARGE`; `TRUST_INPUT_UNREADABLE` when the
+// file cannot be written; as `trust_subjects_seal` for the keyring.
+//
+// # Safety
+// `subjects` is a live handle; text pointers point to their lengths in readable bytes; the
+// four record arrays point to `record_count` elements each (NULL when 0); `manifest_out` points
+// to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_subjects_export(const struct trust_subjects *subjects,
+                                   const uint8_t *keyring,
+                                   size_t keyring_len,
+                                   const uint8_t *subject_id,
+                                   size_t subject_id_len,
+                                   const uint8_t *request,
+                                   size_t request_len,
+                                   const uint8_t *const *categories,
+                                   const size_t *category_lens,
+                                   const uint8_t *const *records,
+                                   const size_t *record_lens,
+                                   size_t record_count,
+                                   const uint8_t *out_path,
+                                   size_t out_path_len,
+                                   struct trust_bytes **manifest_out,
+                                   struct trust_error **err_out);
+
+// Verifies the export bundle in file `bundle_path` (from `trust_subjects_export` or `trust
+// gdpr export`) against the signer's public key (`TRUST_ED25519_PUBLIC_KEY_BYTES`, from
+// `trust_subjects_signer_public_key`): every line's checksum and count and the manifest's
+// signature. On success `*manifest_out` (NULL allowed) receives the manifest as JSON.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` (`BAD_SIGNATURE`, `MANIFEST_MISMATCH`, `MALFORMED`) for
+// an altered or foreign bundle; `TRUST_INPUT_UNREADABLE` when the file cannot be read;
+// `TRUST_INVALID_ARGUMENT` for an empty path or a key of the wrong size.
+//
+// # Safety
+// Data pointers point to their lengths in readable bytes; `manifest_out` is NULL or points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_gdpr_verify_export(const uint8_t *bundle_path,
+                                      size_t bundle_path_len,
+                                      const uint8_t *public_key,
+                                      size_t public_key_len,
+                                      struct trust_bytes **manifest_out,
+                                      struct trust_error **err_out);
+
+// Lists the register's requests as a JSON array (each with `due` and `overdue` evaluated at
+// `at_unix`, Unix seconds, or now for 0); only open requests past their deadline when
+// `overdue_only`.
+//
+// # Safety
+// `home` is a live home; `json_out` points to writable storage for one pointer; `err_out` is
+// NULL or writable.
+trust_status trust_gdpr_requests_list(const struct trust_home *home,
+                                      int64_t at_unix,
+                                      bool overdue_only,
+                                      struct trust_bytes **json_out,
+                                      struct trust_error **err_out);
+
+// Records a new request `id` (a ticket number: a label of `[A-Za-z0-9._-]`) of `kind`
+// (`access`, `export`, `erasure`, `rectification`) from data subject `subject_id` (stored only
+// as their pseudonym under `keyring`, through `subjects`, made over `home`), received at
+// `received_unix` (0: now), under `regime` (`eu-gdpr`, the default for length 0, or
+// `uk-gdpr`); `weekend_rolls_forward` moves a deadline on a weekend to the Monday. Returns the
+// stored request as JSON. With `audit_log` (NULL for none) a `gdpr.request` event is recorded
+// once the register is stored.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`DUPLICATE_REQUEST`, `BAD_NAME`, an unknown kind or regime,
+// `subjects` over another home handle); storage errors (nothing stored).
+//
+// # Safety
+// `home` and `subjects` are live handles, `audit_log` NULL or live; text pointers point to
+// their lengths in readable bytes; `json_out` points to writable storage for one pointer;
+// `err_out` is NULL or writable.
+trust_status trust_gdpr_request_add(const struct trust_home *home,
+                                    const struct trust_subjects *subjects,
+                                    const uint8_t *id,
+                                    size_t id_len,
+                                    const uint8_t *kind,
+                                    size_t kind_len,
+                                    const uint8_t *keyring,
+                                    size_t keyring_len,
+                                    const uint8_t *subject_id,
+                                    size_t subject_id_len,
+                                    int64_t received_unix,
+                                    const uint8_t *regime,
+                                    size_t regime_len,
+                                    bool weekend_rolls_forward,
+                                    const struct trust_audit_log *audit_log,
+                                    struct trust_bytes **json_out,
+                                    struct trust_error **err_out);
+
+// Moves request `id` on: `action` is `start` (being worked on), `complete`, `reject` (with
+// `reason`), or `extend` (by `months`, 1 or 2 in total, with `reason`, within the first
+// period), at `at_unix` (0: now). `months` and `reason` are ignored where the action takes
+// none. Returns the stored request as JSON; with `audit_log` (NULL for none) the change's
+// event is recorded once stored.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`UNKNOWN_REQUEST`, `INVALID_TRANSITION`,
+// `BAD_EXTENSION`, an unknown action); storage errors (nothing stored).
+//
+// # Safety
+// `home` is a live home, `audit_log` NULL or live; text pointers point to their lengths in
+// readable bytes; `json_out` points to writable storage for one pointer; `err_out` is NULL or
+// writable.
+trust_status trust_gdpr_request_update(const struct trust_home *home,
+                                       const uint8_t *id,
+                                       size_t id_len,
+                                       const uint8_t *action,
+                                       size_t action_len,
+                                       uint32_t months,
+                                       const uint8_t *reason,
+                                       size_t reason_len,
+                                       int64_t at_unix,
+                                       const struct trust_audit_log *audit_log,
+                                       struct trust_bytes **json_out,
+                                       struct trust_error **err_out);
+
 // Makes an empty context.
 //
 // # Safety

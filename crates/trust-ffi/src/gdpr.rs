@@ -45,7 +45,7 @@ pub extern "C" fn trust_ed25519_public_key_bytes() -> usize {
 #[allow(non_camel_case_types)]
 pub struct trust_subjects {
     pub(crate) keys: SubjectKeysHandle,
-    signer: Signer,
+    pub(crate) signer: Signer,
 }
 
 /// Subject keys over a home, shared by the handles that use them (`trust_rewrapper`).

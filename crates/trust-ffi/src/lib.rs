@@ -31,6 +31,8 @@
 //! | `trust_bytes_*` | [`bytes`] |
 //! | `trust_audit_log_*` | [`audit`] |
 //! | `trust_subjects_*`, `trust_gdpr_verify_receipt` | [`gdpr`] |
+//! | `trust_subjects_export`, `trust_gdpr_verify_export` (signed subject export bundles) | [`gdpr_export`] |
+//! | `trust_gdpr_request_*`, `trust_gdpr_requests_list` (the request register) | [`gdpr_requests`] |
 //! | `trust_home_*` (directories and store URLs), `trust_context_*` (keyrings, seal/open, tokens) | [`home`] |
 //! | `trust_merkle_*` | [`merkle`] |
 //! | `trust_mfa_*` (TOTP enrollment, verification, recovery codes) | [`mfa`] |
@@ -61,6 +63,8 @@ mod boundary;
 pub mod bytes;
 pub mod error;
 pub mod gdpr;
+pub mod gdpr_export;
+pub mod gdpr_requests;
 pub mod home;
 pub mod merkle;
 pub mod mfa;

@@ -360,6 +360,12 @@ fn gdpr() {
     run_c("gdpr");
 }
 
+/// Signed subject export bundles and the GDPR request register.
+#[test]
+fn gdpr_export() {
+    run_c("gdpr_export");
+}
+
 /// Concurrent seal/open/verify/redact/append from several pthreads on shared handles.
 #[test]
 fn threads() {
