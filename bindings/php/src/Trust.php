@@ -452,6 +452,39 @@ final class Home
     }
 
     /** Per-subject keys in this home's store (GDPR), receipts signed with `$signingKeyFile`. */
+    /**
+     * Encrypts file `$src` into `$dst` under keyring `$keyring` in constant memory (the CLI's
+     * `trust encrypt` format); `$dst` is replaced atomically, only once complete. Returns the
+     * plaintext byte count.
+     */
+    public function encryptFile(string $keyring, string $src, string $dst, array $context = []): int
+    {
+        $ctx = Lib::context($context);
+        try {
+            $n = Lib::slot('uint64_t');
+            Lib::call('home_encrypt_file', $this->handle(), $keyring, strlen($keyring), $ctx, $src, strlen($src), $dst, strlen($dst), \FFI::addr($n));
+            return $n->cdata;
+        } finally {
+            Lib::ffi()->trust_context_free($ctx);
+        }
+    }
+
+    /**
+     * Decrypts file `$src` into `$dst`; `$dst` is put in place only once the whole file
+     * authenticated (a tampered or truncated file leaves it as it was). Returns the byte count.
+     */
+    public function decryptFile(string $src, string $dst, array $context = []): int
+    {
+        $ctx = Lib::context($context);
+        try {
+            $n = Lib::slot('uint64_t');
+            Lib::call('home_decrypt_file', $this->handle(), $ctx, $src, strlen($src), $dst, strlen($dst), \FFI::addr($n));
+            return $n->cdata;
+        } finally {
+            Lib::ffi()->trust_context_free($ctx);
+        }
+    }
+
     /** A rewrap job over this home (with `$subjects`, subjects' messages are moved too). */
     public function rewrapper(?Subjects $subjects = null): Rewrapper
     {

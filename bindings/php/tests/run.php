@@ -188,6 +188,21 @@ check($code === 0 && $plain === 'shpat_php', 'a token sealed from PHP opens with
 check($code === 0, 'the CLI seals a token');
 check($home->openToken(trim($cliToken), ['tenant' => 'acme']) === 'from-the-cli', 'a token sealed by the CLI opens in PHP');
 
+// --- streaming file encryption, both ways with the CLI --------------------------------------
+$big = random_bytes(70000);
+file_put_contents("$tmp/big.bin", $big);
+check($home->encryptFile('orders', "$tmp/big.bin", "$tmp/big.enc", ['tenant' => 'acme']) === 70000, 'file encrypted');
+check($home->decryptFile("$tmp/big.enc", "$tmp/big.out", ['tenant' => 'acme']) === 70000 && file_get_contents("$tmp/big.out") === $big, 'file round trip');
+[$code, ] = cli(['--home', $homeDir, 'decrypt', '--context', 'tenant=acme', '--in', "$tmp/big.enc", '--out', "$tmp/big.cli"]);
+check($code === 0 && file_get_contents("$tmp/big.cli") === $big, 'the CLI decrypts a file PHP encrypted');
+[$code, ] = cli(['--home', $homeDir, 'encrypt', '--key', 'orders', '--context', 'tenant=acme', '--in', "$tmp/big.bin", '--out', "$tmp/big.cli.enc"]);
+check($code === 0 && $home->decryptFile("$tmp/big.cli.enc", "$tmp/big.out2", ['tenant' => 'acme']) === 70000 && file_get_contents("$tmp/big.out2") === $big, 'PHP decrypts a file the CLI encrypted');
+file_put_contents("$tmp/big.out", 'old');
+file_put_contents("$tmp/cut.enc", substr(file_get_contents("$tmp/big.enc"), 0, -50));
+throws(VerificationException::class, 'AUTHENTICATION_FAILED', fn () => $home->decryptFile("$tmp/cut.enc", "$tmp/big.out", ['tenant' => 'acme']), 'truncated file');
+check(file_get_contents("$tmp/big.out") === 'old', 'a refused decryption leaves the destination as it was');
+throws(TrustException::class, 'EMPTY_PATH', fn () => $home->encryptFile('orders', '', "$tmp/x.enc"), 'empty path');
+
 // --- audit log ---------------------------------------------------------------------------------
 $logDir = "$tmp/audit";
 $vkey = AuditLog::init($logDir, 'example.com/php-test');

@@ -1423,6 +1423,49 @@ trust_status trust_rewrapper_finish(const struct trust_rewrapper *rewrapper,
 // a host passes is well-defined.
 const char *trust_status_str(uint32_t status);
 
+// Encrypts file `src_path` into `dst_path` under the Primary of `keyring`, bound to `context`
+// (the CLI's `trust encrypt` format). `dst_path` is replaced atomically (or created, mode
+// `0600`) only once the whole file is written; on any error it is left as it was.
+// `*bytes_out` (NULL allowed) receives the number of plaintext bytes read.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`EMPTY_PATH`); `TRUST_INPUT_UNREADABLE` (`IO_ERROR`) for
+// a missing input, or a destination that cannot be written or is not a regular file;
+// `TRUST_KEY_UNAVAILABLE` as `trust_home_seal`.
+//
+// # Safety
+// `home` and `context` are live handles; text pointers point to their lengths in readable
+// bytes; `bytes_out` is NULL or a writable `uint64_t`; `err_out` is NULL or writable.
+trust_status trust_home_encrypt_file(const struct trust_home *home,
+                                     const uint8_t *keyring,
+                                     size_t keyring_len,
+                                     const struct trust_context *context,
+                                     const uint8_t *src_path,
+                                     size_t src_path_len,
+                                     const uint8_t *dst_path,
+                                     size_t dst_path_len,
+                                     uint64_t *bytes_out,
+                                     struct trust_error **err_out);
+
+// Decrypts file `src_path` (made by `trust_home_encrypt_file` or `trust encrypt`) into
+// `dst_path`, with an equal `context`. Every chunk is authenticated before it is written, and
+// `dst_path` is put in place only once the whole message authenticated through its last chunk:
+// a tampered, truncated or foreign file leaves `dst_path` as it was and no plaintext behind.
+// `*bytes_out` (NULL allowed) receives the number of plaintext bytes.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` (`AUTHENTICATION_FAILED`, `CONTEXT_MISMATCH`,
+// truncation), `TRUST_KEY_UNAVAILABLE`, and as `trust_home_encrypt_file`.
+//
+// # Safety
+// As for `trust_home_encrypt_file`.
+trust_status trust_home_decrypt_file(const struct trust_home *home,
+                                     const struct trust_context *context,
+                                     const uint8_t *src_path,
+                                     size_t src_path_len,
+                                     const uint8_t *dst_path,
+                                     size_t dst_path_len,
+                                     uint64_t *bytes_out,
+                                     struct trust_error **err_out);
+
 // Issues a token under keyring `keyring` of `home` for `tenant`, with `scope_count` scopes
 // (`scopes[i]`, `scope_lens[i]` bytes, e.g. `chat:write`), for `audience` (length 0: any),
 // valid `ttl_secs` seconds from `now_unix` (0: the system clock). The token text comes back in

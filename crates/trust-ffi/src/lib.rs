@@ -41,6 +41,7 @@
 //! | `trust_vault_*` (named, versioned, audited secrets; OAuth refresh) | [`vault`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
 //! | `trust_rewrapper_*` (rewrap with the census destroy relies on) | [`rewrap`] |
+//! | `trust_home_encrypt_file`, `trust_home_decrypt_file` (streaming, atomic) | [`stream`] |
 //! | `trust_webhook_*` | [`webhook`] |
 //! | `TRUST_VERSION_*`, `trust_version`, `trust_abi_version`, `trust_test_panic` | [`version`] |
 //!
@@ -72,6 +73,7 @@ pub mod password;
 pub mod redact;
 pub mod rewrap;
 pub mod status;
+pub mod stream;
 pub mod token;
 pub mod vault;
 pub mod version;

@@ -298,6 +298,12 @@ fn rewrap() {
     run_c("rewrap");
 }
 
+/// Streaming file encryption, atomic destinations, nothing released unauthenticated.
+#[test]
+fn stream() {
+    run_c("stream");
+}
+
 #[test]
 fn vault() {
     run_c("vault");
