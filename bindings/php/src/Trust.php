@@ -1232,3 +1232,111 @@ final class Rewrapper
         return $n->cdata;
     }
 }
+
+/** Tenant-scoped access control: roles as data, per-member overrides, deny by default. Thread-safe. */
+final class AccessControl
+{
+    private \FFI\CData $handle;
+
+    /** With `$rolesJson` (`{"owner": ["*"], "agent": ["tickets.*"]}`), or the standard owner/admin/agent table. */
+    public function __construct(?string $rolesJson = null)
+    {
+        $json = $rolesJson ?? '';
+        $out = Lib::ffi()->new('trust_access*');
+        Lib::call('access_new', $json, strlen($json), \FFI::addr($out));
+        $this->handle = $out;
+    }
+
+    public function __destruct()
+    {
+        Lib::ffi()->trust_access_free($this->handle);
+    }
+
+    /** Adds `$member` to `$tenant` with `$roles` (added to an existing member's). @param list<string> $roles */
+    public function addMember(string $tenant, string $member, array $roles): void
+    {
+        [$rp, $rl, $n, $rb] = Lib::strings($roles);
+        Lib::call('access_add_member', $this->handle, $tenant, strlen($tenant), $member, strlen($member), $rp, $rl, $n);
+        unset($rb);
+    }
+
+    public function removeMember(string $tenant, string $member): void
+    {
+        Lib::call('access_remove_member', $this->handle, $tenant, strlen($tenant), $member, strlen($member));
+    }
+
+    public function revokeRole(string $tenant, string $member, string $role): void
+    {
+        Lib::call('access_revoke_role', $this->handle, $tenant, strlen($tenant), $member, strlen($member), $role, strlen($role));
+    }
+
+    /** Grants the member `$pattern` (`tickets.reply`, `tickets.*`, `*`) beyond their roles. */
+    public function allow(string $tenant, string $member, string $pattern): void
+    {
+        Lib::call('access_allow', $this->handle, $tenant, strlen($tenant), $member, strlen($member), $pattern, strlen($pattern));
+    }
+
+    /** Denies the member `$pattern`, whatever their roles say. */
+    public function deny(string $tenant, string $member, string $pattern): void
+    {
+        Lib::call('access_deny', $this->handle, $tenant, strlen($tenant), $member, strlen($member), $pattern, strlen($pattern));
+    }
+
+    /**
+     * Throws TrustException (status 500, `ACCESS_CROSS_TENANT`, `ACCESS_NOT_A_MEMBER`,
+     * `ACCESS_DENIED_OVERRIDE`, `ACCESS_NO_PERMISSION`) unless the member may do `$action` on
+     * the resource (`$resourceTenant`, `$kind`, `$id`).
+     */
+    public function authorize(string $tenant, string $member, string $action, string $resourceTenant, string $kind, string $id): void
+    {
+        Lib::call('access_authorize', $this->handle, $tenant, strlen($tenant), $member, strlen($member), $action, strlen($action), $resourceTenant, strlen($resourceTenant), $kind, strlen($kind), $id, strlen($id));
+    }
+
+    /** As `authorize`, as a bool (refusals only; other errors still throw). */
+    public function isAllowed(string $tenant, string $member, string $action, string $resourceTenant, string $kind, string $id): bool
+    {
+        try {
+            $this->authorize($tenant, $member, $action, $resourceTenant, $kind, $id);
+            return true;
+        } catch (TrustException $e) {
+            if ($e->status === 500) {
+                return false;
+            }
+            throw $e;
+        }
+    }
+}
+
+/** GCRA rate limiting per (tenant, route): in this process, or shared by every worker through Redis. Thread-safe. */
+final class RateLimiter
+{
+    private \FFI\CData $handle;
+
+    /**
+     * `$rate` requests per `$periodSeconds` sustained, bursts of `$burst` (0 = `$rate`); with
+     * `$store` (`redis://…`) the budget is shared by every worker.
+     */
+    public function __construct(int $rate, float $periodSeconds = 1.0, int $burst = 0, ?string $store = null)
+    {
+        $store ??= '';
+        $out = Lib::ffi()->new('trust_rate_limiter*');
+        Lib::call('rate_limiter_new', $store, strlen($store), $rate, (int)round($periodSeconds * 1000), $burst, \FFI::addr($out));
+        $this->handle = $out;
+    }
+
+    public function __destruct()
+    {
+        Lib::ffi()->trust_rate_limiter_free($this->handle);
+    }
+
+    /**
+     * Spends `$cost` of (`$tenant`, `$route`)'s budget: 0.0 when admitted, else the seconds to
+     * wait before the same request would pass (nothing spent; send it as `Retry-After`).
+     */
+    public function check(string $tenant, string $route, int $cost = 1): float
+    {
+        $wait = Lib::slot('uint64_t');
+        Lib::call('rate_limiter_check', $this->handle, $tenant, strlen($tenant), $route, strlen($route), $cost, \FFI::addr($wait));
+        return $wait->cdata / 1000.0;
+    }
+}

@@ -15,18 +15,78 @@ enum trust_status
   TRUST_PANIC = 701,
 };
 typedef uint32_t trust_status;
+typedef struct trust_access trust_access;
 typedef struct trust_audit_log trust_audit_log;
 typedef struct trust_bytes trust_bytes;
 typedef struct trust_context trust_context;
 typedef struct trust_error trust_error;
 typedef struct trust_home trust_home;
 typedef struct trust_mfa trust_mfa;
+typedef struct trust_rate_limiter trust_rate_limiter;
 typedef struct trust_redactor trust_redactor;
 typedef struct trust_replay_guard trust_replay_guard;
 typedef struct trust_rewrapper trust_rewrapper;
 typedef struct trust_subjects trust_subjects;
 typedef struct trust_vault trust_vault;
 typedef struct trust_webhook_verifier trust_webhook_verifier;
+trust_status trust_access_new(const char *roles_json,
+                              size_t roles_json_len,
+                              struct trust_access **access_out,
+                              struct trust_error **err_out);
+void trust_access_free(struct trust_access *access);
+trust_status trust_access_add_member(const struct trust_access *access,
+                                     const char *tenant,
+                                     size_t tenant_len,
+                                     const char *member,
+                                     size_t member_len,
+                                     const char *const *roles,
+                                     const size_t *role_lens,
+                                     size_t role_count,
+                                     struct trust_error **err_out);
+trust_status trust_access_remove_member(const struct trust_access *access,
+                                        const char *tenant,
+                                        size_t tenant_len,
+                                        const char *member,
+                                        size_t member_len,
+                                        struct trust_error **err_out);
+trust_status trust_access_revoke_role(const struct trust_access *access,
+                                      const char *tenant,
+                                      size_t tenant_len,
+                                      const char *member,
+                                      size_t member_len,
+                                      const char *role,
+                                      size_t role_len,
+                                      struct trust_error **err_out);
+trust_status trust_access_allow(const struct trust_access *access,
+                                const char *tenant,
+                                size_t tenant_len,
+                                const char *member,
+                                size_t member_len,
+                                const char *pattern,
+                                size_t pattern_len,
+                                struct trust_error **err_out);
+trust_status trust_access_deny(const struct trust_access *access,
+                               const char *tenant,
+                               size_t tenant_len,
+                               const char *member,
+                               size_t member_len,
+                               const char *pattern,
+                               size_t pattern_len,
+                               struct trust_error **err_out);
+trust_status trust_access_authorize(const struct trust_access *access,
+                                    const char *tenant,
+                                    size_t tenant_len,
+                                    const char *member,
+                                    size_t member_len,
+                                    const char *action,
+                                    size_t action_len,
+                                    const char *resource_tenant,
+                                    size_t resource_tenant_len,
+                                    const char *kind,
+                                    size_t kind_len,
+                                    const char *id,
+                                    size_t id_len,
+                                    struct trust_error **err_out);
 trust_status trust_audit_log_init(const char *dir,
                                   size_t dir_len,
                                   const char *origin,
@@ -421,6 +481,22 @@ trust_status trust_password_verify(const char *stored,
                                    bool *matches_out,
                                    struct trust_bytes **rehash_out,
                                    struct trust_error **err_out);
+trust_status trust_rate_limiter_new(const char *store,
+                                    size_t store_len,
+                                    uint32_t rate,
+                                    uint64_t period_ms,
+                                    uint32_t burst,
+                                    struct trust_rate_limiter **limiter_out,
+                                    struct trust_error **err_out);
+void trust_rate_limiter_free(struct trust_rate_limiter *limiter);
+trust_status trust_rate_limiter_check(const struct trust_rate_limiter *limiter,
+                                      const char *tenant,
+                                      size_t tenant_len,
+                                      const char *route,
+                                      size_t route_len,
+                                      uint32_t cost,
+                                      uint64_t *retry_after_ms_out,
+                                      struct trust_error **err_out);
 size_t trust_redact_min_literal_bytes(void);
 trust_status trust_redactor_new(const char *const *literals,
                                 const size_t *literal_lens,

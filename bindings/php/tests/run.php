@@ -203,6 +203,37 @@ throws(VerificationException::class, 'AUTHENTICATION_FAILED', fn () => $home->de
 check(file_get_contents("$tmp/big.out") === 'old', 'a refused decryption leaves the destination as it was');
 throws(TrustException::class, 'EMPTY_PATH', fn () => $home->encryptFile('orders', '', "$tmp/x.enc"), 'empty path');
 
+// --- access control and rate limits ----------------------------------------------------------
+$acl = new \Trust\AccessControl();
+$acl->addMember('acme', 'alice', ['agent']);
+$acl->authorize('acme', 'alice', 'tickets.reply', 'acme', 'ticket', 'T-1');
+check($acl->isAllowed('acme', 'alice', 'customers.read', 'acme', 'customer', 'c-1'), 'agent reads customers');
+check(!$acl->isAllowed('acme', 'alice', 'billing.update', 'acme', 'invoice', 'i-1'), 'agent may not touch billing');
+$e = throws(TrustException::class, 'ACCESS_CROSS_TENANT', fn () => $acl->authorize('acme', 'alice', 'tickets.reply', 'globex', 'ticket', 'T-1'), 'cross-tenant');
+check($e->status === 500, 'access refusals are status 500');
+$acl->deny('acme', 'alice', 'tickets.delete');
+throws(TrustException::class, 'ACCESS_DENIED_OVERRIDE', fn () => $acl->authorize('acme', 'alice', 'tickets.delete', 'acme', 'ticket', 'T-1'), 'deny override');
+throws(TrustException::class, 'ACCESS_UNKNOWN_ROLE', fn () => $acl->addMember('acme', 'bob', ['superuser']), 'unknown role');
+throws(TrustException::class, 'ACCESS_INVALID_ROLES', fn () => new \Trust\AccessControl('["owner"]'), 'bad role table');
+$custom = new \Trust\AccessControl('{"support": ["tickets.read"]}');
+$custom->addMember('acme', 'carol', ['support']);
+check($custom->isAllowed('acme', 'carol', 'tickets.read', 'acme', 'ticket', 'T-1') && !$custom->isAllowed('acme', 'carol', 'tickets.reply', 'acme', 'ticket', 'T-1'), 'custom role table');
+$limiter = new \Trust\RateLimiter(2, 60.0, 3);
+check($limiter->check('acme', 'POST /webhooks') === 0.0 && $limiter->check('acme', 'POST /webhooks') === 0.0 && $limiter->check('acme', 'POST /webhooks') === 0.0, 'burst of 3 admitted');
+$wait = $limiter->check('acme', 'POST /webhooks');
+check($wait > 0.0 && $wait <= 30.0, "the 4th waits ($wait s)");
+check($limiter->check('globex', 'POST /webhooks') === 0.0, 'another tenant has its own budget');
+throws(TrustException::class, 'RATE_COST_EXCEEDS_BURST', fn () => $limiter->check('acme', 'GET /orders', 4), 'cost above the burst');
+throws(TrustException::class, 'RATE_INVALID_QUOTA', fn () => new \Trust\RateLimiter(0), 'zero rate');
+throws(TrustException::class, 'STORE_URL_UNSUPPORTED', fn () => new \Trust\RateLimiter(1, 1.0, 0, 'postgres://u:Secret-Pw-7@127.0.0.1:1/x'), 'rate limits are not kept in PostgreSQL');
+if ($redis) {
+    $tenant = 'php-' . bin2hex(random_bytes(6));
+    [$r1, $r2] = [new \Trust\RateLimiter(1, 60.0, 1, $redis), new \Trust\RateLimiter(1, 60.0, 1, $redis)];
+    check($r1->check($tenant, 'POST /login') === 0.0 && $r2->check($tenant, 'POST /login') > 0.0, 'one budget across workers (Redis)');
+} else {
+    echo "rate limits through Redis skipped: TRUST_TEST_REDIS_URL unset\n";
+}
+
 // --- audit log ---------------------------------------------------------------------------------
 $logDir = "$tmp/audit";
 $vkey = AuditLog::init($logDir, 'example.com/php-test');

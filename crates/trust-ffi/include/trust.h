@@ -127,6 +127,12 @@ typedef uint32_t trust_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// An access-control table.
+//
+// Opaque; made by `trust_access_new`, freed by `trust_access_free`. Thread-safe: every
+// function may be called from any number of threads at once (changes are serialized).
+typedef struct trust_access trust_access;
+
 // The writer's handle on an audit log (a directory or a PostgreSQL log).
 //
 // Opaque; made by `trust_audit_log_open`, freed by `trust_audit_log_free` (which releases the
@@ -165,6 +171,12 @@ typedef struct trust_home trust_home;
 // Thread-safe: every function may be called from any number of threads (and processes) at
 // once.
 typedef struct trust_mfa trust_mfa;
+
+// A rate limiter.
+//
+// Opaque; made by `trust_rate_limiter_new`, freed by `trust_rate_limiter_free`. Thread-safe:
+// check from any number of threads at once.
+typedef struct trust_rate_limiter trust_rate_limiter;
 
 // A redactor with registered secret values.
 //
@@ -207,6 +219,125 @@ typedef struct trust_webhook_verifier trust_webhook_verifier;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Makes a table with the role table `roles_json` (`{"owner": ["*"], "agent": ["tickets.*"]}`),
+// or, for length 0, the standard one (owner: `*`; admin: members, settings, credentials,
+// tickets, conversations, customers and `audit.read`; agent: tickets, conversations and
+// `customers.read`; see docs/access-control.md).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`ACCESS_INVALID_ROLES`, `ACCESS_INVALID_NAME`).
+//
+// # Safety
+// `roles_json` points to `roles_json_len` readable bytes (NULL with 0); `access_out` points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_access_new(const uint8_t *roles_json,
+                              size_t roles_json_len,
+                              struct trust_access **access_out,
+                              struct trust_error **err_out);
+
+// Frees the table. NULL is a no-op.
+//
+// # Safety
+// `access` is NULL or a live handle, not used after this call.
+void trust_access_free(struct trust_access *access);
+
+// Adds `member` to `tenant` with `role_count` roles (`roles[i]`, each with its length; added
+// to an existing member's).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`ACCESS_UNKNOWN_ROLE`, `ACCESS_INVALID_NAME`); the table
+// is then unchanged.
+//
+// # Safety
+// `access` is a live handle; text pointers point to their lengths in readable bytes; `roles`
+// and `role_lens` point to `role_count` elements each (NULL when 0); `err_out` is NULL or
+// writable.
+trust_status trust_access_add_member(const struct trust_access *access,
+                                     const uint8_t *tenant,
+                                     size_t tenant_len,
+                                     const uint8_t *member,
+                                     size_t member_len,
+                                     const uint8_t *const *roles,
+                                     const size_t *role_lens,
+                                     size_t role_count,
+                                     struct trust_error **err_out);
+
+// Removes `member` from `tenant` (a no-op when absent).
+//
+// # Safety
+// `access` is a live handle; text pointers point to their lengths in readable bytes; `err_out`
+// is NULL or writable.
+trust_status trust_access_remove_member(const struct trust_access *access,
+                                        const uint8_t *tenant,
+                                        size_t tenant_len,
+                                        const uint8_t *member,
+                                        size_t member_len,
+                                        struct trust_error **err_out);
+
+// Takes `role` away from the member (a no-op when they do not have it).
+//
+// # Safety
+// As for `trust_access_remove_member`; `role` points to `role_len` readable bytes.
+trust_status trust_access_revoke_role(const struct trust_access *access,
+                                      const uint8_t *tenant,
+                                      size_t tenant_len,
+                                      const uint8_t *member,
+                                      size_t member_len,
+                                      const uint8_t *role,
+                                      size_t role_len,
+                                      struct trust_error **err_out);
+
+// Grants the member `pattern` (`tickets.reply`, `tickets.*`, `*`) beyond their roles.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`ACCESS_UNKNOWN_MEMBER`, `ACCESS_INVALID_NAME`).
+//
+// # Safety
+// As for `trust_access_remove_member`; `pattern` points to `pattern_len` readable bytes.
+trust_status trust_access_allow(const struct trust_access *access,
+                                const uint8_t *tenant,
+                                size_t tenant_len,
+                                const uint8_t *member,
+                                size_t member_len,
+                                const uint8_t *pattern,
+                                size_t pattern_len,
+                                struct trust_error **err_out);
+
+// Denies the member `pattern`, whatever their roles and allow overrides say.
+//
+// Errors: as `trust_access_allow`.
+//
+// # Safety
+// As for `trust_access_allow`.
+trust_status trust_access_deny(const struct trust_access *access,
+                               const uint8_t *tenant,
+                               size_t tenant_len,
+                               const uint8_t *member,
+                               size_t member_len,
+                               const uint8_t *pattern,
+                               size_t pattern_len,
+                               struct trust_error **err_out);
+
+// Returns `TRUST_OK` when member `member` of `tenant` may do `action` (`tickets.reply`) on the
+// resource (`resource_tenant`, `kind`, `id`), else `TRUST_REFUSED` with the rule that refused
+// as the code: `ACCESS_CROSS_TENANT`, `ACCESS_NOT_A_MEMBER`, `ACCESS_DENIED_OVERRIDE` (a deny),
+// `ACCESS_NO_PERMISSION`, `ACCESS_INVALID_ACTION`.
+//
+// # Safety
+// `access` is a live handle; text pointers point to their lengths in readable bytes; `err_out`
+// is NULL or writable.
+trust_status trust_access_authorize(const struct trust_access *access,
+                                    const uint8_t *tenant,
+                                    size_t tenant_len,
+                                    const uint8_t *member,
+                                    size_t member_len,
+                                    const uint8_t *action,
+                                    size_t action_len,
+                                    const uint8_t *resource_tenant,
+                                    size_t resource_tenant_len,
+                                    const uint8_t *kind,
+                                    size_t kind_len,
+                                    const uint8_t *id,
+                                    size_t id_len,
+                                    struct trust_error **err_out);
 
 // Creates an audit log at `dir` named `origin` (the checkpoint's first line, e.g.
 // `example.com/audit/orders`), with a new Ed25519 checkpoint key and pseudonymization key.
@@ -1279,6 +1410,52 @@ trust_status trust_password_verify(const uint8_t *stored,
                                    bool *matches_out,
                                    struct trust_bytes **rehash_out,
                                    struct trust_error **err_out);
+
+// Makes a limiter admitting `rate` requests per `period_ms` milliseconds sustained (per tenant
+// and route), with bursts of `burst` (0: `rate`). `store` (length 0: in this process) is a
+// `redis://` or `rediss://` URL whose server then holds the state shared by every worker.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`RATE_INVALID_QUOTA` for a rate of 0 or a period outside
+// 1 ns to a day; `STORE_URL_UNSUPPORTED` for another scheme, PostgreSQL included, or a path);
+// `TRUST_INPUT_UNREADABLE` when Redis cannot be reached. A URL's password never appears in an
+// error.
+//
+// # Safety
+// `store` points to `store_len` readable bytes (NULL with 0); `limiter_out` points to writable
+// storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_rate_limiter_new(const uint8_t *store,
+                                    size_t store_len,
+                                    uint32_t rate,
+                                    uint64_t period_ms,
+                                    uint32_t burst,
+                                    struct trust_rate_limiter **limiter_out,
+                                    struct trust_error **err_out);
+
+// Frees the limiter. NULL is a no-op.
+//
+// # Safety
+// `limiter` is NULL or a live handle, not used after this call.
+void trust_rate_limiter_free(struct trust_rate_limiter *limiter);
+
+// Spends `cost` of (`tenant`, `route`)'s budget. Returns `TRUST_OK` with `*retry_after_ms_out`
+// = 0 when admitted, or with the milliseconds to wait before the same request would pass
+// (at least 1; nothing spent; send it as `Retry-After`).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`RATE_COST_EXCEEDS_BURST`: this request can never pass);
+// `TRUST_INPUT_UNREADABLE` (`RATE_STORE_UNAVAILABLE`) when Redis cannot be reached even after
+// reconnecting: whether to admit the request then is the caller's policy.
+//
+// # Safety
+// `limiter` is a live handle; text pointers point to their lengths in readable bytes;
+// `retry_after_ms_out` points to a writable `uint64_t`; `err_out` is NULL or writable.
+trust_status trust_rate_limiter_check(const struct trust_rate_limiter *limiter,
+                                      const uint8_t *tenant,
+                                      size_t tenant_len,
+                                      const uint8_t *route,
+                                      size_t route_len,
+                                      uint32_t cost,
+                                      uint64_t *retry_after_ms_out,
+                                      struct trust_error **err_out);
 
 // Returns `TRUST_REDACT_MIN_LITERAL_BYTES`, for hosts that cannot read macros.
 size_t trust_redact_min_literal_bytes(void);

@@ -38,6 +38,8 @@
 //! | `trust_mfa_*` (TOTP enrollment, verification, recovery codes) | [`mfa`] |
 //! | `trust_password_*` | [`password`] |
 //! | `trust_access_token_*` (scoped session tokens) | [`token`] |
+//! | `trust_access_*` (roles, members, overrides, authorize) | [`access`] |
+//! | `trust_rate_limiter_*` (GCRA, in-process or Redis) | [`ratelimit`] |
 //! | `trust_vault_*` (named, versioned, audited secrets; OAuth refresh) | [`vault`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
 //! | `trust_rewrapper_*` (rewrap with the census destroy relies on) | [`rewrap`] |
@@ -59,6 +61,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::missing_safety_doc)]
 
+pub mod access;
 pub mod audit;
 mod boundary;
 pub mod bytes;
@@ -70,6 +73,7 @@ pub mod home;
 pub mod merkle;
 pub mod mfa;
 pub mod password;
+pub mod ratelimit;
 pub mod redact;
 pub mod rewrap;
 pub mod status;

@@ -304,6 +304,19 @@ fn stream() {
     run_c("stream");
 }
 
+/// Access control, and rate limits in-process and through Redis (`TRUST_TEST_REDIS_URL`; the
+/// program says when it skipped Redis, and under `CI=true` a missing server fails).
+#[test]
+fn access() {
+    let redis = std::env::var("TRUST_TEST_REDIS_URL").unwrap_or_default();
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        !redis.is_empty() || !in_ci,
+        "CI=true but TRUST_TEST_REDIS_URL is unset: the rate-limit test needs Redis"
+    );
+    run_c("access");
+}
+
 #[test]
 fn vault() {
     run_c("vault");
