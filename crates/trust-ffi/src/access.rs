@@ -130,6 +130,7 @@ enum Change {
 ///
 /// # Safety
 /// As for `trust_access_remove_member`.
+#[allow(clippy::too_many_arguments)] // the C parameters, pointer and length each
 unsafe fn change(
     access: *const trust_access,
     tenant: *const u8,
