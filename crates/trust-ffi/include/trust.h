@@ -1417,8 +1417,8 @@ trust_status trust_password_verify(const uint8_t *stored,
 //
 // Errors: `TRUST_INVALID_ARGUMENT` (`RATE_INVALID_QUOTA` for a rate of 0 or a period outside
 // 1 ns to a day; `STORE_URL_UNSUPPORTED` for another scheme, PostgreSQL included, or a path);
-// `TRUST_INPUT_UNREADABLE` when Redis cannot be reached. A URL's password never appears in an
-// error.
+// `TRUST_INPUT_UNREADABLE` (`REDIS_UNREACHABLE`) when Redis cannot be reached. A URL's
+// password never appears in an error.
 //
 // # Safety
 // `store` points to `store_len` readable bytes (NULL with 0); `limiter_out` points to writable
