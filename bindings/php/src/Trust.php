@@ -759,6 +759,19 @@ final class AuditLog
         return Lib::json(Lib::take($out));
     }
 
+    /**
+     * Writes a key-free copy of the log at `$log` (a directory or a `postgres://` URL) into the
+     * empty directory `$toDir`, which an auditor verifies offline; returns the summary.
+     *
+     * @return array{entries: int, checkpoints: int, payloads: int, unacknowledged_tail_bytes: int}
+     */
+    public static function export(string $log, string $toDir): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('audit_log_export', $log, strlen($log), $toDir, strlen($toDir), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
     /** @internal */
     public function handle(): \FFI\CData
     {

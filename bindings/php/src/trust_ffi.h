@@ -125,6 +125,12 @@ trust_status trust_audit_log_verify(const char *dir,
                                     size_t vkey_len,
                                     struct trust_bytes **report_out,
                                     struct trust_error **err_out);
+trust_status trust_audit_log_export(const char *log,
+                                    size_t log_len,
+                                    const char *to_dir,
+                                    size_t to_dir_len,
+                                    struct trust_bytes **summary_out,
+                                    struct trust_error **err_out);
 trust_status trust_audit_log_append_attrs(const struct trust_audit_log *log,
                                           const char *event_type,
                                           size_t event_type_len,

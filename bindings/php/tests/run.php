@@ -260,6 +260,7 @@ if ($pg) {
     check(str_contains($w2->checkpoint(), "example.com/php-pg\n2\n"), 'checkpoint of the PostgreSQL log');
     check(AuditLog::verifyReceipt($w1->prove(1), $pgKey)['index'] === 1, 'receipt from the PostgreSQL log');
     check(AuditLog::verify($pgLog, $pgKey)['entries'] === 2, 'the PostgreSQL log verifies through its URL');
+    check(AuditLog::export($pgLog, "$tmp/pg-export")['entries'] === 2 && AuditLog::verify("$tmp/pg-export", $pgKey)['entries'] === 2, 'a key-free export of the PostgreSQL log verifies offline');
     throws(VerificationException::class, 'BAD_SIGNATURE', fn () => AuditLog::verify($pgLog, $vkey), "another log's key");
     $w1->close();
     $w2->close();
@@ -367,6 +368,9 @@ throws(TrustException::class, 'MFA_NOT_ENROLLED', fn () => $mfa->recoveryCodes('
 unset($vault, $mfa);
 $log->close();
 $report = AuditLog::verify($logDir, $vkey);
+$exported = AuditLog::export($logDir, "$tmp/audit-export");
+check($exported['entries'] === $report['entries'] && AuditLog::verify("$tmp/audit-export", $vkey)['entries'] === $report['entries'], 'a key-free export verifies');
+throws(TrustException::class, 'EMPTY_PATH', fn () => AuditLog::export($logDir, ''), 'export to an empty path');
 check($report['entries'] > 10, 'the log holds the vault and MFA events: ' . json_encode($report));
 check(AuditLog::verify($logDir, $vkey)['entries'] === $report['entries'], 'verify is repeatable');
 

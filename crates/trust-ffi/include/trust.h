@@ -461,6 +461,26 @@ trust_status trust_audit_log_verify(const uint8_t *dir,
                                     struct trust_bytes **report_out,
                                     struct trust_error **err_out);
 
+// Writes a key-free copy of the log at `log` (a directory or a `postgres://…?log=NAME` URL)
+// into directory `to_dir` (created if missing; must be empty), in the directory format: the
+// leaves, tree and checkpoints, without the checkpoint signing key or the pseudonymization
+// key, so an auditor verifies it offline with `trust_audit_log_verify` or `trust audit
+// verify` (as `trust audit export`). The log may be written meanwhile: an append still in
+// progress at its end is left out. Returns a JSON summary (`entries`, `checkpoints`,
+// `payloads`, `unacknowledged_tail_bytes`) in `*summary_out` (NULL allowed).
+//
+// Errors: as `trust_audit_log_open`; `TRUST_INVALID_ARGUMENT` when `to_dir` is not empty.
+//
+// # Safety
+// `log` and `to_dir` point to their lengths in readable bytes; `summary_out` is NULL or points
+// to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_audit_log_export(const uint8_t *log,
+                                    size_t log_len,
+                                    const uint8_t *to_dir,
+                                    size_t to_dir_len,
+                                    struct trust_bytes **summary_out,
+                                    struct trust_error **err_out);
+
 // As `trust_audit_log_append`, with `attr_count` key/value attributes (`attr_keys[i]` =
 // `attr_values[i]`, UTF-8, each with its length): structured fields an auditor can search
 // (`trust audit search`), stored in the leaf in clear — no secrets or personal data (put those

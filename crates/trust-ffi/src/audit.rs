@@ -278,6 +278,47 @@ pub unsafe extern "C" fn trust_audit_log_verify(
     })
 }
 
+/// Writes a key-free copy of the log at `log` (a directory or a `postgres://…?log=NAME` URL)
+/// into directory `to_dir` (created if missing; must be empty), in the directory format: the
+/// leaves, tree and checkpoints, without the checkpoint signing key or the pseudonymization
+/// key, so an auditor verifies it offline with `trust_audit_log_verify` or `trust audit
+/// verify` (as `trust audit export`). The log may be written meanwhile: an append still in
+/// progress at its end is left out. Returns a JSON summary (`entries`, `checkpoints`,
+/// `payloads`, `unacknowledged_tail_bytes`) in `*summary_out` (NULL allowed).
+///
+/// Errors: as `trust_audit_log_open`; `TRUST_INVALID_ARGUMENT` when `to_dir` is not empty.
+///
+/// # Safety
+/// `log` and `to_dir` point to their lengths in readable bytes; `summary_out` is NULL or points
+/// to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_export(
+    log: *const u8,
+    log_len: usize,
+    to_dir: *const u8,
+    to_dir_len: usize,
+    summary_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let log = try_location!(log, log_len);
+        let to_dir = try_location!(to_dir, to_dir_len);
+        let out = try_opt_out!(summary_out);
+        let summary = location(log)?.export(Path::new(to_dir))?;
+        if let Some(out) = out {
+            let json = serde_json::to_vec(&summary).map_err(|_| {
+                Failure::new(
+                    trust_status::TrustInternal,
+                    "INTERNAL",
+                    "could not serialize the summary",
+                )
+            })?;
+            out.set(trust_bytes::into_raw(&json));
+        }
+        Ok(())
+    })
+}
+
 /// As `trust_audit_log_append`, with `attr_count` key/value attributes (`attr_keys[i]` =
 /// `attr_values[i]`, UTF-8, each with its length): structured fields an auditor can search
 /// (`trust audit search`), stored in the leaf in clear — no secrets or personal data (put those

@@ -56,9 +56,46 @@ int main(void) {
           TRUST_INVALID_ARGUMENT, "STORE_CONFIG", "Hidden-Pw-4");
   CHECK(vkey == NULL && log == NULL && report == NULL);
 
+  /* A directory log exports to a key-free copy that verifies; the target must be empty. */
+  char dir_log[4096], copy[4096], copy2[4096];
+  snprintf(dir_log, sizeof dir_log, "%s/dirlog", base);
+  snprintf(copy, sizeof copy, "%s/dirlog-copy", base);
+  snprintf(copy2, sizeof copy2, "%s/pglog-copy", base);
+  trust_bytes *dir_vkey = NULL, *summary = NULL;
+  CHECK_OK(trust_audit_log_init(S(dir_log), S("example.com/audit/dir"), &dir_vkey, &err), err);
+  CHECK_OK(trust_audit_log_open(S(dir_log), &log, &err), err);
+  uint64_t at = 0;
+  CHECK_OK(trust_audit_log_append(log, S("key.rotate"), NONE, NONE, NONE, &at, &err), err);
+  trust_bytes *cp = NULL;
+  CHECK_OK(trust_audit_log_checkpoint(log, &cp, &err), err);
+  trust_bytes_free(cp);
+  trust_audit_log_free(log);
+  log = NULL;
+  CHECK_OK(trust_audit_log_export(S(dir_log), S(copy), &summary, &err), err);
+  CHECK(contains(trust_bytes_data(summary), trust_bytes_len(summary), "\"entries\":1"));
+  trust_bytes_free(summary);
+  summary = NULL;
+  CHECK_OK(trust_audit_log_verify(S(copy), trust_bytes_data(dir_vkey), trust_bytes_len(dir_vkey), &report, &err), err);
+  trust_bytes_free(report);
+  report = NULL;
+  /* The copy holds no key: it cannot be opened for writing. */
+  CHECK_STATUS(trust_audit_log_open(S(copy), &log, &err), trust_error_status(err));
+  CHECK(err != NULL && log == NULL);
+  trust_error_free(err);
+  err = NULL;
+  CHECK_STATUS(trust_audit_log_export(S(dir_log), S(copy), NULL, &err), TRUST_INVALID_ARGUMENT);
+  trust_error_free(err);
+  err = NULL;
+  REFUSED(trust_audit_log_export(NONE, S(copy), &summary, &e_), TRUST_INVALID_ARGUMENT, "EMPTY_PATH", NULL);
+  REFUSED(trust_audit_log_export(S(dir_log), NONE, &summary, &e_), TRUST_INVALID_ARGUMENT, "EMPTY_PATH", NULL);
+  REFUSED(trust_audit_log_export(S("redis://:Hidden-Pw-7@127.0.0.1:6379/"), S(copy2), &summary, &e_),
+          TRUST_INVALID_ARGUMENT, "STORE_URL_UNSUPPORTED", "Hidden-Pw-7");
+  CHECK(summary == NULL);
+
   const char *url = getenv("TRUST_TEST_STORE_URL");
   if (url == NULL) {
-    puts("audit_store: ok (refusals only: no TRUST_TEST_STORE_URL)");
+    trust_bytes_free(dir_vkey);
+    puts("audit_store: ok (refusals and directory export only: no TRUST_TEST_STORE_URL)");
     return 0;
   }
   char log_url[8192], other_url[8192];
@@ -128,6 +165,15 @@ int main(void) {
   REFUSED(trust_audit_log_verify(S(other_url), trust_bytes_data(vkey), trust_bytes_len(vkey), &report, &e_),
           TRUST_INPUT_UNREADABLE, "NOT_AN_AUDIT_LOG", NULL);
 
+  /* Exported key-free into a directory, it verifies offline with the same key. */
+  CHECK_OK(trust_audit_log_export(S(log_url), S(copy2), &summary, &err), err);
+  CHECK(contains(trust_bytes_data(summary), trust_bytes_len(summary), "\"entries\":3"));
+  trust_bytes_free(summary);
+  CHECK_OK(trust_audit_log_verify(S(copy2), trust_bytes_data(vkey), trust_bytes_len(vkey), &report, &err), err);
+  CHECK(contains(trust_bytes_data(report), trust_bytes_len(report), "\"entries\":3"));
+  trust_bytes_free(report);
+  report = NULL;
+
   trust_audit_log_free(a);
   trust_audit_log_free(b);
   /* Reopened later (another worker), it continues where it was. */
@@ -136,6 +182,7 @@ int main(void) {
   CHECK(index == 3);
   trust_audit_log_free(a);
   trust_bytes_free(vkey);
-  puts("audit_store: ok (refusals and PostgreSQL)");
+  trust_bytes_free(dir_vkey);
+  puts("audit_store: ok (refusals, export and PostgreSQL)");
   return 0;
 }
