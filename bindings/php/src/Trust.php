@@ -832,6 +832,27 @@ final class AuditLog
         return Lib::json(Lib::take($out));
     }
 
+    /** The consistency proof (hash lines) that checkpoint `$newNote` extends `$oldNote`, checked before it is returned. */
+    public function consistencyProof(string $oldNote, string $newNote): string
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('audit_log_consistency_proof', $this->handle(), $oldNote, strlen($oldNote), $newNote, strlen($newNote), \FFI::addr($out));
+        return Lib::take($out);
+    }
+
+    /**
+     * Verifies without the log that `$newNote` extends `$oldNote` (no fork, no truncation).
+     *
+     * @return array{old_size: int, new_size: int}
+     * @throws VerificationException when it does not
+     */
+    public static function verifyConsistency(string $oldNote, string $newNote, string $vkey, string $proof): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('audit_verify_consistency', $oldNote, strlen($oldNote), $newNote, strlen($newNote), $vkey, strlen($vkey), $proof, strlen($proof), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
     /** Number of entries. */
     public function size(): int
     {

@@ -245,7 +245,14 @@ $proved = AuditLog::verifyReceipt($receipt, $vkey);
 check($proved['index'] === 1 && $proved['event'] === 'key.rotate', 'receipt verifies without the log');
 throws(VerificationException::class, 'INDEX_MISMATCH', fn () => AuditLog::verifyReceipt(str_replace("\nindex 1\n", "\nindex 0\n", $receipt), $vkey), 'altered receipt');
 check($log->size() === 2 && strlen($log->root()) === 32, 'size and root');
-check(str_contains($log->checkpoint(), 'example.com/php-test'), 'checkpoint names the origin');
+$cpOld = $log->checkpoint();
+check(str_contains($cpOld, 'example.com/php-test'), 'checkpoint names the origin');
+$log->append('key.retire', 'ops');
+$cpNew = $log->checkpoint();
+$consistency = $log->consistencyProof($cpOld, $cpNew);
+$sizes = AuditLog::verifyConsistency($cpOld, $cpNew, $vkey, $consistency);
+check($sizes['old_size'] === 2 && $sizes['new_size'] === 3, 'the newer checkpoint extends the older: ' . json_encode($sizes));
+throws(VerificationException::class, 'FORK', fn () => AuditLog::verifyConsistency($cpOld, $cpNew, $vkey, ''), 'consistency without its proof');
 throws(TrustException::class, 'EMPTY_PATH', fn () => AuditLog::open(''), 'empty log path');
 throws(TrustException::class, 'STORE_URL_UNSUPPORTED', fn () => AuditLog::open('redis://:Secret-Pw-8@127.0.0.1:6379/'), 'a Redis URL holds no audit log');
 // A log in PostgreSQL: two workers append at once, and it verifies through its URL.

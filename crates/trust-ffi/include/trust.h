@@ -481,6 +481,51 @@ trust_status trust_audit_log_export(const uint8_t *log,
                                     struct trust_bytes **summary_out,
                                     struct trust_error **err_out);
 
+// A consistency proof between two signed checkpoints of this log (`old_note` and `new_note`,
+// as `trust_audit_log_checkpoint` returned them): the base64 hash lines (one per line; empty
+// when the old checkpoint is empty or not older) proving the new tree extends the old one —
+// no fork, no truncation, no rewritten entry — as `trust audit consistency-proof` prints.
+// The proof is checked before it is returned, as the auditor will check it with
+// `trust_audit_verify_consistency`.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` when a checkpoint is not this log's or the new one does
+// not extend the old one (`FORK`…); `TRUST_INVALID_ARGUMENT` for sizes the log does not have.
+//
+// # Safety
+// `log` is a live handle; `old_note` and `new_note` point to their lengths in readable bytes;
+// `proof_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_audit_log_consistency_proof(const struct trust_audit_log *log,
+                                               const uint8_t *old_note,
+                                               size_t old_note_len,
+                                               const uint8_t *new_note,
+                                               size_t new_note_len,
+                                               struct trust_bytes **proof_out,
+                                               struct trust_error **err_out);
+
+// Verifies, as an auditor would and without the log, that signed checkpoint `new_note`
+// extends `old_note` (both signed by the log whose verifier key is `vkey`), given the
+// consistency proof `proof` (the hash lines `trust_audit_log_consistency_proof` or `trust
+// audit consistency-proof` returned; length 0 when the old checkpoint is empty or the same
+// size). On success `*result_out` (NULL allowed) receives JSON with `old_size` and
+// `new_size`.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` for a fork, a truncation, a bad signature or a proof
+// that does not verify; `TRUST_INVALID_ARGUMENT` for a malformed `vkey`.
+//
+// # Safety
+// Data pointers point to their lengths in readable bytes; `result_out` is NULL or points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_audit_verify_consistency(const uint8_t *old_note,
+                                            size_t old_note_len,
+                                            const uint8_t *new_note,
+                                            size_t new_note_len,
+                                            const uint8_t *vkey,
+                                            size_t vkey_len,
+                                            const uint8_t *proof,
+                                            size_t proof_len,
+                                            struct trust_bytes **result_out,
+                                            struct trust_error **err_out);
+
 // As `trust_audit_log_append`, with `attr_count` key/value attributes (`attr_keys[i]` =
 // `attr_values[i]`, UTF-8, each with its length): structured fields an auditor can search
 // (`trust audit search`), stored in the leaf in clear — no secrets or personal data (put those

@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use trust_backends::audit::AuditLocation;
 use trust_core::audit::{
-    AuditLog, DEFAULT_LOCK_WAIT, Entry, InitOptions, Receipt, Verifier, VerifyOptions,
+    AuditLog, DEFAULT_LOCK_WAIT, Entry, InitOptions, Receipt, SignedCheckpoint, Verifier,
+    VerifyOptions, format_hash_lines, parse_hash_lines, verify_checkpoint_consistency,
 };
 
 use crate::boundary::{
@@ -314,6 +315,96 @@ pub unsafe extern "C" fn trust_audit_log_export(
                 )
             })?;
             out.set(trust_bytes::into_raw(&json));
+        }
+        Ok(())
+    })
+}
+
+/// A consistency proof between two signed checkpoints of this log (`old_note` and `new_note`,
+/// as `trust_audit_log_checkpoint` returned them): the base64 hash lines (one per line; empty
+/// when the old checkpoint is empty or not older) proving the new tree extends the old one —
+/// no fork, no truncation, no rewritten entry — as `trust audit consistency-proof` prints.
+/// The proof is checked before it is returned, as the auditor will check it with
+/// `trust_audit_verify_consistency`.
+///
+/// Errors: `TRUST_VERIFICATION_FAILED` when a checkpoint is not this log's or the new one does
+/// not extend the old one (`FORK`…); `TRUST_INVALID_ARGUMENT` for sizes the log does not have.
+///
+/// # Safety
+/// `log` is a live handle; `old_note` and `new_note` point to their lengths in readable bytes;
+/// `proof_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_consistency_proof(
+    log: *const trust_audit_log,
+    old_note: *const u8,
+    old_note_len: usize,
+    new_note: *const u8,
+    new_note_len: usize,
+    proof_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let log = try_ref!(log);
+        let old = try_slice!(old_note, old_note_len);
+        let new = try_slice!(new_note, new_note_len);
+        let out = try_out!(proof_out);
+        let log = &log.inner;
+        let known = [log.verifier().clone()];
+        let o = SignedCheckpoint::open(old, &known, Some(log.origin()))?;
+        let n = SignedCheckpoint::open(new, &known, Some(log.origin()))?;
+        let (s1, s2) = (o.checkpoint.size, n.checkpoint.size);
+        let hashes = if s1 == 0 || s1 >= s2 {
+            Vec::new()
+        } else {
+            log.consistency_proof(s1, s2)?
+        };
+        verify_checkpoint_consistency(old, new, &known, &hashes)?;
+        out.set(trust_bytes::into_raw(format_hash_lines(&hashes).as_bytes()));
+        Ok(())
+    })
+}
+
+/// Verifies, as an auditor would and without the log, that signed checkpoint `new_note`
+/// extends `old_note` (both signed by the log whose verifier key is `vkey`), given the
+/// consistency proof `proof` (the hash lines `trust_audit_log_consistency_proof` or `trust
+/// audit consistency-proof` returned; length 0 when the old checkpoint is empty or the same
+/// size). On success `*result_out` (NULL allowed) receives JSON with `old_size` and
+/// `new_size`.
+///
+/// Errors: `TRUST_VERIFICATION_FAILED` for a fork, a truncation, a bad signature or a proof
+/// that does not verify; `TRUST_INVALID_ARGUMENT` for a malformed `vkey`.
+///
+/// # Safety
+/// Data pointers point to their lengths in readable bytes; `result_out` is NULL or points to
+/// writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_verify_consistency(
+    old_note: *const u8,
+    old_note_len: usize,
+    new_note: *const u8,
+    new_note_len: usize,
+    vkey: *const u8,
+    vkey_len: usize,
+    proof: *const u8,
+    proof_len: usize,
+    result_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let old = try_slice!(old_note, old_note_len);
+        let new = try_slice!(new_note, new_note_len);
+        let vkey = try_str!(vkey, vkey_len);
+        let proof = try_slice!(proof, proof_len);
+        let result_out = try_opt_out!(result_out);
+        let known = [Verifier::from_vkey(vkey.trim())?];
+        let hashes = parse_hash_lines(proof)?;
+        let (o, n) = verify_checkpoint_consistency(old, new, &known, &hashes)?;
+        if let Some(out) = result_out {
+            let json = serde_json::json!({
+                "old_size": o.checkpoint.size,
+                "new_size": n.checkpoint.size,
+            });
+            out.set(trust_bytes::into_raw(json.to_string().as_bytes()));
         }
         Ok(())
     })

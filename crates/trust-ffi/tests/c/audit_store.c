@@ -12,6 +12,7 @@
 
 #define S(str) (const uint8_t *)(str), strlen(str)
 #define NONE NULL, 0
+#define B(b) trust_bytes_data(b), trust_bytes_len(b)
 
 static void expect_refused(trust_status got, trust_error *err, trust_status status, const char *code,
                            const char *secret, int line) {
@@ -66,13 +67,58 @@ int main(void) {
   CHECK_OK(trust_audit_log_open(S(dir_log), &log, &err), err);
   uint64_t at = 0;
   CHECK_OK(trust_audit_log_append(log, S("key.rotate"), NONE, NONE, NONE, &at, &err), err);
-  trust_bytes *cp = NULL;
+  trust_bytes *cp = NULL, *cp2 = NULL, *proof = NULL, *result = NULL;
   CHECK_OK(trust_audit_log_checkpoint(log, &cp, &err), err);
+  /* Consistency: two more entries, a second checkpoint, a proof that it extends the first. */
+  CHECK_OK(trust_audit_log_append(log, S("key.promote"), NONE, NONE, NONE, &at, &err), err);
+  CHECK_OK(trust_audit_log_append(log, S("key.retire"), NONE, NONE, NONE, &at, &err), err);
+  CHECK_OK(trust_audit_log_checkpoint(log, &cp2, &err), err);
+  CHECK_OK(trust_audit_log_consistency_proof(log, B(cp), B(cp2), &proof, &err), err);
+  CHECK(trust_bytes_len(proof) > 0);
+  CHECK_OK(trust_audit_verify_consistency(B(cp), B(cp2), B(dir_vkey), B(proof), &result, &err), err);
+  CHECK(bytes_eq_str(result, "{\"new_size\":3,\"old_size\":1}") ||
+        bytes_eq_str(result, "{\"old_size\":1,\"new_size\":3}"));
+  trust_bytes_free(result);
+  result = NULL;
+  CHECK_OK(trust_audit_verify_consistency(B(cp), B(cp2), B(dir_vkey), B(proof), NULL, &err), err);
+  /* A proof for other sizes, an altered proof, the checkpoints swapped, another log's key. */
+  uint8_t bad_proof[4096];
+  size_t plen = trust_bytes_len(proof);
+  CHECK(plen < sizeof bad_proof);
+  memcpy(bad_proof, trust_bytes_data(proof), plen);
+  bad_proof[0] = bad_proof[0] == 'A' ? 'B' : 'A';
+  CHECK_STATUS(trust_audit_verify_consistency(B(cp), B(cp2), B(dir_vkey), bad_proof, plen, &result, &err),
+               TRUST_VERIFICATION_FAILED);
+  trust_error_free(err);
+  err = NULL;
+  CHECK_STATUS(trust_audit_verify_consistency(B(cp), B(cp2), B(dir_vkey), NONE, &result, &err),
+               TRUST_VERIFICATION_FAILED);
+  trust_error_free(err);
+  err = NULL;
+  CHECK_STATUS(trust_audit_verify_consistency(B(cp2), B(cp), B(dir_vkey), B(proof), &result, &err),
+               TRUST_VERIFICATION_FAILED);
+  trust_error_free(err);
+  err = NULL;
+  CHECK(result == NULL);
+  CHECK_STATUS(trust_audit_verify_consistency(B(cp), B(cp2), S("not a vkey"), B(proof), &result, &err),
+               TRUST_INVALID_ARGUMENT);
+  trust_error_free(err);
+  err = NULL;
+  CHECK_STATUS(trust_audit_log_consistency_proof(log, S("not a checkpoint"), B(cp2), &result, &err),
+               TRUST_VERIFICATION_FAILED);
+  trust_error_free(err);
+  err = NULL;
+  CHECK_STATUS(trust_audit_log_consistency_proof(NULL, B(cp), B(cp2), &result, NULL), TRUST_NULL_ARGUMENT);
+  CHECK_STATUS(trust_audit_log_consistency_proof(log, B(cp), B(cp2), NULL, NULL), TRUST_NULL_ARGUMENT);
+  CHECK_STATUS(trust_audit_verify_consistency(NULL, 5, B(cp2), B(dir_vkey), NONE, NULL, NULL), TRUST_NULL_ARGUMENT);
+  CHECK(result == NULL);
+  trust_bytes_free(proof);
   trust_bytes_free(cp);
+  trust_bytes_free(cp2);
   trust_audit_log_free(log);
   log = NULL;
   CHECK_OK(trust_audit_log_export(S(dir_log), S(copy), &summary, &err), err);
-  CHECK(contains(trust_bytes_data(summary), trust_bytes_len(summary), "\"entries\":1"));
+  CHECK(contains(trust_bytes_data(summary), trust_bytes_len(summary), "\"entries\":3"));
   trust_bytes_free(summary);
   summary = NULL;
   CHECK_OK(trust_audit_log_verify(S(copy), trust_bytes_data(dir_vkey), trust_bytes_len(dir_vkey), &report, &err), err);
@@ -136,7 +182,7 @@ int main(void) {
   CHECK_OK(trust_audit_log_root(b, root_b, sizeof root_b, &err), err);
   CHECK(memcmp(root_a, root_b, sizeof root_a) == 0);
 
-  trust_bytes *note = NULL, *receipt = NULL, *result = NULL;
+  trust_bytes *note = NULL, *receipt = NULL;
   CHECK_OK(trust_audit_log_checkpoint(b, &note, &err), err);
   CHECK(strncmp((const char *)trust_bytes_data(note), "example.com/audit/orders\n3\n", 27) == 0);
   trust_bytes_free(note);
