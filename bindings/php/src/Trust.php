@@ -485,6 +485,15 @@ final class Home
         }
     }
 
+    /**
+     * Gives back the seals this handle reserved but did not use (seals are counted in blocks);
+     * call it when a worker winds down, so the destroy guard can clear after a rewrap.
+     */
+    public function releaseUnused(): void
+    {
+        Lib::call('home_release_unused', $this->handle());
+    }
+
     /** A rewrap job over this home (with `$subjects`, subjects' messages are moved too). */
     public function rewrapper(?Subjects $subjects = null): Rewrapper
     {

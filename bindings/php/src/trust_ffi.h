@@ -374,6 +374,7 @@ trust_status trust_home_destroy(const struct trust_home *home,
                                 bool *destroyed_out,
                                 int64_t *after_out,
                                 struct trust_error **err_out);
+trust_status trust_home_release_unused(const struct trust_home *home, struct trust_error **err_out);
 trust_status trust_home_keyrings(const struct trust_home *home,
                                  struct trust_bytes **json_out,
                                  struct trust_error **err_out);

@@ -353,6 +353,7 @@ throws(TrustException::class, 'KEY_STILL_IN_USE', fn () => $home->destroy('rewra
 $home->enable('rewrap', 1);
 $job->stored($newToken);
 check($job->finish() === 2, 'census recorded');
+$home->releaseUnused();
 $home->retire('rewrap', 1);
 check($home->destroy('rewrap', 1) === true, 'old version destroyed without a forced reason');
 unset($job);

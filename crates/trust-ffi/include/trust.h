@@ -1139,6 +1139,17 @@ trust_status trust_home_destroy(const struct trust_home *home,
                                 int64_t *after_out,
                                 struct trust_error **err_out);
 
+// Gives back the seals this home handle reserved but did not use. Seals are counted in blocks
+// (one durable counter update per 1024), so a handle that sealed holds part of a block that
+// stays counted against its version; the destroy guard compares those counts with the rewrap
+// census, so call this when a worker winds down (or before an operator destroys an old
+// version) to keep them tight. A handle that never calls it (or crashes) leaves its
+// reservations counted, which is safe: destroy then keeps refusing without a forced reason.
+//
+// # Safety
+// `home` is a live home; `err_out` is NULL or writable.
+trust_status trust_home_release_unused(const struct trust_home *home, struct trust_error **err_out);
+
 // Lists the home's keyrings as a JSON array of names, sorted (`["orders","tokens"]`).
 //
 // # Safety

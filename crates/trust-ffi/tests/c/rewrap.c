@@ -160,6 +160,31 @@ int main(void) {
   trust_error_free(err);
   err = NULL;
 
+  /* A worker (another handle) that sealed under a version holds a block of reserved seals
+   * until it gives them back: after rewrap moved its message, destroy still refuses, and
+   * clears once the worker released its reservation. */
+  CHECK_OK(trust_home_create_keyring(home, S("worker"), TRUST_SUITE_AES_256_GCM, &err), err);
+  trust_home *worker = NULL;
+  CHECK_OK(trust_home_open_key_file(S(dir), NONE, &worker, &err), err);
+  trust_bytes *w1 = NULL, *rw1 = NULL;
+  CHECK_OK(trust_home_seal(worker, S("worker"), ctx, S("order 3"), &w1, &err), err);
+  CHECK_OK(trust_home_rotate(home, S("worker"), true, &v, &err), err);
+  CHECK(v == 2);
+  CHECK_OK(trust_rewrapper_blob(rw, trust_bytes_data(w1), trust_bytes_len(w1), &rw1, &err), err);
+  CHECK(rw1 != NULL);
+  CHECK_OK(trust_rewrapper_stored(rw, trust_bytes_data(rw1), trust_bytes_len(rw1), &err), err);
+  CHECK_OK(trust_rewrapper_finish(rw, NULL, &err), err);
+  CHECK_OK(trust_home_retire(home, S("worker"), 1, &err), err);
+  EXPECT(trust_home_destroy(home, S("worker"), 1, NONE, &destroyed, NULL, &e_), TRUST_REFUSED, "KEY_STILL_IN_USE");
+  CHECK_OK(trust_home_release_unused(worker, &err), err);
+  CHECK_OK(trust_home_release_unused(worker, &err), err); /* nothing left: a no-op */
+  CHECK_OK(trust_home_destroy(home, S("worker"), 1, NONE, &destroyed, NULL, &err), err);
+  CHECK(destroyed);
+  CHECK_STATUS(trust_home_release_unused(NULL, NULL), TRUST_NULL_ARGUMENT);
+  trust_bytes_free(w1);
+  trust_bytes_free(rw1);
+  trust_home_free(worker);
+
   /* A subjects handle over another home is refused; NULLs everywhere. */
   trust_home *home2 = NULL;
   trust_subjects *foreign = NULL;
