@@ -452,6 +452,93 @@ final class Home
     }
 
     /** Per-subject keys in this home's store (GDPR), receipts signed with `$signingKeyFile`. */
+    /**
+     * Encrypts file `$src` into `$dst` under keyring `$keyring` in constant memory (the CLI's
+     * `trust encrypt` format); `$dst` is replaced atomically, only once complete. Returns the
+     * plaintext byte count.
+     */
+    public function encryptFile(string $keyring, string $src, string $dst, array $context = []): int
+    {
+        $ctx = Lib::context($context);
+        try {
+            $n = Lib::slot('uint64_t');
+            Lib::call('home_encrypt_file', $this->handle(), $keyring, strlen($keyring), $ctx, $src, strlen($src), $dst, strlen($dst), \FFI::addr($n));
+            return $n->cdata;
+        } finally {
+            Lib::ffi()->trust_context_free($ctx);
+        }
+    }
+
+    /**
+     * Decrypts file `$src` into `$dst`; `$dst` is put in place only once the whole file
+     * authenticated (a tampered or truncated file leaves it as it was). Returns the byte count.
+     */
+    public function decryptFile(string $src, string $dst, array $context = []): int
+    {
+        $ctx = Lib::context($context);
+        try {
+            $n = Lib::slot('uint64_t');
+            Lib::call('home_decrypt_file', $this->handle(), $ctx, $src, strlen($src), $dst, strlen($dst), \FFI::addr($n));
+            return $n->cdata;
+        } finally {
+            Lib::ffi()->trust_context_free($ctx);
+        }
+    }
+
+    /**
+     * Gives back the seals this handle reserved but did not use (seals are counted in blocks);
+     * call it when a worker winds down, so the destroy guard can clear after a rewrap.
+     */
+    public function releaseUnused(): void
+    {
+        Lib::call('home_release_unused', $this->handle());
+    }
+
+    /** A rewrap job over this home (with `$subjects`, subjects' messages are moved too). */
+    public function rewrapper(?Subjects $subjects = null): Rewrapper
+    {
+        return Rewrapper::open($this, $subjects);
+    }
+
+    /**
+     * The GDPR request register (where `trust gdpr requests` keeps it), each request with
+     * `due` and `overdue` at `$at` (Unix seconds, 0 = now).
+     *
+     * @return list<array<string, mixed>>
+     */
+    public function gdprRequests(int $at = 0, bool $overdueOnly = false): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('gdpr_requests_list', $this->handle(), $at, $overdueOnly, \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
+    /**
+     * Records request `$id` of `$kind` (access, export, erasure, rectification) from a data
+     * subject (stored as their pseudonym under `$keyring`, through `$subjects`); returns it.
+     *
+     * @return array<string, mixed>
+     */
+    public function addGdprRequest(Subjects $subjects, string $id, string $kind, string $keyring, string $subjectId, int $received = 0, string $regime = 'eu-gdpr', bool $weekendRollsForward = false, ?AuditLog $audit = null): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('gdpr_request_add', $this->handle(), $subjects->handle(), $id, strlen($id), $kind, strlen($kind), $keyring, strlen($keyring), $subjectId, strlen($subjectId), $received, $regime, strlen($regime), $weekendRollsForward, $audit?->handle(), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
+    /**
+     * Moves request `$id` on: `start`, `complete`, `reject` (with `$reason`) or `extend` (by
+     * `$months`, with `$reason`); returns it.
+     *
+     * @return array<string, mixed>
+     */
+    public function updateGdprRequest(string $id, string $action, int $months = 0, string $reason = '', int $at = 0, ?AuditLog $audit = null): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('gdpr_request_update', $this->handle(), $id, strlen($id), $action, strlen($action), $months, $reason, strlen($reason), $at, $audit?->handle(), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
     public function subjects(string $signingKeyFile): Subjects
     {
         return Subjects::open($this, $signingKeyFile);
@@ -759,14 +846,17 @@ final class Redact
     }
 }
 
-/** A tamper-evident audit log in a directory (Merkle tree, signed checkpoints). Thread-safe. */
+/**
+ * A tamper-evident audit log (Merkle tree, signed checkpoints) in a directory or in PostgreSQL
+ * (`postgres://…?log=NAME`, written by any number of workers at once). Thread-safe.
+ */
 final class AuditLog
 {
     private function __construct(private ?\FFI\CData $handle)
     {
     }
 
-    /** Creates a log in `$dir` named `$origin` (e.g. `example.com/audit`); returns its verifier key. */
+    /** Creates a log at `$dir` (a directory or a `postgres://…?log=NAME` URL) named `$origin` (e.g. `example.com/audit`); returns its verifier key. */
     public static function init(string $dir, string $origin): string
     {
         $out = Lib::bytesSlot();
@@ -774,7 +864,7 @@ final class AuditLog
         return Lib::take($out);
     }
 
-    /** Opens the log in `$dir` for appending. */
+    /** Opens the log at `$dir` (a directory or a `postgres://` URL) for appending. */
     public static function open(string $dir): self
     {
         $out = Lib::ffi()->new('trust_audit_log*');
@@ -782,11 +872,24 @@ final class AuditLog
         return new self($out);
     }
 
-    /** Verifies the log in `$dir` against `$vkey`; returns the report (VerificationException when tampered). */
+    /** Verifies the log at `$dir` (a directory or a `postgres://` URL) against `$vkey`; returns the report (VerificationException when tampered). */
     public static function verify(string $dir, string $vkey): array
     {
         $out = Lib::bytesSlot();
         Lib::call('audit_log_verify', $dir, strlen($dir), $vkey, strlen($vkey), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
+    /**
+     * Writes a key-free copy of the log at `$log` (a directory or a `postgres://` URL) into the
+     * empty directory `$toDir`, which an auditor verifies offline; returns the summary.
+     *
+     * @return array{entries: int, checkpoints: int, payloads: int, unacknowledged_tail_bytes: int}
+     */
+    public static function export(string $log, string $toDir): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('audit_log_export', $log, strlen($log), $toDir, strlen($toDir), \FFI::addr($out));
         return Lib::json(Lib::take($out));
     }
 
@@ -847,6 +950,27 @@ final class AuditLog
     {
         $out = Lib::bytesSlot();
         Lib::call('audit_verify_receipt', $receipt, strlen($receipt), $vkey, strlen($vkey), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
+    /** The consistency proof (hash lines) that checkpoint `$newNote` extends `$oldNote`, checked before it is returned. */
+    public function consistencyProof(string $oldNote, string $newNote): string
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('audit_log_consistency_proof', $this->handle(), $oldNote, strlen($oldNote), $newNote, strlen($newNote), \FFI::addr($out));
+        return Lib::take($out);
+    }
+
+    /**
+     * Verifies without the log that `$newNote` extends `$oldNote` (no fork, no truncation).
+     *
+     * @return array{old_size: int, new_size: int}
+     * @throws VerificationException when it does not
+     */
+    public static function verifyConsistency(string $oldNote, string $newNote, string $vkey, string $proof): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('audit_verify_consistency', $oldNote, strlen($oldNote), $newNote, strlen($newNote), $vkey, strlen($vkey), $proof, strlen($proof), \FFI::addr($out));
         return Lib::json(Lib::take($out));
     }
 
@@ -1016,6 +1140,67 @@ final class Subjects
         }
     }
 
+    /** @internal */
+    public function handle(): \FFI\CData
+    {
+        if ($this->handle === null) {
+            throw new TrustException('the subjects handle was freed', 'NULL_ARGUMENT', 201);
+        }
+        return $this->handle;
+    }
+
+    /** The Ed25519 public key (32 bytes) that verifies this store's receipts and export bundles. */
+    public function publicKey(): string
+    {
+        $buf = Lib::ffi()->new('char[32]');
+        Lib::call('subjects_signer_public_key', $this->handle(), $buf, 32);
+        return \FFI::string($buf, 32);
+    }
+
+    /**
+     * Writes the signed export bundle (`trust-export/v1`) of subject `$subjectId` to `$out`
+     * (mode 0600, in place only once complete): `$records` is a list of `[category, record]`
+     * pairs, each record any JSON-encodable value. Returns the manifest.
+     *
+     * @param list<array{0: string, 1: mixed}> $records
+     * @return array<string, mixed>
+     */
+    public function export(string $keyring, string $subjectId, array $records, string $out, string $request = ''): array
+    {
+        $cats = [];
+        $texts = [];
+        foreach (array_values($records) as $i => $pair) {
+            if (!is_array($pair) || count($pair) !== 2) {
+                throw new TrustException("record $i is not a [category, record] pair", 'INVALID_ARGUMENT', 200);
+            }
+            [$cats[], $value] = array_values($pair);
+            $texts[] = json_encode($value, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+        }
+        [$cp, $cl, $n, $cb] = Lib::strings($cats);
+        [$rp, $rl, , $rb] = Lib::strings($texts);
+        $slot = Lib::bytesSlot();
+        try {
+            Lib::call('subjects_export', $this->handle(), $keyring, strlen($keyring), $subjectId, strlen($subjectId), $request, strlen($request), $cp, $cl, $rp, $rl, $n, $out, strlen($out), \FFI::addr($slot));
+        } finally {
+            Lib::wipe($rb);
+            unset($cb);
+        }
+        return Lib::json(Lib::take($slot));
+    }
+
+    /**
+     * Verifies an export bundle file against the signer's `$publicKey` (32 bytes); returns its
+     * manifest, or throws VerificationException for an altered or foreign bundle.
+     *
+     * @return array<string, mixed>
+     */
+    public static function verifyExport(string $path, string $publicKey): array
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('gdpr_verify_export', $path, strlen($path), $publicKey, strlen($publicKey), \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+
     /** Seals `$data` for subject `$subjectId` under keyring `$keyring` (only its pseudonym is stored). */
     public function seal(string $keyring, string $subjectId, string $data, array $context = []): string
     {
@@ -1136,5 +1321,177 @@ final class Mfa
         $removed = Lib::slot('bool');
         Lib::call('mfa_remove', $this->handle, $user, strlen($user), \FFI::addr($removed));
         return (bool)$removed->cdata;
+    }
+}
+
+/**
+ * Moves stored ciphertexts to their keyring's current Primary (bodies untouched) and keeps the
+ * census that lets `Home::destroy` clear the old version without a forced reason: call
+ * `stored($replacement)` once each replacement is saved in place of the old item, then
+ * `finish()`. Thread-safe.
+ */
+final class Rewrapper
+{
+    private function __construct(private ?\FFI\CData $handle, private Home $home, private ?Subjects $subjects)
+    {
+    }
+
+    /** @internal use Home::rewrapper() */
+    public static function open(Home $home, ?Subjects $subjects = null): self
+    {
+        $out = Lib::ffi()->new('trust_rewrapper*');
+        Lib::call('rewrapper_new', $home->handle(), $subjects?->handle(), \FFI::addr($out));
+        return new self($out, $home, $subjects);
+    }
+
+    public function __destruct()
+    {
+        if ($this->handle !== null) {
+            Lib::ffi()->trust_rewrapper_free($this->handle);
+            $this->handle = null;
+        }
+    }
+
+    /** The envelope under the current Primary, or null when it is already (nothing to store). */
+    public function blob(string $envelope): ?string
+    {
+        $out = Lib::bytesSlot();
+        Lib::call('rewrapper_blob', $this->handle, $envelope, strlen($envelope), \FFI::addr($out));
+        return Lib::takeOrNull($out);
+    }
+
+    /** As `blob`, for a `tle1.` token and the context it was sealed with. */
+    public function token(string $token, array $context = []): ?string
+    {
+        $ctx = Lib::context($context);
+        try {
+            $out = Lib::bytesSlot();
+            Lib::call('rewrapper_token', $this->handle, $ctx, $token, strlen($token), \FFI::addr($out));
+            return Lib::takeOrNull($out);
+        } finally {
+            Lib::ffi()->trust_context_free($ctx);
+        }
+    }
+
+    /** Confirms that `$replacement` is stored (`REWRAP_NOT_ISSUED` for one this job did not hand out). */
+    public function stored(string $replacement): void
+    {
+        Lib::call('rewrapper_stored', $this->handle, $replacement, strlen($replacement));
+    }
+
+    /** Records the confirmed counts in the keyrings; returns how many were recorded. */
+    public function finish(): int
+    {
+        $n = Lib::slot('uint64_t');
+        Lib::call('rewrapper_finish', $this->handle, \FFI::addr($n));
+        return $n->cdata;
+    }
+}
+
+/** Tenant-scoped access control: roles as data, per-member overrides, deny by default. Thread-safe. */
+final class AccessControl
+{
+    private \FFI\CData $handle;
+
+    /** With `$rolesJson` (`{"owner": ["*"], "agent": ["tickets.*"]}`), or the standard owner/admin/agent table. */
+    public function __construct(?string $rolesJson = null)
+    {
+        $json = $rolesJson ?? '';
+        $out = Lib::ffi()->new('trust_access*');
+        Lib::call('access_new', $json, strlen($json), \FFI::addr($out));
+        $this->handle = $out;
+    }
+
+    public function __destruct()
+    {
+        Lib::ffi()->trust_access_free($this->handle);
+    }
+
+    /** Adds `$member` to `$tenant` with `$roles` (added to an existing member's). @param list<string> $roles */
+    public function addMember(string $tenant, string $member, array $roles): void
+    {
+        [$rp, $rl, $n, $rb] = Lib::strings($roles);
+        Lib::call('access_add_member', $this->handle, $tenant, strlen($tenant), $member, strlen($member), $rp, $rl, $n);
+        unset($rb);
+    }
+
+    public function removeMember(string $tenant, string $member): void
+    {
+        Lib::call('access_remove_member', $this->handle, $tenant, strlen($tenant), $member, strlen($member));
+    }
+
+    public function revokeRole(string $tenant, string $member, string $role): void
+    {
+        Lib::call('access_revoke_role', $this->handle, $tenant, strlen($tenant), $member, strlen($member), $role, strlen($role));
+    }
+
+    /** Grants the member `$pattern` (`tickets.reply`, `tickets.*`, `*`) beyond their roles. */
+    public function allow(string $tenant, string $member, string $pattern): void
+    {
+        Lib::call('access_allow', $this->handle, $tenant, strlen($tenant), $member, strlen($member), $pattern, strlen($pattern));
+    }
+
+    /** Denies the member `$pattern`, whatever their roles say. */
+    public function deny(string $tenant, string $member, string $pattern): void
+    {
+        Lib::call('access_deny', $this->handle, $tenant, strlen($tenant), $member, strlen($member), $pattern, strlen($pattern));
+    }
+
+    /**
+     * Throws TrustException (status 500, `ACCESS_CROSS_TENANT`, `ACCESS_NOT_A_MEMBER`,
+     * `ACCESS_DENIED_OVERRIDE`, `ACCESS_NO_PERMISSION`) unless the member may do `$action` on
+     * the resource (`$resourceTenant`, `$kind`, `$id`).
+     */
+    public function authorize(string $tenant, string $member, string $action, string $resourceTenant, string $kind, string $id): void
+    {
+        Lib::call('access_authorize', $this->handle, $tenant, strlen($tenant), $member, strlen($member), $action, strlen($action), $resourceTenant, strlen($resourceTenant), $kind, strlen($kind), $id, strlen($id));
+    }
+
+    /** As `authorize`, as a bool (refusals only; other errors still throw). */
+    public function isAllowed(string $tenant, string $member, string $action, string $resourceTenant, string $kind, string $id): bool
+    {
+        try {
+            $this->authorize($tenant, $member, $action, $resourceTenant, $kind, $id);
+            return true;
+        } catch (TrustException $e) {
+            if ($e->status === 500) {
+                return false;
+            }
+            throw $e;
+        }
+    }
+}
+
+/** GCRA rate limiting per (tenant, route): in this process, or shared by every worker through Redis. Thread-safe. */
+final class RateLimiter
+{
+    private \FFI\CData $handle;
+
+    /**
+     * `$rate` requests per `$periodSeconds` sustained, bursts of `$burst` (0 = `$rate`); with
+     * `$store` (`redis://…`) the budget is shared by every worker.
+     */
+    public function __construct(int $rate, float $periodSeconds = 1.0, int $burst = 0, ?string $store = null)
+    {
+        $store ??= '';
+        $out = Lib::ffi()->new('trust_rate_limiter*');
+        Lib::call('rate_limiter_new', $store, strlen($store), $rate, (int)round($periodSeconds * 1000), $burst, \FFI::addr($out));
+        $this->handle = $out;
+    }
+
+    public function __destruct()
+    {
+        Lib::ffi()->trust_rate_limiter_free($this->handle);
+    }
+
+    /**
+     * Spends `$cost` of (`$tenant`, `$route`)'s budget: 0.0 when admitted, else the seconds to
+     * wait before the same request would pass (nothing spent; send it as `Retry-After`).
+     */
+    public function check(string $tenant, string $route, int $cost = 1): float
+    {
+        $wait = Lib::slot('uint64_t');
+        Lib::call('rate_limiter_check', $this->handle, $tenant, strlen($tenant), $route, strlen($route), $cost, \FFI::addr($wait));
+        return $wait->cdata / 1000.0;
     }
 }

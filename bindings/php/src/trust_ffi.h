@@ -15,18 +15,79 @@ enum trust_status
   TRUST_PANIC = 701,
 };
 typedef uint32_t trust_status;
+typedef struct trust_access trust_access;
 typedef struct trust_audit_log trust_audit_log;
 typedef struct trust_bytes trust_bytes;
 typedef struct trust_context trust_context;
 typedef struct trust_error trust_error;
 typedef struct trust_home trust_home;
 typedef struct trust_mfa trust_mfa;
+typedef struct trust_rate_limiter trust_rate_limiter;
 typedef struct trust_redactor trust_redactor;
 typedef struct trust_replay_guard trust_replay_guard;
+typedef struct trust_rewrapper trust_rewrapper;
 typedef struct trust_subjects trust_subjects;
 typedef struct trust_vault trust_vault;
 typedef struct trust_webhook_signed trust_webhook_signed;
 typedef struct trust_webhook_verifier trust_webhook_verifier;
+trust_status trust_access_new(const char *roles_json,
+                              size_t roles_json_len,
+                              struct trust_access **access_out,
+                              struct trust_error **err_out);
+void trust_access_free(struct trust_access *access);
+trust_status trust_access_add_member(const struct trust_access *access,
+                                     const char *tenant,
+                                     size_t tenant_len,
+                                     const char *member,
+                                     size_t member_len,
+                                     const char *const *roles,
+                                     const size_t *role_lens,
+                                     size_t role_count,
+                                     struct trust_error **err_out);
+trust_status trust_access_remove_member(const struct trust_access *access,
+                                        const char *tenant,
+                                        size_t tenant_len,
+                                        const char *member,
+                                        size_t member_len,
+                                        struct trust_error **err_out);
+trust_status trust_access_revoke_role(const struct trust_access *access,
+                                      const char *tenant,
+                                      size_t tenant_len,
+                                      const char *member,
+                                      size_t member_len,
+                                      const char *role,
+                                      size_t role_len,
+                                      struct trust_error **err_out);
+trust_status trust_access_allow(const struct trust_access *access,
+                                const char *tenant,
+                                size_t tenant_len,
+                                const char *member,
+                                size_t member_len,
+                                const char *pattern,
+                                size_t pattern_len,
+                                struct trust_error **err_out);
+trust_status trust_access_deny(const struct trust_access *access,
+                               const char *tenant,
+                               size_t tenant_len,
+                               const char *member,
+                               size_t member_len,
+                               const char *pattern,
+                               size_t pattern_len,
+                               struct trust_error **err_out);
+trust_status trust_access_authorize(const struct trust_access *access,
+                                    const char *tenant,
+                                    size_t tenant_len,
+                                    const char *member,
+                                    size_t member_len,
+                                    const char *action,
+                                    size_t action_len,
+                                    const char *resource_tenant,
+                                    size_t resource_tenant_len,
+                                    const char *kind,
+                                    size_t kind_len,
+                                    const char *id,
+                                    size_t id_len,
+                                    struct trust_error **err_out);
 trust_status trust_audit_log_init(const char *dir,
                                   size_t dir_len,
                                   const char *origin,
@@ -65,6 +126,29 @@ trust_status trust_audit_log_verify(const char *dir,
                                     size_t vkey_len,
                                     struct trust_bytes **report_out,
                                     struct trust_error **err_out);
+trust_status trust_audit_log_export(const char *log,
+                                    size_t log_len,
+                                    const char *to_dir,
+                                    size_t to_dir_len,
+                                    struct trust_bytes **summary_out,
+                                    struct trust_error **err_out);
+trust_status trust_audit_log_consistency_proof(const struct trust_audit_log *log,
+                                               const char *old_note,
+                                               size_t old_note_len,
+                                               const char *new_note,
+                                               size_t new_note_len,
+                                               struct trust_bytes **proof_out,
+                                               struct trust_error **err_out);
+trust_status trust_audit_verify_consistency(const char *old_note,
+                                            size_t old_note_len,
+                                            const char *new_note,
+                                            size_t new_note_len,
+                                            const char *vkey,
+                                            size_t vkey_len,
+                                            const char *proof,
+                                            size_t proof_len,
+                                            struct trust_bytes **result_out,
+                                            struct trust_error **err_out);
 trust_status trust_audit_log_append_attrs(const struct trust_audit_log *log,
                                           const char *event_type,
                                           size_t event_type_len,
@@ -149,6 +233,62 @@ trust_status trust_gdpr_verify_receipt(const char *receipt,
                                        size_t receipt_len,
                                        const char *public_key,
                                        size_t public_key_len,
+                                       struct trust_error **err_out);
+trust_status trust_subjects_export(const struct trust_subjects *subjects,
+                                   const char *keyring,
+                                   size_t keyring_len,
+                                   const char *subject_id,
+                                   size_t subject_id_len,
+                                   const char *request,
+                                   size_t request_len,
+                                   const char *const *categories,
+                                   const size_t *category_lens,
+                                   const char *const *records,
+                                   const size_t *record_lens,
+                                   size_t record_count,
+                                   const char *out_path,
+                                   size_t out_path_len,
+                                   struct trust_bytes **manifest_out,
+                                   struct trust_error **err_out);
+trust_status trust_gdpr_verify_export(const char *bundle_path,
+                                      size_t bundle_path_len,
+                                      const char *public_key,
+                                      size_t public_key_len,
+                                      struct trust_bytes **manifest_out,
+                                      struct trust_error **err_out);
+trust_status trust_gdpr_requests_list(const struct trust_home *home,
+                                      int64_t at_unix,
+                                      bool overdue_only,
+                                      struct trust_bytes **json_out,
+                                      struct trust_error **err_out);
+trust_status trust_gdpr_request_add(const struct trust_home *home,
+                                    const struct trust_subjects *subjects,
+                                    const char *id,
+                                    size_t id_len,
+                                    const char *kind,
+                                    size_t kind_len,
+                                    const char *keyring,
+                                    size_t keyring_len,
+                                    const char *subject_id,
+                                    size_t subject_id_len,
+                                    int64_t received_unix,
+                                    const char *regime,
+                                    size_t regime_len,
+                                    bool weekend_rolls_forward,
+                                    const struct trust_audit_log *audit_log,
+                                    struct trust_bytes **json_out,
+                                    struct trust_error **err_out);
+trust_status trust_gdpr_request_update(const struct trust_home *home,
+                                       const char *id,
+                                       size_t id_len,
+                                       const char *action,
+                                       size_t action_len,
+                                       uint32_t months,
+                                       const char *reason,
+                                       size_t reason_len,
+                                       int64_t at_unix,
+                                       const struct trust_audit_log *audit_log,
+                                       struct trust_bytes **json_out,
                                        struct trust_error **err_out);
 trust_status trust_context_new(struct trust_context **context_out, struct trust_error **err_out);
 trust_status trust_context_add(struct trust_context *context,
@@ -235,6 +375,7 @@ trust_status trust_home_destroy(const struct trust_home *home,
                                 bool *destroyed_out,
                                 int64_t *after_out,
                                 struct trust_error **err_out);
+trust_status trust_home_release_unused(const struct trust_home *home, struct trust_error **err_out);
 trust_status trust_home_keyrings(const struct trust_home *home,
                                  struct trust_bytes **json_out,
                                  struct trust_error **err_out);
@@ -365,6 +506,22 @@ trust_status trust_password_verify(const char *stored,
                                    bool *matches_out,
                                    struct trust_bytes **rehash_out,
                                    struct trust_error **err_out);
+trust_status trust_rate_limiter_new(const char *store,
+                                    size_t store_len,
+                                    uint32_t rate,
+                                    uint64_t period_ms,
+                                    uint32_t burst,
+                                    struct trust_rate_limiter **limiter_out,
+                                    struct trust_error **err_out);
+void trust_rate_limiter_free(struct trust_rate_limiter *limiter);
+trust_status trust_rate_limiter_check(const struct trust_rate_limiter *limiter,
+                                      const char *tenant,
+                                      size_t tenant_len,
+                                      const char *route,
+                                      size_t route_len,
+                                      uint32_t cost,
+                                      uint64_t *retry_after_ms_out,
+                                      struct trust_error **err_out);
 size_t trust_redact_min_literal_bytes(void);
 trust_status trust_redactor_new(const char *const *literals,
                                 const size_t *literal_lens,
@@ -382,7 +539,48 @@ trust_status trust_redact(const char *text,
                           struct trust_bytes **out,
                           struct trust_error **err_out);
 void trust_redactor_free(struct trust_redactor *redactor);
+trust_status trust_rewrapper_new(const struct trust_home *home,
+                                 const struct trust_subjects *subjects,
+                                 struct trust_rewrapper **rewrapper_out,
+                                 struct trust_error **err_out);
+void trust_rewrapper_free(struct trust_rewrapper *rewrapper);
+trust_status trust_rewrapper_blob(const struct trust_rewrapper *rewrapper,
+                                  const char *envelope,
+                                  size_t envelope_len,
+                                  struct trust_bytes **replacement_out,
+                                  struct trust_error **err_out);
+trust_status trust_rewrapper_token(const struct trust_rewrapper *rewrapper,
+                                   const struct trust_context *context,
+                                   const char *token,
+                                   size_t token_len,
+                                   struct trust_bytes **replacement_out,
+                                   struct trust_error **err_out);
+trust_status trust_rewrapper_stored(const struct trust_rewrapper *rewrapper,
+                                    const char *replacement,
+                                    size_t replacement_len,
+                                    struct trust_error **err_out);
+trust_status trust_rewrapper_finish(const struct trust_rewrapper *rewrapper,
+                                    uint64_t *recorded_out,
+                                    struct trust_error **err_out);
 const char *trust_status_str(uint32_t status);
+trust_status trust_home_encrypt_file(const struct trust_home *home,
+                                     const char *keyring,
+                                     size_t keyring_len,
+                                     const struct trust_context *context,
+                                     const char *src_path,
+                                     size_t src_path_len,
+                                     const char *dst_path,
+                                     size_t dst_path_len,
+                                     uint64_t *bytes_out,
+                                     struct trust_error **err_out);
+trust_status trust_home_decrypt_file(const struct trust_home *home,
+                                     const struct trust_context *context,
+                                     const char *src_path,
+                                     size_t src_path_len,
+                                     const char *dst_path,
+                                     size_t dst_path_len,
+                                     uint64_t *bytes_out,
+                                     struct trust_error **err_out);
 trust_status trust_access_token_issue(const struct trust_home *home,
                                       const char *keyring,
                                       size_t keyring_len,

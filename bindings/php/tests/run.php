@@ -17,6 +17,7 @@ use Trust\AuditLog;
 use Trust\Home;
 use Trust\Password;
 use Trust\Redact;
+use Trust\Subjects;
 use Trust\TrustException;
 use Trust\VerificationException;
 use Trust\Version;
@@ -218,6 +219,52 @@ check($code === 0 && $plain === 'shpat_php', 'a token sealed from PHP opens with
 check($code === 0, 'the CLI seals a token');
 check($home->openToken(trim($cliToken), ['tenant' => 'acme']) === 'from-the-cli', 'a token sealed by the CLI opens in PHP');
 
+// --- streaming file encryption, both ways with the CLI --------------------------------------
+$big = random_bytes(70000);
+file_put_contents("$tmp/big.bin", $big);
+check($home->encryptFile('orders', "$tmp/big.bin", "$tmp/big.enc", ['tenant' => 'acme']) === 70000, 'file encrypted');
+check($home->decryptFile("$tmp/big.enc", "$tmp/big.out", ['tenant' => 'acme']) === 70000 && file_get_contents("$tmp/big.out") === $big, 'file round trip');
+[$code, ] = cli(['--home', $homeDir, 'decrypt', '--context', 'tenant=acme', '--in', "$tmp/big.enc", '--out', "$tmp/big.cli"]);
+check($code === 0 && file_get_contents("$tmp/big.cli") === $big, 'the CLI decrypts a file PHP encrypted');
+[$code, ] = cli(['--home', $homeDir, 'encrypt', '--key', 'orders', '--context', 'tenant=acme', '--in', "$tmp/big.bin", '--out', "$tmp/big.cli.enc"]);
+check($code === 0 && $home->decryptFile("$tmp/big.cli.enc", "$tmp/big.out2", ['tenant' => 'acme']) === 70000 && file_get_contents("$tmp/big.out2") === $big, 'PHP decrypts a file the CLI encrypted');
+file_put_contents("$tmp/big.out", 'old');
+file_put_contents("$tmp/cut.enc", substr(file_get_contents("$tmp/big.enc"), 0, -50));
+throws(VerificationException::class, 'AUTHENTICATION_FAILED', fn () => $home->decryptFile("$tmp/cut.enc", "$tmp/big.out", ['tenant' => 'acme']), 'truncated file');
+check(file_get_contents("$tmp/big.out") === 'old', 'a refused decryption leaves the destination as it was');
+throws(TrustException::class, 'EMPTY_PATH', fn () => $home->encryptFile('orders', '', "$tmp/x.enc"), 'empty path');
+
+// --- access control and rate limits ----------------------------------------------------------
+$acl = new \Trust\AccessControl();
+$acl->addMember('acme', 'alice', ['agent']);
+$acl->authorize('acme', 'alice', 'tickets.reply', 'acme', 'ticket', 'T-1');
+check($acl->isAllowed('acme', 'alice', 'customers.read', 'acme', 'customer', 'c-1'), 'agent reads customers');
+check(!$acl->isAllowed('acme', 'alice', 'billing.update', 'acme', 'invoice', 'i-1'), 'agent may not touch billing');
+$e = throws(TrustException::class, 'ACCESS_CROSS_TENANT', fn () => $acl->authorize('acme', 'alice', 'tickets.reply', 'globex', 'ticket', 'T-1'), 'cross-tenant');
+check($e->status === 500, 'access refusals are status 500');
+$acl->deny('acme', 'alice', 'tickets.delete');
+throws(TrustException::class, 'ACCESS_DENIED_OVERRIDE', fn () => $acl->authorize('acme', 'alice', 'tickets.delete', 'acme', 'ticket', 'T-1'), 'deny override');
+throws(TrustException::class, 'ACCESS_UNKNOWN_ROLE', fn () => $acl->addMember('acme', 'bob', ['superuser']), 'unknown role');
+throws(TrustException::class, 'ACCESS_INVALID_ROLES', fn () => new \Trust\AccessControl('["owner"]'), 'bad role table');
+$custom = new \Trust\AccessControl('{"support": ["tickets.read"]}');
+$custom->addMember('acme', 'carol', ['support']);
+check($custom->isAllowed('acme', 'carol', 'tickets.read', 'acme', 'ticket', 'T-1') && !$custom->isAllowed('acme', 'carol', 'tickets.reply', 'acme', 'ticket', 'T-1'), 'custom role table');
+$limiter = new \Trust\RateLimiter(2, 60.0, 3);
+check($limiter->check('acme', 'POST /webhooks') === 0.0 && $limiter->check('acme', 'POST /webhooks') === 0.0 && $limiter->check('acme', 'POST /webhooks') === 0.0, 'burst of 3 admitted');
+$wait = $limiter->check('acme', 'POST /webhooks');
+check($wait > 0.0 && $wait <= 30.0, "the 4th waits ($wait s)");
+check($limiter->check('globex', 'POST /webhooks') === 0.0, 'another tenant has its own budget');
+throws(TrustException::class, 'RATE_COST_EXCEEDS_BURST', fn () => $limiter->check('acme', 'GET /orders', 4), 'cost above the burst');
+throws(TrustException::class, 'RATE_INVALID_QUOTA', fn () => new \Trust\RateLimiter(0), 'zero rate');
+throws(TrustException::class, 'STORE_URL_UNSUPPORTED', fn () => new \Trust\RateLimiter(1, 1.0, 0, 'postgres://u:Secret-Pw-7@127.0.0.1:1/x'), 'rate limits are not kept in PostgreSQL');
+if ($redis) {
+    $tenant = 'php-' . bin2hex(random_bytes(6));
+    [$r1, $r2] = [new \Trust\RateLimiter(1, 60.0, 1, $redis), new \Trust\RateLimiter(1, 60.0, 1, $redis)];
+    check($r1->check($tenant, 'POST /login') === 0.0 && $r2->check($tenant, 'POST /login') > 0.0, 'one budget across workers (Redis)');
+} else {
+    echo "rate limits through Redis skipped: TRUST_TEST_REDIS_URL unset\n";
+}
+
 // --- audit log ---------------------------------------------------------------------------------
 $logDir = "$tmp/audit";
 $vkey = AuditLog::init($logDir, 'example.com/php-test');
@@ -229,7 +276,37 @@ $proved = AuditLog::verifyReceipt($receipt, $vkey);
 check($proved['index'] === 1 && $proved['event'] === 'key.rotate', 'receipt verifies without the log');
 throws(VerificationException::class, 'INDEX_MISMATCH', fn () => AuditLog::verifyReceipt(str_replace("\nindex 1\n", "\nindex 0\n", $receipt), $vkey), 'altered receipt');
 check($log->size() === 2 && strlen($log->root()) === 32, 'size and root');
-check(str_contains($log->checkpoint(), 'example.com/php-test'), 'checkpoint names the origin');
+$cpOld = $log->checkpoint();
+check(str_contains($cpOld, 'example.com/php-test'), 'checkpoint names the origin');
+$log->append('key.retire', 'ops');
+$cpNew = $log->checkpoint();
+$consistency = $log->consistencyProof($cpOld, $cpNew);
+$sizes = AuditLog::verifyConsistency($cpOld, $cpNew, $vkey, $consistency);
+check($sizes['old_size'] === 2 && $sizes['new_size'] === 3, 'the newer checkpoint extends the older: ' . json_encode($sizes));
+throws(VerificationException::class, 'FORK', fn () => AuditLog::verifyConsistency($cpOld, $cpNew, $vkey, ''), 'consistency without its proof');
+throws(TrustException::class, 'EMPTY_PATH', fn () => AuditLog::open(''), 'empty log path');
+throws(TrustException::class, 'STORE_URL_UNSUPPORTED', fn () => AuditLog::open('redis://:Secret-Pw-8@127.0.0.1:6379/'), 'a Redis URL holds no audit log');
+// A log in PostgreSQL: two workers append at once, and it verifies through its URL.
+$pg = getenv('TRUST_TEST_POSTGRES_URL');
+if ($pg) {
+    $pgLog = $pg . (str_contains($pg, '?') ? '&' : '?') . 'log=php-' . bin2hex(random_bytes(6));
+    $pgKey = AuditLog::init($pgLog, 'example.com/php-pg');
+    [$w1, $w2] = [AuditLog::open($pgLog), AuditLog::open($pgLog)];
+    $i1 = $w1->append('order.sync', 'worker-1', 'acct-1');
+    $i2 = $w2->append('order.sync', 'worker-2', 'acct-2');
+    check([$i1, $i2] === [0, 1], 'two workers append to one PostgreSQL log');
+    check(str_contains($w2->checkpoint(), "example.com/php-pg\n2\n"), 'checkpoint of the PostgreSQL log');
+    check(AuditLog::verifyReceipt($w1->prove(1), $pgKey)['index'] === 1, 'receipt from the PostgreSQL log');
+    check(AuditLog::verify($pgLog, $pgKey)['entries'] === 2, 'the PostgreSQL log verifies through its URL');
+    check(AuditLog::export($pgLog, "$tmp/pg-export")['entries'] === 2 && AuditLog::verify("$tmp/pg-export", $pgKey)['entries'] === 2, 'a key-free export of the PostgreSQL log verifies offline');
+    throws(VerificationException::class, 'BAD_SIGNATURE', fn () => AuditLog::verify($pgLog, $vkey), "another log's key");
+    $w1->close();
+    $w2->close();
+} elseif (getenv('CI') === 'true') {
+    check(false, 'CI=true but TRUST_TEST_POSTGRES_URL is unset');
+} else {
+    echo "audit log in PostgreSQL skipped: TRUST_TEST_POSTGRES_URL unset\n";
+}
 
 // --- vault -------------------------------------------------------------------------------------
 $vault = $home->vault(null, $log);
@@ -264,6 +341,54 @@ check(str_contains($receiptJson, 'signature'), 'signed erasure receipt');
 $e = throws(TrustException::class, 'SUBJECT_ERASED', fn () => $home->subjects("$tmp/signing.p8")->unseal($sealedAlice, ['tenant' => 'acme']), 'erased subject');
 check($e->status === 400, 'erased is KEY_UNAVAILABLE');
 
+// --- GDPR export bundles (verified by the CLI) and the request register ---------------------
+$bundle = "$tmp/jane.export.jsonl";
+$manifest = $subjects->export('orders', '191167', [['orders', ['id' => 1042]], ['orders', ['id' => 1043]], ['profile', ['email' => 'jane@example.com']]], $bundle, 'T-1');
+check($manifest['format'] === 'trust-export/v1' && $manifest['parts'][0]['records'] === 2, 'export manifest');
+check(Subjects::verifyExport($bundle, $subjects->publicKey())['subject'] === $manifest['subject'], 'export verifies');
+[$code, ] = cli(['gdpr', 'verify-export', $bundle, '--public-key', bin2hex($subjects->publicKey())]);
+check($code === 0, 'the CLI verifies an export bundle written from PHP');
+throws(VerificationException::class, 'BAD_SIGNATURE', fn () => Subjects::verifyExport($bundle, str_repeat("\x01", 32)), 'foreign signer');
+throws(TrustException::class, 'BAD_NAME', fn () => $subjects->export('orders', '191167', [['Not A Category', 1]], "$tmp/never.jsonl"), 'bad category');
+check(!file_exists("$tmp/never.jsonl"), 'a refused export leaves no file');
+$jan1 = 1767225600;
+$req = $home->addGdprRequest($subjects, 'T-1', 'erasure', 'orders', '191167', $jan1, 'eu-gdpr', false, $log);
+check($req['due'] === '2026-02-01' && !str_contains(json_encode($req), '191167'), 'request recorded with its deadline, by pseudonym');
+throws(TrustException::class, 'DUPLICATE_REQUEST', fn () => $home->addGdprRequest($subjects, 'T-1', 'erasure', 'orders', '191167'), 'duplicate request');
+check($home->gdprRequests($jan1 + 40 * 86400, true)[0]['id'] === 'T-1', 'overdue request listed');
+check($home->updateGdprRequest('T-1', 'extend', 2, 'records in three systems', $jan1 + 86400, $log)['due'] === '2026-04-01', 'extended by two months');
+$home->updateGdprRequest('T-1', 'start');
+check($home->updateGdprRequest('T-1', 'complete')['status'] === 'completed', 'completed');
+throws(TrustException::class, 'INVALID_TRANSITION', fn () => $home->updateGdprRequest('T-1', 'start'), 'no start after completion');
+throws(TrustException::class, 'UNKNOWN_REQUEST', fn () => $home->updateGdprRequest('T-404', 'start'), 'unknown request');
+[$code, $listed] = cli(['--home', $homeDir, '--json', 'gdpr', 'requests', 'list']);
+check($code === 0 && str_contains($listed, '"T-1"'), 'the CLI lists a request recorded from PHP');
+
+// --- rewrap: moved to the new Primary, confirmed, recorded; then destroyed without a reason --
+$home->createKeyring('rewrap');
+$rwCtx = ['tenant' => 'acme'];
+$oldBlob = $home->seal('rewrap', 'blob-1', $rwCtx);
+$oldToken = $home->sealToken('rewrap', 'token-1', $rwCtx);
+$home->rotate('rewrap');
+$job = $home->rewrapper($subjects);
+$newBlob = $job->blob($oldBlob);
+$newToken = $job->token($oldToken, $rwCtx);
+check(is_string($newBlob) && $home->unseal($newBlob, $rwCtx) === 'blob-1', 'rewrapped blob opens');
+check(is_string($newToken) && $home->openToken($newToken, $rwCtx) === 'token-1', 'rewrapped token opens');
+check($job->blob($newBlob) === null, 'a current blob needs nothing stored');
+throws(VerificationException::class, 'AUTHENTICATION_FAILED', fn () => $job->token($oldToken, ['tenant' => 'globex']), 'token with the wrong context');
+$job->stored($newBlob);
+throws(TrustException::class, 'REWRAP_NOT_ISSUED', fn () => $job->stored($newBlob), 'confirmed twice');
+$home->retire('rewrap', 1);
+throws(TrustException::class, 'KEY_STILL_IN_USE', fn () => $home->destroy('rewrap', 1), 'token not moved yet');
+$home->enable('rewrap', 1);
+$job->stored($newToken);
+check($job->finish() === 2, 'census recorded');
+$home->releaseUnused();
+$home->retire('rewrap', 1);
+check($home->destroy('rewrap', 1) === true, 'old version destroyed without a forced reason');
+unset($job);
+
 // --- MFA: RFC 6238 appendix B ------------------------------------------------------------------
 $mfa = $home->mfa('Acme Sync', $log);
 $uri = $mfa->enroll('alice@example.com', '', '12345678901234567890', 'sha1', 8);
@@ -282,6 +407,9 @@ throws(TrustException::class, 'MFA_NOT_ENROLLED', fn () => $mfa->recoveryCodes('
 unset($vault, $mfa);
 $log->close();
 $report = AuditLog::verify($logDir, $vkey);
+$exported = AuditLog::export($logDir, "$tmp/audit-export");
+check($exported['entries'] === $report['entries'] && AuditLog::verify("$tmp/audit-export", $vkey)['entries'] === $report['entries'], 'a key-free export verifies');
+throws(TrustException::class, 'EMPTY_PATH', fn () => AuditLog::export($logDir, ''), 'export to an empty path');
 check($report['entries'] > 10, 'the log holds the vault and MFA events: ' . json_encode($report));
 check(AuditLog::verify($logDir, $vkey)['entries'] === $report['entries'], 'verify is repeatable');
 

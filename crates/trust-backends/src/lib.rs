@@ -95,6 +95,8 @@ pub enum Purpose {
     SeenIds,
     /// An audit log.
     AuditLog,
+    /// Rate-limit state shared by every worker.
+    RateLimits,
 }
 
 impl Purpose {
@@ -103,6 +105,7 @@ impl Purpose {
             Self::Home => "the home (keyrings, subject keys, GDPR register, vault, MFA)",
             Self::SeenIds => "webhook seen ids",
             Self::AuditLog => "an audit log",
+            Self::RateLimits => "rate limits",
         }
     }
 }
@@ -218,6 +221,25 @@ pub fn open_seen_store(text: &str) -> Result<Box<dyn SeenStore>, BackendError> {
                 .map_err(BackendError::Redis)?
                 .seen_store(),
         )),
+        Location::Path(_) => Err(BackendError::Url(StoreUrlError::NotAUrl)),
+    }
+}
+
+/// Opens the Redis deployment that holds rate limits shared by every worker (`redis://…`,
+/// `rediss://…`); its `limiter(quota)` runs the GCRA as one script on the server's clock. A
+/// path is refused (the in-process limiter needs no location), and so is PostgreSQL.
+///
+/// # Errors
+/// [`BackendError`] for a bad, unsupported or wrong-purpose string, or a Redis error.
+pub fn open_rate_limit_store(text: &str) -> Result<trust_redis::Redis, BackendError> {
+    match Location::parse(text)? {
+        Location::Redis(url) => {
+            trust_redis::Redis::open(url.expose_secret()).map_err(BackendError::Redis)
+        }
+        Location::Postgres(_) => Err(BackendError::WrongStore {
+            scheme: "postgres",
+            purpose: Purpose::RateLimits,
+        }),
         Location::Path(_) => Err(BackendError::Url(StoreUrlError::NotAUrl)),
     }
 }

@@ -127,7 +127,13 @@ typedef uint32_t trust_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// The writer's handle on an audit log directory.
+// An access-control table.
+//
+// Opaque; made by `trust_access_new`, freed by `trust_access_free`. Thread-safe: every
+// function may be called from any number of threads at once (changes are serialized).
+typedef struct trust_access trust_access;
+
+// The writer's handle on an audit log (a directory or a PostgreSQL log).
 //
 // Opaque; made by `trust_audit_log_open`, freed by `trust_audit_log_free` (which releases the
 // log's lock). Thread-safe: appends from several threads are serialized by the log (one lock
@@ -166,6 +172,12 @@ typedef struct trust_home trust_home;
 // once.
 typedef struct trust_mfa trust_mfa;
 
+// A rate limiter.
+//
+// Opaque; made by `trust_rate_limiter_new`, freed by `trust_rate_limiter_free`. Thread-safe:
+// check from any number of threads at once.
+typedef struct trust_rate_limiter trust_rate_limiter;
+
 // A redactor with registered secret values.
 //
 // Opaque; made by `trust_redactor_new`, freed by `trust_redactor_free`. Immutable once made:
@@ -176,6 +188,14 @@ typedef struct trust_redactor trust_redactor;
 // across every worker when the ids are kept in a shared store. Opaque; made by
 // `trust_replay_guard_new`, freed by `trust_replay_guard_free`. Thread-safe.
 typedef struct trust_replay_guard trust_replay_guard;
+
+// A rewrap job over a home: rewraps items and keeps the census of what the host stored.
+//
+// Opaque; made by `trust_rewrapper_new`, freed by `trust_rewrapper_free` (counts confirmed but
+// not yet recorded by `trust_rewrapper_finish` are dropped: the census stays short, which only
+// makes destroy more cautious). Thread-safe: every function may be called from any number of
+// threads at once.
+typedef struct trust_rewrapper trust_rewrapper;
 
 // Per-subject keys over a home, with the key that signs erasure receipts.
 //
@@ -207,13 +227,136 @@ typedef struct trust_webhook_verifier trust_webhook_verifier;
 extern "C" {
 #endif // __cplusplus
 
-// Creates an audit log in `dir` (created if missing; must not hold a log yet) named `origin`
-// (the checkpoint's first line, e.g. `example.com/audit/orders`), with a new Ed25519
-// checkpoint key and pseudonymization key (both `0600`). Returns, in `*vkey_out`, the
-// verifier key (C2SP note `vkey` text) to hand to auditors for `trust_audit_log_verify`.
+// Makes a table with the role table `roles_json` (`{"owner": ["*"], "agent": ["tickets.*"]}`),
+// or, for length 0, the standard one (owner: `*`; admin: members, settings, credentials,
+// tickets, conversations, customers and `audit.read`; agent: tickets, conversations and
+// `customers.read`; see docs/access-control.md).
 //
-// Errors: `TRUST_INVALID_ARGUMENT` (`BAD_ORIGIN`, `AUDIT_LOG_EXISTS`),
-// `TRUST_INPUT_UNREADABLE` for I/O.
+// Errors: `TRUST_INVALID_ARGUMENT` (`ACCESS_INVALID_ROLES`, `ACCESS_INVALID_NAME`).
+//
+// # Safety
+// `roles_json` points to `roles_json_len` readable bytes (NULL with 0); `access_out` points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_access_new(const uint8_t *roles_json,
+                              size_t roles_json_len,
+                              struct trust_access **access_out,
+                              struct trust_error **err_out);
+
+// Frees the table. NULL is a no-op.
+//
+// # Safety
+// `access` is NULL or a live handle, not used after this call.
+void trust_access_free(struct trust_access *access);
+
+// Adds `member` to `tenant` with `role_count` roles (`roles[i]`, each with its length; added
+// to an existing member's).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`ACCESS_UNKNOWN_ROLE`, `ACCESS_INVALID_NAME`); the table
+// is then unchanged.
+//
+// # Safety
+// `access` is a live handle; text pointers point to their lengths in readable bytes; `roles`
+// and `role_lens` point to `role_count` elements each (NULL when 0); `err_out` is NULL or
+// writable.
+trust_status trust_access_add_member(const struct trust_access *access,
+                                     const uint8_t *tenant,
+                                     size_t tenant_len,
+                                     const uint8_t *member,
+                                     size_t member_len,
+                                     const uint8_t *const *roles,
+                                     const size_t *role_lens,
+                                     size_t role_count,
+                                     struct trust_error **err_out);
+
+// Removes `member` from `tenant` (a no-op when absent).
+//
+// # Safety
+// `access` is a live handle; text pointers point to their lengths in readable bytes; `err_out`
+// is NULL or writable.
+trust_status trust_access_remove_member(const struct trust_access *access,
+                                        const uint8_t *tenant,
+                                        size_t tenant_len,
+                                        const uint8_t *member,
+                                        size_t member_len,
+                                        struct trust_error **err_out);
+
+// Takes `role` away from the member (a no-op when they do not have it).
+//
+// # Safety
+// As for `trust_access_remove_member`; `role` points to `role_len` readable bytes.
+trust_status trust_access_revoke_role(const struct trust_access *access,
+                                      const uint8_t *tenant,
+                                      size_t tenant_len,
+                                      const uint8_t *member,
+                                      size_t member_len,
+                                      const uint8_t *role,
+                                      size_t role_len,
+                                      struct trust_error **err_out);
+
+// Grants the member `pattern` (`tickets.reply`, `tickets.*`, `*`) beyond their roles.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`ACCESS_UNKNOWN_MEMBER`, `ACCESS_INVALID_NAME`).
+//
+// # Safety
+// As for `trust_access_remove_member`; `pattern` points to `pattern_len` readable bytes.
+trust_status trust_access_allow(const struct trust_access *access,
+                                const uint8_t *tenant,
+                                size_t tenant_len,
+                                const uint8_t *member,
+                                size_t member_len,
+                                const uint8_t *pattern,
+                                size_t pattern_len,
+                                struct trust_error **err_out);
+
+// Denies the member `pattern`, whatever their roles and allow overrides say.
+//
+// Errors: as `trust_access_allow`.
+//
+// # Safety
+// As for `trust_access_allow`.
+trust_status trust_access_deny(const struct trust_access *access,
+                               const uint8_t *tenant,
+                               size_t tenant_len,
+                               const uint8_t *member,
+                               size_t member_len,
+                               const uint8_t *pattern,
+                               size_t pattern_len,
+                               struct trust_error **err_out);
+
+// Returns `TRUST_OK` when member `member` of `tenant` may do `action` (`tickets.reply`) on the
+// resource (`resource_tenant`, `kind`, `id`), else `TRUST_REFUSED` with the rule that refused
+// as the code: `ACCESS_CROSS_TENANT`, `ACCESS_NOT_A_MEMBER`, `ACCESS_DENIED_OVERRIDE` (a deny),
+// `ACCESS_NO_PERMISSION`, `ACCESS_INVALID_ACTION`.
+//
+// # Safety
+// `access` is a live handle; text pointers point to their lengths in readable bytes; `err_out`
+// is NULL or writable.
+trust_status trust_access_authorize(const struct trust_access *access,
+                                    const uint8_t *tenant,
+                                    size_t tenant_len,
+                                    const uint8_t *member,
+                                    size_t member_len,
+                                    const uint8_t *action,
+                                    size_t action_len,
+                                    const uint8_t *resource_tenant,
+                                    size_t resource_tenant_len,
+                                    const uint8_t *kind,
+                                    size_t kind_len,
+                                    const uint8_t *id,
+                                    size_t id_len,
+                                    struct trust_error **err_out);
+
+// Creates an audit log at `dir` named `origin` (the checkpoint's first line, e.g.
+// `example.com/audit/orders`), with a new Ed25519 checkpoint key and pseudonymization key.
+// `dir` is a directory (created if missing; must not hold a log yet; keys written `0600`) or a
+// `postgres://` URL with `?log=NAME` (schema created or migrated first; the keys are kept in
+// the database). Returns, in `*vkey_out`, the verifier key (C2SP note `vkey` text) to hand to
+// auditors for `trust_audit_log_verify`.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`EMPTY_PATH`, `BAD_ORIGIN`, `AUDIT_LOG_EXISTS`,
+// `STORE_URL_UNSUPPORTED` for another scheme or `redis://`), `TRUST_INPUT_UNREADABLE` for I/O
+// and an unreachable database (`STORE_UNREACHABLE`; the URL's password is never in the
+// message).
 //
 // # Safety
 // `dir` and `origin` point to their lengths in readable bytes (UTF-8); `vkey_out` points to
@@ -225,8 +368,12 @@ trust_status trust_audit_log_init(const uint8_t *dir,
                                   struct trust_bytes **vkey_out,
                                   struct trust_error **err_out);
 
-// Opens the log in `dir` for appending: waits for the log's lock (one writer per log) and
-// repairs a torn tail left by a crash.
+// Opens the log at `dir` (a directory or a `postgres://…?log=NAME` URL, as for
+// `trust_audit_log_init`) for appending. A directory log has one writer at a time: this waits
+// (up to 30 s) for its lock and repairs a torn tail left by a crash. A database log takes any
+// number of writers on any number of hosts; their appends are grouped into one transaction.
+//
+// Errors: as `trust_audit_log_init`; `TRUST_INPUT_UNREADABLE` when there is no log there.
 //
 // # Safety
 // `dir` points to `dir_len` readable bytes; `log_out` points to writable storage for one
@@ -297,7 +444,9 @@ trust_status trust_audit_log_checkpoint(const struct trust_audit_log *log,
                                         struct trust_bytes **note_out,
                                         struct trust_error **err_out);
 
-// Verifies the whole log in `dir` as an auditor would: the chain, every leaf hash, the tree,
+// Verifies the whole log at `dir` (a directory or a `postgres://…?log=NAME` URL; a database
+// log is verified through a key-free copy in a private temporary directory) as an auditor
+// would: the chain, every leaf hash, the tree,
 // every stored checkpoint's signature under `vkey` (the text `trust_audit_log_init` returned)
 // and its consistency with the tree, and the stored payloads against their commitments. The
 // log may be open by a writer meanwhile; entries appended during the run may or may not be
@@ -318,6 +467,71 @@ trust_status trust_audit_log_verify(const uint8_t *dir,
                                     size_t vkey_len,
                                     struct trust_bytes **report_out,
                                     struct trust_error **err_out);
+
+// Writes a key-free copy of the log at `log` (a directory or a `postgres://…?log=NAME` URL)
+// into directory `to_dir` (created if missing; must be empty), in the directory format: the
+// leaves, tree and checkpoints, without the checkpoint signing key or the pseudonymization
+// key, so an auditor verifies it offline with `trust_audit_log_verify` or `trust audit
+// verify` (as `trust audit export`). The log may be written meanwhile: an append still in
+// progress at its end is left out. Returns a JSON summary (`entries`, `checkpoints`,
+// `payloads`, `unacknowledged_tail_bytes`) in `*summary_out` (NULL allowed).
+//
+// Errors: as `trust_audit_log_open`; `TRUST_INVALID_ARGUMENT` when `to_dir` is not empty.
+//
+// # Safety
+// `log` and `to_dir` point to their lengths in readable bytes; `summary_out` is NULL or points
+// to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_audit_log_export(const uint8_t *log,
+                                    size_t log_len,
+                                    const uint8_t *to_dir,
+                                    size_t to_dir_len,
+                                    struct trust_bytes **summary_out,
+                                    struct trust_error **err_out);
+
+// A consistency proof between two signed checkpoints of this log (`old_note` and `new_note`,
+// as `trust_audit_log_checkpoint` returned them): the base64 hash lines (one per line; empty
+// when the old checkpoint is empty or not older) proving the new tree extends the old one —
+// no fork, no truncation, no rewritten entry — as `trust audit consistency-proof` prints.
+// The proof is checked before it is returned, as the auditor will check it with
+// `trust_audit_verify_consistency`.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` when a checkpoint is not this log's or the new one does
+// not extend the old one (`FORK`…); `TRUST_INVALID_ARGUMENT` for sizes the log does not have.
+//
+// # Safety
+// `log` is a live handle; `old_note` and `new_note` point to their lengths in readable bytes;
+// `proof_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_audit_log_consistency_proof(const struct trust_audit_log *log,
+                                               const uint8_t *old_note,
+                                               size_t old_note_len,
+                                               const uint8_t *new_note,
+                                               size_t new_note_len,
+                                               struct trust_bytes **proof_out,
+                                               struct trust_error **err_out);
+
+// Verifies, as an auditor would and without the log, that signed checkpoint `new_note`
+// extends `old_note` (both signed by the log whose verifier key is `vkey`), given the
+// consistency proof `proof` (the hash lines `trust_audit_log_consistency_proof` or `trust
+// audit consistency-proof` returned; length 0 when the old checkpoint is empty or the same
+// size). On success `*result_out` (NULL allowed) receives JSON with `old_size` and
+// `new_size`.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` for a fork, a truncation, a bad signature or a proof
+// that does not verify; `TRUST_INVALID_ARGUMENT` for a malformed `vkey`.
+//
+// # Safety
+// Data pointers point to their lengths in readable bytes; `result_out` is NULL or points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_audit_verify_consistency(const uint8_t *old_note,
+                                            size_t old_note_len,
+                                            const uint8_t *new_note,
+                                            size_t new_note_len,
+                                            const uint8_t *vkey,
+                                            size_t vkey_len,
+                                            const uint8_t *proof,
+                                            size_t proof_len,
+                                            struct trust_bytes **result_out,
+                                            struct trust_error **err_out);
 
 // As `trust_audit_log_append`, with `attr_count` key/value attributes (`attr_keys[i]` =
 // `attr_values[i]`, UTF-8, each with its length): structured fields an auditor can search
@@ -572,6 +786,129 @@ trust_status trust_gdpr_verify_receipt(const uint8_t *receipt,
                                        size_t public_key_len,
                                        struct trust_error **err_out);
 
+// Writes the signed export bundle of data subject `subject_id` (named in the manifest only by
+// their pseudonym under `keyring`) to the file `out_path` and returns the manifest as JSON in
+// `*manifest_out`. The subject's records are `record_count` pairs: `categories[i]` (a label
+// such as `orders`) and `records[i]`, the record as JSON text. `request` (length 0 for none) is
+// the request id the export answers. The file is private (`0600`) and appears under its name
+// only once complete and signed; on any error nothing is left there.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` for an empty path (`EMPTY_PATH`), a record that is not JSON,
+// a bad category or request id (`BAD_NAME`), `TOO_LARGE`; `TRUST_INPUT_UNREADABLE` when the
+// file cannot be written; as `trust_subjects_seal` for the keyring.
+//
+// # Safety
+// `subjects` is a live handle; text pointers point to their lengths in readable bytes; the
+// four record arrays point to `record_count` elements each (NULL when 0); `manifest_out` points
+// to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_subjects_export(const struct trust_subjects *subjects,
+                                   const uint8_t *keyring,
+                                   size_t keyring_len,
+                                   const uint8_t *subject_id,
+                                   size_t subject_id_len,
+                                   const uint8_t *request,
+                                   size_t request_len,
+                                   const uint8_t *const *categories,
+                                   const size_t *category_lens,
+                                   const uint8_t *const *records,
+                                   const size_t *record_lens,
+                                   size_t record_count,
+                                   const uint8_t *out_path,
+                                   size_t out_path_len,
+                                   struct trust_bytes **manifest_out,
+                                   struct trust_error **err_out);
+
+// Verifies the export bundle in file `bundle_path` (from `trust_subjects_export` or `trust
+// gdpr export`) against the signer's public key (`TRUST_ED25519_PUBLIC_KEY_BYTES`, from
+// `trust_subjects_signer_public_key`): every line's checksum and count and the manifest's
+// signature. On success `*manifest_out` (NULL allowed) receives the manifest as JSON.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` (`BAD_SIGNATURE`, `MANIFEST_MISMATCH`, `MALFORMED`) for
+// an altered or foreign bundle; `TRUST_INPUT_UNREADABLE` when the file cannot be read;
+// `TRUST_INVALID_ARGUMENT` for an empty path or a key of the wrong size.
+//
+// # Safety
+// Data pointers point to their lengths in readable bytes; `manifest_out` is NULL or points to
+// writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_gdpr_verify_export(const uint8_t *bundle_path,
+                                      size_t bundle_path_len,
+                                      const uint8_t *public_key,
+                                      size_t public_key_len,
+                                      struct trust_bytes **manifest_out,
+                                      struct trust_error **err_out);
+
+// Lists the register's requests as a JSON array (each with `due` and `overdue` evaluated at
+// `at_unix`, Unix seconds, or now for 0); only open requests past their deadline when
+// `overdue_only`.
+//
+// # Safety
+// `home` is a live home; `json_out` points to writable storage for one pointer; `err_out` is
+// NULL or writable.
+trust_status trust_gdpr_requests_list(const struct trust_home *home,
+                                      int64_t at_unix,
+                                      bool overdue_only,
+                                      struct trust_bytes **json_out,
+                                      struct trust_error **err_out);
+
+// Records a new request `id` (a ticket number: a label of `[A-Za-z0-9._-]`) of `kind`
+// (`access`, `export`, `erasure`, `rectification`) from data subject `subject_id` (stored only
+// as their pseudonym under `keyring`, through `subjects`, made over `home`), received at
+// `received_unix` (0: now), under `regime` (`eu-gdpr`, the default for length 0, or
+// `uk-gdpr`); `weekend_rolls_forward` moves a deadline on a weekend to the Monday. Returns the
+// stored request as JSON. With `audit_log` (NULL for none) a `gdpr.request` event is recorded
+// once the register is stored.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`DUPLICATE_REQUEST`, `BAD_NAME`, an unknown kind or regime,
+// `subjects` over another home handle); storage errors (nothing stored).
+//
+// # Safety
+// `home` and `subjects` are live handles, `audit_log` NULL or live; text pointers point to
+// their lengths in readable bytes; `json_out` points to writable storage for one pointer;
+// `err_out` is NULL or writable.
+trust_status trust_gdpr_request_add(const struct trust_home *home,
+                                    const struct trust_subjects *subjects,
+                                    const uint8_t *id,
+                                    size_t id_len,
+                                    const uint8_t *kind,
+                                    size_t kind_len,
+                                    const uint8_t *keyring,
+                                    size_t keyring_len,
+                                    const uint8_t *subject_id,
+                                    size_t subject_id_len,
+                                    int64_t received_unix,
+                                    const uint8_t *regime,
+                                    size_t regime_len,
+                                    bool weekend_rolls_forward,
+                                    const struct trust_audit_log *audit_log,
+                                    struct trust_bytes **json_out,
+                                    struct trust_error **err_out);
+
+// Moves request `id` on: `action` is `start` (being worked on), `complete`, `reject` (with
+// `reason`), or `extend` (by `months`, 1 or 2 in total, with `reason`, within the first
+// period), at `at_unix` (0: now). `months` and `reason` are ignored where the action takes
+// none. Returns the stored request as JSON; with `audit_log` (NULL for none) the change's
+// event is recorded once stored.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`UNKNOWN_REQUEST`, `INVALID_TRANSITION`,
+// `BAD_EXTENSION`, an unknown action); storage errors (nothing stored).
+//
+// # Safety
+// `home` is a live home, `audit_log` NULL or live; text pointers point to their lengths in
+// readable bytes; `json_out` points to writable storage for one pointer; `err_out` is NULL or
+// writable.
+trust_status trust_gdpr_request_update(const struct trust_home *home,
+                                       const uint8_t *id,
+                                       size_t id_len,
+                                       const uint8_t *action,
+                                       size_t action_len,
+                                       uint32_t months,
+                                       const uint8_t *reason,
+                                       size_t reason_len,
+                                       int64_t at_unix,
+                                       const struct trust_audit_log *audit_log,
+                                       struct trust_bytes **json_out,
+                                       struct trust_error **err_out);
+
 // Makes an empty context.
 //
 // # Safety
@@ -808,6 +1145,17 @@ trust_status trust_home_destroy(const struct trust_home *home,
                                 bool *destroyed_out,
                                 int64_t *after_out,
                                 struct trust_error **err_out);
+
+// Gives back the seals this home handle reserved but did not use. Seals are counted in blocks
+// (one durable counter update per 1024), so a handle that sealed holds part of a block that
+// stays counted against its version; the destroy guard compares those counts with the rewrap
+// census, so call this when a worker winds down (or before an operator destroys an old
+// version) to keep them tight. A handle that never calls it (or crashes) leaves its
+// reservations counted, which is safe: destroy then keeps refusing without a forced reason.
+//
+// # Safety
+// `home` is a live home; `err_out` is NULL or writable.
+trust_status trust_home_release_unused(const struct trust_home *home, struct trust_error **err_out);
 
 // Lists the home's keyrings as a JSON array of names, sorted (`["orders","tokens"]`).
 //
@@ -1146,6 +1494,52 @@ trust_status trust_password_verify(const uint8_t *stored,
                                    struct trust_bytes **rehash_out,
                                    struct trust_error **err_out);
 
+// Makes a limiter admitting `rate` requests per `period_ms` milliseconds sustained (per tenant
+// and route), with bursts of `burst` (0: `rate`). `store` (length 0: in this process) is a
+// `redis://` or `rediss://` URL whose server then holds the state shared by every worker.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`RATE_INVALID_QUOTA` for a rate of 0 or a period outside
+// 1 ns to a day; `STORE_URL_UNSUPPORTED` for another scheme, PostgreSQL included, or a path);
+// `TRUST_INPUT_UNREADABLE` (`REDIS_UNREACHABLE`) when Redis cannot be reached. A URL's
+// password never appears in an error.
+//
+// # Safety
+// `store` points to `store_len` readable bytes (NULL with 0); `limiter_out` points to writable
+// storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_rate_limiter_new(const uint8_t *store,
+                                    size_t store_len,
+                                    uint32_t rate,
+                                    uint64_t period_ms,
+                                    uint32_t burst,
+                                    struct trust_rate_limiter **limiter_out,
+                                    struct trust_error **err_out);
+
+// Frees the limiter. NULL is a no-op.
+//
+// # Safety
+// `limiter` is NULL or a live handle, not used after this call.
+void trust_rate_limiter_free(struct trust_rate_limiter *limiter);
+
+// Spends `cost` of (`tenant`, `route`)'s budget. Returns `TRUST_OK` with `*retry_after_ms_out`
+// = 0 when admitted, or with the milliseconds to wait before the same request would pass
+// (at least 1; nothing spent; send it as `Retry-After`).
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`RATE_COST_EXCEEDS_BURST`: this request can never pass);
+// `TRUST_INPUT_UNREADABLE` (`RATE_STORE_UNAVAILABLE`) when Redis cannot be reached even after
+// reconnecting: whether to admit the request then is the caller's policy.
+//
+// # Safety
+// `limiter` is a live handle; text pointers point to their lengths in readable bytes;
+// `retry_after_ms_out` points to a writable `uint64_t`; `err_out` is NULL or writable.
+trust_status trust_rate_limiter_check(const struct trust_rate_limiter *limiter,
+                                      const uint8_t *tenant,
+                                      size_t tenant_len,
+                                      const uint8_t *route,
+                                      size_t route_len,
+                                      uint32_t cost,
+                                      uint64_t *retry_after_ms_out,
+                                      struct trust_error **err_out);
+
 // Returns `TRUST_REDACT_MIN_LITERAL_BYTES`, for hosts that cannot read macros.
 size_t trust_redact_min_literal_bytes(void);
 
@@ -1198,6 +1592,89 @@ trust_status trust_redact(const uint8_t *text,
 // `redactor` is NULL or a live `trust_redactor`, not used after this call.
 void trust_redactor_free(struct trust_redactor *redactor);
 
+// Makes a rewrap job over `home`. With `subjects` (NULL for none; made over the same home),
+// messages sealed for a data subject are rewrapped too and keep their subject; without it they
+// fail with `SUBJECT_MISMATCH`.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` when `subjects` was made over another home handle.
+//
+// # Safety
+// `home` is a live home, `subjects` NULL or a live handle; `rewrapper_out` points to writable
+// storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_rewrapper_new(const struct trust_home *home,
+                                 const struct trust_subjects *subjects,
+                                 struct trust_rewrapper **rewrapper_out,
+                                 struct trust_error **err_out);
+
+// Frees the job. NULL is a no-op. Confirmed counts not yet recorded are dropped (see the type).
+//
+// # Safety
+// `rewrapper` is NULL or a live handle, not used after this call.
+void trust_rewrapper_free(struct trust_rewrapper *rewrapper);
+
+// Rewraps a binary envelope (from `trust_home_seal` or `trust_subjects_seal`) under its
+// keyring's current Primary. `*replacement_out` receives the new envelope to store in place of
+// the old one, or NULL when the envelope is already under the Primary (nothing to store).
+// After storing a replacement, confirm it with `trust_rewrapper_stored`.
+//
+// Errors (the envelope is unchanged): `TRUST_VERIFICATION_FAILED` (`AUTHENTICATION_FAILED`,
+// `KEY_COMMITMENT_MISMATCH`: it does not authenticate), `TRUST_KEY_UNAVAILABLE` (its version
+// is disabled or destroyed, the keyring unknown, the subject erased), `TRUST_INVALID_ARGUMENT`
+// for bytes that are not an envelope.
+//
+// # Safety
+// `rewrapper` is a live handle; `envelope` points to `envelope_len` readable bytes;
+// `replacement_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_rewrapper_blob(const struct trust_rewrapper *rewrapper,
+                                  const uint8_t *envelope,
+                                  size_t envelope_len,
+                                  struct trust_bytes **replacement_out,
+                                  struct trust_error **err_out);
+
+// As `trust_rewrapper_blob`, for a `tle1.` text token; tokens do not store their context, so
+// give the `context` it was sealed with (`AUTHENTICATION_FAILED` otherwise).
+//
+// # Safety
+// As for `trust_rewrapper_blob`; `context` is a live context; `token` points to `token_len`
+// readable bytes.
+trust_status trust_rewrapper_token(const struct trust_rewrapper *rewrapper,
+                                   const struct trust_context *context,
+                                   const uint8_t *token,
+                                   size_t token_len,
+                                   struct trust_bytes **replacement_out,
+                                   struct trust_error **err_out);
+
+// Confirms that `replacement` (the bytes `trust_rewrapper_blob` or `_token` returned) is now
+// stored in place of the old item, so it counts in the census of the version it moved off.
+// Each replacement counts once.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (code `REWRAP_NOT_ISSUED`) for bytes this job did not hand
+// out, or already confirmed: nothing is counted.
+//
+// # Safety
+// `rewrapper` is a live handle; `replacement` points to `replacement_len` readable bytes;
+// `err_out` is NULL or writable.
+trust_status trust_rewrapper_stored(const struct trust_rewrapper *rewrapper,
+                                    const uint8_t *replacement,
+                                    size_t replacement_len,
+                                    struct trust_error **err_out);
+
+// Records the confirmed counts in each keyring (one compare-and-swap per keyring, a
+// `key.census` event per version), so `trust_home_destroy` can tell when nothing known still
+// needs an old version, and gives back the seals the home handle reserved but did not use
+// (seals are counted in blocks; other processes that sealed under the old version give theirs
+// back when they wind down, or keep the guard refusing, which is safe). Call it at the end of the job, and at checkpoints of a long one.
+// `*recorded_out` (NULL allowed) receives the number of replacements recorded by this call.
+//
+// Errors: store failures; the counts not recorded stay pending and the next call retries them.
+//
+// # Safety
+// `rewrapper` is a live handle; `recorded_out` is NULL or a writable `uint64_t`; `err_out` is
+// NULL or writable.
+trust_status trust_rewrapper_finish(const struct trust_rewrapper *rewrapper,
+                                    uint64_t *recorded_out,
+                                    struct trust_error **err_out);
+
 // The stable name of `status` (for example `"TRUST_VERIFICATION_FAILED"`), or
 // `"TRUST_UNKNOWN_STATUS"` for a value this version does not define.
 //
@@ -1205,6 +1682,49 @@ void trust_redactor_free(struct trust_redactor *redactor);
 // `trust_error_message` for that. Takes a `uint32_t` rather than the enum so that any integer
 // a host passes is well-defined.
 const char *trust_status_str(uint32_t status);
+
+// Encrypts file `src_path` into `dst_path` under the Primary of `keyring`, bound to `context`
+// (the CLI's `trust encrypt` format). `dst_path` is replaced atomically (or created, mode
+// `0600`) only once the whole file is written; on any error it is left as it was.
+// `*bytes_out` (NULL allowed) receives the number of plaintext bytes read.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`EMPTY_PATH`); `TRUST_INPUT_UNREADABLE` (`IO_ERROR`) for
+// a missing input, or a destination that cannot be written or is not a regular file;
+// `TRUST_KEY_UNAVAILABLE` as `trust_home_seal`.
+//
+// # Safety
+// `home` and `context` are live handles; text pointers point to their lengths in readable
+// bytes; `bytes_out` is NULL or a writable `uint64_t`; `err_out` is NULL or writable.
+trust_status trust_home_encrypt_file(const struct trust_home *home,
+                                     const uint8_t *keyring,
+                                     size_t keyring_len,
+                                     const struct trust_context *context,
+                                     const uint8_t *src_path,
+                                     size_t src_path_len,
+                                     const uint8_t *dst_path,
+                                     size_t dst_path_len,
+                                     uint64_t *bytes_out,
+                                     struct trust_error **err_out);
+
+// Decrypts file `src_path` (made by `trust_home_encrypt_file` or `trust encrypt`) into
+// `dst_path`, with an equal `context`. Every chunk is authenticated before it is written, and
+// `dst_path` is put in place only once the whole message authenticated through its last chunk:
+// a tampered, truncated or foreign file leaves `dst_path` as it was and no plaintext behind.
+// `*bytes_out` (NULL allowed) receives the number of plaintext bytes.
+//
+// Errors: `TRUST_VERIFICATION_FAILED` (`AUTHENTICATION_FAILED`, `CONTEXT_MISMATCH`,
+// truncation), `TRUST_KEY_UNAVAILABLE`, and as `trust_home_encrypt_file`.
+//
+// # Safety
+// As for `trust_home_encrypt_file`.
+trust_status trust_home_decrypt_file(const struct trust_home *home,
+                                     const struct trust_context *context,
+                                     const uint8_t *src_path,
+                                     size_t src_path_len,
+                                     const uint8_t *dst_path,
+                                     size_t dst_path_len,
+                                     uint64_t *bytes_out,
+                                     struct trust_error **err_out);
 
 // Issues a token under keyring `keyring` of `home` for `tenant`, with `scope_count` scopes
 // (`scopes[i]`, `scope_lens[i]` bytes, e.g. `chat:write`), for `audience` (length 0: any),

@@ -5,24 +5,31 @@
 //! tree; checkpoints are C2SP signed notes an auditor verifies with the log's verifier key.
 //! Actors and subjects are stored only as keyed pseudonyms; payloads are stored apart, under a
 //! salted commitment, so they can be deleted without breaking the chain.
+//!
+//! A log lives in a directory or in PostgreSQL (`postgres://…?log=NAME`): every function that
+//! takes a log's location hands the string to trust-backends' `AuditLocation`, the dispatcher
+//! the CLI uses, so a URL is never taken for a relative path and both stores hold the same
+//! leaves, tree and checkpoints.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use trust_backends::audit::AuditLocation;
 use trust_core::audit::{
-    AuditLog, Entry, InitOptions, Receipt, Verifier, VerifyOptions, verify_log,
+    AuditLog, DEFAULT_LOCK_WAIT, Entry, InitOptions, Receipt, SignedCheckpoint, Verifier,
+    VerifyOptions, format_hash_lines, parse_hash_lines, verify_checkpoint_consistency,
 };
 
 use crate::boundary::{
-    Failure, boundary, ffi_free, into_handle, try_buf_out, try_opt_out, try_out, try_path, try_ref,
-    try_slice, try_slices, try_str,
+    Failure, boundary, ffi_free, into_handle, try_buf_out, try_location, try_opt_out, try_out,
+    try_ref, try_slice, try_slices, try_str,
 };
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
 use crate::merkle::TRUST_MERKLE_HASH_BYTES;
 use crate::status::trust_status;
 
-/// The writer's handle on an audit log directory.
+/// The writer's handle on an audit log (a directory or a PostgreSQL log).
 ///
 /// Opaque; made by `trust_audit_log_open`, freed by `trust_audit_log_free` (which releases the
 /// log's lock). Thread-safe: appends from several threads are serialized by the log (one lock
@@ -32,13 +39,23 @@ pub struct trust_audit_log {
     pub(crate) inner: Arc<AuditLog>,
 }
 
-/// Creates an audit log in `dir` (created if missing; must not hold a log yet) named `origin`
-/// (the checkpoint's first line, e.g. `example.com/audit/orders`), with a new Ed25519
-/// checkpoint key and pseudonymization key (both `0600`). Returns, in `*vkey_out`, the
-/// verifier key (C2SP note `vkey` text) to hand to auditors for `trust_audit_log_verify`.
+/// Parses a log location: a `postgres://`/`postgresql://` URL (`?log=NAME` picks one of the
+/// database's logs, default `default`) or a directory path.
+fn location(text: &str) -> Result<AuditLocation, Failure> {
+    Ok(AuditLocation::parse(Path::new(text))?)
+}
+
+/// Creates an audit log at `dir` named `origin` (the checkpoint's first line, e.g.
+/// `example.com/audit/orders`), with a new Ed25519 checkpoint key and pseudonymization key.
+/// `dir` is a directory (created if missing; must not hold a log yet; keys written `0600`) or a
+/// `postgres://` URL with `?log=NAME` (schema created or migrated first; the keys are kept in
+/// the database). Returns, in `*vkey_out`, the verifier key (C2SP note `vkey` text) to hand to
+/// auditors for `trust_audit_log_verify`.
 ///
-/// Errors: `TRUST_INVALID_ARGUMENT` (`BAD_ORIGIN`, `AUDIT_LOG_EXISTS`),
-/// `TRUST_INPUT_UNREADABLE` for I/O.
+/// Errors: `TRUST_INVALID_ARGUMENT` (`EMPTY_PATH`, `BAD_ORIGIN`, `AUDIT_LOG_EXISTS`,
+/// `STORE_URL_UNSUPPORTED` for another scheme or `redis://`), `TRUST_INPUT_UNREADABLE` for I/O
+/// and an unreachable database (`STORE_UNREACHABLE`; the URL's password is never in the
+/// message).
 ///
 /// # Safety
 /// `dir` and `origin` point to their lengths in readable bytes (UTF-8); `vkey_out` points to
@@ -53,17 +70,21 @@ pub unsafe extern "C" fn trust_audit_log_init(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        let dir = try_path!(dir, dir_len);
+        let dir = try_location!(dir, dir_len);
         let origin = try_str!(origin, origin_len);
         let out = try_out!(vkey_out);
-        let verifier = AuditLog::init(Path::new(dir), &InitOptions::new(origin))?;
+        let verifier = location(dir)?.init(&InitOptions::new(origin))?;
         out.set(trust_bytes::into_raw(verifier.vkey().as_bytes()));
         Ok(())
     })
 }
 
-/// Opens the log in `dir` for appending: waits for the log's lock (one writer per log) and
-/// repairs a torn tail left by a crash.
+/// Opens the log at `dir` (a directory or a `postgres://…?log=NAME` URL, as for
+/// `trust_audit_log_init`) for appending. A directory log has one writer at a time: this waits
+/// (up to 30 s) for its lock and repairs a torn tail left by a crash. A database log takes any
+/// number of writers on any number of hosts; their appends are grouped into one transaction.
+///
+/// Errors: as `trust_audit_log_init`; `TRUST_INPUT_UNREADABLE` when there is no log there.
 ///
 /// # Safety
 /// `dir` points to `dir_len` readable bytes; `log_out` points to writable storage for one
@@ -76,9 +97,9 @@ pub unsafe extern "C" fn trust_audit_log_open(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        let dir = try_path!(dir, dir_len);
+        let dir = try_location!(dir, dir_len);
         let out = try_out!(log_out);
-        let log = AuditLog::open(Path::new(dir))?;
+        let log = location(dir)?.open(None, DEFAULT_LOCK_WAIT)?;
         out.set(into_handle(trust_audit_log {
             inner: Arc::new(log),
         }));
@@ -200,7 +221,9 @@ pub unsafe extern "C" fn trust_audit_log_checkpoint(
     })
 }
 
-/// Verifies the whole log in `dir` as an auditor would: the chain, every leaf hash, the tree,
+/// Verifies the whole log at `dir` (a directory or a `postgres://…?log=NAME` URL; a database
+/// log is verified through a key-free copy in a private temporary directory) as an auditor
+/// would: the chain, every leaf hash, the tree,
 /// every stored checkpoint's signature under `vkey` (the text `trust_audit_log_init` returned)
 /// and its consistency with the tree, and the stored payloads against their commitments. The
 /// log may be open by a writer meanwhile; entries appended during the run may or may not be
@@ -225,11 +248,11 @@ pub unsafe extern "C" fn trust_audit_log_verify(
     err_out: *mut *mut trust_error,
 ) -> trust_status {
     boundary(err_out, || {
-        let dir = try_path!(dir, dir_len);
+        let dir = try_location!(dir, dir_len);
         let vkey = try_str!(vkey, vkey_len);
         let out = try_out!(report_out);
         let verifier = Verifier::from_vkey(vkey.trim())?;
-        let report = verify_log(Path::new(dir), &VerifyOptions::new(vec![verifier]))?;
+        let report = location(dir)?.verify(&VerifyOptions::new(vec![verifier]))?;
         if let Some(failure) = &report.failure {
             let at = report
                 .first_bad_index
@@ -252,6 +275,137 @@ pub unsafe extern "C" fn trust_audit_log_verify(
             )
         })?;
         out.set(trust_bytes::into_raw(&json));
+        Ok(())
+    })
+}
+
+/// Writes a key-free copy of the log at `log` (a directory or a `postgres://…?log=NAME` URL)
+/// into directory `to_dir` (created if missing; must be empty), in the directory format: the
+/// leaves, tree and checkpoints, without the checkpoint signing key or the pseudonymization
+/// key, so an auditor verifies it offline with `trust_audit_log_verify` or `trust audit
+/// verify` (as `trust audit export`). The log may be written meanwhile: an append still in
+/// progress at its end is left out. Returns a JSON summary (`entries`, `checkpoints`,
+/// `payloads`, `unacknowledged_tail_bytes`) in `*summary_out` (NULL allowed).
+///
+/// Errors: as `trust_audit_log_open`; `TRUST_INVALID_ARGUMENT` when `to_dir` is not empty.
+///
+/// # Safety
+/// `log` and `to_dir` point to their lengths in readable bytes; `summary_out` is NULL or points
+/// to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_export(
+    log: *const u8,
+    log_len: usize,
+    to_dir: *const u8,
+    to_dir_len: usize,
+    summary_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let log = try_location!(log, log_len);
+        let to_dir = try_location!(to_dir, to_dir_len);
+        let out = try_opt_out!(summary_out);
+        let summary = location(log)?.export(Path::new(to_dir))?;
+        if let Some(out) = out {
+            let json = serde_json::to_vec(&summary).map_err(|_| {
+                Failure::new(
+                    trust_status::TrustInternal,
+                    "INTERNAL",
+                    "could not serialize the summary",
+                )
+            })?;
+            out.set(trust_bytes::into_raw(&json));
+        }
+        Ok(())
+    })
+}
+
+/// A consistency proof between two signed checkpoints of this log (`old_note` and `new_note`,
+/// as `trust_audit_log_checkpoint` returned them): the base64 hash lines (one per line; empty
+/// when the old checkpoint is empty or not older) proving the new tree extends the old one —
+/// no fork, no truncation, no rewritten entry — as `trust audit consistency-proof` prints.
+/// The proof is checked before it is returned, as the auditor will check it with
+/// `trust_audit_verify_consistency`.
+///
+/// Errors: `TRUST_VERIFICATION_FAILED` when a checkpoint is not this log's or the new one does
+/// not extend the old one (`FORK`…); `TRUST_INVALID_ARGUMENT` for sizes the log does not have.
+///
+/// # Safety
+/// `log` is a live handle; `old_note` and `new_note` point to their lengths in readable bytes;
+/// `proof_out` points to writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_log_consistency_proof(
+    log: *const trust_audit_log,
+    old_note: *const u8,
+    old_note_len: usize,
+    new_note: *const u8,
+    new_note_len: usize,
+    proof_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let log = try_ref!(log);
+        let old = try_slice!(old_note, old_note_len);
+        let new = try_slice!(new_note, new_note_len);
+        let out = try_out!(proof_out);
+        let log = &log.inner;
+        let known = [log.verifier().clone()];
+        let o = SignedCheckpoint::open(old, &known, Some(log.origin()))?;
+        let n = SignedCheckpoint::open(new, &known, Some(log.origin()))?;
+        let (s1, s2) = (o.checkpoint.size, n.checkpoint.size);
+        let hashes = if s1 == 0 || s1 >= s2 {
+            Vec::new()
+        } else {
+            log.consistency_proof(s1, s2)?
+        };
+        verify_checkpoint_consistency(old, new, &known, &hashes)?;
+        out.set(trust_bytes::into_raw(format_hash_lines(&hashes).as_bytes()));
+        Ok(())
+    })
+}
+
+/// Verifies, as an auditor would and without the log, that signed checkpoint `new_note`
+/// extends `old_note` (both signed by the log whose verifier key is `vkey`), given the
+/// consistency proof `proof` (the hash lines `trust_audit_log_consistency_proof` or `trust
+/// audit consistency-proof` returned; length 0 when the old checkpoint is empty or the same
+/// size). On success `*result_out` (NULL allowed) receives JSON with `old_size` and
+/// `new_size`.
+///
+/// Errors: `TRUST_VERIFICATION_FAILED` for a fork, a truncation, a bad signature or a proof
+/// that does not verify; `TRUST_INVALID_ARGUMENT` for a malformed `vkey`.
+///
+/// # Safety
+/// Data pointers point to their lengths in readable bytes; `result_out` is NULL or points to
+/// writable storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_audit_verify_consistency(
+    old_note: *const u8,
+    old_note_len: usize,
+    new_note: *const u8,
+    new_note_len: usize,
+    vkey: *const u8,
+    vkey_len: usize,
+    proof: *const u8,
+    proof_len: usize,
+    result_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let old = try_slice!(old_note, old_note_len);
+        let new = try_slice!(new_note, new_note_len);
+        let vkey = try_str!(vkey, vkey_len);
+        let proof = try_slice!(proof, proof_len);
+        let result_out = try_opt_out!(result_out);
+        let known = [Verifier::from_vkey(vkey.trim())?];
+        let hashes = parse_hash_lines(proof)?;
+        let (o, n) = verify_checkpoint_consistency(old, new, &known, &hashes)?;
+        if let Some(out) = result_out {
+            let json = serde_json::json!({
+                "old_size": o.checkpoint.size,
+                "new_size": n.checkpoint.size,
+            });
+            out.set(trust_bytes::into_raw(json.to_string().as_bytes()));
+        }
         Ok(())
     })
 }

@@ -44,9 +44,12 @@ pub extern "C" fn trust_ed25519_public_key_bytes() -> usize {
 /// theirs until they make a new handle.
 #[allow(non_camel_case_types)]
 pub struct trust_subjects {
-    keys: SubjectKeys<Arc<Home>, SubjectStore>,
-    signer: Signer,
+    pub(crate) keys: SubjectKeysHandle,
+    pub(crate) signer: Signer,
 }
+
+/// Subject keys over a home, shared by the handles that use them (`trust_rewrapper`).
+pub(crate) type SubjectKeysHandle = Arc<SubjectKeys<Arc<Home>, SubjectStore>>;
 
 /// Makes a subject-key store over `home`: subject keys live under directory `store_dir`, and
 /// erasure receipts are signed with the Ed25519 key in `signing_key_file` (PKCS#8), created
@@ -73,10 +76,10 @@ pub unsafe extern "C" fn trust_subjects_new(
         let key_file = try_path!(signing_key_file, signing_key_file_len);
         let out = try_out!(subjects_out);
         let signer = Signer::load_or_create(Path::new(key_file))?;
-        let keys = SubjectKeys::new(
+        let keys = Arc::new(SubjectKeys::new(
             Arc::clone(&home.inner),
             SubjectStore::Local(LocalStore::new(store_dir)),
-        );
+        ));
         out.set(into_handle(trust_subjects { keys, signer }));
         Ok(())
     })
@@ -105,7 +108,7 @@ pub unsafe extern "C" fn trust_subjects_in_home(
         let out = try_out!(subjects_out);
         let store = home.location()?.subject_store();
         let signer = Signer::load_or_create(key_file)?;
-        let keys = SubjectKeys::new(Arc::clone(&home.inner), store);
+        let keys = Arc::new(SubjectKeys::new(Arc::clone(&home.inner), store));
         out.set(into_handle(trust_subjects { keys, signer }));
         Ok(())
     })

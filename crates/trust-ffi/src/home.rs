@@ -567,6 +567,27 @@ pub unsafe extern "C" fn trust_home_destroy(
     })
 }
 
+/// Gives back the seals this home handle reserved but did not use. Seals are counted in blocks
+/// (one durable counter update per 1024), so a handle that sealed holds part of a block that
+/// stays counted against its version; the destroy guard compares those counts with the rewrap
+/// census, so call this when a worker winds down (or before an operator destroys an old
+/// version) to keep them tight. A handle that never calls it (or crashes) leaves its
+/// reservations counted, which is safe: destroy then keeps refusing without a forced reason.
+///
+/// # Safety
+/// `home` is a live home; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_home_release_unused(
+    home: *const trust_home,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let home = try_ref!(home);
+        home.inner.release_unused()?;
+        Ok(())
+    })
+}
+
 fn to_json_bytes(value: &impl serde::Serialize) -> Result<*mut trust_bytes, Failure> {
     let json = serde_json::to_vec(value).map_err(|_| {
         Failure::new(

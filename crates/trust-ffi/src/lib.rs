@@ -31,13 +31,19 @@
 //! | `trust_bytes_*` | [`bytes`] |
 //! | `trust_audit_log_*` | [`audit`] |
 //! | `trust_subjects_*`, `trust_gdpr_verify_receipt` | [`gdpr`] |
+//! | `trust_subjects_export`, `trust_gdpr_verify_export` (signed subject export bundles) | [`gdpr_export`] |
+//! | `trust_gdpr_request_*`, `trust_gdpr_requests_list` (the request register) | [`gdpr_requests`] |
 //! | `trust_home_*` (directories and store URLs), `trust_context_*` (keyrings, seal/open, tokens) | [`home`] |
 //! | `trust_merkle_*` | [`merkle`] |
 //! | `trust_mfa_*` (TOTP enrollment, verification, recovery codes) | [`mfa`] |
 //! | `trust_password_*` | [`password`] |
 //! | `trust_access_token_*` (scoped session tokens) | [`token`] |
+//! | `trust_access_*` (roles, members, overrides, authorize) | [`access`] |
+//! | `trust_rate_limiter_*` (GCRA, in-process or Redis) | [`ratelimit`] |
 //! | `trust_vault_*` (named, versioned, audited secrets; OAuth refresh) | [`vault`] |
 //! | `trust_redact`, `trust_redactor_*` | [`redact`] |
+//! | `trust_rewrapper_*` (rewrap with the census destroy relies on) | [`rewrap`] |
+//! | `trust_home_encrypt_file`, `trust_home_decrypt_file` (streaming, atomic) | [`stream`] |
 //! | `trust_webhook_*` (verification, replay guard) | [`webhook`] |
 //! | `trust_webhook_sign`, `trust_webhook_signed_*` (signing, for tests) | [`webhook_sign`] |
 //! | `TRUST_VERSION_*`, `trust_version`, `trust_abi_version`, `trust_test_panic` | [`version`] |
@@ -56,17 +62,23 @@
 #![deny(missing_docs)]
 #![deny(clippy::missing_safety_doc)]
 
+pub mod access;
 pub mod audit;
 mod boundary;
 pub mod bytes;
 pub mod error;
 pub mod gdpr;
+pub mod gdpr_export;
+pub mod gdpr_requests;
 pub mod home;
 pub mod merkle;
 pub mod mfa;
 pub mod password;
+pub mod ratelimit;
 pub mod redact;
+pub mod rewrap;
 pub mod status;
+pub mod stream;
 pub mod token;
 pub mod vault;
 pub mod version;

@@ -167,6 +167,8 @@ fn run_c_linked(name: &str, link: Link, envs: &[(&str, &str)]) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    // Each program ends by saying what it covered (and what it skipped, and why).
+    eprint!("{}", String::from_utf8_lossy(&output.stdout));
     let _ = std::fs::remove_dir_all(&scratch);
 }
 
@@ -249,6 +251,23 @@ fn audit() {
     run_c("audit");
 }
 
+/// Audit logs by location: refusals always, a log in PostgreSQL in a fresh schema of the test
+/// server (skipped with a printed reason without `TRUST_TEST_POSTGRES_URL`; failing under
+/// `CI=true`).
+#[test]
+fn audit_store() {
+    match database_schema("ffi_audit") {
+        Some(schema) => {
+            run_c_linked(
+                "audit_store",
+                Link::Dynamic,
+                &[("TRUST_TEST_STORE_URL", schema.url())],
+            );
+        }
+        None => run_c("audit_store"),
+    }
+}
+
 /// Delivery ids admitted once: in-process, and through Redis and PostgreSQL when the test
 /// servers are configured (`TRUST_TEST_REDIS_URL`, `TRUST_TEST_POSTGRES_URL`; the program says
 /// which it skipped, and under `CI=true` a missing server fails).
@@ -276,6 +295,31 @@ fn replay() {
 #[test]
 fn lifecycle() {
     run_c("lifecycle");
+}
+
+/// Rewrap of blobs, tokens and subject messages, with the census destroy relies on.
+#[test]
+fn rewrap() {
+    run_c("rewrap");
+}
+
+/// Streaming file encryption, atomic destinations, nothing released unauthenticated.
+#[test]
+fn stream() {
+    run_c("stream");
+}
+
+/// Access control, and rate limits in-process and through Redis (`TRUST_TEST_REDIS_URL`; the
+/// program says when it skipped Redis, and under `CI=true` a missing server fails).
+#[test]
+fn access() {
+    let redis = std::env::var("TRUST_TEST_REDIS_URL").unwrap_or_default();
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        !redis.is_empty() || !in_ci,
+        "CI=true but TRUST_TEST_REDIS_URL is unset: the rate-limit test needs Redis"
+    );
+    run_c("access");
 }
 
 #[test]
@@ -338,6 +382,12 @@ fn paths() {
 #[test]
 fn gdpr() {
     run_c("gdpr");
+}
+
+/// Signed subject export bundles and the GDPR request register.
+#[test]
+fn gdpr_export() {
+    run_c("gdpr_export");
 }
 
 /// Concurrent seal/open/verify/redact/append from several pthreads on shared handles.

@@ -1442,8 +1442,28 @@ impl Home {
                 }
             }
         }
+        // A lease under an older version (the Primary moved on since it was reserved) gives its
+        // unused rest back in the same write that reserves the new block: replaced without that,
+        // the rest would stay counted for the life of the keyring and keep the old version's
+        // destroy guard refusing after rewrap moved everything off it.
+        let stale = {
+            let mut loaded = self.loaded()?;
+            loaded
+                .get_mut(name)
+                .and_then(|l| {
+                    let older = l.lease.as_ref().is_some_and(|x| x.version != primary);
+                    if older { l.lease.take() } else { None }
+                })
+                .filter(|lease| lease.next < lease.end)
+        };
         let block = self.options.usage_block;
-        let ((version, first, end), ring) = self.update(name, |r, _| r.reserve_uses(block))?;
+        let ((version, first, end), ring) = self.update(name, |r, _| {
+            if let Some(old) = &stale {
+                // A version that no longer exists has nothing left to give back.
+                let _ = r.release_uses(old.version, old.end - old.next);
+            }
+            r.reserve_uses(block)
+        })?;
         if let Some(l) = self.loaded()?.get_mut(name) {
             l.lease = Some(Lease {
                 version,

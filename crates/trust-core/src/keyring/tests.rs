@@ -678,6 +678,37 @@ fn released_reservations_let_the_census_clear() {
 }
 
 #[test]
+fn a_lease_under_an_old_primary_is_given_back_when_the_next_block_is_reserved() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = key_file_home(dir.path()); // blocks of 1024
+    home.create_keyring("a", Suite::Aes256Gcm, Policy::default())
+        .unwrap();
+    let ctx = crate::envelope::Context::new();
+    let token = crate::envelope::seal_token(&home, "a", &ctx, b"x").unwrap();
+    home.rotate("a", Rollout::Immediate).unwrap();
+    // The same long-lived handle seals under version 2: its version-1 block is given back.
+    crate::envelope::seal_token(&home, "a", &ctx, b"y").unwrap();
+    let ring = home.keyring("a").unwrap();
+    assert_eq!(ring.version(1).unwrap().uses, 1);
+    assert_eq!(ring.primary().uses, 1024);
+    let mut job = Rewrapper::new(&home);
+    let (status, _) = job.item(&Sealed::Token {
+        token,
+        context: ctx,
+    });
+    if let ItemStatus::Rewrapped { from, .. } = status {
+        job.stored(&from);
+    }
+    job.finish().unwrap();
+    home.retire(&KeyRef::new("a", 1)).unwrap();
+    assert_eq!(
+        home.destroy(&KeyRef::new("a", 1), &Destroy::IfUnused)
+            .unwrap(),
+        DestroyOutcome::Destroyed { forced: false }
+    );
+}
+
+#[test]
 fn version_1_files_still_read_and_version_2_fields_need_version_2() {
     let dir = tempfile::tempdir().unwrap();
     let home = key_file_home(dir.path());
