@@ -13,6 +13,9 @@ async function main (): Promise<void> {
   new trust.Mfa(home).verify('u', '123456', { now: 1 })
   new trust.AccessControl({ a: ['b'] }).authorize('t', 'm', 'a.b', { tenant: 't', kind: 'k', id: '1' })
   new trust.webhook.ReplayGuard(600, { store: 'redis://127.0.0.1/' }).checkId('github', 'd1', { now: 1 })
-  console.log(n, o, i)
+  const hsm = await trust.Home.initAsync('/h', { rootPkcs11: 'pkcs11:token=t;object=o?module-path=/m.so', pinEnv: 'PIN' })
+  const kms = trust.Home.open('/k', { pinFile: '/run/pin' })
+  const moved: number = await trust.Home.rewrapRootAsync('/x', { toAwsKms: 'alias/trust', rootKeyFile: '/k' })
+  console.log(n, o, i, hsm.path, kms.path, moved + trust.Home.rewrapRoot('/y', { toPkcs11: 'pkcs11:…' }))
 }
 void main()

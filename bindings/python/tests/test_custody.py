@@ -133,23 +133,42 @@ def test_hsm_home_seals_reopens_in_a_new_process_and_opens_with_the_cli(hsm, cli
     assert again.open_token(p.stdout.decode().strip(), context={"shop": "a"}) == b"from-cli"
 
 
-def test_hsm_wrong_pin_is_key_unavailable_and_never_echoed(hsm, tmp_path, monkeypatch):
+def test_hsm_wrong_pin_is_key_unavailable_and_never_echoed(hsm, tmp_path):
     home_dir = tmp_path / "home"
     trust.Home.init(home_dir, root_pkcs11=hsm.uri(), pin_env="PY_TEST_HSM_PIN").create_keyring("k")
-    monkeypatch.setenv("PY_TEST_WRONG_PIN", "wrong-pin-0000")
-    with pytest.raises(trust.KeyUnavailableError) as e:
-        trust.Home.open(home_dir, pin_env="PY_TEST_WRONG_PIN")
-    assert e.value.code == "PKCS11_WRONG_PIN"
-    assert e.value.category == "KEY_UNAVAILABLE"
-    assert "wrong-pin-0000" not in str(e.value) and "wrong-pin-0000" not in repr(e.value)
-    # The default source is TRUST_PKCS11_PIN, wrong too here.
-    monkeypatch.setenv("TRUST_PKCS11_PIN", "another-wrong-pin")
-    with pytest.raises(trust.KeyUnavailableError) as e:
-        trust.Home.open(home_dir)
-    assert e.value.code == "PKCS11_WRONG_PIN"
+    # In a fresh process: PKCS#11 logs in per process, so while any home of this process holds
+    # a session on the token, the token accepts any login.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys, trust\n"
+            "home, other, uri = sys.argv[1:]\n"
+            "def seen(call):\n"
+            "    try:\n"
+            "        call()\n"
+            "        return 'no error'\n"
+            "    except trust.TrustError as e:\n"
+            "        return [type(e).__name__, e.code, e.category, 'wrong-pin-0000' in str(e) + repr(e)]\n"
+            "print(json.dumps([\n"
+            "    seen(lambda: trust.Home.open(home, pin_env='PY_TEST_WRONG_PIN')),\n"
+            "    seen(lambda: trust.Home.open(home)),\n"
+            "    seen(lambda: trust.Home.init(other, root_pkcs11=uri, pin_env='PY_TEST_WRONG_PIN')),\n"
+            "]))\n",
+            str(home_dir),
+            str(tmp_path / "other"),
+            hsm.uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        # The default source, TRUST_PKCS11_PIN, is wrong too.
+        env=dict(os.environ, PY_TEST_WRONG_PIN="wrong-pin-0000", TRUST_PKCS11_PIN="wrong-pin-0000"),
+    )
+    assert out.returncode == 0, out.stderr
+    wrong = ["KeyUnavailableError", "PKCS11_WRONG_PIN", "KEY_UNAVAILABLE", False]
+    assert json.loads(out.stdout) == [wrong, wrong, wrong]
     # A new home with a wrong PIN is refused before anything is written.
-    with pytest.raises(trust.KeyUnavailableError):
-        trust.Home.init(tmp_path / "other", root_pkcs11=hsm.uri(), pin_env="PY_TEST_WRONG_PIN")
     assert not (tmp_path / "other" / "home.json").exists()
 
 
