@@ -22,8 +22,8 @@ use trust_core::durable::AtomicFile;
 use trust_core::envelope::{self, Context, EnvelopeError, Opener, Sealer};
 use trust_core::error::{Category, TrustError};
 use trust_core::keyring::{self, InitSource, Policy, Rollout, RootKind, Unlock};
-use trust_core::keys::{KeyRef, Suite};
 use trust_core::password::{self, PasswordHasher};
+use trust_core::provider::{KeyRef, Suite};
 use trust_core::redact::Redactor;
 use trust_core::secret::SecretBytes;
 use trust_core::webhook::{self, Scheme, SecretSet, shopify};
@@ -204,7 +204,7 @@ fn init_source(options: HomeOptions) -> Result<NewRoot> {
         }
         (None, Some(pass), None, None) => Ok(NewRoot::Ready(InitSource::Passphrase {
             passphrase: secret(pass),
-            params: trust_core::kek::PassphraseParams::DEFAULT,
+            params: trust_core::root::PassphraseParams::DEFAULT,
         })),
         (None, None, Some(uri), None) => Ok(NewRoot::External {
             kind: custody::PKCS11,

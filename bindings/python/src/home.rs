@@ -13,11 +13,11 @@ use trust_backends::HomeLocation;
 use trust_backends::custody::{self, PinSource};
 use trust_core::durable::AtomicFile;
 use trust_core::envelope::{self, Context, EnvelopeError, Opener, Sealer};
-use trust_core::kek::PassphraseParams;
 use trust_core::keyring::{
     self, Change, Destroy, DestroyOutcome, InitSource, Policy, Rollout, RootKind, Unlock,
 };
-use trust_core::keys::{KeyRef, Suite};
+use trust_core::provider::{KeyRef, Suite};
+use trust_core::root::PassphraseParams;
 
 use crate::errors::{core, invalid, secret};
 

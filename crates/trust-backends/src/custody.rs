@@ -24,7 +24,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use trust_core::audit::ExternalEd25519;
 use trust_core::error::Category;
-use trust_core::kek::{RootKey, RootKeyError};
+use trust_core::root::{RootKey, RootKeyError};
 
 use crate::BackendError;
 
@@ -77,7 +77,7 @@ pub fn read_pin(source: PinSource<'_>) -> Result<Option<SecretString>, BackendEr
     use secrecy::zeroize::Zeroizing;
     use std::io::Read as _;
     let pin_error = |category: Category, code: &'static str, message: String| {
-        BackendError::Custody(RootKeyError::Backend(trust_core::kek::BackendError::new(
+        BackendError::Custody(RootKeyError::Backend(trust_core::root::BackendError::new(
             code, category, message,
         )))
     };
