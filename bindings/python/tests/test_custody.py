@@ -369,3 +369,47 @@ def test_gil_is_released_during_argon2(tmp_path):
         lambda: trust.Home.open(tmp_path / "h", passphrase=b"a long enough passphrase"), repeat=4
     ) > 0
     assert main_thread_progress_during(lambda: trust.password.hash("hunter2 but longer"), repeat=2) > 0
+
+
+def test_kms_persistent_throttling_is_an_input_error_and_a_disabled_key_key_unavailable(kms, tmp_path, monkeypatch):
+    """moto never throttles nor refuses a disabled key: a loopback server (a thread of this
+    process, which runs only because Home.open releases the GIL) answers every request with
+    the error document AWS documents for those cases."""
+    import http.server
+
+    key = kms.create_key()
+    home_dir = tmp_path / "home"
+    trust.Home.init(home_dir, root_aws_kms=key).create_keyring("k")
+    answered = {"n": 0}
+    error_type = {"value": "ThrottlingException"}
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            answered["n"] += 1
+            doc = json.dumps({"__type": error_type["value"], "message": "refused by the test server"}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("x-amzn-ErrorType", error_type["value"])
+            self.send_header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000")
+            self.send_header("Content-Length", str(len(doc)))
+            self.end_headers()
+            self.wfile.write(doc)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(trust.InputError) as e:
+            trust.Home.open(home_dir)
+        assert e.value.code == "KMS_THROTTLED"
+        assert answered["n"] > 1, "throttling is retried before it is reported"
+        error_type["value"] = "DisabledException"
+        with pytest.raises(trust.KeyUnavailableError) as e:
+            trust.Home.open(home_dir)
+        assert e.value.code == "KMS_KEY_DISABLED"
+    finally:
+        server.shutdown()
