@@ -23,6 +23,37 @@ export interface HomeOptions {
   rootKeyFile?: string
   /** A passphrase instead of a key file (argon2id: prefer the async variants). */
   passphrase?: SecretInput
+  /**
+   * `init` only: an AES-256 key in a PKCS#11 token (HSM), named by an RFC 7512 URI with
+   * `module-path`, e.g. `pkcs11:token=prod;object=trust-root?module-path=/usr/lib/softhsm/libsofthsm2.so`;
+   * generated inside the token when absent.
+   */
+  rootPkcs11?: string
+  /**
+   * `init` only: an AWS KMS key (key id, `alias/NAME` or ARN). Region, endpoint and
+   * credentials come from the environment, as for the AWS CLI (`AWS_REGION`,
+   * `AWS_ENDPOINT_URL`, the default credentials chain).
+   */
+  rootAwsKms?: string
+  /** The NAME of the environment variable holding the HSM user PIN (default `TRUST_PKCS11_PIN`). */
+  pinEnv?: string
+  /** A file holding the HSM user PIN (one trailing newline is dropped). */
+  pinFile?: string
+}
+
+export interface RewrapRootOptions {
+  /** The HSM key to move to: an RFC 7512 URI with `module-path`. */
+  toPkcs11?: string
+  /** The AWS KMS key to move to: key id, `alias/NAME` or ARN. */
+  toAwsKms?: string
+  /** Unlocks the home when its key file is not where it recorded it. */
+  rootKeyFile?: string
+  /** Unlocks a passphrase home. */
+  passphrase?: SecretInput
+  /** As in `HomeOptions`, for either HSM. */
+  pinEnv?: string
+  /** As in `HomeOptions`, for either HSM. */
+  pinFile?: string
 }
 
 export interface KeyringInfo {
@@ -36,12 +67,20 @@ export interface KeyringInfo {
 export class Home {
   /** Creates a home in `path`: a directory or a `postgres://` URL. */
   static init (path: string, options: HomeOptions): Home
-  /** Opens the home in `path` (with the key file it recorded unless one is given). */
+  /** Opens the home in `path` with the root it records (its key file unless one is given, its HSM or KMS key). */
   static open (path: string, options?: HomeOptions): Home
   /** As `init`, on libuv's pool (argon2, HSM/KMS and database work off the event loop). */
   static initAsync (path: string, options: HomeOptions): Promise<Home>
   /** As `open`, on libuv's pool. */
   static openAsync (path: string, options?: HomeOptions): Promise<Home>
+  /**
+   * Moves the home in directory `path` to an HSM or KMS root without touching any ciphertext
+   * (`trust keys rewrap-root`); returns how many keyrings were rewrapped. The current root
+   * unlocks it as in `open`; afterwards the old key file or passphrase no longer opens it.
+   */
+  static rewrapRoot (path: string, options: RewrapRootOptions): number
+  /** As `rewrapRoot`, on libuv's pool. */
+  static rewrapRootAsync (path: string, options: RewrapRootOptions): Promise<number>
   /** The home's directory; null for a database home. */
   readonly path: string | null
   createKeyring (name: string, suite?: string): void

@@ -73,6 +73,8 @@ class Home {
   static open (dir, options) { return new Home(call(() => native.Home.open(dir, options))) }
   static async initAsync (dir, options = {}) { return new Home(await callAsync(call(() => native.Home.initAsync(dir, options)))) }
   static async openAsync (dir, options) { return new Home(await callAsync(call(() => native.Home.openAsync(dir, options)))) }
+  static rewrapRoot (dir, options) { return call(() => native.Home.rewrapRoot(dir, options)) }
+  static async rewrapRootAsync (dir, options) { return await callAsync(call(() => native.Home.rewrapRootAsync(dir, options))) }
   get path () { return this._inner.path }
   createKeyring (name, suite) { call(() => this._inner.createKeyring(name, suite)) }
   keyrings () { return call(() => this._inner.keyrings()) }

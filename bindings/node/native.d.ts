@@ -50,12 +50,22 @@ export declare class AuditLog {
 export declare class Home {
   /** Creates a home in `path` (a directory or a `postgres://` URL). */
   static init(path: string, options: HomeOptions): Home
-  /** Opens the home in `path` (with the key file it recorded unless one is given). */
+  /**
+   * Opens the home in `path` with the root it records (its key file unless one is given,
+   * its passphrase, or its HSM or KMS key).
+   */
   static open(path: string, options?: HomeOptions | undefined | null): Home
-  /** As `init`, off the event loop. */
+  /** As `init`, off the event loop (argon2, HSM/KMS calls and database work on libuv's pool). */
   static initAsync(path: string, options: HomeOptions): Promise<Home>
   /** As `open`, off the event loop. */
   static openAsync(path: string, options?: HomeOptions | undefined | null): Promise<Home>
+  /**
+   * Moves the home in directory `path` to an HSM or KMS root without touching any
+   * ciphertext (`trust keys rewrap-root`); returns how many keyrings were rewrapped.
+   */
+  static rewrapRoot(path: string, options: RewrapRootOptions): number
+  /** As `rewrapRoot`, off the event loop. */
+  static rewrapRootAsync(path: string, options: RewrapRootOptions): Promise<number>
   /** The home's directory (null for a database home). */
   get path(): string | null
   /**
@@ -327,6 +337,23 @@ export interface HomeOptions {
   rootKeyFile?: string
   /** A passphrase instead of a key file (argon2id). */
   passphrase?: string | Buffer
+  /**
+   * On init: an AES-256 key in a PKCS#11 token (HSM), named by an RFC 7512 URI with
+   * module-path; generated inside the token when absent.
+   */
+  rootPkcs11?: string
+  /**
+   * On init: an AWS KMS key (key id, alias/NAME or ARN); region, endpoint and credentials
+   * from the environment, as for the AWS CLI.
+   */
+  rootAwsKms?: string
+  /**
+   * The name of the environment variable holding the HSM user PIN (default
+   * `TRUST_PKCS11_PIN`).
+   */
+  pinEnv?: string
+  /** A file holding the HSM user PIN (one trailing newline is dropped). */
+  pinFile?: string
 }
 
 /** Options of `SessionTokens.issue`. */
@@ -403,6 +430,22 @@ export interface ResourceRef {
   tenant: string
   kind: string
   id: string
+}
+
+/** Options of `Home.rewrapRoot`. */
+export interface RewrapRootOptions {
+  /** The HSM key to move to (an RFC 7512 URI with module-path). */
+  toPkcs11?: string
+  /** The AWS KMS key to move to (key id, alias/NAME or ARN). */
+  toAwsKms?: string
+  /** Unlocks the home when its key file is not where it recorded it. */
+  rootKeyFile?: string
+  /** Unlocks a passphrase home. */
+  passphrase?: string | Buffer
+  /** As in `HomeOptions`, for either HSM. */
+  pinEnv?: string
+  /** As in `HomeOptions`, for either HSM. */
+  pinFile?: string
 }
 
 /** A secret's metadata, never its values. */

@@ -16,11 +16,12 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, Either};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use trust_backends::HomeLocation;
+use trust_backends::custody::{self, PinSource};
 use trust_core::clock::{Clock, SystemClock};
 use trust_core::durable::AtomicFile;
 use trust_core::envelope::{self, Context, EnvelopeError, Opener, Sealer};
 use trust_core::error::{Category, TrustError};
-use trust_core::keyring::{self, InitSource, Policy, Rollout, Unlock};
+use trust_core::keyring::{self, InitSource, Policy, Rollout, RootKind, Unlock};
 use trust_core::password::{self, PasswordHasher};
 use trust_core::provider::{KeyRef, Suite};
 use trust_core::redact::Redactor;
@@ -73,6 +74,34 @@ pub struct HomeOptions {
     pub root_key_file: Option<String>,
     /// A passphrase instead of a key file (argon2id).
     pub passphrase: Option<Either<String, Buffer>>,
+    /// On init: an AES-256 key in a PKCS#11 token (HSM), named by an RFC 7512 URI with
+    /// module-path; generated inside the token when absent.
+    pub root_pkcs11: Option<String>,
+    /// On init: an AWS KMS key (key id, alias/NAME or ARN); region, endpoint and credentials
+    /// from the environment, as for the AWS CLI.
+    pub root_aws_kms: Option<String>,
+    /// The name of the environment variable holding the HSM user PIN (default
+    /// `TRUST_PKCS11_PIN`).
+    pub pin_env: Option<String>,
+    /// A file holding the HSM user PIN (one trailing newline is dropped).
+    pub pin_file: Option<String>,
+}
+
+/// Options of `Home.rewrapRoot`.
+#[napi(object)]
+pub struct RewrapRootOptions {
+    /// The HSM key to move to (an RFC 7512 URI with module-path).
+    pub to_pkcs11: Option<String>,
+    /// The AWS KMS key to move to (key id, alias/NAME or ARN).
+    pub to_aws_kms: Option<String>,
+    /// Unlocks the home when its key file is not where it recorded it.
+    pub root_key_file: Option<String>,
+    /// Unlocks a passphrase home.
+    pub passphrase: Option<Either<String, Buffer>>,
+    /// As in `HomeOptions`, for either HSM.
+    pub pin_env: Option<String>,
+    /// As in `HomeOptions`, for either HSM.
+    pub pin_file: Option<String>,
 }
 
 /// Options of `Home.destroy`.
@@ -101,38 +130,172 @@ pub struct Home {
     pub(crate) location: HomeLocation,
 }
 
-fn init_source(options: HomeOptions) -> Result<InitSource> {
-    match (options.root_key_file, options.passphrase) {
-        (Some(file), None) => Ok(InitSource::KeyFile(PathBuf::from(file))),
-        (None, Some(pass)) => Ok(InitSource::Passphrase {
-            passphrase: secret(pass),
-            params: trust_core::root::PassphraseParams::DEFAULT,
-        }),
-        _ => Err(invalid("give exactly one of rootKeyFile or passphrase")),
+/// Where the HSM user PIN comes from: the variable named, the file, or `TRUST_PKCS11_PIN`.
+/// Read when the device is opened (on libuv's pool for the async variants), never here.
+#[derive(Default)]
+pub struct PinFrom {
+    env: Option<String>,
+    file: Option<PathBuf>,
+}
+
+impl PinFrom {
+    fn new(env: Option<String>, file: Option<String>) -> Result<Self> {
+        if env.is_some() && file.is_some() {
+            return Err(invalid("give at most one of pinEnv or pinFile"));
+        }
+        Ok(Self {
+            env,
+            file: file.map(PathBuf::from),
+        })
+    }
+
+    fn given(&self) -> bool {
+        self.env.is_some() || self.file.is_some()
+    }
+
+    fn read(&self) -> Result<Option<secrecy::SecretString>> {
+        let source = match (&self.env, &self.file) {
+            (Some(name), _) => PinSource::Env(name),
+            (None, Some(path)) => PinSource::File(path),
+            (None, None) => PinSource::Default,
+        };
+        custody::read_pin(source).map_err(core)
     }
 }
 
-fn unlock(options: Option<HomeOptions>) -> Result<Unlock> {
-    let (file, pass) = options.map_or((None, None), |o| (o.root_key_file, o.passphrase));
-    match (file, pass) {
-        (None, None) => Ok(Unlock::Stored),
-        (Some(file), None) => Ok(Unlock::KeyFile(PathBuf::from(file))),
-        (None, Some(pass)) => Ok(Unlock::Passphrase(secret(pass))),
-        _ => Err(invalid("give at most one of rootKeyFile or passphrase")),
+/// The root of a new home, checked but not yet opened: an HSM or KMS key is opened where the
+/// work runs (libuv's pool for `initAsync`).
+pub enum NewRoot {
+    Ready(InitSource),
+    External {
+        kind: &'static str,
+        target: String,
+        pin: PinFrom,
+    },
+}
+
+impl NewRoot {
+    /// The source to initialize with, an HSM or KMS key opened (or created in the token).
+    fn into_source(self) -> Result<InitSource> {
+        Ok(match self {
+            Self::Ready(source) => source,
+            Self::External { kind, target, pin } => {
+                // Recorded as the resolver canonicalizes it (the CLI's rule).
+                let (root, uri) = custody::new_root(kind, &target, pin.read()?).map_err(core)?;
+                InitSource::External { root, uri }
+            }
+        })
+    }
+}
+
+fn init_source(options: HomeOptions) -> Result<NewRoot> {
+    let pin = PinFrom::new(options.pin_env, options.pin_file)?;
+    if pin.given() && options.root_pkcs11.is_none() {
+        // Also with rootAwsKms: KMS takes no PIN.
+        return Err(invalid("pinEnv and pinFile only go with rootPkcs11"));
+    }
+    match (
+        options.root_key_file,
+        options.passphrase,
+        options.root_pkcs11,
+        options.root_aws_kms,
+    ) {
+        (Some(file), None, None, None) => {
+            Ok(NewRoot::Ready(InitSource::KeyFile(PathBuf::from(file))))
+        }
+        (None, Some(pass), None, None) => Ok(NewRoot::Ready(InitSource::Passphrase {
+            passphrase: secret(pass),
+            params: trust_core::root::PassphraseParams::DEFAULT,
+        })),
+        (None, None, Some(uri), None) => Ok(NewRoot::External {
+            kind: custody::PKCS11,
+            target: uri,
+            pin,
+        }),
+        (None, None, None, Some(key)) => Ok(NewRoot::External {
+            kind: custody::AWS_KMS,
+            target: key,
+            pin,
+        }),
+        _ => Err(invalid(
+            "give exactly one of rootKeyFile, passphrase, rootPkcs11 or rootAwsKms",
+        )),
+    }
+}
+
+/// How to unlock a home: what the caller gave, else what the home records (its key file, or
+/// its HSM or KMS key, opened where the work runs).
+pub struct OpenWith {
+    given: Option<Unlock>,
+    pin: PinFrom,
+}
+
+fn unlock(
+    root_key_file: Option<String>,
+    passphrase: Option<Either<String, Buffer>>,
+    pin: PinFrom,
+) -> Result<OpenWith> {
+    let given = match (root_key_file, passphrase) {
+        (None, None) => None,
+        (Some(file), None) => Some(Unlock::KeyFile(PathBuf::from(file))),
+        (None, Some(pass)) => Some(Unlock::Passphrase(secret(pass))),
+        _ => return Err(invalid("give at most one of rootKeyFile or passphrase")),
+    };
+    Ok(OpenWith { given, pin })
+}
+
+fn open_with(options: Option<HomeOptions>) -> Result<OpenWith> {
+    let Some(o) = options else {
+        return Ok(OpenWith {
+            given: None,
+            pin: PinFrom::default(),
+        });
+    };
+    if o.root_pkcs11.is_some() || o.root_aws_kms.is_some() {
+        return Err(invalid(
+            "rootPkcs11 and rootAwsKms are for init: a home opens with the root it records",
+        ));
+    }
+    unlock(
+        o.root_key_file,
+        o.passphrase,
+        PinFrom::new(o.pin_env, o.pin_file)?,
+    )
+}
+
+impl OpenWith {
+    /// The unlock for the home at `location` (device calls happen here).
+    fn resolve(self, location: &HomeLocation) -> Result<Unlock> {
+        if let Some(unlock) = self.given {
+            return Ok(unlock);
+        }
+        Ok(match location.root_kind().map_err(core)? {
+            RootKind::External { kind, uri } => {
+                Unlock::Root(custody::open_root(&kind, &uri, self.pin.read()?).map_err(core)?)
+            }
+            // A passphrase home without a passphrase: trust-core says what is missing.
+            _ => Unlock::Stored,
+        })
     }
 }
 
 /// Creates or opens the home named by `path`: trust-backends decides whether it is a
 /// directory or a `postgres://` URL (the rule lives there only).
 fn make_home(path: &str, how: Make) -> Result<Home> {
+    // A new external root is opened before the home is located: a device that refuses
+    // leaves nothing written.
+    let how = match how {
+        Make::Init(root) => Ok(root.into_source()?),
+        Make::Open(with) => Err(with),
+    };
     let location = trust_backends::open_home(path).map_err(core)?;
-    let home = match (&location, how) {
-        (HomeLocation::Local(dir), Make::Init(source)) => keyring::Home::init(dir, source),
-        (HomeLocation::Local(dir), Make::Open(unlock)) => keyring::Home::open(dir, unlock),
-        (HomeLocation::Postgres(db), Make::Init(source)) => {
-            trust_postgres::init_home(db, None, source)
+    let home = match (how, &location) {
+        (Ok(source), HomeLocation::Local(dir)) => keyring::Home::init(dir, source),
+        (Ok(source), HomeLocation::Postgres(db)) => trust_postgres::init_home(db, None, source),
+        (Err(with), HomeLocation::Local(dir)) => keyring::Home::open(dir, with.resolve(&location)?),
+        (Err(with), HomeLocation::Postgres(db)) => {
+            trust_postgres::open_home(db, with.resolve(&location)?)
         }
-        (HomeLocation::Postgres(db), Make::Open(unlock)) => trust_postgres::open_home(db, unlock),
     }
     .map_err(core)?;
     Ok(Home {
@@ -143,8 +306,8 @@ fn make_home(path: &str, how: Make) -> Result<Home> {
 
 /// Create a home, or open one.
 pub enum Make {
-    Init(InitSource),
-    Open(Unlock),
+    Init(NewRoot),
+    Open(OpenWith),
 }
 
 /// `Home.initAsync` / `Home.openAsync`: argon2 (a passphrase), HSM/KMS and database work on
@@ -165,6 +328,75 @@ impl Task for HomeTask {
         make_home(&self.path, how)
     }
     fn resolve(&mut self, _env: Env, output: Home) -> Result<Home> {
+        Ok(output)
+    }
+}
+
+/// A checked `Home.rewrapRoot` request; the devices are opened when it runs.
+pub struct RewrapRoot {
+    path: String,
+    kind: &'static str,
+    target: String,
+    old: OpenWith,
+}
+
+impl RewrapRoot {
+    fn new(path: String, options: RewrapRootOptions) -> Result<Self> {
+        let (kind, target) = match (options.to_pkcs11, options.to_aws_kms) {
+            (Some(uri), None) => (custody::PKCS11, uri),
+            (None, Some(key)) => (custody::AWS_KMS, key),
+            _ => return Err(invalid("give exactly one of toPkcs11 or toAwsKms")),
+        };
+        let pin = PinFrom::new(options.pin_env, options.pin_file)?;
+        Ok(Self {
+            path,
+            kind,
+            target,
+            old: unlock(options.root_key_file, options.passphrase, pin)?,
+        })
+    }
+
+    /// Moves the home (`trust keys rewrap-root`): returns how many keyrings were rewrapped.
+    fn run(self) -> Result<u32> {
+        let location = trust_backends::open_home(&self.path).map_err(core)?;
+        let HomeLocation::Local(dir) = &location else {
+            return Err(invalid(
+                "rewrapRoot moves a home in a directory; a database home is not supported yet",
+            ));
+        };
+        let pin = self.old.pin.read()?;
+        let old = self.old.resolve(&location)?;
+        // An interrupted move is finished with the root it started with (a KMS root's store
+        // id is random, so it cannot be made again from the key id alone).
+        let resumed = match keyring::Home::pending_root_kind(dir).map_err(core)? {
+            Some(RootKind::External { kind, uri }) => {
+                custody::resume_root(self.kind, &self.target, &kind, &uri, pin.clone())
+                    .map_err(core)?
+            }
+            _ => None,
+        };
+        let (root, uri) = match resumed {
+            Some(r) => r,
+            None => custody::new_root(self.kind, &self.target, pin).map_err(core)?,
+        };
+        let n = keyring::Home::rewrap_root(dir, old, root, uri, None, None).map_err(core)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+}
+
+/// `Home.rewrapRootAsync`: the HSM/KMS calls and the keyring rewrites on libuv's pool.
+pub struct RewrapRootTask(Option<RewrapRoot>);
+
+impl Task for RewrapRootTask {
+    type Output = u32;
+    type JsValue = u32;
+    fn compute(&mut self) -> Result<u32> {
+        self.0
+            .take()
+            .ok_or_else(|| invalid("the task already ran"))?
+            .run()
+    }
+    fn resolve(&mut self, _env: Env, output: u32) -> Result<u32> {
         Ok(output)
     }
 }
@@ -200,13 +432,14 @@ impl Home {
         make_home(&path, Make::Init(init_source(options)?))
     }
 
-    /// Opens the home in `path` (with the key file it recorded unless one is given).
+    /// Opens the home in `path` with the root it records (its key file unless one is given,
+    /// its passphrase, or its HSM or KMS key).
     #[napi(factory)]
     pub fn open(path: String, options: Option<HomeOptions>) -> Result<Self> {
-        make_home(&path, Make::Open(unlock(options)?))
+        make_home(&path, Make::Open(open_with(options)?))
     }
 
-    /// As `init`, off the event loop.
+    /// As `init`, off the event loop (argon2, HSM/KMS calls and database work on libuv's pool).
     #[napi(ts_return_type = "Promise<Home>")]
     pub fn init_async(path: String, options: HomeOptions) -> Result<AsyncTask<HomeTask>> {
         Ok(AsyncTask::new(HomeTask {
@@ -220,8 +453,26 @@ impl Home {
     pub fn open_async(path: String, options: Option<HomeOptions>) -> Result<AsyncTask<HomeTask>> {
         Ok(AsyncTask::new(HomeTask {
             path,
-            how: Some(Make::Open(unlock(options)?)),
+            how: Some(Make::Open(open_with(options)?)),
         }))
+    }
+
+    /// Moves the home in directory `path` to an HSM or KMS root without touching any
+    /// ciphertext (`trust keys rewrap-root`); returns how many keyrings were rewrapped.
+    #[napi]
+    pub fn rewrap_root(path: String, options: RewrapRootOptions) -> Result<u32> {
+        RewrapRoot::new(path, options)?.run()
+    }
+
+    /// As `rewrapRoot`, off the event loop.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn rewrap_root_async(
+        path: String,
+        options: RewrapRootOptions,
+    ) -> Result<AsyncTask<RewrapRootTask>> {
+        Ok(AsyncTask::new(RewrapRootTask(Some(RewrapRoot::new(
+            path, options,
+        )?))))
     }
 
     /// The home's directory (null for a database home).

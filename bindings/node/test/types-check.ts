@@ -16,5 +16,9 @@ async function main (): Promise<void> {
   const signed: Record<string, string> = trust.webhook.sign('stripe', Buffer.from('{}'), ['whsec_x'], { now: 1, id: 'd' })
   const q: string = trust.webhook.signQuery('shopify-oauth', 'shop=x.myshopify.com', 'k')
   console.log(n, o, i, signed, q)
+  const hsm = await trust.Home.initAsync('/h', { rootPkcs11: 'pkcs11:token=t;object=o?module-path=/m.so', pinEnv: 'PIN' })
+  const kms = trust.Home.open('/k', { pinFile: '/run/pin' })
+  const moved: number = await trust.Home.rewrapRootAsync('/x', { toAwsKms: 'alias/trust', rootKeyFile: '/k' })
+  console.log(hsm.path, kms.path, moved + trust.Home.rewrapRoot('/y', { toPkcs11: 'pkcs11:…' }))
 }
 void main()

@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use secrecy::SecretString;
 use trust_backends::HomeLocation;
+use trust_backends::custody::{self, PinSource};
 use trust_core::durable::AtomicFile;
 use trust_core::envelope::{self, Context, EnvelopeError, Opener, Sealer};
 use trust_core::keyring::{
-    self, Change, Destroy, DestroyOutcome, InitSource, Policy, Rollout, Unlock,
+    self, Change, Destroy, DestroyOutcome, InitSource, Policy, Rollout, RootKind, Unlock,
 };
 use trust_core::provider::{KeyRef, Suite};
 use trust_core::root::PassphraseParams;
@@ -66,6 +68,34 @@ fn locate(path: &Path) -> PyResult<HomeLocation> {
     }
 }
 
+/// The PKCS#11 user PIN from the variable named `env` or the file `file` (at most one), else
+/// `None`: the resolver then reads `TRUST_PKCS11_PIN`, as the CLI does.
+fn read_pin(env: Option<&str>, file: Option<&Path>) -> PyResult<Option<SecretString>> {
+    let source = match (env, file) {
+        (None, None) => PinSource::Default,
+        (Some(name), None) => PinSource::Env(name),
+        (None, Some(path)) => PinSource::File(path),
+        (Some(_), Some(_)) => return Err(invalid("give at most one of pin_env= or pin_file=")),
+    };
+    custody::read_pin(source).map_err(core)
+}
+
+/// How to unlock the home at `location` when the caller named no key file or passphrase: the
+/// key file it records, or the HSM or KMS key it records (opened here, with the PIN).
+fn stored_unlock(
+    location: &HomeLocation,
+    pin_env: Option<&str>,
+    pin_file: Option<&Path>,
+) -> PyResult<Unlock> {
+    Ok(match location.root_kind().map_err(core)? {
+        RootKind::External { kind, uri } => Unlock::Root(
+            custody::open_root(&kind, &uri, read_pin(pin_env, pin_file)?).map_err(core)?,
+        ),
+        // A passphrase home without a passphrase: trust-core says what is missing.
+        _ => Unlock::Stored,
+    })
+}
+
 /// The native home behind `obj`: a `trust.Home` (the Python wrapper) or the native class.
 pub(crate) fn native_home<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Home>> {
     if let Ok(home) = obj.cast::<Home>() {
@@ -90,34 +120,70 @@ impl Home {
 
 #[pymethods]
 impl Home {
-    /// Creates a home in `path` (a directory, or a `postgres://` URL) with a root key file (created if missing) or a passphrase.
+    /// Creates a home in `path` (a directory, or a `postgres://` URL) with exactly one root: a
+    /// key file (created if missing), a passphrase (argon2id), an AES-256 key in a PKCS#11
+    /// token (`root_pkcs11`, an RFC 7512 URI with module-path; generated in the token when
+    /// absent) or an AWS KMS key (`root_aws_kms`, a key id, alias/NAME or ARN; region, endpoint
+    /// and credentials from the environment, as for the AWS CLI). The HSM user PIN comes from
+    /// the variable named by `pin_env`, the file `pin_file`, or else `TRUST_PKCS11_PIN`.
+    /// Runs without the GIL: argon2, the HSM or KMS calls and any database round trips.
     #[staticmethod]
-    #[pyo3(signature = (path, *, root_key_file=None, passphrase=None, m_kib=None, t=None, p=None))]
+    #[pyo3(signature = (path, *, root_key_file=None, passphrase=None, root_pkcs11=None, root_aws_kms=None, pin_env=None, pin_file=None, m_kib=None, t=None, p=None))]
+    // Each is a keyword-only argument of the Python signature, as on the CLI's flags.
+    #[allow(clippy::too_many_arguments)]
     fn init(
         py: Python<'_>,
         path: PathBuf,
         root_key_file: Option<PathBuf>,
         passphrase: Option<&Bound<'_, PyAny>>,
+        root_pkcs11: Option<String>,
+        root_aws_kms: Option<String>,
+        pin_env: Option<String>,
+        pin_file: Option<PathBuf>,
         m_kib: Option<u32>,
         t: Option<u32>,
         p: Option<u32>,
     ) -> PyResult<Self> {
-        let source = match (root_key_file, passphrase) {
-            (Some(file), None) => InitSource::KeyFile(file),
-            (None, Some(pass)) => {
+        if (pin_env.is_some() || pin_file.is_some()) && root_pkcs11.is_none() {
+            // Also with root_aws_kms: KMS takes no PIN.
+            return Err(invalid("pin_env= and pin_file= only go with root_pkcs11="));
+        }
+        let given = [
+            root_key_file.is_some(),
+            passphrase.is_some(),
+            root_pkcs11.is_some(),
+            root_aws_kms.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(invalid(
+                "give exactly one of root_key_file=, passphrase=, root_pkcs11= or root_aws_kms=",
+            ));
+        }
+        let passphrase = passphrase.map(|p| secret(p, "passphrase")).transpose()?;
+        py.detach(|| {
+            let source = if let Some(file) = root_key_file {
+                InitSource::KeyFile(file)
+            } else if let Some(passphrase) = passphrase {
                 let d = PassphraseParams::DEFAULT;
                 InitSource::Passphrase {
-                    passphrase: secret(pass, "passphrase")?,
+                    passphrase,
                     params: PassphraseParams::new(
                         m_kib.unwrap_or(d.m_kib),
                         t.unwrap_or(d.t),
                         p.unwrap_or(d.p),
                     ),
                 }
-            }
-            _ => return Err(invalid("give exactly one of root_key_file= or passphrase=")),
-        };
-        py.detach(|| {
+            } else {
+                let (kind, target) = match (&root_pkcs11, &root_aws_kms) {
+                    (Some(uri), _) => (custody::PKCS11, uri),
+                    (None, Some(key)) => (custody::AWS_KMS, key),
+                    (None, None) => return Err(invalid("no root given")),
+                };
+                let pin = read_pin(pin_env.as_deref(), pin_file.as_deref())?;
+                // Recorded as the resolver canonicalizes it (the CLI's rule).
+                let (root, uri) = custody::new_root(kind, target, pin).map_err(core)?;
+                InitSource::External { root, uri }
+            };
             let location = locate(&path)?;
             let home = match &location {
                 HomeLocation::Local(dir) => keyring::Home::init(dir, source),
@@ -131,24 +197,32 @@ impl Home {
         })
     }
 
-    /// Opens the home in `path` (a directory or a `postgres://` URL): with the key file it recorded (default), another path to the
-    /// same key, or its passphrase.
+    /// Opens the home in `path` (a directory or a `postgres://` URL) with the root it records:
+    /// its key file (or `root_key_file`, another path to the same key), its `passphrase`, or
+    /// its HSM or KMS key (the PIN as for `init`; `pin_env`/`pin_file` are ignored by other
+    /// homes). Runs without the GIL.
     #[staticmethod]
-    #[pyo3(signature = (path, *, root_key_file=None, passphrase=None))]
+    #[pyo3(signature = (path, *, root_key_file=None, passphrase=None, pin_env=None, pin_file=None))]
     fn open(
         py: Python<'_>,
         path: PathBuf,
         root_key_file: Option<PathBuf>,
         passphrase: Option<&Bound<'_, PyAny>>,
+        pin_env: Option<String>,
+        pin_file: Option<PathBuf>,
     ) -> PyResult<Self> {
-        let unlock = match (root_key_file, passphrase) {
-            (None, None) => Unlock::Stored,
-            (Some(file), None) => Unlock::KeyFile(file),
-            (None, Some(pass)) => Unlock::Passphrase(secret(pass, "passphrase")?),
+        let given = match (root_key_file, passphrase) {
+            (None, None) => None,
+            (Some(file), None) => Some(Unlock::KeyFile(file)),
+            (None, Some(pass)) => Some(Unlock::Passphrase(secret(pass, "passphrase")?)),
             _ => return Err(invalid("give at most one of root_key_file= or passphrase=")),
         };
         py.detach(|| {
             let location = locate(&path)?;
+            let unlock = match given {
+                Some(unlock) => unlock,
+                None => stored_unlock(&location, pin_env.as_deref(), pin_file.as_deref())?,
+            };
             let home = match &location {
                 HomeLocation::Local(dir) => keyring::Home::open(dir, unlock),
                 HomeLocation::Postgres(db) => trust_postgres::open_home(db, unlock),
@@ -158,6 +232,75 @@ impl Home {
                 inner: Arc::new(home),
                 location,
             })
+        })
+    }
+
+    /// Moves the home in directory `path` to a root key in a PKCS#11 token (`to_pkcs11`) or
+    /// AWS KMS (`to_aws_kms`) without touching any ciphertext: only the keyrings' wrapping
+    /// changes (`trust keys rewrap-root`). The current root unlocks it as in `open`; the PIN,
+    /// for either HSM, as in `init`. Afterwards the old key file or passphrase no longer opens
+    /// the home; open it again with `Home.open`. An interrupted move is finished by calling
+    /// this again with the same target. Stop other writers of the home while it runs. Returns
+    /// how many keyrings were rewrapped. Runs without the GIL.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, to_pkcs11=None, to_aws_kms=None, root_key_file=None, passphrase=None, pin_env=None, pin_file=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn rewrap_root(
+        py: Python<'_>,
+        path: PathBuf,
+        to_pkcs11: Option<String>,
+        to_aws_kms: Option<String>,
+        root_key_file: Option<PathBuf>,
+        passphrase: Option<&Bound<'_, PyAny>>,
+        pin_env: Option<String>,
+        pin_file: Option<PathBuf>,
+    ) -> PyResult<usize> {
+        let (kind, target) = match (to_pkcs11, to_aws_kms) {
+            (Some(uri), None) => (custody::PKCS11, uri),
+            (None, Some(key)) => (custody::AWS_KMS, key),
+            _ => return Err(invalid("give exactly one of to_pkcs11= or to_aws_kms=")),
+        };
+        let given = match (root_key_file, passphrase) {
+            (None, None) => None,
+            (Some(file), None) => Some(Unlock::KeyFile(file)),
+            (None, Some(pass)) => Some(Unlock::Passphrase(secret(pass, "passphrase")?)),
+            _ => return Err(invalid("give at most one of root_key_file= or passphrase=")),
+        };
+        py.detach(|| {
+            let location = locate(&path)?;
+            let HomeLocation::Local(dir) = &location else {
+                return Err(invalid(
+                    "rewrap_root moves a home in a directory; a database home is not supported yet",
+                ));
+            };
+            let old = match given {
+                Some(unlock) => unlock,
+                None => stored_unlock(&location, pin_env.as_deref(), pin_file.as_deref())?,
+            };
+            // An interrupted move is finished with the root it started with (a KMS root's
+            // store id is random, so it cannot be made again from the key id alone).
+            let pending = keyring::Home::pending_root_kind(dir).map_err(core)?;
+            let resumed = match pending {
+                Some(RootKind::External { kind: k, uri }) => custody::resume_root(
+                    kind,
+                    &target,
+                    &k,
+                    &uri,
+                    read_pin(pin_env.as_deref(), pin_file.as_deref())?,
+                )
+                .map_err(core)?,
+                _ => None,
+            };
+            let (root, uri) = match resumed {
+                Some(r) => r,
+                None => custody::new_root(
+                    kind,
+                    &target,
+                    read_pin(pin_env.as_deref(), pin_file.as_deref())?,
+                )
+                .map_err(core)?,
+            };
+            keyring::Home::rewrap_root(dir, old, root, uri, None, None).map_err(core)
         })
     }
 

@@ -18,11 +18,13 @@
 //! A kind this build was compiled without (the `pkcs11` and `aws-kms` features) is a usage
 //! error that names the missing feature, never a panic.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use secrecy::SecretString;
 use trust_core::audit::ExternalEd25519;
-use trust_core::root::RootKey;
+use trust_core::error::Category;
+use trust_core::root::{RootKey, RootKeyError};
 
 use crate::BackendError;
 
@@ -44,6 +46,102 @@ fn pin_or_env(pin: Option<SecretString>) -> Result<SecretString, BackendError> {
         Ok(v) if !v.is_empty() => Ok(SecretString::from(v)),
         _ => Err(custody(trust_pkcs11::Pkcs11Error::NoPin)),
     }
+}
+
+/// Where a front end takes the PKCS#11 user PIN from. Never the PIN itself as an argument: a
+/// value passed around as a plain string ends up in argv, tracebacks and reprs.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum PinSource<'a> {
+    /// `TRUST_PKCS11_PIN`, read by the resolver when the key is opened.
+    #[default]
+    Default,
+    /// The environment variable of this name (its name, not its value).
+    Env(&'a str),
+    /// This file; one trailing newline (`\n` or `\r\n`) is dropped, as editors and `echo` add
+    /// one.
+    File(&'a Path),
+}
+
+/// The longest PIN file accepted: anything larger is the wrong file.
+pub const PIN_FILE_LIMIT: u64 = 4096;
+
+/// Reads the PKCS#11 user PIN from `source`: `None` for [`PinSource::Default`] (then
+/// [`new_root`] and [`open_root`] read `TRUST_PKCS11_PIN`). Used by the language packages, which
+/// take the PIN the way the CLI does (`--pin-file`, the variable).
+///
+/// # Errors
+/// [`BackendError::Custody`]: `INPUT_UNREADABLE` (exit 3) when the variable is unset or the
+/// file cannot be read; `USAGE` (exit 2) when the PIN is empty, not UTF-8, or the file is
+/// larger than [`PIN_FILE_LIMIT`]. Messages name the variable or file, never the PIN.
+pub fn read_pin(source: PinSource<'_>) -> Result<Option<SecretString>, BackendError> {
+    use secrecy::zeroize::Zeroizing;
+    use std::io::Read as _;
+    let pin_error = |category: Category, code: &'static str, message: String| {
+        BackendError::Custody(RootKeyError::Backend(trust_core::root::BackendError::new(
+            code, category, message,
+        )))
+    };
+    let bytes = match source {
+        PinSource::Default => return Ok(None),
+        PinSource::Env(name) => {
+            let value = std::env::var_os(name).ok_or_else(|| {
+                pin_error(
+                    Category::Input,
+                    "INPUT_UNREADABLE",
+                    format!("the environment variable {name} (for the PKCS#11 PIN) is not set"),
+                )
+            })?;
+            Zeroizing::new(value.into_encoded_bytes())
+        }
+        PinSource::File(path) => {
+            let unreadable = |e: std::io::Error| {
+                pin_error(
+                    Category::Input,
+                    "INPUT_UNREADABLE",
+                    format!("cannot read the PKCS#11 PIN file {}: {e}", path.display()),
+                )
+            };
+            let file = std::fs::File::open(path).map_err(unreadable)?;
+            let mut bytes = Zeroizing::new(Vec::new());
+            file.take(PIN_FILE_LIMIT + 1)
+                .read_to_end(&mut bytes)
+                .map_err(unreadable)?;
+            if bytes.len() as u64 > PIN_FILE_LIMIT {
+                return Err(pin_error(
+                    Category::Usage,
+                    "USAGE",
+                    format!(
+                        "the PKCS#11 PIN file {} is larger than {PIN_FILE_LIMIT} bytes",
+                        path.display()
+                    ),
+                ));
+            }
+            let trailing = if bytes.ends_with(b"\r\n") {
+                2
+            } else {
+                usize::from(bytes.ends_with(b"\n"))
+            };
+            let keep = bytes.len() - trailing;
+            // Zeroizing<Vec> wipes the whole capacity on drop, the cut-off newline included.
+            bytes.truncate(keep);
+            bytes
+        }
+    };
+    if bytes.is_empty() {
+        return Err(pin_error(
+            Category::Usage,
+            "USAGE",
+            "the PKCS#11 PIN is empty".into(),
+        ));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        pin_error(
+            Category::Usage,
+            "USAGE",
+            "the PKCS#11 PIN is not UTF-8 text".into(),
+        )
+    })?;
+    Ok(Some(SecretString::from(text.to_owned())))
 }
 
 #[cfg(feature = "pkcs11")]
@@ -136,7 +234,7 @@ pub fn resume_root(
 fn new_kms_config(target: &str) -> Result<trust_kms::KmsConfig, BackendError> {
     trust_kms::check_key_id(target).map_err(kms)?;
     let store = trust_core::secret::random_array::<8>()
-        .map_err(|_| BackendError::Custody(trust_core::root::RootKeyError::Random))?;
+        .map_err(|_| BackendError::Custody(RootKeyError::Random))?;
     Ok(trust_kms::KmsConfig::new(target, hex::encode(store)))
 }
 
@@ -234,6 +332,54 @@ mod tests {
             panic!("opened an unknown kind");
         };
         assert!(!e.to_string().contains('\u{1b}'), "{e}");
+    }
+
+    #[test]
+    fn pins_are_read_from_a_named_variable_or_a_file_and_never_echoed() {
+        use secrecy::ExposeSecret as _;
+        assert!(read_pin(PinSource::Default).expect("default").is_none());
+        let Err(e) = read_pin(PinSource::Env("TRUST_TEST_SURELY_UNSET_PIN_VARIABLE")) else {
+            panic!("read an unset variable");
+        };
+        assert_eq!(e.code(), "INPUT_UNREADABLE");
+        assert_eq!(e.category().exit_code(), 3);
+        assert!(
+            e.to_string()
+                .contains("TRUST_TEST_SURELY_UNSET_PIN_VARIABLE")
+        );
+        // The value of a variable that is set (its content does not matter here).
+        assert!(read_pin(PinSource::Env("PATH")).expect("PATH").is_some());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pin");
+        std::fs::write(&file, "98765\r\n").expect("write");
+        let pin = read_pin(PinSource::File(&file))
+            .expect("file")
+            .expect("some");
+        assert_eq!(pin.expose_secret(), "98765");
+        std::fs::write(&file, "\n").expect("write");
+        let Err(e) = read_pin(PinSource::File(&file)) else {
+            panic!("accepted an empty PIN");
+        };
+        assert_eq!((e.code(), e.category().exit_code()), ("USAGE", 2));
+        std::fs::write(&file, [0xff, 0xfe]).expect("write");
+        let Err(e) = read_pin(PinSource::File(&file)) else {
+            panic!("accepted a non-UTF-8 PIN");
+        };
+        assert_eq!(e.code(), "USAGE");
+        std::fs::write(&file, vec![b'7'; 4097]).expect("write");
+        let Err(e) = read_pin(PinSource::File(&file)) else {
+            panic!("accepted a huge PIN file");
+        };
+        assert_eq!(e.code(), "USAGE");
+        assert!(!e.to_string().contains("7777"), "{e}");
+        let Err(e) = read_pin(PinSource::File(&dir.path().join("absent"))) else {
+            panic!("read an absent file");
+        };
+        assert_eq!(
+            (e.code(), e.category().exit_code()),
+            ("INPUT_UNREADABLE", 3)
+        );
     }
 
     #[cfg(feature = "aws-kms")]

@@ -30,13 +30,15 @@ use trust_core::error::{Category, TrustError};
 use trust_core::gdpr::{
     DirRegister, GdprError, LocalStore, RequestRegister, SubjectKeyRecord, SubjectKeyStore,
 };
+use trust_core::keyring::{Home, KeyringError, RootKind};
 use trust_core::mfa::{DirMfaStore, MfaStore};
 use trust_core::root::RootKeyError;
 use trust_core::store_url::{Scheme, StoreLocation, StoreUrl, StoreUrlError};
 use trust_core::vault::{DirVaultStore, VaultStore};
 use trust_core::webhook::SeenStore;
 use trust_postgres::{
-    Database, PgMfaStore, PgRequestRegister, PgSeenStore, PgSubjectStore, PgVaultStore,
+    Database, PgHomeRecords, PgMfaStore, PgRequestRegister, PgSeenStore, PgSubjectStore,
+    PgVaultStore,
 };
 
 /// Where a store lives, parsed.
@@ -137,6 +139,19 @@ pub fn open_home(text: &str) -> Result<HomeLocation, BackendError> {
 }
 
 impl HomeLocation {
+    /// What kind of root key the home here records (`home.json`, or the database's home row):
+    /// a front end opens an external root from it ([`custody::open_root`]) before opening the
+    /// home.
+    ///
+    /// # Errors
+    /// The home store's errors; a missing home is `KeyringError::NotInitialized`.
+    pub fn root_kind(&self) -> Result<RootKind, KeyringError> {
+        match self {
+            Self::Local(dir) => Home::root_kind(dir),
+            Self::Postgres(db) => Home::root_kind_in(&PgHomeRecords::new(db.clone())),
+        }
+    }
+
     /// The GDPR request register of this home: `HOME/gdpr/requests.json` for a local home, the
     /// `trust_gdpr_requests` table for a database.
     pub fn request_register(&self) -> Box<dyn RequestRegister> {

@@ -110,16 +110,40 @@ class Home:
         *,
         root_key_file: Optional[_Path] = None,
         passphrase: Optional[_Secret] = None,
+        root_pkcs11: Optional[str] = None,
+        root_aws_kms: Optional[str] = None,
+        pin_env: Optional[str] = None,
+        pin_file: Optional[_Path] = None,
         m_kib: Optional[int] = None,
         t: Optional[int] = None,
         p: Optional[int] = None,
     ) -> "Home":
-        """Creates a home in ``path`` (a directory or a ``postgres://`` URL) whose root key is ``root_key_file`` (32 random bytes,
-        created mode 0600 if missing; keep it apart from the home) or a passphrase stretched
-        with argon2id (``m_kib``/``t``/``p`` override the cost)."""
+        """Creates a home in ``path`` (a directory or a ``postgres://`` URL) with exactly one root:
+
+        * ``root_key_file``: 32 random bytes, created mode 0600 if missing (keep it apart from
+          the home);
+        * ``passphrase``: stretched with argon2id (``m_kib``/``t``/``p`` override the cost);
+        * ``root_pkcs11``: an AES-256 key in a PKCS#11 token (HSM), named by an RFC 7512 URI
+          with ``module-path``, generated inside the token when absent. The user PIN comes from
+          the environment variable *named* by ``pin_env``, from ``pin_file``, or else from
+          ``TRUST_PKCS11_PIN`` — never from an argument holding the PIN itself;
+        * ``root_aws_kms``: an AWS KMS key (key id, ``alias/NAME`` or ARN). Region, endpoint
+          and credentials come from the environment as for the AWS CLI (``AWS_REGION``,
+          ``AWS_ENDPOINT_URL``, the default credentials chain).
+
+        The GIL is released for the whole call (argon2, HSM and KMS calls, database I/O)."""
         return Home(
             _native.Home.init(
-                path, root_key_file=root_key_file, passphrase=passphrase, m_kib=m_kib, t=t, p=p
+                path,
+                root_key_file=root_key_file,
+                passphrase=passphrase,
+                root_pkcs11=root_pkcs11,
+                root_aws_kms=root_aws_kms,
+                pin_env=pin_env,
+                pin_file=pin_file,
+                m_kib=m_kib,
+                t=t,
+                p=p,
             )
         )
 
@@ -129,10 +153,49 @@ class Home:
         *,
         root_key_file: Optional[_Path] = None,
         passphrase: Optional[_Secret] = None,
+        pin_env: Optional[str] = None,
+        pin_file: Optional[_Path] = None,
     ) -> "Home":
-        """Opens the home in ``path`` (a directory or a ``postgres://`` URL) with the key file it recorded, another path to the same
-        key (``root_key_file``), or its ``passphrase``."""
-        return Home(_native.Home.open(path, root_key_file=root_key_file, passphrase=passphrase))
+        """Opens the home in ``path`` (a directory or a ``postgres://`` URL) with the root it
+        recorded: its key file (or ``root_key_file``, another path to the same key), its
+        ``passphrase``, or its HSM or KMS key (the PIN as for :meth:`init`; ``pin_env`` and
+        ``pin_file`` are ignored by other homes). The GIL is released for the whole call."""
+        return Home(
+            _native.Home.open(
+                path,
+                root_key_file=root_key_file,
+                passphrase=passphrase,
+                pin_env=pin_env,
+                pin_file=pin_file,
+            )
+        )
+
+    @staticmethod
+    def rewrap_root(
+        path: _Path,
+        *,
+        to_pkcs11: Optional[str] = None,
+        to_aws_kms: Optional[str] = None,
+        root_key_file: Optional[_Path] = None,
+        passphrase: Optional[_Secret] = None,
+        pin_env: Optional[str] = None,
+        pin_file: Optional[_Path] = None,
+    ) -> int:
+        """Moves the home in directory ``path`` to a root key in an HSM (``to_pkcs11``) or AWS KMS
+        (``to_aws_kms``) without touching any ciphertext, as ``trust keys rewrap-root`` does;
+        returns how many keyrings were rewrapped. The current root unlocks it as in
+        :meth:`open`. Afterwards the old key file or passphrase no longer opens the home: open
+        it again with :meth:`open`. An interrupted move is finished by calling this again with
+        the same target. Stop other writers of the home while it runs."""
+        return _native.Home.rewrap_root(
+            path,
+            to_pkcs11=to_pkcs11,
+            to_aws_kms=to_aws_kms,
+            root_key_file=root_key_file,
+            passphrase=passphrase,
+            pin_env=pin_env,
+            pin_file=pin_file,
+        )
 
     @property
     def path(self) -> Optional[str]:

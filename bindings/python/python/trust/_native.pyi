@@ -29,14 +29,34 @@ class Home:
         *,
         root_key_file: Optional[_Path] = ...,
         passphrase: Optional[_Secret] = ...,
+        root_pkcs11: Optional[str] = ...,
+        root_aws_kms: Optional[str] = ...,
+        pin_env: Optional[str] = ...,
+        pin_file: Optional[_Path] = ...,
         m_kib: Optional[int] = ...,
         t: Optional[int] = ...,
         p: Optional[int] = ...,
     ) -> Home: ...
     @staticmethod
     def open(
-        path: _Path, *, root_key_file: Optional[_Path] = ..., passphrase: Optional[_Secret] = ...
+        path: _Path,
+        *,
+        root_key_file: Optional[_Path] = ...,
+        passphrase: Optional[_Secret] = ...,
+        pin_env: Optional[str] = ...,
+        pin_file: Optional[_Path] = ...,
     ) -> Home: ...
+    @staticmethod
+    def rewrap_root(
+        path: _Path,
+        *,
+        to_pkcs11: Optional[str] = ...,
+        to_aws_kms: Optional[str] = ...,
+        root_key_file: Optional[_Path] = ...,
+        passphrase: Optional[_Secret] = ...,
+        pin_env: Optional[str] = ...,
+        pin_file: Optional[_Path] = ...,
+    ) -> int: ...
     @property
     def path(self) -> Optional[str]: ...
     def create_keyring(self, name: str, *, suite: str = ...) -> None: ...
