@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use trust_backends::HomeLocation;
 use trust_core::durable::AtomicFile;
-use trust_core::envelope::{self, Context, EnvelopeError, Opener, Sealer};
+use trust_core::envelope::{self, Context, DataKeyCache, EnvelopeError, Opener, Sealer};
 use trust_core::kek::PassphraseParams;
 use trust_core::keyring::{
     self, Change, Destroy, DestroyOutcome, InitSource, Policy, Rollout, Unlock,
@@ -55,6 +55,10 @@ pub(crate) struct Home {
     pub(crate) inner: Arc<keyring::Home>,
     /// Where the home's other stores (subject keys, vault, MFA) live.
     pub(crate) location: HomeLocation,
+    /// Cached data keys for `seal`/`open` and the token calls: small messages are sealed as
+    /// envelope format version 3 (a data key reused within the cache's bounds on messages,
+    /// bytes and age; docs/format-envelope.md states the trade-off), larger ones as version 1.
+    pub(crate) cache: DataKeyCache,
 }
 
 /// `path` as trust-backends reads it: a directory, or a `postgres://` URL (connected, schema
@@ -127,6 +131,7 @@ impl Home {
             Ok(Self {
                 inner: Arc::new(home),
                 location,
+                cache: DataKeyCache::default(),
             })
         })
     }
@@ -157,6 +162,7 @@ impl Home {
             Ok(Self {
                 inner: Arc::new(home),
                 location,
+                cache: DataKeyCache::default(),
             })
         })
     }
@@ -301,7 +307,7 @@ impl Home {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let ctx = self::context(context)?;
         let sealed = py
-            .detach(|| envelope::seal(&*self.inner, name, &ctx, data))
+            .detach(|| self.cache.seal(&*self.inner, name, &ctx, data))
             .map_err(core)?;
         Ok(PyBytes::new(py, &sealed))
     }
@@ -316,12 +322,13 @@ impl Home {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let ctx = self::context(context)?;
         let plain = py
-            .detach(|| envelope::open(&*self.inner, &ctx, blob))
+            .detach(|| self.cache.open(&*self.inner, &ctx, blob))
             .map_err(core)?;
         Ok(PyBytes::new(py, &plain))
     }
 
-    /// Encrypts a short secret into a `tle1.` text token.
+    /// Encrypts a short secret into a text token (`tle3.` with a cached data key, `tle1.` for
+    /// longer secrets).
     #[pyo3(signature = (name, data, context=None))]
     fn seal_token(
         &self,
@@ -331,11 +338,11 @@ impl Home {
         context: Option<BTreeMap<String, String>>,
     ) -> PyResult<String> {
         let ctx = self::context(context)?;
-        py.detach(|| envelope::seal_token(&*self.inner, name, &ctx, data))
+        py.detach(|| self.cache.seal_token(&*self.inner, name, &ctx, data))
             .map_err(core)
     }
 
-    /// Decrypts a `tle1.` token made with an equal `context`.
+    /// Decrypts a token (`tle1.`, `tle2.` or `tle3.`) made with an equal `context`.
     #[pyo3(signature = (token, context=None))]
     fn open_token<'py>(
         &self,
@@ -345,7 +352,7 @@ impl Home {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let ctx = self::context(context)?;
         let plain = py
-            .detach(|| envelope::open_token(&*self.inner, &ctx, token))
+            .detach(|| self.cache.open_token(&*self.inner, &ctx, token))
             .map_err(core)?;
         Ok(PyBytes::new(py, &plain))
     }
