@@ -1,12 +1,19 @@
-//! Cached data keys for small messages (format version 2).
+//! Cached data keys for small messages (format versions 3 and 2).
 //!
 //! Sealing a 64-byte credential with [`super::seal`] costs a fresh data key: OS randomness, a
 //! wrap under the KEK (a key derivation and an AES key setup) and a 13-block key schedule —
 //! thirty times the AES-GCM work. A [`DataKeyCache`] reuses one wrapped data key for many small
 //! messages, the way the AWS Encryption SDK's caching materials manager does, and bounds that
-//! reuse by **messages, bytes and age**. Every message still gets its **own AEAD key**, derived
-//! from the data key, a fresh 192-bit random salt and the message's header and context, so no
-//! key/nonce pair ever repeats and the context stays bound.
+//! reuse by **messages, bytes and age**.
+//!
+//! * Under AES-256-GCM, messages shorter than 16 KiB are sealed as **version 3**: one
+//!   XAES-256-GCM chunk (c2sp.org/XAES-256-GCM) under a key derived from the data key, whose
+//!   24-byte nonce is the message salt: 12 bytes fixed per cached data key, 12 random per
+//!   message. ring's AES-GCM key schedule is therefore built once per data key, and a message
+//!   costs about one raw AES-GCM seal or open. The header and context are its associated data.
+//! * Under XChaCha20-Poly1305 (and for a message of exactly 16 KiB) the cache writes
+//!   **version 2**: every message gets its own AEAD key from one HMAC over a fresh 192-bit salt
+//!   and the message's header and context.
 //!
 //! ```
 //! use trust_core::envelope::{CacheLimits, Context, DataKeyCache, StaticKeys};
@@ -20,17 +27,20 @@
 //! );
 //! let ctx = Context::new().with("tenant", "acme")?.with("record", "order-1042")?;
 //! let sealed = cache.seal(&keys, "orders", &ctx, b"shpat_0123456789")?;
-//! assert_eq!(sealed[3], 2); // format version 2
+//! assert_eq!(sealed[3], 3); // format version 3
 //! assert_eq!(&cache.open(&keys, &ctx, &sealed)?[..], b"shpat_0123456789");
-//! // Version-2 messages open without the cache too, and the cache opens version 1.
+//! // Version-3 messages open without the cache too, and the cache opens versions 1 and 2.
 //! assert_eq!(&trust_core::envelope::open(&keys, &ctx, &sealed)?[..], b"shpat_0123456789");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## What the cache trades away (also in `docs/format-envelope.md` and the threat model)
 //!
+//! * **Nonces, not keys, per message (version 3).** The messages under one data key share an
+//!   AES-GCM key and differ by random 96-bit nonces; the message limit (never above 2^32)
+//!   bounds the chance of a repeat: q²/2^97, 2^-73 for the default 4096 messages.
 //! * **Blast radius of one data key.** Anyone who reads a cached data key out of this process's
-//!   memory (or the precomputed HMAC state that stands for it) can open every message sealed
+//!   memory (or the key schedule or HMAC state that stands for it) can open every message sealed
 //!   under it: up to [`CacheLimits::with_max_messages`] messages, or [`CacheLimits::with_max_age`]
 //!   worth. Without the cache that is one message. The KEK, which is in the same memory, opens
 //!   all of them anyway, so this matters against partial leaks (a core dump of one buffer,
@@ -52,7 +62,8 @@
 //!
 //! ## Randomness and `fork`
 //!
-//! Salts come from a pool refilled with one OS call per 64 messages. The pool and the seal
+//! Salts (version 2) and nonce halves (version 3) come from a pool refilled with one OS call
+//! per 1536 random bytes. The pool and the seal
 //! entries remember the process id that filled them; a process that finds another id (a
 //! `fork()`ed child) discards both before its first seal, so parent and child never draw the
 //! same salt under the same data key.
