@@ -61,6 +61,13 @@ pub(crate) struct Home {
     pub(crate) cache: DataKeyCache,
 }
 
+/// The package's home options: usage blocks that grow to 65 536 seals while a process seals
+/// fast, so a busy worker writes the usage counter about once a second rather than once per
+/// 1024 seals (an fsync each; a crash leaves at most one block's rest counted).
+fn with_package_options(home: keyring::Home) -> keyring::Home {
+    home.with_options(keyring::HomeOptions::default().with_max_usage_block(65_536))
+}
+
 /// `path` as trust-backends reads it: a directory, or a `postgres://` URL (connected, schema
 /// migrated). The rule that tells a URL from a path lives in trust-backends only.
 fn locate(path: &Path) -> PyResult<HomeLocation> {
@@ -129,7 +136,7 @@ impl Home {
             }
             .map_err(core)?;
             Ok(Self {
-                inner: Arc::new(home),
+                inner: Arc::new(with_package_options(home)),
                 location,
                 cache: DataKeyCache::default(),
             })
@@ -160,7 +167,7 @@ impl Home {
             }
             .map_err(core)?;
             Ok(Self {
-                inner: Arc::new(home),
+                inner: Arc::new(with_package_options(home)),
                 location,
                 cache: DataKeyCache::default(),
             })
