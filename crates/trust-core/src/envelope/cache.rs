@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use trust_core::envelope::{CacheLimits, Context, DataKeyCache, StaticKeys};
-//! use trust_core::keys::Suite;
+//! use trust_core::provider::Suite;
 //! use trust_core::secret::Key256;
 //! use std::time::Duration;
 //!
@@ -85,7 +85,7 @@ use super::schedule::{
     XaesDataKey,
 };
 use super::token;
-use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
+use crate::provider::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::secret::{Key256, ct_eq, fill_random};
 
 /// Salts drawn per OS call.
