@@ -489,7 +489,7 @@ impl DataKeyCache {
         out.clear();
         // The stored context is compared as bytes below, not decoded into a map.
         let header = header::parse_complete_opts(envelope, false)?;
-        if header.version != VERSION_CACHED {
+        if header.version != VERSION_CACHED && header.version != VERSION_XAES {
             return super::open_into(provider, context, envelope, out);
         }
         let result = self.open_cached(provider, context, header, envelope, out);
@@ -676,7 +676,6 @@ impl DataKeyCache {
         let now = Instant::now();
         {
             let mut inner = self.lock();
-            inner.open.retain(|e| live(e.expires, now));
             let hit = inner.open.iter().rev().find(|e| {
                 e.data.wrapped == header.wrapped
                     && e.data.suite == header.suite
@@ -684,8 +683,10 @@ impl DataKeyCache {
                     && e.data.key_ref_entry == header.key_ref_entry
                     && same_kek(&e.kek, kek)
             });
-            if let Some(e) = hit {
-                return Ok(Arc::clone(&e.data));
+            match hit {
+                Some(e) if live(e.expires, now) => return Ok(Arc::clone(&e.data)),
+                // Expired entries go on a miss only, so a hit costs no pass over the list.
+                _ => inner.open.retain(|e| live(e.expires, now)),
             }
         }
         // Unwrap outside the lock: a miss costs a key derivation and an AES key setup.
@@ -754,7 +755,7 @@ impl DataKeyCache {
                 if chunks.len() < TAG_LEN || chunks.len() - TAG_LEN > V3_MAX_PLAINTEXT {
                     return Err(EnvelopeError::Authentication);
                 }
-                if !ct_eq(key.commitment(), commitment) {
+                if !commitment_eq(key.commitment(), commitment) {
                     return Err(EnvelopeError::Authentication);
                 }
                 let (salt_prefix, nonce) = schedule::split_salt(&salt);
@@ -798,6 +799,26 @@ impl DataKeyCache {
             }
         }
     }
+}
+
+/// Constant-time equality of a 32-byte commitment: the words are XORed and ORed together
+/// without branches, and only the folded word is compared (through `subtle`), instead of
+/// [`ct_eq`]'s byte-at-a-time loop with an optimisation barrier per byte.
+fn commitment_eq(ours: &[u8; schedule::COMMITMENT_LEN], stored: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    if stored.len() != ours.len() {
+        return false;
+    }
+    let mut diff = 0u64;
+    for (a, b) in ours.chunks_exact(8).zip(stored.chunks_exact(8)) {
+        let word = |w: &[u8]| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(w);
+            u64::from_ne_bytes(bytes)
+        };
+        diff |= word(a) ^ word(b);
+    }
+    diff.ct_eq(&0).into()
 }
 
 fn push_open(open: &mut Vec<OpenEntry>, entry: OpenEntry, max: usize) {
@@ -922,6 +943,43 @@ mod tests {
             assert!(seen.insert(inner.take_random::<SALT_LEN>().unwrap().to_vec()));
             assert!(seen.insert(inner.take_random::<12>().unwrap().to_vec()));
         }
+    }
+
+    #[test]
+    fn commitment_comparison_finds_every_difference() {
+        let ours = [0x5au8; 32];
+        assert!(commitment_eq(&ours, &ours));
+        for i in 0..32 {
+            for bit in 0..8 {
+                let mut other = ours;
+                other[i] ^= 1 << bit;
+                assert!(!commitment_eq(&ours, &other), "byte {i} bit {bit}");
+            }
+        }
+        assert!(!commitment_eq(&ours, &ours[..31]));
+        assert!(!commitment_eq(&ours, &[0x5a; 33]));
+    }
+
+    /// A version-3 message opened through a cache is unwrapped once, then served from the
+    /// cache's entry (not from the generic path, which keeps nothing).
+    #[test]
+    fn cached_open_of_version_3_reuses_the_unwrapped_key() {
+        let keys = StaticKeys::single("orders", Suite::Aes256Gcm, Key256::from_bytes([7; 32]));
+        let writer = DataKeyCache::default();
+        let ctx = Context::new();
+        let sealed = writer.seal(&keys, "orders", &ctx, b"m").unwrap();
+        assert_eq!(sealed[3], VERSION_XAES);
+        let reader = DataKeyCache::default();
+        for _ in 0..3 {
+            assert_eq!(&reader.open(&keys, &ctx, &sealed).unwrap()[..], b"m");
+        }
+        assert_eq!(reader.lock().open.len(), 1);
+        // An expired entry is not used: a zero age unwraps every time and keeps nothing live.
+        let ageless = DataKeyCache::new(CacheLimits::default().with_max_age(Duration::ZERO));
+        for _ in 0..2 {
+            assert_eq!(&ageless.open(&keys, &ctx, &sealed).unwrap()[..], b"m");
+        }
+        assert!(ageless.lock().open.len() <= 1);
     }
 
     #[test]
