@@ -1,8 +1,9 @@
-//! Parse and open arbitrary bytes as a binary envelope (format versions 1 and 2), in memory,
-//! streaming and through a warm `DataKeyCache`, and inspect them. Nothing may panic; the three
-//! open paths must agree. A version-2 envelope of the input, sealed through the cache, must
-//! open, and stop opening when any one byte of it is changed (the byte chosen by the input),
-//! so the parser and key schedule of version 2 are exercised beyond the magic and version.
+//! Parse and open arbitrary bytes as a binary envelope (format versions 1, 2 and 3), in
+//! memory, streaming and through a warm `DataKeyCache`, and inspect them. Nothing may panic;
+//! the three open paths must agree. A version-3 envelope of the input (AES-256-GCM), sealed
+//! through the cache, must open, and stop opening when any one byte of it is changed (the byte
+//! chosen by the input), so the parser and body of version 3 are exercised beyond the magic and
+//! version.
 #![no_main]
 
 use std::io::Read;

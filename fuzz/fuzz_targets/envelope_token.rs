@@ -16,7 +16,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = envelope::inspect_token(token);
     let _ = envelope::open_token(&keys, &ctx, token);
     let _ = envelope::rewrap_token(&keys, &ctx, token);
-    // Version-2 tokens (`tle2.`) through a cache: the same verdict as the plain open.
+    // Version-2 and 3 tokens (`tle2.`, `tle3.`) through a cache: the same verdict as the plain
+    // open.
     let cache = trust_core::envelope::DataKeyCache::default();
     assert_eq!(
         cache.open_token(&keys, &ctx, token).is_ok(),

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use trust_backends::HomeLocation;
 use trust_backends::custody::{self, PinSource};
 use trust_core::durable::AtomicFile;
-use trust_core::envelope::{self, Context, EnvelopeError, Opener, Sealer};
+use trust_core::envelope::{self, Context, DataKeyCache, EnvelopeError, Opener, Sealer};
 use trust_core::keyring::{
     self, Change, Destroy, DestroyOutcome, InitSource, Policy, Rollout, RootKind, Unlock,
 };
@@ -57,6 +57,17 @@ pub(crate) struct Home {
     pub(crate) inner: Arc<keyring::Home>,
     /// Where the home's other stores (subject keys, vault, MFA) live.
     pub(crate) location: HomeLocation,
+    /// Cached data keys for `seal`/`open` and the token calls: small messages are sealed as
+    /// envelope format version 3 (a data key reused within the cache's bounds on messages,
+    /// bytes and age; docs/format-envelope.md states the trade-off), larger ones as version 1.
+    pub(crate) cache: DataKeyCache,
+}
+
+/// The package's home options: usage blocks that grow to 65 536 seals while a process seals
+/// fast, so a busy worker writes the usage counter about once a second rather than once per
+/// 1024 seals (an fsync each; a crash leaves at most one block's rest counted).
+fn with_package_options(home: keyring::Home) -> keyring::Home {
+    home.with_options(keyring::HomeOptions::default().with_max_usage_block(65_536))
 }
 
 /// `path` as trust-backends reads it: a directory, or a `postgres://` URL (connected, schema
@@ -191,8 +202,9 @@ impl Home {
             }
             .map_err(core)?;
             Ok(Self {
-                inner: Arc::new(home),
+                inner: Arc::new(with_package_options(home)),
                 location,
+                cache: DataKeyCache::default(),
             })
         })
     }
@@ -229,8 +241,9 @@ impl Home {
             }
             .map_err(core)?;
             Ok(Self {
-                inner: Arc::new(home),
+                inner: Arc::new(with_package_options(home)),
                 location,
+                cache: DataKeyCache::default(),
             })
         })
     }
@@ -444,7 +457,7 @@ impl Home {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let ctx = self::context(context)?;
         let sealed = py
-            .detach(|| envelope::seal(&*self.inner, name, &ctx, data))
+            .detach(|| self.cache.seal(&*self.inner, name, &ctx, data))
             .map_err(core)?;
         Ok(PyBytes::new(py, &sealed))
     }
@@ -459,12 +472,13 @@ impl Home {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let ctx = self::context(context)?;
         let plain = py
-            .detach(|| envelope::open(&*self.inner, &ctx, blob))
+            .detach(|| self.cache.open(&*self.inner, &ctx, blob))
             .map_err(core)?;
         Ok(PyBytes::new(py, &plain))
     }
 
-    /// Encrypts a short secret into a `tle1.` text token.
+    /// Encrypts a short secret into a text token (`tle3.` with a cached data key, `tle1.` for
+    /// longer secrets).
     #[pyo3(signature = (name, data, context=None))]
     fn seal_token(
         &self,
@@ -474,11 +488,11 @@ impl Home {
         context: Option<BTreeMap<String, String>>,
     ) -> PyResult<String> {
         let ctx = self::context(context)?;
-        py.detach(|| envelope::seal_token(&*self.inner, name, &ctx, data))
+        py.detach(|| self.cache.seal_token(&*self.inner, name, &ctx, data))
             .map_err(core)
     }
 
-    /// Decrypts a `tle1.` token made with an equal `context`.
+    /// Decrypts a token (`tle1.`, `tle2.` or `tle3.`) made with an equal `context`.
     #[pyo3(signature = (token, context=None))]
     fn open_token<'py>(
         &self,
@@ -488,7 +502,7 @@ impl Home {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let ctx = self::context(context)?;
         let plain = py
-            .detach(|| envelope::open_token(&*self.inner, &ctx, token))
+            .detach(|| self.cache.open_token(&*self.inner, &ctx, token))
             .map_err(core)?;
         Ok(PyBytes::new(py, &plain))
     }

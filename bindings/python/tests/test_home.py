@@ -17,8 +17,20 @@ def test_seal_open_roundtrip(home):
 
 def test_token_roundtrip(home):
     token = home.seal_token("orders", b"shpat_123", context=CTX)
-    assert isinstance(token, str) and token.startswith("tle1.")
+    # Small secrets are sealed with a cached data key (envelope format version 3).
+    assert isinstance(token, str) and token.startswith("tle3.")
     assert home.open_token(token, context=CTX) == b"shpat_123"
+
+
+def test_small_messages_use_cached_data_keys_and_large_ones_do_not(home):
+    small = [home.seal("orders", b"x" * 64, context=CTX) for _ in range(3)]
+    assert all(b[:4] == b"TLE\x03" for b in small)
+    large = home.seal("orders", b"y" * 20000, context=CTX)
+    assert large[:4] == b"TLE\x01"
+    for blob, data in [(small[0], b"x" * 64), (large, b"y" * 20000)]:
+        assert home.open(blob, context=CTX) == data
+    with pytest.raises(trust.VerificationError):
+        home.open(small[0][:-1] + bytes([small[0][-1] ^ 1]), context=CTX)
 
 
 def test_empty_and_default_context(home):

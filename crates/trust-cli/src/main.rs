@@ -116,7 +116,7 @@ enum Command {
     ///
     /// Example: trust encrypt --key orders --context tenant=acme -i creds.json -o creds.json.tle
     Encrypt(cmd::crypt::EncryptArgs),
-    /// Decrypt a binary envelope or a `tle1.`/`tle2.` token; -o FILE appears only once the whole
+    /// Decrypt a binary envelope or a `tle1.`/`tle2.`/`tle3.` token; -o FILE appears only once the whole
     /// message authenticated, stdout streams authenticated 16 KiB chunks (exit 1 if the stream
     /// fails).
     ///

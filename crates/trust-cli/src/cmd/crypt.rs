@@ -79,7 +79,7 @@ pub(crate) struct DecryptArgs {
     /// The context pairs the message was sealed with (repeatable).
     #[arg(long = "context", value_name = "K=V")]
     context: Vec<String>,
-    /// Input file, binary or `tle1.`/`tle2.` token (default stdin).
+    /// Input file, binary or `tle1.`/`tle2.`/`tle3.` token (default stdin).
     #[arg(short = 'i', long = "in", value_name = "IN")]
     input: Option<PathBuf>,
     /// Output file, written atomically and only after full authentication (a FIFO or device is
@@ -99,7 +99,7 @@ pub(crate) struct RewrapArgs {
     /// Envelope files to move to their keyring's current Primary, in place.
     #[arg(required_unless_present = "tokens", value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Read `tle1.`/`tle2.` tokens, one per line (optionally `ID<TAB>TOKEN`), from FILE (- for stdin),
+    /// Read `tle1.`/`tle2.`/`tle3.` tokens, one per line (optionally `ID<TAB>TOKEN`), from FILE (- for stdin),
     /// e.g. a database column; write each line back, token replaced, to -o (or stdout).
     #[arg(long, value_name = "FILE", conflicts_with = "files")]
     tokens: Option<PathBuf>,

@@ -52,6 +52,10 @@ pub(crate) struct ChunkCipher {
     aead: Aead,
     base_nonce: [u8; 24],
     nonce_len: usize,
+    /// Associated data of every chunk (the binding in version 3; empty before).
+    aad: Vec<u8>,
+    /// Version 3: only chunk 0 exists, so a body that needs a second chunk fails.
+    single_chunk: bool,
 }
 
 // One cipher exists per message, on the stack or inside an Opener; boxing the big variants
@@ -85,6 +89,8 @@ impl ChunkCipher {
             aead,
             base_nonce: keys.base_nonce,
             nonce_len: schedule::nonce_len(suite),
+            aad: keys.aad.clone(),
+            single_chunk: keys.single_chunk,
         }
     }
 
@@ -109,18 +115,21 @@ impl ChunkCipher {
                 n.copy_from_slice(&nonce[..12]);
                 let nonce = ring_aead::Nonce::assume_unique_for_key(n);
                 // Fails only past GCM's per-message length limit (64 GiB), far above a chunk.
-                if let Ok(tag) = key.seal_in_place_separate_tag(nonce, ring_aead::Aad::empty(), buf)
-                {
+                let aad = ring_aead::Aad::from(&self.aad[..]);
+                if let Ok(tag) = key.seal_in_place_separate_tag(nonce, aad, buf) {
                     out.copy_from_slice(tag.as_ref());
                 }
             }
             Aead::RustAes(cipher) => {
-                if let Ok(tag) = cipher.encrypt_in_place_detached(nonce[..12].into(), b"", buf) {
+                if let Ok(tag) =
+                    cipher.encrypt_in_place_detached(nonce[..12].into(), &self.aad, buf)
+                {
                     out.copy_from_slice(&tag);
                 }
             }
             Aead::XChaCha(cipher) => {
-                if let Ok(tag) = cipher.encrypt_in_place_detached(nonce[..].into(), b"", buf) {
+                if let Ok(tag) = cipher.encrypt_in_place_detached(nonce[..].into(), &self.aad, buf)
+                {
                     out.copy_from_slice(&tag);
                 }
             }
@@ -134,6 +143,9 @@ impl ChunkCipher {
     /// # Errors
     /// [`EnvelopeError::Authentication`] when the tag does not verify.
     pub(crate) fn open(&self, index: u64, buf: &mut [u8], tag: &[u8]) -> Result<(), EnvelopeError> {
+        if self.single_chunk && index > 0 {
+            return Err(EnvelopeError::Authentication);
+        }
         let nonce = self.nonce(index);
         let fail = |_| EnvelopeError::Authentication;
         match &self.aead {
@@ -144,7 +156,7 @@ impl ChunkCipher {
                 t.copy_from_slice(tag);
                 key.open_in_place_separate_tag(
                     ring_aead::Nonce::assume_unique_for_key(n),
-                    ring_aead::Aad::empty(),
+                    ring_aead::Aad::from(&self.aad[..]),
                     ring_aead::Tag::from(t),
                     buf,
                     0..,
@@ -153,10 +165,10 @@ impl ChunkCipher {
                 .map_err(|_| EnvelopeError::Authentication)
             }
             Aead::RustAes(cipher) => cipher
-                .decrypt_in_place_detached(nonce[..12].into(), b"", buf, tag.into())
+                .decrypt_in_place_detached(nonce[..12].into(), &self.aad, buf, tag.into())
                 .map_err(fail),
             Aead::XChaCha(cipher) => cipher
-                .decrypt_in_place_detached(nonce[..].into(), b"", buf, tag.into())
+                .decrypt_in_place_detached(nonce[..].into(), &self.aad, buf, tag.into())
                 .map_err(fail),
         }
     }
@@ -175,6 +187,9 @@ impl ChunkCipher {
         shift: usize,
         tag: &[u8; TAG_LEN],
     ) -> Result<(), EnvelopeError> {
+        if self.single_chunk && index > 0 {
+            return Err(EnvelopeError::Authentication);
+        }
         if let Aead::Ring(key) = &self.aead {
             let nonce = self.nonce(index);
             let mut n = [0u8; 12];
@@ -183,7 +198,7 @@ impl ChunkCipher {
             return key
                 .open_in_place_separate_tag(
                     ring_aead::Nonce::assume_unique_for_key(n),
-                    ring_aead::Aad::empty(),
+                    ring_aead::Aad::from(&self.aad[..]),
                     ring_aead::Tag::from(*tag),
                     region,
                     shift..,
@@ -397,6 +412,8 @@ mod tests {
             key: Zeroizing::new([0; 32]),
             base_nonce: [0xff; 24],
             commitment: [0; 32],
+            aad: Vec::new(),
+            single_chunk: false,
         };
         let aes = ChunkCipher::new(Suite::Aes256Gcm, &keys, Backend::Ring);
         let n = aes.nonce(0x12_3456_789a);
@@ -514,6 +531,8 @@ mod tests {
                     key: Zeroizing::new([0; 32]),
                     base_nonce: [0; 24],
                     commitment: [0; 32],
+                    aad: Vec::new(),
+                    single_chunk: false,
                 };
                 keys.key.copy_from_slice(&okm[..32]);
                 keys.base_nonce[..12].copy_from_slice(&okm[32..44]);

@@ -1,12 +1,19 @@
-//! Cached data keys for small messages (format version 2).
+//! Cached data keys for small messages (format versions 3 and 2).
 //!
 //! Sealing a 64-byte credential with [`super::seal`] costs a fresh data key: OS randomness, a
 //! wrap under the KEK (a key derivation and an AES key setup) and a 13-block key schedule —
 //! thirty times the AES-GCM work. A [`DataKeyCache`] reuses one wrapped data key for many small
 //! messages, the way the AWS Encryption SDK's caching materials manager does, and bounds that
-//! reuse by **messages, bytes and age**. Every message still gets its **own AEAD key**, derived
-//! from the data key, a fresh 192-bit random salt and the message's header and context, so no
-//! key/nonce pair ever repeats and the context stays bound.
+//! reuse by **messages, bytes and age**.
+//!
+//! * Under AES-256-GCM, messages shorter than 16 KiB are sealed as **version 3**: one
+//!   XAES-256-GCM chunk (c2sp.org/XAES-256-GCM) under a key derived from the data key, whose
+//!   24-byte nonce is the message salt: 12 bytes fixed per cached data key, 12 random per
+//!   message. ring's AES-GCM key schedule is therefore built once per data key, and a message
+//!   costs about one raw AES-GCM seal or open. The header and context are its associated data.
+//! * Under XChaCha20-Poly1305 (and for a message of exactly 16 KiB) the cache writes
+//!   **version 2**: every message gets its own AEAD key from one HMAC over a fresh 192-bit salt
+//!   and the message's header and context.
 //!
 //! ```
 //! use trust_core::envelope::{CacheLimits, Context, DataKeyCache, StaticKeys};
@@ -20,17 +27,20 @@
 //! );
 //! let ctx = Context::new().with("tenant", "acme")?.with("record", "order-1042")?;
 //! let sealed = cache.seal(&keys, "orders", &ctx, b"shpat_0123456789")?;
-//! assert_eq!(sealed[3], 2); // format version 2
+//! assert_eq!(sealed[3], 3); // format version 3
 //! assert_eq!(&cache.open(&keys, &ctx, &sealed)?[..], b"shpat_0123456789");
-//! // Version-2 messages open without the cache too, and the cache opens version 1.
+//! // Version-3 messages open without the cache too, and the cache opens versions 1 and 2.
 //! assert_eq!(&trust_core::envelope::open(&keys, &ctx, &sealed)?[..], b"shpat_0123456789");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## What the cache trades away (also in `docs/format-envelope.md` and the threat model)
 //!
+//! * **Nonces, not keys, per message (version 3).** The messages under one data key share an
+//!   AES-GCM key and differ by random 96-bit nonces; the message limit (never above 2^32)
+//!   bounds the chance of a repeat: q²/2^97, 2^-73 for the default 4096 messages.
 //! * **Blast radius of one data key.** Anyone who reads a cached data key out of this process's
-//!   memory (or the precomputed HMAC state that stands for it) can open every message sealed
+//!   memory (or the key schedule or HMAC state that stands for it) can open every message sealed
 //!   under it: up to [`CacheLimits::with_max_messages`] messages, or [`CacheLimits::with_max_age`]
 //!   worth. Without the cache that is one message. The KEK, which is in the same memory, opens
 //!   all of them anyway, so this matters against partial leaks (a core dump of one buffer,
@@ -52,7 +62,8 @@
 //!
 //! ## Randomness and `fork`
 //!
-//! Salts come from a pool refilled with one OS call per 64 messages. The pool and the seal
+//! Salts (version 2) and nonce halves (version 3) come from a pool refilled with one OS call
+//! per 1536 random bytes. The pool and the seal
 //! entries remember the process id that filled them; a process that finds another id (a
 //! `fork()`ed child) discards both before its first seal, so parent and child never draw the
 //! same salt under the same data key.
@@ -63,11 +74,16 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
-use super::body::{self, BODY_PREFIX_LEN, Backend, ChunkCipher};
+use ring::aead as ring_aead;
+
+use super::body::{self, BODY_PREFIX_LEN, Backend, CHUNK_LEN, ChunkCipher, TAG_LEN};
 use super::context::Context;
 use super::error::EnvelopeError;
-use super::header::{self, Header, VERSION_CACHED};
-use super::schedule::{self, CachedDataKey, DEK_LEN, SALT_LEN, WRAP_NONCE_LEN, WRAPPED_LEN};
+use super::header::{self, Header, VERSION_CACHED, VERSION_XAES};
+use super::schedule::{
+    self, CachedDataKey, DEK_LEN, SALT_LEN, V3_MAX_MESSAGES_PER_KEY, WRAP_NONCE_LEN, WRAPPED_LEN,
+    XaesDataKey,
+};
 use super::token;
 use crate::provider::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::secret::{Key256, ct_eq, fill_random};
@@ -163,8 +179,56 @@ struct DataKey {
     key_ref_entry: Vec<u8>,
     wrapped: [u8; WRAPPED_LEN],
     suite: Suite,
-    key: CachedDataKey,
+    key: Schedule,
 }
+
+/// What a cached data key derives message keys with.
+// One per cached data key, behind an `Arc`; boxing ring's key would add a pointer chase to
+// every message.
+#[allow(clippy::large_enum_variant)]
+enum Schedule {
+    /// Version 2 (XChaCha20-Poly1305 keyrings, and messages of exactly 16 KiB): one HMAC per
+    /// message.
+    Hmac(CachedDataKey),
+    /// Version 3 (AES-256-GCM): the XAES-256-GCM key for one salt prefix, with ring's AES-GCM
+    /// key schedule built once. Messages with another prefix derive their own.
+    Xaes {
+        key: XaesDataKey,
+        prefix: [u8; 12],
+        aead: ring_aead::LessSafeKey,
+    },
+}
+
+impl Schedule {
+    fn xaes(key: XaesDataKey, prefix: [u8; 12]) -> Self {
+        let aead = ring_key(&key.aead_key(&prefix));
+        Self::Xaes { key, prefix, aead }
+    }
+
+    fn version(&self) -> u8 {
+        match self {
+            Self::Hmac(_) => VERSION_CACHED,
+            Self::Xaes { .. } => VERSION_XAES,
+        }
+    }
+
+    fn commitment(&self) -> &[u8; schedule::COMMITMENT_LEN] {
+        match self {
+            Self::Hmac(k) => k.commitment(),
+            Self::Xaes { key, .. } => key.commitment(),
+        }
+    }
+}
+
+fn ring_key(key: &[u8; 32]) -> ring_aead::LessSafeKey {
+    // ring refuses an AES-256 key only for a wrong length, which [u8; 32] rules out.
+    let unbound =
+        ring_aead::UnboundKey::new(&ring_aead::AES_256_GCM, key).unwrap_or_else(|_| unreachable!());
+    ring_aead::LessSafeKey::new(unbound)
+}
+
+/// Longest plaintext of a version-3 message: one chunk, which must be the short final one.
+const V3_MAX_PLAINTEXT: usize = CHUNK_LEN - 1;
 
 struct SealEntry {
     key_ref: KeyRef,
@@ -191,7 +255,7 @@ struct Inner {
     seal: Vec<SealEntry>,
     open: Vec<OpenEntry>,
     salts: [u8; SALT_LEN * SALTS_PER_DRAW],
-    /// Salts left in `salts` (taken from the end).
+    /// Random bytes left in `salts` (taken from the end).
     salts_left: usize,
 }
 
@@ -206,16 +270,20 @@ impl Inner {
         }
     }
 
-    fn take_salt(&mut self) -> Result<[u8; SALT_LEN], EnvelopeError> {
-        if self.salts_left == 0 {
+    /// `N` fresh random bytes from the pool (a version-2 salt, or a version-3 nonce half),
+    /// refilling it with one OS call when it runs short. Bytes are never handed out twice.
+    fn take_random<const N: usize>(&mut self) -> Result<[u8; N], EnvelopeError> {
+        if self.salts_left < N {
             fill_random(&mut self.salts)?;
-            self.salts_left = SALTS_PER_DRAW;
+            self.salts_left = self.salts.len();
         }
-        self.salts_left -= 1;
-        let start = self.salts_left * SALT_LEN;
-        let mut salt = [0u8; SALT_LEN];
-        salt.copy_from_slice(&self.salts[start..start + SALT_LEN]);
-        Ok(salt)
+        self.salts_left -= N;
+        let start = self.salts_left;
+        let mut out = [0u8; N];
+        out.copy_from_slice(&self.salts[start..start + N]);
+        // What was handed out does not stay in the pool.
+        self.salts[start..start + N].fill(0);
+        Ok(out)
     }
 }
 
@@ -421,7 +489,7 @@ impl DataKeyCache {
         out.clear();
         // The stored context is compared as bytes below, not decoded into a map.
         let header = header::parse_complete_opts(envelope, false)?;
-        if header.version != VERSION_CACHED {
+        if header.version != VERSION_CACHED && header.version != VERSION_XAES {
             return super::open_into(provider, context, envelope, out);
         }
         let result = self.open_cached(provider, context, header, envelope, out);
@@ -445,57 +513,76 @@ impl DataKeyCache {
         self.open(provider, context, &envelope)
     }
 
-    /// The data key for a seal under `key`, and this message's salt.
+    /// The data key for a seal under `key` (version 3 when `xaes`), counted against the
+    /// limits, and this message's random bytes: a whole version-2 salt, or the second half of
+    /// a version-3 salt (the first half belongs to the data key).
     fn materials(
         &self,
         key: &EncryptionKey,
         len: u64,
+        xaes: bool,
     ) -> Result<(Arc<DataKey>, [u8; SALT_LEN]), EnvelopeError> {
         let now = Instant::now();
         let limits = &self.limits;
+        let max_messages = limits.max_messages.min(V3_MAX_MESSAGES_PER_KEY);
         let mut inner = self.lock();
         inner.check_fork();
-        let salt = inner.take_salt()?;
-        let found = inner
-            .seal
-            .iter()
-            .position(|e| e.data.suite == key.suite && e.key_ref == key.key_ref);
-        if let Some(at) = found {
-            let e = &mut inner.seal[at];
-            if live(e.expires, now)
-                && same_kek(&e.kek, &key.kek)
-                && e.messages < limits.max_messages
-                && e.bytes.saturating_add(len) <= limits.max_bytes
+        let mut salt = [0u8; SALT_LEN];
+        if xaes {
+            salt[12..].copy_from_slice(&inner.take_random::<12>()?);
+        } else {
+            salt = inner.take_random::<SALT_LEN>()?;
+        }
+        let found = inner.seal.iter().position(|e| {
+            e.data.suite == key.suite
+                && e.key_ref == key.key_ref
+                && (e.data.key.version() == VERSION_XAES) == xaes
+        });
+        let data = match found {
+            Some(at)
+                if live(inner.seal[at].expires, now)
+                    && same_kek(&inner.seal[at].kek, &key.kek)
+                    && inner.seal[at].messages < max_messages
+                    && inner.seal[at].bytes.saturating_add(len) <= limits.max_bytes =>
             {
+                let e = &mut inner.seal[at];
                 e.messages += 1;
                 e.bytes += len;
-                return Ok((Arc::clone(&e.data), salt));
+                Arc::clone(&e.data)
             }
-            inner.seal.swap_remove(at);
+            found => {
+                if let Some(at) = found {
+                    inner.seal.swap_remove(at);
+                }
+                let data = Arc::new(new_data_key(key, xaes)?);
+                let expires = now.checked_add(limits.max_age);
+                if inner.seal.len() >= limits.max_entries {
+                    inner.seal.remove(0);
+                }
+                inner.seal.push(SealEntry {
+                    key_ref: key.key_ref.clone(),
+                    kek: Arc::clone(&key.kek),
+                    data: Arc::clone(&data),
+                    expires,
+                    messages: 1,
+                    bytes: len,
+                });
+                // This process opens its own messages without unwrapping.
+                push_open(
+                    &mut inner.open,
+                    OpenEntry {
+                        kek: Arc::clone(&key.kek),
+                        data: Arc::clone(&data),
+                        expires,
+                    },
+                    limits.max_entries,
+                );
+                data
+            }
+        };
+        if let Schedule::Xaes { prefix, .. } = &data.key {
+            salt[..12].copy_from_slice(prefix);
         }
-        let data = Arc::new(new_data_key(key)?);
-        let expires = now.checked_add(limits.max_age);
-        if inner.seal.len() >= limits.max_entries {
-            inner.seal.remove(0);
-        }
-        inner.seal.push(SealEntry {
-            key_ref: key.key_ref.clone(),
-            kek: Arc::clone(&key.kek),
-            data: Arc::clone(&data),
-            expires,
-            messages: 1,
-            bytes: len,
-        });
-        // This process opens its own messages without unwrapping.
-        push_open(
-            &mut inner.open,
-            OpenEntry {
-                kek: Arc::clone(&key.kek),
-                data: Arc::clone(&data),
-                expires,
-            },
-            limits.max_entries,
-        );
         Ok((data, salt))
     }
 
@@ -508,55 +595,116 @@ impl DataKeyCache {
         out: &mut Vec<u8>,
     ) -> Result<(), EnvelopeError> {
         out.clear();
-        let (data, salt) = self.materials(key, plaintext.len() as u64)?;
+        let xaes = key.suite == Suite::Aes256Gcm && plaintext.len() <= V3_MAX_PLAINTEXT;
+        let (data, salt) = self.materials(key, plaintext.len() as u64, xaes)?;
+        let version = data.key.version();
+        let binding_extra = if detached {
+            header::FIXED_LEN + context.encoded_len()
+        } else {
+            0
+        };
         out.reserve(
-            12 + context.encoded_len()
+            header::FIXED_LEN
+                + 3
+                + context.encoded_len()
                 + data.key_ref_entry.len()
                 + WRAPPED_LEN
                 + BODY_PREFIX_LEN
-                + body::sealed_len(plaintext.len()),
+                + body::sealed_len(plaintext.len())
+                + binding_extra,
         );
-        header::encode_immutable(VERSION_CACHED, key.suite, context, detached, out);
+        header::encode_immutable(version, key.suite, context, detached, out);
         let immutable_len = out.len();
-        if detached {
-            // The binding is the immutable header and the canonical context; build it in the
-            // output buffer for the derivation and cut it off again.
-            context.encode_into(out);
+        match &data.key {
+            Schedule::Xaes { aead, .. } => {
+                header::encode_wrap_section(&data.key_ref_entry, &data.wrapped, out);
+                out.extend_from_slice(&salt);
+                out.extend_from_slice(data.key.commitment());
+                let body_start = out.len();
+                out.extend_from_slice(plaintext);
+                let body_end = out.len();
+                if detached {
+                    // The binding (immutable header, then the canonical context) is not stored:
+                    // build it after the plaintext for the AEAD and cut it off again.
+                    out.extend_from_within(..immutable_len);
+                    context.encode_into(out);
+                }
+                let (head, tail) = out.split_at_mut(body_start);
+                let (buf, extra) = tail.split_at_mut(body_end - body_start);
+                let aad = if detached {
+                    &*extra
+                } else {
+                    &head[..immutable_len]
+                };
+                let (_, nonce) = schedule::split_salt(&salt);
+                let tag = aead
+                    .seal_in_place_separate_tag(
+                        ring_aead::Nonce::assume_unique_for_key(*nonce),
+                        ring_aead::Aad::from(aad),
+                        buf,
+                    )
+                    // ring fails only past GCM's 64 GiB message limit, far above 16 KiB.
+                    .map_err(|_| EnvelopeError::Authentication)?;
+                out.truncate(body_end);
+                out.extend_from_slice(tag.as_ref());
+            }
+            Schedule::Hmac(hmac) => {
+                if detached {
+                    // The binding is the immutable header and the canonical context; build it
+                    // in the output buffer for the derivation and cut it off again.
+                    context.encode_into(out);
+                }
+                let keys = hmac.derive(&salt, out);
+                out.truncate(immutable_len);
+                header::encode_wrap_section(&data.key_ref_entry, &data.wrapped, out);
+                out.extend_from_slice(&salt);
+                out.extend_from_slice(hmac.commitment());
+                let cipher = ChunkCipher::new(key.suite, &keys, Backend::default());
+                body::seal_chunks(&cipher, plaintext, out);
+            }
         }
-        let keys = data.key.derive(&salt, out);
-        out.truncate(immutable_len);
-        header::encode_wrap_section(&data.key_ref_entry, &data.wrapped, out);
-        out.extend_from_slice(&salt);
-        out.extend_from_slice(data.key.commitment());
-        let cipher = ChunkCipher::new(key.suite, &keys, Backend::default());
-        body::seal_chunks(&cipher, plaintext, out);
         Ok(())
     }
 
-    /// The cached data key of a version-2 header, unwrapping (and caching) it on a miss.
-    fn open_key(&self, header: &Header, kek: &Arc<Key256>) -> Result<Arc<DataKey>, EnvelopeError> {
+    /// The cached data key of a version-2 or 3 header, unwrapping (and caching) it on a miss.
+    fn open_key(
+        &self,
+        header: &Header,
+        kek: &Arc<Key256>,
+        salt: &[u8; SALT_LEN],
+    ) -> Result<Arc<DataKey>, EnvelopeError> {
         let now = Instant::now();
         {
             let mut inner = self.lock();
-            inner.open.retain(|e| live(e.expires, now));
             let hit = inner.open.iter().rev().find(|e| {
                 e.data.wrapped == header.wrapped
                     && e.data.suite == header.suite
+                    && e.data.key.version() == header.version
                     && e.data.key_ref_entry == header.key_ref_entry
                     && same_kek(&e.kek, kek)
             });
-            if let Some(e) = hit {
-                return Ok(Arc::clone(&e.data));
+            match hit {
+                Some(e) if live(e.expires, now) => return Ok(Arc::clone(&e.data)),
+                // Expired entries go on a miss only, so a hit costs no pass over the list.
+                _ => inner.open.retain(|e| live(e.expires, now)),
             }
         }
         // Unwrap outside the lock: a miss costs a key derivation and an AES key setup.
-        let aad = schedule::wrap_aad_cached(header.suite, &header.key_ref_entry);
+        let aad = schedule::wrap_aad_cached(header.version, header.suite, &header.key_ref_entry);
         let dek = schedule::unwrap(kek, &header.wrapped, &aad, Backend::default())?;
+        let key = if header.version == VERSION_XAES {
+            // Keep the key schedule of this message's prefix: a writer like ours uses one
+            // prefix per data key.
+            let (prefix, _) = schedule::split_salt(salt);
+            Schedule::xaes(XaesDataKey::new(&dek), *prefix)
+        } else {
+            Schedule::Hmac(CachedDataKey::new(&dek))
+        };
         let data = Arc::new(DataKey {
             key_ref_entry: header.key_ref_entry.clone(),
             wrapped: header.wrapped,
             suite: header.suite,
-            key: CachedDataKey::new(&dek),
+            key,
         });
         push_open(
             &mut self.lock().open,
@@ -591,20 +739,86 @@ impl DataKeyCache {
             return Err(EnvelopeError::Authentication);
         }
         let kek = provider.decryption_key(&header.key_ref)?;
-        let data = self.open_key(&header, &kek)?;
         let mut salt = [0u8; SALT_LEN];
         salt.copy_from_slice(&rest[..SALT_LEN]);
+        let data = self.open_key(&header, &kek, &salt)?;
         let commitment = &rest[SALT_LEN..BODY_PREFIX_LEN];
         let immutable = &envelope[..header.immutable_len];
-        let keys = if header.detached {
-            let binding = header::binding(immutable, true, context);
-            data.key.derive_checked(&salt, &binding, commitment)?
-        } else {
-            data.key.derive_checked(&salt, immutable, commitment)?
-        };
-        let cipher = ChunkCipher::new(header.suite, &keys, Backend::default());
-        body::open_chunks_into(&cipher, &rest[BODY_PREFIX_LEN..], out)
+        let chunks = &rest[BODY_PREFIX_LEN..];
+        match &data.key {
+            Schedule::Xaes {
+                key,
+                prefix,
+                aead: cached,
+            } => {
+                // One chunk: at least a tag, and a plaintext shorter than a full chunk.
+                if chunks.len() < TAG_LEN || chunks.len() - TAG_LEN > V3_MAX_PLAINTEXT {
+                    return Err(EnvelopeError::Authentication);
+                }
+                if !commitment_eq(key.commitment(), commitment) {
+                    return Err(EnvelopeError::Authentication);
+                }
+                let (salt_prefix, nonce) = schedule::split_salt(&salt);
+                let other;
+                let aead = if salt_prefix == prefix {
+                    cached
+                } else {
+                    other = ring_key(&key.aead_key(salt_prefix));
+                    &other
+                };
+                let detached_binding;
+                let aad = if header.detached {
+                    detached_binding = header::binding(immutable, true, context);
+                    &detached_binding[..]
+                } else {
+                    immutable
+                };
+                let (ciphertext, tag) = chunks.split_at(chunks.len() - TAG_LEN);
+                let mut t = [0u8; TAG_LEN];
+                t.copy_from_slice(tag);
+                out.extend_from_slice(ciphertext);
+                aead.open_in_place_separate_tag(
+                    ring_aead::Nonce::assume_unique_for_key(*nonce),
+                    ring_aead::Aad::from(aad),
+                    ring_aead::Tag::from(t),
+                    &mut out[..],
+                    0..,
+                )
+                .map(|_| ())
+                .map_err(|_| EnvelopeError::Authentication)
+            }
+            Schedule::Hmac(hmac) => {
+                let keys = if header.detached {
+                    let binding = header::binding(immutable, true, context);
+                    hmac.derive_checked(&salt, &binding, commitment)?
+                } else {
+                    hmac.derive_checked(&salt, immutable, commitment)?
+                };
+                let cipher = ChunkCipher::new(header.suite, &keys, Backend::default());
+                body::open_chunks_into(&cipher, chunks, out)
+            }
+        }
     }
+}
+
+/// Constant-time equality of a 32-byte commitment: the words are XORed and ORed together
+/// without branches, and only the folded word is compared (through `subtle`), instead of
+/// [`ct_eq`]'s byte-at-a-time loop with an optimisation barrier per byte.
+fn commitment_eq(ours: &[u8; schedule::COMMITMENT_LEN], stored: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    if stored.len() != ours.len() {
+        return false;
+    }
+    let mut diff = 0u64;
+    for (a, b) in ours.chunks_exact(8).zip(stored.chunks_exact(8)) {
+        let word = |w: &[u8]| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(w);
+            u64::from_ne_bytes(bytes)
+        };
+        diff |= word(a) ^ word(b);
+    }
+    diff.ct_eq(&0).into()
 }
 
 fn push_open(open: &mut Vec<OpenEntry>, entry: OpenEntry, max: usize) {
@@ -614,41 +828,57 @@ fn push_open(open: &mut Vec<OpenEntry>, entry: OpenEntry, max: usize) {
     open.push(entry);
 }
 
-/// A fresh data key for `key`, wrapped as version 2 prescribes.
-fn new_data_key(key: &EncryptionKey) -> Result<DataKey, EnvelopeError> {
+/// A fresh data key for `key`, wrapped as version 3 (`xaes`) or 2 prescribes; version 3 also
+/// draws the salt prefix of every message under it.
+fn new_data_key(key: &EncryptionKey, xaes: bool) -> Result<DataKey, EnvelopeError> {
     let key_ref_entry = header::encode_key_ref_entry(&key.key_ref).map_err(|_| {
         EnvelopeError::KeyUnavailable(KeyError::Backend {
             reason: "the key provider returned an invalid key reference".into(),
         })
     })?;
-    let mut random = Zeroizing::new([0u8; DEK_LEN + WRAP_NONCE_LEN]);
+    let mut random = Zeroizing::new([0u8; DEK_LEN + WRAP_NONCE_LEN + 12]);
     fill_random(random.as_mut_slice())?;
     let mut dek = Zeroizing::new([0u8; DEK_LEN]);
     dek.copy_from_slice(&random[..DEK_LEN]);
     let mut nonce = [0u8; WRAP_NONCE_LEN];
-    nonce.copy_from_slice(&random[DEK_LEN..]);
-    Ok(wrap_data_key(key, key_ref_entry, &dek, &nonce))
+    nonce.copy_from_slice(&random[DEK_LEN..DEK_LEN + WRAP_NONCE_LEN]);
+    let mut prefix = [0u8; 12];
+    prefix.copy_from_slice(&random[DEK_LEN + WRAP_NONCE_LEN..]);
+    let prefix = xaes.then_some(prefix);
+    Ok(wrap_data_key(key, key_ref_entry, &dek, &nonce, prefix))
 }
 
-/// Wraps `dek` for `key` with a caller-chosen nonce (the published vectors fix it).
+/// Wraps `dek` for `key` with a caller-chosen nonce (the published vectors fix it); a version-3
+/// data key when `prefix` is given.
 fn wrap_data_key(
     key: &EncryptionKey,
     key_ref_entry: Vec<u8>,
     dek: &[u8; DEK_LEN],
     nonce: &[u8; WRAP_NONCE_LEN],
+    prefix: Option<[u8; 12]>,
 ) -> DataKey {
-    let aad = schedule::wrap_aad_cached(key.suite, &key_ref_entry);
+    let version = if prefix.is_some() {
+        VERSION_XAES
+    } else {
+        VERSION_CACHED
+    };
+    let aad = schedule::wrap_aad_cached(version, key.suite, &key_ref_entry);
     let wrapped = schedule::wrap(&key.kek, nonce, dek, &aad, Backend::default());
     DataKey {
         key_ref_entry,
         wrapped,
         suite: key.suite,
-        key: CachedDataKey::new(dek),
+        key: match prefix {
+            Some(prefix) => Schedule::xaes(XaesDataKey::new(dek), prefix),
+            None => Schedule::Hmac(CachedDataKey::new(dek)),
+        },
     }
 }
 
-/// A version-2 envelope with every random input fixed (test vectors).
+/// A version-2 (or, with `xaes`, version-3) envelope with every random input fixed (test
+/// vectors).
 #[cfg(test)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn seal_deterministic(
     key: &EncryptionKey,
     context: &Context,
@@ -656,14 +886,20 @@ pub(crate) fn seal_deterministic(
     dek: &[u8; DEK_LEN],
     salt: &[u8; SALT_LEN],
     wrap_nonce: &[u8; WRAP_NONCE_LEN],
+    xaes: bool,
     plaintext: &[u8],
 ) -> Vec<u8> {
     let entry = header::encode_key_ref_entry(&key.key_ref).unwrap_or_default();
-    let data = wrap_data_key(key, entry, dek, wrap_nonce);
+    let (prefix, _) = schedule::split_salt(salt);
+    let data = wrap_data_key(key, entry, dek, wrap_nonce, xaes.then_some(*prefix));
+    let version = data.key.version();
     let mut out = Vec::new();
-    header::encode_immutable(VERSION_CACHED, key.suite, context, detached, &mut out);
+    header::encode_immutable(version, key.suite, context, detached, &mut out);
     let binding = header::binding(&out, detached, context);
-    let keys = data.key.derive(salt, &binding);
+    let keys = match &data.key {
+        Schedule::Hmac(k) => k.derive(salt, &binding),
+        Schedule::Xaes { key, .. } => key.derive(salt, &binding),
+    };
     header::encode_wrap_section(&data.key_ref_entry, &data.wrapped, &mut out);
     out.extend_from_slice(salt);
     out.extend_from_slice(data.key.commitment());
@@ -692,7 +928,8 @@ mod tests {
         let inner = cache.lock();
         assert_eq!(inner.pid, std::process::id());
         assert_ne!(inner.salts, salts_before, "pool refilled");
-        assert_eq!(inner.salts_left, SALTS_PER_DRAW - 1);
+        // One version-3 nonce half (12 bytes) taken from the fresh pool.
+        assert_eq!(inner.salts_left, SALT_LEN * SALTS_PER_DRAW - 12);
         drop(inner);
         let wrapped = |s: &[u8]| header::parse_complete(s).unwrap().wrapped;
         assert_ne!(wrapped(&first), wrapped(&second), "new data key after fork");
@@ -703,8 +940,46 @@ mod tests {
         let mut inner = DataKeyCache::default().inner.into_inner().unwrap();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..3 * SALTS_PER_DRAW {
-            assert!(seen.insert(inner.take_salt().unwrap()));
+            assert!(seen.insert(inner.take_random::<SALT_LEN>().unwrap().to_vec()));
+            assert!(seen.insert(inner.take_random::<12>().unwrap().to_vec()));
         }
+    }
+
+    #[test]
+    fn commitment_comparison_finds_every_difference() {
+        let ours = [0x5au8; 32];
+        assert!(commitment_eq(&ours, &ours));
+        for i in 0..32 {
+            for bit in 0..8 {
+                let mut other = ours;
+                other[i] ^= 1 << bit;
+                assert!(!commitment_eq(&ours, &other), "byte {i} bit {bit}");
+            }
+        }
+        assert!(!commitment_eq(&ours, &ours[..31]));
+        assert!(!commitment_eq(&ours, &[0x5a; 33]));
+    }
+
+    /// A version-3 message opened through a cache is unwrapped once, then served from the
+    /// cache's entry (not from the generic path, which keeps nothing).
+    #[test]
+    fn cached_open_of_version_3_reuses_the_unwrapped_key() {
+        let keys = StaticKeys::single("orders", Suite::Aes256Gcm, Key256::from_bytes([7; 32]));
+        let writer = DataKeyCache::default();
+        let ctx = Context::new();
+        let sealed = writer.seal(&keys, "orders", &ctx, b"m").unwrap();
+        assert_eq!(sealed[3], VERSION_XAES);
+        let reader = DataKeyCache::default();
+        for _ in 0..3 {
+            assert_eq!(&reader.open(&keys, &ctx, &sealed).unwrap()[..], b"m");
+        }
+        assert_eq!(reader.lock().open.len(), 1);
+        // An expired entry is not used: a zero age unwraps every time and keeps nothing live.
+        let ageless = DataKeyCache::new(CacheLimits::default().with_max_age(Duration::ZERO));
+        for _ in 0..2 {
+            assert_eq!(&ageless.open(&keys, &ctx, &sealed).unwrap()[..], b"m");
+        }
+        assert!(ageless.lock().open.len() <= 1);
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub const VERSION: u8 = 1;
 /// the same layout as version 1, a wrap that is not bound to one message, and a one-HMAC key
 /// schedule. Readers open both.
 pub const VERSION_CACHED: u8 = 2;
+/// The format version [`super::DataKeyCache`] writes for AES-256-GCM keyrings: a cached data
+/// key as in version 2, the body one XAES-256-GCM chunk with the binding as associated data
+/// (so the AES-GCM key schedule is built once per data key). Readers open all three.
+pub const VERSION_XAES: u8 = 3;
 /// Flag bit: the context is not stored, the caller supplies it (text tokens).
 pub(crate) const FLAG_DETACHED: u8 = 0x01;
 /// Wrap algorithm 1: XChaCha20-Poly1305 under a local key-encryption key.
@@ -64,7 +68,7 @@ pub const MAX_HEADER_LEN: usize = FIXED_LEN
 /// A parsed header.
 #[derive(Clone, Debug)]
 pub(crate) struct Header {
-    /// [`VERSION`] or [`VERSION_CACHED`].
+    /// [`VERSION`], [`VERSION_CACHED`] or [`VERSION_XAES`].
     pub(crate) version: u8,
     pub(crate) suite: Suite,
     pub(crate) detached: bool,
@@ -189,11 +193,15 @@ pub(crate) fn parse_opts(buf: &[u8], decode_context: bool) -> Result<Parse, Enve
         return Ok(Parse::Need(FIXED_LEN));
     }
     let version = buf[3];
-    if version != VERSION && version != VERSION_CACHED {
+    if version != VERSION && version != VERSION_CACHED && version != VERSION_XAES {
         return Err(EnvelopeError::UnsupportedVersion { version });
     }
     let suite_id = u16::from_be_bytes([buf[4], buf[5]]);
     let suite = Suite::from_id(suite_id).ok_or(EnvelopeError::UnknownSuite { id: suite_id })?;
+    if version == VERSION_XAES && suite != Suite::Aes256Gcm {
+        // XAES-256-GCM is an AES-256-GCM construction; no other suite has a version 3.
+        return Err(EnvelopeError::UnknownSuite { id: suite_id });
+    }
     let flags = buf[6];
     if flags & !FLAG_DETACHED != 0 {
         return Err(malformed("reserved flag bits set"));
@@ -386,7 +394,8 @@ mod tests {
         let wrap = FIXED_LEN + ctx_len;
         let cases: Vec<(usize, u8, &str)> = vec![
             (0, b'X', "magic"),
-            (3, 3, "version"),
+            (3, 4, "version"),
+            (3, 0, "version 0"),
             (5, 9, "suite"),
             (6, 0x02, "flags"),
             (6, 0x01, "detached with context"),
@@ -409,7 +418,16 @@ mod tests {
         let mut v2 = good.clone();
         v2[3] = VERSION_CACHED;
         assert!(matches!(parse(&v2), Ok(Parse::Done(h)) if h.version == VERSION_CACHED));
-        for version in [0u8, 3, 0xff] {
+        // Version 3 parses for AES-256-GCM and is refused for any other suite.
+        let mut v3 = v2.clone();
+        v3[3] = VERSION_XAES;
+        assert!(matches!(parse(&v3), Ok(Parse::Done(h)) if h.version == VERSION_XAES));
+        v3[4..6].copy_from_slice(&Suite::XChaCha20Poly1305.id().to_be_bytes());
+        assert!(matches!(
+            parse(&v3),
+            Err(EnvelopeError::UnknownSuite { id: 2 })
+        ));
+        for version in [0u8, 4, 0xff] {
             let mut unknown = good.clone();
             unknown[3] = version;
             assert!(matches!(

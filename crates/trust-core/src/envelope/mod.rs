@@ -101,7 +101,9 @@ pub use context::{
     Context, MAX_ENCODED_LEN as MAX_CONTEXT_LEN, MAX_KEY_LEN, MAX_PAIRS, MAX_VALUE_LEN,
 };
 pub use error::EnvelopeError;
-pub use header::{MAX_HEADER_LEN, MAX_WRAPPED_KEYS, MAX_WRAPPED_LEN, VERSION, VERSION_CACHED};
+pub use header::{
+    MAX_HEADER_LEN, MAX_WRAPPED_KEYS, MAX_WRAPPED_LEN, VERSION, VERSION_CACHED, VERSION_XAES,
+};
 pub use rewrap::{
     RewrapOutcome, Rewrapped, RewrappedToken, reencrypt, rewrap, rewrap_stream, rewrap_stream_with,
     rewrap_token, rewrap_token_with, rewrap_with,
@@ -109,8 +111,8 @@ pub use rewrap::{
 pub use static_keys::StaticKeys;
 pub use stream::{Opener, Sealer};
 pub use token::{
-    MAX_TOKEN_PLAINTEXT, TOKEN_PREFIX, TOKEN_PREFIX_CACHED, inspect_token, is_token, open_token,
-    seal_token, seal_token_with,
+    MAX_TOKEN_PLAINTEXT, TOKEN_PREFIX, TOKEN_PREFIX_CACHED, TOKEN_PREFIX_XAES, inspect_token,
+    is_token, open_token, seal_token, seal_token_with,
 };
 
 use crate::provider::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};

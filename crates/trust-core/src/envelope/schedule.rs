@@ -50,9 +50,29 @@
 //! the HMAC pads of the DEK hashed once per cached key, a message costs one HMAC of
 //! `label ‖ salt ‖ binding` (3 SHA-256 blocks for a typical 60-byte binding) where version 1
 //! costs 13 blocks plus the wrap's HKDF.
+//!
+//! ## Version 3: cached data keys, XAES-256-GCM (AES-256-GCM suite only)
+//!
+//! ```text
+//! commitment = HMAC-SHA-256(DEK, "trust.envelope.v3.commitment")
+//! xaes_key   = HMAC-SHA-256(DEK, "trust.envelope.v3.xaes-key")
+//! body chunk = XAES-256-GCM(xaes_key, nonce = salt (24 bytes), plaintext, aad = binding)
+//!            = AES-256-GCM(K_x, salt[12..24], plaintext, binding),
+//!              K_x = XAES-KDF(xaes_key, salt[0..12])          (c2sp.org/XAES-256-GCM)
+//! wrapped    = as version 2, with aad = "trust.envelope.v3.wrap" ‖ u16 suite ‖ key_ref_entry
+//! ```
+//! A version-3 body is one chunk (plaintext shorter than [`super::body::CHUNK_LEN`]), so a
+//! message is exactly one XAES-256-GCM call and any XAES implementation checks it. The writer
+//! ([`super::DataKeyCache`]) draws the first 12 salt bytes once per cached data key and the last
+//! 12 per message, so the AES-GCM key schedule is built once per data key rather than per
+//! message; readers accept any salt. Per-message *nonces* replace per-message keys: see
+//! docs/format-envelope.md §3.4 for the bound (random 96-bit nonces under one derived key,
+//! at most [`V3_MAX_MESSAGES_PER_KEY`] messages).
 
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::aes::Aes256;
+use aes_gcm::aes::cipher::BlockEncrypt;
 use hmac::Mac;
 use ring::aead as ring_aead;
 use ring::hkdf;
@@ -60,7 +80,7 @@ use zeroize::Zeroizing;
 
 use super::body::Backend;
 use super::error::EnvelopeError;
-use super::header::VERSION_CACHED;
+use super::header::{VERSION_CACHED, VERSION_XAES};
 use crate::provider::Suite;
 use crate::secret::{Key256, ct_eq};
 
@@ -81,6 +101,12 @@ const WRAP_KEY_LABEL: &[u8] = b"trust.envelope.v1.wrap-key";
 const V2_KEY_LABEL: &[u8] = b"trust.envelope.v2.key";
 const V2_COMMITMENT_LABEL: &[u8] = b"trust.envelope.v2.commitment";
 const V2_WRAP_LABEL: &[u8] = b"trust.envelope.v2.wrap";
+const V3_XAES_KEY_LABEL: &[u8] = b"trust.envelope.v3.xaes-key";
+const V3_COMMITMENT_LABEL: &[u8] = b"trust.envelope.v3.commitment";
+const V3_WRAP_LABEL: &[u8] = b"trust.envelope.v3.wrap";
+/// Hard ceiling on messages sealed under one version-3 derived AES-GCM key (one data key):
+/// NIST SP 800-38D's limit for random 96-bit nonces. [`super::CacheLimits`] stays below it.
+pub(crate) const V3_MAX_MESSAGES_PER_KEY: u64 = 1 << 32;
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 /// The HKDF hash of version 1.
 const HKDF_HASH: hkdf::Algorithm = hkdf::HKDF_SHA256;
@@ -110,6 +136,10 @@ pub(crate) struct MessageKeys {
     pub(crate) base_nonce: [u8; 24],
     /// The key commitment stored after the salt.
     pub(crate) commitment: [u8; COMMITMENT_LEN],
+    /// Associated data of every chunk: empty in versions 1 and 2, the binding in version 3.
+    pub(crate) aad: Vec<u8>,
+    /// Version 3: the body is exactly one chunk.
+    pub(crate) single_chunk: bool,
 }
 
 struct OkmLen(usize);
@@ -162,6 +192,8 @@ pub(crate) fn derive(
         key: Zeroizing::new([0u8; 32]),
         base_nonce: [0u8; 24],
         commitment: [0u8; COMMITMENT_LEN],
+        aad: Vec::new(),
+        single_chunk: false,
     };
     keys.key.copy_from_slice(&okm[..32]);
     keys.base_nonce[..nonce_len].copy_from_slice(&okm[32..32 + nonce_len]);
@@ -208,9 +240,14 @@ pub(crate) fn wrap_aad(binding: &[u8], salt: &[u8; SALT_LEN], key_ref_entry: &[u
 
 /// The associated data of a version-2 wrapped data key: the suite and the key reference, not
 /// the message (one wrapped key serves many messages).
-pub(crate) fn wrap_aad_cached(suite: Suite, key_ref_entry: &[u8]) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(V2_WRAP_LABEL.len() + 2 + key_ref_entry.len());
-    aad.extend_from_slice(V2_WRAP_LABEL);
+pub(crate) fn wrap_aad_cached(version: u8, suite: Suite, key_ref_entry: &[u8]) -> Vec<u8> {
+    let label = if version == VERSION_XAES {
+        V3_WRAP_LABEL
+    } else {
+        V2_WRAP_LABEL
+    };
+    let mut aad = Vec::with_capacity(label.len() + 2 + key_ref_entry.len());
+    aad.extend_from_slice(label);
     aad.extend_from_slice(&suite.id().to_be_bytes());
     aad.extend_from_slice(key_ref_entry);
     aad
@@ -224,8 +261,8 @@ pub(crate) fn wrap_aad_for(
     salt: &[u8; SALT_LEN],
     key_ref_entry: &[u8],
 ) -> Vec<u8> {
-    if version == VERSION_CACHED {
-        wrap_aad_cached(suite, key_ref_entry)
+    if version == VERSION_CACHED || version == VERSION_XAES {
+        wrap_aad_cached(version, suite, key_ref_entry)
     } else {
         wrap_aad(binding, salt, key_ref_entry)
     }
@@ -245,6 +282,8 @@ pub(crate) fn derive_checked_for(
 ) -> Result<MessageKeys, EnvelopeError> {
     if version == VERSION_CACHED {
         CachedDataKey::new(dek).derive_checked(salt, binding, commitment)
+    } else if version == VERSION_XAES {
+        XaesDataKey::new(dek).derive_checked(salt, binding, commitment)
     } else {
         derive_checked(suite, dek, salt, binding, commitment)
     }
@@ -288,6 +327,8 @@ impl CachedDataKey {
             key: Zeroizing::new([0u8; 32]),
             base_nonce: [0u8; 24],
             commitment: self.commitment,
+            aad: Vec::new(),
+            single_chunk: false,
         };
         keys.key.copy_from_slice(&mac.finalize().into_bytes());
         keys
@@ -308,6 +349,119 @@ impl CachedDataKey {
         } else {
             Err(EnvelopeError::Authentication)
         }
+    }
+}
+
+/// The XAES-256-GCM key derivation (c2sp.org/XAES-256-GCM, "Key derivation"): the AES-256-GCM
+/// key `K_x` for the first 12 bytes of a 24-byte nonce, a NIST SP 800-108r1 counter-mode KDF
+/// with CMAC-AES-256 that needs three AES blocks (`L` could be kept per key; this runs once per
+/// cached data key, so it is not).
+pub(crate) fn xaes_derive(key: &[u8; 32], nonce_prefix: &[u8; 12]) -> Zeroizing<[u8; 32]> {
+    let aes = Aes256::new(key.into());
+    let mut l = aes_gcm::aes::Block::default();
+    aes.encrypt_block(&mut l);
+    // K1 = L doubled in GF(2^128) (the CMAC subkey), as a big-endian 128-bit integer.
+    let l = u128::from_be_bytes(l.into());
+    let k1 = (l << 1) ^ if l >> 127 == 1 { 0x87 } else { 0 };
+    let k1 = k1.to_be_bytes();
+    let mut blocks = [
+        aes_gcm::aes::Block::default(),
+        aes_gcm::aes::Block::default(),
+    ];
+    for (i, block) in (1u8..).zip(blocks.iter_mut()) {
+        // M_i = 0x00 ‖ i ‖ "X" ‖ 0x00 ‖ N[:12], XORed with K1.
+        let mut m = [0u8; 16];
+        m[1] = i;
+        m[2] = b'X';
+        m[4..].copy_from_slice(nonce_prefix);
+        for (b, k) in m.iter_mut().zip(&k1) {
+            *b ^= k;
+        }
+        *block = m.into();
+    }
+    aes.encrypt_blocks(&mut blocks);
+    let mut out = Zeroizing::new([0u8; 32]);
+    out[..16].copy_from_slice(&blocks[0]);
+    out[16..].copy_from_slice(&blocks[1]);
+    zeroize::Zeroize::zeroize(&mut blocks[0][..]);
+    zeroize::Zeroize::zeroize(&mut blocks[1][..]);
+    out
+}
+
+/// A version-3 data key: the XAES-256-GCM key and the commitment, both derived from the DEK
+/// once (one HMAC each). The DEK itself is not kept.
+pub(crate) struct XaesDataKey {
+    xaes_key: Zeroizing<[u8; 32]>,
+    commitment: [u8; COMMITMENT_LEN],
+}
+
+impl XaesDataKey {
+    pub(crate) fn new(dek: &[u8; DEK_LEN]) -> Self {
+        // HMAC accepts keys of any length; a 32-byte key cannot be refused.
+        let mac = <HmacSha256 as Mac>::new_from_slice(dek).unwrap_or_else(|_| unreachable!());
+        let mut commit = mac.clone();
+        commit.update(V3_COMMITMENT_LABEL);
+        let mut commitment = [0u8; COMMITMENT_LEN];
+        commitment.copy_from_slice(&commit.finalize().into_bytes());
+        let mut xaes = mac;
+        xaes.update(V3_XAES_KEY_LABEL);
+        let mut xaes_key = Zeroizing::new([0u8; 32]);
+        xaes_key.copy_from_slice(&xaes.finalize().into_bytes());
+        Self {
+            xaes_key,
+            commitment,
+        }
+    }
+
+    pub(crate) fn commitment(&self) -> &[u8; COMMITMENT_LEN] {
+        &self.commitment
+    }
+
+    /// The AES-256-GCM key of every message whose salt starts with `prefix`.
+    pub(crate) fn aead_key(&self, prefix: &[u8; 12]) -> Zeroizing<[u8; 32]> {
+        xaes_derive(&self.xaes_key, prefix)
+    }
+
+    /// The message keys of one version-3 message: `K_x` from the salt's first half, the
+    /// salt's second half as the nonce, the binding as associated data.
+    pub(crate) fn derive(&self, salt: &[u8; SALT_LEN], binding: &[u8]) -> MessageKeys {
+        let (prefix, nonce) = split_salt(salt);
+        let mut base_nonce = [0u8; 24];
+        base_nonce[..12].copy_from_slice(nonce);
+        MessageKeys {
+            key: self.aead_key(prefix),
+            base_nonce,
+            commitment: self.commitment,
+            aad: binding.to_vec(),
+            single_chunk: true,
+        }
+    }
+
+    /// Checks `commitment` against this key's, in constant time, then derives.
+    ///
+    /// # Errors
+    /// [`EnvelopeError::Authentication`] when it differs.
+    pub(crate) fn derive_checked(
+        &self,
+        salt: &[u8; SALT_LEN],
+        binding: &[u8],
+        commitment: &[u8],
+    ) -> Result<MessageKeys, EnvelopeError> {
+        if ct_eq(&self.commitment, commitment) {
+            Ok(self.derive(salt, binding))
+        } else {
+            Err(EnvelopeError::Authentication)
+        }
+    }
+}
+
+/// A version-3 salt as the XAES key-derivation half and the AES-GCM nonce half.
+pub(crate) fn split_salt(salt: &[u8; SALT_LEN]) -> (&[u8; 12], &[u8; 12]) {
+    let (prefix, nonce) = salt.split_at(12);
+    // SALT_LEN is 24: both halves are 12 bytes.
+    match (prefix.try_into(), nonce.try_into()) {
+        (Ok(p), Ok(n)) => (p, n),
+        _ => unreachable!(),
     }
 }
 
@@ -447,6 +601,47 @@ mod tests {
             assert_eq!(&keys.key[..], &okm[..32]);
             assert_eq!(&keys.base_nonce[..n], &okm[32..32 + n]);
             assert_eq!(&keys.commitment[..], &okm[32 + n..64 + n]);
+        }
+    }
+
+    /// The two test vectors of c2sp.org/XAES-256-GCM ("Test vectors"; the same pairs are in
+    /// Go's and Tink's XAES tests), including the intermediate `K_x` values that Go's
+    /// `xaes256gcm` test lists, through [`xaes_derive`] and ring's AES-256-GCM.
+    #[test]
+    fn xaes_matches_the_c2sp_vectors() {
+        let nonce: &[u8; 24] = b"ABCDEFGHIJKLMNOPQRSTUVWX";
+        let mut prefix = [0u8; 12];
+        prefix.copy_from_slice(&nonce[..12]);
+        let cases: [(u8, &[u8], &str, &str); 2] = [
+            (
+                1,
+                b"",
+                "c8612c9ed53fe43e8e005b828a1631a0bbcb6ab2f46514ec4f439fcfd0fa969b",
+                "ce546ef63c9cc60765923609b33a9a1974e96e52daf2fcf7075e2271",
+            ),
+            (
+                3,
+                b"c2sp.org/XAES-256-GCM",
+                "e9c621d4cdd9b11b00a6427ad7e559aeedd66b3857646677748f8ca796cb3fd8",
+                "986ec1832593df5443a179437fd083bf3fdb41abd740a21f71eb769d",
+            ),
+        ];
+        for (byte, aad, kx, expected) in cases {
+            let derived = xaes_derive(&[byte; 32], &prefix);
+            assert_eq!(hex::encode(&derived[..]), kx);
+            let key = ring_aead::LessSafeKey::new(
+                ring_aead::UnboundKey::new(&ring_aead::AES_256_GCM, &derived[..]).unwrap(),
+            );
+            let mut n = [0u8; 12];
+            n.copy_from_slice(&nonce[12..]);
+            let mut buf = b"XAES-256-GCM".to_vec();
+            key.seal_in_place_append_tag(
+                ring_aead::Nonce::assume_unique_for_key(n),
+                ring_aead::Aad::from(aad),
+                &mut buf,
+            )
+            .unwrap();
+            assert_eq!(hex::encode(&buf), expected);
         }
     }
 

@@ -3,6 +3,7 @@
 //! ```text
 //! token = "tle1." ‖ base64url-without-padding(envelope with a detached context)
 //! token = "tle2." ‖ …                          (version 2: sealed with a cached data key)
+//! token = "tle3." ‖ …                          (version 3: cached data key, XAES-256-GCM)
 //! ```
 //! The digit is the envelope's format version; a token whose prefix and envelope disagree is
 //! refused.
@@ -27,6 +28,9 @@ use crate::provider::{EncryptionKey, KeyProvider};
 pub const TOKEN_PREFIX: &str = "tle1.";
 /// Every version-2 token (sealed with a [`super::DataKeyCache`]) starts with this prefix.
 pub const TOKEN_PREFIX_CACHED: &str = "tle2.";
+/// Every version-3 token (sealed with a [`super::DataKeyCache`] under AES-256-GCM) starts with
+/// this prefix.
+pub const TOKEN_PREFIX_XAES: &str = "tle3.";
 /// Largest plaintext a token may carry (tokens are for column values, not files).
 pub const MAX_TOKEN_PLAINTEXT: usize = 1 << 20;
 
@@ -91,7 +95,9 @@ pub fn open_token<P: KeyProvider + ?Sized>(
 /// Whether `bytes` starts like a text token of either version (`tle1.` or `tle2.`): how a
 /// reader tells a token from a binary envelope, which starts with `TLE`.
 pub fn is_token(bytes: &[u8]) -> bool {
-    bytes.starts_with(TOKEN_PREFIX.as_bytes()) || bytes.starts_with(TOKEN_PREFIX_CACHED.as_bytes())
+    [TOKEN_PREFIX, TOKEN_PREFIX_CACHED, TOKEN_PREFIX_XAES]
+        .iter()
+        .any(|p| bytes.starts_with(p.as_bytes()))
 }
 
 /// Reads a token's header (suite, key reference; its context is detached so `None`).
@@ -113,13 +119,13 @@ pub(crate) fn check_plaintext(plaintext: &[u8]) -> Result<(), EnvelopeError> {
     Ok(())
 }
 
-/// `tle1.` (or `tle2.` for a version-2 envelope) + canonical base64url of a detached-context
-/// envelope.
+/// `tle1.` (`tle2.`, `tle3.` for versions 2 and 3) + canonical base64url of a
+/// detached-context envelope.
 pub(crate) fn encode(envelope: &[u8]) -> String {
-    let prefix = if envelope.get(3) == Some(&header::VERSION_CACHED) {
-        TOKEN_PREFIX_CACHED
-    } else {
-        TOKEN_PREFIX
+    let prefix = match envelope.get(3) {
+        Some(&header::VERSION_CACHED) => TOKEN_PREFIX_CACHED,
+        Some(&header::VERSION_XAES) => TOKEN_PREFIX_XAES,
+        _ => TOKEN_PREFIX,
     };
     let mut token = String::with_capacity(prefix.len() + envelope.len().div_ceil(3) * 4);
     token.push_str(prefix);
@@ -134,9 +140,11 @@ pub(crate) fn decode(token: &str) -> Result<Vec<u8>, EnvelopeError> {
         (header::VERSION, rest)
     } else if let Some(rest) = token.strip_prefix(TOKEN_PREFIX_CACHED) {
         (header::VERSION_CACHED, rest)
+    } else if let Some(rest) = token.strip_prefix(TOKEN_PREFIX_XAES) {
+        (header::VERSION_XAES, rest)
     } else {
         return Err(EnvelopeError::BadToken {
-            reason: "missing tle1. or tle2. prefix",
+            reason: "missing tle1., tle2. or tle3. prefix",
         });
     };
     if token.len() > MAX_TOKEN_LEN {

@@ -23,6 +23,9 @@
 //! always an upper bound on the seals made, never an underestimate. A process winding down
 //! gives the rest back with [`Home::release_unused`], so the counter stays tight and the
 //! destroy guard (seals counted versus ciphertexts rewrap moved) can clear.
+//! [`HomeOptions::with_max_usage_block`] lets blocks that are used up within a second double
+//! (up to that maximum), so a process sealing hundreds of thousands of messages a second
+//! writes the counter about once a second instead of once per 1024 seals.
 //!
 //! ## Freshness
 //!
@@ -78,6 +81,11 @@ pub struct HomeOptions {
     pub cache_capacity: usize,
     /// Compare-and-swap attempts before giving up with [`KeyringError::Busy`].
     pub max_retries: u32,
+    /// Largest usage block: a block used up within a second of its reservation makes the next
+    /// one twice as large, up to this (at most one durable write per second for a busy
+    /// process); a slower block goes back to `usage_block`. At most `usage_block` (0 by
+    /// default): fixed blocks. A crash loses at most the unused rest of one block (counted).
+    pub max_usage_block: u64,
 }
 
 impl Default for HomeOptions {
@@ -87,6 +95,7 @@ impl Default for HomeOptions {
             refresh: Duration::from_secs(2),
             cache_capacity: super::cache::DEFAULT_CAPACITY,
             max_retries: 200,
+            max_usage_block: 0,
         }
     }
 }
@@ -95,6 +104,13 @@ impl HomeOptions {
     /// These options with `usage_block` seals reserved per counter update.
     pub fn with_usage_block(mut self, usage_block: u64) -> Self {
         self.usage_block = usage_block;
+        self
+    }
+
+    /// These options with usage blocks that grow up to `max` seals while they are used up
+    /// within a second (see [`HomeOptions::max_usage_block`]).
+    pub fn with_max_usage_block(mut self, max: u64) -> Self {
+        self.max_usage_block = max;
         self
     }
 
@@ -292,6 +308,9 @@ struct Lease {
     version: u32,
     next: u64,
     end: u64,
+    /// Seals this block reserved, and when.
+    size: u64,
+    at: Instant,
 }
 
 struct Loaded {
@@ -1442,6 +1461,16 @@ impl Home {
                 }
             }
         }
+        let base = self.options.usage_block;
+        let block = match self.loaded()?.get(name).and_then(|l| l.lease) {
+            // Used up within a second: double, up to the ceiling.
+            Some(prev) if prev.at.elapsed() < Duration::from_secs(1) => prev
+                .size
+                .saturating_mul(2)
+                .min(self.options.max_usage_block)
+                .max(base),
+            _ => base,
+        };
         // A lease under an older version (the Primary moved on since it was reserved) gives its
         // unused rest back in the same write that reserves the new block: replaced without that,
         // the rest would stay counted for the life of the keyring and keep the old version's
@@ -1456,7 +1485,6 @@ impl Home {
                 })
                 .filter(|lease| lease.next < lease.end)
         };
-        let block = self.options.usage_block;
         let ((version, first, end), ring) = self.update(name, |r, _| {
             if let Some(old) = &stale {
                 // A version that no longer exists has nothing left to give back.
@@ -1469,6 +1497,8 @@ impl Home {
                 version,
                 next: first + 1,
                 end,
+                size: block,
+                at: Instant::now(),
             });
         }
         Ok((ring, version))

@@ -231,6 +231,40 @@ fn usage_is_reserved_in_blocks_and_capped() {
     assert_eq!(home.encryption_key("a").unwrap().key_ref.version, 2);
 }
 
+/// With a larger `max_usage_block`, blocks used up within a second double (4, 8, 16, 16, …)
+/// so a busy process writes the counter rarely; the stored count stays an upper bound.
+#[test]
+fn usage_blocks_grow_while_used_up_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = key_file_home(dir.path()).with_options(
+        HomeOptions::default()
+            .with_usage_block(4)
+            .with_max_usage_block(16),
+    );
+    home.create_keyring("a", Suite::Aes256Gcm, Policy::default())
+        .unwrap();
+    let uses = || home.keyring("a").unwrap().primary().uses;
+    let mut expected = Vec::new();
+    for _ in 0..4 + 8 + 16 + 1 {
+        home.encryption_key("a").unwrap();
+        expected.push(uses());
+    }
+    assert_eq!(expected[0], 4);
+    assert_eq!(expected[3], 4, "no write inside a block");
+    assert_eq!(expected[4], 12, "second block: 8");
+    assert_eq!(expected[12], 28, "third block: 16");
+    assert_eq!(expected[28], 44, "capped at 16");
+    // Without a larger maximum, blocks stay fixed.
+    let fixed = Home::open(dir.path(), Unlock::Stored)
+        .unwrap()
+        .with_options(HomeOptions::default().with_usage_block(4));
+    let before = fixed.keyring("a").unwrap().primary().uses;
+    for _ in 0..5 {
+        fixed.encryption_key("a").unwrap();
+    }
+    assert_eq!(fixed.keyring("a").unwrap().primary().uses, before + 8);
+}
+
 #[test]
 fn cache_serves_repeat_unwraps() {
     let dir = tempfile::tempdir().unwrap();
