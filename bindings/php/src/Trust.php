@@ -1495,3 +1495,25 @@ final class RateLimiter
         return $wait->cdata / 1000.0;
     }
 }
+
+/** GDPR retention schedules: what is due for deletion at a time. */
+final class Retention
+{
+    /**
+     * The items due at `$at` (Unix seconds, 0 = now) under `$policy`
+     * (`['rules' => [['category' => …, 'after' => …, 'days' => …, 'action' => 'delete']]]`),
+     * earliest first; `$items` are `['id', 'category', 'event', 'at' (RFC 3339)]` arrays.
+     *
+     * @param array<string, mixed> $policy
+     * @param list<array<string, string>> $items
+     * @return list<array<string, string>>
+     */
+    public static function due(array $policy, array $items, int $at = 0): array
+    {
+        $p = json_encode($policy, JSON_THROW_ON_ERROR);
+        $i = json_encode(array_values($items), JSON_THROW_ON_ERROR);
+        $out = Lib::bytesSlot();
+        Lib::call('gdpr_retention_due', $p, strlen($p), $i, strlen($i), $at, \FFI::addr($out));
+        return Lib::json(Lib::take($out));
+    }
+}

@@ -290,6 +290,13 @@ trust_status trust_gdpr_request_update(const struct trust_home *home,
                                        const struct trust_audit_log *audit_log,
                                        struct trust_bytes **json_out,
                                        struct trust_error **err_out);
+trust_status trust_gdpr_retention_due(const char *policy_json,
+                                      size_t policy_json_len,
+                                      const char *items_json,
+                                      size_t items_json_len,
+                                      int64_t at_unix,
+                                      struct trust_bytes **json_out,
+                                      struct trust_error **err_out);
 trust_status trust_context_new(struct trust_context **context_out, struct trust_error **err_out);
 trust_status trust_context_add(struct trust_context *context,
                                const char *key,

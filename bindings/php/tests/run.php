@@ -364,6 +364,11 @@ throws(TrustException::class, 'UNKNOWN_REQUEST', fn () => $home->updateGdprReque
 [$code, $listed] = cli(['--home', $homeDir, '--json', 'gdpr', 'requests', 'list']);
 check($code === 0 && str_contains($listed, '"T-1"'), 'the CLI lists a request recorded from PHP');
 
+$policy = ['rules' => [['category' => 'configuration', 'after' => 'account-closed', 'days' => 30, 'action' => 'delete']]];
+$due = \Trust\Retention::due($policy, [['id' => 'shop-1', 'category' => 'configuration', 'event' => 'account-closed', 'at' => '2026-01-01T00:00:00Z'], ['id' => 'shop-2', 'category' => 'configuration', 'event' => 'account-closed', 'at' => '2026-02-15T00:00:00Z']], 1772323200);
+check(count($due) === 1 && $due[0]['id'] === 'shop-1', 'retention: one item due');
+throws(TrustException::class, 'MALFORMED', fn () => \Trust\Retention::due(['rules' => 'none'], []), 'malformed retention policy');
+
 // --- rewrap: moved to the new Primary, confirmed, recorded; then destroyed without a reason --
 $home->createKeyring('rewrap');
 $rwCtx = ['tenant' => 'acme'];

@@ -909,6 +909,26 @@ trust_status trust_gdpr_request_update(const struct trust_home *home,
                                        struct trust_bytes **json_out,
                                        struct trust_error **err_out);
 
+// The items due for deletion at `at_unix` (0: now) under a retention policy, earliest first,
+// as a JSON array of `{"id","category","action","due_at"}` — what `trust gdpr retention due`
+// prints. `policy_json` is `{"rules":[{"category","after","days","action"}]}`; `items_json` a
+// JSON array of `{"id","category","event","at"}` (RFC 3339 `at`). Items no rule covers are
+// never due.
+//
+// Errors: `TRUST_INVALID_ARGUMENT` (`MALFORMED`, `BAD_NAME`, `TOO_LARGE`: over 16 MiB, too
+// many rules, two rules for one category and event).
+//
+// # Safety
+// Text pointers point to their lengths in readable bytes; `json_out` points to writable
+// storage for one pointer; `err_out` is NULL or writable.
+trust_status trust_gdpr_retention_due(const uint8_t *policy_json,
+                                      size_t policy_json_len,
+                                      const uint8_t *items_json,
+                                      size_t items_json_len,
+                                      int64_t at_unix,
+                                      struct trust_bytes **json_out,
+                                      struct trust_error **err_out);
+
 // Makes an empty context.
 //
 // # Safety

@@ -11,11 +11,14 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use trust_core::error::TrustError as _;
 use trust_core::event::{EventSink, NoSink};
-use trust_core::gdpr::{Regime, Request, RequestKind, RequestLog, timestamp};
+use trust_core::gdpr::{
+    GdprError, Regime, Request, RequestKind, RequestLog, RetentionItem, RetentionPolicy, timestamp,
+};
 
 use crate::audit::trust_audit_log;
-use crate::boundary::{Failure, boundary, try_out, try_ref, try_str};
+use crate::boundary::{Failure, boundary, try_out, try_ref, try_slice, try_str};
 use crate::bytes::trust_bytes;
 use crate::error::trust_error;
 use crate::gdpr::trust_subjects;
@@ -232,6 +235,70 @@ pub unsafe extern "C" fn trust_gdpr_request_update(
             sink.record(&event)?;
         }
         out.set(to_bytes(&one(&log, id)?));
+        Ok(())
+    })
+}
+
+/// Largest retention policy or item list `trust_gdpr_retention_due` reads (the CLI's bound).
+const RETENTION_DOC_LIMIT: usize = 16 << 20;
+
+/// The items due for deletion at `at_unix` (0: now) under a retention policy, earliest first,
+/// as a JSON array of `{"id","category","action","due_at"}` — what `trust gdpr retention due`
+/// prints. `policy_json` is `{"rules":[{"category","after","days","action"}]}`; `items_json` a
+/// JSON array of `{"id","category","event","at"}` (RFC 3339 `at`). Items no rule covers are
+/// never due.
+///
+/// Errors: `TRUST_INVALID_ARGUMENT` (`MALFORMED`, `BAD_NAME`, `TOO_LARGE`: over 16 MiB, too
+/// many rules, two rules for one category and event).
+///
+/// # Safety
+/// Text pointers point to their lengths in readable bytes; `json_out` points to writable
+/// storage for one pointer; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trust_gdpr_retention_due(
+    policy_json: *const u8,
+    policy_json_len: usize,
+    items_json: *const u8,
+    items_json_len: usize,
+    at_unix: i64,
+    json_out: *mut *mut trust_bytes,
+    err_out: *mut *mut trust_error,
+) -> trust_status {
+    boundary(err_out, || {
+        let policy = try_slice!(policy_json, policy_json_len);
+        let items = try_slice!(items_json, items_json_len);
+        let out = try_out!(json_out);
+        if policy.len() > RETENTION_DOC_LIMIT || items.len() > RETENTION_DOC_LIMIT {
+            return Err(Failure::new(
+                trust_status::TrustInvalidArgument,
+                "TOO_LARGE",
+                "a retention document is over 16 MiB",
+            ));
+        }
+        let at = time(at_unix)?;
+        // A document the caller wrote is a usage error (as in the CLI), not a failed
+        // verification, which is what MALFORMED means for a signed bundle.
+        let usage = |e: GdprError| match e {
+            GdprError::Malformed(_) | GdprError::TooLarge(_) => {
+                Failure::new(trust_status::TrustInvalidArgument, e.code(), e.to_string())
+            }
+            other => Failure::from(other),
+        };
+        let policy = RetentionPolicy::from_json(policy).map_err(usage)?;
+        let items: Vec<RetentionItem> = serde_json::from_slice(items).map_err(|_| {
+            usage(GdprError::Malformed(
+                "retention items (a JSON array of {id,category,event,at})",
+            ))
+        })?;
+        let due = policy.due(&items, at);
+        let json = serde_json::to_value(&due).map_err(|_| {
+            Failure::new(
+                trust_status::TrustInternal,
+                "INTERNAL",
+                "could not serialize the result",
+            )
+        })?;
+        out.set(to_bytes(&json));
         Ok(())
     })
 }

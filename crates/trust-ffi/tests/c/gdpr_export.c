@@ -220,6 +220,32 @@ int main(void) {
   CHECK_OK(trust_audit_log_size(log, &size, &err), err);
   CHECK(size >= 4);
 
+  /* --- retention: what is due for deletion at a time -------------------------------------- */
+  const char *policy = "{\"rules\":[{\"category\":\"configuration\",\"after\":\"account-closed\",\"days\":30,"
+                       "\"action\":\"delete\"}]}";
+  const char *items = "[{\"id\":\"shop-1\",\"category\":\"configuration\",\"event\":\"account-closed\","
+                      "\"at\":\"2026-01-01T00:00:00Z\"},{\"id\":\"shop-2\",\"category\":\"configuration\","
+                      "\"event\":\"account-closed\",\"at\":\"2026-02-15T00:00:00Z\"},{\"id\":\"shop-3\","
+                      "\"category\":\"orders\",\"event\":\"account-closed\",\"at\":\"2020-01-01T00:00:00Z\"}]";
+  CHECK_OK(trust_gdpr_retention_due(S(policy), S(items), mar1, &json, &err), err);
+  HAS(json, "\"id\":\"shop-1\"");
+  CHECK(!contains(trust_bytes_data(json), trust_bytes_len(json), "shop-2"));
+  CHECK(!contains(trust_bytes_data(json), trust_bytes_len(json), "shop-3")); /* no rule covers it */
+  trust_bytes_free(json);
+  CHECK_OK(trust_gdpr_retention_due(S(policy), S("[]"), 0, &json, &err), err);
+  CHECK(bytes_eq_str(json, "[]"));
+  trust_bytes_free(json);
+  json = NULL;
+  EXPECT(trust_gdpr_retention_due(S("{not json"), S("[]"), 0, &json, &e_), TRUST_INVALID_ARGUMENT, "MALFORMED");
+  EXPECT(trust_gdpr_retention_due(S(policy), S("{\"id\":1}"), 0, &json, &e_), TRUST_INVALID_ARGUMENT, "MALFORMED");
+  EXPECT(trust_gdpr_retention_due(S("{\"rules\":[{\"category\":\"Bad Cat\",\"after\":\"closed\",\"days\":1,"
+                                    "\"action\":\"delete\"}]}"),
+                                  S("[]"), 0, &json, &e_),
+         TRUST_INVALID_ARGUMENT, "BAD_NAME");
+  CHECK(json == NULL);
+  CHECK_STATUS(trust_gdpr_retention_due(S(policy), S("[]"), 0, NULL, NULL), TRUST_NULL_ARGUMENT);
+  CHECK_STATUS(trust_gdpr_retention_due(NULL, 3, S("[]"), 0, &json, NULL), TRUST_NULL_ARGUMENT);
+
   trust_home_free(again);
   trust_audit_log_free(log);
   trust_subjects_free(subjects);
