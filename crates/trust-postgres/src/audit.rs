@@ -363,6 +363,10 @@ const CAS_MAX_RECORDS: usize = 4096;
 /// After a compare-and-swap found that another handle appended first, this many appends take
 /// the lock first (writers in other processes are busy; a lost race costs a round trip).
 const LOCKED_AFTER_STALE: u32 = 16;
+/// Batches of at most this many entries appended under the lock are sent with their `COMMIT`
+/// as one text message (their bytes as hex literals); larger ones as a prepared statement and
+/// a `COMMIT` (two round trips, binary).
+const ONE_MESSAGE_MAX_RECORDS: usize = 64;
 /// How long a lost reply is settled for: the old server process must be gone by then.
 const SETTLE_WAIT: Duration = Duration::from_secs(5);
 
@@ -378,6 +382,84 @@ const APPEND_SQL: &str = "WITH \
     n AS (INSERT INTO trust_audit_nodes (log_id, level, idx, hash) \
           SELECT $1, * FROM unnest($8::integer[], $9::bigint[], $10::bytea[])) \
     UPDATE trust_audit_tree SET size = $11, border = $12, last_hash = $13 WHERE log_id = $1";
+
+/// `bytes` as a bytea literal (hex: only digits and a-f reach the text).
+fn bytea_literal(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2 + 8);
+    out.push_str("'\\x");
+    out.push_str(&hex::encode(bytes));
+    out.push_str("'::bytea");
+    out
+}
+
+/// A bytea[] literal of `items`.
+fn bytea_array<'a>(items: impl Iterator<Item = &'a [u8]>) -> String {
+    let parts: Vec<String> = items.map(bytea_literal).collect();
+    if parts.is_empty() {
+        "'{}'::bytea[]".to_owned()
+    } else {
+        format!("ARRAY[{}]::bytea[]", parts.join(","))
+    }
+}
+
+/// An integer array literal of `items` as `ty` (`bigint[]`, `integer[]`).
+fn int_array<T: core::fmt::Display>(items: &[T], ty: &str) -> String {
+    let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
+    format!("'{{{}}}'::{ty}", parts.join(","))
+}
+
+/// [`APPEND_SQL`] with the batch's values written in: only integers and hex digits this code
+/// formatted reach the text, so nothing can be injected.
+fn append_text(log_id: i32, p: &BatchParams) -> String {
+    let last = p
+        .last
+        .as_deref()
+        .map_or_else(|| "NULL".to_owned(), bytea_literal);
+    format!(
+        "WITH \
+         l AS (INSERT INTO trust_audit_leaves (log_id, idx, hash, leaf) \
+               SELECT {log_id}, * FROM unnest({}, {}, {})), \
+         p AS (INSERT INTO trust_audit_payloads (log_id, idx, salt, payload) \
+               SELECT {log_id}, * FROM unnest({}, {}, {}) \
+               ON CONFLICT (log_id, idx) DO UPDATE SET salt = EXCLUDED.salt, \
+               payload = EXCLUDED.payload), \
+         n AS (INSERT INTO trust_audit_nodes (log_id, level, idx, hash) \
+               SELECT {log_id}, * FROM unnest({}, {}, {})) \
+         UPDATE trust_audit_tree SET size = {}, border = {}, last_hash = {last} \
+         WHERE log_id = {log_id}",
+        int_array(&p.idx, "bigint[]"),
+        bytea_array(p.hashes.iter().map(Vec::as_slice)),
+        bytea_array(p.leaves.iter().map(Vec::as_slice)),
+        int_array(&p.p_idx, "bigint[]"),
+        bytea_array(p.p_salt.iter().map(Vec::as_slice)),
+        bytea_array(p.p_data.iter().map(Vec::as_slice)),
+        int_array(&p.n_level, "integer[]"),
+        int_array(&p.n_idx, "bigint[]"),
+        bytea_array(p.n_hash.iter().map(Vec::as_slice)),
+        p.size,
+        bytea_literal(&p.border),
+    )
+}
+
+/// Who the server process behind `client` is (pid, start time), setting the session's lock
+/// wait first when given one.
+fn identify(
+    client: &mut Client,
+    lock_timeout_ms: Option<u128>,
+) -> Result<Option<(i32, String)>, postgres::Error> {
+    let set = lock_timeout_ms
+        .map(|ms| format!("SET lock_timeout = {ms}; "))
+        .unwrap_or_default();
+    let msgs = client.simple_query(&format!(
+        "{set}SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+    ))?;
+    Ok(msgs.iter().find_map(|m| match m {
+        postgres::SimpleQueryMessage::Row(r) => {
+            Some((r.get(0)?.parse::<i32>().ok()?, r.get(1)?.to_owned()))
+        }
+        _ => None,
+    }))
+}
 
 /// trust-core's [`LogStore`] on PostgreSQL; see the module docs. Built by [`open_log`].
 pub struct PgLogStore {
@@ -630,20 +712,7 @@ impl PgLogStore {
                 // Once per connection: the lock wait for the statement's own wait on the tree
                 // row, and who the server process is.
                 let timeout_ms = self.wait.as_millis().clamp(1, 86_400_000);
-                let sql = format!(
-                    "SET lock_timeout = {timeout_ms}; \
-                     SELECT pid, backend_start::text FROM pg_stat_activity \
-                     WHERE pid = pg_backend_pid()"
-                );
-                let found = client.simple_query(&sql).ok().and_then(|msgs| {
-                    msgs.iter().find_map(|m| match m {
-                        postgres::SimpleQueryMessage::Row(r) => {
-                            Some((r.get(0)?.parse::<i32>().ok()?, r.get(1)?.to_owned()))
-                        }
-                        _ => None,
-                    })
-                });
-                let Some(found) = found else {
+                let Ok(Some(found)) = identify(client, Some(timeout_ms)) else {
                     // Without knowing the process, a lost reply could not be settled: the
                     // locked append it is (nothing written here).
                     Self::reset(conn);
@@ -707,6 +776,56 @@ impl PgLogStore {
                 Some(false) => return Err(store_error(&Error::ConnectionLost { target })),
                 None => return Err(store_error(&Error::OutcomeUnknown { target })),
             }
+        }
+    }
+
+    /// Sends `sql` (a batch and its `COMMIT`, in the lock's transaction). A lost reply is
+    /// settled ([`Self::settle`]): applied is success, not applied is
+    /// [`Error::ConnectionLost`] (the lock is gone with the connection; the caller's next call
+    /// starts over), and what cannot be settled is [`Error::OutcomeUnknown`].
+    fn append_and_commit(
+        &self,
+        conn: &mut Conn,
+        sql: &str,
+        p: &BatchParams,
+        last: Option<Hash>,
+    ) -> Result<(), StoreError> {
+        let Some(client) = conn.client.as_mut() else {
+            return Err(StoreError::Poisoned);
+        };
+        if conn.backend.is_none() {
+            match identify(client, None) {
+                Ok(found) => conn.backend = found,
+                Err(e) => return Err(Self::fail(&self.db, conn, &e)),
+            }
+        }
+        let Some(client) = conn.client.as_mut() else {
+            return Err(StoreError::Poisoned);
+        };
+        let e = match client.batch_execute(sql) {
+            Ok(()) => {
+                conn.in_tx = false;
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        let err = self.db.error(&e);
+        if !matches!(err, Error::ConnectionLost { .. }) {
+            // Refused before the commit (which a failed statement skips): nothing applied.
+            return Err(Self::fail(&self.db, conn, &e));
+        }
+        conn.in_tx = false;
+        let backend = conn.backend.take();
+        conn.cas = None;
+        conn.append = None;
+        if let Some(old) = conn.client.take() {
+            drop(old);
+        }
+        let target = self.db.url().to_string();
+        match self.settle(conn, backend, p, last) {
+            Some(true) => Ok(()),
+            Some(false) => Err(store_error(&Error::ConnectionLost { target })),
+            None => Err(store_error(&Error::OutcomeUnknown { target })),
         }
     }
 
@@ -899,6 +1018,24 @@ impl LogStore for PgLogStore {
         let payloads = std::mem::take(&mut self.payloads);
         let (params, range) = self.batch(records, payloads)?;
         let log_id = self.log_id;
+        if records.len() <= ONE_MESSAGE_MAX_RECORDS {
+            // Under the lock, the batch and the commit go in one message: the lock is held for
+            // one round trip and the flush, not two and the flush.
+            let sql = format!("{}; COMMIT", append_text(log_id, &params));
+            let last = records.last().map(|r| r.1);
+            let got = outside_async(|| self.append_and_commit(conn, &sql, &params, last));
+            return match got {
+                Ok(()) => {
+                    self.range = range;
+                    self.last = last;
+                    Ok(())
+                }
+                Err(e) => {
+                    self.known = false;
+                    Err(e)
+                }
+            };
+        }
         let db = self.db.clone();
         let Some(client) = conn.client.as_mut() else {
             return Err(StoreError::Poisoned);
