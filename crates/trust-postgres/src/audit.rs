@@ -3,16 +3,23 @@
 //! ## One append
 //!
 //! A writer handle keeps one connection of its own. An append batch (what trust-core's group
-//! commit gathered from every thread of the process) is one transaction:
+//! commit gathered from every thread of the process) is one transaction that advances the
+//! log's tree-state row, `trust_audit_tree`, taken one of two ways:
 //!
-//! 1. `BEGIN; SET LOCAL lock_timeout …; SELECT … FROM trust_audit_tree … FOR UPDATE` — the
-//!    log's tree-state row, locked; it gives the size, the compact range and the last leaf hash,
-//!    so a handle that another process or host appended past catches up here;
-//! 2. trust-core assigns the indexes and chain links and builds the leaves;
-//! 3. one prepared statement of data-modifying CTEs (`INSERT … SELECT FROM unnest(…)`) writes
-//!    every leaf row, the payload rows and the tree nodes the batch completed at levels 8, 16, …
-//!    (a leaf row already holds the level-0 hash), and updates `trust_audit_tree`;
-//! 4. `COMMIT`, which is the acknowledgement. Three round trips per batch.
+//! * **Compare-and-swap**, when the handle's view of the tree is its own last commit (or its
+//!   last lock): trust-core assigns indexes and chain links from that view, and one prepared
+//!   statement outside any explicit transaction updates the tree row `WHERE size = ` the size
+//!   the batch was built on and, only if that matched, inserts every leaf row, the payload rows
+//!   and the tree nodes the batch completed at levels 8, 16, … (data-modifying CTEs over
+//!   `unnest` of arrays; a leaf row already holds the level-0 hash). Its own commit is the
+//!   acknowledgement: one round trip, the row locked only while the server runs the statement
+//!   and flushes it. If another handle appended first, nothing is written and the batch is
+//!   built again the locked way (trust-core's `LogStore::append_if_current`).
+//! * **Locked**: `BEGIN; SET LOCAL lock_timeout …; SELECT … FROM trust_audit_tree … FOR
+//!   UPDATE` hands the handle the stored size, compact range and last leaf hash (so a handle
+//!   that another process or host appended past catches up here), then the same writes as one
+//!   statement and `COMMIT` — in the same message for up to 64 entries (two round trips),
+//!   a prepared statement and a `COMMIT` for more (three).
 //!
 //! Writers on other hosts wait for the row lock (at most the log's lock wait, then
 //! `AUDIT_LOG_BUSY`); nothing is refused and nothing is lost. Checkpoints are signed outside
@@ -21,11 +28,16 @@
 //!
 //! ## Failures
 //!
-//! A dropped connection before the commit leaves nothing applied (`STORE_CONNECTION_LOST`,
-//! exit 3); during the commit, the batch is applied entirely or not at all
-//! (`STORE_OUTCOME_UNKNOWN`, exit 3). Either way the connection is discarded and the next call
-//! reconnects; a connection found dead when a call starts (a server restart while idle) is
-//! replaced at once.
+//! A dropped connection before the commit was sent leaves nothing applied
+//! (`STORE_CONNECTION_LOST`, exit 3). A reply lost once the commit may have run is settled, not
+//! guessed: the old server process is ended and awaited (a process that
+//! is gone can commit nothing more), then the batch's last leaf row says whether it committed —
+//! applied is success, not applied `STORE_CONNECTION_LOST` (a compare-and-swap on a connection
+//! that had been idle, as after a server restart, is first sent once more on a new one), and
+//! only what cannot be settled is `STORE_OUTCOME_UNKNOWN` (exit 3). A batch too large for the
+//! one-message paths keeps the plain rule: a loss during its `COMMIT` is
+//! `STORE_OUTCOME_UNKNOWN`. Either way the connection is discarded and the next call
+//! reconnects; a connection found dead when a call starts is replaced at once.
 //!
 //! ## Where a log is
 //!
