@@ -318,6 +318,7 @@ pub fn open_log(
             append: None,
             cas: None,
             backend: None,
+            lock_timeout: None,
         }),
         range: CompactRange::new(),
         last: None,
@@ -348,6 +349,9 @@ struct Conn {
     /// The server process behind `client` (pid, start time), read before its first
     /// compare-and-swap append: a lost reply is settled by ending that process and looking.
     backend: Option<(i32, String)>,
+    /// The session's `lock_timeout` as this code set it (milliseconds), for the
+    /// compare-and-swap, which runs outside the locked path's `SET LOCAL`.
+    lock_timeout: Option<u128>,
 }
 
 /// The batch as one compare-and-swap statement, run outside any transaction (it commits by
@@ -581,6 +585,7 @@ impl PgLogStore {
             conn.append = None;
             conn.cas = None;
             conn.backend = None;
+            conn.lock_timeout = None;
             outside_async(move || drop(client));
         }
     }
@@ -594,6 +599,7 @@ impl PgLogStore {
             conn.append = None;
             conn.cas = None;
             conn.backend = None;
+            conn.lock_timeout = None;
             conn.client = Some(db.dedicated_client().map_err(|e| store_error(&e))?);
         }
         conn.client.as_mut().ok_or(StoreError::Poisoned)
@@ -718,12 +724,12 @@ impl PgLogStore {
         loop {
             let was_open = conn.client.as_ref().is_some_and(|c| !c.is_closed());
             Self::client(&self.db, conn)?;
-            if conn.backend.is_none()
+            let timeout_ms = self.wait.as_millis().clamp(1, 86_400_000);
+            if (conn.backend.is_none() || conn.lock_timeout != Some(timeout_ms))
                 && let Some(client) = conn.client.as_mut()
             {
-                // Once per connection: the lock wait for the statement's own wait on the tree
-                // row, and who the server process is.
-                let timeout_ms = self.wait.as_millis().clamp(1, 86_400_000);
+                // Once per connection (and lock wait): the session's lock wait, for the
+                // statement's own wait on the tree row, and who the server process is.
                 let Ok(Some(found)) = identify(client, Some(timeout_ms)) else {
                     // Without knowing the process, a lost reply could not be settled: the
                     // locked append it is (nothing written here).
@@ -731,6 +737,7 @@ impl PgLogStore {
                     return Ok(false);
                 };
                 conn.backend = Some(found);
+                conn.lock_timeout = Some(timeout_ms);
             }
             let Some(client) = conn.client.as_mut() else {
                 return Err(StoreError::Poisoned);
