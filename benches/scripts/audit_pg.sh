@@ -54,6 +54,16 @@ compare() { # CLIENTS MODE WRITERS BATCH
 compare 8 shared 8 1
 compare 8 handles 8 1
 compare 1 shared 1 1
-echo "== batched (1000 entries per call)"
+echo "== batched (1000 entries per call; the raw engine: one transaction inserting 1000 such rows)"
+sql1000=$(mktemp)
+trap 'rm -f "$sql" "$sql1000"; psql "$url" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null' EXIT
+echo "INSERT INTO $schema.leaves (hash, leaf) SELECT sha256(i::text::bytea), convert_to(repeat('x', 168), 'UTF8') FROM generate_series(1, 1000) i;" > "$sql1000"
+pgb1000() { # CLIENTS → rows/s
+  pgbench -n -c "$1" -j "$1" -T "$secs" -f "$sql1000" "$url" 2>&1 \
+    | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | awk '{ printf "%.0f", $1 * 1000 }'
+}
+echo "load $(loadavg)  pgbench -c 1, 1000 rows per transaction: $(pgb1000 1) rows/s"
 echo "load $(loadavg)  $("$load" shared 1 1000 "$secs")"
+echo "load $(loadavg)  pgbench -c 4, 1000 rows per transaction: $(pgb1000 4) rows/s"
 echo "load $(loadavg)  $("$load" handles 4 1000 "$secs")"
+echo "load $(loadavg)  pgbench -c 1, 1000 rows per transaction: $(pgb1000 1) rows/s"
