@@ -9,7 +9,9 @@
 //! * `MODE` `shared`: the writers are threads sharing one handle (one process: group commit);
 //!   `handles`: each writer has a handle of its own (as separate processes or hosts would);
 //! * `BATCH`: entries per call (1 = one entry per call);
-//! * prints one line: `mode=… writers=… batch=… calls=… entries=… seconds=… entries_per_s=…`.
+//! * prints one line: `mode=… writers=… batch=… calls=… entries=… seconds=… entries_per_s=…
+//!   calls_per_s=… commits=… entries_per_commit=…` (commits: transactions that advanced the
+//!   tree row, from the server's statistics).
 //!
 //! The log is created in a fresh schema, which is dropped at the end.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
@@ -93,14 +95,32 @@ fn main() {
     let elapsed = start.elapsed().as_secs_f64();
     let calls = calls.load(Ordering::Relaxed);
     let n = calls * batch as u64;
-    println!(
-        "mode={mode} writers={writers} batch={batch} calls={calls} entries={n} seconds={elapsed:.2} \
-         entries_per_s={:.0} calls_per_s={:.0}",
-        n as f64 / elapsed,
-        calls as f64 / elapsed
-    );
     drop(shared);
     drop(db);
+    // Transactions that advanced the tree row (one per commit, warm-up included): how well
+    // appends were coalesced. The server publishes a session's counts when it ends.
+    std::thread::sleep(Duration::from_millis(1500));
+    let commits: i64 = admin
+        .transaction(|tx| {
+            Ok(tx
+                .query_one(
+                    "SELECT coalesce(sum(n_tup_upd), 0)::bigint FROM pg_stat_user_tables \
+                     WHERE schemaname = $1 AND relname = 'trust_audit_tree'",
+                    &[&schema],
+                )
+                .map_err(|e| admin.error(&e))?
+                .get(0))
+        })
+        .unwrap();
+    let warm = if mode == "shared" { 1 } else { writers as i64 };
+    let commits = (commits - warm).max(1);
+    println!(
+        "mode={mode} writers={writers} batch={batch} calls={calls} entries={n} seconds={elapsed:.2} \
+         entries_per_s={:.0} calls_per_s={:.0} commits={commits} entries_per_commit={:.1}",
+        n as f64 / elapsed,
+        calls as f64 / elapsed,
+        n as f64 / commits as f64
+    );
     admin
         .transaction(|tx| {
             tx.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))

@@ -3,16 +3,23 @@
 //! ## One append
 //!
 //! A writer handle keeps one connection of its own. An append batch (what trust-core's group
-//! commit gathered from every thread of the process) is one transaction:
+//! commit gathered from every thread of the process) is one transaction that advances the
+//! log's tree-state row, `trust_audit_tree`, taken one of two ways:
 //!
-//! 1. `BEGIN; SET LOCAL lock_timeout …; SELECT … FROM trust_audit_tree … FOR UPDATE` — the
-//!    log's tree-state row, locked; it gives the size, the compact range and the last leaf hash,
-//!    so a handle that another process or host appended past catches up here;
-//! 2. trust-core assigns the indexes and chain links and builds the leaves;
-//! 3. one prepared statement of data-modifying CTEs (`INSERT … SELECT FROM unnest(…)`) writes
-//!    every leaf row, the payload rows and the tree nodes the batch completed at levels 8, 16, …
-//!    (a leaf row already holds the level-0 hash), and updates `trust_audit_tree`;
-//! 4. `COMMIT`, which is the acknowledgement. Three round trips per batch.
+//! * **Compare-and-swap**, when the handle's view of the tree is its own last commit (or its
+//!   last lock): trust-core assigns indexes and chain links from that view, and one prepared
+//!   statement outside any explicit transaction updates the tree row `WHERE size = ` the size
+//!   the batch was built on and, only if that matched, inserts every leaf row, the payload rows
+//!   and the tree nodes the batch completed at levels 8, 16, … (data-modifying CTEs over
+//!   `unnest` of arrays; a leaf row already holds the level-0 hash). Its own commit is the
+//!   acknowledgement: one round trip, the row locked only while the server runs the statement
+//!   and flushes it. If another handle appended first, nothing is written and the batch is
+//!   built again the locked way (trust-core's `LogStore::append_if_current`).
+//! * **Locked**: `BEGIN; SET LOCAL lock_timeout …; SELECT … FROM trust_audit_tree … FOR
+//!   UPDATE` hands the handle the stored size, compact range and last leaf hash (so a handle
+//!   that another process or host appended past catches up here), then the same writes as one
+//!   statement and `COMMIT` — in the same message for up to 64 entries (two round trips),
+//!   a prepared statement and a `COMMIT` for more (three).
 //!
 //! Writers on other hosts wait for the row lock (at most the log's lock wait, then
 //! `AUDIT_LOG_BUSY`); nothing is refused and nothing is lost. Checkpoints are signed outside
@@ -21,11 +28,16 @@
 //!
 //! ## Failures
 //!
-//! A dropped connection before the commit leaves nothing applied (`STORE_CONNECTION_LOST`,
-//! exit 3); during the commit, the batch is applied entirely or not at all
-//! (`STORE_OUTCOME_UNKNOWN`, exit 3). Either way the connection is discarded and the next call
-//! reconnects; a connection found dead when a call starts (a server restart while idle) is
-//! replaced at once.
+//! A dropped connection before the commit was sent leaves nothing applied
+//! (`STORE_CONNECTION_LOST`, exit 3). A reply lost once the commit may have run is settled, not
+//! guessed: the old server process is ended and awaited (a process that
+//! is gone can commit nothing more), then the batch's last leaf row says whether it committed —
+//! applied is success, not applied `STORE_CONNECTION_LOST` (a compare-and-swap on a connection
+//! that had been idle, as after a server restart, is first sent once more on a new one), and
+//! only what cannot be settled is `STORE_OUTCOME_UNKNOWN` (exit 3). A batch too large for the
+//! one-message paths keeps the plain rule: a loss during its `COMMIT` is
+//! `STORE_OUTCOME_UNKNOWN`. Either way the connection is discarded and the next call
+//! reconnects; a connection found dead when a call starts is replaced at once.
 //!
 //! ## Where a log is
 //!
@@ -304,11 +316,17 @@ pub fn open_log(
             client: Some(client),
             in_tx: false,
             append: None,
+            cas: None,
+            backend: None,
+            lock_timeout: None,
         }),
         range: CompactRange::new(),
         last: None,
         known: false,
         payloads: Vec::new(),
+        optimistic: false,
+        locked_rounds: 0,
+        wait,
     };
     let location = format!("{} (log {name})", db.url());
     let log = AuditLog::from_store(Box::new(store), location, row.config, signer, pseudonyms)
@@ -326,7 +344,47 @@ struct Conn {
     in_tx: bool,
     /// [`APPEND_SQL`], prepared on `client`.
     append: Option<Statement>,
+    /// [`CAS_SQL`], prepared on `client`.
+    cas: Option<Statement>,
+    /// The server process behind `client` (pid, start time), read before its first
+    /// compare-and-swap append: a lost reply is settled by ending that process and looking.
+    backend: Option<(i32, String)>,
+    /// The session's `lock_timeout` as this code set it (milliseconds), for the
+    /// compare-and-swap, which runs outside the locked path's `SET LOCAL`.
+    lock_timeout: Option<u128>,
 }
+
+/// The batch as one compare-and-swap statement, run outside any transaction (it commits by
+/// itself): the tree row is advanced only if its size is still the one the batch was built on
+/// (`$14`), and the rows are written only if it was. Returns 1 when applied, 0 when another
+/// handle appended first (nothing written). The row lock is held only while the server runs
+/// the statement and flushes its commit, never across a round trip to the client.
+const CAS_SQL: &str = "WITH \
+    t AS (UPDATE trust_audit_tree SET size = $11, border = $12, last_hash = $13 \
+          WHERE log_id = $1 AND size = $14 RETURNING log_id), \
+    l AS (INSERT INTO trust_audit_leaves (log_id, idx, hash, leaf) \
+          SELECT t.log_id, u.* FROM t, unnest($2::bigint[], $3::bytea[], $4::bytea[]) u), \
+    p AS (INSERT INTO trust_audit_payloads (log_id, idx, salt, payload) \
+          SELECT t.log_id, u.* FROM t, unnest($5::bigint[], $6::bytea[], $7::bytea[]) u \
+          ON CONFLICT (log_id, idx) DO UPDATE SET salt = EXCLUDED.salt, \
+          payload = EXCLUDED.payload), \
+    n AS (INSERT INTO trust_audit_nodes (log_id, level, idx, hash) \
+          SELECT t.log_id, u.* FROM t, unnest($8::integer[], $9::bigint[], $10::bytea[]) u) \
+    SELECT count(*) FROM t";
+
+/// Batches of at most this many entries may be appended by one compare-and-swap statement;
+/// larger ones take the lock first (the round trips saved are nothing beside their rows, and a
+/// connection lost before their commit is then known to have applied nothing).
+const CAS_MAX_RECORDS: usize = 4096;
+/// After a compare-and-swap found that another handle appended first, this many appends take
+/// the lock first (writers in other processes are busy; a lost race costs a round trip).
+const LOCKED_AFTER_STALE: u32 = 16;
+/// Batches of at most this many entries appended under the lock are sent with their `COMMIT`
+/// as one text message (their bytes as hex literals); larger ones as a prepared statement and
+/// a `COMMIT` (two round trips, binary).
+const ONE_MESSAGE_MAX_RECORDS: usize = 64;
+/// How long a lost reply is settled for: the old server process must be gone by then.
+const SETTLE_WAIT: Duration = Duration::from_secs(5);
 
 /// The batch: leaves, payloads and the level-8k nodes it completed, and the new tree state,
 /// as one statement of data-modifying CTEs (empty arrays insert nothing).
@@ -341,6 +399,84 @@ const APPEND_SQL: &str = "WITH \
           SELECT $1, * FROM unnest($8::integer[], $9::bigint[], $10::bytea[])) \
     UPDATE trust_audit_tree SET size = $11, border = $12, last_hash = $13 WHERE log_id = $1";
 
+/// `bytes` as a bytea literal (hex: only digits and a-f reach the text).
+fn bytea_literal(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2 + 8);
+    out.push_str("'\\x");
+    out.push_str(&hex::encode(bytes));
+    out.push_str("'::bytea");
+    out
+}
+
+/// A bytea[] literal of `items`.
+fn bytea_array<'a>(items: impl Iterator<Item = &'a [u8]>) -> String {
+    let parts: Vec<String> = items.map(bytea_literal).collect();
+    if parts.is_empty() {
+        "'{}'::bytea[]".to_owned()
+    } else {
+        format!("ARRAY[{}]::bytea[]", parts.join(","))
+    }
+}
+
+/// An integer array literal of `items` as `ty` (`bigint[]`, `integer[]`).
+fn int_array<T: core::fmt::Display>(items: &[T], ty: &str) -> String {
+    let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
+    format!("'{{{}}}'::{ty}", parts.join(","))
+}
+
+/// [`APPEND_SQL`] with the batch's values written in: only integers and hex digits this code
+/// formatted reach the text, so nothing can be injected.
+fn append_text(log_id: i32, p: &BatchParams) -> String {
+    let last = p
+        .last
+        .as_deref()
+        .map_or_else(|| "NULL".to_owned(), bytea_literal);
+    format!(
+        "WITH \
+         l AS (INSERT INTO trust_audit_leaves (log_id, idx, hash, leaf) \
+               SELECT {log_id}, * FROM unnest({}, {}, {})), \
+         p AS (INSERT INTO trust_audit_payloads (log_id, idx, salt, payload) \
+               SELECT {log_id}, * FROM unnest({}, {}, {}) \
+               ON CONFLICT (log_id, idx) DO UPDATE SET salt = EXCLUDED.salt, \
+               payload = EXCLUDED.payload), \
+         n AS (INSERT INTO trust_audit_nodes (log_id, level, idx, hash) \
+               SELECT {log_id}, * FROM unnest({}, {}, {})) \
+         UPDATE trust_audit_tree SET size = {}, border = {}, last_hash = {last} \
+         WHERE log_id = {log_id}",
+        int_array(&p.idx, "bigint[]"),
+        bytea_array(p.hashes.iter().map(Vec::as_slice)),
+        bytea_array(p.leaves.iter().map(Vec::as_slice)),
+        int_array(&p.p_idx, "bigint[]"),
+        bytea_array(p.p_salt.iter().map(Vec::as_slice)),
+        bytea_array(p.p_data.iter().map(Vec::as_slice)),
+        int_array(&p.n_level, "integer[]"),
+        int_array(&p.n_idx, "bigint[]"),
+        bytea_array(p.n_hash.iter().map(Vec::as_slice)),
+        p.size,
+        bytea_literal(&p.border),
+    )
+}
+
+/// Who the server process behind `client` is (pid, start time), setting the session's lock
+/// wait first when given one.
+fn identify(
+    client: &mut Client,
+    lock_timeout_ms: Option<u128>,
+) -> Result<Option<(i32, String)>, postgres::Error> {
+    let set = lock_timeout_ms
+        .map(|ms| format!("SET lock_timeout = {ms}; "))
+        .unwrap_or_default();
+    let msgs = client.simple_query(&format!(
+        "{set}SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+    ))?;
+    Ok(msgs.iter().find_map(|m| match m {
+        postgres::SimpleQueryMessage::Row(r) => {
+            Some((r.get(0)?.parse::<i32>().ok()?, r.get(1)?.to_owned()))
+        }
+        _ => None,
+    }))
+}
+
 /// trust-core's [`LogStore`] on PostgreSQL; see the module docs. Built by [`open_log`].
 pub struct PgLogStore {
     db: Database,
@@ -352,6 +488,30 @@ pub struct PgLogStore {
     known: bool,
     /// Payloads of the batch being built (index, salt, payload), written by `append`.
     payloads: Vec<(i64, Vec<u8>, Vec<u8>)>,
+    /// Whether the current append was begun without the lock (by `lock_for_append`).
+    optimistic: bool,
+    /// Appends left that take the lock first after a lost compare-and-swap.
+    locked_rounds: u32,
+    /// The log's lock wait, for the compare-and-swap's own wait on the tree row.
+    wait: Duration,
+}
+
+/// A batch's parameters, as both append statements take them.
+struct BatchParams {
+    idx: Vec<i64>,
+    hashes: Vec<Vec<u8>>,
+    leaves: Vec<Vec<u8>>,
+    p_idx: Vec<i64>,
+    p_salt: Vec<Vec<u8>>,
+    p_data: Vec<Vec<u8>>,
+    n_level: Vec<i32>,
+    n_idx: Vec<i64>,
+    n_hash: Vec<Vec<u8>>,
+    size: i64,
+    border: Vec<u8>,
+    last: Option<Vec<u8>>,
+    /// The size the batch was built on.
+    base: i64,
 }
 
 impl core::fmt::Debug for PgLogStore {
@@ -423,6 +583,9 @@ impl PgLogStore {
         conn.in_tx = false;
         if !alive && let Some(client) = conn.client.take() {
             conn.append = None;
+            conn.cas = None;
+            conn.backend = None;
+            conn.lock_timeout = None;
             outside_async(move || drop(client));
         }
     }
@@ -434,6 +597,9 @@ impl PgLogStore {
                 outside_async(move || drop(old));
             }
             conn.append = None;
+            conn.cas = None;
+            conn.backend = None;
+            conn.lock_timeout = None;
             conn.client = Some(db.dedicated_client().map_err(|e| store_error(&e))?);
         }
         conn.client.as_mut().ok_or(StoreError::Poisoned)
@@ -496,6 +662,231 @@ impl PgLogStore {
             Some(h) => Some(hex::decode(h).map_err(|_| bad("bad last hash"))?),
         };
         Ok((size, border, last))
+    }
+
+    /// The parameters of `records` (the first at this handle's size) and the compact range
+    /// after them.
+    fn batch(
+        &self,
+        records: &[(Vec<u8>, Hash)],
+        payloads: Vec<(i64, Vec<u8>, Vec<u8>)>,
+    ) -> Result<(BatchParams, CompactRange), StoreError> {
+        let first = self.range.size();
+        let mut range = self.range.clone();
+        let mut p = BatchParams {
+            idx: Vec::with_capacity(records.len()),
+            hashes: Vec::with_capacity(records.len()),
+            leaves: Vec::with_capacity(records.len()),
+            p_idx: Vec::with_capacity(payloads.len()),
+            p_salt: Vec::with_capacity(payloads.len()),
+            p_data: Vec::with_capacity(payloads.len()),
+            n_level: Vec::new(),
+            n_idx: Vec::new(),
+            n_hash: Vec::new(),
+            size: 0,
+            border: Vec::new(),
+            last: records.last().map(|r| r.1.to_vec()),
+            base: to_i64(first)?,
+        };
+        for (i, (leaf, hash)) in records.iter().enumerate() {
+            p.idx.push(to_i64(first + i as u64)?);
+            p.hashes.push(hash.to_vec());
+            p.leaves.push(leaf.clone());
+            range.push_with(*hash, |level, index, h| {
+                if level > 0 && level % TILE_LEVELS == 0 {
+                    p.n_level.push(level as i32);
+                    p.n_idx.push(index as i64);
+                    p.n_hash.push(h.to_vec());
+                }
+            });
+        }
+        for (i, salt, data) in payloads {
+            p.p_idx.push(i);
+            p.p_salt.push(salt);
+            p.p_data.push(data);
+        }
+        p.border = range.hashes().concat();
+        p.size = to_i64(range.size())?;
+        Ok((p, range))
+    }
+
+    /// Runs [`CAS_SQL`]; `Ok(false)` when another handle appended first. A connection lost on
+    /// the way is settled ([`Self::settle`]): applied is success, and a batch known not to be
+    /// applied is sent once more on a new connection when the old one had been idle (a server
+    /// restart or failover while idle is no error of the caller's).
+    fn cas(
+        &self,
+        conn: &mut Conn,
+        p: &BatchParams,
+        last: Option<Hash>,
+    ) -> Result<bool, StoreError> {
+        let mut resent = false;
+        loop {
+            let was_open = conn.client.as_ref().is_some_and(|c| !c.is_closed());
+            Self::client(&self.db, conn)?;
+            let timeout_ms = self.wait.as_millis().clamp(1, 86_400_000);
+            if (conn.backend.is_none() || conn.lock_timeout != Some(timeout_ms))
+                && let Some(client) = conn.client.as_mut()
+            {
+                // Once per connection (and lock wait): the session's lock wait, for the
+                // statement's own wait on the tree row, and who the server process is.
+                let Ok(Some(found)) = identify(client, Some(timeout_ms)) else {
+                    // Without knowing the process, a lost reply could not be settled: the
+                    // locked append it is (nothing written here).
+                    Self::reset(conn);
+                    return Ok(false);
+                };
+                conn.backend = Some(found);
+                conn.lock_timeout = Some(timeout_ms);
+            }
+            let Some(client) = conn.client.as_mut() else {
+                return Err(StoreError::Poisoned);
+            };
+            let stmt = match conn.cas.clone() {
+                Some(stmt) => stmt,
+                None => match client.prepare(CAS_SQL) {
+                    Ok(stmt) => {
+                        conn.cas = Some(stmt.clone());
+                        stmt
+                    }
+                    Err(e) => return Err(Self::fail(&self.db, conn, &e)),
+                },
+            };
+            let args: [&(dyn ToSql + Sync); 14] = [
+                &self.log_id,
+                &p.idx,
+                &p.hashes,
+                &p.leaves,
+                &p.p_idx,
+                &p.p_salt,
+                &p.p_data,
+                &p.n_level,
+                &p.n_idx,
+                &p.n_hash,
+                &p.size,
+                &p.border,
+                &p.last,
+                &p.base,
+            ];
+            let e = match client.query_one(&stmt, &args) {
+                Ok(row) => return Ok(row.get::<_, i64>(0) == 1),
+                Err(e) => e,
+            };
+            if e.code().map(postgres::error::SqlState::code) == Some("55P03") {
+                return Err(StoreError::Busy { waited: self.wait });
+            }
+            let err = self.db.error(&e);
+            let backend = conn.backend.take();
+            if !matches!(err, Error::ConnectionLost { .. }) {
+                // The server refused the statement: nothing of it applied.
+                Self::reset(conn);
+                return Err(store_error(&err));
+            }
+            // Never settle on the connection that lost the reply.
+            conn.cas = None;
+            conn.append = None;
+            if let Some(old) = conn.client.take() {
+                drop(old);
+            }
+            let target = self.db.url().to_string();
+            match self.settle(conn, backend, p, last) {
+                Some(true) => return Ok(true),
+                Some(false) if was_open && !resent => resent = true,
+                Some(false) => return Err(store_error(&Error::ConnectionLost { target })),
+                None => return Err(store_error(&Error::OutcomeUnknown { target })),
+            }
+        }
+    }
+
+    /// Sends `sql` (a batch and its `COMMIT`, in the lock's transaction). A lost reply is
+    /// settled ([`Self::settle`]): applied is success, not applied is
+    /// [`Error::ConnectionLost`] (the lock is gone with the connection; the caller's next call
+    /// starts over), and what cannot be settled is [`Error::OutcomeUnknown`].
+    fn append_and_commit(
+        &self,
+        conn: &mut Conn,
+        sql: &str,
+        p: &BatchParams,
+        last: Option<Hash>,
+    ) -> Result<(), StoreError> {
+        let Some(client) = conn.client.as_mut() else {
+            return Err(StoreError::Poisoned);
+        };
+        if conn.backend.is_none() {
+            match identify(client, None) {
+                Ok(found) => conn.backend = found,
+                Err(e) => return Err(Self::fail(&self.db, conn, &e)),
+            }
+        }
+        let Some(client) = conn.client.as_mut() else {
+            return Err(StoreError::Poisoned);
+        };
+        let e = match client.batch_execute(sql) {
+            Ok(()) => {
+                conn.in_tx = false;
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        let err = self.db.error(&e);
+        if !matches!(err, Error::ConnectionLost { .. }) {
+            // Refused before the commit (which a failed statement skips): nothing applied.
+            return Err(Self::fail(&self.db, conn, &e));
+        }
+        conn.in_tx = false;
+        let backend = conn.backend.take();
+        conn.cas = None;
+        conn.append = None;
+        if let Some(old) = conn.client.take() {
+            drop(old);
+        }
+        let target = self.db.url().to_string();
+        match self.settle(conn, backend, p, last) {
+            Some(true) => Ok(()),
+            Some(false) => Err(store_error(&Error::ConnectionLost { target })),
+            None => Err(store_error(&Error::OutcomeUnknown { target })),
+        }
+    }
+
+    /// Whether a compare-and-swap append whose reply was lost committed: `None` when that
+    /// cannot be known. The server process that ran it is ended first and awaited, so the
+    /// answer is final (a process that is gone can commit nothing more); the batch is there
+    /// exactly when its last leaf's row holds its hash. Leaves `conn` on a new connection.
+    fn settle(
+        &self,
+        conn: &mut Conn,
+        backend: Option<(i32, String)>,
+        p: &BatchParams,
+        last: Option<Hash>,
+    ) -> Option<bool> {
+        let (pid, started) = backend?;
+        let last = last?;
+        let client = Self::client(&self.db, conn).ok()?;
+        let deadline = std::time::Instant::now() + SETTLE_WAIT;
+        loop {
+            let alive = client
+                .query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE pid = $1 AND backend_start::text = $2",
+                    &[&pid, &started],
+                )
+                .ok()?;
+            if alive.is_empty() {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let at = *p.idx.last()?;
+        let row = client
+            .query_opt(
+                "SELECT hash FROM trust_audit_leaves WHERE log_id = $1 AND idx = $2",
+                &[&self.log_id, &at],
+            )
+            .ok()?;
+        Some(row.is_some_and(|r| r.get::<_, &[u8]>(0) == last.as_slice()))
     }
 
     /// Reads `count` consecutive stored hashes at `level` from `start` (level 0: leaf hashes).
@@ -644,28 +1035,26 @@ impl LogStore for PgLogStore {
             return Err(StoreError::Poisoned);
         }
         let payloads = std::mem::take(&mut self.payloads);
-        let first = self.range.size();
-        let mut range = self.range.clone();
-        let mut idx = Vec::with_capacity(records.len());
-        let mut hashes: Vec<&[u8]> = Vec::with_capacity(records.len());
-        let mut leaves: Vec<&[u8]> = Vec::with_capacity(records.len());
-        let (mut n_level, mut n_idx, mut n_hash) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, (leaf, hash)) in records.iter().enumerate() {
-            idx.push(to_i64(first + i as u64)?);
-            hashes.push(hash);
-            leaves.push(leaf);
-            range.push_with(*hash, |level, index, h| {
-                if level > 0 && level % TILE_LEVELS == 0 {
-                    n_level.push(level as i32);
-                    n_idx.push(index as i64);
-                    n_hash.push(h.to_vec());
-                }
-            });
-        }
-        let border: Vec<u8> = range.hashes().concat();
-        let last = records.last().map(|r| r.1.to_vec());
-        let size = to_i64(range.size())?;
+        let (params, range) = self.batch(records, payloads)?;
         let log_id = self.log_id;
+        if records.len() <= ONE_MESSAGE_MAX_RECORDS {
+            // Under the lock, the batch and the commit go in one message: the lock is held for
+            // one round trip and the flush, not two and the flush.
+            let sql = format!("{}; COMMIT", append_text(log_id, &params));
+            let last = records.last().map(|r| r.1);
+            let got = outside_async(|| self.append_and_commit(conn, &sql, &params, last));
+            return match got {
+                Ok(()) => {
+                    self.range = range;
+                    self.last = last;
+                    Ok(())
+                }
+                Err(e) => {
+                    self.known = false;
+                    Err(e)
+                }
+            };
+        }
         let db = self.db.clone();
         let Some(client) = conn.client.as_mut() else {
             return Err(StoreError::Poisoned);
@@ -678,14 +1067,12 @@ impl LogStore for PgLogStore {
                 Some(stmt) => stmt,
                 None => client.prepare(APPEND_SQL).map_err(|e| (e, false))?,
             };
-            let p_idx: Vec<i64> = payloads.iter().map(|p| p.0).collect();
-            let p_salt: Vec<&[u8]> = payloads.iter().map(|p| p.1.as_slice()).collect();
-            let p_data: Vec<&[u8]> = payloads.iter().map(|p| p.2.as_slice()).collect();
-            let params: [&(dyn ToSql + Sync); 13] = [
-                &log_id, &idx, &hashes, &leaves, &p_idx, &p_salt, &p_data, &n_level, &n_idx,
-                &n_hash, &size, &border, &last,
+            let p = &params;
+            let args: [&(dyn ToSql + Sync); 13] = [
+                &log_id, &p.idx, &p.hashes, &p.leaves, &p.p_idx, &p.p_salt, &p.p_data, &p.n_level,
+                &p.n_idx, &p.n_hash, &p.size, &p.border, &p.last,
             ];
-            client.execute(&stmt, &params).map_err(|e| (e, false))?;
+            client.execute(&stmt, &args).map_err(|e| (e, false))?;
             client.batch_execute("COMMIT").map_err(|e| (e, true))?;
             Ok(stmt)
         });
@@ -710,6 +1097,62 @@ impl LogStore for PgLogStore {
                 // The view is re-read from the tree row at the next lock, whatever happened.
                 self.known = false;
                 Err(store_error(&err))
+            }
+        }
+    }
+
+    fn lock_for_append(&mut self, wait: Duration) -> Result<(), StoreError> {
+        self.payloads.clear();
+        self.optimistic = false;
+        self.wait = wait;
+        let usable = {
+            let conn = self.conn();
+            !conn.in_tx && conn.client.as_ref().is_some_and(|c| !c.is_closed())
+        };
+        if self.known && usable && self.locked_rounds == 0 {
+            // The view is this handle's own last commit (or lock): if nobody appended since,
+            // the batch built on it goes in with one statement; if somebody did, that
+            // statement says so and writes nothing.
+            self.optimistic = true;
+            return Ok(());
+        }
+        self.locked_rounds = self.locked_rounds.saturating_sub(1);
+        self.lock(wait)
+    }
+
+    fn append_if_current(&mut self, records: &[(Vec<u8>, Hash)]) -> Result<bool, StoreError> {
+        if !std::mem::take(&mut self.optimistic) {
+            return self.append(records).map(|()| true);
+        }
+        if records.is_empty() {
+            return Ok(true);
+        }
+        if records.len() > CAS_MAX_RECORDS {
+            // The caller takes the lock and builds the batch again (payloads included).
+            return Ok(false);
+        }
+        let payloads = std::mem::take(&mut self.payloads);
+        let (params, range) = self.batch(records, payloads)?;
+        let last = records.last().map(|r| r.1);
+        let mut guard = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let conn = &mut *guard;
+        let got = outside_async(|| self.cas(conn, &params, last));
+        match got {
+            Ok(true) => {
+                self.range = range;
+                self.last = last;
+                Ok(true)
+            }
+            Ok(false) => {
+                self.locked_rounds = LOCKED_AFTER_STALE;
+                Ok(false)
+            }
+            Err(e) => {
+                self.known = false;
+                Err(e)
             }
         }
     }

@@ -147,6 +147,11 @@ fn threads_and_handles_append_at_once_nothing_lost() {
     assert_eq!(all, (0..800).collect::<Vec<_>>());
     let log = audit::open_log(&db, "audit", None, WAIT).unwrap();
     log.checkpoint().unwrap();
+    // The tree nodes the handles wrote (by either append path) serve proofs, which the log
+    // checks against the checkpoint before handing them out.
+    for i in [0u64, 255, 256, 511, 512, 799] {
+        log.prove(i, None).unwrap();
+    }
     let report = verified(&db, "audit", &vkey);
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.entries, 800);
@@ -366,4 +371,171 @@ fn errors_are_typed_and_hide_the_password() {
     assert!(!loc.to_string().contains("Secret-Pw-1"));
     let url = StoreUrl::parse("postgres://u@127.0.0.1/db").unwrap();
     assert_eq!(LogLocation::parse(&url).unwrap().name, audit::DEFAULT_LOG);
+}
+
+#[test]
+fn a_handle_whose_view_is_stale_builds_its_batch_again_under_the_lock() {
+    let Some(schema) = TestSchema::create("audit_stale") else {
+        return;
+    };
+    let db = schema.open();
+    let vkey = audit::init_log(&db, "audit", &InitOptions::new("example.com/audit/stale")).unwrap();
+    let a = audit::open_log(&db, "audit", None, WAIT).unwrap();
+    let b = audit::open_log(&db, "audit", None, WAIT).unwrap();
+    assert_eq!(a.append(&entry(0)).unwrap(), 0);
+    // B's view (read at open) is stale by one entry; A's view is its own commit.
+    assert_eq!(b.append(&entry(1)).unwrap(), 1);
+    // A's compare-and-swap finds the size moved on, writes nothing, and the batch is built
+    // again on the stored tree: indexes and chain links follow B's entry.
+    assert_eq!(a.append_batch(&[entry(2), entry(3)]).unwrap(), 2..4);
+    let mut with_payload = entry(4);
+    with_payload.payload = Some(b"payload of entry 4".to_vec());
+    assert_eq!(b.append(&with_payload).unwrap(), 4);
+    assert_eq!(a.append(&entry(5)).unwrap(), 5);
+    assert_eq!(b.size().unwrap(), 6);
+    let payload_rows: i64 = db
+        .transaction(|tx| {
+            Ok(tx
+                .query_one("SELECT count(*) FROM trust_audit_payloads", &[])
+                .map_err(|e| db.error(&e))?
+                .get(0))
+        })
+        .unwrap();
+    assert_eq!(payload_rows, 1);
+    b.checkpoint().unwrap();
+    let report = verified(&db, "audit", &vkey);
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.entries, 6);
+}
+
+#[test]
+fn a_failing_group_commit_gives_every_waiting_caller_the_one_typed_error() {
+    let Some(schema) = TestSchema::create("audit_group_fail") else {
+        return;
+    };
+    let db = schema.open();
+    let vkey = audit::init_log(&db, "audit", &InitOptions::new("example.com/audit/gfail")).unwrap();
+    let log = Arc::new(audit::open_log(&db, "audit", None, Duration::from_millis(300)).unwrap());
+    assert_eq!(log.append(&entry(0)).unwrap(), 0);
+    // Another session holds the tree row: every group commit waits its lock wait and fails.
+    let admin = trust_postgres::Database::open(&schema.store_url()).unwrap();
+    let (hold_tx, hold_rx) = std::sync::mpsc::channel::<()>();
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let hold_rx = std::sync::Mutex::new(hold_rx);
+        admin
+            .transaction(|tx| {
+                tx.batch_execute("SELECT * FROM trust_audit_tree FOR UPDATE")
+                    .map_err(|e| admin.error(&e))?;
+                held_tx.send(()).unwrap();
+                hold_rx.lock().unwrap().recv().unwrap();
+                Ok(())
+            })
+            .unwrap();
+    });
+    held_rx.recv().unwrap();
+    let barrier = Arc::new(std::sync::Barrier::new(8));
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (log, barrier) = (Arc::clone(&log), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                log.append(&entry(100 + t))
+            })
+        })
+        .collect();
+    for t in threads {
+        let err = t.join().unwrap().unwrap_err();
+        // Each caller sees the group's failure itself, with its code and exit status.
+        assert_eq!(err.code(), "AUDIT_LOG_BUSY", "{err}");
+        assert_eq!(err.category().exit_code(), 3, "{err}");
+    }
+    hold_tx.send(()).unwrap();
+    holder.join().unwrap();
+    // Nothing of the failed groups is there; the next append follows entry 0.
+    assert_eq!(log.size().unwrap(), 1);
+    assert_eq!(log.append(&entry(1)).unwrap(), 1);
+    log.checkpoint().unwrap();
+    let report = verified(&db, "audit", &vkey);
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.entries, 2);
+}
+
+#[test]
+fn a_lost_reply_is_settled_and_the_batch_applied_exactly_once() {
+    let Some(schema) = TestSchema::create("audit_settle") else {
+        return;
+    };
+    let db = schema.open();
+    let vkey =
+        audit::init_log(&db, "audit", &InitOptions::new("example.com/audit/settle")).unwrap();
+    let log = Arc::new(audit::open_log(&db, "audit", None, WAIT).unwrap());
+    log.append(&entry(0)).unwrap();
+    let admin = trust_postgres::Database::connect(
+        trust_postgres::ConnectOptions::parse(
+            &StoreUrl::parse(&std::env::var("TRUST_TEST_POSTGRES_URL").unwrap()).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut hits = 0;
+    for _ in 0..10 {
+        // A batch small enough for one compare-and-swap statement.
+        let batch: Vec<Entry> = (0..4000u64)
+            .map(|i| {
+                let mut e = entry(i);
+                if i % 500 == 0 {
+                    e.payload = Some(vec![b'p'; 32]);
+                }
+                e
+            })
+            .collect();
+        let before = log.size().unwrap();
+        let appender = {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || log.append_batch(&batch))
+        };
+        let name = schema.name().to_owned();
+        let mut hit = 0;
+        while !appender.is_finished() && hit == 0 {
+            hit = admin
+                .transaction(|tx| {
+                    Ok(tx
+                        .query(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = $1 AND state = 'active' \
+                             AND query LIKE 'WITH t AS (UPDATE trust_audit_tree%'",
+                            &[&name],
+                        )
+                        .map_err(|e| admin.error(&e))?
+                        .len())
+                })
+                .unwrap();
+        }
+        // The statement's server process was ended: the handle ends what is left of it, finds
+        // whether it committed, and sends it once more if not. Either way the caller gets its
+        // range, and the entries are there exactly once.
+        let range = appender.join().unwrap().unwrap();
+        assert_eq!(range, before..before + 4000);
+        assert_eq!(log.size().unwrap(), before + 4000);
+        hits += hit;
+        if hits > 0 {
+            break;
+        }
+    }
+    assert!(hits > 0, "the watcher never caught the batch's statement");
+    let payload_rows: i64 = db
+        .transaction(|tx| {
+            Ok(tx
+                .query_one("SELECT count(*) FROM trust_audit_payloads", &[])
+                .map_err(|e| db.error(&e))?
+                .get(0))
+        })
+        .unwrap();
+    let size = log.size().unwrap();
+    assert_eq!(payload_rows as u64, (size - 1) / 500);
+    log.checkpoint().unwrap();
+    let report = verified(&db, "audit", &vkey);
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.entries, size);
 }

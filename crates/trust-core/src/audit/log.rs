@@ -317,6 +317,41 @@ pub fn load_pseudonym_key(path: &Path) -> Result<PseudonymKey, AuditError> {
     decode_pseudonym_key(&text).ok_or_else(|| AuditError::BadKeyFile(path.to_path_buf()))
 }
 
+/// A copy of a group commit's failure for each of the group's callers: store errors as they
+/// are (an I/O error with its kind and message), anything else as what the log is then.
+fn same_error(e: &AuditError) -> AuditError {
+    use store::StoreError as S;
+    let store = match e {
+        AuditError::Store(s) => s,
+        AuditError::Poisoned => return AuditError::Poisoned,
+        _ => return AuditError::Store(S::Poisoned),
+    };
+    AuditError::Store(match store {
+        S::Io { what, path, source } => S::Io {
+            what,
+            path: path.clone(),
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
+        S::Damaged { reason } => S::Damaged {
+            reason: reason.clone(),
+        },
+        S::NoSuchEntry => S::NoSuchEntry,
+        S::Busy { waited } => S::Busy { waited: *waited },
+        S::Backend {
+            code,
+            category,
+            message,
+            hint,
+        } => S::Backend {
+            code,
+            category: *category,
+            message: message.clone(),
+            hint: *hint,
+        },
+        _ => S::Poisoned,
+    })
+}
+
 struct Writer {
     store: Box<dyn LogStore>,
 }
@@ -760,25 +795,65 @@ impl AuditLog {
     /// Commits queued batches with one `fsync`; one outcome per ticket.
     fn commit_group(
         &self,
-        work: Vec<(u64, Vec<Prepared>)>,
+        mut work: Vec<(u64, Vec<Prepared>)>,
     ) -> Vec<(u64, Result<Range<u64>, AuditError>)> {
         let tickets: Vec<u64> = work.iter().map(|(t, _)| *t).collect();
+        // Every caller of a failed group gets the failure itself (nothing of the group was
+        // acknowledged), not a stand-in.
         let fail_all = |first: AuditError| {
             let mut first = Some(first);
-            tickets
-                .iter()
-                .map(|t| {
-                    let e = first
-                        .take()
-                        .unwrap_or(AuditError::Store(store::StoreError::Poisoned));
-                    (*t, Err(e))
-                })
-                .collect::<Vec<_>>()
+            let mut out = Vec::with_capacity(tickets.len());
+            for t in tickets.iter().rev() {
+                let e = match &first {
+                    Some(e) if out.len() + 1 < tickets.len() => same_error(e),
+                    _ => first.take().unwrap_or(AuditError::Poisoned),
+                };
+                out.push((*t, Err(e)));
+            }
+            out
         };
-        let mut w = match self.locked() {
-            Ok(w) => w,
+        let mut w = match self.writer() {
+            Ok(w) => Locked(w),
             Err(e) => return fail_all(e),
         };
+        if let Err(e) = w.store.lock_for_append(self.lock_wait) {
+            return fail_all(AuditError::Store(e));
+        }
+        // A store that skipped the lock's round trip reports a stale view (another handle
+        // appended meanwhile, nothing written): the batch is built again under the real lock.
+        let mut retried = false;
+        loop {
+            let (records, ranges) = match self.build_group(&mut w, &mut work) {
+                Ok(built) => built,
+                Err(e) => return fail_all(e),
+            };
+            let appended = if retried {
+                w.store.append(&records).map(|()| true)
+            } else {
+                w.store.append_if_current(&records)
+            };
+            match appended {
+                Ok(true) => return ranges.into_iter().map(|(t, r)| (t, Ok(r))).collect(),
+                Ok(false) if !retried => {
+                    retried = true;
+                    if let Err(e) = w.store.lock(self.lock_wait) {
+                        return fail_all(AuditError::Store(e));
+                    }
+                }
+                Ok(false) => return fail_all(AuditError::Store(store::StoreError::Poisoned)),
+                Err(e) => return fail_all(AuditError::Store(e)),
+            }
+        }
+    }
+
+    /// Assigns indexes and chain links to queued batches from the store's view and stores
+    /// their payloads: the records to append and each ticket's range.
+    #[allow(clippy::type_complexity)]
+    fn build_group(
+        &self,
+        w: &mut Locked<'_>,
+        work: &mut [(u64, Vec<Prepared>)],
+    ) -> Result<(Vec<(Vec<u8>, Hash)>, Vec<(u64, Range<u64>)>), AuditError> {
         let mut next = w.store.size();
         let mut prev = w
             .store
@@ -788,31 +863,25 @@ impl AuditLog {
         let mut ranges = Vec::with_capacity(work.len());
         for (ticket, batch) in work {
             let start = next;
-            for mut item in batch {
+            for item in batch.iter_mut() {
                 item.leaf.index = next;
                 item.leaf.prev_leaf_hash = prev;
-                let bytes = match item.leaf.encode() {
-                    Ok(b) => b,
-                    Err(e) => return fail_all(AuditError::Leaf(e)),
-                };
+                let bytes = item.leaf.encode().map_err(AuditError::Leaf)?;
                 if let Some((salt, p)) = &item.payload {
-                    if let Err(e) = w.store.put_payload(next, salt, p) {
-                        // Payloads first: an acknowledged entry never commits to a payload that
-                        // was not stored.
-                        return fail_all(AuditError::Store(e));
-                    }
+                    // Payloads first: an acknowledged entry never commits to a payload that
+                    // was not stored.
+                    w.store
+                        .put_payload(next, salt, p)
+                        .map_err(AuditError::Store)?;
                 }
                 let hash = merkle::leaf_hash(&bytes);
                 prev = hash;
                 records.push((bytes, hash));
                 next += 1;
             }
-            ranges.push((ticket, start..next));
+            ranges.push((*ticket, start..next));
         }
-        if let Err(e) = w.store.append(&records) {
-            return fail_all(AuditError::Store(e));
-        }
-        ranges.into_iter().map(|(t, r)| (t, Ok(r))).collect()
+        Ok((records, ranges))
     }
 
     /// Signs and stores a checkpoint of the current tree, after checking it is consistent with

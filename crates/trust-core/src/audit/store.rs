@@ -76,6 +76,25 @@ pub trait LogStore: NodeSource + Send {
     /// # Errors
     /// Any storage failure; the store is then poisoned and refuses further appends.
     fn append(&mut self, records: &[(Vec<u8>, Hash)]) -> Result<(), StoreError>;
+    /// Takes the lock for an append. A store whose append can check by itself that nothing was
+    /// appended since its view was read (a compare-and-swap on the size, as a database can do in
+    /// the append's own statement) may skip the round trip here and keep its last view; its
+    /// [`Self::append_if_current`] then reports a stale view. Default: [`Self::lock`].
+    ///
+    /// # Errors
+    /// As [`Self::lock`].
+    fn lock_for_append(&mut self, wait: Duration) -> Result<(), StoreError> {
+        self.lock(wait)
+    }
+    /// [`Self::append`] after [`Self::lock_for_append`]: `Ok(false)` when another handle
+    /// appended since this handle's view was read, in which case nothing was written and the
+    /// caller takes [`Self::lock`] and builds the records again. Default: [`Self::append`].
+    ///
+    /// # Errors
+    /// As [`Self::append`].
+    fn append_if_current(&mut self, records: &[(Vec<u8>, Hash)]) -> Result<bool, StoreError> {
+        self.append(records).map(|()| true)
+    }
     /// The leaf bytes at `index`.
     ///
     /// # Errors
