@@ -26,9 +26,9 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use trust_benches::payload;
 use trust_core::envelope::{self, Context};
-use trust_core::kek::{LocalRootKey, RootKey};
 use trust_core::keyring::{Home, HomeOptions, MemoryStore, Policy};
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
+use trust_core::root::{LocalRootKey, RootKey};
 use trust_core::secret::Key256;
 
 const AAD: &[u8] = b"trust.keyring.bench v1";

@@ -14,7 +14,7 @@ use aes_gcm::aead::{AeadInPlace, KeyInit};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use trust_core::envelope::{self, Context, StaticKeys};
-use trust_core::keys::{KeyRef, Suite};
+use trust_core::provider::{KeyRef, Suite};
 use trust_core::secret::Key256;
 
 fn provider(suite: Suite) -> StaticKeys {

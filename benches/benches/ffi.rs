@@ -26,7 +26,7 @@ use trust::webhook::{
 use trust_core::audit::merkle;
 use trust_core::envelope::{self, Context};
 use trust_core::keyring::{Home, InitSource, Policy, Unlock};
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
 use trust_core::webhook::{SecretSet, stripe};
 
 const NOW: i64 = 1_700_000_000;

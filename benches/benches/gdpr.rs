@@ -16,7 +16,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use trust_core::envelope::{self, Context, StaticKeys};
 use trust_core::gdpr::{MemoryStore, SubjectKeys};
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
 use trust_core::redact::Redactor;
 use trust_core::secret::Key256;
 

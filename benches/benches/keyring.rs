@@ -18,11 +18,11 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use trust_benches::payload;
 use trust_core::envelope::{self, Context};
-use trust_core::kek::{LocalRootKey, RootKey};
 use trust_core::keyring::{
     Home, HomeOptions, MemoryStore, Policy, Rewrapper, Rollout, Sealed, material_aad,
 };
-use trust_core::keys::{KeyProvider, KeyRef, Suite};
+use trust_core::provider::{KeyProvider, KeyRef, Suite};
+use trust_core::root::{LocalRootKey, RootKey};
 use trust_core::secret::Key256;
 
 const TOKENS: usize = 100_000;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use trust_core::envelope::{self, Context, DataKeyCache, StaticKeys};
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
 use trust_core::secret::Key256;
 use zeroize::{Zeroize, Zeroizing};
 

@@ -22,9 +22,9 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use trust_benches::payload;
 use trust_core::envelope::{self, Context};
-use trust_core::kek::LocalRootKey;
 use trust_core::keyring::{Home, HomeOptions, InitSource, MemoryStore, Policy, Unlock};
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
+use trust_core::root::LocalRootKey;
 use trust_core::secret::Key256;
 use trust_core::webhook::SeenStore;
 

@@ -17,7 +17,7 @@ use std::hint::black_box;
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use trust_core::envelope::{self, Context, DataKeyCache, StaticKeys};
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
 use trust_core::secret::Key256;
 
 fn main() {

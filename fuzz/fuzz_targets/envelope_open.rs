@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use trust_core::envelope::{self, Context, DataKeyCache, Opener, StaticKeys};
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
 use trust_core::secret::Key256;
 
 static CACHE: OnceLock<DataKeyCache> = OnceLock::new();

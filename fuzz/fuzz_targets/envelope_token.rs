@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use trust_core::envelope::{self, Context, StaticKeys};
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
 use trust_core::secret::Key256;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use trust_core::internal::{
     keyring_file_check, keyring_file_parse, keyring_file_seal, keyring_file_verify,
 };
-use trust_core::kek::LocalRootKey;
+use trust_core::root::LocalRootKey;
 use trust_core::secret::Key256;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use libfuzzer_sys::fuzz_target;
 use trust_core::clock::FixedClock;
 use trust_core::envelope::StaticKeys;
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
 use trust_core::secret::Key256;
 use trust_core::token::{self, Expect, Tokens};
 

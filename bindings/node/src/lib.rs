@@ -21,8 +21,8 @@ use trust_core::durable::AtomicFile;
 use trust_core::envelope::{self, Context, EnvelopeError, Opener, Sealer};
 use trust_core::error::{Category, TrustError};
 use trust_core::keyring::{self, InitSource, Policy, Rollout, Unlock};
-use trust_core::keys::{KeyRef, Suite};
 use trust_core::password::{self, PasswordHasher};
+use trust_core::provider::{KeyRef, Suite};
 use trust_core::redact::Redactor;
 use trust_core::secret::SecretBytes;
 use trust_core::webhook::{self, Scheme, SecretSet, shopify};
@@ -105,7 +105,7 @@ fn init_source(options: HomeOptions) -> Result<InitSource> {
         (Some(file), None) => Ok(InitSource::KeyFile(PathBuf::from(file))),
         (None, Some(pass)) => Ok(InitSource::Passphrase {
             passphrase: secret(pass),
-            params: trust_core::kek::PassphraseParams::DEFAULT,
+            params: trust_core::root::PassphraseParams::DEFAULT,
         }),
         _ => Err(invalid("give exactly one of rootKeyFile or passphrase")),
     }

@@ -8,8 +8,8 @@ use napi::Result;
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 use trust_core::keyring::{self, Policy};
-use trust_core::keys::Suite;
 use trust_core::mfa::{Algorithm, EnrollOptions, TotpParams, base32_decode};
+use trust_core::provider::Suite;
 use trust_core::redact::LiveRedactor;
 use trust_core::secret::ExposeSecret;
 use trust_core::vault::{

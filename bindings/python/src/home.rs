@@ -11,11 +11,11 @@ use pyo3::types::PyBytes;
 use trust_backends::HomeLocation;
 use trust_core::durable::AtomicFile;
 use trust_core::envelope::{self, Context, EnvelopeError, Opener, Sealer};
-use trust_core::kek::PassphraseParams;
 use trust_core::keyring::{
     self, Change, Destroy, DestroyOutcome, InitSource, Policy, Rollout, Unlock,
 };
-use trust_core::keys::{KeyRef, Suite};
+use trust_core::provider::{KeyRef, Suite};
+use trust_core::root::PassphraseParams;
 
 use crate::errors::{core, invalid, secret};
 

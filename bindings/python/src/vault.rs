@@ -8,8 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use trust_core::event::EventSink;
 use trust_core::keyring::{self, Policy};
-use trust_core::keys::Suite;
 use trust_core::mfa::{Algorithm, EnrollOptions, TotpParams, base32_decode};
+use trust_core::provider::Suite;
 use trust_core::redact::LiveRedactor;
 use trust_core::secret::{ExposeSecret, SecretBytes};
 use trust_core::vault::{

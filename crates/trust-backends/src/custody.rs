@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use trust_core::audit::ExternalEd25519;
-use trust_core::kek::RootKey;
+use trust_core::root::RootKey;
 
 use crate::BackendError;
 
@@ -136,7 +136,7 @@ pub fn resume_root(
 fn new_kms_config(target: &str) -> Result<trust_kms::KmsConfig, BackendError> {
     trust_kms::check_key_id(target).map_err(kms)?;
     let store = trust_core::secret::random_array::<8>()
-        .map_err(|_| BackendError::Custody(trust_core::kek::RootKeyError::Random))?;
+        .map_err(|_| BackendError::Custody(trust_core::root::RootKeyError::Random))?;
     Ok(trust_kms::KmsConfig::new(target, hex::encode(store)))
 }
 

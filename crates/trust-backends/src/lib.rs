@@ -30,8 +30,8 @@ use trust_core::error::{Category, TrustError};
 use trust_core::gdpr::{
     DirRegister, GdprError, LocalStore, RequestRegister, SubjectKeyRecord, SubjectKeyStore,
 };
-use trust_core::kek::RootKeyError;
 use trust_core::mfa::{DirMfaStore, MfaStore};
+use trust_core::root::RootKeyError;
 use trust_core::store_url::{Scheme, StoreLocation, StoreUrl, StoreUrlError};
 use trust_core::vault::{DirVaultStore, VaultStore};
 use trust_core::webhook::SeenStore;

@@ -16,10 +16,10 @@
 //! | state on disk survives a crash | [`durable`] |
 //! | every security-relevant change is recorded | [`event`] |
 //! | time is injected, so every deadline is testable | [`clock`] |
-//! | the envelope asks for keys, the keyring decides policy | [`keys`] |
+//! | the envelope asks for keys, the keyring decides policy | [`provider`] |
 //! | webhooks and signed requests are verified before any processing | [`webhook`] |
 //! | credentials and records encrypted at rest, bound to their context, rotatable | [`envelope`] |
-//! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`kek`] |
+//! | root keys: a key file or a passphrase (argon2id), later an HSM/KMS | [`root`] |
 //! | keyrings: versions, rotation, authenticated files, the home | [`keyring`] |
 //! | passwords hashed with argon2id, peppered, upgraded from bcrypt | [`password`] |
 //! | TLS 1.2+ with AEAD suites only, and no `http://` endpoints | [`tls`] |
@@ -80,14 +80,14 @@ pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod gdpr;
-pub mod kek;
 pub mod keyring;
-pub mod keys;
 pub mod mfa;
 pub mod password;
+pub mod provider;
 pub mod pseudonym;
 pub mod ratelimit;
 pub mod redact;
+pub mod root;
 pub mod secret;
 pub mod store_url;
 pub mod tls;

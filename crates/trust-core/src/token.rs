@@ -9,7 +9,7 @@
 //! use std::time::Duration;
 //! use trust_core::clock::FixedClock;
 //! use trust_core::token::{Expect, TokenRequest, Tokens};
-//! # use trust_core::keys::{KeyProvider, KeyRef, EncryptionKey, KeyError, Suite};
+//! # use trust_core::provider::{KeyProvider, KeyRef, EncryptionKey, KeyError, Suite};
 //! # use trust_core::secret::Key256;
 //! # use std::sync::Arc;
 //! # struct OneKey(Arc<Key256>);
@@ -63,7 +63,7 @@ use sha2::Sha256;
 
 use crate::clock::Clock;
 use crate::error::{Category, RandomError, TrustError};
-use crate::keys::{KeyError, KeyProvider, KeyRef};
+use crate::provider::{KeyError, KeyProvider, KeyRef};
 use crate::secret::{Key256, SecretString, random_array};
 
 /// The format prefix; a new format gets a new prefix.
@@ -705,7 +705,7 @@ impl TrustError for TokenError {
 mod tests {
     use super::*;
     use crate::clock::FixedClock;
-    use crate::keys::{EncryptionKey, Suite};
+    use crate::provider::{EncryptionKey, Suite};
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use trust_backends::HomeLocation;
 
 use trust_core::envelope::{self, Context};
-use trust_core::kek::PassphraseParams;
 use trust_core::keyring::{Destroy, DestroyOutcome, Home, InitSource, Policy, Rollout, Unlock};
-use trust_core::keys::{KeyRef, Suite};
+use trust_core::provider::{KeyRef, Suite};
+use trust_core::root::PassphraseParams;
 use trust_core::secret::SecretBytes;
 
 use crate::boundary::{

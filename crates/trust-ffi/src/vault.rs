@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use trust_core::event::{EventSink, NoSink};
 use trust_core::keyring::{Home, KeyringError, Policy};
-use trust_core::keys::{KeyError, Suite};
+use trust_core::provider::{KeyError, Suite};
 use trust_core::secret::{ExposeSecret, SecretBytes};
 use trust_core::vault::{
     Kind, PutOptions, RefreshError, RefreshOutcome, Refreshed, Revealed, SecretInfo, SecretName,

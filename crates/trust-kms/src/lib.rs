@@ -3,7 +3,7 @@
 //! A home's root key can be a KMS key (`trust init --root-aws-kms KEY_ID_OR_ARN`): wrapping a
 //! keyring key is a KMS `Encrypt`, unwrapping a `Decrypt`, and the key material never leaves
 //! KMS. [`KmsRootKey`] implements trust-core's synchronous
-//! [`RootKey`](trust_core::kek::RootKey) over the asynchronous AWS SDK, which runs on a small
+//! [`RootKey`](trust_core::root::RootKey) over the asynchronous AWS SDK, which runs on a small
 //! current-thread tokio runtime owned by the key; nothing async leaks out.
 //!
 //! * **Configuration** is the AWS SDK's everywhere: `AWS_REGION`, `AWS_ENDPOINT_URL`, and the
@@ -42,7 +42,7 @@ use aws_sdk_kms::config::http::HttpResponse;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use trust_core::error::Category;
-use trust_core::kek::{BackendError, RootKey, RootKeyError};
+use trust_core::root::{BackendError, RootKey, RootKeyError};
 use zeroize::Zeroizing;
 
 use crate::cache::UnwrapCache;

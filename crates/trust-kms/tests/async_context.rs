@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use trust_core::kek::RootKey;
+use trust_core::root::RootKey;
 use trust_kms::{KmsConfig, KmsRootKey};
 
 fn endpoint() -> Option<String> {

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use trust_core::envelope::{self, Context};
 use trust_core::error::TrustError;
-use trust_core::kek::{RootKey, RootKeyError};
 use trust_core::keyring::{DirStore, Home, HomeOptions, Policy};
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
+use trust_core::root::{RootKey, RootKeyError};
 use trust_kms::{KmsConfig, KmsRootKey};
 
 fn endpoint(test: &str) -> Option<String> {

@@ -4,7 +4,7 @@ use core::fmt;
 
 use cryptoki::error::{Error as CkError, RvError};
 use trust_core::error::{Category, TrustError};
-use trust_core::kek::{BackendError, RootKeyError};
+use trust_core::root::{BackendError, RootKeyError};
 
 use crate::uri::UriError;
 

@@ -1,6 +1,6 @@
 //! Root keys and signing keys that live in a PKCS#11 token.
 //!
-//! trust-core protects every keyring with a [`RootKey`](trust_core::kek::RootKey): something
+//! trust-core protects every keyring with a [`RootKey`](trust_core::root::RootKey): something
 //! that wraps and unwraps small secrets with associated data. The local root is 32 bytes in a
 //! file or derived from a passphrase, which is the one secret a copy of the server's disk
 //! gives away. This crate puts that key in a hardware security module (or a cloud HSM, a
@@ -41,7 +41,7 @@
 //! ## Errors and exit codes
 //!
 //! [`Pkcs11Error`] implements [`TrustError`](trust_core::error::TrustError) and converts into
-//! [`RootKeyError::Backend`](trust_core::kek::RootKeyError::Backend): a wrong PIN, a locked PIN,
+//! [`RootKeyError::Backend`](trust_core::root::RootKeyError::Backend): a wrong PIN, a locked PIN,
 //! a missing token or key are *key unavailable* (CLI exit 4); a module that cannot be loaded is
 //! an unreadable input (exit 3); a bad URI is a usage error (exit 2).
 //!

@@ -8,7 +8,7 @@ use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use cryptoki::types::AuthPin;
-use trust_core::kek::{RootKey, RootKeyError};
+use trust_core::root::{RootKey, RootKeyError};
 use trust_core::secret::random_array;
 use zeroize::Zeroizing;
 

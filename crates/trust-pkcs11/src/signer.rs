@@ -9,7 +9,7 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::Session;
 use cryptoki::types::AuthPin;
 use trust_core::audit::ExternalEd25519;
-use trust_core::kek::BackendError;
+use trust_core::root::BackendError;
 
 use crate::error::Pkcs11Error;
 use crate::token::{OpError, TokenKey};

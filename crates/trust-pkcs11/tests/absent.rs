@@ -5,7 +5,7 @@
 mod common;
 
 use trust_core::error::{Category, TrustError};
-use trust_core::kek::RootKeyError;
+use trust_core::root::RootKeyError;
 use trust_pkcs11::{Pkcs11Error, Pkcs11RootKey, Pkcs11Uri};
 
 use common::{hsm, unique};

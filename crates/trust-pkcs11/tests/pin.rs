@@ -6,7 +6,7 @@ mod common;
 
 use secrecy::SecretString;
 use trust_core::error::TrustError;
-use trust_core::kek::RootKeyError;
+use trust_core::root::RootKeyError;
 use trust_pkcs11::{Pkcs11Error, Pkcs11RootKey};
 
 #[test]

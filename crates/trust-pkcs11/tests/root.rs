@@ -11,9 +11,9 @@ use cryptoki::context::Pkcs11;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
 use cryptoki::session::UserType;
 use trust_core::envelope::{self, Context};
-use trust_core::kek::{RootKey, RootKeyError};
 use trust_core::keyring::{DirStore, Home, HomeOptions, Policy};
-use trust_core::keys::Suite;
+use trust_core::provider::Suite;
+use trust_core::root::{RootKey, RootKeyError};
 use trust_pkcs11::{OVERHEAD, Pkcs11RootKey};
 
 use common::{hsm, unique};

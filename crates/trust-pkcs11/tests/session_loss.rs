@@ -5,7 +5,7 @@
 mod common;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-use trust_core::kek::RootKey;
+use trust_core::root::RootKey;
 use trust_pkcs11::Pkcs11RootKey;
 
 /// A second handle on the same module (the dynamic loader returns the same library, so its

@@ -13,7 +13,7 @@
 
 use trust_core::envelope::{self, Context};
 use trust_core::gdpr::{GdprError, Signer};
-use trust_core::keys::KeyProvider;
+use trust_core::provider::KeyProvider;
 
 use crate::Database;
 use crate::subject::gdpr_error;

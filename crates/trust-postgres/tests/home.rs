@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use trust_core::error::{Category, TrustError};
 use trust_core::keyring::{Home, InitSource, KeyringError, Policy, Rollout, Unlock, VersionState};
-use trust_core::keys::{KeyProvider, Suite};
+use trust_core::provider::{KeyProvider, Suite};
 use trust_postgres::testing::TestSchema;
 use trust_postgres::{Database, init_home, open_home};
 

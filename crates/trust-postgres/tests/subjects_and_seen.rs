@@ -11,7 +11,7 @@ use trust_core::gdpr::{
     EraseOptions, GdprError, RecordState, Signer, SubjectKeyStore, SubjectKeys,
 };
 use trust_core::keyring::{Home, InitSource, Policy, Unlock};
-use trust_core::keys::{KeyError, Suite};
+use trust_core::provider::{KeyError, Suite};
 use trust_core::webhook::SeenStore;
 use trust_postgres::testing::TestSchema;
 use trust_postgres::{Database, PgSeenStore, PgSubjectStore, init_home, open_home};
@@ -144,12 +144,12 @@ fn a_tombstone_is_final_and_reaches_other_workers_within_the_cache_ttl() {
 
 /// `decryption_key` through the KeyProvider trait, reduced to "was it refused".
 trait RefusedForTest {
-    fn decryption_key_for_test(&self, key_ref: &trust_core::keys::KeyRef) -> bool;
+    fn decryption_key_for_test(&self, key_ref: &trust_core::provider::KeyRef) -> bool;
 }
 
 impl RefusedForTest for SubjectKeys<Arc<Home>, PgSubjectStore> {
-    fn decryption_key_for_test(&self, key_ref: &trust_core::keys::KeyRef) -> bool {
-        use trust_core::keys::KeyProvider;
+    fn decryption_key_for_test(&self, key_ref: &trust_core::provider::KeyRef) -> bool {
+        use trust_core::provider::KeyProvider;
         self.decryption_key(key_ref).is_err()
     }
 }

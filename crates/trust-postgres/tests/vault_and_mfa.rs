@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 
 use trust_core::error::{Category, TrustError};
 use trust_core::keyring::{Home, HomeOptions, InitSource, Policy, Unlock};
-use trust_core::keys::Suite;
 use trust_core::mfa::{self, EnrollOptions, Mfa, MfaStore, TotpParams};
+use trust_core::provider::Suite;
 use trust_core::secret::{ExposeSecret, SecretBytes};
 use trust_core::vault::{
     PutOptions, RefreshOutcome, Refreshed, SecretName, Vault, VaultError, VaultStore,
@@ -608,7 +608,7 @@ fn two_processes_verifying_one_totp_code_one_accepts() {
 fn an_erasure_stops_a_worker_holding_the_cached_key_within_the_documented_bound() {
     use trust_core::gdpr::GdprError;
     use trust_core::gdpr::{DEFAULT_CACHE_TTL, EraseOptions, SubjectKeys};
-    use trust_core::keys::KeyError;
+    use trust_core::provider::KeyError;
     use trust_postgres::PgSubjectStore;
 
     let Some((schema, _dir, key)) = setup("erase_bound") else {

@@ -28,7 +28,7 @@ use trust_core::envelope::{
     self, Context, EnvelopeError, MAX_HEADER_LEN, MAX_TOKEN_PLAINTEXT, Opener, Sealer,
 };
 use trust_core::keyring::{Home, ItemStatus, Rewrapper, Sealed};
-use trust_core::keys::{EncryptionKey, KeyProvider as _, KeyRef};
+use trust_core::provider::{EncryptionKey, KeyProvider as _, KeyRef};
 
 use crate::Globals;
 use crate::cmd::home::{UnlockArgs, open_home, open_home_with_block};

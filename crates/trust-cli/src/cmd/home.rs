@@ -7,8 +7,8 @@ use secrecy::{ExposeSecret as _, SecretString};
 use trust_backends::custody;
 use trust_core::audit::{AuditLog, ExternalEd25519, ExternalSigner, SignerDescriptor};
 use trust_core::event::EventSink;
-use trust_core::kek::RootKey;
 use trust_core::keyring::{Home, HomeOptions, RootKind, Unlock};
+use trust_core::root::RootKey;
 
 use crate::Globals;
 use crate::cmd::store;
@@ -221,7 +221,7 @@ pub(crate) fn audit_sink(globals: &Globals) -> Result<Option<Arc<dyn EventSink>>
 /// Warns on stderr (never on stdout, which `--json` keeps to one object) when the root key
 /// file is readable by other users.
 pub(crate) fn warn_if_exposed(key_file: &Path) {
-    if let Some(warning) = trust_core::kek::key_file_exposure(key_file) {
+    if let Some(warning) = trust_core::root::key_file_exposure(key_file) {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }

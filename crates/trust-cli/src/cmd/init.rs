@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
-use trust_core::kek::PassphraseParams;
 use trust_core::keyring::{Home, InitSource};
+use trust_core::root::PassphraseParams;
 
 use crate::Globals;
 use trust_backends::custody;

@@ -10,7 +10,7 @@ use trust_core::keyring::{
     ConfigChange, Destroy, DestroyOutcome, Home, KeyringSummary, Policy, Rollout, RotateIfDue,
     VersionState,
 };
-use trust_core::keys::{KeyRef, Suite};
+use trust_core::provider::{KeyRef, Suite};
 
 use crate::Globals;
 use crate::cmd::home::{UnlockArgs, open_home};

@@ -15,8 +15,8 @@ use trust_core::durable;
 use trust_core::error::Category;
 use trust_core::event::{Event, EventSink, NoSink};
 use trust_core::keyring::{Home, KeyringError, Policy};
-use trust_core::keys::{KeyError, Suite};
 use trust_core::mfa::{self, Algorithm, EnrollOptions, Mfa, TotpParams};
+use trust_core::provider::{KeyError, Suite};
 use trust_postgres::PgMfaStore;
 
 use crate::Globals;

@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Category, TrustError};
-use crate::kek::BackendError;
+use crate::root::BackendError;
 
 /// Signature type byte of an Ed25519 note key.
 pub(crate) const ALG_ED25519: u8 = 0x01;

@@ -9,7 +9,7 @@ use super::checkpoint::SignedCheckpoint;
 use super::note::{ExternalEd25519, NoteError, Signer};
 use super::*;
 use crate::error::{Category, TrustError};
-use crate::kek::BackendError;
+use crate::root::BackendError;
 
 /// Stands in for an HSM key: signs with a ring key pair, can be switched off or made faulty.
 struct FakeHsmKey {

@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 use super::error::EnvelopeError;
 use super::schedule::{self, COMMITMENT_LEN, MessageKeys, SALT_LEN};
-use crate::keys::Suite;
+use crate::provider::Suite;
 
 /// Plaintext bytes per full chunk.
 pub const CHUNK_LEN: usize = 16 * 1024;

@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use trust_core::envelope::{CacheLimits, Context, DataKeyCache, StaticKeys};
-//! use trust_core::keys::Suite;
+//! use trust_core::provider::Suite;
 //! use trust_core::secret::Key256;
 //! use std::time::Duration;
 //!
@@ -69,7 +69,7 @@ use super::error::EnvelopeError;
 use super::header::{self, Header, VERSION_CACHED};
 use super::schedule::{self, CachedDataKey, DEK_LEN, SALT_LEN, WRAP_NONCE_LEN, WRAPPED_LEN};
 use super::token;
-use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
+use crate::provider::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::secret::{Key256, ct_eq, fill_random};
 
 /// Salts drawn per OS call.

@@ -4,7 +4,7 @@ use core::fmt;
 use std::io;
 
 use crate::error::{Category, RandomError, TrustError};
-use crate::keys::KeyError;
+use crate::provider::KeyError;
 
 /// An envelope operation failed.
 ///

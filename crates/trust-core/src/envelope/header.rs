@@ -28,7 +28,7 @@
 use super::context::{Context, MAX_ENCODED_LEN};
 use super::error::EnvelopeError;
 use super::schedule::WRAPPED_LEN;
-use crate::keys::{KeyRef, Suite};
+use crate::provider::{KeyRef, Suite};
 
 /// The four bytes every version-1 envelope starts with.
 pub(crate) const MAGIC: &[u8; 3] = b"TLE";

@@ -24,7 +24,7 @@
 //!
 //! ```
 //! use trust_core::envelope::{self, Context, StaticKeys};
-//! use trust_core::keys::Suite;
+//! use trust_core::provider::Suite;
 //! use trust_core::secret::Key256;
 //!
 //! let keys = StaticKeys::single("orders", Suite::Aes256Gcm, Key256::generate()?);
@@ -113,7 +113,7 @@ pub use token::{
     seal_token, seal_token_with,
 };
 
-use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
+use crate::provider::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::secret::fill_random;
 use body::{BODY_PREFIX_LEN, Backend, ChunkCipher};
 use header::Header;

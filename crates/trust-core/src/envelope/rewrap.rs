@@ -20,7 +20,7 @@ use super::schedule::{self, SALT_LEN, WRAP_NONCE_LEN};
 use super::stream::read_full;
 use super::token;
 use super::{open, seal, unwrap_dek};
-use crate::keys::{EncryptionKey, KeyProvider, KeyRef};
+use crate::provider::{EncryptionKey, KeyProvider, KeyRef};
 use crate::secret::random_array;
 
 /// The result of rewrapping one binary envelope.

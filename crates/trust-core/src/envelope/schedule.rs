@@ -61,7 +61,7 @@ use zeroize::Zeroizing;
 use super::body::Backend;
 use super::error::EnvelopeError;
 use super::header::VERSION_CACHED;
-use crate::keys::Suite;
+use crate::provider::Suite;
 use crate::secret::{Key256, ct_eq};
 
 /// Length of the per-message random salt.

@@ -5,7 +5,7 @@ use core::fmt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
+use crate::provider::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::secret::Key256;
 
 /// Key-encryption keys held in memory, with one Primary per keyring.
@@ -15,7 +15,7 @@ use crate::secret::Key256;
 ///
 /// ```
 /// use trust_core::envelope::StaticKeys;
-/// use trust_core::keys::{KeyRef, Suite};
+/// use trust_core::provider::{KeyRef, Suite};
 /// use trust_core::secret::Key256;
 ///
 /// let mut keys = StaticKeys::single("orders", Suite::Aes256Gcm, Key256::generate()?);

@@ -12,7 +12,7 @@ use super::error::EnvelopeError;
 use super::header::{self, MAX_HEADER_LEN, Parse};
 use super::schedule::{self, SALT_LEN};
 use super::{Begun, HeaderInfo, begin, unwrap_dek};
-use crate::keys::{EncryptionKey, KeyProvider};
+use crate::provider::{EncryptionKey, KeyProvider};
 
 /// Seals a stream: write plaintext in, call [`Sealer::finish`] to write the final chunk.
 ///
@@ -23,7 +23,7 @@ use crate::keys::{EncryptionKey, KeyProvider};
 /// ```
 /// use std::io::Write;
 /// use trust_core::envelope::{self, Context, Opener, Sealer, StaticKeys};
-/// use trust_core::keys::Suite;
+/// use trust_core::provider::Suite;
 /// use trust_core::secret::Key256;
 ///
 /// let keys = StaticKeys::single("files", Suite::Aes256Gcm, Key256::generate()?);

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::error::{Category, TrustError};
-use crate::keys::KeyRef;
+use crate::provider::KeyRef;
 use crate::secret::Key256;
 
 fn keys() -> StaticKeys {

@@ -21,7 +21,7 @@ use super::context::Context;
 use super::error::EnvelopeError;
 use super::header::{self, MAX_HEADER_LEN};
 use super::{HeaderInfo, open_inner, seal_inner};
-use crate::keys::{EncryptionKey, KeyProvider};
+use crate::provider::{EncryptionKey, KeyProvider};
 
 /// Every version-1 token starts with this prefix.
 pub const TOKEN_PREFIX: &str = "tle1.";

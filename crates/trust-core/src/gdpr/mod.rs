@@ -58,7 +58,7 @@ use jiff::Timestamp;
 
 use crate::error::{Category, RandomError, TrustError};
 use crate::event::EventError;
-use crate::keys::KeyError;
+use crate::provider::KeyError;
 
 /// Converts a clock reading to a timestamp (saturating at jiff's range, far beyond any clock).
 pub fn timestamp(t: SystemTime) -> Timestamp {
@@ -122,7 +122,7 @@ pub enum GdprError {
     StoreUnavailable(String),
     /// The device holding the signing key (an HSM) refused or failed; carries its own code
     /// (`PKCS11_WRONG_PIN`…) and exit code. Nothing was signed.
-    Signer(crate::kek::BackendError),
+    Signer(crate::root::BackendError),
 }
 
 impl fmt::Display for GdprError {

@@ -160,7 +160,7 @@ impl Signer {
                 UnparsedPublicKey::new(&ED25519, public)
                     .verify(&msg, &sig)
                     .map_err(|_| {
-                        GdprError::Signer(crate::kek::BackendError::new(
+                        GdprError::Signer(crate::root::BackendError::new(
                             "SIGNER_BAD_SIGNATURE",
                             crate::error::Category::Internal,
                             "the signing device returned a signature that does not verify",

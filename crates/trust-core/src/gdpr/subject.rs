@@ -75,7 +75,7 @@ use super::signing::Signer;
 use crate::durable;
 use crate::envelope::{self, Context};
 use crate::event::{Event, EventKind, EventSink};
-use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
+use crate::provider::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::pseudonym::{Domain, Pseudonym, PseudonymKey};
 use crate::secret::{Key256, random_array};
 use zeroize::Zeroizing;
@@ -927,9 +927,9 @@ mod tests {
             use ring::signature::KeyPair as _;
             self.pair.public_key().as_ref().try_into().unwrap()
         }
-        fn sign(&self, message: &[u8]) -> Result<[u8; 64], crate::kek::BackendError> {
+        fn sign(&self, message: &[u8]) -> Result<[u8; 64], crate::root::BackendError> {
             if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err(crate::kek::BackendError::new(
+                return Err(crate::root::BackendError::new(
                     "PKCS11_TOKEN_ABSENT",
                     crate::error::Category::KeyUnavailable,
                     "the token is absent",

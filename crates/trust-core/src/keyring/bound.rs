@@ -14,7 +14,7 @@
 use zeroize::Zeroizing;
 
 use super::KeyringError;
-use crate::kek::{RootKey, RootKeyError};
+use crate::root::{RootKey, RootKeyError};
 
 /// Longest store name accepted.
 pub const MAX_STORE_NAME: usize = 128;
@@ -69,7 +69,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::kek::LocalRootKey;
+    use crate::root::LocalRootKey;
     use crate::secret::Key256;
 
     #[test]

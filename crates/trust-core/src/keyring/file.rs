@@ -32,8 +32,8 @@ use sha2::{Digest, Sha256};
 
 use super::state::VersionState;
 use super::version::{Policy, VersionRecord};
-use crate::kek::{RootKey, RootKeyError};
-use crate::keys::{KeyRef, Suite};
+use crate::provider::{KeyRef, Suite};
+use crate::root::{RootKey, RootKeyError};
 use crate::secret::ct_eq;
 
 /// The `format` string of every keyring file.
@@ -68,7 +68,7 @@ pub struct KeyringRecord {
     pub policy: Policy,
     /// Every version ever created, oldest first; destroyed ones as tombstones.
     pub versions: Vec<VersionRecord>,
-    /// Versions below this refuse to decrypt ([`crate::keys::KeyError::BelowMinDecryption`]);
+    /// Versions below this refuse to decrypt ([`crate::provider::KeyError::BelowMinDecryption`]);
     /// 0 (absent): no minimum. Format version 2.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub min_decryption_version: u32,

@@ -51,11 +51,11 @@ use super::{KeyringError, KeyringSummary};
 use crate::clock::{Clock, SystemClock, unix_seconds};
 use crate::durable;
 use crate::event::{Event, EventKind, EventSink, NoSink};
-use crate::kek::{
+use crate::provider::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
+use crate::root::{
     LocalRootKey, PassphraseParams, RootKey, RootKeyError, RootKeySource, create_key_file,
     read_key_file,
 };
-use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef, Suite};
 use crate::secret::{Key256, SecretBytes, random_array};
 
 const HOME_FILE: &str = "home.json";
@@ -338,7 +338,7 @@ impl Home {
             });
         }
         if let InitSource::Passphrase { passphrase, .. } = &source {
-            crate::kek::check_new_passphrase(passphrase)?;
+            crate::root::check_new_passphrase(passphrase)?;
         }
         if let InitSource::External { root, uri } = &source {
             // Before anything is created: a bad descriptor leaves no half-made home behind.
@@ -738,7 +738,7 @@ impl Home {
             ),
             InitSource::Passphrase { passphrase, params } => {
                 let salt = random_array::<16>().map_err(|_| KeyringError::Random)?;
-                let key = crate::kek::derive_from_passphrase(&passphrase, &params, &salt)?;
+                let key = crate::root::derive_from_passphrase(&passphrase, &params, &salt)?;
                 let root = RootConfig::Passphrase {
                     kdf: "argon2id".into(),
                     params,
@@ -781,7 +781,7 @@ impl Home {
             });
         }
         if let InitSource::Passphrase { passphrase, .. } = &source {
-            crate::kek::check_new_passphrase(passphrase)?;
+            crate::root::check_new_passphrase(passphrase)?;
         }
         let (bytes, root) = Self::new_record(source, Some(store_name))?;
         records.create(&bytes, store_name).map_err(|e| match e {

@@ -36,8 +36,8 @@
 //! use std::sync::Arc;
 //! use trust_core::event::MemorySink;
 //! use trust_core::keyring::{Home, InitSource, Policy, Rollout};
-//! use trust_core::kek::PassphraseParams;
-//! use trust_core::keys::{KeyProvider, KeyRef, Suite};
+//! use trust_core::root::PassphraseParams;
+//! use trust_core::provider::{KeyProvider, KeyRef, Suite};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
@@ -85,8 +85,8 @@ pub use version::{Policy, VersionRecord};
 
 use crate::error::{Category, TrustError};
 use crate::event::EventError;
-use crate::kek::RootKeyError;
-use crate::keys::{KeyError, KeyRef};
+use crate::provider::{KeyError, KeyRef};
+use crate::root::RootKeyError;
 
 /// A keyring operation failed.
 #[non_exhaustive]

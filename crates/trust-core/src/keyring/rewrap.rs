@@ -37,7 +37,7 @@ use crate::envelope::{self, Context, EnvelopeError, RewrapOutcome};
 use crate::error::{Category, TrustError};
 use crate::gdpr::GdprError;
 use crate::gdpr::subject::{SubjectKeyStore, SubjectKeys};
-use crate::keys::{EncryptionKey, KeyError, KeyProvider, KeyRef};
+use crate::provider::{EncryptionKey, KeyError, KeyProvider, KeyRef};
 
 /// One sealed item to move.
 #[derive(Clone, Debug)]
@@ -440,9 +440,9 @@ mod tests {
 
     use super::*;
     use crate::gdpr::subject::MemoryStore as SubjectStore;
-    use crate::kek::LocalRootKey;
     use crate::keyring::{Destroy, DestroyOutcome, MemoryStore, Policy, Rollout};
-    use crate::keys::Suite;
+    use crate::provider::Suite;
+    use crate::root::LocalRootKey;
     use crate::secret::Key256;
 
     fn home() -> Home {

@@ -8,7 +8,7 @@ use super::KeyringError;
 use super::file::{self, KeyringRecord};
 use super::state::{Transition, VersionState};
 use super::version::{Policy, VersionRecord};
-use crate::keys::{KeyError, KeyRef, Suite};
+use crate::provider::{KeyError, KeyRef, Suite};
 
 /// One state change, as reported to the event sink.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -162,7 +162,7 @@ impl KeyringStore for DirStore {
                 continue;
             };
             if let Some(name) = s.strip_suffix(".json")
-                && crate::keys::KeyRef::is_valid_name(name)
+                && crate::provider::KeyRef::is_valid_name(name)
             {
                 names.push(name.to_owned());
             }

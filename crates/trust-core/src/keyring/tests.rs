@@ -6,8 +6,8 @@ use super::*;
 use crate::clock::{Clock, FixedClock};
 use crate::error::TrustError;
 use crate::event::MemorySink;
-use crate::kek::PassphraseParams;
-use crate::keys::{KeyProvider, Suite};
+use crate::provider::{KeyProvider, Suite};
+use crate::root::PassphraseParams;
 use crate::secret::SecretBytes;
 
 fn cheap() -> PassphraseParams {
@@ -43,7 +43,7 @@ fn key_file_home_reopens_and_rejects_another_key() {
     assert_eq!(k.expose(), k1.kek.expose());
 
     let other = dir.path().join("other.key");
-    crate::kek::create_key_file(&other).unwrap();
+    crate::root::create_key_file(&other).unwrap();
     let err = Home::open(dir.path(), Unlock::KeyFile(other)).unwrap_err();
     assert_eq!(err, KeyringError::Root(RootKeyError::WrongKeyFile));
     assert_eq!(err.category().exit_code(), 4);
@@ -339,7 +339,7 @@ fn staging_time_uses_the_injected_clock() {
 
 #[test]
 fn memory_store_home_works_without_a_directory() {
-    let root = Arc::new(crate::kek::LocalRootKey::new(
+    let root = Arc::new(crate::root::LocalRootKey::new(
         &crate::secret::Key256::generate().unwrap(),
     ));
     let home = Home::from_parts(root, Arc::new(MemoryStore::new()));
@@ -363,7 +363,7 @@ fn memory_store_home_works_without_a_directory() {
 fn published_vector_verifies() {
     use sha2::{Digest, Sha256};
     let bytes = include_bytes!("../../../../docs/vectors/keyring-v1.json");
-    let root = crate::kek::LocalRootKey::new(&crate::secret::Key256::from_bytes([0x42; 32]));
+    let root = crate::root::LocalRootKey::new(&crate::secret::Key256::from_bytes([0x42; 32]));
     let parsed = file::parse(bytes).unwrap();
     let canonical = serde_json::to_vec(&parsed.record).unwrap();
     assert_eq!(canonical.len(), 860);
@@ -382,12 +382,12 @@ fn published_vector_verifies() {
         let wrapped = base64::engine::general_purpose::STANDARD
             .decode(v.material.as_ref().unwrap())
             .unwrap();
-        let key = crate::kek::RootKey::unwrap(&root, &material_aad("orders", v.version), &wrapped)
+        let key = crate::root::RootKey::unwrap(&root, &material_aad("orders", v.version), &wrapped)
             .unwrap();
         assert_eq!(key.len(), 32);
         // Bound to its version: the other version's AAD does not open it.
         assert!(
-            crate::kek::RootKey::unwrap(&root, &material_aad("orders", v.version + 1), &wrapped)
+            crate::root::RootKey::unwrap(&root, &material_aad("orders", v.version + 1), &wrapped)
                 .is_err()
         );
     }
@@ -722,7 +722,7 @@ fn subject_refs_are_not_keyring_versions() {
 fn published_v2_vector_verifies() {
     use sha2::{Digest, Sha256};
     let bytes = include_bytes!("../../../../docs/vectors/keyring-v2.json");
-    let root = crate::kek::LocalRootKey::new(&crate::secret::Key256::from_bytes([0x42; 32]));
+    let root = crate::root::LocalRootKey::new(&crate::secret::Key256::from_bytes([0x42; 32]));
     let parsed = file::parse(bytes).unwrap();
     let canonical = serde_json::to_vec(&parsed.record).unwrap();
     assert_eq!(canonical.len(), 924);

@@ -8,8 +8,8 @@ use zeroize::Zeroizing;
 
 use super::*;
 use crate::error::{Category, TrustError};
-use crate::kek::{BackendError, LocalRootKey, RootKey, RootKeyError};
-use crate::keys::{KeyProvider, KeyRef, Suite};
+use crate::provider::{KeyProvider, KeyRef, Suite};
+use crate::root::{BackendError, LocalRootKey, RootKey, RootKeyError};
 use crate::secret::Key256;
 
 /// Stands in for an HSM: a local key under another kind name, which can be switched "off".

@@ -10,7 +10,7 @@ use super::state::VersionState;
 #[non_exhaustive]
 pub struct Policy {
     /// Seals allowed per version before sealing is refused with
-    /// [`crate::keys::KeyError::UsageLimitReached`] and a rotation is required.
+    /// [`crate::provider::KeyError::UsageLimitReached`] and a rotation is required.
     pub max_uses: u64,
     /// Age (seconds since promotion) after which [`super::Keyring::rotation_due`] says yes.
     /// `None`: no scheduled rotation.

@@ -19,7 +19,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use trust_core::envelope::StaticKeys;
-//! use trust_core::keys::Suite;
+//! use trust_core::provider::Suite;
 //! use trust_core::mfa::{self, DirMfaStore, EnrollOptions, Mfa};
 //! use trust_core::secret::{ExposeSecret, Key256};
 //!
@@ -90,7 +90,7 @@ use crate::clock::{Clock, SystemClock, unix_seconds};
 use crate::envelope::{self, Context, EnvelopeError};
 use crate::error::{Category, TrustError};
 use crate::event::{Event, EventError, EventSink, NoSink};
-use crate::keys::KeyProvider;
+use crate::provider::KeyProvider;
 use crate::ratelimit::{MemoryLimiter, Quota, RateLimitError, RateLimiter};
 use crate::secret::{SecretString, ct_eq, fill_random};
 

@@ -8,7 +8,7 @@ use super::*;
 use crate::clock::from_unix_seconds;
 use crate::envelope::StaticKeys;
 use crate::event::MemorySink;
-use crate::keys::Suite;
+use crate::provider::Suite;
 use crate::secret::Key256;
 
 /// The RFC 6238 / RFC 4226 SHA-1 reference seed.

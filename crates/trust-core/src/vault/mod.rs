@@ -28,7 +28,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use trust_core::envelope::StaticKeys;
-//! use trust_core::keys::Suite;
+//! use trust_core::provider::Suite;
 //! use trust_core::secret::{ExposeSecret, Key256};
 //! use trust_core::vault::{DirVaultStore, PutOptions, SecretName, Vault};
 //!
@@ -65,7 +65,7 @@ use crate::clock::{Clock, SystemClock, from_unix_seconds, unix_seconds};
 use crate::envelope::{self, Context, EnvelopeError};
 use crate::error::{Category, TrustError};
 use crate::event::{Event, EventError, EventSink, NoSink};
-use crate::keys::KeyProvider;
+use crate::provider::KeyProvider;
 use crate::redact::LiveRedactor;
 use crate::secret::SecretBytes;
 

@@ -7,7 +7,7 @@ use super::*;
 use crate::clock::FixedClock;
 use crate::envelope::StaticKeys;
 use crate::event::MemorySink;
-use crate::keys::Suite;
+use crate::provider::Suite;
 use crate::secret::Key256;
 
 struct Fixture {
