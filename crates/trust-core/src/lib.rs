@@ -105,6 +105,7 @@ pub mod internal {
     pub use crate::audit::segment::{
         HEADER_LEN as AUDIT_SEGMENT_HEADER_LEN, decode_header as audit_segment_decode_header,
         parse_records as audit_segment_parse_records,
+        parse_records_in as audit_segment_parse_records_in,
     };
     pub use crate::audit::store::list_segments as audit_list_segments;
     pub use crate::keyring::file::{

@@ -44,7 +44,8 @@ pub(crate) fn run(a: &RedactArgs, globals: &Globals) -> Result<(), CliError> {
     let redactor = builder.build()?;
     let what = "input";
     let in_path = a.input.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let mut reader = BufReader::with_capacity(1 << 16, input::open(what, a.input.as_deref())?);
+    // 256 KiB blocks: fewer read and write calls per MiB (cat uses 128 KiB).
+    let mut reader = BufReader::with_capacity(1 << 18, input::open(what, a.input.as_deref())?);
     if globals.out.is_json() {
         // One JSON object: the redacted text is its `text` field, so it is held in memory.
         let mut text = Vec::new();
@@ -67,7 +68,7 @@ pub(crate) fn run(a: &RedactArgs, globals: &Globals) -> Result<(), CliError> {
         return Ok(());
     }
     let stdout = std::io::stdout().lock();
-    let mut out = redactor.writer(std::io::BufWriter::with_capacity(1 << 16, stdout));
+    let mut out = redactor.writer(std::io::BufWriter::with_capacity(1 << 18, stdout));
     filter(&mut reader, &mut out, &in_path)?;
     out.flush()
         .map_err(|e| CliError::write("output", Path::new("stdout"), &e))

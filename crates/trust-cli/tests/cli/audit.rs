@@ -113,13 +113,17 @@ fn segment(log: &Log) -> PathBuf {
 }
 
 /// (offset, length) of every record of the first segment, from the documented framing:
-/// 24-byte header, then u32 BE length ‖ leaf ‖ 32-byte hash.
+/// 24-byte header, then u32 BE length ‖ leaf ‖ 32-byte hash; in a preallocated (version 2)
+/// segment a zero length ends the data.
 fn records(seg: &Path) -> Vec<(usize, usize)> {
     let b = fs::read(seg).unwrap();
     let mut out = Vec::new();
     let mut pos = 24;
     while pos + 4 <= b.len() {
         let len = u32::from_be_bytes(b[pos..pos + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
         out.push((pos, 4 + len + 32));
         pos += 4 + len + 32;
     }
@@ -485,6 +489,13 @@ fn kill_nine_during_import_keeps_every_acknowledged_entry() {
     assert_eq!(code, 0, "{v}");
     let n = v["data"]["entries"].as_u64().unwrap();
     assert!(n >= acked, "{n} < {acked}");
+    // Appending after the recovery: the segment is preallocated, so the new records go where
+    // the torn batch was; nothing of that batch may reappear after them (no phantom entry).
+    import_n(&log, 3);
+    let (code, v) = verify_json(&log, None);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["entries"].as_u64().unwrap(), n + 3);
+    assert_eq!(v["data"]["torn_tail_bytes"].as_u64().unwrap(), 0, "{v}");
     let out = ok(&[
         "audit",
         "prove",
@@ -898,22 +909,10 @@ fn state_without_a_checkpoint_says_so_and_pins_nothing() {
     assert_eq!(verify_json(&log, Some(&state)).0, 0);
     let seg = segment(&log);
     let bytes = fs::read(&seg).unwrap();
-    let last = bytes.len() - record_len_of_last(&bytes);
-    fs::write(&seg, &bytes[..last]).unwrap();
+    let (start, _) = *records(&seg).last().unwrap();
+    fs::write(&seg, &bytes[..start]).unwrap();
     let (code, v) = verify_json(&log, Some(&state));
     assert_eq!(code, 1, "{v}");
-}
-
-/// Length of the last framed record (u32 BE length ‖ leaf ‖ 32-byte hash) in a segment.
-fn record_len_of_last(seg: &[u8]) -> usize {
-    let mut off = 24; // segment header
-    let mut last = 0;
-    while off + 4 <= seg.len() {
-        let n = u32::from_be_bytes(seg[off..off + 4].try_into().unwrap()) as usize;
-        last = 4 + n + 32;
-        off += last;
-    }
-    last
 }
 
 #[test]

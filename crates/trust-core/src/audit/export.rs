@@ -210,14 +210,40 @@ pub fn export_dir(src: &Path, to: &Path) -> Result<ExportSummary, AuditError> {
     for (i, seg) in segments.iter().enumerate() {
         let mut bytes = fs::read(&seg.path).map_err(AuditError::io("read", &seg.path))?;
         let body = bytes.get(HEADER_LEN..).unwrap_or(&[]);
-        let (records, stop) = segment::parse_records(body);
+        let version = segment::read_header(&bytes).map_or(0, |h| h.version);
+        let (mut records, stop) = segment::parse_records_in(body, version);
+        // The last record of a preallocated segment that looks cut is an append in progress,
+        // as an incomplete record is in version 1 (the verifier's rule, segment::looks_torn).
+        let mut torn = None;
+        if i == last
+            && version >= 2
+            && matches!(stop, None | Some((_, segment::Frame::End)))
+            && records.last().is_some_and(segment::looks_torn)
+        {
+            torn = records.pop();
+        }
         let count = records.len() as u64;
         let cut = match stop {
-            Some((off, segment::Frame::Incomplete)) if i == last => Some(HEADER_LEN + off),
+            _ if torn.is_some() => torn.map(|r| {
+                let rest = &body[r.offset..];
+                (HEADER_LEN + r.offset, segment::nonzero_len(rest))
+            }),
+            Some((off, segment::Frame::Incomplete)) if i == last => {
+                Some((HEADER_LEN + off, body.len() - off))
+            }
+            // A preallocated segment: copy the data, not the reservation after it (bytes after
+            // the data of any but the last segment are damage, copied for the verifier to see).
+            Some((off, segment::Frame::End))
+                if i == last || segment::nonzero_len(&body[off..]) == 0 =>
+            {
+                Some((HEADER_LEN + off, segment::nonzero_len(&body[off..])))
+            }
             _ => None,
         };
-        if let Some(keep) = cut {
-            out.summary.unacknowledged_tail_bytes = (bytes.len() - keep) as u64;
+        if let Some((keep, tail)) = cut {
+            if i == last {
+                out.summary.unacknowledged_tail_bytes = tail as u64;
+            }
             bytes.truncate(keep);
         }
         entries = seg.first_index + count;
@@ -242,7 +268,6 @@ pub fn export_dir(src: &Path, to: &Path) -> Result<ExportSummary, AuditError> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::io::Write;
 
     use super::*;
     use crate::audit::{AuditLog, Entry, InitOptions, VerifyOptions, verify_log};
@@ -329,12 +354,19 @@ mod tests {
         let (tmp, dir, vkey) = log_with(3, 1 << 20);
         // An append in progress: half a record at the end of the segment.
         let seg = list_segments(&dir).unwrap().pop().unwrap().path;
-        fs::OpenOptions::new()
-            .append(true)
-            .open(&seg)
-            .unwrap()
-            .write_all(&[0, 0, 0, 40, 1, 2, 3])
+        // Written where the data ends, inside the segment's preallocated zeros.
+        let bytes = fs::read(&seg).unwrap();
+        let (records, _) = segment::parse_records_in(&bytes[HEADER_LEN..], 2);
+        let end = records
+            .last()
+            .map(|r| HEADER_LEN + r.offset + r.encoded_len())
             .unwrap();
+        std::os::unix::fs::FileExt::write_all_at(
+            &fs::OpenOptions::new().write(true).open(&seg).unwrap(),
+            &[0, 0, 0, 40, 1, 2, 3],
+            end as u64,
+        )
+        .unwrap();
         let to = tmp.path().join("e1");
         let s = export_dir(&dir, &to).unwrap();
         assert_eq!((s.entries, s.unacknowledged_tail_bytes), (3, 7));

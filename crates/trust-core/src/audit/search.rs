@@ -98,12 +98,18 @@ pub fn search(
             }
         }
         let bytes = fs::read(&seg.path).map_err(AuditError::io("read", &seg.path))?;
-        let first = segment::decode_header(&bytes).map_err(|_| damaged(seg.first_index))?;
-        let (records, stop) = segment::parse_records(bytes.get(HEADER_LEN..).unwrap_or(&[]));
-        // Only the last segment may end in an unfinished append.
+        let header = segment::read_header(&bytes).map_err(|_| damaged(seg.first_index))?;
+        let first = header.first_index;
+        let body = bytes.get(HEADER_LEN..).unwrap_or(&[]);
+        let (records, stop) = segment::parse_records_in(body, header.version);
+        // Only the last segment may end in an unfinished append; a preallocated one ends where
+        // its zeros start.
         let last_segment = next_first.is_none();
-        if let Some((_, frame)) = stop {
-            if !last_segment || !matches!(frame, Frame::Incomplete) {
+        let clean_end = |off: usize| segment::nonzero_len(&body[off..]) == 0;
+        if let Some((off, frame)) = stop {
+            if !(matches!(frame, Frame::End) && (last_segment || clean_end(off)))
+                && (!last_segment || !matches!(frame, Frame::Incomplete))
+            {
                 return Err(damaged(first + records.len() as u64));
             }
         }
@@ -111,7 +117,10 @@ pub fn search(
             let index = first + i as u64;
             let leaf = if r.checksum_ok() {
                 Leaf::decode(r.leaf).ok()
-            } else if last_segment && i + 1 == records.len() && stop.is_none() {
+            } else if last_segment
+                && i + 1 == records.len()
+                && matches!(stop, None | Some((_, Frame::End)))
+            {
                 // The last record of the log, half written by an append in flight (or cut by
                 // a crash, which the next writer truncates): not an entry yet.
                 break;

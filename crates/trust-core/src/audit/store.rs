@@ -14,7 +14,9 @@
 //!
 //! An append batch is encoded into one buffer, payload files are written and `fsync`ed, then the
 //! buffer is written to the current segment and the segment is `fdatasync`ed **once** (group
-//! commit). Only then does the append return: that `fsync` is the acknowledgement. The derived
+//! commit). Only then does the append return: that `fsync` is the acknowledgement. Segments are
+//! preallocated ([`PREALLOC_STEP`] at a time, format version 2), so that `fdatasync` writes the
+//! data and does not also have to grow the file; the data ends at the first zero length. The derived
 //! tree files are written after it without their own `fsync`; they are synced in bulk
 //! ([`DirStore::sync_tree`]) and `tree.head` records (atomically) how much of them is durable.
 //! After a crash, [`DirStore::open`] drops the derived data past that mark and rebuilds it from
@@ -23,9 +25,12 @@
 //! ## Recovery on open
 //!
 //! Only the last segment can have been cut by a crash. Its records are re-read and checked
-//! (framing and the stored leaf hash); at the first bad frame the file is truncated **if** that
+//! (framing and the stored leaf hash); at the first bad frame the file is cut **if** that
 //! frame is the tail: bytes that end inside a record, a zero/oversized length, or a last record
-//! whose hash does not match. A bad record followed by good ones is damage, not a torn write:
+//! whose hash does not match. Cutting a preallocated (version 2) segment zeroes everything from
+//! the cut to the end of the file (truncate, then preallocate again), so bytes of a torn batch
+//! can never reappear after a later, shorter append. A bad record followed by good ones is
+//! damage, not a torn write:
 //! the store refuses to open for writing ([`StoreError::Damaged`]) and the operator runs the
 //! verifier. Truncation never goes below the durable `tree.head` mark, which only acknowledged
 //! entries reach.
@@ -45,6 +50,11 @@ use crate::error::{Category, TrustError};
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
 /// Derived tree data is synced at least every this many leaves.
 const TREE_SYNC_EVERY: u64 = 1 << 16;
+/// How far ahead of its data a segment's file space is reserved. Growing the reservation is a
+/// metadata change that the next `fdatasync` carries, so it happens once per this many bytes
+/// (≈ 20 000 typical entries) instead of on every append; small enough that an idle log does
+/// not hold much unused disk.
+pub(crate) const PREALLOC_STEP: u64 = 4 << 20;
 
 /// The storage a log appends to and proves from.
 ///
@@ -364,7 +374,13 @@ pub struct DirStore {
     last_leaf_hash: Option<Hash>,
     segments: Vec<SegmentFile>,
     current: Option<File>,
+    /// Bytes of header and records in the current segment (where the next record goes).
     current_len: u64,
+    /// The current segment's file length: `current_len` for version 1, the reservation for
+    /// version 2.
+    current_alloc: u64,
+    /// The current segment's format version.
+    current_version: u8,
     nodes: File,
     offsets: File,
     tree_synced: u64,
@@ -435,9 +451,11 @@ impl DirStore {
         // 1. Recover the last segment.
         let mut size = 0u64;
         let mut current_len = 0u64;
+        let mut current_alloc = 0u64;
+        let mut current_version = segment::SEGMENT_VERSION;
         while let Some(last) = segments.last().cloned() {
             let bytes = fs::read(&last.path).map_err(io_err("read", &last.path))?;
-            match segment::decode_header(&bytes) {
+            match segment::read_header(&bytes) {
                 Err(segment::HeaderError::Short) => {
                     // A segment whose creation was cut short holds nothing acknowledged.
                     fs::remove_file(&last.path).map_err(io_err("remove", &last.path))?;
@@ -450,7 +468,7 @@ impl DirStore {
                         reason: format!("segment {} has a bad header", last.path.display()),
                     });
                 }
-                Ok(first) if first != last.first_index => {
+                Ok(h) if h.first_index != last.first_index => {
                     return Err(StoreError::Damaged {
                         reason: format!(
                             "segment {} header disagrees with its name",
@@ -458,10 +476,10 @@ impl DirStore {
                         ),
                     });
                 }
-                Ok(_) => {}
+                Ok(h) => current_version = h.version,
             }
             let body = &bytes[HEADER_LEN..];
-            let (records, stop) = segment::parse_records(body);
+            let (records, stop) = segment::parse_records_in(body, current_version);
             let mut good = records.len();
             if let Some(bad) = records.iter().position(|r| !r.checksum_ok()) {
                 // A torn batch can leave complete-looking records with garbage inside, but
@@ -488,13 +506,29 @@ impl DirStore {
                 });
             }
             current_len = (HEADER_LEN + good_len) as u64;
-            if current_len < bytes.len() as u64 {
+            current_alloc = bytes.len() as u64;
+            let preallocated = current_version >= 2;
+            // Version 1: cut whatever follows the data. Version 2: the same, but only when
+            // something other than the zeros of the reservation follows, and the reservation
+            // is restored (zero-filled) after the cut.
+            let dirty = if preallocated {
+                segment::nonzero_len(&body[good_len..]) > 0
+            } else {
+                current_len < current_alloc
+            };
+            if dirty {
                 let f = OpenOptions::new()
                     .write(true)
                     .open(&last.path)
                     .map_err(io_err("open", &last.path))?;
                 f.set_len(current_len)
                     .map_err(io_err("truncate", &last.path))?;
+                if preallocated {
+                    preallocate(&f, current_len, current_alloc - current_len)
+                        .map_err(io_err("preallocate", &last.path))?;
+                } else {
+                    current_alloc = current_len;
+                }
                 f.sync_all().map_err(io_err("sync", &last.path))?;
             }
             break;
@@ -502,7 +536,8 @@ impl DirStore {
         let current = match segments.last() {
             Some(last) => Some(
                 OpenOptions::new()
-                    .append(true)
+                    .read(true)
+                    .write(true)
                     .open(&last.path)
                     .map_err(io_err("open", &last.path))?,
             ),
@@ -547,6 +582,8 @@ impl DirStore {
             segments,
             current,
             current_len,
+            current_alloc,
+            current_version,
             nodes,
             offsets,
             tree_synced: keep,
@@ -604,7 +641,9 @@ impl DirStore {
         let mut offsets_buf = Vec::new();
         for seg in segs {
             let bytes = fs::read(&seg.path).map_err(io_err("read", &seg.path))?;
-            let (records, _) = segment::parse_records(bytes.get(HEADER_LEN..).unwrap_or(&[]));
+            let version = segment::read_header(&bytes).map_or(0, |h| h.version);
+            let (records, _) =
+                segment::parse_records_in(bytes.get(HEADER_LEN..).unwrap_or(&[]), version);
             for (i, r) in records.iter().enumerate() {
                 let index = seg.first_index + i as u64;
                 if index < from || index >= to {
@@ -663,14 +702,33 @@ impl DirStore {
         Ok(())
     }
 
+    /// Gives back the unused reservation of a full segment before the next one starts, so closed
+    /// segments hold only their records (readers accept the zeros either way; this keeps them
+    /// off the disk and out of every later read).
+    fn close_segment(&mut self) -> Result<(), StoreError> {
+        let (Some(f), Some(last)) = (self.current.as_ref(), self.segments.last()) else {
+            return Ok(());
+        };
+        if self.current_alloc > self.current_len {
+            f.set_len(self.current_len)
+                .and_then(|()| f.sync_all())
+                .map_err(io_err("truncate", &last.path))?;
+            self.current_alloc = self.current_len;
+        }
+        Ok(())
+    }
+
     fn start_segment(&mut self) -> Result<(), StoreError> {
         let path = segment_path(&self.dir, self.size);
         let mut f = OpenOptions::new()
-            .append(true)
+            .read(true)
+            .write(true)
             .create_new(true)
             .open(&path)
             .map_err(io_err("create", &path))?;
+        let alloc = PREALLOC_STEP.min(self.segment_bytes).max(HEADER_LEN as u64);
         f.write_all(&segment::encode_header(self.size))
+            .and_then(|()| preallocate(&f, HEADER_LEN as u64, alloc - HEADER_LEN as u64))
             .and_then(|()| f.sync_all())
             .map_err(io_err("write", &path))?;
         let sdir = segments_dir(&self.dir);
@@ -681,6 +739,8 @@ impl DirStore {
         });
         self.current = Some(f);
         self.current_len = HEADER_LEN as u64;
+        self.current_alloc = alloc;
+        self.current_version = segment::SEGMENT_VERSION;
         Ok(())
     }
 
@@ -700,8 +760,20 @@ impl DirStore {
             Err(e) => Err(io_err("stat", p)(e)),
         };
         if let Some(last) = self.segments.last() {
-            if len_of(&last.path)? != Some(self.current_len) {
+            if len_of(&last.path)? != Some(self.current_alloc) {
                 return Ok(false);
+            }
+            // A preallocated segment keeps its length while another handle appends into the
+            // reservation: the bytes where our next record would go must still be zeros.
+            if self.current_version >= 2 && self.current_len < self.current_alloc {
+                let mut next = [0u8; 4];
+                let want = usize::try_from(self.current_alloc - self.current_len).unwrap_or(4);
+                let next = &mut next[..want.min(4)];
+                let f = self.current.as_ref().ok_or(StoreError::Poisoned)?;
+                read_exact_at(f, self.current_len, next).map_err(io_err("read", &last.path))?;
+                if next.iter().any(|&b| b != 0) {
+                    return Ok(false);
+                }
             }
         }
         if len_of(&segment_path(&self.dir, self.size))?.is_some() {
@@ -710,6 +782,46 @@ impl DirStore {
         let np = self.dir.join("tree.nodes");
         let op = self.dir.join("tree.offsets");
         Ok(len_of(&np)? == Some(node_count(self.size) * 32) && len_of(&op)? == Some(self.size * 8))
+    }
+}
+
+/// Reserves `[offset, offset + len)` of `file` as zero-filled, allocated space, growing the file
+/// to cover it. On Linux this is `fallocate(2)` (unwritten extents: no data is written now);
+/// where that is not available it falls back to `set_len` (a sparse extension: the same
+/// zeros for readers, only without the reservation).
+fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::FallocateFlags;
+        use rustix::io::Errno;
+        match rustix::fs::fallocate(file, FallocateFlags::empty(), offset, len) {
+            Ok(()) => return Ok(()),
+            // File systems without fallocate (some network and FUSE ones): sparse instead.
+            Err(e) if e == Errno::OPNOTSUPP || e == Errno::NOSYS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let end = offset.saturating_add(len);
+    if file.metadata()?.len() < end {
+        file.set_len(end)?;
+    }
+    Ok(())
+}
+
+fn write_all_at(file: &File, buf: &[u8], pos: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.write_all_at(buf, pos)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut f = file.try_clone()?;
+        f.seek(SeekFrom::Start(pos))?;
+        f.write_all(buf)
     }
 }
 
@@ -786,7 +898,7 @@ impl LogStore for DirStore {
             return Ok(());
         }
         if self.current.is_none() || self.current_len >= self.segment_bytes {
-            if let Err(e) = self.start_segment() {
+            if let Err(e) = self.close_segment().and_then(|()| self.start_segment()) {
                 self.poisoned = true;
                 return Err(e);
             }
@@ -805,13 +917,31 @@ impl LogStore for DirStore {
         let Some(file) = self.current.as_mut() else {
             return Err(StoreError::Poisoned);
         };
+        let end = self.current_len + buf.len() as u64;
+        // Grow the reservation before writing past it, in whole steps, so that the fdatasync
+        // below only carries a size change once per step. (A version 1 segment is never
+        // preallocated: its readers take the end of the file as the end of the data.)
+        let mut alloc = self.current_alloc.max(end);
+        if self.current_version >= 2 && end > self.current_alloc {
+            // Never reserve past the segment's nominal size: the append after that starts a
+            // new segment.
+            alloc = end
+                .saturating_add(PREALLOC_STEP)
+                .min(self.segment_bytes)
+                .max(end);
+            if let Err(e) = preallocate(file, self.current_alloc, alloc - self.current_alloc) {
+                self.poisoned = true;
+                return Err(io_err("preallocate", &path)(e));
+            }
+        }
         // The one fsync of the batch: after it, every record is acknowledged.
-        if let Err(e) = file.write_all(&buf).and_then(|()| file.sync_data()) {
+        if let Err(e) = write_all_at(file, &buf, self.current_len).and_then(|()| file.sync_data()) {
             // A failed fsync may have dropped dirty pages: never retry on this handle.
             self.poisoned = true;
             return Err(io_err("append to", &path)(e));
         }
-        self.current_len += buf.len() as u64;
+        self.current_len = end;
+        self.current_alloc = alloc;
         let mut nodes = Vec::with_capacity(records.len() * 64);
         for (_, hash) in records {
             self.range
@@ -989,21 +1119,32 @@ mod tests {
         }
         let seg = list_segments(dir.path()).unwrap()[0].path.clone();
         let full = fs::read(&seg).unwrap();
-        // Torn: half of a new record.
+        let (recs, _) = segment::parse_records_in(&full[HEADER_LEN..], 2);
+        let end = HEADER_LEN + recs.last().map(|r| r.offset + r.encoded_len()).unwrap();
+        assert_eq!(full.len() as u64, DEFAULT_SEGMENT_BYTES.min(PREALLOC_STEP));
+        assert!(full[end..].iter().all(|&b| b == 0));
+        // Torn: half of a new record where the data ends, and bytes of the same torn batch
+        // further on (pages written out of order before a power cut).
         let mut torn = full.clone();
         let mut extra = Vec::new();
         segment::encode_record(&mut extra, b"unacknowledged", &leaf_hash(b"unacknowledged"));
-        torn.extend_from_slice(&extra[..20]);
+        torn[end..end + 20].copy_from_slice(&extra[..20]);
+        torn[end + 4096..end + 4096 + extra.len()].copy_from_slice(&extra);
         fs::write(&seg, &torn).unwrap();
-        let s = DirStore::open(dir.path(), DEFAULT_SEGMENT_BYTES).unwrap();
+        let mut s = DirStore::open(dir.path(), DEFAULT_SEGMENT_BYTES).unwrap();
         assert_eq!(s.size(), 10);
-        drop(s);
+        // Every byte after the data is zero again: a shorter append cannot resurrect the rest.
         assert_eq!(fs::read(&seg).unwrap(), full);
+        s.append(&records(10..11)).unwrap();
+        drop(s);
+        let s = DirStore::open(dir.path(), DEFAULT_SEGMENT_BYTES).unwrap();
+        assert_eq!(s.size(), 11);
+        drop(s);
         // Last record with a bad hash: torn write of the last record -> dropped... but only
         // above the acknowledged mark; here all 10 were synced, so it is damage.
+        fs::write(&seg, &full).unwrap();
         let mut bad = full.clone();
-        let n = bad.len();
-        bad[n - 40] ^= 1;
+        bad[end - 40] ^= 1;
         fs::write(&seg, &bad).unwrap();
         assert!(matches!(
             DirStore::open(dir.path(), DEFAULT_SEGMENT_BYTES),

@@ -10,6 +10,7 @@ use super::*;
 use crate::error::Category;
 use crate::event::{Event, EventSink};
 use crate::secret::ct_eq;
+use proptest::prelude::*;
 
 const ORIGIN: &str = "example.com/audit/test";
 
@@ -54,6 +55,22 @@ fn kind(r: &Report) -> Option<FailureKind> {
 
 fn segment_file(dir: &Path) -> PathBuf {
     store::list_segments(dir).unwrap()[0].path.clone()
+}
+
+/// Where the records of a segment end (a preallocated segment is longer than its data).
+fn data_len(seg: &Path) -> usize {
+    let bytes = fs::read(seg).unwrap();
+    let version = segment::read_header(&bytes).unwrap().version;
+    let (recs, _) = segment::parse_records_in(&bytes[segment::HEADER_LEN..], version);
+    segment::HEADER_LEN + recs.last().map_or(0, |r| r.offset + r.encoded_len())
+}
+
+/// Overwrites `bytes` at `pos` in place, as a writer (or a crash) would: the file keeps its
+/// length unless the write reaches past it.
+fn write_at(path: &Path, pos: usize, bytes: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    let f = fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.write_all_at(bytes, pos as u64).unwrap();
 }
 
 /// Byte offsets of each record in a single-segment log.
@@ -346,17 +363,17 @@ fn torn_last_record_is_recovered_on_open() {
     let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
     fill(&dir, 8, 8);
     let seg = segment_file(&dir);
-    let mut bytes = fs::read(&seg).unwrap();
-    let whole = bytes.len();
-    bytes.extend_from_slice(&[0, 0, 0, 90, 1, 2, 3]); // an append cut short
-    fs::write(&seg, &bytes).unwrap();
+    let whole = fs::read(&seg).unwrap();
+    let end = data_len(&seg);
+    assert!(whole.len() > end, "the segment is preallocated");
+    write_at(&seg, end, &[0, 0, 0, 90, 1, 2, 3]); // an append cut short
     // Read-only verification sees an unacknowledged torn tail: reported, not a failure.
     let r = verify(&dir, &vkey, None);
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(r.torn_tail_bytes, 7);
-    // The writer truncates it on open and appends after it.
+    // The writer zeroes it on open and appends after it.
     let log = AuditLog::open(&dir).unwrap();
-    assert_eq!(fs::metadata(&seg).unwrap().len() as usize, whole);
+    assert_eq!(fs::read(&seg).unwrap(), whole);
     log.append(&entry(8)).unwrap();
     log.checkpoint().unwrap();
     drop(log);
@@ -692,4 +709,235 @@ fn search_filters_by_index_event_pseudonym_and_time() {
     fs::write(&seg, &bytes).unwrap();
     let err = search(&dir, &Query::all(), |_| true).unwrap_err();
     assert_eq!(err.code(), "AUDIT_LOG_DAMAGED");
+}
+
+/// Damage the equivalence property applies to a log (see below).
+#[derive(Clone, Debug)]
+enum Damage {
+    None,
+    /// XOR `byte` into the data of a segment at a relative position.
+    Flip(prop::sample::Index, u8),
+    /// Cut a segment's file at a relative position of its data.
+    Truncate(prop::sample::Index),
+    /// Zero up to 300 bytes of data from a relative position.
+    Zero(prop::sample::Index, usize),
+    /// Non-zero bytes in the preallocated space after the last segment's data.
+    Reservation(prop::sample::Index, u8),
+    /// The first `k` bytes of a record where the last segment's data ends (a kill -9 mid-append).
+    Torn(usize),
+    /// A whole segment other than the first deleted.
+    DropSegment(prop::sample::Index),
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        Just(Damage::None),
+        (any::<prop::sample::Index>(), 1u8..).prop_map(|(i, b)| Damage::Flip(i, b)),
+        any::<prop::sample::Index>().prop_map(Damage::Truncate),
+        (any::<prop::sample::Index>(), 1usize..300).prop_map(|(i, k)| Damage::Zero(i, k)),
+        (any::<prop::sample::Index>(), 1u8..).prop_map(|(i, b)| Damage::Reservation(i, b)),
+        (1usize..120).prop_map(Damage::Torn),
+        any::<prop::sample::Index>().prop_map(Damage::DropSegment),
+    ]
+}
+
+fn apply(dir: &Path, which: &prop::sample::Index, d: &Damage) {
+    let segs = store::list_segments(dir).unwrap();
+    let seg = &segs[which.index(segs.len())].path;
+    let last = &segs[segs.len() - 1].path;
+    let end = data_len(seg);
+    let span = end - segment::HEADER_LEN;
+    match d {
+        Damage::None => {}
+        Damage::Flip(i, b) => {
+            let pos = segment::HEADER_LEN + i.index(span);
+            let mut bytes = fs::read(seg).unwrap();
+            bytes[pos] ^= b;
+            write_at(seg, pos, &bytes[pos..=pos]);
+        }
+        Damage::Truncate(i) => {
+            let f = fs::OpenOptions::new().write(true).open(seg).unwrap();
+            f.set_len((segment::HEADER_LEN + i.index(span)) as u64)
+                .unwrap();
+        }
+        Damage::Zero(i, k) => {
+            let pos = segment::HEADER_LEN + i.index(span);
+            write_at(seg, pos, &vec![0; (*k).min(end - pos)]);
+        }
+        Damage::Reservation(i, b) => {
+            let end = data_len(last);
+            let len = fs::metadata(last).unwrap().len() as usize;
+            if len > end {
+                write_at(last, end + i.index(len - end), &[*b]);
+            }
+        }
+        Damage::Torn(k) => {
+            let end = data_len(last);
+            let mut rec = Vec::new();
+            let leaf = vec![0x41; 90];
+            segment::encode_record(&mut rec, &leaf, &merkle::leaf_hash(&leaf));
+            write_at(last, end, &rec[..(*k).min(rec.len() - 1)]);
+        }
+        Damage::DropSegment(i) => {
+            if segs.len() > 1 {
+                fs::remove_file(&segs[1 + i.index(segs.len() - 1)].path).unwrap();
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// The pipelined, chunked and parallel verifier says exactly what the plain sequential
+    /// one (one thread, one 1 MiB buffer, which these small logs fit in) says — same report,
+    /// same first failure, same counts — on random logs with random damage, whatever the
+    /// buffer size and thread count.
+    #[test]
+    fn chunked_parallel_verification_matches_the_sequential_reference(
+        n in 1u64..700,
+        every in 1u64..300,
+        segment_bytes in prop::sample::select(vec![700u64, 4096, 30_000, DEFAULT_SEGMENT_BYTES]),
+        which in any::<prop::sample::Index>(),
+        d in damage(),
+        chunk in 1usize..5000,
+        threads in 1usize..4,
+    ) {
+        let (_t, dir, vkey) = new_log(segment_bytes);
+        fill(&dir, n, every);
+        apply(&dir, &which, &d);
+        let o = VerifyOptions::new(vec![vkey.clone()]);
+        let mut seq = VerifyOptions::new(vec![vkey]);
+        seq.threads = 1;
+        let reference = verify::verify_log_tuned(&dir, &seq, verify::Tuning {
+            read_chunk: 1 << 20,
+            min_parallel: usize::MAX,
+        })
+        .unwrap();
+        let mut par = o;
+        par.threads = threads;
+        let tuned = verify::verify_log_tuned(&dir, &par, verify::Tuning {
+            read_chunk: chunk,
+            min_parallel: 1,
+        })
+        .unwrap();
+        proptest::prop_assert_eq!(&reference, &tuned);
+        if matches!(d, Damage::None | Damage::Reservation(..) | Damage::Torn(_)) {
+            proptest::prop_assert!(reference.is_ok(), "{:?}", reference);
+        }
+    }
+}
+
+/// Appends entries `from..to` in one batch, then a checkpoint.
+fn fill_from(dir: &Path, from: u64, to: u64) {
+    let log = AuditLog::open(dir).unwrap();
+    let batch: Vec<Entry> = (from..to).map(entry).collect();
+    log.append_batch(&batch).unwrap();
+    log.checkpoint().unwrap();
+}
+
+#[test]
+fn segments_are_preallocated_and_closed_segments_trimmed() {
+    let (_t, dir, vkey) = new_log(20_000);
+    fill(&dir, 400, 50);
+    let segs = store::list_segments(&dir).unwrap();
+    assert!(segs.len() > 2);
+    for (i, s) in segs.iter().enumerate() {
+        let bytes = fs::read(&s.path).unwrap();
+        assert_eq!(bytes[8], 2, "version 2 header");
+        let end = data_len(&s.path);
+        if i + 1 < segs.len() {
+            assert_eq!(bytes.len(), end, "a closed segment holds only its records");
+        } else {
+            assert!(bytes.len() > end, "the open segment has space reserved");
+            assert!(bytes[end..].iter().all(|&b| b == 0));
+        }
+    }
+    assert!(verify(&dir, &vkey, None).is_ok());
+}
+
+#[test]
+fn version_1_segments_still_read_and_are_appended_to_as_version_1() {
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 30, 10);
+    // Rewrite the segment as a version 1 writer left it: header byte 1, no reservation.
+    let seg = segment_file(&dir);
+    let end = data_len(&seg);
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes.truncate(end);
+    bytes[8] = 1;
+    fs::write(&seg, &bytes).unwrap();
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.entries, 30);
+    fill_from(&dir, 30, 40);
+    let bytes = fs::read(&seg).unwrap();
+    assert_eq!(bytes[8], 1);
+    let (recs, stop) = segment::parse_records(&bytes[segment::HEADER_LEN..]);
+    assert_eq!(
+        (recs.len(), stop),
+        (40, None),
+        "no zeros appended to a version 1 file"
+    );
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.entries, 40);
+    // In version 1 a zero length is still broken framing, not an end.
+    let mut v1 = bytes.clone();
+    v1.extend_from_slice(&[0; 64]);
+    fs::write(&seg, &v1).unwrap();
+    let r = verify(&dir, &vkey, None);
+    assert_eq!(kind(&r), Some(FailureKind::Malformed), "{r:?}");
+}
+
+#[test]
+fn unknown_segment_version_is_a_bad_header() {
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
+    fill(&dir, 3, 3);
+    let seg = segment_file(&dir);
+    write_at(&seg, 8, &[3]);
+    let r = verify(&dir, &vkey, None);
+    assert_eq!(kind(&r), Some(FailureKind::Malformed), "{r:?}");
+    assert!(r.failure.unwrap().detail.contains("bad segment header"));
+    assert!(matches!(
+        AuditLog::open(&dir),
+        Err(AuditError::Store(StoreError::Damaged { .. }))
+    ));
+}
+
+#[test]
+fn bytes_after_the_data_of_a_closed_segment_are_malformed() {
+    let (_t, dir, vkey) = new_log(4096);
+    fill(&dir, 100, 10);
+    let segs = store::list_segments(&dir).unwrap();
+    assert!(segs.len() > 2);
+    // A closed segment with zeros after its data still verifies (a writer may have been
+    // stopped before it gave the reservation back) ...
+    let first = &segs[0].path;
+    let end = data_len(first);
+    write_at(first, end, &[0; 100]);
+    assert!(verify(&dir, &vkey, None).is_ok());
+    // ... but anything else after the data is not a torn tail there.
+    write_at(first, end + 50, &[7]);
+    let r = verify(&dir, &vkey, None);
+    assert_eq!(kind(&r), Some(FailureKind::Malformed), "{r:?}");
+    let f = r.failure.unwrap();
+    assert!(f.detail.contains("after the end of its data"), "{f:?}");
+    assert_eq!(f.byte_offset, Some(end as u64));
+}
+
+#[test]
+fn another_handle_appending_into_the_reservation_is_seen() {
+    let (_t, dir, vkey) = new_log(DEFAULT_SEGMENT_BYTES);
+    let a = AuditLog::open(&dir).unwrap();
+    let b = AuditLog::open(&dir).unwrap();
+    a.append(&entry(0)).unwrap();
+    // The file length did not change (preallocated); b must still notice and not overwrite.
+    b.append(&entry(1)).unwrap();
+    a.append(&entry(2)).unwrap();
+    b.checkpoint().unwrap();
+    drop((a, b));
+    let r = verify(&dir, &vkey, None);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(r.entries, 3);
 }

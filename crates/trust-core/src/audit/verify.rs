@@ -200,7 +200,25 @@ pub type OpenError = AuditError;
 
 const MAX_MORE_FAILURES: usize = 20;
 const MAX_REDACTED_LISTED: usize = 100;
-const READ_CHUNK: usize = 1 << 20;
+
+/// Sizes of the pipeline. Tests shrink them so that small logs cross every buffer boundary and
+/// take the parallel path; the results must not depend on them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tuning {
+    /// Bytes read per buffer (plus room for one whole record).
+    pub(crate) read_chunk: usize,
+    /// Fewer records than this in a buffer are checked on the calling thread alone.
+    pub(crate) min_parallel: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            read_chunk: 1 << 20,
+            min_parallel: 2048,
+        }
+    }
+}
 
 struct State {
     report: Report,
@@ -214,6 +232,7 @@ struct State {
     latest_matching: Option<(u64, Hash, String)>,
     notes: BTreeMap<u64, String>,
     stopped: bool,
+    tuning: Tuning,
 }
 
 impl State {
@@ -255,6 +274,15 @@ fn b64(h: &Hash) -> String {
 /// # Errors
 /// [`AuditError`] when the log cannot be opened.
 pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenError> {
+    verify_log_tuned(dir, opts, Tuning::default())
+}
+
+/// [`verify_log`] with explicit pipeline sizes.
+pub(crate) fn verify_log_tuned(
+    dir: &Path,
+    opts: &VerifyOptions<'_>,
+    tuning: Tuning,
+) -> Result<Report, OpenError> {
     let config = LogConfig::load(dir)?;
     let segments =
         store::list_segments(dir).map_err(AuditError::io("list", &store::segments_dir(dir)))?;
@@ -286,7 +314,9 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
         latest_matching: None,
         notes: BTreeMap::new(),
         stopped: false,
+        tuning,
     };
+    let chunk = tuning.read_chunk.max(1);
 
     // 1. Stored checkpoints.
     for (path, bytes) in &cps {
@@ -361,7 +391,7 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
         .map(|m| m.len())
         .sum();
     let mut done = 0u64;
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK + 2 * (leaf::MAX_LEAF_LEN + 36));
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk + 2 * (leaf::MAX_LEAF_LEN + 36));
     let mut next: Vec<u8> = Vec::with_capacity(buf.capacity());
     for (si, seg) in segments.iter().enumerate() {
         if st.stopped {
@@ -390,7 +420,9 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
         let mut header = [0u8; HEADER_LEN];
         let header_ok = read_full(&mut file, &mut header).ok() == Some(HEADER_LEN);
         let expected = st.range.size();
-        match (header_ok, segment::decode_header(&header)) {
+        let parsed = segment::read_header(&header);
+        let version = parsed.map_or(segment::SEGMENT_VERSION, |h| h.version);
+        match (header_ok, parsed.map(|h| h.first_index)) {
             (true, Ok(first)) if first == seg.first_index && first == expected => {}
             (true, Ok(first)) if first == seg.first_index && first > expected => {
                 st.fail(Failure {
@@ -435,7 +467,7 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
         let mut eof = false;
         // The first fill is synchronous; every later one is read by a helper thread into
         // `next` while the records of `buf` are checked (see the end of the loop).
-        let mut pending = Some(fill(&mut file, &mut buf));
+        let mut pending = Some(fill(&mut file, &mut buf, chunk));
         loop {
             match pending.take() {
                 Some(Ok(at_end)) => eof = at_end,
@@ -453,7 +485,56 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
                 }
                 None => {}
             }
-            let (records, stop) = segment::parse_records(&buf);
+            let (mut records, stop) = segment::parse_records_in(&buf, version);
+            // Version 2 (preallocated): where the data ends, if it ends in this buffer, and how
+            // far non-zero bytes reach past that end (0: only the reservation's zeros).
+            let mut data_end = None;
+            let mut garbage = 0u64;
+            if version >= 2 {
+                data_end = match stop {
+                    Some((off, Frame::End)) => Some(off),
+                    Some((off, Frame::Incomplete))
+                        if eof && segment::nonzero_len(&buf[off..]) == 0 =>
+                    {
+                        Some(off)
+                    }
+                    None if eof => Some(buf.len()),
+                    _ => None,
+                };
+                if let Some(end) = data_end {
+                    match nonzero_extent(&mut file, &buf[end..], &mut next, chunk) {
+                        Ok(n) => garbage = n,
+                        Err(e) => {
+                            st.fail(Failure {
+                                file: name.clone(),
+                                ..failure(
+                                    FailureKind::Malformed,
+                                    Some(st.range.size()),
+                                    format!("segment read error: {e}"),
+                                )
+                            });
+                            st.stopped = true;
+                            break;
+                        }
+                    }
+                    eof = true;
+                }
+                // A last record that looks cut (see segment::looks_torn) at the end of the
+                // log's data is an unacknowledged append, as an incomplete record is in version
+                // 1. Before the end is in sight it is held back and looked at again with the
+                // next buffer.
+                let decidable =
+                    data_end.is_some() || (!eof && !matches!(stop, Some((_, Frame::BadLength))));
+                // (The pop is the hold-back; only at the end are its bytes counted.)
+                if is_last && decidable && records.last().is_some_and(segment::looks_torn) {
+                    if let Some(r) = records.pop() {
+                        if data_end.is_some() {
+                            let written = &buf[r.offset..r.offset + r.encoded_len()];
+                            st.report.torn_tail_bytes += segment::nonzero_len(written) as u64;
+                        }
+                    }
+                }
+            }
             let consumed = records.last().map_or(0, |r| r.offset + r.encoded_len());
             // The next buffer starts with the unconsumed tail (less than one record) and is
             // filled from the file while this one's records are checked.
@@ -462,7 +543,7 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
             let read = std::thread::scope(|s| {
                 let reader = (!eof).then(|| {
                     let (f, n) = (&mut file, &mut next);
-                    s.spawn(move || fill(f, n))
+                    s.spawn(move || fill(f, n, chunk))
                 });
                 process_records(&mut st, dir, opts, &records, name.as_deref(), file_offset);
                 reader.map(|h| {
@@ -471,6 +552,29 @@ pub fn verify_log(dir: &Path, opts: &VerifyOptions<'_>) -> Result<Report, OpenEr
                 })
             });
             if st.stopped {
+                break;
+            }
+            if let Some(end) = data_end {
+                if garbage > 0 {
+                    if is_last {
+                        st.report.torn_tail_bytes += garbage;
+                    } else {
+                        st.fail(Failure {
+                            file: name.clone(),
+                            byte_offset: Some(file_offset + end as u64),
+                            ..failure(
+                                FailureKind::Malformed,
+                                Some(st.range.size()),
+                                "a segment other than the last has bytes after the end of its data",
+                            )
+                        });
+                        st.stopped = true;
+                    }
+                }
+                done += (buf.len() - consumed) as u64;
+                if let Some(p) = opts.progress {
+                    p(done, total);
+                }
                 break;
             }
             match stop {
@@ -598,20 +702,45 @@ fn checkpoint_failure_kind(e: &CheckpointError) -> FailureKind {
     }
 }
 
-/// Tops `buf` up to [`READ_CHUNK`] plus room for one whole record; returns whether the file
+/// Tops `buf` up to `chunk` bytes plus room for one whole record; returns whether the file
 /// ended. On an error `buf` is left as it was.
-fn fill(file: &mut File, buf: &mut Vec<u8>) -> io::Result<bool> {
+fn fill(file: &mut File, buf: &mut Vec<u8>, chunk: usize) -> io::Result<bool> {
     let old = buf.len();
-    if old >= READ_CHUNK {
-        return Ok(false);
-    }
-    let want = READ_CHUNK + leaf::MAX_LEAF_LEN + 36 - old;
+    // What is carried over is less than two records; reading at least one more record's worth
+    // guarantees progress whatever the chunk size.
+    let room = leaf::MAX_LEAF_LEN + 36;
+    let want = (chunk + room).saturating_sub(old).max(room);
     // read_to_end fills the spare capacity without zeroing it first.
     match file.take(want as u64).read_to_end(buf) {
         Ok(n) => Ok(n < want),
         Err(e) => {
             buf.truncate(old);
             Err(e)
+        }
+    }
+}
+
+/// How far non-zero bytes reach into `tail` followed by the rest of `file` (0 when all of it is
+/// zeros, the reservation of a preallocated segment). Reads the rest of the file through
+/// `scratch`.
+fn nonzero_extent(
+    file: &mut File,
+    tail: &[u8],
+    scratch: &mut Vec<u8>,
+    chunk: usize,
+) -> io::Result<u64> {
+    let mut extent = segment::nonzero_len(tail) as u64;
+    let mut pos = tail.len() as u64;
+    loop {
+        scratch.clear();
+        let at_end = fill(file, scratch, chunk)?;
+        let n = segment::nonzero_len(scratch);
+        if n > 0 {
+            extent = pos + n as u64;
+        }
+        pos += scratch.len() as u64;
+        if at_end {
+            return Ok(extent);
         }
     }
 }
@@ -777,8 +906,9 @@ fn check_parallel(
     first_prev: &Hash,
     check_payloads: bool,
     threads: usize,
+    min_parallel: usize,
 ) -> Option<Vec<RunResult>> {
-    if threads <= 1 || records.len() < 2048 {
+    if threads <= 1 || records.len() < min_parallel {
         return Some(vec![check_run(
             records,
             start,
@@ -859,6 +989,7 @@ fn process_records(
         &st.prev,
         opts.check_payloads,
         opts.threads.clamp(1, 16),
+        st.tuning.min_parallel,
     ) else {
         // A worker panicked: treat as unparseable rather than silently skipping entries.
         st.fail(failure(
