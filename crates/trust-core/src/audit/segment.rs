@@ -196,7 +196,7 @@ pub fn parse_records(bytes: &[u8]) -> (Vec<Record<'_>>, Option<(usize, Frame<'_>
 }
 
 /// [`parse_records`] for a segment of `version`: in version 2 a zero length stops the scan with
-/// [`Frame::End`] (the caller checks that the rest is zeros, see [`nonzero_len`]).
+/// [`Frame::End`] (the caller checks that the rest is zeros, see `nonzero_len`).
 pub fn parse_records_in(
     bytes: &[u8],
     version: u8,
