@@ -11,7 +11,8 @@
 
 use zeroize::Zeroizing;
 
-use crate::boundary::{boundary_or, free_handle, into_handle};
+use crate::boundary::{Failure, boundary_or, free_handle, into_handle};
+use crate::status::trust_status;
 
 /// A library-owned byte buffer: read with `trust_bytes_data`/`trust_bytes_len`, release with
 /// `trust_bytes_free` (which zeroizes it).
@@ -36,6 +37,18 @@ impl trust_bytes {
     /// Hands a copy of `data` to C as a new handle.
     pub(crate) fn into_raw(data: &[u8]) -> *mut Self {
         into_handle(Self::copy_from(data))
+    }
+
+    /// Hands `value` to C as JSON text in a new handle (lists, summaries, manifests).
+    pub(crate) fn json(value: &impl serde::Serialize) -> Result<*mut Self, Failure> {
+        let json = serde_json::to_vec(value).map_err(|_| {
+            Failure::new(
+                trust_status::TrustInternal,
+                "INTERNAL",
+                "could not serialize the result",
+            )
+        })?;
+        Ok(Self::into_raw(&json))
     }
 
     fn data(&self) -> &[u8] {

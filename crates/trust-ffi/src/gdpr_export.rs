@@ -19,17 +19,6 @@ use crate::error::trust_error;
 use crate::gdpr::{TRUST_ED25519_PUBLIC_KEY_BYTES, trust_subjects};
 use crate::status::trust_status;
 
-fn json_bytes(value: &impl serde::Serialize) -> Result<*mut trust_bytes, Failure> {
-    let json = serde_json::to_vec(value).map_err(|_| {
-        Failure::new(
-            trust_status::TrustInternal,
-            "INTERNAL",
-            "could not serialize the result",
-        )
-    })?;
-    Ok(trust_bytes::into_raw(&json))
-}
-
 /// Writes the signed export bundle of data subject `subject_id` (named in the manifest only by
 /// their pseudonym under `keyring`) to the file `out_path` and returns the manifest as JSON in
 /// `*manifest_out`. The subject's records are `record_count` pairs: `categories[i]` (a label
@@ -95,7 +84,7 @@ pub unsafe extern "C" fn trust_subjects_export(
             file.commit()?;
             Ok(manifest)
         })()?;
-        out.set(json_bytes(&manifest)?);
+        out.set(trust_bytes::json(&manifest)?);
         Ok(())
     })
 }
@@ -139,7 +128,7 @@ pub unsafe extern "C" fn trust_gdpr_verify_export(
         })?;
         let manifest = verify_bundle(BufReader::new(file), key)?;
         if let Some(out) = out {
-            out.set(json_bytes(&manifest)?);
+            out.set(trust_bytes::json(&manifest)?);
         }
         Ok(())
     })

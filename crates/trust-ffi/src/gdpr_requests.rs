@@ -291,14 +291,7 @@ pub unsafe extern "C" fn trust_gdpr_retention_due(
             ))
         })?;
         let due = policy.due(&items, at);
-        let json = serde_json::to_value(&due).map_err(|_| {
-            Failure::new(
-                trust_status::TrustInternal,
-                "INTERNAL",
-                "could not serialize the result",
-            )
-        })?;
-        out.set(to_bytes(&json));
+        out.set(trust_bytes::json(&due)?);
         Ok(())
     })
 }

@@ -588,17 +588,6 @@ pub unsafe extern "C" fn trust_home_release_unused(
     })
 }
 
-fn to_json_bytes(value: &impl serde::Serialize) -> Result<*mut trust_bytes, Failure> {
-    let json = serde_json::to_vec(value).map_err(|_| {
-        Failure::new(
-            trust_status::TrustInternal,
-            "INTERNAL",
-            "could not serialize the result",
-        )
-    })?;
-    Ok(trust_bytes::into_raw(&json))
-}
-
 /// Lists the home's keyrings as a JSON array of names, sorted (`["orders","tokens"]`).
 ///
 /// # Safety
@@ -614,7 +603,7 @@ pub unsafe extern "C" fn trust_home_keyrings(
         let home = try_ref!(home);
         let out = try_out!(json_out);
         let names = home.inner.keyring_names()?;
-        out.set(to_json_bytes(&names)?);
+        out.set(trust_bytes::json(&names)?);
         Ok(())
     })
 }
@@ -639,7 +628,7 @@ pub unsafe extern "C" fn trust_home_keyring_info(
         let name = try_str!(name, name_len);
         let out = try_out!(json_out);
         let summary = home.inner.summary(name)?;
-        out.set(to_json_bytes(&summary)?);
+        out.set(trust_bytes::json(&summary)?);
         Ok(())
     })
 }
