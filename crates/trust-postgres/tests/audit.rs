@@ -25,6 +25,68 @@ fn entry(i: u64) -> Entry {
     e
 }
 
+/// A second connection that can end the test's own server processes.
+fn admin() -> trust_postgres::Database {
+    trust_postgres::Database::connect(
+        trust_postgres::ConnectOptions::parse(
+            &StoreUrl::parse(&std::env::var("TRUST_TEST_POSTGRES_URL").unwrap()).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// `n` entries, every `every`-th with a payload of `len` copies of `byte`.
+fn with_payloads(n: u64, every: u64, byte: u8, len: usize) -> Vec<Entry> {
+    (0..n)
+        .map(|i| {
+            let mut e = entry(i);
+            if i % every == 0 {
+                e.payload = Some(vec![byte; len]);
+            }
+            e
+        })
+        .collect()
+}
+
+/// Ends the server process of `application` whose running statement matches the SQL `LIKE`
+/// pattern `statement`, polling until one was ended or `appender` finished; how many were ended.
+fn terminate_while_running<T>(
+    admin: &trust_postgres::Database,
+    application: &str,
+    statement: &str,
+    appender: &std::thread::JoinHandle<T>,
+) -> usize {
+    let mut hit = 0;
+    while !appender.is_finished() && hit == 0 {
+        hit = admin
+            .transaction(|tx| {
+                Ok(tx
+                    .query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1 AND state = 'active' AND query LIKE $2",
+                        &[&application, &statement],
+                    )
+                    .map_err(|e| admin.error(&e))?
+                    .len())
+            })
+            .unwrap();
+    }
+    hit
+}
+
+fn payload_rows(db: &trust_postgres::Database) -> u64 {
+    db.transaction(|tx| {
+        Ok(tx
+            .query_one("SELECT count(*) FROM trust_audit_payloads", &[])
+            .map_err(|e| db.error(&e))?
+            .get::<_, i64>(0))
+    })
+    .unwrap()
+    .try_into()
+    .unwrap()
+}
+
 fn verified(
     log_db: &trust_postgres::Database,
     name: &str,
@@ -214,47 +276,22 @@ fn a_dropped_connection_is_a_typed_error_and_the_next_call_reconnects() {
     // Killed in the middle of a batch: a watcher terminates the writer's backend while it runs
     // the batch's INSERT. Exit 3, nothing of the batch applied (payload rows included), and the
     // next call reconnects.
-    let admin = trust_postgres::Database::connect(
-        trust_postgres::ConnectOptions::parse(
-            &StoreUrl::parse(&std::env::var("TRUST_TEST_POSTGRES_URL").unwrap()).unwrap(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let admin = admin();
     let log = Arc::new(log);
     let mut killed_mid_batch = 0;
     for attempt in 0..5 {
-        let big: Vec<Entry> = (0..30_000u64)
-            .map(|i| {
-                let mut e = entry(i);
-                if i % 1000 == 0 {
-                    e.payload = Some(vec![b'x'; 64]);
-                }
-                e
-            })
-            .collect();
+        let big: Vec<Entry> = with_payloads(30_000, 1000, b'x', 64);
         let before = log.size().unwrap();
         let appender = {
             let log = Arc::clone(&log);
             std::thread::spawn(move || log.append_batch(&big))
         };
-        let name = schema.name().to_owned();
-        let mut hit = 0;
-        while !appender.is_finished() && hit == 0 {
-            hit = admin
-                .transaction(|tx| {
-                    Ok(tx
-                        .query(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                             WHERE application_name = $1 AND state = 'active' \
-                             AND query LIKE 'WITH%INSERT INTO trust_audit_leaves%'",
-                            &[&name],
-                        )
-                        .map_err(|e| admin.error(&e))?
-                        .len())
-                })
-                .unwrap();
-        }
+        terminate_while_running(
+            &admin,
+            schema.name(),
+            "WITH%INSERT INTO trust_audit_leaves%",
+            &appender,
+        );
         let result = appender.join().unwrap();
         let after = log.size().unwrap();
         match result {
@@ -277,16 +314,9 @@ fn a_dropped_connection_is_a_typed_error_and_the_next_call_reconnects() {
         "the watcher never caught the batch's INSERT"
     );
     let size = log.size().unwrap();
-    let payload_rows: i64 = db
-        .transaction(|tx| {
-            Ok(tx
-                .query_one("SELECT count(*) FROM trust_audit_payloads", &[])
-                .map_err(|e| db.error(&e))?
-                .get(0))
-        })
-        .unwrap();
+    let payload_rows = payload_rows(&db);
     // Payloads exist for exactly the acknowledged entries (one per 1000 of each whole batch).
-    assert_eq!(payload_rows as u64, (size - 2) / 1000);
+    assert_eq!(payload_rows, (size - 2) / 1000);
     // The next call reconnects.
     assert_eq!(log.append(&entry(99_999)).unwrap(), size);
     log.checkpoint().unwrap();
@@ -393,14 +423,7 @@ fn a_handle_whose_view_is_stale_builds_its_batch_again_under_the_lock() {
     assert_eq!(b.append(&with_payload).unwrap(), 4);
     assert_eq!(a.append(&entry(5)).unwrap(), 5);
     assert_eq!(b.size().unwrap(), 6);
-    let payload_rows: i64 = db
-        .transaction(|tx| {
-            Ok(tx
-                .query_one("SELECT count(*) FROM trust_audit_payloads", &[])
-                .map_err(|e| db.error(&e))?
-                .get(0))
-        })
-        .unwrap();
+    let payload_rows = payload_rows(&db);
     assert_eq!(payload_rows, 1);
     b.checkpoint().unwrap();
     let report = verified(&db, "audit", &vkey);
@@ -471,47 +494,22 @@ fn a_lost_reply_is_settled_and_the_batch_applied_exactly_once() {
         audit::init_log(&db, "audit", &InitOptions::new("example.com/audit/settle")).unwrap();
     let log = Arc::new(audit::open_log(&db, "audit", None, WAIT).unwrap());
     log.append(&entry(0)).unwrap();
-    let admin = trust_postgres::Database::connect(
-        trust_postgres::ConnectOptions::parse(
-            &StoreUrl::parse(&std::env::var("TRUST_TEST_POSTGRES_URL").unwrap()).unwrap(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let admin = admin();
     let mut hits = 0;
     for _ in 0..10 {
         // A batch small enough for one compare-and-swap statement.
-        let batch: Vec<Entry> = (0..4000u64)
-            .map(|i| {
-                let mut e = entry(i);
-                if i % 500 == 0 {
-                    e.payload = Some(vec![b'p'; 32]);
-                }
-                e
-            })
-            .collect();
+        let batch: Vec<Entry> = with_payloads(4000, 500, b'p', 32);
         let before = log.size().unwrap();
         let appender = {
             let log = Arc::clone(&log);
             std::thread::spawn(move || log.append_batch(&batch))
         };
-        let name = schema.name().to_owned();
-        let mut hit = 0;
-        while !appender.is_finished() && hit == 0 {
-            hit = admin
-                .transaction(|tx| {
-                    Ok(tx
-                        .query(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                             WHERE application_name = $1 AND state = 'active' \
-                             AND query LIKE 'WITH t AS (UPDATE trust_audit_tree%'",
-                            &[&name],
-                        )
-                        .map_err(|e| admin.error(&e))?
-                        .len())
-                })
-                .unwrap();
-        }
+        let hit = terminate_while_running(
+            &admin,
+            schema.name(),
+            "WITH t AS (UPDATE trust_audit_tree%",
+            &appender,
+        );
         // The statement's server process was ended: the handle ends what is left of it, finds
         // whether it committed, and sends it once more if not. Either way the caller gets its
         // range, and the entries are there exactly once.
@@ -524,16 +522,9 @@ fn a_lost_reply_is_settled_and_the_batch_applied_exactly_once() {
         }
     }
     assert!(hits > 0, "the watcher never caught the batch's statement");
-    let payload_rows: i64 = db
-        .transaction(|tx| {
-            Ok(tx
-                .query_one("SELECT count(*) FROM trust_audit_payloads", &[])
-                .map_err(|e| db.error(&e))?
-                .get(0))
-        })
-        .unwrap();
+    let payload_rows = payload_rows(&db);
     let size = log.size().unwrap();
-    assert_eq!(payload_rows as u64, (size - 1) / 500);
+    assert_eq!(payload_rows, (size - 1) / 500);
     log.checkpoint().unwrap();
     let report = verified(&db, "audit", &vkey);
     assert!(report.is_ok(), "{report:?}");
